@@ -1,0 +1,332 @@
+"""Curated reference tables (CSV) -> Turtle for the topic files under ``ontology/generated``.
+
+The ratings are facts copied row by row from the curated reference; generating their Turtle
+rather than typing it keeps every rating traceable to its CSV line (each rating is derived
+from an ``ax:SourceRecord`` naming file and line) and makes transcription errors impossible.
+A row that cannot be read is an error naming the file, the line and the field; nothing is
+written unless every row is valid.
+
+Run ``python -m axilla_kg.ingest --reference ../shared/reference`` to regenerate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from axilla_kg.errors import DataError
+from axilla_kg.resources import ontology_dir
+from axilla_kg.turtle import Lang, Ref, Resource, document
+
+AXILLA_TOPIC = 286
+AXILLA_TITLE = "Imaging of the Axilla"
+
+CATEGORIES = {
+    "Usually Appropriate": "ax:UsuallyAppropriate",
+    "May Be Appropriate": "ax:MayBeAppropriate",
+    "May Be Appropriate (Disagreement)": "ax:MayBeAppropriateDisagreement",
+    "Usually Not Appropriate": "ax:UsuallyNotAppropriate",
+    "": "ax:CategoryNotStated",
+}
+RRLS = {
+    "O": "ax:RRL-O",
+    "☢": "ax:RRL-1",
+    "☢☢": "ax:RRL-2",
+    "☢☢☢": "ax:RRL-3",
+    "☢☢☢☢": "ax:RRL-4",
+    "☢☢☢☢☢": "ax:RRL-5",
+    "Varies": "ax:RRL-Varies",
+}
+SOES = {
+    "Strong": "ax:SOE-Strong",
+    "Limited": "ax:SOE-Limited",
+    "Expert Consensus": "ax:SOE-ExpertConsensus",
+}
+CONFIDENCES = {
+    "high": "ax:ConfidenceHigh",
+    "seed": "ax:ConfidenceSeed",
+    "medium": "ax:ConfidenceMedium",
+    "low": "ax:ConfidenceLow",
+}
+_URL = re.compile(r"https?://[^\s;()]+")
+_TABULATION = re.compile(r"final tabulations[^0-9]*((?:\d+\s*,\s*){8}\d+)")
+_TOPIC_CELL = re.compile(r"^(\d+)\s+(.+?)(?:\s+\((current|(\d{4}) version[^)]*)\))?$")
+
+
+def slug(text: str) -> str:
+    """Stable IRI-safe local name of a procedure or topic key."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def procedure_iri(name: str) -> str:
+    return f"axd:proc-{slug(name)}"
+
+
+def topic_iri(key: str) -> str:
+    return f"axd:topic-{key}"
+
+
+def variant_iri(key: str, number: int) -> str:
+    return f"axd:topic-{key}-variant-{number}"
+
+
+@dataclass
+class TopicInfo:
+    key: str
+    number: int
+    title: str
+    edition: str
+    superseded_by: str | None = None
+
+
+@dataclass
+class VariantInfo:
+    number: int
+    title: str
+    source_iri: str
+
+
+@dataclass
+class TopicContent:
+    topic: TopicInfo
+    variants: dict[int, VariantInfo] = field(default_factory=dict)
+    resources: list[Resource] = field(default_factory=list)
+
+
+def known_procedures(path: Path | None = None) -> set[str]:
+    """Exact ACR procedure names declared in ``procedures.ttl``."""
+    source = path or ontology_dir() / "procedures.ttl"
+    names = re.findall(r'ax:procedureName "([^"]+)"', source.read_text(encoding="utf-8"))
+    return set(names)
+
+
+def _read_csv(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(f"{path}:1: missing column(s): {', '.join(missing)}")
+        rows = []
+        for row in reader:
+            # csv line numbers count the header as line 1; quoted newlines are not used here
+            rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}))
+    return rows
+
+
+def _int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
+    if text == "":
+        return None
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise DataError(f"{path.name}:{line}: field '{name}' must be a whole number {low}-{high}, got '{text}'")
+    return int(text)
+
+
+def _lookup(path: Path, line: int, name: str, text: str, table: dict[str, str]) -> str:
+    if text not in table:
+        choices = ", ".join(repr(k) for k in table if k)
+        raise DataError(f"{path.name}:{line}: field '{name}' has unknown value '{text}' (expected one of {choices})")
+    return table[text]
+
+
+def _source_record(path: Path, line: int, citation: str, notes: str, confidence: str) -> Resource:
+    record = Resource(f"axd:src-{slug(path.stem)}-row-{line}")
+    record.add("a", Ref("ax:SourceRecord")).add("a", Ref("owl:NamedIndividual"))
+    record.add("rdfs:label", Lang(f"{path.name} line {line}"))
+    record.add("ax:sourceFile", path.name).add("ax:sourceRow", line)
+    record.add("ax:sourceCitation", citation)
+    for url in sorted(set(_URL.findall(citation))):
+        record.add("dcterms:source", Ref(url))
+    if notes:
+        record.add("ax:curatorNote", notes)
+    record.add("ax:confidence", Ref(confidence))
+    return record
+
+
+def _rating(
+    path: Path,
+    line: int,
+    row: dict[str, str],
+    topic_key: str,
+    variant: int,
+    procedures: set[str],
+    seen: dict[tuple[str, int, str], int],
+) -> list[Resource]:
+    procedure = row["procedure"]
+    if procedure not in procedures:
+        raise DataError(f"{path.name}:{line}: field 'procedure' names unknown procedure '{procedure}'")
+    key = (topic_key, variant, procedure)
+    if key in seen:
+        raise DataError(
+            f"{path.name}:{line}: procedure '{procedure}' is rated twice in topic {topic_key} "
+            f"variant {variant} (first on line {seen[key]})"
+        )
+    seen[key] = line
+    category = _lookup(path, line, "appropriateness_category", row["appropriateness_category"], CATEGORIES)
+    confidence = _lookup(path, line, "confidence", row["confidence"], CONFIDENCES)
+    source = _source_record(path, line, row["source_url"], row.get("notes", ""), confidence)
+    rating = Resource(f"axd:rating-{topic_key}-{variant}-{slug(procedure)}")
+    rating.add("a", Ref("ax:AppropriatenessRating")).add("a", Ref("owl:NamedIndividual"))
+    rating.add("rdfs:label", Lang(f"{procedure} in topic {topic_key} variant {variant}"))
+    rating.add("ax:ratedVariant", Ref(variant_iri(topic_key, variant)))
+    rating.add("ax:ratedProcedure", Ref(procedure_iri(procedure)))
+    rating.add("ax:category", Ref(category))
+    rrl = row["relative_radiation_level"]
+    if rrl:
+        rating.add("ax:listedRRL", Ref(_lookup(path, line, "relative_radiation_level", rrl, RRLS)))
+    rating.add("ax:ratingScore", _int_cell(path, line, "rating_1_to_9", row["rating_1_to_9"], 1, 9))
+    median = row["median"]
+    if median.isdigit():
+        rating.add("ax:medianRating", _int_cell(path, line, "median", median, 1, 9))
+    elif median:
+        if median != "n/a":
+            raise DataError(f"{path.name}:{line}: field 'median' must be 1-9, 'n/a' or empty, got '{median}'")
+        rating.add("ax:medianAsPrinted", median)
+    if row["soe"]:
+        rating.add("ax:strengthOfEvidence", Ref(_lookup(path, line, "soe", row["soe"], SOES)))
+    tabulation = _TABULATION.search(row.get("notes", ""))
+    if tabulation:
+        rating.add("ax:finalTabulation", re.sub(r"\s+", "", tabulation.group(1)))
+    rating.add("ax:confidence", Ref(confidence))
+    rating.add("prov:wasDerivedFrom", Ref(source.subject))
+    return [rating, source]
+
+
+def _topic_resources(content: TopicContent) -> list[Resource]:
+    info = content.topic
+    topic = Resource(topic_iri(info.key))
+    topic.add("a", Ref("ax:Topic")).add("a", Ref("owl:NamedIndividual"))
+    label = f"ACR {info.number} {info.title}" + ("" if info.edition == "current" else f" ({info.edition} edition)")
+    topic.add("rdfs:label", Lang(label))
+    topic.add("ax:topicNumber", info.number).add("ax:topicKey", info.key)
+    topic.add("ax:topicTitle", info.title).add("ax:edition", info.edition)
+    if info.superseded_by:
+        topic.add("ax:supersededBy", Ref(topic_iri(info.superseded_by)))
+    out = [topic]
+    for number in sorted(content.variants):
+        variant = content.variants[number]
+        node = Resource(variant_iri(info.key, number))
+        node.add("a", Ref("ax:Variant")).add("a", Ref("owl:NamedIndividual"))
+        node.add("rdfs:label", Lang(f"ACR {info.key} variant {number}"))
+        node.add("ax:inTopic", Ref(topic_iri(info.key)))
+        node.add("ax:variantNumber", number).add("ax:officialTitle", variant.title)
+        node.add("ax:definitionSource", Ref(variant.source_iri))
+        out.append(node)
+    return out
+
+
+def axilla_topic(reference: Path, procedures: set[str]) -> TopicContent:
+    """Topic 286 from ``acr286_variants.csv`` and ``acr286_ratings.csv``."""
+    content = TopicContent(TopicInfo(str(AXILLA_TOPIC), AXILLA_TOPIC, AXILLA_TITLE, "current"))
+    variants_csv = reference / "acr286_variants.csv"
+    for line, row in _read_csv(variants_csv, ["variant_number", "variant_title", "title_source_url"]):
+        number = _int_cell(variants_csv, line, "variant_number", row["variant_number"], 1, 99)
+        if number is None or number in content.variants:
+            raise DataError(f"{variants_csv.name}:{line}: field 'variant_number' is empty or repeated")
+        source = _source_record(
+            variants_csv, line, row["title_source_url"], row.get("decomposition_notes", ""), "ax:ConfidenceHigh"
+        )
+        content.variants[number] = VariantInfo(number, row["variant_title"], source.subject)
+        content.resources.append(source)
+    ratings_csv = reference / "acr286_ratings.csv"
+    seen: dict[tuple[str, int, str], int] = {}
+    columns = ["variant_number", "procedure", "appropriateness_category", "relative_radiation_level"]
+    columns += ["rating_1_to_9", "median", "soe", "source_url", "confidence"]
+    for line, row in _read_csv(ratings_csv, columns):
+        number = _int_cell(ratings_csv, line, "variant_number", row["variant_number"], 1, 99)
+        if number not in content.variants:
+            raise DataError(f"{ratings_csv.name}:{line}: field 'variant_number' names unknown variant '{number}'")
+        content.resources.extend(_rating(ratings_csv, line, row, content.topic.key, number, procedures, seen))
+    return content
+
+
+def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
+    """Every topic of ``related_topics_ratings.csv``, one ``TopicContent`` each."""
+    path = reference / "related_topics_ratings.csv"
+    columns = ["topic", "variant_number", "variant_title", "procedure", "appropriateness_category"]
+    columns += ["relative_radiation_level", "rating_1_to_9", "median", "soe", "source_url", "confidence"]
+    topics: dict[str, TopicContent] = {}
+    seen: dict[tuple[str, int, str], int] = {}
+    for line, row in _read_csv(path, columns):
+        match = _TOPIC_CELL.match(row["topic"])
+        if not match:
+            raise DataError(f"{path.name}:{line}: field 'topic' must start with the ACR topic number, got '{row['topic']}'")
+        number, title, year = int(match.group(1)), match.group(2), match.group(4)
+        key = f"{number}-{year}" if year else str(number)
+        content = topics.setdefault(
+            key,
+            TopicContent(TopicInfo(key, number, title, year or "current", str(number) if year else None)),
+        )
+        variant = _int_cell(path, line, "variant_number", row["variant_number"], 1, 99)
+        if variant is None:
+            raise DataError(f"{path.name}:{line}: field 'variant_number' is empty")
+        known = content.variants.get(variant)
+        if known is None:
+            content.variants[variant] = VariantInfo(variant, row["variant_title"], f"axd:src-{slug(path.stem)}-row-{line}")
+        elif known.title != row["variant_title"]:
+            raise DataError(f"{path.name}:{line}: field 'variant_title' differs from the title given on an earlier line")
+        content.resources.extend(_rating(path, line, row, key, variant, procedures, seen))
+    return [topics[k] for k in sorted(topics, key=lambda k: (int(k.split("-")[0]), k))]
+
+
+def render(content: TopicContent, sources: list[str]) -> str:
+    header = [
+        f"axilla-kg topic {content.topic.key}: {content.topic.title} ({content.topic.edition} edition).",
+        "GENERATED by `python -m axilla_kg.ingest` from the curated reference tables:",
+        *[f"  {s}" for s in sources],
+        "Do not edit by hand: correct the CSV and regenerate. Every rating is prov:wasDerivedFrom",
+        "the ax:SourceRecord of its CSV line. ACR content (c) American College of Radiology.",
+    ]
+    return document(header, _topic_resources(content) + content.resources)
+
+
+def generate(reference: Path, out_dir: Path) -> dict[Path, str]:
+    """Build every generated topic file in memory; raises DataError before anything is written."""
+    procedures = known_procedures()
+    files: dict[Path, str] = {}
+    axilla = axilla_topic(reference, procedures)
+    files[out_dir / "topic-286.ttl"] = render(axilla, ["acr286_variants.csv", "acr286_ratings.csv"])
+    for content in related_topics(reference, procedures):
+        files[out_dir / f"topic-{content.topic.key}.ttl"] = render(content, ["related_topics_ratings.csv"])
+    return files
+
+
+def write_atomically(files: dict[Path, str]) -> None:
+    """Write all files or none: each goes to a temporary name first, then is renamed."""
+    temps = []
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(path.suffix + ".tmp")
+        temp.write_text(text, encoding="utf-8")
+        temps.append((temp, path))
+    for temp, path in temps:
+        temp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m axilla_kg.ingest", description=__doc__)
+    parser.add_argument("--reference", type=Path, required=True, help="folder with the curated CSV tables")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: ontology/generated)")
+    args = parser.parse_args(argv)
+    out_dir = args.out or ontology_dir() / "generated"
+    try:
+        files = generate(args.reference, out_dir)
+    except DataError as exc:
+        print(f"axilla-kg ingest: error: {exc}", file=sys.stderr)
+        return 2
+    write_atomically(files)
+    for path in files:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

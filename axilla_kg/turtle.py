@@ -1,0 +1,98 @@
+"""A tiny, deterministic Turtle writer.
+
+Generated ontology files are committed and reviewed as diffs, so the same input must give
+byte-identical output; rdflib's serializer is both slower to import and free to reorder, so
+the generator writes Turtle itself from plain Python values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+PREFIXES: dict[str, str] = {
+    "ax": "https://w3id.org/axilla-kg/vocab#",
+    "axd": "https://w3id.org/axilla-kg/id/",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to a resource: a prefixed name (``ax:Foo``) or a full IRI."""
+
+    value: str
+
+    def turtle(self) -> str:
+        if ":" in self.value and not self.value.startswith(("http://", "https://")):
+            return self.value
+        return "<" + self.value.replace(">", "%3E").replace(" ", "%20") + ">"
+
+
+@dataclass(frozen=True)
+class Lang:
+    """A language-tagged string."""
+
+    text: str
+    lang: str = "en"
+
+
+Value = Ref | Lang | str | int | bool | Decimal
+
+
+def _escape(text: str) -> str:
+    out = text.replace("\\", "\\\\").replace('"', '\\"')
+    return out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+def term(value: Value) -> str:
+    """Render one object value as Turtle."""
+    if isinstance(value, Ref):
+        return value.turtle()
+    if isinstance(value, Lang):
+        return f'"{_escape(value.text)}"@{value.lang}'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text if "." in text else text + ".0"
+    return f'"{_escape(value)}"'
+
+
+@dataclass
+class Resource:
+    """One subject with its predicate/object pairs, kept in insertion order."""
+
+    subject: str
+    pairs: list[tuple[str, Value]] = field(default_factory=list)
+
+    def add(self, predicate: str, value: Value | None) -> Resource:
+        if value is not None:
+            self.pairs.append((predicate, value))
+        return self
+
+    def turtle(self) -> str:
+        lines = [self.subject]
+        grouped: dict[str, list[Value]] = {}
+        for predicate, value in self.pairs:
+            grouped.setdefault(predicate, []).append(value)
+        body = [f"    {p} " + " , ".join(term(v) for v in values) for p, values in grouped.items()]
+        return lines[0] + "\n" + " ;\n".join(body) + " ."
+
+
+def document(header: Iterable[str], resources: Iterable[Resource]) -> str:
+    """A whole Turtle document: comment header, prefixes, then resources in the given order."""
+    parts = [f"# {line}".rstrip() for line in header]
+    parts.extend(f"@prefix {p}: <{iri}> ." for p, iri in PREFIXES.items())
+    text = "\n".join(parts) + "\n"
+    for resource in resources:
+        text += "\n" + resource.turtle() + "\n"
+    return text
