@@ -1,0 +1,249 @@
+"""SPARQL engines behind one small interface.
+
+Oxigraph (Rust, via pyoxigraph) answers the named queries in well under a millisecond and
+loads the graph in milliseconds, so it is the default. rdflib's pure-Python engine is kept as
+a second, independent implementation: tests run every named query on both and require the
+same answers, which guards the queries against engine-specific behaviour. Engines register
+themselves by name, in the spirit of rdflib's plugin registry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from axilla_kg.errors import DataError, QuerySyntaxError
+from axilla_kg.terms import XSD_STRING, BNode, IRI, Literal, QueryResult, Term
+from axilla_kg.turtle import PREFIXES
+
+FORMATS_BY_SUFFIX = {
+    ".ttl": "turtle",
+    ".nt": "ntriples",
+    ".nq": "nquads",
+    ".trig": "trig",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+}
+
+
+def rdf_format(path: Path) -> str:
+    """The RDF syntax of a file, from its suffix; an unknown suffix is a usage error."""
+    fmt = FORMATS_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS_BY_SUFFIX))
+        raise DataError(f"{path}: unknown RDF file type '{path.suffix}' (expected one of {known})")
+    return fmt
+
+
+class Engine(Protocol):
+    """What the knowledge graph needs from a SPARQL engine."""
+
+    name: str
+
+    def load(self, path: Path) -> None: ...
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult: ...
+
+    def __len__(self) -> int: ...
+
+
+_REGISTRY: dict[str, Callable[[], Engine]] = {}
+
+
+def register(name: str, factory: Callable[[], Engine]) -> None:
+    _REGISTRY[name] = factory
+
+
+def create(name: str) -> Engine:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown engine '{name}' (available: {', '.join(sorted(_REGISTRY))})")
+    return _REGISTRY[name]()
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+# --- Oxigraph ---------------------------------------------------------------------------------
+class OxigraphEngine:
+    name = "oxigraph"
+
+    def __init__(self) -> None:
+        import pyoxigraph
+
+        self._ox = pyoxigraph
+        self._store = pyoxigraph.Store()
+        self._formats = {
+            "turtle": pyoxigraph.RdfFormat.TURTLE,
+            "ntriples": pyoxigraph.RdfFormat.N_TRIPLES,
+            "nquads": pyoxigraph.RdfFormat.N_QUADS,
+            "trig": pyoxigraph.RdfFormat.TRIG,
+            "xml": pyoxigraph.RdfFormat.RDF_XML,
+        }
+
+    @property
+    def store(self) -> object:
+        return self._store
+
+    def load(self, path: Path) -> None:
+        fmt = self._formats[rdf_format(path)]
+        try:
+            # quads of named-graph formats are merged into the default graph: one graph to query
+            self._store.bulk_load(path=str(path), format=fmt, to_graph=self._ox.DefaultGraph())
+        except SyntaxError as exc:
+            raise DataError(f"{path}: {_oxigraph_location(str(exc))}") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc})") from None
+
+    def _to_ox(self, term: Term) -> object:
+        ox = self._ox
+        if isinstance(term, IRI):
+            return ox.NamedNode(term.value)
+        if isinstance(term, BNode):
+            return ox.BlankNode(term.value)
+        if term.lang:
+            return ox.Literal(term.value, language=term.lang)
+        return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
+
+    def _from_ox(self, term: object) -> Term | None:
+        ox = self._ox
+        if term is None:
+            return None
+        if isinstance(term, ox.NamedNode):
+            return IRI(term.value)
+        if isinstance(term, ox.BlankNode):
+            return BNode(term.value)
+        if isinstance(term, ox.Literal):
+            if term.language:
+                return Literal(term.value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language)
+            return Literal(term.value, term.datatype.value)
+        raise TypeError(f"unsupported term {term!r}")
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
+        ox = self._ox
+        substitutions = {ox.Variable(k): self._to_ox(v) for k, v in (bindings or {}).items()}
+        try:
+            answer = self._store.query(text, prefixes=PREFIXES, substitutions=substitutions or None)
+        except SyntaxError as exc:
+            raise QuerySyntaxError(f"malformed SPARQL: {_oneline(str(exc))}") from None
+        if isinstance(answer, ox.QueryBoolean):
+            return QueryResult("ask", boolean=bool(answer))
+        if isinstance(answer, ox.QuerySolutions):
+            names = [v.value for v in answer.variables]
+            rows = [tuple(self._from_ox(solution[name]) for name in names) for solution in answer]
+            return QueryResult("select", variables=names, rows=rows)
+        triples = [
+            (self._from_ox(t.subject), self._from_ox(t.predicate), self._from_ox(t.object)) for t in answer
+        ]
+        return QueryResult("graph", triples=triples)  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+
+def _oneline(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _oxigraph_location(message: str) -> str:
+    """Oxigraph reports 'error at 12:5: ...'; say 'line 12, column 5: ...' as users expect."""
+    match = re.search(r"(?:at|on line)\s+(\d+):(\d+)", message)
+    text = _oneline(message)
+    if match:
+        return f"line {match.group(1)}, column {match.group(2)}: {text}"
+    return text
+
+
+# --- rdflib ------------------------------------------------------------------------------------
+class RdflibEngine:
+    name = "rdflib"
+
+    def __init__(self) -> None:
+        import rdflib
+
+        self._rdflib = rdflib
+        self._graph = rdflib.Graph()
+        for prefix, iri in PREFIXES.items():
+            self._graph.bind(prefix, iri)
+
+    @property
+    def graph(self) -> object:
+        return self._graph
+
+    def load(self, path: Path) -> None:
+        fmt = rdf_format(path)
+        rdflib_format = {"ntriples": "nt", "nquads": "nquads", "trig": "trig"}.get(fmt, fmt)
+        try:
+            if rdflib_format in ("nquads", "trig"):
+                dataset = self._rdflib.Dataset()
+                dataset.parse(str(path), format=rdflib_format)
+                for s, p, o, _g in dataset.quads():
+                    self._graph.add((s, p, o))
+            else:
+                self._graph.parse(str(path), format=rdflib_format)
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc})") from None
+        except Exception as exc:  # rdflib raises many parser-specific types
+            raise DataError(f"{path}: {_oneline(str(exc))}") from None
+
+    def _to_rdflib(self, term: Term) -> object:
+        r = self._rdflib
+        if isinstance(term, IRI):
+            return r.URIRef(term.value)
+        if isinstance(term, BNode):
+            return r.BNode(term.value)
+        if term.lang:
+            return r.Literal(term.value, lang=term.lang)
+        if term.datatype == XSD_STRING:
+            return r.Literal(term.value)  # rdflib keeps plain and xsd:string literals apart
+        return r.Literal(term.value, datatype=r.URIRef(term.datatype))
+
+    def _from_rdflib(self, term: object) -> Term | None:
+        r = self._rdflib
+        if term is None:
+            return None
+        if isinstance(term, r.URIRef):
+            return IRI(str(term))
+        if isinstance(term, r.BNode):
+            return BNode(str(term))
+        if isinstance(term, r.Literal):
+            if term.language:
+                return Literal(str(term), "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language)
+            datatype = str(term.datatype) if term.datatype else "http://www.w3.org/2001/XMLSchema#string"
+            return Literal(str(term), datatype)
+        raise TypeError(f"unsupported term {term!r}")
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
+        init = {self._rdflib.Variable(k): self._to_rdflib(v) for k, v in (bindings or {}).items()}
+        try:
+            result = self._graph.query(text, initNs=PREFIXES, initBindings=init)
+            kind = result.type
+            if kind == "ASK":
+                return QueryResult("ask", boolean=bool(result.askAnswer))
+            if kind == "SELECT":
+                names = [str(v) for v in result.vars or []]
+                rows: list[tuple[Term | None, ...]] = [
+                    tuple(self._from_rdflib(row[i]) for i in range(len(names))) for row in result
+                ]
+                return QueryResult("select", variables=names, rows=rows)
+            triples = [tuple(self._from_rdflib(t) for t in triple) for triple in result]
+            return QueryResult("graph", triples=triples)  # type: ignore[arg-type]
+        except Exception as exc:  # pyparsing.ParseException and friends
+            if type(exc).__name__ in ("ParseException", "ParseSyntaxException"):
+                raise QuerySyntaxError(f"malformed SPARQL: {_oneline(str(exc))}") from None
+            raise
+
+    def __len__(self) -> int:
+        return len(self._graph)
+
+
+register("oxigraph", OxigraphEngine)
+register("rdflib", RdflibEngine)
+
+
+def load_all(engine: Engine, paths: Sequence[Path]) -> None:
+    for path in paths:
+        engine.load(path)

@@ -1,0 +1,78 @@
+"""Loading the knowledge graph and asking it questions: the library's entry point.
+
+``KnowledgeGraph.load()`` reads the shipped Turtle files (plus any extra data a user passes)
+into a SPARQL engine; everything else in the library, and the CLI, goes through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from axilla_kg import engines
+from axilla_kg.engines import Engine
+from axilla_kg.errors import DataError, UsageError
+from axilla_kg.queries import NamedQuery, QueryLibrary
+from axilla_kg.resources import ontology_files
+from axilla_kg.terms import QueryResult
+
+
+class KnowledgeGraph:
+    """The ACR axilla knowledge graph, loaded into one SPARQL engine."""
+
+    def __init__(self, engine: Engine, files: Sequence[Path], library: QueryLibrary) -> None:
+        self.engine = engine
+        self.files = list(files)
+        self.library = library
+
+    @classmethod
+    def load(
+        cls,
+        extra: Sequence[str | Path] = (),
+        *,
+        engine: str = "oxigraph",
+        include_shipped: bool = True,
+    ) -> KnowledgeGraph:
+        """Load the shipped graph, plus ``extra`` RDF files (Turtle, N-Triples, RDF/XML, TriG...)."""
+        paths = list(ontology_files()) if include_shipped else []
+        for item in extra:
+            path = Path(item)
+            if not path.is_file():
+                raise DataError(f"{path}: no such file")
+            paths.append(path)
+        backend = engines.create(engine)
+        engines.load_all(backend, paths)
+        return cls(backend, paths, QueryLibrary.load())
+
+    def __len__(self) -> int:
+        return len(self.engine)
+
+    # --- queries -------------------------------------------------------------------------------
+    def named_queries(self) -> list[NamedQuery]:
+        return list(self.library)
+
+    def query(self, name: str, /, **params: Any) -> QueryResult:
+        """Run a named query from ``queries/``; keyword arguments are its parameters."""
+        named = self.library.get(name)
+        return self.engine.query(named.text, named.bindings(params))
+
+    def sparql(self, text: str) -> QueryResult:
+        """Run any SELECT, ASK, CONSTRUCT or DESCRIBE query; updates are refused."""
+        if _looks_like_update(text):
+            raise UsageError("SPARQL Update is not allowed here: the graph is read-only")
+        return self.engine.query(text)
+
+    def records(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        """A named SELECT query's rows as plain dicts."""
+        return self.query(name, **params).records()
+
+
+def _looks_like_update(text: str) -> bool:
+    """Cheap guard: the query engines would accept updates through other entry points only,
+    but a clear message beats a parser error for a user who tries one."""
+    import re
+
+    stripped = re.sub(r"#[^\n]*", " ", text)
+    stripped = re.sub(r"(?is)^\s*((PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*", "", stripped)
+    return bool(re.match(r"(?i)(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", stripped))

@@ -1,0 +1,150 @@
+"""Named SPARQL queries: ``queries/*.rq`` files with a typed parameter header.
+
+Header format (comment lines at the top of the file)::
+
+    # title: Appropriate studies for a variant
+    # answers: Which studies are Usually or May Be Appropriate for the variant, best first?
+    # param variant: integer, required. The variant number within the topic.
+    # param topic: string, default 286. The topic key (286, 235, 235-2017, ...).
+    # param outcome: string, optional. Left unbound (matches anything) when not given.
+
+Parameters become SPARQL variables of the same name and are bound by the engine
+(substitution / initial bindings), never pasted into the query text, so a value can never
+change the shape of a query. Values are converted to typed RDF terms from the declared type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from axilla_kg.errors import ParameterError, UnknownQueryError
+from axilla_kg.resources import queries_dir
+from axilla_kg.terms import IRI, XSD, Literal, Term
+
+_PARAM = re.compile(
+    r"^#\s*param\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?P<type>integer|decimal|string|boolean|iri)"
+    r"\s*,\s*(?:(?P<required>required)|(?P<optional>optional)|default\s+(?P<default>\S+))\s*\.\s*(?P<doc>.*)$"
+)
+_FIELD = re.compile(r"^#\s*(title|answers)\s*:\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    required: bool
+    default: str | None
+    doc: str
+
+    def term(self, raw: object) -> Term:
+        """Convert a user value (a CLI string or a Python value) to a typed RDF term."""
+        text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
+        if self.type == "integer":
+            if isinstance(raw, bool) or not re.fullmatch(r"[+-]?\d+", text):
+                raise ParameterError(f"parameter '{self.name}' must be a whole number, got '{raw}'")
+            return Literal(str(int(text)), XSD + "integer")
+        if self.type == "decimal":
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                raise ParameterError(f"parameter '{self.name}' must be a number, got '{raw}'") from None
+            if not value.is_finite():
+                raise ParameterError(f"parameter '{self.name}' must be a finite number, got '{raw}'")
+            return Literal(format(value, "f"), XSD + "decimal")
+        if self.type == "boolean":
+            if text.lower() not in ("true", "false"):
+                raise ParameterError(f"parameter '{self.name}' must be true or false, got '{raw}'")
+            return Literal(text.lower(), XSD + "boolean")
+        if self.type == "iri":
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*", text):
+                raise ParameterError(f"parameter '{self.name}' must be an absolute IRI, got '{raw}'")
+            return IRI(text)
+        return Literal(text)
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    title: str
+    answers: str
+    parameters: tuple[Parameter, ...]
+    text: str
+    path: Path
+
+    def bindings(self, values: dict[str, object]) -> dict[str, Term]:
+        """Typed bindings for the given values plus defaults; unknown or missing names are errors."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            expected = ", ".join(known) or "none"
+            raise ParameterError(
+                f"query '{self.name}' has no parameter '{unknown[0]}' (its parameters: {expected})"
+            )
+        out: dict[str, Term] = {}
+        for param in self.parameters:
+            if param.name in values and values[param.name] is not None:
+                out[param.name] = param.term(values[param.name])
+            elif param.default is not None:
+                out[param.name] = param.term(param.default)
+            elif param.required:
+                raise ParameterError(
+                    f"query '{self.name}' needs parameter '{param.name}' ({param.doc.rstrip('.')}); "
+                    f"pass --param {param.name}=VALUE"
+                )
+        return out
+
+
+@dataclass
+class QueryLibrary:
+    queries: dict[str, NamedQuery] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> QueryLibrary:
+        library = cls()
+        for path in sorted((folder or queries_dir()).glob("*.rq")):
+            query = parse_query_file(path)
+            library.queries[query.name] = query
+        return library
+
+    def get(self, name: str) -> NamedQuery:
+        if name not in self.queries:
+            raise UnknownQueryError(
+                f"unknown query '{name}' (run 'axilla-kg queries' to list them: {', '.join(sorted(self.queries))})"
+            )
+        return self.queries[name]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.queries[name] for name in sorted(self.queries))
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+
+def parse_query_file(path: Path) -> NamedQuery:
+    text = path.read_text(encoding="utf-8")
+    fields: dict[str, str] = {}
+    params: list[Parameter] = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        match = _PARAM.match(line)
+        if match:
+            params.append(
+                Parameter(
+                    match["name"], match["type"], bool(match["required"]), match["default"], match["doc"].strip()
+                )
+            )
+            continue
+        field_match = _FIELD.match(line)
+        if field_match:
+            fields[field_match.group(1)] = field_match.group(2).strip()
+        elif line.lstrip("# ").startswith("param"):
+            raise ValueError(f"{path}: malformed parameter line: {line}")
+    if "title" not in fields or "answers" not in fields:
+        raise ValueError(f"{path}: header must give '# title:' and '# answers:'")
+    return NamedQuery(path.stem, fields["title"], fields["answers"], tuple(params), text, path)
