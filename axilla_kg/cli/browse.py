@@ -1,0 +1,80 @@
+"""``variants`` and ``show``: browsing the variants of a topic."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from axilla_kg.cli.common import add_common, graph
+from axilla_kg.output import records_table, text_table
+from axilla_kg.summary import list_variants, variant_summary
+
+RATING_COLUMNS = ["procedure", "category", "rrl", "rating", "median", "soe", "confidence", "source_record"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("variants", help="list the variants of a topic with their titles")
+    p.add_argument("--topic", default="286", help="topic key (default 286)")
+    add_common(p)
+    p.set_defaults(run=run_variants)
+
+    p = sub.add_parser("show", help="everything about one variant")
+    p.add_argument("variant", type=int, help="variant number")
+    p.add_argument("--topic", default="286", help="topic key (default 286; e.g. 235, 235-2017)")
+    add_common(p)
+    p.set_defaults(run=run_show)
+
+
+def run_variants(args: argparse.Namespace) -> str:
+    rows = list_variants(graph(args), args.topic)
+    return records_table(rows, ["topic", "variant", "title", "ratings", "complete"], args.format)
+
+
+def run_show(args: argparse.Namespace) -> str:
+    summary = variant_summary(graph(args), args.variant, args.topic)
+    if args.format == "json":
+        return json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n"
+    if args.format in ("csv", "tsv"):
+        return records_table(summary["ratings"], ["procedure", "category", "rrl", "rating", "median", "soe",
+                                                  "source", "confidence"], args.format)
+    return _show_text(summary)
+
+
+def _section(title: str, body: str) -> str:
+    return f"\n{title}\n{body}"
+
+
+def _show_text(s: dict[str, Any]) -> str:
+    out = [f"ACR topic {s['topic']}, variant {s['variant']}", s["title"]]
+    if s["complete"]:
+        out.append("Rating table: complete.")
+    else:
+        out.append("Rating table: INCOMPLETE in this graph - a procedure not listed is unrated in our data, "
+                   "not 'not appropriate'. " + (s["completeness_note"] or ""))
+    features = [[k, v if not isinstance(v, dict) else " ".join(f"{r} {n}" for r, n in v.items())]
+                for k, v in s["features"].items()]
+    text = "\n".join(out) + "\n"
+    text += _section("Defining features", text_table(["feature", "accepts"], features, max_width=90))
+    ratings = [[r.get(c) for c in RATING_COLUMNS] for r in s["ratings"]]
+    text += _section("Ratings (best category first, then lower radiation)", text_table(RATING_COLUMNS, ratings))
+    if s["differentials"]:
+        rows = [[d["diagnosis"], d["likelihood"], d["distinguishing_features"], d["confidence"]] for d in s["differentials"]]
+        text += _section("Differential diagnoses", text_table(["diagnosis", "likelihood", "features", "confidence"], rows))
+    if s["workflow"]:
+        rows = [[w["order"], w["after"], w["outcome"], w["next_steps"], w["stage"] or w["managed_as"], w["confidence"]]
+                for w in s["workflow"]]
+        text += _section("Downstream workflow", text_table(["#", "after", "outcome", "next steps", "stage", "confidence"], rows))
+    if s["pitfalls"]:
+        rows = [[p["pitfall"], p["avoided_by"], p["confidence"]] for p in s["pitfalls"]]
+        text += _section("Pitfalls", text_table(["pitfall", "avoided by", "confidence"], rows))
+    if s["facts"]:
+        rows = [[f["fact"], f["procedures"], f["reserved_for"], f["confidence"]] for f in s["facts"]]
+        text += _section("Clinical facts", text_table(["fact", "procedures", "reserved for", "confidence"], rows))
+    if s["related_variants"]:
+        rows = [[r["direction"], f"{r['other_topic']} V{r['other_variant']}", r["differs_in"], r["kind"], r["confidence"]]
+                for r in s["related_variants"]]
+        text += _section("Related variants", text_table(["dir", "variant", "differs in", "kind", "confidence"], rows))
+    text += ("\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
+             "authoritative tables at https://acsearch.acr.org\n")
+    return text

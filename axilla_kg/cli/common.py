@@ -1,0 +1,32 @@
+"""Options and helpers shared by every command."""
+
+from __future__ import annotations
+
+import argparse
+from functools import lru_cache
+
+from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.output import FORMATS
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=FORMATS, default="table", help="table for people; csv, tsv or json for programs"
+    )
+    parser.add_argument(
+        "--data", action="append", default=[], metavar="FILE",
+        help="extra RDF file to load with the shipped graph (repeatable)",
+    )
+    parser.add_argument(
+        "--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+        help="SPARQL engine (default oxigraph; rdflib is the slower reference engine)",
+    )
+
+
+@lru_cache(maxsize=4)
+def _load(data: tuple[str, ...], engine: str) -> KnowledgeGraph:
+    return KnowledgeGraph.load(data, engine=engine)
+
+
+def graph(args: argparse.Namespace) -> KnowledgeGraph:
+    return _load(tuple(args.data), args.engine)

@@ -1,0 +1,44 @@
+"""Entry point: parse the command line, run one verb, map library errors to exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from axilla_kg import __version__
+from axilla_kg.cli import browse, dose, querying
+from axilla_kg.errors import AxillaKGError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="axilla-kg",
+        description="Query the ACR Appropriateness Criteria 'Imaging of the Axilla' knowledge graph. "
+        "ACR content (c) American College of Radiology; see https://acsearch.acr.org.",
+    )
+    parser.add_argument("--version", action="version", version=f"axilla-kg {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (browse, querying, dose):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        text = args.run(args)
+    except AxillaKGError as exc:
+        print(f"axilla-kg: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""Rendering answers: tables for people; SPARQL 1.1 JSON/CSV/TSV, JSON and Turtle for programs.
+
+SELECT/ASK results follow the W3C "SPARQL 1.1 Query Results" JSON, CSV and TSV formats, so
+any SPARQL tool can read what ``axilla-kg query --format json|csv|tsv`` prints. CONSTRUCT and
+DESCRIBE results are Turtle, or JSON-LD with ``--format json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from axilla_kg.terms import XSD, XSD_STRING, BNode, IRI, Literal, QueryResult, Term
+from axilla_kg.turtle import PREFIXES
+
+FORMATS = ("table", "csv", "tsv", "json")
+
+
+# --- plain tables (lists of dicts) ----------------------------------------------------------------
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def text_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], max_width: int = 60) -> str:
+    """A fixed-width table; long cells are cut with an ellipsis so rows stay on one line."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[c if _width(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in cells]
+    widths = [max([_width(col)] + [_width(row[i]) for row in cells]) for i, col in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    out = [line(columns), line(["-" * w for w in widths])]
+    out += [line(row) for row in cells]
+    return "\n".join(out) + "\n"
+
+
+def records_table(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> str:
+    """Render a list of dicts in one of the plain formats (table, csv, tsv, json)."""
+    if fmt == "json":
+        return json.dumps(list(records), ensure_ascii=False, indent=2, default=str) + "\n"
+    if fmt in ("csv", "tsv"):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow([_cell(record.get(c)) for c in columns])
+        return buffer.getvalue()
+    return text_table(columns, [[record.get(c) for c in columns] for record in records])
+
+
+# --- SPARQL results ----------------------------------------------------------------------------
+def _json_term(term: Term) -> dict[str, str]:
+    if isinstance(term, IRI):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.lang:
+        out["xml:lang"] = term.lang
+    elif term.datatype != XSD_STRING:
+        out["datatype"] = term.datatype
+    return out
+
+
+def sparql_json(result: QueryResult) -> str:
+    if result.kind == "ask":
+        return json.dumps({"head": {}, "boolean": bool(result.boolean)}) + "\n"
+    bindings = [
+        {name: _json_term(cell) for name, cell in zip(result.variables, row, strict=True) if cell is not None}
+        for row in result.rows
+    ]
+    body = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
+    return json.dumps(body, ensure_ascii=False, indent=1) + "\n"
+
+
+def _nt_term(term: Term) -> str:
+    if isinstance(term, IRI):
+        return f"<{term.value}>"
+    if isinstance(term, BNode):
+        return f"_:{term.value}"
+    text = term.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    if term.lang:
+        return f'"{text}"@{term.lang}'
+    if term.datatype == XSD_STRING:
+        return f'"{text}"'
+    if term.datatype in (XSD + "integer", XSD + "boolean") or term.datatype == XSD + "decimal":
+        return term.value
+    return f'"{text}"^^<{term.datatype}>'
+
+
+def sparql_csv(result: QueryResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if result.kind == "ask":
+        writer.writerow(["_askResult"])
+        writer.writerow(["true" if result.boolean else "false"])
+        return buffer.getvalue()
+    writer.writerow(result.variables)
+    for row in result.rows:
+        writer.writerow(["" if c is None else (("_:" + c.value) if isinstance(c, BNode) else c.value) for c in row])
+    return buffer.getvalue()
+
+
+def sparql_tsv(result: QueryResult) -> str:
+    if result.kind == "ask":
+        return "?_askResult\n" + ("true" if result.boolean else "false") + "\n"
+    lines = ["\t".join("?" + v for v in result.variables)]
+    lines += ["\t".join("" if c is None else _nt_term(c) for c in row) for row in result.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _short(term: Term | None) -> str:
+    """Human form of a term: prefixed IRIs, bare literal values."""
+    if term is None:
+        return ""
+    if isinstance(term, IRI):
+        for prefix, iri in PREFIXES.items():
+            if term.value.startswith(iri) and term.value != iri:
+                return f"{prefix}:{term.value[len(iri):]}"
+        return f"<{term.value}>"
+    if isinstance(term, BNode):
+        return f"_:{term.value}"
+    return term.value
+
+
+def sparql_table(result: QueryResult) -> str:
+    if result.kind == "ask":
+        return ("true" if result.boolean else "false") + "\n"
+    table = text_table(result.variables, [[_short(c) for c in row] for row in result.rows])
+    return table + f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})\n"
+
+
+def graph_text(result: QueryResult, fmt: str) -> str:
+    """CONSTRUCT/DESCRIBE answers: Turtle for people and most tools, JSON-LD for --format json."""
+    import rdflib
+
+    graph = rdflib.Graph()
+    for prefix, iri in PREFIXES.items():
+        graph.bind(prefix, iri)
+
+    def convert(term: Term) -> Any:
+        if isinstance(term, IRI):
+            return rdflib.URIRef(term.value)
+        if isinstance(term, BNode):
+            return rdflib.BNode(term.value)
+        assert isinstance(term, Literal)
+        if term.lang:
+            return rdflib.Literal(term.value, lang=term.lang)
+        if term.datatype == XSD_STRING:
+            return rdflib.Literal(term.value)
+        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype))
+
+    for s, p, o in result.triples:
+        graph.add((convert(s), convert(p), convert(o)))
+    if fmt == "json":
+        return graph.serialize(format="json-ld", context=dict(PREFIXES), indent=2) + "\n"
+    if fmt == "tsv" or fmt == "csv":
+        return graph.serialize(format="nt")
+    return graph.serialize(format="turtle")
+
+
+def render_result(result: QueryResult, fmt: str) -> str:
+    if result.kind == "graph":
+        return graph_text(result, fmt)
+    return {"json": sparql_json, "csv": sparql_csv, "tsv": sparql_tsv, "table": sparql_table}[fmt](result)
