@@ -93,7 +93,7 @@ def variant_summary(kg: KnowledgeGraph, variant: int, topic: str = "286") -> dic
         kg.records("differentials", **params), ("diagnosis",), {"feature": "distinguishing_features"}
     )
     workflow = _group(
-        kg.records("next-steps", **params), ("order", "outcome"), {"step": "next_steps"}
+        kg.records("next-steps", **params), ("order", "outcome"), {"after": "after", "step": "next_steps"}
     )
     pitfalls = _group(kg.records("pitfalls", **params), ("pitfall",), {"avoided_by": "avoided_by"})
     facts = _group(

@@ -1,0 +1,64 @@
+"""The generated topic files are exactly what the generator makes from the curated tables
+(golden output): the committed Turtle cannot drift from its sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from axilla_kg.errors import DataError
+from axilla_kg.ingest import generate, write_atomically
+from conftest import REPO, reference_dir
+
+
+def test_committed_generated_files_match_the_generator(tmp_path: Path) -> None:
+    files = generate(reference_dir(), REPO / "ontology" / "generated")
+    committed = sorted((REPO / "ontology" / "generated").glob("*.ttl"))
+    assert sorted(files) == committed, "a generated file is missing or stale; run python -m axilla_kg.ingest"
+    for path, text in files.items():
+        assert path.read_text(encoding="utf-8") == text, f"{path.name} differs from the generator's output"
+
+
+def _copy_reference(tmp_path: Path) -> Path:
+    target = tmp_path / "reference"
+    target.mkdir()
+    for name in ("acr286_variants.csv", "acr286_ratings.csv", "related_topics_ratings.csv"):
+        (target / name).write_text((reference_dir() / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (",US axilla,Usually Appropriate,O,9,", ",US axila,Usually Appropriate,O,9,", ":2: field 'procedure'"),
+        (",US axilla,Usually Appropriate,O,9,", ",US axilla,Usualy Appropriate,O,9,", ":2: field 'appropriateness_category'"),
+        (",US axilla,Usually Appropriate,O,9,", ",US axilla,Usually Appropriate,X,9,", ":2: field 'relative_radiation_level'"),
+        (",US axilla,Usually Appropriate,O,9,", ",US axilla,Usually Appropriate,O,12,", ":2: field 'rating_1_to_9'"),
+    ],
+)
+def test_bad_rows_are_reported_by_line_and_field(tmp_path: Path, old: str, new: str, message: str) -> None:
+    reference = _copy_reference(tmp_path)
+    ratings = reference / "acr286_ratings.csv"
+    text = ratings.read_text(encoding="utf-8")
+    assert old in text
+    ratings.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        generate(reference, tmp_path / "out")
+    assert not (tmp_path / "out").exists(), "nothing may be written when a row is invalid"
+
+
+def test_duplicate_rating_is_an_error(tmp_path: Path) -> None:
+    reference = _copy_reference(tmp_path)
+    ratings = reference / "acr286_ratings.csv"
+    lines = ratings.read_text(encoding="utf-8").splitlines(keepends=True)
+    ratings.write_text("".join([*lines, lines[1]]), encoding="utf-8")
+    with pytest.raises(DataError, match="rated twice.*first on line 2"):
+        generate(reference, tmp_path / "out")
+
+
+def test_write_is_all_or_nothing(tmp_path: Path) -> None:
+    files = {tmp_path / "a.ttl": "a", tmp_path / "b.ttl": "b"}
+    write_atomically(files)
+    assert [p.read_text() for p in sorted(files)] == ["a", "b"]
+    assert not list(tmp_path.glob("*.tmp"))
