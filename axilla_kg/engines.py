@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
-from axilla_kg.terms import XSD_STRING, BNode, IRI, Literal, QueryResult, Term
+from axilla_kg.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.turtle import PREFIXES
 
 FORMATS_BY_SUFFIX = {
@@ -85,7 +85,7 @@ class OxigraphEngine:
         }
 
     @property
-    def store(self) -> object:
+    def store(self) -> Any:
         return self._store
 
     def load(self, path: Path) -> None:
@@ -98,7 +98,7 @@ class OxigraphEngine:
         except OSError as exc:
             raise DataError(f"{path}: cannot read ({exc})") from None
 
-    def _to_ox(self, term: Term) -> object:
+    def _to_ox(self, term: Term) -> Any:
         ox = self._ox
         if isinstance(term, IRI):
             return ox.NamedNode(term.value)
@@ -125,6 +125,7 @@ class OxigraphEngine:
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         ox = self._ox
         substitutions = {ox.Variable(k): self._to_ox(v) for k, v in (bindings or {}).items()}
+        answer: Any
         try:
             answer = self._store.query(text, prefixes=PREFIXES, substitutions=substitutions or None)
         except SyntaxError as exc:
@@ -135,9 +136,7 @@ class OxigraphEngine:
             names = [v.value for v in answer.variables]
             rows = [tuple(self._from_ox(solution[name]) for name in names) for solution in answer]
             return QueryResult("select", variables=names, rows=rows)
-        triples = [
-            (self._from_ox(t.subject), self._from_ox(t.predicate), self._from_ox(t.object)) for t in answer
-        ]
+        triples = [(self._from_ox(t.subject), self._from_ox(t.predicate), self._from_ox(t.object)) for t in answer]
         return QueryResult("graph", triples=triples)  # type: ignore[arg-type]
 
     def __len__(self) -> int:
@@ -170,7 +169,7 @@ class RdflibEngine:
             self._graph.bind(prefix, iri)
 
     @property
-    def graph(self) -> object:
+    def graph(self) -> Any:
         return self._graph
 
     def load(self, path: Path) -> None:
@@ -189,7 +188,7 @@ class RdflibEngine:
         except Exception as exc:  # rdflib raises many parser-specific types
             raise DataError(f"{path}: {_oneline(str(exc))}") from None
 
-    def _to_rdflib(self, term: Term) -> object:
+    def _to_rdflib(self, term: Term) -> Any:
         r = self._rdflib
         if isinstance(term, IRI):
             return r.URIRef(term.value)
@@ -217,9 +216,9 @@ class RdflibEngine:
         raise TypeError(f"unsupported term {term!r}")
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
-        init = {self._rdflib.Variable(k): self._to_rdflib(v) for k, v in (bindings or {}).items()}
+        init: Any = {self._rdflib.Variable(k): self._to_rdflib(v) for k, v in (bindings or {}).items()}
         try:
-            result = self._graph.query(text, initNs=PREFIXES, initBindings=init)
+            result: Any = self._graph.query(text, initNs=PREFIXES, initBindings=init)
             kind = result.type
             if kind == "ASK":
                 return QueryResult("ask", boolean=bool(result.askAnswer))

@@ -258,7 +258,9 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
     for line, row in _read_csv(path, columns):
         match = _TOPIC_CELL.match(row["topic"])
         if not match:
-            raise DataError(f"{path.name}:{line}: field 'topic' must start with the ACR topic number, got '{row['topic']}'")
+            raise DataError(
+                f"{path.name}:{line}: field 'topic' must start with the ACR topic number, got '{row['topic']}'"
+            )
         number, title, year = int(match.group(1)), match.group(2), match.group(4)
         key = f"{number}-{year}" if year else str(number)
         content = topics.setdefault(
@@ -270,9 +272,13 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
             raise DataError(f"{path.name}:{line}: field 'variant_number' is empty")
         known = content.variants.get(variant)
         if known is None:
-            content.variants[variant] = VariantInfo(variant, row["variant_title"], f"axd:src-{slug(path.stem)}-row-{line}")
+            content.variants[variant] = VariantInfo(
+                variant, row["variant_title"], f"axd:src-{slug(path.stem)}-row-{line}"
+            )
         elif known.title != row["variant_title"]:
-            raise DataError(f"{path.name}:{line}: field 'variant_title' differs from the title given on an earlier line")
+            raise DataError(
+                f"{path.name}:{line}: field 'variant_title' differs from the title given on an earlier line"
+            )
         content.resources.extend(_rating(path, line, row, key, variant, procedures, seen))
     return [topics[k] for k in sorted(topics, key=lambda k: (int(k.split("-")[0]), k))]
 

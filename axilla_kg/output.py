@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from axilla_kg.terms import XSD, XSD_STRING, BNode, IRI, Literal, QueryResult, Term
+from axilla_kg.terms import IRI, XSD, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.turtle import PREFIXES
 
 FORMATS = ("table", "csv", "tsv", "json")
@@ -133,7 +133,7 @@ def _short(term: Term | None) -> str:
     if isinstance(term, IRI):
         for prefix, iri in PREFIXES.items():
             if term.value.startswith(iri) and term.value != iri:
-                return f"{prefix}:{term.value[len(iri):]}"
+                return f"{prefix}:{term.value[len(iri) :]}"
         return f"<{term.value}>"
     if isinstance(term, BNode):
         return f"_:{term.value}"

@@ -80,9 +80,7 @@ class NamedQuery:
         unknown = sorted(set(values) - set(known))
         if unknown:
             expected = ", ".join(known) or "none"
-            raise ParameterError(
-                f"query '{self.name}' has no parameter '{unknown[0]}' (its parameters: {expected})"
-            )
+            raise ParameterError(f"query '{self.name}' has no parameter '{unknown[0]}' (its parameters: {expected})")
         out: dict[str, Term] = {}
         for param in self.parameters:
             if param.name in values and values[param.name] is not None:
@@ -135,9 +133,7 @@ def parse_query_file(path: Path) -> NamedQuery:
         match = _PARAM.match(line)
         if match:
             params.append(
-                Parameter(
-                    match["name"], match["type"], bool(match["required"]), match["default"], match["doc"].strip()
-                )
+                Parameter(match["name"], match["type"], bool(match["required"]), match["default"], match["doc"].strip())
             )
             continue
         field_match = _FIELD.match(line)

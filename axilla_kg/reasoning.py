@@ -43,8 +43,11 @@ def merged_ntriples(paths: Sequence[Path], target: Path) -> int:
     engines.load_all(engine, paths)
     store = engine.store
     with target.open("wb") as handle:
-        pyoxigraph.serialize(store.quads_for_pattern(None, None, None), handle,  # type: ignore[attr-defined]
-                             format=pyoxigraph.RdfFormat.N_QUADS)
+        pyoxigraph.serialize(
+            store.quads_for_pattern(None, None, None),
+            handle,  # type: ignore[attr-defined]
+            format=pyoxigraph.RdfFormat.N_QUADS,
+        )
     return len(engine)
 
 
@@ -57,7 +60,9 @@ def run_reasoner(extra: Sequence[str | Path] = (), reasoner: str = "hermit") -> 
     if reasoner not in REASONERS:
         raise AxillaKGError(f"unknown reasoner '{reasoner}' (expected one of {', '.join(REASONERS)})")
     if not java_available():
-        raise ReasonerUnavailable("the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)")
+        raise ReasonerUnavailable(
+            "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
+        )
     import owlready2
 
     paths = list(ontology_files()) + [Path(p) for p in extra]

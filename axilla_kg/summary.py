@@ -28,8 +28,13 @@ def list_variants(kg: KnowledgeGraph, topic: str = "286") -> list[dict[str, Any]
     """The variants of a topic with titles, rating counts and completeness."""
     check_topic(kg, topic)
     return [
-        {"topic": str(r["topic"]), "variant": r["variant"], "title": r["title"],
-         "ratings": r["ratings"], "complete": r["complete"]}
+        {
+            "topic": str(r["topic"]),
+            "variant": r["variant"],
+            "title": r["title"],
+            "ratings": r["ratings"],
+            "complete": r["complete"],
+        }
         for r in kg.records("variants", topic=topic)
     ]
 
@@ -43,7 +48,7 @@ def _group(rows: list[dict[str, Any]], key: tuple[str, ...], many: dict[str, str
         item = out.get(ident)
         if item is None:
             item = {k: v for k, v in row.items() if k not in many and k not in ("topic", "variant")}
-            for column, name in many.items():
+            for name in many.values():
                 item[name] = []
             out[ident] = item
         for column, name in many.items():

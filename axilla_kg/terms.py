@@ -93,7 +93,10 @@ class QueryResult:
     def records(self) -> list[dict[str, object]]:
         """SELECT rows as dicts of plain Python values (None for unbound)."""
         return [
-            {name: (cell.python() if cell is not None else None) for name, cell in zip(self.variables, row, strict=True)}
+            {
+                name: (cell.python() if cell is not None else None)
+                for name, cell in zip(self.variables, row, strict=True)
+            }
             for row in self.rows
         ]
 

@@ -50,7 +50,12 @@ def cli_command() -> list[str]:
 
 def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*cli_command(), *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120,
+        [*cli_command(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
 

@@ -124,7 +124,9 @@ def test_user_errors_are_one_line_exit_2_no_traceback(args: list[str], message: 
 
 def test_malformed_extra_data_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "draft.ttl"
-    bad.write_text("@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n\nax:a ax:b ax:c ;\n  ax:d .\n", encoding="utf-8")
+    bad.write_text(
+        "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n\nax:a ax:b ax:c ;\n  ax:d .\n", encoding="utf-8"
+    )
     proc = run_cli("show", "4", "--data", str(bad))
     assert proc.returncode == 2 and "draft.ttl" in proc.stderr and "line 4" in proc.stderr
     assert proc.stdout == ""
@@ -133,7 +135,7 @@ def test_malformed_extra_data_names_file_and_line(tmp_path: Path) -> None:
 def test_extra_data_is_queried_with_the_graph(tmp_path: Path) -> None:
     extra = tmp_path / "note.ttl"
     extra.write_text(
-        '@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n@prefix axd: <https://w3id.org/axilla-kg/id/> .\n'
+        "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n@prefix axd: <https://w3id.org/axilla-kg/id/> .\n"
         'axd:topic-286-variant-4 ax:scopeNote "local note" .\n',
         encoding="utf-8",
     )

@@ -9,6 +9,7 @@ import pytest
 
 from axilla_kg.errors import DataError
 from axilla_kg.ingest import generate, write_atomically
+
 from conftest import REPO, reference_dir
 
 
@@ -32,8 +33,16 @@ def _copy_reference(tmp_path: Path) -> Path:
     ("old", "new", "message"),
     [
         (",US axilla,Usually Appropriate,O,9,", ",US axila,Usually Appropriate,O,9,", ":2: field 'procedure'"),
-        (",US axilla,Usually Appropriate,O,9,", ",US axilla,Usualy Appropriate,O,9,", ":2: field 'appropriateness_category'"),
-        (",US axilla,Usually Appropriate,O,9,", ",US axilla,Usually Appropriate,X,9,", ":2: field 'relative_radiation_level'"),
+        (
+            ",US axilla,Usually Appropriate,O,9,",
+            ",US axilla,Usualy Appropriate,O,9,",
+            ":2: field 'appropriateness_category'",
+        ),
+        (
+            ",US axilla,Usually Appropriate,O,9,",
+            ",US axilla,Usually Appropriate,X,9,",
+            ":2: field 'relative_radiation_level'",
+        ),
         (",US axilla,Usually Appropriate,O,9,", ",US axilla,Usually Appropriate,O,12,", ":2: field 'rating_1_to_9'"),
     ],
 )
@@ -53,7 +62,7 @@ def test_duplicate_rating_is_an_error(tmp_path: Path) -> None:
     ratings = reference / "acr286_ratings.csv"
     lines = ratings.read_text(encoding="utf-8").splitlines(keepends=True)
     ratings.write_text("".join([*lines, lines[1]]), encoding="utf-8")
-    with pytest.raises(DataError, match="rated twice.*first on line 2"):
+    with pytest.raises(DataError, match=r"rated twice.*first on line 2"):
         generate(reference, tmp_path / "out")
 
 

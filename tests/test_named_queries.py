@@ -8,6 +8,7 @@ import pytest
 
 from axilla_kg.errors import ParameterError, UnknownQueryError
 from axilla_kg.queries import QueryLibrary
+
 from conftest import read_csv
 
 # One parameter set per named query; a new .rq file without an entry here fails the suite.
@@ -66,7 +67,9 @@ def test_variants_defaults_to_topic_286(kg) -> None:  # type: ignore[no-untyped-
 def test_variant_ratings_sorted_by_category_then_radiation(kg) -> None:  # type: ignore[no-untyped-def]
     rows = kg.records("variant-ratings", variant=1)
     assert [r["procedure"] for r in rows[:3]] == [
-        "US axilla", "Digital breast tomosynthesis diagnostic", "Mammography diagnostic",
+        "US axilla",
+        "Digital breast tomosynthesis diagnostic",
+        "Mammography diagnostic",
     ]
     assert rows[0]["rating"] == 9 and rows[0]["soe"] == "Limited"
     # within Usually Not Appropriate: O before ☢☢☢, unknown levels last
@@ -92,7 +95,10 @@ def test_appropriate_studies_never_lists_an_unstated_category(kg) -> None:  # ty
 def test_procedures_under_radiation(kg) -> None:  # type: ignore[no-untyped-def]
     rows = kg.records("procedures-under-radiation", ceiling="O")
     assert {r["procedure"] for r in rows} == {
-        "US axilla", "US breast", "MRI breast without and with IV contrast", "MRI breast without IV contrast",
+        "US axilla",
+        "US breast",
+        "MRI breast without and with IV contrast",
+        "MRI breast without IV contrast",
     }
     names = {r["procedure"] for r in kg.records("procedures-under-radiation", ceiling="☢☢")}
     assert "Mammography diagnostic" in names and "Sestamibi MBI" not in names
@@ -102,8 +108,18 @@ def test_procedures_under_radiation(kg) -> None:  # type: ignore[no-untyped-def]
 def test_variants_where_usually_appropriate(kg) -> None:  # type: ignore[no-untyped-def]
     rows = kg.records("variants-where-usually-appropriate", procedure="US axilla")
     pairs = [(r["topic"], r["variant"]) for r in rows]
-    assert pairs == [("235", 3), ("235", 4), ("235", 5), ("235", 7), ("286", 1), ("286", 2), ("286", 4),
-                     ("286", 6), ("286", 9), ("286", 12)]
+    assert pairs == [
+        ("235", 3),
+        ("235", 4),
+        ("235", 5),
+        ("235", 7),
+        ("286", 1),
+        ("286", 2),
+        ("286", 4),
+        ("286", 6),
+        ("286", 9),
+        ("286", 12),
+    ]
 
 
 def test_disagreement_ratings(kg) -> None:  # type: ignore[no-untyped-def]

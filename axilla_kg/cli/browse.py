@@ -36,8 +36,11 @@ def run_show(args: argparse.Namespace) -> str:
     if args.format == "json":
         return json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n"
     if args.format in ("csv", "tsv"):
-        return records_table(summary["ratings"], ["procedure", "category", "rrl", "rating", "median", "soe",
-                                                  "source", "confidence"], args.format)
+        return records_table(
+            summary["ratings"],
+            ["procedure", "category", "rrl", "rating", "median", "soe", "source", "confidence"],
+            args.format,
+        )
     return _show_text(summary)
 
 
@@ -50,21 +53,33 @@ def _show_text(s: dict[str, Any]) -> str:
     if s["complete"]:
         out.append("Rating table: complete.")
     else:
-        out.append("Rating table: INCOMPLETE in this graph - a procedure not listed is unrated in our data, "
-                   "not 'not appropriate'. " + (s["completeness_note"] or ""))
-    features = [[k, v if not isinstance(v, dict) else " ".join(f"{r} {n}" for r, n in v.items())]
-                for k, v in s["features"].items()]
+        out.append(
+            "Rating table: INCOMPLETE in this graph - a procedure not listed is unrated in our data, "
+            "not 'not appropriate'. " + (s["completeness_note"] or "")
+        )
+    features = [
+        [k, v if not isinstance(v, dict) else " ".join(f"{r} {n}" for r, n in v.items())]
+        for k, v in s["features"].items()
+    ]
     text = "\n".join(out) + "\n"
     text += _section("Defining features", text_table(["feature", "accepts"], features, max_width=90))
     ratings = [[r.get(c) for c in RATING_COLUMNS] for r in s["ratings"]]
     text += _section("Ratings (best category first, then lower radiation)", text_table(RATING_COLUMNS, ratings))
     if s["differentials"]:
-        rows = [[d["diagnosis"], d["likelihood"], d["distinguishing_features"], d["confidence"]] for d in s["differentials"]]
-        text += _section("Differential diagnoses", text_table(["diagnosis", "likelihood", "features", "confidence"], rows))
+        rows = [
+            [d["diagnosis"], d["likelihood"], d["distinguishing_features"], d["confidence"]] for d in s["differentials"]
+        ]
+        text += _section(
+            "Differential diagnoses", text_table(["diagnosis", "likelihood", "features", "confidence"], rows)
+        )
     if s["workflow"]:
-        rows = [[w["order"], w["after"], w["outcome"], w["next_steps"], w["stage"] or w["managed_as"], w["confidence"]]
-                for w in s["workflow"]]
-        text += _section("Downstream workflow", text_table(["#", "after", "outcome", "next steps", "stage", "confidence"], rows))
+        rows = [
+            [w["order"], w["after"], w["outcome"], w["next_steps"], w["stage"] or w["managed_as"], w["confidence"]]
+            for w in s["workflow"]
+        ]
+        text += _section(
+            "Downstream workflow", text_table(["#", "after", "outcome", "next steps", "stage", "confidence"], rows)
+        )
     if s["pitfalls"]:
         rows = [[p["pitfall"], p["avoided_by"], p["confidence"]] for p in s["pitfalls"]]
         text += _section("Pitfalls", text_table(["pitfall", "avoided by", "confidence"], rows))
@@ -72,9 +87,13 @@ def _show_text(s: dict[str, Any]) -> str:
         rows = [[f["fact"], f["procedures"], f["reserved_for"], f["confidence"]] for f in s["facts"]]
         text += _section("Clinical facts", text_table(["fact", "procedures", "reserved for", "confidence"], rows))
     if s["related_variants"]:
-        rows = [[r["direction"], f"{r['other_topic']} V{r['other_variant']}", r["differs_in"], r["kind"], r["confidence"]]
-                for r in s["related_variants"]]
+        rows = [
+            [r["direction"], f"{r['other_topic']} V{r['other_variant']}", r["differs_in"], r["kind"], r["confidence"]]
+            for r in s["related_variants"]
+        ]
         text += _section("Related variants", text_table(["dir", "variant", "differs in", "kind", "confidence"], rows))
-    text += ("\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
-             "authoritative tables at https://acsearch.acr.org\n")
+    text += (
+        "\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
+        "authoritative tables at https://acsearch.acr.org\n"
+    )
     return text

@@ -14,11 +14,16 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         "--format", choices=FORMATS, default="table", help="table for people; csv, tsv or json for programs"
     )
     parser.add_argument(
-        "--data", action="append", default=[], metavar="FILE",
+        "--data",
+        action="append",
+        default=[],
+        metavar="FILE",
         help="extra RDF file to load with the shipped graph (repeatable)",
     )
     parser.add_argument(
-        "--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+        "--engine",
+        choices=("oxigraph", "rdflib"),
+        default="oxigraph",
         help="SPARQL engine (default oxigraph; rdflib is the slower reference engine)",
     )
 
