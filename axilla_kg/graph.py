@@ -6,6 +6,7 @@ into a SPARQL engine; everything else in the library, and the CLI, goes through 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,6 @@ class KnowledgeGraph:
 def _looks_like_update(text: str) -> bool:
     """Cheap guard: the query engines would accept updates through other entry points only,
     but a clear message beats a parser error for a user who tries one."""
-    import re
-
     stripped = re.sub(r"#[^\n]*", " ", text)
     stripped = re.sub(r"(?is)^\s*((PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*", "", stripped)
     return bool(re.match(r"(?i)(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", stripped))

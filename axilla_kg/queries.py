@@ -16,6 +16,7 @@ change the shape of a query. Values are converted to typed RDF terms from the de
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -114,7 +115,7 @@ class QueryLibrary:
             )
         return self.queries[name]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[NamedQuery]:
         return iter(self.queries[name] for name in sorted(self.queries))
 
     def __len__(self) -> int:
