@@ -1,6 +1,6 @@
 """SPARQL engines behind one small interface.
 
-Oxigraph (Rust, via pyoxigraph) answers the named queries in well under a millisecond and
+Oxigraph (Rust, via pyoxigraph) answers each named query in about a millisecond or less and
 loads the graph in milliseconds, so it is the default. rdflib's pure-Python engine is kept as
 a second, independent implementation: tests run every named query on both and require the
 same answers, which guards the queries against engine-specific behaviour. Engines register
