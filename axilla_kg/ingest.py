@@ -99,10 +99,13 @@ class TopicContent:
 
 
 def known_procedures(path: Path | None = None) -> set[str]:
-    """Exact ACR procedure names declared in ``procedures.ttl``."""
+    """Exact ACR procedure names declared in ``procedures.ttl`` (parsed as RDF, not scraped)."""
+    import pyoxigraph
+
     source = path or ontology_dir() / "procedures.ttl"
-    names = re.findall(r'ax:procedureName "([^"]+)"', source.read_text(encoding="utf-8"))
-    return set(names)
+    name = pyoxigraph.NamedNode("https://w3id.org/axilla-kg/vocab#procedureName")
+    triples = pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
+    return {t.object.value for t in triples if t.predicate == name}
 
 
 def _read_csv(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
