@@ -43,11 +43,8 @@ def merged_ntriples(paths: Sequence[Path], target: Path) -> int:
     engines.load_all(engine, paths)
     store = engine.store
     with target.open("wb") as handle:
-        pyoxigraph.serialize(
-            store.quads_for_pattern(None, None, None),
-            handle,  # type: ignore[attr-defined]
-            format=pyoxigraph.RdfFormat.N_QUADS,
-        )
+        triples = (quad.triple for quad in store.quads_for_pattern(None, None, None))
+        pyoxigraph.serialize(triples, handle, format=pyoxigraph.RdfFormat.N_TRIPLES)
     return len(engine)
 
 

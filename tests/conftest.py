@@ -40,6 +40,15 @@ def kg_rdflib() -> KnowledgeGraph:
     return KnowledgeGraph.load(engine="rdflib")
 
 
+TTL_PREFIXES = "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n@prefix axd: <https://w3id.org/axilla-kg/id/> .\n"
+
+
+def write_ttl(path: Path, body: str) -> Path:
+    """A small Turtle fixture with the project's two prefixes declared."""
+    path.write_text(TTL_PREFIXES + body, encoding="utf-8")
+    return path
+
+
 def cli_command() -> list[str]:
     """The installed console script: the tests exercise what `pip install .` put on PATH."""
     exe = shutil.which("axilla-kg")

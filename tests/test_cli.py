@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_command, run_cli
+from conftest import cli_command, run_cli, write_ttl
 
 
 def test_show_4_json_contract_from_any_directory(tmp_path: Path) -> None:
@@ -133,12 +133,7 @@ def test_malformed_extra_data_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_extra_data_is_queried_with_the_graph(tmp_path: Path) -> None:
-    extra = tmp_path / "note.ttl"
-    extra.write_text(
-        "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n@prefix axd: <https://w3id.org/axilla-kg/id/> .\n"
-        'axd:topic-286-variant-4 ax:scopeNote "local note" .\n',
-        encoding="utf-8",
-    )
+    extra = write_ttl(tmp_path / "note.ttl", 'axd:topic-286-variant-4 ax:scopeNote "local note" .\n')
     query = 'ASK { axd:topic-286-variant-4 ax:scopeNote "local note" }'
     assert json.loads(run_cli("sparql", query, "--format", "json", "--data", str(extra)).stdout)["boolean"] is True
     assert json.loads(run_cli("sparql", query, "--format", "json").stdout)["boolean"] is False

@@ -8,6 +8,8 @@ import pytest
 
 from axilla_kg.reasoning import run_reasoner
 
+from conftest import write_ttl
+
 pytestmark = pytest.mark.slow
 
 
@@ -20,24 +22,17 @@ def test_shipped_ontology_is_consistent(reasoner: str) -> None:
 
 
 def test_reasoner_catches_an_individual_in_two_disjoint_classes(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.ttl"
-    broken.write_text(
-        "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n@prefix axd: <https://w3id.org/axilla-kg/id/> .\n"
-        "axd:proc-us-axilla a ax:Variant .\n",
-        encoding="utf-8",
-    )
+    broken = write_ttl(tmp_path / "broken.ttl", "axd:proc-us-axilla a ax:Variant .\n")
     report = run_reasoner([broken])
     assert not report.consistent
 
 
 def test_reasoner_catches_a_functional_property_clash(tmp_path: Path) -> None:
     # two different categories on one rating violate ax:category's functionality
-    broken = tmp_path / "clash.ttl"
-    broken.write_text(
-        "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n@prefix axd: <https://w3id.org/axilla-kg/id/> .\n"
+    broken = write_ttl(
+        tmp_path / "clash.ttl",
         "axd:rating-286-1-us-axilla ax:category ax:UsuallyNotAppropriate .\n"
         "[] a <http://www.w3.org/2002/07/owl#AllDifferent> ; "
         "<http://www.w3.org/2002/07/owl#distinctMembers> ( ax:UsuallyAppropriate ax:UsuallyNotAppropriate ) .\n",
-        encoding="utf-8",
     )
     assert not run_reasoner([broken]).consistent
