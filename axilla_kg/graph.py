@@ -34,9 +34,13 @@ class KnowledgeGraph:
         *,
         engine: str = "oxigraph",
         include_shipped: bool = True,
+        include_inferred: bool = True,
     ) -> KnowledgeGraph:
-        """Load the shipped graph, plus ``extra`` RDF files (Turtle, N-Triples, RDF/XML, TriG...)."""
-        paths = list(ontology_files()) if include_shipped else []
+        """Load the shipped graph, plus ``extra`` RDF files (Turtle, N-Triples, RDF/XML, TriG...).
+
+        ``include_inferred=False`` leaves out the reasoner-derived triples of ``ontology/inferred/``.
+        """
+        paths = list(ontology_files(include_inferred=include_inferred)) if include_shipped else []
         for item in extra:
             path = Path(item)
             if not path.is_file():

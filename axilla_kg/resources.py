@@ -32,8 +32,15 @@ def queries_dir() -> Path:
     return _find("queries")
 
 
-def ontology_files() -> list[Path]:
-    """The Turtle files that make up the shipped graph, in a stable order."""
+def ontology_files(*, include_inferred: bool = True) -> list[Path]:
+    """The Turtle files that make up the shipped graph, in a stable order.
+
+    ``ontology/inferred/`` holds reasoner-derived triples (written by ``axilla_kg.derive`` and
+    checked against the reasoner by the tests); exports leave them out unless asked, so a
+    consumer can tell asserted guideline content from what this tool concluded.
+    """
     root = ontology_dir()
     files = sorted(root.glob("*.ttl")) + sorted((root / "generated").glob("*.ttl"))
+    if include_inferred:
+        files += sorted((root / "inferred").glob("*.ttl"))
     return [f for f in files if not f.name.endswith(".shapes.ttl")]

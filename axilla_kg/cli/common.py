@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from functools import lru_cache
 
 from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.output import FORMATS
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command returns when its exit status is not simply 0 (e.g. ``check`` with findings)."""
+
+    text: str
+    exit_code: int = 0
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

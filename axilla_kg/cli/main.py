@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from axilla_kg import __version__
 from axilla_kg.cli import browse, dose, querying
+from axilla_kg.cli.common import Output
 from axilla_kg.errors import AxillaKGError
 
 
@@ -28,16 +29,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        text = args.run(args)
+        result: str | Output | None = args.run(args)
     except AxillaKGError as exc:
         print(f"axilla-kg: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    if result is None:  # the command streamed its own output (batch, serve)
+        return 0
+    if isinstance(result, str):
+        result = Output(result)
+    text, exit_code = result.text, result.exit_code
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
-    return 0
+    return exit_code
 
 
 if __name__ == "__main__":
