@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from axilla_kg import definitions
 from axilla_kg.errors import DataError
 from axilla_kg.resources import ontology_dir
 from axilla_kg.turtle import Lang, Ref, Resource, document
@@ -305,6 +306,7 @@ def generate(reference: Path, out_dir: Path) -> dict[Path, str]:
     files[out_dir / "topic-286.ttl"] = render(axilla, ["acr286_variants.csv", "acr286_ratings.csv"])
     for content in related_topics(reference, procedures):
         files[out_dir / f"topic-{content.topic.key}.ttl"] = render(content, ["related_topics_ratings.csv"])
+    files.update(definitions.generate(ontology_dir() / "variant-definitions.ttl", list(files.values()), out_dir))
     return files
 
 

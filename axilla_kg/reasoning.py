@@ -10,11 +10,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from axilla_kg import engines
+from axilla_kg.cases import PatientCase
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.resources import ontology_files
 
@@ -80,6 +81,123 @@ def run_reasoner(extra: Sequence[str | Path] = (), reasoner: str = "hermit") -> 
         unsat = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
         world.close()
     return ReasonerReport(reasoner, True, unsat, "", time.perf_counter() - started, triples)
+
+
+CASE_NS = "https://w3id.org/axilla-kg/case/"
+_AX = "https://w3id.org/axilla-kg/vocab#"
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_OBJECT_PROPERTIES = {
+    "sex": "hasSex",
+    "breast_cancer": "hasBreastCancerStatus",
+    "clinical_nodes": "hasClinicalNodalStatus",
+    "neoadjuvant": "hasNeoadjuvantPhase",
+    "axillary_lump": "hasAxillaryLump",
+    "suspicious_node_on": "suspiciousNodeFoundOn",
+}
+
+
+def case_ntriples(case: PatientCase, iri: str, value_iris: dict[tuple[str, str], str]) -> list[str]:
+    """The case as an OWL individual: one triple per known field, in the ontology's datatypes."""
+    subject = f"<{iri}>"
+    lines = [
+        f"{subject} <{RDF_TYPE}> <{_AX}PatientCase> .",
+        f"{subject} <{RDF_TYPE}> <http://www.w3.org/2002/07/owl#NamedIndividual> .",
+    ]
+    for name, prop in _OBJECT_PROPERTIES.items():
+        value = getattr(case, name)
+        if value is not None:
+            lines.append(f"{subject} <{_AX}{prop}> <{value_iris[(name, value)]}> .")
+    if case.tumor_size_cm is not None:
+        lexical = format(case.tumor_size_cm, "f")
+        lines.append(f'{subject} <{_AX}tumorSizeCm> "{lexical}"^^<{_XSD}decimal> .')
+    if case.age is not None:
+        lines.append(f'{subject} <{_AX}ageYears> "{case.age}"^^<{_XSD}integer> .')
+    if case.diagnostic_breast_imaging_done is not None:
+        flag = "true" if case.diagnostic_breast_imaging_done else "false"
+        lines.append(f'{subject} <{_AX}diagnosticBreastImagingDone> "{flag}"^^<{_XSD}boolean> .')
+    return lines
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _value_iris(paths: Sequence[Path]) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """(case field, case value) → value IRI, and variant class IRI → variant IRI, from the graph."""
+    engine = engines.OxigraphEngine()
+    engines.load_all(engine, paths)
+    values: dict[tuple[str, str], str] = {}
+    rows = engine.query(
+        f"""PREFIX ax: <{_AX}>
+        SELECT ?field ?text ?value WHERE {{
+          ?f ax:caseField ?field ; ax:caseProperty ?p . ?p <http://www.w3.org/2000/01/rdf-schema#range> ?range .
+          ?value a ?range ; ax:caseValue ?text }}"""
+    ).rows
+    for field_name, text, value in rows:
+        values[(str(field_name), str(text))] = str(value)
+    classes = {
+        str(cls): str(v)
+        for v, cls in engine.query(f"PREFIX ax: <{_AX}> SELECT ?v ?c WHERE {{ ?v ax:patientClass ?c }}").rows
+    }
+    return values, classes
+
+
+def classify_cases(
+    cases: Sequence[PatientCase],
+    *,
+    reasoner: str = "hermit",
+    batch_size: int = 250,
+    extra: Sequence[str | Path] = (),
+    progress: Callable[[int], None] | None = None,
+) -> list[set[str]]:
+    """The reference semantics: the variant IRIs each case is an instance of, per the reasoner.
+
+    Cases go to the reasoner in batches because HermiT slows down worse than linearly with the
+    number of individuals in one call (about 250 per call ran fastest here). Each batch is a fresh
+    owlready2 world holding the whole graph plus the batch's case individuals.
+    """
+    if reasoner not in REASONERS:
+        raise AxillaKGError(f"unknown reasoner '{reasoner}' (expected one of {', '.join(REASONERS)})")
+    if not java_available():
+        raise ReasonerUnavailable(
+            "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
+        )
+    import owlready2
+
+    paths = list(ontology_files()) + [Path(p) for p in extra]
+    value_iris, class_to_variant = _value_iris(paths)
+    results: list[set[str]] = []
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        base = Path(tmp) / "graph.nt"
+        merged_ntriples(paths, base)
+        base_text = base.read_text(encoding="utf-8")
+        for start in range(0, len(cases), batch_size):
+            batch = cases[start : start + batch_size]
+            iris = [f"{CASE_NS}{start + i}" for i in range(len(batch))]
+            lines = [
+                line for case, iri in zip(batch, iris, strict=True) for line in case_ntriples(case, iri, value_iris)
+            ]
+            nt = Path(tmp) / "batch.nt"
+            nt.write_text(base_text + "\n".join(lines) + "\n", encoding="utf-8")
+            world = owlready2.World()
+            onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
+            try:
+                with onto:
+                    if reasoner == "hermit":
+                        owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+                    else:
+                        owlready2.sync_reasoner_pellet(world, infer_property_values=False, debug=0)
+            except owlready2.OwlReadyInconsistentOntologyError as exc:
+                raise AxillaKGError(
+                    f"the graph with cases {start}-{start + len(batch) - 1} is inconsistent: {_first_line(str(exc))}"
+                ) from None
+            for iri in iris:
+                individual = world[iri]
+                types = {c.iri for c in individual.INDIRECT_is_a if hasattr(c, "iri")}
+                results.append({class_to_variant[t] for t in types if t in class_to_variant})
+            world.close()
+            if progress is not None:
+                progress(len(results))
+    return results
 
 
 def _first_line(text: str) -> str:

@@ -1,0 +1,182 @@
+"""``audit``: where a department's axillary imaging orders fall in the criteria.
+
+Each CSV row is a patient case (columns named as the case contract's fields; an empty cell is
+"not known") plus the ordered ``procedure`` (exact ACR name) and optionally an ``order_id``.
+Every order gets one verdict — appropriate, may be appropriate, not appropriate, no criteria
+apply (no variant matches), not rated in our data (a variant matches but our table has no rating
+for the procedure), or invalid (the row breaks the contract; the message names line and field).
+A bad row is reported in place and does not stop the review of the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from axilla_kg.cases import FIELDS, CaseError, parse_case
+from axilla_kg.errors import DataError
+from axilla_kg.output import records_table, text_table
+from axilla_kg.recommend import Recommender, _topic_order
+
+VERDICTS = (
+    "appropriate",
+    "may be appropriate",
+    "not appropriate",
+    "no criteria apply",
+    "not rated in our data",
+    "invalid",
+)
+_BY_CATEGORY = {
+    "Usually Appropriate": "appropriate",
+    "May Be Appropriate": "may be appropriate",
+    "May Be Appropriate (Disagreement)": "may be appropriate",
+    "Usually Not Appropriate": "not appropriate",
+}
+ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "message"]
+
+
+@dataclass
+class AuditReport:
+    orders: list[dict[str, Any]] = field(default_factory=list)
+
+    def by_verdict(self) -> list[dict[str, Any]]:
+        counts = Counter(o["verdict"] for o in self.orders)
+        total = len(self.orders) or 1
+        return [{"verdict": v, "orders": counts[v], "share": round(counts[v] / total, 4)} for v in VERDICTS]
+
+    def by_procedure(self) -> list[dict[str, Any]]:
+        procedures = sorted({o["procedure"] for o in self.orders})
+        rows = []
+        for name in procedures:
+            mine = [o for o in self.orders if o["procedure"] == name]
+            counts = Counter(o["verdict"] for o in mine)
+            rows.append({"procedure": name, "orders": len(mine), **{v: counts[v] for v in VERDICTS}})
+        return rows
+
+
+def _cell_value(name: str, text: str) -> Any:
+    if name == "age":
+        try:
+            return int(text)
+        except ValueError:
+            raise CaseError(name, f"expected whole years, got '{text}'") from None
+    if name == "tumor_size_cm":
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            raise CaseError(name, f"expected a number, got '{text}'") from None
+    if name == "diagnostic_breast_imaging_done":
+        if text.lower() not in ("true", "false"):
+            raise CaseError(name, f"expected true or false, got '{text}'")
+        return text.lower() == "true"
+    return text
+
+
+def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
+    """Read and judge every order; an unreadable file or a header without ``procedure`` is an
+    error for the whole run, a bad row only for that row."""
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    procedures = _procedure_names(recommender)
+    report = AuditReport()
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        if "procedure" not in header:
+            raise DataError(f"{path}:1: the header needs a 'procedure' column (and case-field columns)")
+        unknown = [h for h in header if h not in FIELDS and h not in ("procedure", "order_id")]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], FIELDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise DataError(f"{path}:1: unknown column '{unknown[0]}'{hint}")
+        try:
+            for row in reader:
+                report.orders.append(_judge(recommender, procedures, path, reader.line_num, row))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: not UTF-8 text: {exc.reason}") from None
+        except csv.Error as exc:
+            raise DataError(f"{path}:{reader.line_num}: {exc}") from None
+    return report
+
+
+def _procedure_names(recommender: Recommender) -> list[str]:
+    rows = recommender.kg.sparql(
+        "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> SELECT ?name WHERE { ?p ax:procedureName ?name }"
+    ).rows
+    return sorted(str(r[0]) for r in rows)
+
+
+def _judge(
+    recommender: Recommender, procedures: list[str], path: Path, line: int, row: dict[str, str | None]
+) -> dict[str, Any]:
+    procedure = (row.get("procedure") or "").strip()
+    order: dict[str, Any] = {
+        "line": line,
+        "order_id": (row.get("order_id") or "").strip() or None,
+        "procedure": procedure,
+        "verdict": "invalid",
+        "variants": [],
+        "acr_category": None,
+        "rrl": None,
+        "message": None,
+    }
+    try:
+        if None in row:  # more cells than header columns
+            raise CaseError("", "more cells than the header has columns")
+        data = {k: _cell_value(k, v.strip()) for k, v in row.items() if k in FIELDS and v is not None and v.strip()}
+        case = parse_case(data)
+        if procedure not in procedures:
+            close = difflib.get_close_matches(procedure, procedures, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
+    except CaseError as exc:
+        order["message"] = f"{path.name}:{line}: {exc}"
+        return order
+    matches = recommender.recommend(case)["matches"]
+    if not matches:
+        order["verdict"] = "no criteria apply"
+        return order
+    best: tuple[int, str, dict[str, Any]] | None = None
+    for m in sorted(matches, key=lambda m: (_topic_order(m["topic"]), m["variant"])):
+        order["variants"].append(f"{m['topic']} V{m['variant']}")
+        for rating in m["ratings"]:
+            verdict = _BY_CATEGORY.get(rating["category"] or "")
+            if rating["procedure"] == procedure and verdict is not None:
+                rank = VERDICTS.index(verdict)
+                if best is None or rank < best[0]:
+                    best = (rank, f"{m['topic']} V{m['variant']}", rating)
+    if best is None:
+        order["verdict"] = "not rated in our data"
+        return order
+    order["verdict"] = VERDICTS[best[0]]
+    order["acr_category"] = best[2]["category"]
+    order["rrl"] = best[2]["rrl"]
+    order["message"] = f"rated in {best[1]}"
+    return order
+
+
+def render_audit(report: AuditReport, fmt: str) -> str:
+    orders = [{**o, "variants": " ".join(o["variants"])} for o in report.orders]
+    if fmt in ("csv", "tsv"):
+        return records_table(orders, ORDER_COLUMNS, fmt)
+    if fmt == "json":
+        body = {
+            "orders": report.orders,
+            "summary": {"by_verdict": report.by_verdict(), "by_procedure": report.by_procedure()},
+        }
+        return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+    text = "Orders\n" + text_table(ORDER_COLUMNS, [[o[c] for c in ORDER_COLUMNS] for o in orders]) + "\n"
+    summary = [[r["verdict"], r["orders"], f"{100 * r['share']:.1f}%"] for r in report.by_verdict()]
+    text += "\nSummary by verdict\n" + text_table(["verdict", "orders", "share"], summary) + "\n"
+    columns = ["procedure", "orders", *VERDICTS]
+    rows = [[r[c] for c in columns] for r in report.by_procedure()]
+    text += "\nSummary by procedure\n" + text_table(columns, rows) + "\n"
+    return text

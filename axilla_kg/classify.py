@@ -1,0 +1,243 @@
+"""The fast path: the variants' OWL class axioms compiled into predicates over a patient case.
+
+The OWL reasoner defines which variants a case belongs to (``axilla_kg.reasoning``), but it costs
+a JVM start and tens of milliseconds per case. The class axioms only use a small, decidable
+fragment — an intersection of ``hasValue``, ``someValuesFrom oneOf`` and ``someValuesFrom``
+datatype-facet restrictions on functional properties — whose meaning for one fully described
+individual is a plain conjunction of tests. This module reads those axioms from the graph (so a
+draft topic passed with ``--data`` is compiled too) and refuses any construct outside the
+fragment instead of guessing. ``tests/test_fast_path.py`` checks with hypothesis that the result
+equals HermiT's classification.
+
+Each test is three-valued: satisfied, violated, or unknown (the case leaves the field out). A
+match needs every test satisfied, exactly what the reasoner entails under the open world; the
+unknown tests give ``needs`` and the violated ones ``differs_in``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from axilla_kg.cases import FIELDS, KNOWN_WHEN_ABSENT, PatientCase
+from axilla_kg.errors import AxillaKGError
+from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.terms import IRI, Literal, Term
+
+OWL = "http://www.w3.org/2002/07/owl#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+AX = "https://w3id.org/axilla-kg/vocab#"
+PATIENT_CASE = AX + "PatientCase"
+
+SATISFIED, VIOLATED, UNKNOWN = True, False, None
+FACETS = {"minInclusive": ">=", "minExclusive": ">", "maxInclusive": "<=", "maxExclusive": "<"}
+
+
+class CompileError(AxillaKGError):
+    """A variant class uses an OWL construct the fast path cannot evaluate exactly."""
+
+
+@dataclass(frozen=True)
+class Test:
+    """One restriction of a variant class, as a test on one case field."""
+
+    field: str
+    kind: str  # "in" | "bound" | "true"
+    values: frozenset[str] = frozenset()  # kind "in": accepted case values
+    op: str = ""  # kind "bound": >=, >, <=, <
+    limit: Decimal = Decimal(0)
+
+    def evaluate(self, value: Any) -> bool | None:
+        if value is None:
+            return VIOLATED if self.field in KNOWN_WHEN_ABSENT else UNKNOWN
+        if self.kind == "in":
+            return value in self.values
+        if self.kind == "true":
+            return value is True
+        if self.op == "<=":
+            return bool(value <= self.limit)
+        if self.op == "<":
+            return bool(value < self.limit)
+        if self.op == ">=":
+            return bool(value >= self.limit)
+        return bool(value > self.limit)
+
+    def describe(self) -> str:
+        if self.kind == "in":
+            return " or ".join(sorted(self.values))
+        if self.kind == "true":
+            return "true"
+        return f"{self.op} {self.limit}"
+
+
+@dataclass
+class CompiledVariant:
+    topic: str
+    number: int
+    variant_iri: str
+    class_iri: str
+    tests: list[Test] = field(default_factory=list)
+
+    @property
+    def fields(self) -> list[str]:
+        return _ordered({t.field for t in self.tests})
+
+    def evaluate(self, case: PatientCase) -> list[bool | None]:
+        return [t.evaluate(getattr(case, t.field)) for t in self.tests]
+
+    def matches(self, case: PatientCase) -> bool:
+        return all(t.evaluate(getattr(case, t.field)) is True for t in self.tests)
+
+
+def _ordered(names: set[str]) -> list[str]:
+    return [f for f in FIELDS if f in names]
+
+
+_CLASSES = f"""PREFIX ax: <{AX}>
+PREFIX owl: <{OWL}>
+SELECT ?v ?cls ?expr ?topic ?number WHERE {{
+  ?v ax:patientClass ?cls ; ax:inTopic ?t ; ax:variantNumber ?number .
+  ?t ax:topicKey ?topic .
+  OPTIONAL {{ ?cls owl:equivalentClass ?expr }}
+}} ORDER BY ?topic ?number"""
+
+_STRUCTURE = f"""PREFIX ax: <{AX}>
+PREFIX owl: <{OWL}>
+PREFIX rdf: <{RDF}>
+CONSTRUCT {{ ?n ?p ?o }} WHERE {{
+  ?v ax:patientClass ?cls . ?cls owl:equivalentClass ?e .
+  ?e (owl:intersectionOf|owl:unionOf|owl:complementOf|rdf:first|rdf:rest|owl:someValuesFrom|owl:allValuesFrom
+      |owl:oneOf|owl:withRestrictions|owl:onDatatype|owl:datatypeComplementOf|owl:intersectionOf)* ?n .
+  ?n ?p ?o .
+  FILTER(!isIRI(?n) || ?n = ?e)
+}}"""
+
+_FIELDS = f"""PREFIX ax: <{AX}>
+SELECT ?prop ?field WHERE {{ ?f ax:caseField ?field ; ax:caseProperty ?prop }}"""
+
+_VALUES = f"""PREFIX ax: <{AX}>
+SELECT ?value ?text WHERE {{ ?value ax:caseValue ?text }}"""
+
+
+class _Walker:
+    """Reads one class expression from the CONSTRUCTed triples; anything unexpected is an error."""
+
+    def __init__(self, triples: Sequence[tuple[Term, Term, Term]], props: dict[str, str], values: dict[str, str]):
+        self.out: dict[Term, dict[str, list[Term]]] = {}
+        for s, p, o in triples:
+            self.out.setdefault(s, {}).setdefault(str(p), []).append(o)
+        self.props = props
+        self.values = values
+
+    def _one(self, node: Term, pred: str, where: str) -> Term:
+        objs = self.out.get(node, {}).get(pred, [])
+        if len(objs) != 1:
+            raise CompileError(f"{where}: expected exactly one <{pred}>, found {len(objs)}")
+        return objs[0]
+
+    def _list(self, node: Term, where: str) -> list[Term]:
+        items: list[Term] = []
+        while not (isinstance(node, IRI) and node.value == RDF + "nil"):
+            items.append(self._one(node, RDF + "first", where))
+            node = self._one(node, RDF + "rest", where)
+            if len(items) > 10_000:
+                raise CompileError(f"{where}: RDF list does not end")
+        return items
+
+    def _check_keys(self, node: Term, allowed: set[str], where: str) -> None:
+        extra = set(self.out.get(node, {})) - allowed
+        if extra:
+            names = ", ".join(sorted(e.replace(OWL, "owl:").replace(RDFS, "rdfs:") for e in extra))
+            raise CompileError(f"{where}: unsupported OWL construct ({names}); the fast path cannot evaluate it")
+
+    def tests(self, expr: Term, where: str) -> list[Test]:
+        if isinstance(expr, IRI):
+            raise CompileError(
+                f"{where}: equivalent to a named class; only an intersection of restrictions is supported"
+            )
+        self._check_keys(expr, {RDF + "type", OWL + "intersectionOf"}, where)
+        members = self._list(self._one(expr, OWL + "intersectionOf", where), where)
+        tests: list[Test] = []
+        for member in members:
+            if isinstance(member, IRI):
+                if member.value != PATIENT_CASE:
+                    raise CompileError(f"{where}: named class <{member.value}> in the intersection is not supported")
+                continue
+            tests.append(self._restriction(member, where))
+        return tests
+
+    def _restriction(self, node: Term, where: str) -> Test:
+        self._check_keys(node, {RDF + "type", OWL + "onProperty", OWL + "hasValue", OWL + "someValuesFrom"}, where)
+        prop = self._one(node, OWL + "onProperty", where)
+        name = self.props.get(str(prop))
+        if name is None:
+            raise CompileError(f"{where}: property <{prop}> is not a patient-case feature (no ax:caseProperty)")
+        preds = self.out.get(node, {})
+        if OWL + "hasValue" in preds:
+            value = self._one(node, OWL + "hasValue", where)
+            if isinstance(value, Literal):
+                if value.datatype != XSD + "boolean" or value.value not in ("true", "1"):
+                    raise CompileError(f"{where}: hasValue {value} on {name}: only boolean true is supported")
+                return Test(name, "true")
+            return Test(name, "in", frozenset([self._case_value(value, where)]))
+        filler = self._one(node, OWL + "someValuesFrom", where)
+        fpreds = self.out.get(filler, {})
+        if OWL + "oneOf" in fpreds:
+            self._check_keys(filler, {RDF + "type", OWL + "oneOf"}, where)
+            items = self._list(self._one(filler, OWL + "oneOf", where), where)
+            return Test(name, "in", frozenset(self._case_value(i, where) for i in items))
+        if OWL + "onDatatype" in fpreds:
+            self._check_keys(filler, {RDF + "type", OWL + "onDatatype", OWL + "withRestrictions"}, where)
+            facets = self._list(self._one(filler, OWL + "withRestrictions", where), where)
+            if len(facets) != 1:
+                raise CompileError(f"{where}: {name}: exactly one facet per restriction is supported")
+            (pred, objs), *rest = self.out.get(facets[0], {}).items()
+            facet = pred.replace(XSD, "")
+            if rest or len(objs) != 1 or facet not in FACETS or not isinstance(objs[0], Literal):
+                raise CompileError(f"{where}: {name}: unsupported datatype facet <{pred}>")
+            return Test(name, "bound", op=FACETS[facet], limit=Decimal(objs[0].value))
+        raise CompileError(f"{where}: {name}: someValuesFrom must be a oneOf or a datatype restriction")
+
+    def _case_value(self, value: Term, where: str) -> str:
+        text = self.values.get(str(value))
+        if text is None:
+            raise CompileError(f"{where}: <{value}> has no ax:caseValue, so no case can carry it")
+        return text
+
+
+@dataclass
+class Classifier:
+    """Every variant class of the graph, compiled."""
+
+    variants: list[CompiledVariant]
+
+    @classmethod
+    def from_graph(cls, kg: KnowledgeGraph) -> Classifier:
+        props = {str(row[0]): str(row[1].value) for row in _rows(kg, _FIELDS)}  # type: ignore[union-attr]
+        values = {str(row[0]): str(row[1].value) for row in _rows(kg, _VALUES)}  # type: ignore[union-attr]
+        walker = _Walker(kg.sparql(_STRUCTURE).triples, props, values)
+        variants: list[CompiledVariant] = []
+        for v, cls_iri, expr, topic, number in _rows(kg, _CLASSES):
+            where = f"variant class <{cls_iri}>"
+            if expr is None:
+                raise CompileError(f"{where}: no owl:equivalentClass definition")
+            compiled = CompiledVariant(
+                str(topic.value),
+                int(number.value),
+                str(v),
+                str(cls_iri),
+                walker.tests(expr, where),  # type: ignore[union-attr]
+            )
+            variants.append(compiled)
+        return cls(variants)
+
+    def matches(self, case: PatientCase) -> list[CompiledVariant]:
+        return [v for v in self.variants if v.matches(case)]
+
+
+def _rows(kg: KnowledgeGraph, text: str) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in kg.sparql(text).rows]

@@ -1,0 +1,211 @@
+"""``recommend`` (one case, or a JSON Lines batch) and ``audit`` (a department's orders)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from axilla_kg import batch
+from axilla_kg.audit import audit_orders, render_audit
+from axilla_kg.cases import FIELDS, CaseError, loads_case, parse_case
+from axilla_kg.cli.common import graph
+from axilla_kg.errors import DataError, UsageError
+from axilla_kg.output import text_table
+from axilla_kg.reasoning import REASONERS, classify_cases
+from axilla_kg.recommend import Recommender
+
+FLAG_FIELDS = {name: "--" + name.replace("_", "-") for name in FIELDS}
+
+
+def _add_graph_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", action="append", default=[], metavar="FILE", help="extra RDF file (repeatable)")
+    p.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph", help=argparse.SUPPRESS)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "recommend",
+        help="match a patient case to ACR variants and list the rated studies",
+        description="Describe the case with flags, --case FILE.json (or - for stdin), or many cases with "
+        "--cases FILE.jsonl (JSON Lines out).",
+    )
+    group = p.add_argument_group("case fields (the patient-case JSON contract)")
+    group.add_argument("--sex", choices=("female", "male"))
+    group.add_argument("--age", metavar="YEARS", help="whole years")
+    group.add_argument("--breast-cancer", metavar="none|new|recurrent")
+    group.add_argument("--tumor-size-cm", metavar="CM", help="greatest dimension of the primary at diagnosis")
+    group.add_argument("--clinical-nodes", metavar="negative|positive")
+    group.add_argument("--neoadjuvant", metavar="none|mid_treatment|completed")
+    group.add_argument("--axillary-lump", metavar="none|unilateral|bilateral")
+    group.add_argument(
+        "--suspicious-node-on", metavar="MODALITY", help="mammography, ultrasound, mri, ct, pet_ct, other"
+    )
+    group.add_argument("--diagnostic-breast-imaging-done", metavar="true|false")
+    p.add_argument("--case", metavar="FILE", help="one case as a JSON object (- for stdin)")
+    p.add_argument("--cases", metavar="FILE", help="JSON Lines, one case per line (- for stdin); JSON Lines out")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument(
+        "--reasoner",
+        choices=REASONERS,
+        default=None,
+        help="decide the matches with the OWL reasoner itself (slow; the default fast path gives the same answers)",
+    )
+    _add_graph_options(p)
+    p.set_defaults(run=run_recommend)
+
+    p = sub.add_parser("audit", help="rate a CSV of imaging orders (case fields + procedure) against the criteria")
+    p.add_argument("orders", help="CSV with a 'procedure' column and case-field columns (empty cell = not known)")
+    p.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table")
+    _add_graph_options(p)
+    p.set_defaults(run=run_audit)
+
+
+def _read_text(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{name}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{name}: cannot read: {exc}") from None
+
+
+def case_from_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """Flag strings → a case object, typed as the JSON contract types them."""
+    data: dict[str, Any] = {}
+    for name in FIELDS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if name == "age":
+            data[name] = _number(name, value, integer=True)
+        elif name == "tumor_size_cm":
+            data[name] = _number(name, value, integer=False)
+        elif name == "diagnostic_breast_imaging_done":
+            if value not in ("true", "false"):
+                raise CaseError(name, f"expected true or false, got '{value}'")
+            data[name] = value == "true"
+        else:
+            data[name] = value
+    return data
+
+
+def _number(name: str, text: str, *, integer: bool) -> int | Decimal:
+    try:
+        return int(text) if integer else Decimal(text)
+    except ValueError:
+        raise CaseError(name, f"expected {'whole years' if integer else 'a number'}, got '{text}'") from None
+    except ArithmeticError:
+        raise CaseError(name, f"expected a number, got '{text}'") from None
+
+
+def _recommender(args: argparse.Namespace) -> Recommender:
+    return Recommender.load(graph(args))
+
+
+def run_recommend(args: argparse.Namespace) -> str | None:
+    flags = case_from_flags(args)
+    sources = [s for s in (args.case, args.cases) if s is not None]
+    if len(sources) > 1 or (sources and flags):
+        raise UsageError("give the case once: with flags, --case or --cases")
+    if args.cases is not None:
+        if args.reasoner:
+            raise UsageError("--reasoner works on one case at a time; batch mode uses the fast path")
+        return _run_batch(args)
+    if args.case is not None:
+        case = loads_case(_read_text(args.case))
+    elif flags:
+        case = parse_case(flags)
+    else:
+        raise UsageError("describe a case: e.g. --sex female --breast-cancer new --tumor-size-cm 1.5, or --case FILE")
+    recommender = _recommender(args)
+    matched = None
+    if args.reasoner:
+        matched = classify_cases([case], reasoner=args.reasoner, extra=args.data)[0]
+    result = recommender.recommend(case, matched)
+    if args.reasoner:
+        result["decided_by"] = args.reasoner
+    if args.format == "json":
+        return json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n"
+    return render_text(result)
+
+
+def _run_batch(args: argparse.Namespace) -> None:
+    recommender = _recommender(args)
+    stream: IO[str]
+    if args.cases == "-":
+        stream = sys.stdin
+    else:
+        try:
+            stream = open(args.cases, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
+    try:
+        batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sys.stderr.close()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{args.cases}: not UTF-8 text: {exc.reason}") from None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    return None
+
+
+def run_audit(args: argparse.Namespace) -> str:
+    report = audit_orders(_recommender(args), Path(args.orders))
+    return render_audit(report, args.format)
+
+
+# --- the table for people -------------------------------------------------------------------------
+def _case_line(case: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in case.items())
+
+
+def render_text(result: dict[str, Any]) -> str:
+    out = [f"Case: {_case_line(result['case'])}"]
+    if result.get("decided_by"):
+        out.append(f"Matches decided by the {result['decided_by']} reasoner.")
+    if not result["matches"]:
+        out.append("\nNo ACR variant in this graph matches the case.")
+    for m in result["matches"]:
+        out.append(f"\nACR topic {m['topic']}, variant {m['variant']}: {m['title']}")
+        if not m["complete"]:
+            out.append(
+                "Rating table INCOMPLETE in this graph: an unlisted procedure is unrated here, not 'not appropriate'."
+            )
+        rows = [[r["procedure"], r["category"], r["rrl"]] for r in m["ratings"]]
+        out.append(text_table(["procedure", "category", "rrl"], rows))
+        why = "; ".join(f"{e['field']} {e['requirement']}" for e in m["explanation"])
+        out.append(f"Matched because: {why}")
+        if m["also_requires"]:
+            out.append("Also check (not expressible as case fields): " + "; ".join(m["also_requires"]))
+        if m["differentials"]:
+            out.append(
+                "Differentials: "
+                + "; ".join(f"{d['diagnosis']} ({d['likelihood'] or 'n/a'})" for d in m["differentials"])
+            )
+        for step in m["next_steps"]:
+            out.append(f"Next: if {step['outcome']} -> {', '.join(step['next_steps'])}")
+        for pit in m["pitfalls"]:
+            out.append(f"Pitfall: {pit['pitfall']} (avoid: {', '.join(pit['avoided_by'])})")
+    if result["needs"]:
+        out.append("\nUndecided: the case leaves out " + ", ".join(result["needs"]))
+        rows = [[f"{c['topic']} V{c['variant']}", ", ".join(c["needs"]), c["title"]] for c in result["candidates"]]
+        out.append(text_table(["could match", "needs", "title"], rows, max_width=80))
+    if result["nearest"]:
+        out.append("\nNearest variants where nothing matches:")
+        rows = [[f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), n["title"]] for n in result["nearest"]]
+        out.append(text_table(["variant", "differs in", "title"], rows, max_width=80))
+    out.append(
+        "\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
+        "authoritative tables at https://acsearch.acr.org"
+    )
+    return "\n".join(out) + "\n"
