@@ -34,6 +34,10 @@ NEOADJUVANT = ("none", "mid_treatment", "completed")
 AXILLARY_LUMP = ("none", "unilateral", "bilateral")
 SUSPICIOUS_NODE_ON = ("mammography", "ultrasound", "mri", "ct", "pet_ct", "other")
 MAX_AGE = 150
+#: owlready2 keeps xsd:decimal values as IEEE doubles, so the reasoner would see 2.00000000000000000001
+#: as 2.0. Up to 15 significant digits a decimal survives that round trip exactly, so every path —
+#: fast classifier, reasoner, batch — compares the same number.
+MAX_SIGNIFICANT_DIGITS = 15
 
 #: Field order of the contract; also the order of ``needs`` and ``differs_in`` lists.
 FIELDS = (
@@ -120,6 +124,10 @@ def _size(value: Any) -> Decimal:
         raise CaseError("tumor_size_cm", f"not a number: {value!r}") from None
     if not number.is_finite() or number <= 0:
         raise CaseError("tumor_size_cm", f"must be a positive number of centimetres, got {value}")
+    if len(number.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+        raise CaseError(
+            "tumor_size_cm", f"{value} has more than {MAX_SIGNIFICANT_DIGITS} significant digits; give at most that many"
+        )
     return number
 
 

@@ -1,0 +1,84 @@
+"""The patient-case contract: every rule of the JSON object, and the error that names the field."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from axilla_kg.cases import FIELDS, CaseError, loads_case, parse_case
+
+
+def test_defaults_and_unknowns() -> None:
+    case = parse_case({"sex": "male"})
+    assert (case.breast_cancer, case.neoadjuvant, case.axillary_lump) == ("none", "none", "none")
+    assert case.tumor_size_cm is None and case.age is None and case.suspicious_node_on is None
+    assert case.to_json() == {"sex": "male", "breast_cancer": "none", "neoadjuvant": "none", "axillary_lump": "none"}
+
+
+def test_sizes_are_exact_decimals() -> None:
+    case = loads_case('{"sex": "female", "breast_cancer": "new", "tumor_size_cm": 2.00000000000001}')
+    assert case.tumor_size_cm == Decimal("2.00000000000001")
+    assert case.tumor_size_cm > 2
+
+
+def test_sizes_beyond_double_precision_are_refused() -> None:
+    # the reasoner (through owlready2) would read this as 2.0 and disagree with the exact comparison
+    with pytest.raises(CaseError, match="significant digits"):
+        loads_case('{"sex": "female", "breast_cancer": "new", "tumor_size_cm": 2.00000000000000000001}')
+
+
+def test_round_trip_through_to_json() -> None:
+    data = {
+        "sex": "female",
+        "age": 61,
+        "breast_cancer": "new",
+        "tumor_size_cm": 1.5,
+        "clinical_nodes": "positive",
+        "neoadjuvant": "completed",
+        "axillary_lump": "unilateral",
+        "suspicious_node_on": "pet_ct",
+        "diagnostic_breast_imaging_done": False,
+    }
+    assert parse_case(data).to_json() == data
+    assert list(parse_case(data).to_json()) == list(FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "fragment"),
+    [
+        ({"breast_cancer": "new"}, "sex", "required"),
+        ({"sex": "femal"}, "sex", "did you mean 'female'"),
+        ({"sex": "female", "tumour_size_cm": 2}, "tumour_size_cm", "did you mean 'tumor_size_cm'"),
+        ({"sex": "female", "breast_cancer": "new", "tumor_size_cm": -1}, "tumor_size_cm", "positive"),
+        ({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 0}, "tumor_size_cm", "positive"),
+        ({"sex": "female", "breast_cancer": "new", "tumor_size_cm": "2"}, "tumor_size_cm", "number"),
+        ({"sex": "female", "breast_cancer": "new", "tumor_size_cm": True}, "tumor_size_cm", "number"),
+        ({"sex": "female", "tumor_size_cm": 1.5}, "tumor_size_cm", "contradicts breast_cancer 'none'"),
+        ({"sex": "female", "clinical_nodes": "positive"}, "clinical_nodes", "contradicts"),
+        ({"sex": "female", "neoadjuvant": "completed"}, "neoadjuvant", "contradicts"),
+        ({"sex": "female", "age": -3}, "age", "between 0"),
+        ({"sex": "female", "age": 40.5}, "age", "whole years"),
+        ({"sex": "female", "age": "40"}, "age", "whole years"),
+        ({"sex": "female", "diagnostic_breast_imaging_done": "yes"}, "diagnostic_breast_imaging_done", "true or false"),
+        ({"sex": "female", "suspicious_node_on": "PET"}, "suspicious_node_on", "not one of"),
+        ({"sex": "female", "axillary_lump": ["unilateral"]}, "axillary_lump", "expected one of"),
+    ],
+)
+def test_invalid_cases_name_the_field(data: dict[str, Any], field: str, fragment: str) -> None:
+    with pytest.raises(CaseError) as err:
+        parse_case(data)
+    assert err.value.field == field
+    assert f"field '{field}'" in str(err.value) and fragment in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"female"', "{", "null"])
+def test_not_an_object(text: str) -> None:
+    with pytest.raises(CaseError):
+        loads_case(text)
+
+
+def test_null_means_not_known() -> None:
+    case = parse_case({"sex": "female", "breast_cancer": "new", "tumor_size_cm": None, "suspicious_node_on": None})
+    assert case.tumor_size_cm is None and case.suspicious_node_on is None
