@@ -200,6 +200,93 @@ def classify_cases(
     return results
 
 
+_OWL = "http://www.w3.org/2002/07/owl#"
+
+
+@dataclass
+class ClassRelations:
+    """What the reasoner says about pairs of classes."""
+
+    unsatisfiable_pairs: set[tuple[str, str]]
+    subsumptions: set[tuple[str, str]]  # (sub, super) among the given classes
+    seconds: float
+
+
+def class_relations(
+    classes: Sequence[str], extra: Sequence[str | Path] = (), reasoner: str = "hermit"
+) -> ClassRelations:
+    """Test every pair of ``classes`` for overlap and containment, in one reasoner call.
+
+    Both questions become satisfiability of helper classes, read back from owl:Nothing only:
+    a pair is disjoint when A ⊓ B is unsatisfiable, and A ⊑ B when A ⊓ ¬B is. (Reading the
+    class hierarchy owlready2 rebuilds from HermiT's output missed subsumptions whenever a
+    helper class was equivalent to one of the pair.)
+    """
+    if not java_available():
+        raise ReasonerUnavailable(
+            "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
+        )
+    import owlready2
+
+    started = time.perf_counter()
+    # derived triples are left out: they must not feed back into their own derivation
+    paths = list(ontology_files(include_inferred=False)) + [Path(p) for p in extra]
+    ordered = sorted(classes)
+    pairs = [(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :]]
+    lines: list[str] = []
+    both: dict[tuple[str, str], str] = {}
+    only_first: dict[tuple[str, str], str] = {}  # a and not b: unsatisfiable exactly when a is under b
+    for a, b in pairs:
+        both[(a, b)] = _helper_class(lines, f"urn:axilla-kg:both:{len(both)}", a, b, negate_second=False)
+        for x, y in ((a, b), (b, a)):
+            only_first[(x, y)] = _helper_class(lines, f"urn:axilla-kg:only:{len(only_first)}", x, y, negate_second=True)
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        nt = Path(tmp) / "graph.nt"
+        merged_ntriples(paths, nt)
+        with nt.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        world = owlready2.World()
+        onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
+        try:
+            with onto:
+                if reasoner == "hermit":
+                    owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
+                else:
+                    owlready2.sync_reasoner_pellet(world, infer_property_values=False, debug=0)
+        except owlready2.OwlReadyInconsistentOntologyError as exc:
+            raise AxillaKGError(f"the graph is inconsistent: {_first_line(str(exc))}") from None
+        unsat_iris = {c.iri for c in world.inconsistent_classes() if hasattr(c, "iri")}
+        world.close()
+    unsatisfiable = {pair for pair, iri in both.items() if iri in unsat_iris}
+    subsumptions = {pair for pair, iri in only_first.items() if iri in unsat_iris and pair[0] not in unsat_iris}
+    return ClassRelations(unsatisfiable, subsumptions, time.perf_counter() - started)
+
+
+def _helper_class(lines: list[str], iri: str, a: str, b: str, *, negate_second: bool) -> str:
+    """Append N-Triples for ``iri`` ≡ a ⊓ b (or a ⊓ ¬b); returns ``iri``."""
+    n = iri.rsplit(":", 2)[-2] + iri.rsplit(":", 1)[-1]
+    second = f"<{b}>"
+    if negate_second:
+        lines += [f"_:n{n} <{RDF_TYPE}> <{_OWL}Class> .", f"_:n{n} <{_OWL}complementOf> <{b}> ."]
+        second = f"_:n{n}"
+    lines += [
+        f"<{iri}> <{RDF_TYPE}> <{_OWL}Class> .",
+        f"<{iri}> <{_OWL}equivalentClass> _:x{n} .",
+        f"_:x{n} <{RDF_TYPE}> <{_OWL}Class> .",
+        f"_:x{n} <{_OWL}intersectionOf> _:a{n} .",
+        f"_:a{n} <{RDF_FIRST}> <{a}> .",
+        f"_:a{n} <{RDF_REST}> _:b{n} .",
+        f"_:b{n} <{RDF_FIRST}> {second} .",
+        f"_:b{n} <{RDF_REST}> <{RDF_NIL}> .",
+    ]
+    return iri
+
+
+RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+RDF_NIL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil"
+
+
 def _first_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[0] if lines else "inconsistent ontology"

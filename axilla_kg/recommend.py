@@ -133,6 +133,7 @@ class Recommender:
                     "variant": r["other_variant"],
                     "direction": r["direction"],
                     "kind": r["kind"],
+                    "relation": r["relation"],
                     "differs_in": r["differs_in"],
                 }
                 for r in s["related_variants"]

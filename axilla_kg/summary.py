@@ -106,7 +106,7 @@ def variant_summary(kg: KnowledgeGraph, variant: int, topic: str = "286") -> dic
     )
     related = _group(
         kg.records("related-variants", **params),
-        ("direction", "other_topic", "other_variant", "kind"),
+        ("direction", "other_topic", "other_variant", "kind", "relation"),
         {"differs_in": "differs_in"},
     )
     return {

@@ -88,10 +88,18 @@ def _show_text(s: dict[str, Any]) -> str:
         text += _section("Clinical facts", text_table(["fact", "procedures", "reserved for", "confidence"], rows))
     if s["related_variants"]:
         rows = [
-            [r["direction"], f"{r['other_topic']} V{r['other_variant']}", r["differs_in"], r["kind"], r["confidence"]]
+            [
+                r["direction"],
+                f"{r['other_topic']} V{r['other_variant']}",
+                r["relation"] or "",
+                r["differs_in"],
+                r["kind"],
+                r["confidence"],
+            ]
             for r in s["related_variants"]
         ]
-        text += _section("Related variants", text_table(["dir", "variant", "differs in", "kind", "confidence"], rows))
+        columns = ["dir", "variant", "relation", "differs in", "kind", "confidence"]
+        text += _section("Related variants", text_table(columns, rows))
     text += (
         "\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
         "authoritative tables at https://acsearch.acr.org\n"
