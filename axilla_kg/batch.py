@@ -10,10 +10,13 @@ flat: lines are read, answered and written one at a time; the cell cache is boun
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import sys
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
@@ -104,35 +107,109 @@ class BatchRecommender:
         return f'{{"line":{number},"case":{dumps(case.to_json())},{tail}'
 
 
-def run(
-    recommender: Recommender, lines: Iterable[str], out: IO[str], progress: IO[str] | None = None
-) -> dict[str, int]:
-    """Stream ``lines`` to ``out``; blank lines are skipped but keep their line numbers."""
-    batch = BatchRecommender(recommender)
-    counts = {"cases": 0, "errors": 0}
-    started = last = time.monotonic()
-    write = out.write
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        line = batch.answer(number, text)
-        counts["cases"] += 1
+CHUNK = 4096
+_WORKER: BatchRecommender | None = None
+
+
+def _answer_chunk(chunk: list[tuple[int, str]]) -> tuple[str, int, int]:
+    """Worker side: answer a chunk; returns (output text, cases, errors)."""
+    assert _WORKER is not None
+    out: list[str] = []
+    errors = 0
+    for number, text in chunk:
+        line = _WORKER.answer(number, text)
         if line.startswith(f'{{"line":{number},"error"'):
-            counts["errors"] += 1
-        write(line)
-        write("\n")
-        if progress is not None and counts["cases"] % 5000 == 0:
-            now = time.monotonic()
-            if now - last >= 0.2:
-                rate = counts["cases"] / max(now - started, 1e-9)
-                progress.write(f"\r{counts['cases']:,} cases, {counts['errors']:,} errors, {rate:,.0f} cases/s")
-                progress.flush()
-                last = now
-    if progress is not None:
-        elapsed = time.monotonic() - started
-        rate = counts["cases"] / max(elapsed, 1e-9)
-        progress.write(f"\r{counts['cases']:,} cases, {counts['errors']:,} errors, {rate:,.0f} cases/s\n")
+            errors += 1
+        out.append(line)
+    return ("\n".join(out) + "\n" if out else "", len(out), errors)
+
+
+def _chunks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for number, text in enumerate(lines, start=1):
+        if text.strip():
+            chunk.append((number, text))
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def run(
+    recommender: Recommender,
+    lines: Iterable[str],
+    out: IO[str],
+    progress: IO[str] | None = None,
+    jobs: int = 1,
+) -> dict[str, int]:
+    """Stream ``lines`` to ``out`` in input order; blank lines are skipped but keep their numbers.
+
+    With ``jobs`` > 1, chunks of lines are answered by forked worker processes (each inherits the
+    loaded graph) while this process reads and writes; at most ``2 * jobs`` chunks are in flight,
+    so memory stays flat however long the input is.
+    """
+    global _WORKER
+    _WORKER = BatchRecommender(recommender)
+    counts = {"cases": 0, "errors": 0}
+    started = time.monotonic()
+    meter = _Progress(progress, started)
+
+    def emit(result: tuple[str, int, int]) -> None:
+        text, cases, errors = result
+        out.write(text)
+        counts["cases"] += cases
+        counts["errors"] += errors
+        meter.update(counts)
+
+    chunks = _chunks(lines)
+    head = list(itertools.islice(chunks, 2))
+    if jobs <= 1 or len(head) < 2:  # small input: forking workers would cost more than it saves
+        for chunk in itertools.chain(head, chunks):
+            emit(_answer_chunk(chunk))
+    else:
+        chunks = itertools.chain(head, chunks)
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs) as pool:
+            pending: deque[Any] = deque()
+            for chunk in chunks:
+                pending.append(pool.apply_async(_answer_chunk, (chunk,)))
+                if len(pending) >= 2 * jobs:
+                    emit(pending.popleft().get())
+            while pending:
+                emit(pending.popleft().get())
+    meter.finish(counts)
     return counts
+
+
+class _Progress:
+    """A one-line progress meter on stderr, redrawn at most five times a second."""
+
+    def __init__(self, stream: IO[str] | None, started: float) -> None:
+        self.stream, self.started, self.last = stream, started, started
+
+    def _draw(self, counts: dict[str, int], end: str) -> None:
+        assert self.stream is not None
+        rate = counts["cases"] / max(time.monotonic() - self.started, 1e-9)
+        self.stream.write(f"\r{counts['cases']:,} cases, {counts['errors']:,} errors, {rate:,.0f} cases/s{end}")
+        self.stream.flush()
+
+    def update(self, counts: dict[str, int]) -> None:
+        now = time.monotonic()
+        if self.stream is not None and now - self.last >= 0.2:
+            self.last = now
+            self._draw(counts, "")
+
+    def finish(self, counts: dict[str, int]) -> None:
+        if self.stream is not None:
+            self._draw(counts, "\n")
+
+
+def default_jobs() -> int:
+    """One worker per core, at most four (the writer process needs a share too)."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def progress_stream() -> IO[str] | None:

@@ -49,6 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--cases", metavar="FILE", help="JSON Lines, one case per line (- for stdin); JSON Lines out")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for --cases (default: one per core, at most 4)",
+    )
+    p.add_argument(
         "--reasoner",
         choices=REASONERS,
         default=None,
@@ -117,7 +124,8 @@ def run_recommend(args: argparse.Namespace) -> str | None:
     if args.cases is not None:
         if args.reasoner:
             raise UsageError("--reasoner works on one case at a time; batch mode uses the fast path")
-        return _run_batch(args)
+        _run_batch(args)
+        return None
     if args.case is not None:
         case = loads_case(_read_text(args.case))
     elif flags:
@@ -147,7 +155,10 @@ def _run_batch(args: argparse.Namespace) -> None:
         except OSError as exc:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
-        batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream())
+        jobs = args.jobs if args.jobs is not None else batch.default_jobs()
+        if jobs < 1:
+            raise UsageError("--jobs must be at least 1")
+        batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs)
         sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
