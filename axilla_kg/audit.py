@@ -2,6 +2,9 @@
 
 Each CSV row is a patient case (columns named as the case contract's fields; an empty cell is
 "not known") plus the ordered ``procedure`` (exact ACR name) and optionally an ``order_id``.
+When several variants match, topic 286's rating decides, then other topics', and a variant
+with criteria the case fields cannot express (e.g. "clinical suspicion of metastatic disease")
+only when nothing else rates the procedure; disagreeing ratings are named in the message.
 Every order gets one verdict — appropriate, may be appropriate, not appropriate, no criteria
 apply (no variant matches), not rated in our data (a variant matches but our table has no rating
 for the procedure), or invalid (the row breaks the contract; the message names line and field).
@@ -22,7 +25,7 @@ from typing import Any
 from axilla_kg.cases import FIELDS, CaseError, parse_case
 from axilla_kg.errors import DataError
 from axilla_kg.output import records_table, text_table
-from axilla_kg.recommend import Recommender, _topic_order
+from axilla_kg.recommend import PRIMARY_TOPIC, Recommender, _topic_order
 
 VERDICTS = (
     "appropriate",
@@ -144,22 +147,26 @@ def _judge(
     if not matches:
         order["verdict"] = "no criteria apply"
         return order
-    best: tuple[int, str, dict[str, Any]] | None = None
+    # Which rating decides: topic 286 (this tool's topic) first, then other topics, and variants
+    # with criteria the case cannot express (``also_requires``) only when nothing else rates it.
+    found: list[tuple[int, int, str, dict[str, Any]]] = []
     for m in sorted(matches, key=lambda m: (_topic_order(m["topic"]), m["variant"])):
-        order["variants"].append(f"{m['topic']} V{m['variant']}")
+        name = f"{m['topic']} V{m['variant']}"
+        order["variants"].append(name)
+        tier = 2 if m["also_requires"] else (0 if m["topic"] == PRIMARY_TOPIC else 1)
         for rating in m["ratings"]:
             verdict = _BY_CATEGORY.get(rating["category"] or "")
             if rating["procedure"] == procedure and verdict is not None:
-                rank = VERDICTS.index(verdict)
-                if best is None or rank < best[0]:
-                    best = (rank, f"{m['topic']} V{m['variant']}", rating)
-    if best is None:
+                found.append((tier, VERDICTS.index(verdict), name, rating))
+    if not found:
         order["verdict"] = "not rated in our data"
         return order
-    order["verdict"] = VERDICTS[best[0]]
-    order["acr_category"] = best[2]["category"]
-    order["rrl"] = best[2]["rrl"]
-    order["message"] = f"rated in {best[1]}"
+    tier, rank, name, rating = min(found, key=lambda f: (f[0], f[1]))
+    order["verdict"] = VERDICTS[rank]
+    order["acr_category"] = rating["category"]
+    order["rrl"] = rating["rrl"]
+    others = sorted({f"{f[3]['category']} in {f[2]}" for f in found if f[2] != name and f[1] != rank})
+    order["message"] = f"rated in {name}" + (f"; differs: {', '.join(others)}" if others else "")
     return order
 
 

@@ -75,8 +75,9 @@ class CellKey:
 class BatchRecommender:
     """Answers JSON-Lines cases with a per-cell cache of the rendered result tail."""
 
-    def __init__(self, recommender: Recommender) -> None:
+    def __init__(self, recommender: Recommender, detail: str = "full") -> None:
         self.recommender = recommender
+        self.detail = detail
         self.key = CellKey(recommender)
         self.cache: dict[tuple[Any, ...], str] = {}
         self.by_outcome: dict[tuple[Any, ...], str] = {}  # many cells share one outcome
@@ -99,7 +100,7 @@ class BatchRecommender:
             signature = tuple(tuple(res) for _, res in outcomes)
             tail = self.by_outcome.get(signature)
             if tail is None:
-                result = self.recommender.recommend(case)
+                result = self.recommender.recommend(case, detail=self.detail)
                 del result["case"]
                 tail = dumps(result)[1:]
                 self.by_outcome[signature] = tail
@@ -142,6 +143,7 @@ def run(
     out: IO[str],
     progress: IO[str] | None = None,
     jobs: int = 1,
+    detail: str = "full",
 ) -> dict[str, int]:
     """Stream ``lines`` to ``out`` in input order; blank lines are skipped but keep their numbers.
 
@@ -150,7 +152,7 @@ def run(
     so memory stays flat however long the input is.
     """
     global _WORKER
-    _WORKER = BatchRecommender(recommender)
+    _WORKER = BatchRecommender(recommender, detail)
     counts = {"cases": 0, "errors": 0}
     started = time.monotonic()
     meter = _Progress(progress, started)

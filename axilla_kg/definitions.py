@@ -151,6 +151,7 @@ def render(definitions: list[VariantDefinition]) -> str:
         "@prefix axd:  <https://w3id.org/axilla-kg/id/> .",
         "@prefix owl:  <http://www.w3.org/2002/07/owl#> .",
         "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
         "@prefix xsd:  <http://www.w3.org/2001/XMLSchema#> .",
         "",
     ]
@@ -161,6 +162,8 @@ def render(definitions: list[VariantDefinition]) -> str:
         out.append(
             f"{cls} a owl:Class ;\n"
             f'    rdfs:label "patient matching ACR topic {d.topic_key} variant {d.number}"@en ;\n'
+            f'    skos:definition "The patient cases that ACR topic {d.topic_key} variant {d.number} describes: '
+            f'a patient case with every feature value the variant definition accepts."@en ;\n'
             f"    ax:classOfVariant {_ref(d.iri)} ;\n"
             f"    owl:equivalentClass [ a owl:Class ; owl:intersectionOf (\n            {members}\n        ) ] .\n"
         )

@@ -20,6 +20,9 @@ from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.summary import variant_summary
 
 PRIMARY_TOPIC = "286"
+DETAILS = ("full", "brief")
+#: ``--detail brief``: what an order system needs per match, without the clinical narrative lists
+BRIEF_KEYS = ("topic", "variant", "title", "complete", "ratings", "also_requires")
 
 
 @dataclass
@@ -152,17 +155,18 @@ class Recommender:
     def outcomes(self, case: PatientCase) -> list[tuple[CompiledVariant, list[bool | None]]]:
         return [(v, v.evaluate(case)) for v in self.classifier.variants]
 
-    def recommend(self, case: PatientCase, matched: set[str] | None = None) -> dict[str, Any]:
+    def recommend(self, case: PatientCase, matched: set[str] | None = None, detail: str = "full") -> dict[str, Any]:
         """The recommendation for one case. ``matched`` (variant IRIs) overrides the fast
         classifier, e.g. with the reasoner's answer."""
         outcomes = self.outcomes(case)
-        return self._result(case, outcomes, matched)
+        return self._result(case, outcomes, matched, detail)
 
     def _result(
         self,
         case: PatientCase,
         outcomes: list[tuple[CompiledVariant, list[bool | None]]],
         matched: set[str] | None = None,
+        detail: str = "full",
     ) -> dict[str, Any]:
         def is_match(v: CompiledVariant, res: list[bool | None]) -> bool:
             return v.variant_iri in matched if matched is not None else all(r is True for r in res)
@@ -202,8 +206,12 @@ class Recommender:
         out_matches = []
         for v in sorted(matches, key=lambda v: (_topic_order(v.topic), v.number)):
             info = self.info(v)
-            out_matches.append({**info.payload, "explanation": info.explanation})
+            payload = info.payload if detail == "full" else {k: info.payload[k] for k in BRIEF_KEYS}
+            out_matches.append({**payload, "explanation": info.explanation})
         needs = _fields([f for c in candidates for f in c["needs"]])
+        if detail != "full":  # brief: variant numbers only; titles come with `show`
+            for item in (*candidates, *nearest):
+                del item["title"]
         return {
             "case": case.to_json(),
             "matches": out_matches,

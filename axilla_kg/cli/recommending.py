@@ -16,7 +16,7 @@ from axilla_kg.cli.common import graph
 from axilla_kg.errors import DataError, UsageError
 from axilla_kg.output import text_table
 from axilla_kg.reasoning import REASONERS, classify_cases
-from axilla_kg.recommend import Recommender
+from axilla_kg.recommend import DETAILS, Recommender
 
 FLAG_FIELDS = {name: "--" + name.replace("_", "-") for name in FIELDS}
 
@@ -48,6 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--case", metavar="FILE", help="one case as a JSON object (- for stdin)")
     p.add_argument("--cases", metavar="FILE", help="JSON Lines, one case per line (- for stdin); JSON Lines out")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument(
+        "--detail",
+        choices=DETAILS,
+        default="full",
+        help="full (default): differentials, next steps, pitfalls and related variants of each match; "
+        "brief: ratings and explanation only (much smaller batch output)",
+    )
     p.add_argument(
         "--jobs",
         type=int,
@@ -136,7 +143,7 @@ def run_recommend(args: argparse.Namespace) -> str | None:
     matched = None
     if args.reasoner:
         matched = classify_cases([case], reasoner=args.reasoner, extra=args.data)[0]
-    result = recommender.recommend(case, matched)
+    result = recommender.recommend(case, matched, detail=args.detail)
     if args.reasoner:
         result["decided_by"] = args.reasoner
     if args.format == "json":
@@ -158,7 +165,7 @@ def _run_batch(args: argparse.Namespace) -> None:
         jobs = args.jobs if args.jobs is not None else batch.default_jobs()
         if jobs < 1:
             raise UsageError("--jobs must be at least 1")
-        batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs)
+        batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail)
         sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
@@ -198,14 +205,14 @@ def render_text(result: dict[str, Any]) -> str:
         out.append(f"Matched because: {why}")
         if m["also_requires"]:
             out.append("Also check (not expressible as case fields): " + "; ".join(m["also_requires"]))
-        if m["differentials"]:
+        if m.get("differentials"):
             out.append(
                 "Differentials: "
                 + "; ".join(f"{d['diagnosis']} ({d['likelihood'] or 'n/a'})" for d in m["differentials"])
             )
-        for step in m["next_steps"]:
+        for step in m.get("next_steps", []):
             out.append(f"Next: if {step['outcome']} -> {', '.join(step['next_steps'])}")
-        for pit in m["pitfalls"]:
+        for pit in m.get("pitfalls", []):
             out.append(f"Pitfall: {pit['pitfall']} (avoid: {', '.join(pit['avoided_by'])})")
     if result["needs"]:
         out.append("\nUndecided: the case leaves out " + ", ".join(result["needs"]))
