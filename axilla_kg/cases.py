@@ -126,7 +126,8 @@ def _size(value: Any) -> Decimal:
         raise CaseError("tumor_size_cm", f"must be a positive number of centimetres, got {value}")
     if len(number.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
         raise CaseError(
-            "tumor_size_cm", f"{value} has more than {MAX_SIGNIFICANT_DIGITS} significant digits; give at most that many"
+            "tumor_size_cm",
+            f"{value} has more than {MAX_SIGNIFICANT_DIGITS} significant digits; give at most that many",
         )
     return number
 

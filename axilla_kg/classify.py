@@ -81,6 +81,7 @@ class CompiledVariant:
     variant_iri: str
     class_iri: str
     tests: list[Test] = field(default_factory=list)
+    topic_iri: str = ""
 
     @property
     def fields(self) -> list[str]:
@@ -99,7 +100,7 @@ def _ordered(names: set[str]) -> list[str]:
 
 _CLASSES = f"""PREFIX ax: <{AX}>
 PREFIX owl: <{OWL}>
-SELECT ?v ?cls ?expr ?topic ?number WHERE {{
+SELECT ?v ?cls ?expr ?topic ?number ?t WHERE {{
   ?v ax:patientClass ?cls ; ax:inTopic ?t ; ax:variantNumber ?number .
   ?t ax:topicKey ?topic .
   OPTIONAL {{ ?cls owl:equivalentClass ?expr }}
@@ -221,7 +222,7 @@ class Classifier:
         values = {str(row[0]): str(row[1].value) for row in _rows(kg, _VALUES)}  # type: ignore[union-attr]
         walker = _Walker(kg.sparql(_STRUCTURE).triples, props, values)
         variants: list[CompiledVariant] = []
-        for v, cls_iri, expr, topic, number in _rows(kg, _CLASSES):
+        for v, cls_iri, expr, topic, number, topic_iri in _rows(kg, _CLASSES):
             where = f"variant class <{cls_iri}>"
             if expr is None:
                 raise CompileError(f"{where}: no owl:equivalentClass definition")
@@ -231,6 +232,7 @@ class Classifier:
                 str(v),
                 str(cls_iri),
                 walker.tests(expr, where),  # type: ignore[union-attr]
+                str(topic_iri),
             )
             variants.append(compiled)
         return cls(variants)

@@ -213,7 +213,7 @@ class ClassRelations:
 
 
 def class_relations(
-    classes: Sequence[str], extra: Sequence[str | Path] = (), reasoner: str = "hermit"
+    classes: Sequence[str], extra: Sequence[str | Path] = (), reasoner: str = "hermit", *, subsumption: bool = True
 ) -> ClassRelations:
     """Test every pair of ``classes`` for overlap and containment, in one reasoner call.
 
@@ -238,7 +238,7 @@ def class_relations(
     only_first: dict[tuple[str, str], str] = {}  # a and not b: unsatisfiable exactly when a is under b
     for a, b in pairs:
         both[(a, b)] = _helper_class(lines, f"urn:axilla-kg:both:{len(both)}", a, b, negate_second=False)
-        for x, y in ((a, b), (b, a)):
+        for x, y in ((a, b), (b, a)) if subsumption else ():
             only_first[(x, y)] = _helper_class(lines, f"urn:axilla-kg:only:{len(only_first)}", x, y, negate_second=True)
     with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
         nt = Path(tmp) / "graph.nt"

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from axilla_kg import __version__
-from axilla_kg.cli import browse, dose, querying
+from axilla_kg.cli import browse, checking, dose, exporting, querying, recommending, serving
 from axilla_kg.cli.common import Output
 from axilla_kg.errors import AxillaKGError
 
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"axilla-kg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (browse, querying, dose):
+    for module in (browse, querying, dose, checking, exporting, recommending, serving):
         module.register(sub)
     return parser
 

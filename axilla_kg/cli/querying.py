@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from axilla_kg.cli.common import add_common, graph
+from axilla_kg.cli.common import add_common
+from axilla_kg.cli.serving import add_endpoint_options, graph_for
 from axilla_kg.errors import ParameterError, UsageError
 from axilla_kg.output import records_table, render_result
 from axilla_kg.queries import QueryLibrary
@@ -21,11 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("name", help="query name (see 'axilla-kg queries')")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="query parameter (repeatable)")
     add_common(p)
+    add_endpoint_options(p)
     p.set_defaults(run=run_query)
 
     p = sub.add_parser("sparql", help="run any SELECT/ASK/CONSTRUCT/DESCRIBE query")
     p.add_argument("query", help="query text, a .rq file, or - for standard input")
     add_common(p)
+    add_endpoint_options(p)
     p.set_defaults(run=run_sparql)
 
 
@@ -51,7 +54,7 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 
 def run_query(args: argparse.Namespace) -> str:
-    kg = graph(args)
+    kg = graph_for(args)
     result = kg.query(args.name, **parse_params(args.param))
     return render_result(result, args.format)
 
@@ -69,5 +72,5 @@ def read_query_argument(text: str) -> str:
 
 
 def run_sparql(args: argparse.Namespace) -> str:
-    kg = graph(args)
+    kg = graph_for(args)
     return render_result(kg.sparql(read_query_argument(args.query)), args.format)

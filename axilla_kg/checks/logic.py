@@ -1,0 +1,197 @@
+"""Logic stage: the OWL reasoner (HermiT, or Pellet) on the shipped graph plus ``--data``.
+
+The reasoners are the ones owlready2 bundles (its HermiT and Pellet jars and its Java settings),
+called through their own command lines so that only what the check needs is computed (see
+``_run_hermit``). Reports an inconsistent graph and every unsatisfiable class as ERROR findings.
+HermiT only says *that* the ontology is inconsistent; Pellet's ``explain`` command
+(shipped in owlready2's Pellet classpath) says *why*: the smallest set of axioms that clash (a
+justification). So whichever reasoner decided, the explanation comes from ``pellet explain`` run
+on the same N-Triples file, and the entities named in it are mapped back to IRIs and labels.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from axilla_kg.checks.context import CheckContext
+from axilla_kg.checks.findings import Finding, Level
+from axilla_kg.reasoning import ReasonerUnavailable, java_available
+
+STAGE = "logic"
+REASONER_TIMEOUT_S = 600
+MAX_UNSAT_EXPLAINED = 10  # each explanation is one more JVM start; beyond this, list without a reason
+
+
+def check_logic(ctx: CheckContext) -> list[Finding]:
+    """Consistency and class satisfiability, with explanations."""
+    if not java_available():
+        raise ReasonerUnavailable(
+            "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
+        )
+    nt = ctx.ntriples()
+    outcome = _run_pellet(ctx, nt) if ctx.reasoner == "pellet" else _run_hermit(nt)
+    if outcome.error:
+        message = f"{ctx.reasoner} could not process the graph: {outcome.error}"
+        return [Finding("logic-reasoner-failed", Level.ERROR, message, stage=STAGE)]
+    if not outcome.consistent:
+        return [_inconsistent(ctx, nt)]
+    findings = []
+    for index, iri in enumerate(outcome.unsatisfiable):
+        explanation = _explain(nt, ["--unsat", iri]) if index < MAX_UNSAT_EXPLAINED else ""
+        entities = _entities(ctx, explanation, first=iri)
+        message = f"class {_short(iri)} is unsatisfiable: no individual can be a member of it"
+        if explanation:
+            message += f"; because: {explanation}"
+        findings.append(Finding("logic-unsatisfiable-class", Level.ERROR, message, entities, STAGE))
+    return findings
+
+
+@dataclass
+class _Outcome:
+    consistent: bool = True
+    unsatisfiable: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def _java(classpath: str, *args: str) -> subprocess.CompletedProcess[str]:
+    import owlready2
+    from owlready2 import reasoning
+
+    command = [owlready2.JAVA_EXE, f"-Xmx{reasoning.JAVA_MEMORY}M", "-cp", classpath, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=REASONER_TIMEOUT_S, check=False)
+
+
+def _run_hermit(nt: Path) -> _Outcome:
+    """HermiT's own command line: consistency (-k) and unsatisfiable classes (-U).
+
+    owlready2's ``sync_reasoner_hermit`` also realises every individual (-I) and classifies the
+    property hierarchies, which is what grows with the number of ratings; the check needs neither.
+    """
+    from owlready2 import reasoning
+
+    done = _java(reasoning._HERMIT_CLASSPATH, "org.semanticweb.HermiT.cli.CommandLine", "-k", "-U", nt.as_uri())
+    output = done.stdout + done.stderr
+    if "InconsistentOntologyException" in output or "Inconsistent ontology" in output:
+        return _Outcome(consistent=False)
+    if done.returncode != 0:
+        return _Outcome(error=_first_line(output))
+    unsat: list[str] = []
+    if "owl:Nothing':" in output:
+        section = output.split("owl:Nothing':", 1)[1]
+        unsat = [iri for iri in re.findall(r"<([^>]+)>", section) if not iri.endswith("#Nothing")]
+    return _Outcome(unsatisfiable=sorted(set(unsat)))
+
+
+def _run_pellet(ctx: CheckContext, nt: Path) -> _Outcome:
+    """Pellet's ``unsat`` command: reports inconsistency, else the unsatisfiable classes."""
+    from owlready2 import reasoning
+
+    done = _java(
+        reasoning._PELLET_CLASSPATH,
+        "pellet.Pellet",
+        "unsat",
+        "--loader",
+        "Jena",
+        "--input-format",
+        "N-Triples",
+        "--ignore-imports",
+        str(nt),
+    )
+    output = done.stdout + done.stderr
+    if "Ontology is inconsistent" in output:
+        return _Outcome(consistent=False)
+    if done.returncode != 0:
+        return _Outcome(error=_first_line(output))
+    unsat: list[str] = []
+    if "unsatisfiable concept(s):" in done.stdout:
+        names = done.stdout.split("unsatisfiable concept(s):", 1)[1].split()
+        by_local = _local_names(ctx)
+        for name in names:  # Pellet prints prefixed names (vocab:Foo) or full IRIs
+            local = name.rsplit(":", 1)[-1] if not name.startswith("http") else _short(name)
+            unsat.append(by_local.get(local, name))
+    return _Outcome(unsatisfiable=sorted(set(unsat)))
+
+
+def _inconsistent(ctx: CheckContext, nt: Path) -> Finding:
+    explanation = _explain(nt, ["--inconsistent"])
+    message = f"the graph is logically inconsistent ({ctx.reasoner})"
+    message += f"; because: {explanation}" if explanation else "; the reasoner gave no explanation"
+    return Finding("logic-inconsistent", Level.ERROR, message, _entities(ctx, explanation), STAGE)
+
+
+def _explain(nt: Path, what: list[str]) -> str:
+    """One justification from ``pellet explain``, as a single line of axioms ('' if none)."""
+    from owlready2 import reasoning
+
+    try:
+        done = _java(reasoning._PELLET_CLASSPATH, "pellet.Pellet", "explain", "--ignore-imports", *what, str(nt))
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return parse_explanation(done.stdout)
+
+
+def parse_explanation(text: str) -> str:
+    """Turn Pellet's multi-line justification into '; '-separated axioms on one line.
+
+    Pellet prints ``1)   axiom`` then one axiom per line indented by five spaces; a long axiom
+    continues on lines indented further. Only the first justification is kept.
+    """
+    lines = text.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip().startswith("Explanation(s)"))
+    except StopIteration:
+        return ""
+    axioms: list[str] = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            if axioms:
+                break
+            continue
+        numbered = re.match(r"^\s*(\d+)\)\s+(.*)$", line)
+        if numbered:
+            if axioms:  # a second justification: one is enough
+                break
+            axioms.append(numbered.group(2).strip())
+        elif axioms and len(line) - len(line.lstrip(" ")) > 5:
+            axioms[-1] += " " + line.strip()
+        else:
+            axioms.append(line.strip())
+    return "; ".join(" ".join(a.split()) for a in axioms)
+
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def _entities(ctx: CheckContext, explanation: str, first: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The IRIs named in an explanation (Pellet prints local names), in order of appearance."""
+    out: list[tuple[str, str]] = [ctx.entity(first)] if first else []
+    if explanation:
+        by_local = _local_names(ctx)
+        for token in _TOKEN.findall(explanation):
+            iri = by_local.get(token)
+            if iri and all(iri != e[0] for e in out):
+                out.append(ctx.entity(iri))
+    return tuple(out)
+
+
+def _local_names(ctx: CheckContext) -> dict[str, str]:
+    rows = ctx.kg.sparql(
+        'SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "https://w3id.org/axilla-kg/")) }'
+    )
+    out: dict[str, str] = {}
+    for (term,) in rows.rows:
+        iri = str(term)
+        out.setdefault(re.split(r"[#/]", iri)[-1], iri)
+    return out
+
+
+def _short(iri: str) -> str:
+    return re.split(r"[#/]", iri)[-1]
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "unknown reasoner error"

@@ -1,0 +1,100 @@
+"""Output of ``axilla-kg check``: a listing for people (table), TSV, JSON and Markdown.
+
+The JSON form is the contract for programs: ``{"summary": {...}, "findings": [...]}`` with each
+finding's rule, level, stage, message, entities (iri, label), witness (a patient case or null)
+and source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from axilla_kg.checks.findings import Finding
+from axilla_kg.checks.runner import CheckReport
+from axilla_kg.output import text_table
+from axilla_kg.turtle import PREFIXES
+
+FORMATS = ("table", "tsv", "json", "md")
+
+
+def short(iri: str) -> str:
+    for prefix, base in PREFIXES.items():
+        if iri.startswith(base) and iri != base:
+            return f"{prefix}:{iri[len(base) :]}"
+    return iri if not iri.startswith("http") else f"<{iri}>"
+
+
+def _entities(finding: Finding) -> str:
+    return "; ".join(f"{short(iri)}" + (f' "{label}"' if label else "") for iri, label in finding.entities)
+
+
+def _witness(finding: Finding) -> str:
+    return json.dumps(finding.witness, ensure_ascii=False, sort_keys=True) if finding.witness is not None else ""
+
+
+def render(report: CheckReport, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "tsv":
+        return _tsv(report)
+    if fmt == "md":
+        return _markdown(report)
+    return _table(report)
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[\t\r\n]+", " ", text)
+
+
+def _tsv(report: CheckReport) -> str:
+    lines = ["level\trule\tstage\tentities\tmessage\twitness\tsource"]
+    for f in report.findings:
+        cells = [f.level.name, f.rule, f.stage, _entities(f), f.message, _witness(f), f.source or ""]
+        lines.append("\t".join(_clean(c) for c in cells))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_rows(report: CheckReport) -> list[list[object]]:
+    rows: list[list[object]] = [["load", f"{report.load_seconds:.2f}", ""]]
+    rows += [[s.name, f"{s.seconds:.2f}", len(s.findings)] for s in report.stages]
+    rows.append(["total", f"{report.total_seconds():.2f}", len(report.findings)])
+    return rows
+
+
+def _counts_line(report: CheckReport) -> str:
+    return ", ".join(f"{n} {level}" for level, n in report.counts().items())
+
+
+def _table(report: CheckReport) -> str:
+    out: list[str] = []
+    for f in report.findings:
+        out.append(f"{f.level.name:<5}  {f.rule}  ({f.stage})")
+        if f.entities:
+            out.append(f"       {_entities(f)}")
+        out.append(f"       {f.message}")
+        if f.witness is not None:
+            out.append(f"       witness case: {_witness(f)}")
+        if f.source:
+            out.append(f"       source: {f.source}")
+    if out:
+        out.append("")
+    out.append(text_table(["stage", "seconds", "findings"], _summary_rows(report)).rstrip("\n"))
+    out.append(f"Findings: {_counts_line(report)}")
+    return "\n".join(out) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return _clean(text).replace("|", "\\|")
+
+
+def _markdown(report: CheckReport) -> str:
+    out = ["# axilla-kg check", "", f"**Findings:** {_counts_line(report)}", ""]
+    out += ["| stage | seconds | findings |", "|---|---:|---:|"]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in _summary_rows(report)]
+    if report.findings:
+        out += ["", "| level | rule | entities | message |", "|---|---|---|---|"]
+        for f in report.findings:
+            message = f.message + (f" — witness case: `{_witness(f)}`" if f.witness is not None else "")
+            out.append(f"| {f.level.name} | `{f.rule}` | {_md_cell(_entities(f))} | {_md_cell(message)} |")
+    return "\n".join(out) + "\n"

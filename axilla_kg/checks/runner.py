@@ -1,0 +1,133 @@
+"""Runs the check stages in order, times each one and summarises the findings.
+
+Extension point: a stage is any callable ``(CheckContext) -> list[Finding]``. The built-in
+stages are listed in ``STAGES``; another module adds its own with ``register_stage`` (e.g. the
+reasoner-definition rules: variant overlaps, gaps and cross-topic conflicts, which return findings
+with a ``witness`` patient case). Nothing else in this package needs to change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from axilla_kg.checks.context import CheckContext
+from axilla_kg.checks.definitions import check_definitions
+from axilla_kg.checks.findings import Finding, Level, StageResult
+from axilla_kg.checks.logic import check_logic
+from axilla_kg.checks.rules import check_rules
+from axilla_kg.checks.shapes import check_shapes
+
+StageFunction = Callable[[CheckContext], list[Finding]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: StageFunction
+    description: str = ""
+
+
+STAGES: list[Stage] = [
+    Stage("logic", check_logic, "OWL reasoner: consistency and unsatisfiable classes"),
+    Stage("definitions", check_definitions, "variant classes: overlaps, gaps, cross-topic conflicts (reasoner)"),
+    Stage("shapes", check_shapes, "SHACL shapes (ontology/*.shapes.ttl)"),
+    Stage("rules", check_rules, "guideline rules (queries/checks/*.rq)"),
+]
+
+
+def register_stage(name: str, run: StageFunction, description: str = "", *, after: str | None = None) -> None:
+    """Add (or replace, by name) a stage; ``after`` places it behind a named stage, else last."""
+    stage = Stage(name, run, description)
+    existing = [i for i, s in enumerate(STAGES) if s.name == name]
+    if existing:
+        STAGES[existing[0]] = stage
+        return
+    if after is not None:
+        position = next((i + 1 for i, s in enumerate(STAGES) if s.name == after), len(STAGES))
+        STAGES.insert(position, stage)
+    else:
+        STAGES.append(stage)
+
+
+@dataclass
+class CheckReport:
+    """All findings of one run, the time each stage took, and the exit status they imply."""
+
+    stages: list[StageResult] = field(default_factory=list)
+    load_seconds: float = 0.0
+    triples: int = 0
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for stage in self.stages for f in stage.findings]
+
+    def counts(self) -> dict[str, int]:
+        counter = Counter(f.level.name for f in self.findings)
+        return {level.name: counter.get(level.name, 0) for level in sorted(Level, reverse=True)}
+
+    def total_seconds(self) -> float:
+        return self.load_seconds + sum(s.seconds for s in self.stages)
+
+    def fails(self, fail_on: str) -> bool:
+        """True when a finding at or above ``fail_on`` (error, warn, info or none) exists."""
+        if fail_on == "none":
+            return False
+        threshold = Level.parse(fail_on)
+        return any(f.level >= threshold for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "summary": {
+                "counts": self.counts(),
+                "triples": self.triples,
+                "load_seconds": round(self.load_seconds, 3),
+                "stages": [
+                    {"stage": s.name, "seconds": round(s.seconds, 3), "findings": len(s.findings)} for s in self.stages
+                ],
+                "total_seconds": round(self.total_seconds(), 3),
+            },
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def run_checks(
+    extra: Sequence[str | Path] = (),
+    *,
+    reasoner: str = "hermit",
+    stages: Sequence[str] | None = None,
+    include_shipped: bool = True,
+) -> CheckReport:
+    """Check the shipped graph plus ``extra`` files; ``stages`` selects stages by name (default all)."""
+    started = time.perf_counter()
+    ctx = CheckContext.load(extra, reasoner=reasoner, include_shipped=include_shipped)
+    report = CheckReport(load_seconds=time.perf_counter() - started, triples=len(ctx.kg))
+    selected = list(STAGES) if stages is None else [_stage(name) for name in stages]
+    try:
+        for stage in selected:
+            began = time.perf_counter()
+            findings = stage.run(ctx)
+            findings = [f if f.stage else _with_stage(f, stage.name) for f in findings]
+            report.stages.append(StageResult(stage.name, findings, time.perf_counter() - began))
+    finally:
+        ctx.close()
+    return report
+
+
+def _stage(name: str) -> Stage:
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    from axilla_kg.errors import UsageError
+
+    raise UsageError(f"unknown check stage '{name}' (available: {', '.join(s.name for s in STAGES)})")
+
+
+def _with_stage(finding: Finding, stage: str) -> Finding:
+    from dataclasses import replace
+
+    return replace(finding, stage=stage)

@@ -1,0 +1,356 @@
+"""RDF exports (Turtle, N-Triples, JSON-LD, RDF/XML, TriG, OWL) and the per-topic partition.
+
+Determinism: rdflib gives parsed blank nodes random labels and its serializers follow the
+store's insertion order, so the same input could print differently on two runs. Here the
+blank nodes are relabelled canonically (rdflib.compare's hash-based canonical labels, renamed
+to short ``b0``, ``b1``... in hash order) and the triples are added to a fresh graph in sorted
+order before any serializer runs; N-Triples and JSON-LD are additionally sorted after
+serialization. The tests check byte-identical output across interpreter hash seeds.
+
+Topics: a topic's content is its ``ax:Topic`` node, its variants, everything that points at
+them (ratings, variant relations, differentials...), and, transitively, the non-shared nodes
+those reach (source records...). The T-box, terminology, procedures and mappings (the files in
+``SHARED_FILES``) and anything no topic reaches form the shared part every topic export keeps.
+A node that two topics reach (a relation between variants of two topics) belongs to both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import rdflib
+from rdflib import RDF, BNode, Literal, Namespace, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.plugins.serializers.trig import TrigSerializer
+from rdflib.plugins.serializers.turtle import TurtleSerializer
+from rdflib.term import Node
+
+from axilla_kg.errors import UnknownTopicError
+from axilla_kg.export import rdfxml
+from axilla_kg.resources import ontology_dir, ontology_files
+from axilla_kg.turtle import PREFIXES
+
+AX = Namespace(PREFIXES["ax"])
+AXD = Namespace(PREFIXES["axd"])
+PROV = Namespace(PREFIXES["prov"])
+DCTERMS = Namespace(PREFIXES["dcterms"])
+GRAPH_BASE = "https://w3id.org/axilla-kg/graph/"
+SHARED_GRAPH = URIRef(GRAPH_BASE + "shared")
+SHARED_FILES = ("core.ttl", "terminology.ttl", "procedures.ttl", "mappings.ttl")
+RDF_FORMATS = ("ttl", "nt", "jsonld", "xml", "trig", "owl")
+CONTEXT_FILE = "context.jsonld"
+EXTRA_PREFIXES = {"rdf": str(RDF), "sssom": "https://w3id.org/sssom/", "void": "http://rdfs.org/ns/void#"}
+
+Triple = tuple[Node, Node, Node]
+
+
+@dataclass
+class SourceGraph:
+    """The shipped graph as rdflib triples with canonical blank nodes, plus what it was read from."""
+
+    graph: rdflib.Graph
+    files: list[Path]
+    shared_iris: set[Node] = field(default_factory=set)
+    inferred: bool = False
+
+    @cached_property
+    def topics(self) -> dict[str, URIRef]:
+        """Topic key -> topic node."""
+        out: dict[str, URIRef] = {}
+        for topic, key in self.graph.subject_objects(AX.topicKey):
+            if isinstance(topic, URIRef):
+                out[str(key)] = topic
+        return dict(sorted(out.items(), key=lambda kv: _topic_sort_key(kv[0])))
+
+    def topic_node(self, key: str) -> URIRef:
+        if key not in self.topics:
+            raise UnknownTopicError(f"unknown topic '{key}' (the graph has {', '.join(self.topics)})")
+        return self.topics[key]
+
+    @cached_property
+    def _anchors(self) -> dict[str, set[Node]]:
+        return {key: {node, *self.graph.subjects(AX.inTopic, node)} for key, node in self.topics.items()}
+
+    @cached_property
+    def owned(self) -> dict[str, set[Node]]:
+        """Topic key -> the subjects whose triples make up that topic's content."""
+        all_anchors = set().union(*self._anchors.values()) if self._anchors else set()
+        out: dict[str, set[Node]] = {}
+        for key, anchors in self._anchors.items():
+            owned = set(anchors)
+            for anchor in anchors:
+                for subject in self.graph.subjects(None, anchor):
+                    if subject not in all_anchors and subject not in self.shared_iris:
+                        owned.add(subject)
+            stack = list(owned)
+            while stack:
+                for obj in self.graph.objects(stack.pop()):
+                    if (
+                        isinstance(obj, URIRef | BNode)
+                        and obj not in owned
+                        and obj not in all_anchors
+                        and obj not in self.shared_iris
+                        and (obj, None, None) in self.graph
+                    ):
+                        owned.add(obj)
+                        stack.append(obj)
+            out[key] = owned
+        return out
+
+    def topic_triples(self, key: str) -> list[Triple]:
+        """The triples of one topic's own content (without the shared part)."""
+        self.topic_node(key)
+        owned = self.owned[key]
+        return sorted((t for t in self.graph if t[0] in owned), key=_triple_key)
+
+    def shared_triples(self) -> list[Triple]:
+        """The triples no topic owns: T-box, terminology, procedures, mappings and the like."""
+        owned = set().union(*self.owned.values()) if self.owned else set()
+        return sorted((t for t in self.graph if t[0] not in owned), key=_triple_key)
+
+    def triples(self, topic: str | None = None) -> list[Triple]:
+        """All triples, or one topic's content plus the shared part, sorted."""
+        if topic is None:
+            return sorted(self.graph, key=_triple_key)
+        return sorted([*self.topic_triples(topic), *self.shared_triples()], key=_triple_key)
+
+    @cached_property
+    def version(self) -> str:
+        for info in self.graph.objects(None, rdflib.OWL.versionInfo):
+            return str(info)
+        from axilla_kg import __version__
+
+        return __version__
+
+    @cached_property
+    def ontology_iri(self) -> URIRef | None:
+        for node in self.graph.subjects(RDF.type, rdflib.OWL.Ontology):
+            if isinstance(node, URIRef):
+                return node
+        return None
+
+    def generation_time(self) -> datetime:
+        """A stable "generated at": ``SOURCE_DATE_EPOCH`` when set (the reproducible-builds
+        convention), else the ontology's own date (``dcterms:modified``, else ``dcterms:created``).
+        File modification times are not used: a fresh clone or install resets them, and the same
+        content must export byte-identically on every machine."""
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        if epoch.isdigit():
+            return datetime.fromtimestamp(int(epoch), tz=UTC)
+        for prop in (DCTERMS.modified, DCTERMS.created):
+            values = sorted(str(v) for s in [self.ontology_iri] if s for v in self.graph.objects(s, prop))
+            if values:
+                day = date.fromisoformat(values[-1][:10])
+                return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _FaithfulLiterals:
+    """rdflib's Turtle/TriG writers print ``"2"^^xsd:decimal`` as ``2.0`` and reformat doubles,
+    which changes the literal (a different RDF term); such literals are written in full instead."""
+
+    def label(self, node: Node, position: int) -> str:
+        if isinstance(node, Literal) and node.datatype in (rdflib.XSD.decimal, rdflib.XSD.double):
+            plain = node._literal_n3(use_plain=True)
+            if plain != str(node):
+                return node._literal_n3(use_plain=False, qname_callback=self._datatype_name)  # type: ignore[attr-defined]
+        return super().label(node, position)  # type: ignore[misc]
+
+    def _datatype_name(self, iri: str) -> str | None:
+        return self.get_pname(iri, False)  # type: ignore[attr-defined,no-any-return]
+
+
+class FaithfulTurtleSerializer(_FaithfulLiterals, TurtleSerializer):
+    pass
+
+
+class FaithfulTrigSerializer(_FaithfulLiterals, TrigSerializer):
+    """TriG with the graphs in a stable order: the default graph (provenance) first, then by name."""
+
+    def __init__(self, store: rdflib.Dataset) -> None:
+        super().__init__(store)
+        default = self.default_context
+        self.contexts.sort(key=lambda g: (g.identifier != default, str(g.identifier)))
+
+
+def _write(serializer: TurtleSerializer) -> str:
+    buffer = BytesIO()
+    serializer.serialize(buffer, encoding="utf-8")
+    return buffer.getvalue().decode("utf-8")
+
+
+def _topic_sort_key(key: str) -> tuple[int, str]:
+    head = key.split("-")[0]
+    return (int(head) if head.isdigit() else 10**9, key)
+
+
+def _triple_key(triple: Triple) -> tuple[str, str, str]:
+    return (triple[0].n3(), triple[1].n3(), triple[2].n3())
+
+
+def _canonical(graph: rdflib.Graph) -> rdflib.Graph:
+    """Relabel blank nodes deterministically. Only the triples touching a blank node take part
+    in the (costly) canonical hashing; the hashes are then renamed to short ``b0, b1, ...``."""
+    with_bnodes = rdflib.Graph()
+    out = rdflib.Graph()
+    for triple in graph:
+        (with_bnodes if any(isinstance(t, BNode) for t in triple) else out).add(triple)
+    if len(with_bnodes):
+        canonical = list(to_canonical_graph(with_bnodes))
+        labels = sorted({t for triple in canonical for t in triple if isinstance(t, BNode)})
+        rename = {old: BNode(f"b{i}") for i, old in enumerate(labels)}
+        for s, p, o in canonical:
+            out.add((rename.get(s, s), p, rename.get(o, o)))  # type: ignore[arg-type,call-overload]
+    return out
+
+
+def load_source(*, inferred: bool = False, extra: list[Path] | None = None) -> SourceGraph:
+    """Read the shipped Turtle files (with ``ontology/inferred/`` only when ``inferred``)."""
+    files = list(ontology_files(include_inferred=inferred)) + list(extra or [])
+    graph = rdflib.Graph()
+    shared: set[Node] = set()
+    root = ontology_dir().resolve()
+    for path in files:
+        part = rdflib.Graph()
+        part.parse(path, format="turtle")
+        if path.resolve().parent == root and path.name in SHARED_FILES:
+            shared.update(s for s in part.subjects() if isinstance(s, URIRef))
+        graph += part
+    return SourceGraph(_canonical(graph), files, shared, inferred)
+
+
+def context() -> dict[str, Any]:
+    """The JSON-LD ``@context`` shipped as ``ontology/context.jsonld``."""
+    data = json.loads((ontology_dir() / CONTEXT_FILE).read_text(encoding="utf-8"))
+    return dict(data["@context"])
+
+
+def _bind(graph: rdflib.Graph | rdflib.Dataset) -> None:
+    for prefix, iri in {**PREFIXES, **EXTRA_PREFIXES}.items():
+        graph.bind(prefix, iri, override=True, replace=True)
+
+
+def ordered_graph(triples: list[Triple]) -> rdflib.Graph:
+    """A fresh graph holding ``triples`` inserted in sorted order, with the project's prefixes."""
+    graph = rdflib.Graph(bind_namespaces="core")
+    _bind(graph)
+    for triple in sorted(triples, key=_triple_key):
+        graph.add(triple)
+    return graph
+
+
+def _sorted_ntriples(graph: rdflib.Graph) -> str:
+    lines = graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
+    return "".join(line + "\n" for line in sorted(set(lines)) if line.strip())
+
+
+def _normalise_jsonld(value: Any, key: str = "") -> Any:
+    """Sort JSON-LD node objects by ``@id`` and unordered value arrays; ``@list`` keeps its order."""
+    if isinstance(value, dict):
+        return {k: _normalise_jsonld(v, k) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        items = [_normalise_jsonld(v) for v in value]
+        if key == "@list":
+            return items
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
+
+
+def _jsonld(graph: rdflib.Graph) -> str:
+    ctx = context()
+    text = graph.serialize(format="json-ld", context=ctx, auto_compact=True)
+    data = json.loads(text)
+    if "@graph" not in data:  # a single node is printed without @graph
+        data = {"@context": data.pop("@context"), "@graph": [data]}
+    data["@graph"] = _normalise_jsonld(data["@graph"])
+    data["@context"] = ctx
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def graph_iri(key: str) -> URIRef:
+    return URIRef(f"{GRAPH_BASE}topic-{key}")
+
+
+def provenance(source: SourceGraph, named: dict[URIRef, list[Triple]]) -> list[Triple]:
+    """PROV-O / dcterms description of each named graph: what it holds, the sources it was
+    derived from (the URLs and curated files its source records cite), the ontology version,
+    the tool, and a stable generation time (see ``SourceGraph.generation_time``)."""
+    when = Literal(source.generation_time().strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=rdflib.XSD.dateTime)
+    activity = URIRef(f"{GRAPH_BASE}export-activity")
+    agent = URIRef("https://w3id.org/axilla-kg/software/axilla-kg")
+    out: list[Triple] = [
+        (activity, RDF.type, PROV.Activity),
+        (activity, rdflib.RDFS.label, Literal(f"axilla-kg {source.version} export", lang="en")),
+        (activity, PROV.wasAssociatedWith, agent),
+        (activity, PROV.endedAtTime, when),
+        (agent, RDF.type, PROV.SoftwareAgent),
+        (agent, rdflib.RDFS.label, Literal(f"axilla-kg {source.version}")),
+    ]
+    if source.ontology_iri is not None:
+        out.append((activity, PROV.used, source.ontology_iri))
+    for name, triples in named.items():
+        urls = {o for s, p, o in triples if p == DCTERMS.source and isinstance(o, URIRef)}
+        files = {str(o) for s, p, o in triples if p == AX.sourceFile}
+        out += [
+            (name, RDF.type, PROV.Entity),
+            (name, PROV.wasGeneratedBy, activity),
+            (name, PROV.generatedAtTime, when),
+            (name, DCTERMS.hasVersion, Literal(source.version)),
+            (name, URIRef(EXTRA_PREFIXES["void"] + "triples"), Literal(len(triples))),
+        ]
+        if source.ontology_iri is not None:
+            out.append((name, DCTERMS.isPartOf, source.ontology_iri))
+        for key, node in source.topics.items():
+            if name == graph_iri(key):
+                out.append((name, DCTERMS.subject, node))
+                out.append((name, rdflib.RDFS.label, Literal(f"axilla-kg topic {key}", lang="en")))
+        if name == SHARED_GRAPH:
+            out.append((name, rdflib.RDFS.label, Literal("axilla-kg shared model and terminology", lang="en")))
+        out += [(name, DCTERMS.source, url) for url in urls]
+        out += [(name, PROV.hadPrimarySource, Literal(f)) for f in files]
+    return out
+
+
+def _trig(source: SourceGraph, topic: str | None) -> str:
+    keys = [topic] if topic is not None else list(source.topics)
+    named: dict[URIRef, list[Triple]] = {graph_iri(k): source.topic_triples(k) for k in keys}
+    named[SHARED_GRAPH] = source.shared_triples()
+    dataset = rdflib.Dataset(default_union=False)
+    _bind(dataset)
+    for name in sorted(named, key=str):
+        g = dataset.graph(name)
+        for triple in named[name]:
+            g.add(triple)
+    default = dataset.default_graph
+    for triple in sorted(provenance(source, named), key=_triple_key):
+        default.add(triple)
+    return _write(FaithfulTrigSerializer(dataset))
+
+
+def rdf_export(source: SourceGraph, fmt: str, *, topic: str | None = None) -> str:
+    """Serialize the graph (or one topic plus the shared part) in an RDF syntax of ``RDF_FORMATS``."""
+    if topic is not None:
+        source.topic_node(topic)
+    if fmt == "trig":
+        return _trig(source, topic)
+    graph = ordered_graph(source.triples(topic))
+    if fmt == "nt":
+        return _sorted_ntriples(graph)
+    if fmt == "jsonld":
+        return _jsonld(graph)
+    if fmt == "ttl":
+        return _write(FaithfulTurtleSerializer(graph))
+    prefixes = {**PREFIXES, **EXTRA_PREFIXES}
+    if fmt == "owl":
+        note = f"axilla-kg {source.version}: OWL 2 DL ontology in RDF/XML" + (
+            " (with inferred triples)" if source.inferred else ""
+        )
+        return rdfxml.serialize(graph, prefixes, typed_nodes=True, comment=note)
+    return rdfxml.serialize(graph, prefixes)

@@ -1,0 +1,180 @@
+"""``axilla-kg import-ratings``: a flat ratings table (the layout ``export --format csv`` writes)
+-> the Turtle of one topic's variants and ratings.
+
+A user with access to the full ACR tables can complete or update the graph this way. The rows
+go through the same code as the curated reference (``axilla_kg.ingest``), so a rating imported
+here is built exactly like a generated one; only the error messages are re-anchored on the
+imported table's own line numbers. Every row is validated before anything is written.
+
+The ``source`` column (``file:line``) names the rating's source record; it is what makes
+export -> import give back the identical graph. Left empty, the record is the imported table's
+own line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from axilla_kg.errors import DataError, UsageError
+from axilla_kg.export.table import COLUMNS
+from axilla_kg.ingest import (
+    TopicContent,
+    TopicInfo,
+    VariantInfo,
+    _int_cell,
+    _rating,
+    _read_csv,
+    _topic_resources,
+    known_procedures,
+    slug,
+)
+from axilla_kg.turtle import Resource, document
+
+REQUIRED = ["topic", "variant", "title", "procedure", "category", "rrl", "rating", "confidence"]
+_SOURCE = re.compile(r"^(?P<file>[^:/\\]+):(?P<line>\d+)$")
+_FIELD_NAMES = {
+    "appropriateness_category": "category",
+    "relative_radiation_level": "rrl",
+    "rating_1_to_9": "rating",
+    "source_url": "citation",
+}
+_TOPIC_KEY = re.compile(r"^(?P<number>\d+)(?:-(?P<year>\d{4}))?$")
+
+
+@dataclass(frozen=True)
+class ExistingTopic:
+    """What the shipped graph already knows about the topic being imported."""
+
+    info: TopicInfo
+    definition_sources: dict[int, str]
+
+
+def existing_topic(key: str) -> ExistingTopic | None:
+    """Topic metadata and variant definition sources from the shipped graph (None if absent)."""
+    from axilla_kg.export.rdf import AX, load_source
+
+    source = load_source()
+    if key not in source.topics:
+        return None
+    g, node = source.graph, source.topics[key]
+    number = int(next(iter(g.objects(node, AX.topicNumber))))  # type: ignore[call-overload]
+    title = str(next(iter(g.objects(node, AX.topicTitle))))
+    edition = str(next(iter(g.objects(node, AX.edition))))
+    superseded = next(iter(g.objects(node, AX.supersededBy)), None)
+    superseded_key = str(next(iter(g.objects(superseded, AX.topicKey)))) if superseded is not None else None
+    sources: dict[int, str] = {}
+    for variant in g.subjects(AX.inTopic, node):
+        definition = next(iter(g.objects(variant, AX.definitionSource)), None)
+        number_value = next(iter(g.objects(variant, AX.variantNumber)), None)
+        if definition is not None and number_value is not None:
+            sources[int(number_value)] = _curie(str(definition))  # type: ignore[call-overload]
+    return ExistingTopic(TopicInfo(key, number, title, edition, superseded_key), sources)
+
+
+def _curie(iri: str) -> str:
+    from axilla_kg.turtle import PREFIXES
+
+    for prefix, base in PREFIXES.items():
+        if iri.startswith(base) and re.fullmatch(r"[A-Za-z0-9_.\-]+", iri[len(base) :]):
+            return f"{prefix}:{iri[len(base) :]}"
+    return iri
+
+
+def _reanchor(exc: DataError, table: Path, line: int) -> DataError:
+    """ingest names the source record's file and line; the user needs the table's own line."""
+    message = re.sub(r"^[^:]+:\d+: ", "", str(exc))
+    for ingest_name, column in _FIELD_NAMES.items():
+        message = message.replace(f"field '{ingest_name}'", f"field '{column}'")
+    return DataError(f"{table.name}:{line}: {message}")
+
+
+def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -> str:
+    """Validate every row of ``table`` and return the topic's Turtle; raises DataError (naming
+    the line) on the first bad row, before anything is written."""
+    match = _TOPIC_KEY.match(topic)
+    if not match:
+        raise UsageError(f"topic key must be a number or NUMBER-YEAR (e.g. 286, 235-2017), got '{topic}'")
+    known = existing_topic(topic)
+    if known is None and not topic_title:
+        raise UsageError(f"topic '{topic}' is not in the graph: give its title with --topic-title")
+    info = (
+        known.info
+        if known is not None
+        else TopicInfo(topic, int(match["number"]), topic_title or "", match["year"] or "current")
+    )
+    content = TopicContent(info)
+    procedures = known_procedures()
+    rows = _read_csv(table, REQUIRED)
+    if not rows:
+        raise DataError(f"{table.name}: no rating rows")
+    seen: dict[tuple[str, int, str], int] = {}
+    records: dict[str, int] = {}
+    first_line: dict[int, int] = {}
+    for line, row in rows:
+        extra = [c for c in row if c not in COLUMNS]
+        if extra:
+            raise DataError(f"{table.name}:1: unknown column(s): {', '.join(extra)}")
+        if row["topic"] != topic:
+            raise DataError(f"{table.name}:{line}: field 'topic' is '{row['topic']}', expected '{topic}'")
+        variant = _int_cell(table, line, "variant", row["variant"], 1, 99)
+        if variant is None:
+            raise DataError(f"{table.name}:{line}: field 'variant' is empty")
+        if not row["title"]:
+            raise DataError(f"{table.name}:{line}: field 'title' is empty")
+        key = (topic, variant, row["procedure"])
+        if key in seen:
+            raise DataError(
+                f"{table.name}:{line}: procedure '{row['procedure']}' is rated twice in variant {variant} "
+                f"(first on line {seen[key]})"
+            )
+        seen[key] = line
+        source_file, source_line = table.name, line
+        if row.get("source"):
+            found = _SOURCE.match(row["source"])
+            if not found:
+                raise DataError(f"{table.name}:{line}: field 'source' must be FILE:LINE, got '{row['source']}'")
+            source_file, source_line = found["file"], int(found["line"])
+        record = f"{slug(Path(source_file).stem)}-row-{source_line}"
+        if record in records:
+            raise DataError(
+                f"{table.name}:{line}: field 'source' repeats '{source_file}:{source_line}' (first on line "
+                f"{records[record]}); each rating needs its own source line"
+            )
+        records[record] = line
+        ingest_row = {
+            "procedure": row["procedure"],
+            "appropriateness_category": row["category"],
+            "relative_radiation_level": row["rrl"],
+            "rating_1_to_9": row["rating"],
+            "median": row.get("median", ""),
+            "soe": row.get("soe", ""),
+            "source_url": row.get("citation", ""),
+            "confidence": row["confidence"],
+            "notes": row.get("notes", ""),
+        }
+        try:
+            resources: list[Resource] = _rating(
+                Path(source_file), source_line, ingest_row, topic, variant, procedures, {}
+            )
+        except DataError as exc:
+            raise _reanchor(exc, table, line) from None
+        known_variant = content.variants.get(variant)
+        if known_variant is None:
+            definition = (known.definition_sources.get(variant) if known else None) or resources[1].subject
+            content.variants[variant] = VariantInfo(variant, row["title"], definition)
+            first_line[variant] = line
+        elif known_variant.title != row["title"]:
+            raise DataError(
+                f"{table.name}:{line}: field 'title' differs from the title of variant {variant} "
+                f"on line {first_line[variant]}"
+            )
+        content.resources.extend(resources)
+    header = [
+        f"axilla-kg topic {info.key}: {info.title} ({info.edition} edition).",
+        f"IMPORTED by `axilla-kg import-ratings {table.name} --topic {topic}` from a flat ratings table.",
+        "Every rating is prov:wasDerivedFrom the ax:SourceRecord of its source line.",
+        "ACR content (c) American College of Radiology.",
+    ]
+    return document(header, _topic_resources(content) + content.resources)

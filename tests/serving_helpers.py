@@ -1,0 +1,89 @@
+"""Starting real servers for the endpoint and remote-store tests: ``axilla-kg serve`` and the
+Oxigraph server, each as its own process on a free loopback port, stopped when the test ends."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from conftest import cli_command
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextmanager
+def axilla_server(*flags: str) -> Iterator[str]:
+    """Run ``axilla-kg serve --port 0 FLAGS``; yield its base URL (http://127.0.0.1:PORT)."""
+    process = subprocess.Popen(
+        [*cli_command(), "serve", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the server announces its URL once it listens
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/sparql", line)
+        if not match:
+            _stop(process)
+            err = process.stderr.read() if process.stderr else ""
+            pytest.fail(f"axilla-kg serve did not start: {line!r} {err}")
+        yield f"http://127.0.0.1:{match.group(1)}"
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def oxigraph_server(location: Path) -> Iterator[str]:
+    """Run the Oxigraph server (PyPI package ``oxigraph``, test extra); yield its base URL."""
+    exe = shutil.which("oxigraph")
+    if exe is None:
+        pytest.fail("the 'oxigraph' server command is not installed; run pip install '.[test]'")
+    port = free_port()
+    process = subprocess.Popen(
+        [exe, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    err = process.stderr.read() if process.stderr else ""
+                    pytest.fail(f"oxigraph server did not start: {err}")
+                time.sleep(0.1)
+        yield base
+    finally:
+        _stop(process)

@@ -1,0 +1,190 @@
+"""FHIR CPG bundle, SSSOM mappings, the flat ratings CSV and its import (round trip and errors)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib.compare import isomorphic
+
+from axilla_kg.export import load_source
+from axilla_kg.export.fhir import fhir_bundle
+from axilla_kg.export.rdf import AX
+from axilla_kg.export.sssom import CURIE_MAP, PREDICATES, sssom_tsv
+from axilla_kg.export.table import COLUMNS, ratings_csv
+from axilla_kg.importing import import_ratings
+
+from conftest import python_cli
+
+AXD = "https://w3id.org/axilla-kg/id/"
+
+
+@pytest.fixture(scope="module")
+def source():  # type: ignore[no-untyped-def]
+    return load_source()
+
+
+def _variants(g: rdflib.Graph) -> list[rdflib.term.Node]:
+    return list(g.subjects(rdflib.RDF.type, AX.Variant))
+
+
+# --- FHIR -------------------------------------------------------------------------------------
+def test_fhir_bundle_validates_as_fhir_r4b(source) -> None:  # type: ignore[no-untyped-def]
+    from fhir.resources.R4B.bundle import Bundle
+
+    bundle = Bundle.model_validate(fhir_bundle(source))
+    assert bundle.type == "collection" and bundle.entry
+
+
+def test_fhir_one_plan_per_variant_one_action_per_rating(source) -> None:  # type: ignore[no-untyped-def]
+    g = source.graph
+    data = fhir_bundle(source)
+    resources = [e["resource"] for e in data["entry"]]
+    plans = [r for r in resources if r["resourceType"] == "PlanDefinition"]
+    activities = {r["url"]: r for r in resources if r["resourceType"] == "ActivityDefinition"}
+    assert len(plans) == len(_variants(g))
+    assert len(activities) == len(set(g.subjects(rdflib.RDF.type, AX.Procedure)))
+    categories = {
+        str(lbl)
+        for c in g.subjects(rdflib.RDF.type, AX.AppropriatenessCategory)
+        for lbl in g.objects(c, rdflib.RDFS.label)
+    }
+    for plan in plans:
+        key, number = plan["id"].removeprefix("acr-").rsplit("-variant-", 1)
+        variant = rdflib.URIRef(f"{AXD}topic-{key}-variant-{number}")
+        title = str(next(g.objects(variant, AX.officialTitle)))
+        assert title in plan["description"]
+        ratings = list(g.subjects(AX.ratedVariant, variant))
+        assert len(plan.get("action", [])) == len(ratings)
+        for action in plan.get("action", []):
+            assert action["definitionCanonical"] in activities
+            assert activities[action["definitionCanonical"]]["title"] == action["title"]
+            assert action["code"][0]["coding"][0]["display"] in categories
+    v4 = next(p for p in plans if p["id"] == "acr-286-variant-4")
+    assert "INCOMPLETE" in v4["description"]
+    contexts = {c["code"]["code"] for c in v4["useContext"]}
+    assert {"gender", "focus"} <= contexts
+
+
+def test_cli_export_fhir_to_file(tmp_path: Path) -> None:
+    out = tmp_path / "bundle.json"
+    done = python_cli("export", "--format", "fhir", "--topic", "286", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    plans = [e for e in data["entry"] if e["resource"]["resourceType"] == "PlanDefinition"]
+    assert len(plans) == 12
+
+
+# --- SSSOM ------------------------------------------------------------------------------------
+def _sssom_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    meta = [line for line in text.splitlines() if line.startswith("#")]
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    return meta, list(csv.DictReader(io.StringIO(body), delimiter="\t"))
+
+
+def _expand(curie: str) -> str:
+    prefix, local = curie.split(":", 1)
+    return CURIE_MAP[prefix] + local
+
+
+def test_sssom_is_exactly_the_graphs_mapping_triples(source) -> None:  # type: ignore[no-untyped-def]
+    g = source.graph
+    meta, rows = _sssom_rows(sssom_tsv(source))
+    assert any(m.startswith("#mapping_set_id: ") for m in meta) and any(m.startswith("#license: ") for m in meta)
+    assert rows, "no mappings exported"
+    exported = {(_expand(r["subject_id"]), _expand(r["predicate_id"]), _expand(r["object_id"])) for r in rows}
+    in_graph = {
+        (str(s), str(p), str(o))
+        for p in PREDICATES
+        for s, o in g.subject_objects(p)
+        if str(s).startswith(AXD) and isinstance(o, rdflib.URIRef)
+    }
+    assert exported == in_graph
+    for row in rows:
+        assert row["mapping_justification"] == "semapv:ManualMappingCuration"
+        assert "Verified at: http" in row["comment"], row
+        assert row["object_id"].split(":")[0] in {"SNOMED", "LOINC", "NCIT", "RADLEX"}
+
+
+# --- CSV export and import --------------------------------------------------------------------
+def test_csv_has_one_row_per_rating(source) -> None:  # type: ignore[no-untyped-def]
+    rows = list(csv.DictReader(io.StringIO(ratings_csv(source))))
+    assert len(rows) == len(set(source.graph.subjects(rdflib.RDF.type, AX.AppropriatenessRating)))
+    assert list(rows[0]) == COLUMNS
+
+
+def _ratings_subgraph(g: rdflib.Graph, key: str) -> rdflib.Graph:
+    out = rdflib.Graph()
+    topic = rdflib.URIRef(f"{AXD}topic-{key}")
+    for variant in g.subjects(AX.inTopic, topic):
+        for p in (AX.variantNumber, AX.officialTitle, AX.inTopic, rdflib.RDFS.label):
+            for o in g.objects(variant, p):
+                out.add((variant, p, o))
+        for rating in g.subjects(AX.ratedVariant, variant):
+            out += g.triples((rating, None, None))
+            for record in g.objects(rating, rdflib.PROV.wasDerivedFrom):
+                out += g.triples((record, None, None))
+    return out
+
+
+@pytest.mark.parametrize("key", ["286", "235-2017", "153"])
+def test_export_import_round_trip_gives_the_identical_graph(tmp_path: Path, source, key: str) -> None:  # type: ignore[no-untyped-def]
+    table = tmp_path / "ratings.csv"
+    table.write_text(ratings_csv(source, topic=key), encoding="utf-8")
+    imported = rdflib.Graph()
+    imported.parse(data=import_ratings(table, key), format="turtle")
+    expected = _ratings_subgraph(source.graph, key)
+    assert len(expected) > 20
+    assert isomorphic(_ratings_subgraph(imported, key), expected)
+
+
+def test_cli_import_writes_turtle_that_loads_with_the_graph(tmp_path: Path) -> None:
+    table, out = tmp_path / "t.csv", tmp_path / "topic-286.ttl"
+    assert python_cli("export", "--format", "csv", "--topic", "286", "--output", str(table)).returncode == 0
+    done = python_cli("import-ratings", str(table), "--topic", "286", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    shown = python_cli("show", "4", "--format", "json", "--data", str(out))
+    assert shown.returncode == 0, shown.stderr
+    assert len(json.loads(shown.stdout)["ratings"]) == 3  # merging identical triples adds nothing
+
+
+def _bad_table(tmp_path: Path, source, column: str, value: str) -> Path:  # type: ignore[no-untyped-def]
+    rows = list(csv.DictReader(io.StringIO(ratings_csv(source, topic="286"))))
+    rows[1][column] = value  # file line 3
+    path = tmp_path / "bad.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("procedure", "X-ray of the moon", "unknown procedure 'X-ray of the moon'"),
+        ("category", "Sometimes Appropriate", "field 'category' has unknown value"),
+        ("rrl", "☢☢☢☢☢☢", "field 'rrl' has unknown value"),
+        ("rating", "12", "field 'rating' must be a whole number 1-9"),
+        ("topic", "235", "field 'topic' is '235'"),
+    ],
+)
+def test_import_rejects_a_bad_row_naming_its_line_and_writes_nothing(
+    tmp_path: Path,
+    source,
+    column: str,
+    value: str,
+    message: str,  # type: ignore[no-untyped-def]
+) -> None:
+    table = _bad_table(tmp_path, source, column, value)
+    out = tmp_path / "out.ttl"
+    done = python_cli("import-ratings", str(table), "--topic", "286", "--output", str(out))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bad.csv:3:" in lines[0] and message in lines[0], done.stderr
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.ttl.*"))

@@ -1,0 +1,94 @@
+"""Query screening and text binding, without a server: the token-level rules on their own."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from axilla_kg.errors import UsageError
+from axilla_kg.sparql_text import QueryRefused, bind_parameters, decode_codepoint_escapes, screen, sparql_term
+from axilla_kg.terms import IRI, XSD, Literal
+
+
+@pytest.mark.parametrize(
+    ("query", "form"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", "SELECT"),
+        ("PREFIX service: <urn:s:> ask { ?s service:from ?o }", "ASK"),
+        ("CONSTRUCT WHERE { ?s ?p 'INSERT DATA' }", "CONSTRUCT"),
+        ("DESCRIBE <urn:x#SERVICE>", "DESCRIBE"),
+        ('SELECT ?load WHERE { ?s ?p """\nSERVICE <http://x/> {}\n""" }', "SELECT"),
+        ("SELECT * WHERE { ?s ?p ?o } # DROP ALL", "SELECT"),
+        ("SELECT * WHERE { ?s ?p _:from }", "SELECT"),
+        ("SELECT * WHERE { ?s ?p 'x'@from }", "SELECT"),
+        ("not a query", ""),
+    ],
+)
+def test_screen_accepts_keywords_that_are_not_keywords(query: str, form: str) -> None:
+    assert screen(query).form == form
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * { SERVICE <http://h/> { ?s ?p ?o } }",
+        "SELECT * { OPTIONAL { SeRvIcE ?endpoint { ?s ?p ?o } } }",
+        "SELECT * { FILTER(?a<?b||EXISTS{SERVICE?s{}}) }",
+        "SELECT * { \\u0053ERVICE <http://h/> {} }",
+        "SELECT * { \\U00000053ERVICE <http://h/> {} }",
+        "SELECT * FROM <http://h/g> { ?s ?p ?o }",
+        "SELECT * FROM NAMED <http://h/g> { ?s ?p ?o }",
+        "LOAD <http://h/g.ttl>",
+        "PREFIX a: <urn:a:> INSERT { ?s a:b ?o } WHERE { ?s ?p ?o }",
+        "WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "DROP ALL",
+        "CLEAR DEFAULT ; ADD DEFAULT TO <urn:g>",
+    ],
+)
+def test_screen_refuses(query: str) -> None:
+    with pytest.raises(QueryRefused):
+        screen(query)
+
+
+def _roundtrip(value: str) -> str:
+    """Bind a value into a query as text, then ask Oxigraph what it was bound to; a parser that
+    decodes codepoint escapes over the whole text first must read the same value."""
+    text = bind_parameters("SELECT ?v WHERE { }", {"v": Literal(value)})
+    assert screen(text).form == "SELECT"
+    (solution,) = list(ox.Store().query(text))
+    (predecoded,) = list(ox.Store().query(decode_codepoint_escapes(text)))
+    assert predecoded["v"] == solution["v"]
+    return str(solution["v"].value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_any_string_is_bound_as_exactly_one_literal(value: str) -> None:
+    assert _roundtrip(value) == value
+
+
+@pytest.mark.parametrize(
+    "value", ['"} SERVICE <http://h/> { "', "\\u0022", "\\\\U0000007D", "a\\", "'''", '"""', "x\r\ny"]
+)
+def test_hostile_strings_stay_strings(value: str) -> None:
+    assert _roundtrip(value) == value
+
+
+def test_typed_terms_and_bad_iris() -> None:
+    assert sparql_term(Literal("4", XSD + "integer")) == '"4"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    assert sparql_term(IRI("urn:x")) == "<urn:x>"
+    with pytest.raises(UsageError):
+        sparql_term(IRI("urn:x> } SERVICE <http://h/"))
+    with pytest.raises(UsageError):
+        bind_parameters("ASK { }", {"bad name": Literal("x")})
+
+
+def test_binding_goes_into_the_outer_group_not_a_subquery() -> None:
+    text = "SELECT ?k { { SELECT ?k WHERE { ?t <urn:key> ?k } } }"
+    bound = bind_parameters(text, {"k": Literal("286")})
+    assert bound.index("VALUES") < bound.index("{ SELECT")
+    construct = "CONSTRUCT { ?s <urn:p> ?k } WHERE { ?s <urn:key> ?k }"
+    bound = bind_parameters(construct, {"k": Literal("286")})
+    assert bound.index("VALUES") > bound.index("WHERE")
