@@ -72,57 +72,73 @@ class CellKey:
         )
 
 
+Parsed = tuple[bytes, "tuple[Any, ...] | None"]
+"""One answered input line before its tail is attached: (head bytes, cell key), or (whole error
+line, None)."""
+
+
 class BatchRecommender:
-    """Answers JSON-Lines cases with a per-cell cache of the rendered result tail."""
+    """Answers JSON-Lines cases with a per-cell cache of the rendered result tail.
+
+    Answering is split in two so that worker processes can do the per-case work (decode, validate,
+    find the cell) and send back only a short head and the cell key, while the writer attaches the
+    cached tail: a full result is several kilobytes, and pickling it between processes cost more
+    than computing it.
+    """
 
     def __init__(self, recommender: Recommender, detail: str = "full") -> None:
         self.recommender = recommender
         self.detail = detail
         self.key = CellKey(recommender)
-        self.cache: dict[tuple[Any, ...], str] = {}
-        self.by_outcome: dict[tuple[Any, ...], str] = {}  # many cells share one outcome
+        self.cache: dict[tuple[Any, ...], bytes] = {}
+        self.by_outcome: dict[tuple[Any, ...], bytes] = {}  # many cells share one outcome
 
-    def answer(self, number: int, text: str) -> str:
+    def parse(self, number: int, text: str) -> Parsed:
+        """Decode and validate one line: the head of its answer and its cell, or its error line."""
         try:
-            data = json.loads(text, parse_float=Decimal)
-            case = parse_case(data)
+            case = parse_case(json.loads(text, parse_float=Decimal))
         except json.JSONDecodeError as exc:
-            return dumps({"line": number, "error": f"not valid JSON: {exc.msg} at column {exc.colno}"})
+            error = {"line": number, "error": f"not valid JSON: {exc.msg} at column {exc.colno}"}
+            return dumps(error).encode(), None
         except CaseError as exc:
-            return dumps({"line": number, "error": str(exc), "field": exc.field})
-        key = self.key(case)
+            return dumps({"line": number, "error": str(exc), "field": exc.field}).encode(), None
+        head = f'{{"line":{number},"case":{dumps(case.to_json())},'.encode()
+        return head, self.key(case)
+
+    def tail(self, head: bytes, key: tuple[Any, ...]) -> bytes:
+        """The case-independent rest of the answer for a cell (computed on the first visit)."""
         tail = self.cache.get(key)
         if tail is None:
             if len(self.cache) >= MAX_CACHED_CELLS:  # only reachable with exact keys: keep memory flat
                 self.cache.clear()
                 self.by_outcome.clear()
+            case = parse_case(json.loads(head[head.index(b'"case":') + 7 : -1], parse_float=Decimal))
             outcomes = self.recommender.outcomes(case)
             signature = tuple(tuple(res) for _, res in outcomes)
             tail = self.by_outcome.get(signature)
             if tail is None:
                 result = self.recommender.recommend(case, detail=self.detail)
                 del result["case"]
-                tail = dumps(result)[1:]
+                tail = dumps(result)[1:].encode()
                 self.by_outcome[signature] = tail
             self.cache[key] = tail
-        return f'{{"line":{number},"case":{dumps(case.to_json())},{tail}'
+        return tail
+
+    def answer(self, number: int, text: str) -> str:
+        """One whole output line (without the newline), as text."""
+        head, key = self.parse(number, text)
+        return (head if key is None else head + self.tail(head, key)).decode()
 
 
 CHUNK = 4096
 _WORKER: BatchRecommender | None = None
 
 
-def _answer_chunk(chunk: list[tuple[int, str]]) -> tuple[str, int, int]:
-    """Worker side: answer a chunk; returns (output text, cases, errors)."""
+def _parse_chunk(chunk: list[tuple[int, str]]) -> list[Parsed]:
+    """Worker side: decode and validate a chunk of lines."""
     assert _WORKER is not None
-    out: list[str] = []
-    errors = 0
-    for number, text in chunk:
-        line = _WORKER.answer(number, text)
-        if line.startswith(f'{{"line":{number},"error"'):
-            errors += 1
-        out.append(line)
-    return ("\n".join(out) + "\n" if out else "", len(out), errors)
+    parse = _WORKER.parse
+    return [parse(number, text) for number, text in chunk]
 
 
 def _chunks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
@@ -152,15 +168,31 @@ def run(
     so memory stays flat however long the input is.
     """
     global _WORKER
-    _WORKER = BatchRecommender(recommender, detail)
+    _WORKER = BatchRecommender(recommender, detail)  # forked workers inherit it
     counts = {"cases": 0, "errors": 0}
     started = time.monotonic()
     meter = _Progress(progress, started)
 
-    def emit(result: tuple[str, int, int]) -> None:
-        text, cases, errors = result
-        out.write(text)
-        counts["cases"] += cases
+    writer = _WORKER
+    binary = getattr(out, "buffer", None)
+    if binary is not None:
+        out.flush()
+
+    def emit(parsed: list[Parsed]) -> None:
+        pieces: list[bytes] = []
+        errors = 0
+        for head, key in parsed:
+            if key is None:
+                errors += 1
+                pieces.append(head)
+            else:
+                pieces.append(head + writer.tail(head, key))
+        data = b"\n".join(pieces) + b"\n" if pieces else b""
+        if binary is not None:
+            binary.write(data)
+        else:
+            out.write(data.decode())
+        counts["cases"] += len(parsed)
         counts["errors"] += errors
         meter.update(counts)
 
@@ -168,7 +200,7 @@ def run(
     head = list(itertools.islice(chunks, 2))
     if jobs <= 1 or len(head) < 2:  # small input: forking workers would cost more than it saves
         for chunk in itertools.chain(head, chunks):
-            emit(_answer_chunk(chunk))
+            emit(_parse_chunk(chunk))
     else:
         chunks = itertools.chain(head, chunks)
         import multiprocessing
@@ -177,11 +209,13 @@ def run(
         with context.Pool(jobs) as pool:
             pending: deque[Any] = deque()
             for chunk in chunks:
-                pending.append(pool.apply_async(_answer_chunk, (chunk,)))
+                pending.append(pool.apply_async(_parse_chunk, (chunk,)))
                 if len(pending) >= 2 * jobs:
                     emit(pending.popleft().get())
             while pending:
                 emit(pending.popleft().get())
+    if binary is not None:
+        binary.flush()
     meter.finish(counts)
     return counts
 

@@ -105,7 +105,7 @@ def warm(rec: Recommender, cases: list[PatientCase]) -> dict[str, float]:
     }
 
 
-def batch_run(path: Path, n: int, jobs: int) -> dict[str, float]:
+def batch_run(path: Path, n: int, jobs: int, detail: str) -> dict[str, Any]:
     """The CLI end to end: read the file, answer, write to /dev/null; wall time and peak memory."""
     code = (
         "import resource, subprocess, sys, time\n"
@@ -115,7 +115,7 @@ def batch_run(path: Path, n: int, jobs: int) -> dict[str, float]:
         "wall = time.perf_counter() - started\n"
         "print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    args = [cli(), "recommend", "--cases", "-", "--jobs", str(jobs)]
+    args = [cli(), "recommend", "--cases", "-", "--jobs", str(jobs), "--detail", detail]
     out = subprocess.run([sys.executable, "-c", code, str(path), *args], check=True, capture_output=True, text=True)
     wall, rss_kb = out.stdout.split()
     return {
@@ -180,10 +180,10 @@ def main() -> int:
         write_cases(small, n_batch // 10, seed=1)
         write_cases(big, n_batch, seed=2)
         results["batch"] = []
-        for jobs in (1, 2):
-            print(f"batch, {jobs} job(s) ...", file=sys.stderr)
-            results["batch"].append(batch_run(small, n_batch // 10, jobs))
-            results["batch"].append(batch_run(big, n_batch, jobs))
+        for jobs, detail in ((1, "full"), (2, "full"), (2, "brief")):
+            print(f"batch, {jobs} job(s), {detail} ...", file=sys.stderr)
+            results["batch"].append(batch_run(small, n_batch // 10, jobs, detail))
+            results["batch"].append(batch_run(big, n_batch, jobs, detail))
     print("HermiT ...", file=sys.stderr)
     results["hermit"] = hermit(rec, cases[:n_hermit], 250)
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +196,9 @@ def main() -> int:
     print(f"warm in-process: median {median_us:.0f} us, p99 {p99_us:.0f} us over {w['cases']} cases")
     for b in results["batch"]:
         rate, rss = b["cases_per_s"], b["max_rss_mb"]
-        print(f"batch {b['cases']:>9,} cases, jobs {b['jobs']}: {rate:>9,.0f} cases/s, peak RSS {rss:.0f} MB")
+        print(
+            f"batch {b['cases']:>9,} cases, jobs {b['jobs']}, {b['detail']:>5}: {rate:>9,.0f} cases/s, peak RSS {rss:.0f} MB"
+        )
     ratio = h["ratio_fast_over_hermit"]
     rate, wall = h["cases_per_s"], h["wall_s"]
     print(f"HermiT {h['cases']:,} cases (batches of {h['batch_size']}): {rate:.0f} cases/s, {wall:.0f} s")
