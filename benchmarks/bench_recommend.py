@@ -195,10 +195,8 @@ def main() -> int:
     median_us, p99_us = w["median_ms"] * 1000, w["p99_ms"] * 1000
     print(f"warm in-process: median {median_us:.0f} us, p99 {p99_us:.0f} us over {w['cases']} cases")
     for b in results["batch"]:
-        rate, rss = b["cases_per_s"], b["max_rss_mb"]
-        print(
-            f"batch {b['cases']:>9,} cases, jobs {b['jobs']}, {b['detail']:>5}: {rate:>9,.0f} cases/s, peak RSS {rss:.0f} MB"
-        )
+        rate, rss, label = b["cases_per_s"], b["max_rss_mb"], f"jobs {b['jobs']}, {b['detail']:>5}"
+        print(f"batch {b['cases']:>9,} cases, {label}: {rate:>9,.0f} cases/s, peak RSS {rss:.0f} MB")
     ratio = h["ratio_fast_over_hermit"]
     rate, wall = h["cases_per_s"], h["wall_s"]
     print(f"HermiT {h['cases']:,} cases (batches of {h['batch_size']}): {rate:.0f} cases/s, {wall:.0f} s")
