@@ -31,7 +31,16 @@ PARAMS: dict[str, dict[str, Any]] = {
     "procedure-ratings": {"procedure": "US axilla"},
     "variant-features": {"variant": 4},
     "procedure-dose": {"procedure": "Mammography diagnostic"},
+    "variant-overlaps": {"variant": 6},
 }
+
+
+def test_variant_overlaps_of_286_v6(kg) -> None:  # type: ignore[no-untyped-def]
+    rows = kg.records("variant-overlaps", variant=6)
+    v4 = {r["differs_in"] for r in rows if r["other_topic"] == "235" and r["other_variant"] == 4}
+    assert {"sex", "age", "primary tumour size", "diagnostic mammography or DBT done"} == v4
+    assert all(r["relation"] in ("overlaps", "contained in") for r in rows)
+    assert not any(r["other_topic"] == "235" and r["other_variant"] == 3 for r in rows)  # nodal status differs
 
 
 def test_every_query_has_a_header_and_a_test() -> None:
