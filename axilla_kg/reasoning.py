@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from axilla_kg import engines
 from axilla_kg.cases import PatientCase
@@ -53,14 +54,35 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
-def run_reasoner(extra: Sequence[str | Path] = (), reasoner: str = "hermit") -> ReasonerReport:
-    """Load the shipped graph (plus ``extra`` files) into owlready2 and classify it."""
+def _require(reasoner: str) -> None:
     if reasoner not in REASONERS:
         raise AxillaKGError(f"unknown reasoner '{reasoner}' (expected one of {', '.join(REASONERS)})")
     if not java_available():
         raise ReasonerUnavailable(
             "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
         )
+
+
+def _reason(nt: Path, reasoner: str) -> Any:
+    """A fresh owlready2 world holding ``nt``, after the reasoner ran over it. Raises owlready2's
+    OwlReadyInconsistentOntologyError for an inconsistent input; the caller closes the world."""
+    import owlready2
+
+    world = owlready2.World()
+    onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
+    run = owlready2.sync_reasoner_hermit if reasoner == "hermit" else owlready2.sync_reasoner_pellet
+    try:
+        with onto:
+            run(world, infer_property_values=False, debug=0)
+    except owlready2.OwlReadyInconsistentOntologyError:
+        world.close()
+        raise
+    return world
+
+
+def run_reasoner(extra: Sequence[str | Path] = (), reasoner: str = "hermit") -> ReasonerReport:
+    """Load the shipped graph (plus ``extra`` files) into owlready2 and classify it."""
+    _require(reasoner)
     import owlready2
 
     paths = list(ontology_files()) + [Path(p) for p in extra]
@@ -68,14 +90,8 @@ def run_reasoner(extra: Sequence[str | Path] = (), reasoner: str = "hermit") -> 
     with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
         nt = Path(tmp) / "graph.nt"
         triples = merged_ntriples(paths, nt)
-        world = owlready2.World()
-        onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
         try:
-            with onto:
-                if reasoner == "hermit":
-                    owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
-                else:
-                    owlready2.sync_reasoner_pellet(world, infer_property_values=False, debug=0)
+            world = _reason(nt, reasoner)
         except owlready2.OwlReadyInconsistentOntologyError as exc:
             return ReasonerReport(reasoner, False, [], _first_line(str(exc)), time.perf_counter() - started, triples)
         unsat = sorted(c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing)
@@ -155,12 +171,7 @@ def classify_cases(
     number of individuals in one call (about 250 per call ran fastest here). Each batch is a fresh
     owlready2 world holding the whole graph plus the batch's case individuals.
     """
-    if reasoner not in REASONERS:
-        raise AxillaKGError(f"unknown reasoner '{reasoner}' (expected one of {', '.join(REASONERS)})")
-    if not java_available():
-        raise ReasonerUnavailable(
-            "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
-        )
+    _require(reasoner)
     import owlready2
 
     paths = list(ontology_files()) + [Path(p) for p in extra]
@@ -178,14 +189,8 @@ def classify_cases(
             ]
             nt = Path(tmp) / "batch.nt"
             nt.write_text(base_text + "\n".join(lines) + "\n", encoding="utf-8")
-            world = owlready2.World()
-            onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
             try:
-                with onto:
-                    if reasoner == "hermit":
-                        owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
-                    else:
-                        owlready2.sync_reasoner_pellet(world, infer_property_values=False, debug=0)
+                world = _reason(nt, reasoner)
             except owlready2.OwlReadyInconsistentOntologyError as exc:
                 raise AxillaKGError(
                     f"the graph with cases {start}-{start + len(batch) - 1} is inconsistent: {_first_line(str(exc))}"
@@ -222,10 +227,7 @@ def class_relations(
     class hierarchy owlready2 rebuilds from HermiT's output missed subsumptions whenever a
     helper class was equivalent to one of the pair.)
     """
-    if not java_available():
-        raise ReasonerUnavailable(
-            "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
-        )
+    _require(reasoner)
     import owlready2
 
     started = time.perf_counter()
@@ -245,14 +247,8 @@ def class_relations(
         merged_ntriples(paths, nt)
         with nt.open("a", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
-        world = owlready2.World()
-        onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
         try:
-            with onto:
-                if reasoner == "hermit":
-                    owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
-                else:
-                    owlready2.sync_reasoner_pellet(world, infer_property_values=False, debug=0)
+            world = _reason(nt, reasoner)
         except owlready2.OwlReadyInconsistentOntologyError as exc:
             raise AxillaKGError(f"the graph is inconsistent: {_first_line(str(exc))}") from None
         unsat_iris = {c.iri for c in world.inconsistent_classes() if hasattr(c, "iri")}

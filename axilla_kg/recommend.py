@@ -46,36 +46,26 @@ class Recommender:
 
     @classmethod
     def load(cls, kg: KnowledgeGraph) -> Recommender:
-        labels = {
-            str(row[0].value): str(row[1].value)  # type: ignore[union-attr]
-            for row in kg.sparql(
-                "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-                "SELECT ?field ?label WHERE { ?f ax:caseField ?field ; rdfs:label ?label }"
-            ).rows
-        }
+        labels = _lookup(kg, "SELECT ?field ?label WHERE { ?f ax:caseField ?field ; rdfs:label ?label }")
         levels = {
-            str(row[0].value): (str(row[1].value) if row[1] is not None else None, int(row[2].value))  # type: ignore[union-attr]
-            for row in kg.sparql(
-                "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> SELECT ?name ?symbol ?order WHERE { "
-                "?p ax:procedureName ?name ; ax:adultRRL ?l . "
-                "OPTIONAL { ?l ax:rrlSymbol ?symbol } OPTIONAL { ?l ax:rrlOrder ?o } BIND(COALESCE(?o, 99) AS ?order) }"
-            ).rows
+            name: (symbol, int(order))
+            for name, symbol, order in _rows(
+                kg,
+                "SELECT ?name ?symbol ?order WHERE { ?p ax:procedureName ?name ; ax:adultRRL ?l . "
+                "OPTIONAL { ?l ax:rrlSymbol ?symbol } OPTIONAL { ?l ax:rrlOrder ?o } "
+                "BIND(COALESCE(?o, 99) AS ?order) }",
+            )
         }
-        ranks = {
-            str(row[0].value): int(row[1].value)  # type: ignore[union-attr]
-            for row in kg.sparql(
-                "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> SELECT ?text ?rank WHERE { "
-                "?c ax:categoryText ?text ; ax:categoryRank ?rank }"
-            ).rows
-        }
-        orders = {
-            str(row[0].value): int(row[1].value)  # type: ignore[union-attr]
-            for row in kg.sparql(
-                "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> "
-                "SELECT ?s ?o WHERE { ?l ax:rrlSymbol ?s ; ax:rrlOrder ?o }"
-            ).rows
-        }
-        return cls(kg, Classifier.from_graph(kg), labels, levels, ranks, orders)
+        ranks = _lookup(kg, "SELECT ?text ?rank WHERE { ?c ax:categoryText ?text ; ax:categoryRank ?rank }")
+        orders = _lookup(kg, "SELECT ?s ?o WHERE { ?l ax:rrlSymbol ?s ; ax:rrlOrder ?o }")
+        return cls(
+            kg,
+            Classifier.from_graph(kg),
+            {k: str(v) for k, v in labels.items()},
+            levels,
+            {k: int(v) for k, v in ranks.items()},
+            {k: int(v) for k, v in orders.items()},
+        )
 
     def _ratings(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Best category first, then lower radiation. Where the source row lists no RRL, the
@@ -219,6 +209,21 @@ class Recommender:
             "candidates": candidates,
             "nearest": nearest,
         }
+
+
+_PREFIXES = "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+
+
+def _rows(kg: KnowledgeGraph, select: str) -> list[tuple[Any, ...]]:
+    """Rows of a small lookup query as plain Python values (strings, numbers, None)."""
+    return [
+        tuple(cell.python() if cell is not None else None for cell in row) for row in kg.sparql(_PREFIXES + select).rows
+    ]
+
+
+def _lookup(kg: KnowledgeGraph, select: str) -> dict[str, Any]:
+    """A two-column lookup query as a dict from the first column to the second."""
+    return {str(key): value for key, value in _rows(kg, select)}
 
 
 def _fields(names: list[str]) -> list[str]:
