@@ -99,14 +99,7 @@ class OxigraphEngine:
             raise DataError(f"{path}: cannot read ({exc})") from None
 
     def _to_ox(self, term: Term) -> Any:
-        ox = self._ox
-        if isinstance(term, IRI):
-            return ox.NamedNode(term.value)
-        if isinstance(term, BNode):
-            return ox.BlankNode(term.value)
-        if term.lang:
-            return ox.Literal(term.value, language=term.lang)
-        return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
+        return to_oxigraph(term)
 
     def _from_ox(self, term: object) -> Term | None:
         ox = self._ox
@@ -141,6 +134,19 @@ class OxigraphEngine:
 
     def __len__(self) -> int:
         return len(self._store)
+
+
+def to_oxigraph(term: Term) -> Any:
+    """One of our terms as a pyoxigraph term (for query substitutions)."""
+    import pyoxigraph as ox
+
+    if isinstance(term, IRI):
+        return ox.NamedNode(term.value)
+    if isinstance(term, BNode):
+        return ox.BlankNode(term.value)
+    if term.lang:
+        return ox.Literal(term.value, language=term.lang)
+    return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
 
 
 def _oneline(text: str) -> str:

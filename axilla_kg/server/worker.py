@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from axilla_kg.engines import to_oxigraph
 from axilla_kg.server.formats import serialize_answer
-from axilla_kg.terms import IRI, BNode, Term
+from axilla_kg.terms import Term
 
 
 @dataclass(frozen=True)
@@ -64,23 +65,13 @@ class PoolBusy(Exception):
 
 
 # --- the worker process --------------------------------------------------------------------
-def _to_ox(ox: Any, term: Term) -> Any:
-    if isinstance(term, IRI):
-        return ox.NamedNode(term.value)
-    if isinstance(term, BNode):
-        return ox.BlankNode(term.value)
-    if term.lang:
-        return ox.Literal(term.value, language=term.lang)
-    return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
-
-
 def answer(store: Any, job: Job) -> Reply:
     """Evaluate one job against a pyoxigraph store (runs inside the worker process)."""
     import pyoxigraph as ox
 
     from axilla_kg.turtle import PREFIXES
 
-    substitutions = {ox.Variable(k): _to_ox(ox, v) for k, v in job.bindings.items()} or None
+    substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in job.bindings.items()} or None
     try:
         result = store.query(job.text, prefixes=PREFIXES, substitutions=substitutions)
         return serialize_answer(result, job.fmt, job.max_results)
