@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,11 +49,15 @@ def write_ttl(path: Path, body: str) -> Path:
 
 
 def cli_command() -> list[str]:
-    """The installed console script: the tests exercise what `pip install .` put on PATH."""
-    exe = shutil.which("axilla-kg")
-    if exe is None:
-        pytest.fail("the axilla-kg console script is not installed; run `pip install .` first")
-    return [exe]
+    """The CLI of this working tree (``python -m axilla_kg`` with the checkout first on the path,
+    see :func:`cli_env`), never a stale installed copy."""
+    return [sys.executable, "-m", "axilla_kg"]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: this checkout first on ``PYTHONPATH``."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "PYTHONIOENCODING": "utf-8", **extra}
 
 
 def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -65,7 +68,7 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> su
         text=True,
         cwd=cwd,
         timeout=120,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        env=cli_env(),
     )
 
 

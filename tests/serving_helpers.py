@@ -3,7 +3,6 @@ Oxigraph server, each as its own process on a free loopback port, stopped when t
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_command
+from conftest import cli_command, cli_env
 
 
 def free_port() -> int:
@@ -44,7 +43,7 @@ def axilla_server(*flags: str) -> Iterator[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        env=cli_env(),
     )
     try:
         assert process.stdout is not None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_command, run_cli, write_ttl
+from conftest import cli_command, cli_env, run_cli, write_ttl
 
 
 def test_show_4_json_contract_from_any_directory(tmp_path: Path) -> None:
@@ -66,7 +66,9 @@ def test_query_sparql_json_results_format() -> None:
 def test_query_tsv_and_csv() -> None:
     tsv = run_cli("query", "variants", "--format", "tsv").stdout.splitlines()
     assert tsv[0].split("\t")[:2] == ["?topic", "?variant"] and tsv[1].split("\t")[1] == "1"
-    raw = subprocess.run([*cli_command(), "query", "variants", "--format", "csv"], capture_output=True, check=True)
+    raw = subprocess.run(
+        [*cli_command(), "query", "variants", "--format", "csv"], capture_output=True, check=True, env=cli_env()
+    )
     assert raw.stdout.startswith(b"topic,variant,title,complete,ratings\r\n"), "SPARQL CSV results use CRLF line ends"
 
 
