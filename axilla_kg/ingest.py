@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axilla_kg import definitions
+from axilla_kg.atomic import write_all_atomically
 from axilla_kg.errors import DataError
 from axilla_kg.resources import ontology_dir
 from axilla_kg.turtle import Lang, Ref, Resource, document
@@ -310,18 +311,6 @@ def generate(reference: Path, out_dir: Path) -> dict[Path, str]:
     return files
 
 
-def write_atomically(files: dict[Path, str]) -> None:
-    """Write all files or none: each goes to a temporary name first, then is renamed."""
-    temps = []
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(path.suffix + ".tmp")
-        temp.write_text(text, encoding="utf-8")
-        temps.append((temp, path))
-    for temp, path in temps:
-        temp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m axilla_kg.ingest", description=__doc__)
     parser.add_argument("--reference", type=Path, required=True, help="folder with the curated CSV tables")
@@ -333,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"axilla-kg ingest: error: {exc}", file=sys.stderr)
         return 2
-    write_atomically(files)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_all_atomically(files)
+    except (DataError, OSError) as exc:
+        print(f"axilla-kg ingest: error: {exc}", file=sys.stderr)
+        return 2
     for path in files:
         print(f"wrote {path}")
     return 0

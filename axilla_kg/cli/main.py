@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -42,8 +43,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`
+        _drop_stdout()
         sys.stderr.close()
+    except OSError as exc:  # e.g. a full disk or /dev/full
+        _drop_stdout()
+        print(f"axilla-kg: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return exit_code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own flush at exit cannot fail again (and
+    print a second, traceback-like message): the advice of Python's signal documentation."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout already closed or not a real file
+        pass
 
 
 if __name__ == "__main__":
