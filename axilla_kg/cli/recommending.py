@@ -12,7 +12,7 @@ from typing import IO, Any
 from axilla_kg import batch
 from axilla_kg.audit import audit_orders, render_audit
 from axilla_kg.cases import FIELDS, CaseError, loads_case, parse_case
-from axilla_kg.cli.common import graph
+from axilla_kg.cli.common import graph, whole_number
 from axilla_kg.errors import DataError, UsageError
 from axilla_kg.inputs.files import MAX_CASE_BYTES, read_capped
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=whole_number,
         default=None,
         metavar="N",
         help="worker processes for --cases (default: one per core, at most 4)",

@@ -29,18 +29,18 @@ def _check(text: str, pattern: re.Pattern[str], expected: str) -> None:
         raise NumberSyntaxError(f"a number of at most {MAX_NUMBER_CHARS} characters, got {len(text)} characters")
     if not pattern.fullmatch(text):
         shown = text if len(text) <= 40 else text[:39] + "…"
-        raise NumberSyntaxError(f"{expected} in plain decimal notation (e.g. 45 or 1.5), got '{shown}'")
+        raise NumberSyntaxError(f"{expected}, got {shown!r}")
 
 
 def parse_whole(text: str) -> int:
     """A whole number such as ``45`` or ``-3``; raises :class:`NumberSyntaxError`."""
-    _check(text, _WHOLE, "a whole number")
+    _check(text, _WHOLE, "a whole number in plain decimal notation (e.g. 45)")
     return int(text)
 
 
 def parse_decimal(text: str) -> Decimal:
     """A decimal such as ``1.5`` kept exact; raises :class:`NumberSyntaxError`."""
-    _check(text, _DECIMAL, "a number")
+    _check(text, _DECIMAL, "a number in plain decimal notation (e.g. 1.5)")
     return Decimal(text)
 
 
