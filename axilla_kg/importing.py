@@ -193,6 +193,10 @@ def _check_title(title: str) -> None:
         raise UsageError(f"--topic-title is longer than {MAX_TITLE_CHARS} characters")
     if not title.strip():
         raise UsageError("--topic-title is empty")
+    try:
+        title.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"--topic-title is not valid Unicode text (undecodable bytes?): {title!r}") from None
 
 
 def checked_document(header: list[str], resources: list[Resource]) -> str:

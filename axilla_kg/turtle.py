@@ -35,7 +35,14 @@ class Ref:
     def turtle(self) -> str:
         if ":" in self.value and not self.value.startswith(("http://", "https://")):
             return self.value
-        return "<" + _IRI_UNSAFE.sub(_percent, self.value) + ">"
+        iri = _IRI_UNSAFE.sub(_percent, self.value)
+        import pyoxigraph  # the IRI grammar (RFC 3987) is the parser's to decide, not a regex's
+
+        try:
+            pyoxigraph.NamedNode(iri)
+        except ValueError as exc:
+            raise DataError(f"not a valid IRI: {self.value!r} ({exc})") from None
+        return "<" + iri + ">"
 
 
 #: Characters Turtle's IRIREF cannot hold (controls, space, <>"{}|^`\); percent-encoded, so a
