@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import sys
@@ -54,6 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AxillaKGError as exc:
         print(f"axilla-kg: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # a streaming command's reader went away (e.g. `| head`)
+        _drop_stdout()
+        return 0
+    except OSError as exc:  # a streaming command's output failed (full disk), or the system did
+        _drop_stdout()
+        print(f"axilla-kg: error: {one_line(_os_error(exc))}", file=sys.stderr)
+        return 2
     if result is None:  # the command streamed its own output (batch, serve)
         return 0
     if isinstance(result, str):
@@ -67,9 +75,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
     except OSError as exc:  # e.g. a full disk or /dev/full
         _drop_stdout()
-        print(f"axilla-kg: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        print(f"axilla-kg: error: {one_line(_os_error(exc))}", file=sys.stderr)
         return 2
     return exit_code
+
+
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
+
+
+def _os_error(exc: OSError) -> str:
+    if exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if exc.errno in _OUTPUT_ERRORS:
+        return f"cannot write the output: {exc.strerror}"
+    return str(exc.strerror or exc)
 
 
 def _drop_stdout() -> None:

@@ -67,10 +67,14 @@ def test_each_command_fails_with_one_line(command: str, files: dict[str, Path]) 
     _assert_one_line_error(proc, expected)
 
 
-def test_stdout_on_dev_full_is_one_line() -> None:
+@pytest.mark.parametrize("streaming", [False, True])
+def test_stdout_on_dev_full_is_one_line(streaming: bool, tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"sex": "female"}\n')
+    args = ["recommend", "--cases", str(cases)] if streaming else ["export", "--format", "ttl"]
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
-            [*cli_command(), "export", "--format", "ttl"],
+            [*cli_command(), *args],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
