@@ -167,3 +167,39 @@ def test_workflow_svg_is_svg(base: str) -> None:
     status, headers, body = fetch(base + "/topics/286/variants/4/workflow.svg")
     assert status == 200 and headers["content-type"].startswith("image/svg+xml")
     assert b"<svg" in body and b"US axilla" in body
+
+
+CONTRAST_JS = """
+() => {
+  const rgb = (s) => s.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      const v = rgb(c);
+      if (v.length < 4 || v[3] > 0) return v;
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.childNodes.length || ![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) worst.push(el.tagName + '.' + el.className + ': ' + ratio.toFixed(2));
+  }
+  return worst;
+}
+"""
+
+
+def test_text_contrast_meets_wcag_aa(page: Any, base: str) -> None:
+    """Every element with its own text has a contrast ratio of at least 4.5:1 (WCAG 2 AA)."""
+    page.set_content('<p style="color:#999">grey on white is 2.85:1</p>')
+    assert page.evaluate(CONTRAST_JS) == ["P.: 2.85"]  # the check itself can fail
+    for path in ("/topics", "/topics/286/variants/4", "/case?sex=female&breast_cancer=new", "/dose"):
+        page.goto(base + path)
+        assert page.evaluate(CONTRAST_JS) == [], path
