@@ -174,7 +174,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
     header = [
         f"axilla-kg topic {info.key}: {info.title} ({info.edition} edition).",
         f"IMPORTED by `axilla-kg import-ratings {table.name} --topic {topic}` from a flat ratings table.",
-        "Every rating is prov:wasDerivedFrom the ax:SourceRecord of its source line.",
+        "Every rating is ax:hasSourceRecord the ax:SourceRecord of its source line.",
         "ACR content (c) American College of Radiology.",
     ]
     return document(header, _topic_resources(content) + content.resources)

@@ -19,6 +19,7 @@ from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.definitions import check_definitions
 from axilla_kg.checks.findings import Finding, Level, StageResult
 from axilla_kg.checks.logic import check_logic
+from axilla_kg.checks.profile import check_profile
 from axilla_kg.checks.rules import check_rules
 from axilla_kg.checks.shapes import check_shapes
 
@@ -33,6 +34,7 @@ class Stage:
 
 
 STAGES: list[Stage] = [
+    Stage("profile", check_profile, "OWL 2 DL profile (the OWL API's OWL2DLProfile, as ROBOT validate-profile)"),
     Stage("logic", check_logic, "OWL reasoner: consistency and unsatisfiable classes"),
     Stage("definitions", check_definitions, "variant classes: overlaps, gaps, cross-topic conflicts (reasoner)"),
     Stage("shapes", check_shapes, "SHACL shapes (ontology/*.shapes.ttl)"),
