@@ -8,7 +8,8 @@ imported table's own line numbers. Every row is validated before anything is wri
 
 The ``source`` column (``file:line``) names the rating's source record; it is what makes
 export -> import give back the identical graph. Left empty, the record is the imported table's
-own line.
+own line. Either way the record's IRI is minted from the row's content (``ingest.source_record_iri``),
+so it is the shipped record's IRI exactly when the row is the shipped rating.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from axilla_kg.ingest import (
     _read_csv,
     _topic_resources,
     known_procedures,
-    slug,
 )
 from axilla_kg.turtle import Resource, document
 
@@ -110,7 +110,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
     if not rows:
         raise DataError(f"{table.name}: no rating rows")
     seen: dict[tuple[str, int, str], int] = {}
-    records: dict[str, int] = {}
+    records: dict[tuple[str, int], int] = {}
     first_line: dict[int, int] = {}
     for line, row in rows:
         extra = [c for c in row if c not in COLUMNS]
@@ -136,7 +136,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             if not found:
                 raise DataError(f"{table.name}:{line}: field 'source' must be FILE:LINE, got '{row['source']}'")
             source_file, source_line = found["file"], int(found["line"])
-        record = f"{slug(Path(source_file).stem)}-row-{source_line}"
+        record = (source_file, source_line)
         if record in records:
             raise DataError(
                 f"{table.name}:{line}: field 'source' repeats '{source_file}:{source_line}' (first on line "

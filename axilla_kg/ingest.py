@@ -76,6 +76,20 @@ def variant_iri(key: str, number: int) -> str:
     return f"axd:topic-{key}-variant-{number}"
 
 
+def source_record_iri(file_stem: str, topic_key: str, variant: int, procedure: str | None = None) -> str:
+    """The IRI of the source record of one reference row, minted from what the row is about.
+
+    A row of a ratings table is the rating of one procedure in one variant of one topic (a
+    procedure rated twice is an error), a row of a variants table is one variant: that content
+    names the row. The file's line number is data (``ax:sourceRow``), never part of the IRI, so
+    inserting or sorting rows renames nothing. (IRIs ending in ``-row-N`` were minted from line
+    numbers up to 0.1.0; ``ontology/deprecated.ttl`` keeps them, deprecated, with their
+    replacements.)
+    """
+    iri = f"axd:src-{slug(file_stem)}-{slug(topic_key)}-v{variant}"
+    return f"{iri}-{slug(procedure)}" if procedure is not None else iri
+
+
 @dataclass
 class TopicInfo:
     key: str
@@ -141,8 +155,8 @@ def _lookup(path: Path, line: int, name: str, text: str, table: dict[str, str]) 
     return table[text]
 
 
-def _source_record(path: Path, line: int, citation: str, notes: str, confidence: str) -> Resource:
-    record = Resource(f"axd:src-{slug(path.stem)}-row-{line}")
+def _source_record(iri: str, path: Path, line: int, citation: str, notes: str, confidence: str) -> Resource:
+    record = Resource(iri)
     record.add("a", Ref("ax:SourceRecord")).add("a", Ref("owl:NamedIndividual"))
     record.add("rdfs:label", Lang(f"{path.name} line {line}"))
     record.add("ax:sourceFile", path.name).add("ax:sourceRow", line)
@@ -176,7 +190,8 @@ def _rating(
     seen[key] = line
     category = _lookup(path, line, "appropriateness_category", row["appropriateness_category"], CATEGORIES)
     confidence = _lookup(path, line, "confidence", row["confidence"], CONFIDENCES)
-    source = _source_record(path, line, row["source_url"], row.get("notes", ""), confidence)
+    iri = source_record_iri(path.stem, topic_key, variant, procedure)
+    source = _source_record(iri, path, line, row["source_url"], row.get("notes", ""), confidence)
     rating = Resource(f"axd:rating-{topic_key}-{variant}-{slug(procedure)}")
     rating.add("a", Ref("ax:AppropriatenessRating")).add("a", Ref("owl:NamedIndividual"))
     rating.add("rdfs:label", Lang(f"{procedure} in topic {topic_key} variant {variant}"))
@@ -235,9 +250,9 @@ def axilla_topic(reference: Path, procedures: set[str]) -> TopicContent:
         number = _int_cell(variants_csv, line, "variant_number", row["variant_number"], 1, 99)
         if number is None or number in content.variants:
             raise DataError(f"{variants_csv.name}:{line}: field 'variant_number' is empty or repeated")
-        source = _source_record(
-            variants_csv, line, row["title_source_url"], row.get("decomposition_notes", ""), "ax:ConfidenceHigh"
-        )
+        iri = source_record_iri(variants_csv.stem, content.topic.key, number)
+        citation, notes = row["title_source_url"], row.get("decomposition_notes", "")
+        source = _source_record(iri, variants_csv, line, citation, notes, "ax:ConfidenceHigh")
         content.variants[number] = VariantInfo(number, row["variant_title"], source.subject)
         content.resources.append(source)
     ratings_csv = reference / "acr286_ratings.csv"
@@ -276,9 +291,9 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
             raise DataError(f"{path.name}:{line}: field 'variant_number' is empty")
         known = content.variants.get(variant)
         if known is None:
-            content.variants[variant] = VariantInfo(
-                variant, row["variant_title"], f"axd:src-{slug(path.stem)}-row-{line}"
-            )
+            # the variant's title is read from its first row: that row's record is its definition source
+            definition = source_record_iri(path.stem, key, variant, row["procedure"])
+            content.variants[variant] = VariantInfo(variant, row["variant_title"], definition)
         elif known.title != row["variant_title"]:
             raise DataError(
                 f"{path.name}:{line}: field 'variant_title' differs from the title given on an earlier line"

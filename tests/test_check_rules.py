@@ -39,6 +39,7 @@ CASES = [
     ("incomplete-rating-table.ttl", "incomplete-rating-table", Level.INFO, AXD + "topic-286-variant-13"),
     ("duplicate-variant-number.ttl", "duplicate-variant-number", Level.ERROR, AXD + "fx-variant-one"),
     ("variant-number-gap.ttl", "variant-number-gap", Level.WARN, AXD + "topic-286"),
+    ("deprecated-entity-in-use.ttl", "deprecated-entity-in-use", Level.ERROR, AXD + "src-acr286-variants-row-5"),
     # shapes
     ("rating-without-source.ttl", "shape-fact-has-source", Level.ERROR, AXD + "fx-no-source"),
     ("score-out-of-range.ttl", "shape-rating-score-range", Level.ERROR, AXD + "fx-score-range"),
