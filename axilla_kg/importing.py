@@ -24,11 +24,11 @@ from axilla_kg.ingest import (
     TopicContent,
     TopicInfo,
     VariantInfo,
-    _int_cell,
-    _rating,
-    _read_csv,
-    _topic_resources,
+    int_cell,
     known_procedures,
+    rating_resources,
+    read_table,
+    topic_resources,
 )
 from axilla_kg.turtle import Resource, document
 
@@ -106,7 +106,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
     )
     content = TopicContent(info)
     procedures = known_procedures()
-    rows = _read_csv(table, REQUIRED)
+    rows = read_table(table, REQUIRED)
     if not rows:
         raise DataError(f"{table.name}: no rating rows")
     seen: dict[tuple[str, int, str], int] = {}
@@ -118,7 +118,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             raise DataError(f"{table.name}:1: unknown column(s): {', '.join(extra)}")
         if row["topic"] != topic:
             raise DataError(f"{table.name}:{line}: field 'topic' is '{row['topic']}', expected '{topic}'")
-        variant = _int_cell(table, line, "variant", row["variant"], 1, 99)
+        variant = int_cell(table, line, "variant", row["variant"], 1, 99)
         if variant is None:
             raise DataError(f"{table.name}:{line}: field 'variant' is empty")
         if not row["title"]:
@@ -155,7 +155,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             "notes": row.get("notes", ""),
         }
         try:
-            resources: list[Resource] = _rating(
+            resources: list[Resource] = rating_resources(
                 Path(source_file), source_line, ingest_row, topic, variant, procedures, {}
             )
         except DataError as exc:
@@ -177,4 +177,4 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
         "Every rating is ax:hasSourceRecord the ax:SourceRecord of its source line.",
         "ACR content (c) American College of Radiology.",
     ]
-    return document(header, _topic_resources(content) + content.resources)
+    return document(header, topic_resources(content) + content.resources)

@@ -123,7 +123,9 @@ def known_procedures(path: Path | None = None) -> set[str]:
     return {t.object.value for t in triples if t.predicate == name}
 
 
-def _read_csv(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+def read_table(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a CSV table with their line numbers (cells stripped); a missing column is a
+    DataError naming it. Public because ``import-ratings`` reads its tables the same way."""
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
@@ -140,7 +142,8 @@ def _read_csv(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, 
     return rows
 
 
-def _int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
+def int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
+    """A whole number in ``low..high`` (None for an empty cell), else a DataError naming file, line and field."""
     if text == "":
         return None
     if not text.isdigit() or not low <= int(text) <= high:
@@ -169,7 +172,7 @@ def _source_record(iri: str, path: Path, line: int, citation: str, notes: str, c
     return record
 
 
-def _rating(
+def rating_resources(
     path: Path,
     line: int,
     row: dict[str, str],
@@ -178,6 +181,8 @@ def _rating(
     procedures: set[str],
     seen: dict[tuple[str, int, str], int],
 ) -> list[Resource]:
+    """One validated reference row as ``[rating, source record]``; the one place a rating's triples
+    are built, shared by the generator and ``import-ratings`` so both give identical graphs."""
     procedure = row["procedure"]
     if procedure not in procedures:
         raise DataError(f"{path.name}:{line}: field 'procedure' names unknown procedure '{procedure}'")
@@ -201,10 +206,10 @@ def _rating(
     rrl = row["relative_radiation_level"]
     if rrl:
         rating.add("ax:listedRRL", Ref(_lookup(path, line, "relative_radiation_level", rrl, RRLS)))
-    rating.add("ax:ratingScore", _int_cell(path, line, "rating_1_to_9", row["rating_1_to_9"], 1, 9))
+    rating.add("ax:ratingScore", int_cell(path, line, "rating_1_to_9", row["rating_1_to_9"], 1, 9))
     median = row["median"]
     if median.isdigit():
-        rating.add("ax:medianRating", _int_cell(path, line, "median", median, 1, 9))
+        rating.add("ax:medianRating", int_cell(path, line, "median", median, 1, 9))
     elif median:
         if median != "n/a":
             raise DataError(f"{path.name}:{line}: field 'median' must be 1-9, 'n/a' or empty, got '{median}'")
@@ -219,7 +224,8 @@ def _rating(
     return [rating, source]
 
 
-def _topic_resources(content: TopicContent) -> list[Resource]:
+def topic_resources(content: TopicContent) -> list[Resource]:
+    """The topic node and its variant nodes, as every topic file (generated or imported) writes them."""
     info = content.topic
     topic = Resource(topic_iri(info.key))
     topic.add("a", Ref("ax:Topic")).add("a", Ref("owl:NamedIndividual"))
@@ -246,8 +252,8 @@ def axilla_topic(reference: Path, procedures: set[str]) -> TopicContent:
     """Topic 286 from ``acr286_variants.csv`` and ``acr286_ratings.csv``."""
     content = TopicContent(TopicInfo(str(AXILLA_TOPIC), AXILLA_TOPIC, AXILLA_TITLE, "current"))
     variants_csv = reference / "acr286_variants.csv"
-    for line, row in _read_csv(variants_csv, ["variant_number", "variant_title", "title_source_url"]):
-        number = _int_cell(variants_csv, line, "variant_number", row["variant_number"], 1, 99)
+    for line, row in read_table(variants_csv, ["variant_number", "variant_title", "title_source_url"]):
+        number = int_cell(variants_csv, line, "variant_number", row["variant_number"], 1, 99)
         if number is None or number in content.variants:
             raise DataError(f"{variants_csv.name}:{line}: field 'variant_number' is empty or repeated")
         iri = source_record_iri(variants_csv.stem, content.topic.key, number)
@@ -259,11 +265,11 @@ def axilla_topic(reference: Path, procedures: set[str]) -> TopicContent:
     seen: dict[tuple[str, int, str], int] = {}
     columns = ["variant_number", "procedure", "appropriateness_category", "relative_radiation_level"]
     columns += ["rating_1_to_9", "median", "soe", "source_url", "confidence"]
-    for line, row in _read_csv(ratings_csv, columns):
-        number = _int_cell(ratings_csv, line, "variant_number", row["variant_number"], 1, 99)
+    for line, row in read_table(ratings_csv, columns):
+        number = int_cell(ratings_csv, line, "variant_number", row["variant_number"], 1, 99)
         if number not in content.variants:
             raise DataError(f"{ratings_csv.name}:{line}: field 'variant_number' names unknown variant '{number}'")
-        content.resources.extend(_rating(ratings_csv, line, row, content.topic.key, number, procedures, seen))
+        content.resources.extend(rating_resources(ratings_csv, line, row, content.topic.key, number, procedures, seen))
     return content
 
 
@@ -274,7 +280,7 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
     columns += ["relative_radiation_level", "rating_1_to_9", "median", "soe", "source_url", "confidence"]
     topics: dict[str, TopicContent] = {}
     seen: dict[tuple[str, int, str], int] = {}
-    for line, row in _read_csv(path, columns):
+    for line, row in read_table(path, columns):
         match = _TOPIC_CELL.match(row["topic"])
         if not match:
             raise DataError(
@@ -286,7 +292,7 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
             key,
             TopicContent(TopicInfo(key, number, title, year or "current", str(number) if year else None)),
         )
-        variant = _int_cell(path, line, "variant_number", row["variant_number"], 1, 99)
+        variant = int_cell(path, line, "variant_number", row["variant_number"], 1, 99)
         if variant is None:
             raise DataError(f"{path.name}:{line}: field 'variant_number' is empty")
         known = content.variants.get(variant)
@@ -298,7 +304,7 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
             raise DataError(
                 f"{path.name}:{line}: field 'variant_title' differs from the title given on an earlier line"
             )
-        content.resources.extend(_rating(path, line, row, key, variant, procedures, seen))
+        content.resources.extend(rating_resources(path, line, row, key, variant, procedures, seen))
     return [topics[k] for k in sorted(topics, key=lambda k: (int(k.split("-")[0]), k))]
 
 
@@ -310,7 +316,7 @@ def render(content: TopicContent, sources: list[str]) -> str:
         "Do not edit by hand: correct the CSV and regenerate. Every rating is ax:hasSourceRecord",
         "the ax:SourceRecord of its CSV line. ACR content (c) American College of Radiology.",
     ]
-    return document(header, _topic_resources(content) + content.resources)
+    return document(header, topic_resources(content) + content.resources)
 
 
 def generate(reference: Path, out_dir: Path) -> dict[Path, str]:

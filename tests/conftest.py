@@ -9,8 +9,10 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +21,33 @@ from axilla_kg.graph import KnowledgeGraph
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _reference_path() -> Path:
+    return Path(os.environ.get("AXILLA_KG_REFERENCE", REPO.parent / "shared" / "reference"))
+
+
+def reference_available() -> bool:
+    """Whether the curated tables are there; for collection-time decisions only (see below)."""
+    return (_reference_path() / "acr286_ratings.csv").is_file()
+
+
 def reference_dir() -> Path:
-    path = Path(os.environ.get("AXILLA_KG_REFERENCE", REPO.parent / "shared" / "reference"))
+    """The curated reference folder; the calling test fails, with the explanation, when it is missing.
+
+    Call it inside tests, never while collecting: a failure during collection aborts the whole run,
+    while a failing test lets every other test run. Parameters read from the tables at collection
+    time go through :func:`reference_params`."""
+    path = _reference_path()
     if not (path / "acr286_ratings.csv").is_file():
         pytest.fail(f"curated reference tables not found at {path}; set AXILLA_KG_REFERENCE")
     return path
+
+
+def reference_params(build: Callable[[], Sequence[Any]], arity: int) -> list[Any]:
+    """Test parameters built from the reference tables, or, when the tables are missing, one
+    placeholder whose test then fails in :func:`reference_dir` with the explanation."""
+    if not reference_available():
+        return [pytest.param(*([None] * arity), id="reference-tables-missing")]
+    return list(build())
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -131,3 +155,18 @@ def run_cli(
 def python_cli(*args: str) -> CliResult:
     """The CLI of this source tree (not an installed copy), in-process (see :func:`cli_in_process`)."""
     return cli_in_process(*args)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the snapshots in tests/golden/ from the current code (then review their diff)",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True under ``--update-golden``: snapshot tests write their file before comparing."""
+    return bool(request.config.getoption("--update-golden"))
