@@ -12,7 +12,6 @@ Run ``python -m axilla_kg.ingest --reference ../shared/reference`` to regenerate
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import sys
 from collections.abc import Iterable
@@ -20,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axilla_kg import definitions
+from axilla_kg.atomic import write_all_atomically
 from axilla_kg.errors import DataError
+from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.resources import ontology_dir
 from axilla_kg.turtle import Lang, Ref, Resource, document
 
@@ -123,23 +124,15 @@ def known_procedures(path: Path | None = None) -> set[str]:
     return {t.object.value for t in triples if t.predicate == name}
 
 
-def read_table(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    """The rows of a CSV table with their line numbers (cells stripped); a missing column is a
-    DataError naming it. Public because ``import-ratings`` reads its tables the same way."""
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path}:1: missing column(s): {', '.join(missing)}")
-        rows = []
-        for row in reader:
-            # csv line numbers count the header as line 1; quoted newlines are not used here
-            rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}))
-    return rows
+def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV table (strict UTF-8, size-capped: :func:`axilla_kg.inputs.csvfile.read_table`)
+    as ``(line, cells)``; cells beyond the header's columns are ignored. Public because
+    ``import-ratings`` reads its tables the same way."""
+    table = read_table(path)
+    missing = [c for c in required if c not in table.header]
+    if missing:
+        raise DataError(f"{path}:1: missing column(s): {', '.join(missing)}")
+    return [(row.line, {k: v.strip() for k, v in row.cells.items()}) for row in table.rows]
 
 
 def int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
@@ -252,7 +245,7 @@ def axilla_topic(reference: Path, procedures: set[str]) -> TopicContent:
     """Topic 286 from ``acr286_variants.csv`` and ``acr286_ratings.csv``."""
     content = TopicContent(TopicInfo(str(AXILLA_TOPIC), AXILLA_TOPIC, AXILLA_TITLE, "current"))
     variants_csv = reference / "acr286_variants.csv"
-    for line, row in read_table(variants_csv, ["variant_number", "variant_title", "title_source_url"]):
+    for line, row in read_rows(variants_csv, ["variant_number", "variant_title", "title_source_url"]):
         number = int_cell(variants_csv, line, "variant_number", row["variant_number"], 1, 99)
         if number is None or number in content.variants:
             raise DataError(f"{variants_csv.name}:{line}: field 'variant_number' is empty or repeated")
@@ -265,7 +258,7 @@ def axilla_topic(reference: Path, procedures: set[str]) -> TopicContent:
     seen: dict[tuple[str, int, str], int] = {}
     columns = ["variant_number", "procedure", "appropriateness_category", "relative_radiation_level"]
     columns += ["rating_1_to_9", "median", "soe", "source_url", "confidence"]
-    for line, row in read_table(ratings_csv, columns):
+    for line, row in read_rows(ratings_csv, columns):
         number = int_cell(ratings_csv, line, "variant_number", row["variant_number"], 1, 99)
         if number not in content.variants:
             raise DataError(f"{ratings_csv.name}:{line}: field 'variant_number' names unknown variant '{number}'")
@@ -280,7 +273,7 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
     columns += ["relative_radiation_level", "rating_1_to_9", "median", "soe", "source_url", "confidence"]
     topics: dict[str, TopicContent] = {}
     seen: dict[tuple[str, int, str], int] = {}
-    for line, row in read_table(path, columns):
+    for line, row in read_rows(path, columns):
         match = _TOPIC_CELL.match(row["topic"])
         if not match:
             raise DataError(
@@ -331,18 +324,6 @@ def generate(reference: Path, out_dir: Path) -> dict[Path, str]:
     return files
 
 
-def write_atomically(files: dict[Path, str]) -> None:
-    """Write all files or none: each goes to a temporary name first, then is renamed."""
-    temps = []
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(path.suffix + ".tmp")
-        temp.write_text(text, encoding="utf-8")
-        temps.append((temp, path))
-    for temp, path in temps:
-        temp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m axilla_kg.ingest", description=__doc__)
     parser.add_argument("--reference", type=Path, required=True, help="folder with the curated CSV tables")
@@ -354,7 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"axilla-kg ingest: error: {exc}", file=sys.stderr)
         return 2
-    write_atomically(files)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_all_atomically(files)
+    except (DataError, OSError) as exc:
+        print(f"axilla-kg ingest: error: {exc}", file=sys.stderr)
+        return 2
     for path in files:
         print(f"wrote {path}")
     return 0
