@@ -89,15 +89,15 @@ def _string(obj: dict[str, Any], key: str, element: str) -> str:
     return value
 
 
-def _bundle_of(data: Any, kind: str, element: str) -> dict[str, Any]:
+def _bundle_of(data: Any, element: str) -> dict[str, Any]:
+    """A Bundle, validated with every entry's resource (the R4B Bundle model validates each
+    ``entry.resource`` as the type its ``resourceType`` names)."""
     _validate("Bundle", data, element)
     for i, entry in enumerate(data.get("entry") or []):
         resource = entry.get("resource")
         where = f"{element}.entry[{i}].resource"
         if not isinstance(resource, dict):
             raise BadRequest(where, "missing")
-        if resource.get("resourceType") == kind:
-            _validate(kind, resource, where)  # also the resource's own type checks
     return dict(data)
 
 
@@ -113,7 +113,7 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
         raise BadRequest("context", "required, a JSON object")
     _string(context, "userId", "context.userId")
     patient_id = _string(context, "patientId", "context.patientId")
-    drafts = _bundle_of(context.get("draftOrders"), "ServiceRequest", "context.draftOrders")
+    drafts = _bundle_of(context.get("draftOrders"), "context.draftOrders")
     orders = [e["resource"] for e in drafts.get("entry") or [] if e["resource"].get("resourceType") == "ServiceRequest"]
     selections = context.get("selections")
     if hook == "order-select":
@@ -128,7 +128,6 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
     for key, value in prefetch_in.items():
         if value is None or key not in PREFETCH_KINDS:
             continue  # a prefetch the client could not fill, or one we never asked for
-        kind = PREFETCH_KINDS[key]
         if key == "patient":
             _validate("Patient", value, "prefetch.patient")
             if value.get("id") not in (None, patient_id):
@@ -137,5 +136,5 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
                 raise BadRequest("prefetch.patient.gender", f"'{value.get('gender')}' is not an administrative gender")
             prefetch[key] = value
         else:
-            prefetch[key] = _bundle_of(value, kind, f"prefetch.{key}")
+            prefetch[key] = _bundle_of(value, f"prefetch.{key}")
     return HookRequest(hook, instance, patient_id, orders, prefetch)
