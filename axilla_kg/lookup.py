@@ -41,7 +41,8 @@ class Lookup:
     kg: KnowledgeGraph
     recommender: Recommender
     _summaries: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: held for every query on the shared engine: the servers call from several threads
+    lock: threading.Lock = field(default_factory=threading.Lock)
     topics: list[dict[str, Any]] = field(default_factory=list)
     variants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     procedures: list[str] = field(default_factory=list)
@@ -73,7 +74,7 @@ class Lookup:
         key = (topic, number)
         cached = self._summaries.get(key)
         if cached is None:
-            with self._lock:  # the engine is shared by the server's worker threads
+            with self.lock:
                 cached = self._summaries.get(key)
                 if cached is None:
                     cached = variant_summary(self.kg, number, topic)
@@ -88,10 +89,15 @@ class Lookup:
         return self.procedure_codes.get((system, code))
 
     def warm(self) -> None:
-        """Fill every cache up front, so no request pays for a first lookup."""
+        """Fill every cache up front, so no request pays for a first lookup and
+        :meth:`Recommender.recommend` never queries the engine while serving (it only reads the
+        per-variant parts cached here)."""
         for topic, variants in self.variants.items():
             for v in variants:
                 self.summary(topic, int(v["variant"]))
+        with self.lock:
+            for compiled in self.recommender.classifier.variants:
+                self.recommender.info(compiled)
 
 
 def _procedure_codes(kg: KnowledgeGraph) -> dict[tuple[str, str], str]:

@@ -263,7 +263,16 @@ def test_invalid_requests_get_400_naming_the_element(base: str, mutate: Any, ele
 
 @pytest.mark.parametrize(
     "raw",
-    [b'{"hook": "order-sign", "hook": "order-sign"}', b'{"hook": NaN}', b"[" * 100_000, b"\xff\xfe", b"{"],
+    [
+        b'{"hook": "order-sign", "hook": "order-sign"}',
+        b'{"hook": NaN}',
+        b"[" * 100_000,
+        b"\xff\xfe",
+        b"{",
+        b'{"hook": 1' + b"1" * 5000 + b"}",
+        b'{"hook": 1e999999999}',
+        b'{"hook": "\\ud800"}',
+    ],
 )
 def test_malformed_json_gets_400(base: str, raw: bytes) -> None:
     status, body = post_json(base + SIGN, raw)
@@ -295,3 +304,21 @@ def test_fhir_server_is_never_contacted(base: str) -> None:
         assert status == 200 and body["cards"]
         readable, _, _ = select.select([listener], [], [], 0)
         assert readable == []
+
+
+def test_fhir_decimals_are_echoed_exactly_in_the_system_action(base: str) -> None:
+    order = _order(PET_CT)
+    request = seed_request(order)
+    request["context"]["draftOrders"]["entry"][0]["resource"]["quantityQuantity"] = {"value": 1.50}
+    raw = json.dumps(request).replace('"value": 1.5}', '"value": 1.50}').encode()
+    assert b'"value": 1.50}' in raw
+    status, headers, payload = fetch(base + SIGN, raw, {"Content-Type": "application/json"})
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert b'"quantityQuantity":{"value":1.50}' in payload  # not 1.5: FHIR decimal precision is kept
+
+
+def test_a_wrongly_typed_hook_is_named_not_a_crash(base: str) -> None:
+    request = seed_request(_order(PET_CT))
+    request["hook"] = 1.5
+    status, body = post_json(base + SIGN, request)
+    assert status == 400 and body["element"] == "hook"

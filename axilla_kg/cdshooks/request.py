@@ -15,7 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from axilla_kg.inputs import safejson
+
 MAX_BODY = 1_048_576  # bytes
+#: FHIR nests deeper than a patient case (Bundle > entry > resource > code > coding > ...).
+MAX_DEPTH = 64
 PREFETCH_KINDS = {
     "patient": "Patient",
     "conditions": "Condition",
@@ -41,32 +45,15 @@ class HookRequest:
     prefetch: dict[str, Any] = field(default_factory=dict)
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise BadRequest(key, "duplicate key in the JSON object")
-        out[key] = value
-    return out
-
-
-def _constant(name: str) -> Any:
-    raise BadRequest("", f"{name} is not a JSON number")
-
-
 def loads(body: bytes) -> Any:
+    """Strict JSON (:mod:`axilla_kg.inputs.safejson`: size and depth limits, duplicate keys,
+    plain decimal numbers kept exact as ``Decimal``, no NaN/Infinity, strict UTF-8)."""
     if len(body) > MAX_BODY:
         raise BadRequest("", f"request body over {MAX_BODY} bytes")
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("", "request body is not UTF-8 text") from None
-    try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
-    except json.JSONDecodeError as exc:
-        raise BadRequest("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise BadRequest("", "JSON nested too deeply") from None
+        return safejson.loads(body, max_depth=MAX_DEPTH, max_chars=MAX_BODY)
+    except safejson.JSONInputError as exc:
+        raise BadRequest(exc.field, str(exc)) from None
 
 
 def _path(prefix: str, loc: tuple[Any, ...]) -> str:
@@ -83,7 +70,9 @@ def _validate(model: str, data: Any, element: str) -> None:
     if not isinstance(data, dict):
         raise BadRequest(element, "expected a FHIR resource (JSON object)")
     if data.get("resourceType") != model:
-        raise BadRequest(f"{element}.resourceType", f"expected '{model}', got {json.dumps(data.get('resourceType'))}")
+        raise BadRequest(
+            f"{element}.resourceType", f"expected '{model}', got {json.dumps(data.get('resourceType'), default=str)}"
+        )
     try:
         get_fhir_model_class(model).model_validate(data)
     except ValidationError as exc:
@@ -100,15 +89,15 @@ def _string(obj: dict[str, Any], key: str, element: str) -> str:
     return value
 
 
-def _bundle_of(data: Any, kind: str, element: str) -> dict[str, Any]:
+def _bundle_of(data: Any, element: str) -> dict[str, Any]:
+    """A Bundle, validated with every entry's resource (the R4B Bundle model validates each
+    ``entry.resource`` as the type its ``resourceType`` names)."""
     _validate("Bundle", data, element)
     for i, entry in enumerate(data.get("entry") or []):
         resource = entry.get("resource")
         where = f"{element}.entry[{i}].resource"
         if not isinstance(resource, dict):
             raise BadRequest(where, "missing")
-        if resource.get("resourceType") == kind:
-            _validate(kind, resource, where)  # also the resource's own type checks
     return dict(data)
 
 
@@ -117,14 +106,14 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
     if not isinstance(data, dict):
         raise BadRequest("", "a CDS Hooks request must be a JSON object")
     if data.get("hook") != hook:
-        raise BadRequest("hook", f"this service answers '{hook}', got {json.dumps(data.get('hook'))}")
+        raise BadRequest("hook", f"this service answers '{hook}', got {json.dumps(data.get('hook'), default=str)}")
     instance = _string(data, "hookInstance", "hookInstance")
     context = data.get("context")
     if not isinstance(context, dict):
         raise BadRequest("context", "required, a JSON object")
     _string(context, "userId", "context.userId")
     patient_id = _string(context, "patientId", "context.patientId")
-    drafts = _bundle_of(context.get("draftOrders"), "ServiceRequest", "context.draftOrders")
+    drafts = _bundle_of(context.get("draftOrders"), "context.draftOrders")
     orders = [e["resource"] for e in drafts.get("entry") or [] if e["resource"].get("resourceType") == "ServiceRequest"]
     selections = context.get("selections")
     if hook == "order-select":
@@ -139,7 +128,6 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
     for key, value in prefetch_in.items():
         if value is None or key not in PREFETCH_KINDS:
             continue  # a prefetch the client could not fill, or one we never asked for
-        kind = PREFETCH_KINDS[key]
         if key == "patient":
             _validate("Patient", value, "prefetch.patient")
             if value.get("id") not in (None, patient_id):
@@ -148,5 +136,5 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
                 raise BadRequest("prefetch.patient.gender", f"'{value.get('gender')}' is not an administrative gender")
             prefetch[key] = value
         else:
-            prefetch[key] = _bundle_of(value, kind, f"prefetch.{key}")
+            prefetch[key] = _bundle_of(value, f"prefetch.{key}")
     return HookRequest(hook, instance, patient_id, orders, prefetch)

@@ -6,8 +6,9 @@ origin (they carry no cookies and change nothing). Errors are JSON: ``{"error", 
 
 from __future__ import annotations
 
+import simplejson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from axilla_kg.cdshooks.request import MAX_BODY, BadRequest, parse_request
@@ -21,8 +22,11 @@ CORS = {
 }
 
 
-def _json(body: object, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers=CORS)
+def _json(body: object, status: int = 200) -> Response:
+    """JSON with FHIR decimals written exactly as received (simplejson writes ``Decimal`` as a
+    number without a detour through float), so an echoed ServiceRequest keeps e.g. ``1.50``."""
+    text = simplejson.dumps(body, use_decimal=True, ensure_ascii=False, separators=(",", ":"))
+    return Response(text.encode("utf-8"), status_code=status, media_type="application/json", headers=CORS)
 
 
 async def _body(request: Request) -> bytes:

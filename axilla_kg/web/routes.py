@@ -10,7 +10,6 @@ server only), so the pages are equally strict wherever the routes are mounted.
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +64,6 @@ class Pages:
         self.env = _environment()
         self.fields = case_fields(lookup.recommender.feature_labels)
         self._svg: dict[tuple[str, int], bytes] = {}
-        self._lock = threading.Lock()  # one graph engine shared by the server's worker threads
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.env.get_template(name).render(**context)
@@ -129,8 +127,7 @@ class Pages:
         if submitted:
             try:
                 case = parse_case(read_form(self.fields, values))
-                with self._lock:
-                    result = self.lookup.recommender.recommend(case)
+                result = self.lookup.recommender.recommend(case)  # reads caches only (Lookup.warm)
             except CaseError as exc:
                 error, status = exc, 400
         labels = {f.name: f.label for f in self.fields}
@@ -156,7 +153,7 @@ class Pages:
                 unknown = [p for p in chosen if p not in self.lookup.procedure_info]
                 if unknown:
                     raise AxillaKGError(f"procedure: '{unknown[0][:100]}' is not a procedure in the graph")
-                with self._lock:
+                with self.lookup.lock:  # a named query on the shared engine
                     report = dose_report(self.lookup.kg, chosen, int(age_text) if age_text else None).as_dict()
             except AxillaKGError as exc:
                 error, status = str(exc), 400
