@@ -161,7 +161,9 @@ def _judge(
     result = recommender.recommend(case, detail="brief")
     matches = sorted(result["matches"], key=lambda m: (topic_order(m["topic"]), m["variant"]))
     order["variants"] = [f"{m['topic']} V{m['variant']}" for m in matches]
-    rated = [(m, r) for m in matches for r in m["ratings"] if r["procedure"] == procedure and r["category"] in _BY_CATEGORY]
+    rated = [
+        (m, r) for m in matches for r in m["ratings"] if r["procedure"] == procedure and r["category"] in _BY_CATEGORY
+    ]
     if rated:
         verdicts = {_BY_CATEGORY[r["category"]] for _, r in rated}
         order["verdict"] = verdicts.pop() if len(verdicts) == 1 else "conflicting criteria"
@@ -181,9 +183,11 @@ def _judge(
         order["verdict"] = "needs more information"
         needs = recommender.registry.fields
         wanted = {f for c, _ in hopeful for f in c["needs"]}
-        order["message"] = "rated only by candidates: " + "; ".join(
-            f"{r['category']} in {c['topic']} V{c['variant']}" for c, r in hopeful
-        ) + f"; give {', '.join(f for f in needs if f in wanted)}"
+        order["message"] = (
+            "rated only by candidates: "
+            + "; ".join(f"{r['category']} in {c['topic']} V{c['variant']}" for c, r in hopeful)
+            + f"; give {', '.join(f for f in needs if f in wanted)}"
+        )
         return order
     order["verdict"] = "no criteria apply" if not matches else "not rated in our data"
     return order

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from axilla_kg.cases import CaseError, PatientCase, parse_case
+from axilla_kg.cases import CaseError, PatientCase
 from axilla_kg.recommend import Recommender, dumps
 
 MAX_CACHED_CELLS = 100_000
@@ -35,10 +35,8 @@ class CellKey:
             for test in variant.tests:
                 if test.kind == "bound":
                     bounds.setdefault(test.field, set()).add((test.op, test.limit))
-        self.size_tests = sorted(bounds.pop("tumor_size_cm", set()))
-        self.age_tests = sorted(bounds.pop("age", set()))
-        # a draft graph bounding another field: fall back to the exact case as the key
-        self.exact = bool(bounds)
+        self.bounds = {name: sorted(tests) for name, tests in bounds.items()}
+        self.fields = recommender.registry.fields
 
     @staticmethod
     def _side(value: Any, tests: list[tuple[str, Decimal]]) -> tuple[bool, ...] | None:
@@ -57,18 +55,10 @@ class CellKey:
         return tuple(out)
 
     def __call__(self, case: PatientCase) -> tuple[Any, ...]:
-        if self.exact:
-            return (case,)
-        return (
-            case.sex,
-            self._side(case.age, self.age_tests),
-            case.breast_cancer,
-            self._side(case.tumor_size_cm, self.size_tests),
-            case.clinical_nodes,
-            case.neoadjuvant,
-            case.axillary_lump,
-            case.suspicious_node_on,
-            case.diagnostic_breast_imaging_done,
+        """Every registry field: its value, or for a bounded number the side of each bound."""
+        values, bounds = case.values, self.bounds
+        return tuple(
+            self._side(values.get(name), bounds[name]) if name in bounds else values.get(name) for name in self.fields
         )
 
 
@@ -96,13 +86,14 @@ class BatchRecommender:
     def parse(self, number: int, text: str) -> Parsed:
         """Decode and validate one line: the head of its answer and its cell, or its error line."""
         try:
-            case = parse_case(json.loads(text, parse_float=Decimal))
+            case = self.recommender.reader.parse(json.loads(text, parse_float=Decimal))
         except json.JSONDecodeError as exc:
             error = {"line": number, "error": f"not valid JSON: {exc.msg} at column {exc.colno}"}
             return dumps(error).encode(), None
         except CaseError as exc:
             return dumps({"line": number, "error": str(exc), "field": exc.field}).encode(), None
-        head = f'{{"line":{number},"case":{dumps(case.to_json())},'.encode()
+        # the assumed defaults belong to the case, not to its cell: they go in the head
+        head = f'{{"line":{number},"case":{dumps(case.to_json())},"assumed":{dumps(case.assumed_json())},'.encode()
         return head, self.key(case)
 
     def tail(self, head: bytes, key: tuple[Any, ...]) -> bytes:
@@ -112,13 +103,14 @@ class BatchRecommender:
             if len(self.cache) >= MAX_CACHED_CELLS:  # only reachable with exact keys: keep memory flat
                 self.cache.clear()
                 self.by_outcome.clear()
-            case = parse_case(json.loads(head[head.index(b'"case":') + 7 : -1], parse_float=Decimal))
+            case_json = head[head.index(b'"case":') + 7 : head.index(b',"assumed":')]
+            case = self.recommender.reader.parse(json.loads(case_json, parse_float=Decimal))
             outcomes = self.recommender.outcomes(case)
             signature = tuple(tuple(res) for _, res in outcomes)
             tail = self.by_outcome.get(signature)
             if tail is None:
                 result = self.recommender.recommend(case, detail=self.detail)
-                del result["case"]
+                del result["case"], result["assumed"]
                 tail = dumps(result)[1:].encode()
                 self.by_outcome[signature] = tail
             self.cache[key] = tail

@@ -42,7 +42,7 @@ class PatientCase:
     """One validated case: the known field values in contract order (absent = not known), and
     which of them were assumed from a registry default rather than given."""
 
-    __slots__ = ("values", "assumed", "_key")
+    __slots__ = ("_key", "assumed", "values")
 
     def __init__(self, values: dict[str, Any], assumed: frozenset[str] = frozenset()) -> None:
         self.values = values
@@ -142,8 +142,10 @@ def _integer_check(feature: Feature) -> Callable[[Any], Any]:
 def _limits(feature: Feature, number: Decimal, shown: Any) -> None:
     low, high = feature.minimum, feature.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        span = f"between {low} and {high}" if low is not None and high is not None else (
-            f"at least {low}" if low is not None else f"at most {high}"
+        span = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
         )
         raise CaseError(feature.name, f"must be {span}, got {shown}")
 
@@ -179,6 +181,7 @@ class CaseReader:
             raise CaseError("", f"a patient case must be a JSON object, got {type(data).__name__}")
         checks = self.checks
         given: dict[str, Any] = {}
+        unknown: list[str] = []  # explicit nulls: "not known", so no default is assumed either
         for key, value in data.items():
             check = checks.get(key)
             if check is None:
@@ -187,6 +190,8 @@ class CaseReader:
                 raise CaseError(str(key), f"unknown field{hint}; the fields are {', '.join(self.fields)}")
             if value is not None:
                 given[key] = check(value)
+            else:
+                unknown.append(key)
         for feature in self.required:
             if feature.name not in given:
                 shown = f" ({' or '.join(repr(v) for v in feature.values)})" if feature.values else ""
@@ -208,7 +213,7 @@ class CaseReader:
         for name in self.fields:
             if name in given:
                 values[name] = given[name]
-            elif name in self.defaults:
+            elif name in self.defaults and name not in unknown:
                 values[name] = self.defaults[name]
                 assumed.append(name)
         return PatientCase(values, frozenset(assumed))

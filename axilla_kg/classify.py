@@ -126,7 +126,6 @@ CONSTRUCT {{ ?n ?p ?o }} WHERE {{
 }}"""
 
 
-
 class _Walker:
     """Reads one class expression from the CONSTRUCTed triples; anything unexpected is an error."""
 

@@ -77,7 +77,7 @@ def read_definitions(
     found: dict[str, VariantDefinition] = {}
     for row in rows:  # type: ignore[union-attr]
         iri, pred, obj = row["v"].value, row["p"].value, row["o"]
-        if pred in ignored or pred not in registry.definition_props and not _is_definition_like(pred):
+        if pred in ignored or (pred not in registry.definition_props and not _is_definition_like(pred)):
             continue
         d = found.setdefault(iri, VariantDefinition(iri, row["key"].value, int(row["n"].value), {}, [], {}))
         if pred not in registry.definition_props:

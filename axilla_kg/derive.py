@@ -68,7 +68,9 @@ def derive(kg: KnowledgeGraph, extra: tuple[str | Path, ...] = ()) -> list[Relat
                 relations.append(Relation(a, b, "OverlapsWith", differs))
     for sub, sup in sorted(logic.subsumptions):
         relations.append(
-            Relation(by_class[sub], by_class[sup], "SubsumedBy", differing_fields(by_class[sub], by_class[sup], registry))
+            Relation(
+                by_class[sub], by_class[sup], "SubsumedBy", differing_fields(by_class[sub], by_class[sup], registry)
+            )
         )
     return relations
 

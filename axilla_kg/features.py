@@ -261,7 +261,9 @@ def _case_value(feature: Feature, value: str, where: str) -> Any:
 
 
 _PREFIX = f"PREFIX ax: <{AX}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-_PREFIX += "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
+_PREFIX += (
+    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
+)
 _FEATURES = (
     _PREFIX
     + """SELECT ?f ?name ?prop ?label ?help ?order ?ptype ?range ?default ?ddt ?required ?min ?max ?positive ?unit
@@ -278,7 +280,9 @@ WHERE {
 )
 _VALUES = _PREFIX + "SELECT ?f ?v ?text ?order WHERE { ?v ax:valueOfFeature ?f ; ax:caseValue ?text . "
 _VALUES += "OPTIONAL { ?v ax:caseOrder ?order } } ORDER BY ?f ?order ?text"
-_DEFINITION_PROPS = _PREFIX + "SELECT ?p ?f ?facet WHERE { ?p ax:constrainsFeature ?f OPTIONAL { ?p ax:boundFacet ?facet } }"
+_DEFINITION_PROPS = (
+    _PREFIX + "SELECT ?p ?f ?facet WHERE { ?p ax:constrainsFeature ?f OPTIONAL { ?p ax:boundFacet ?facet } }"
+)
 _RULES = (
     _PREFIX
     + """SELECT ?r ?label ?field ?other ?needs ?p ?value WHERE {

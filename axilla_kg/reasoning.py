@@ -193,9 +193,7 @@ def realise_cases(
         for start in range(0, len(cases), batch_size):
             batch = cases[start : start + batch_size]
             iris = [f"{CASE_NS}{start + i}" for i in range(len(batch))]
-            lines = [
-                line for case, iri in zip(batch, iris, strict=True) for line in case_ntriples(case, iri, registry)
-            ]
+            lines = [line for case, iri in zip(batch, iris, strict=True) for line in case_ntriples(case, iri, registry)]
             nt = Path(tmp) / "batch.nt"
             nt.write_text(base_text + "\n".join(lines) + "\n", encoding="utf-8")
             try:

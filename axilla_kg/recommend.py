@@ -130,7 +130,10 @@ class Recommender:
             "title": s["title"],
             "complete": s["complete"],
             "ratings": self._ratings(s["ratings"]),
-            "differentials": [{"diagnosis": d["diagnosis"], "likelihood": d["likelihood"]} for d in s["differentials"]],
+            "differentials": [
+                {"diagnosis": d["diagnosis"], "likelihood": d["likelihood"], "confidence": d["confidence"]}
+                for d in s["differentials"]
+            ],
             "next_steps": [
                 {"after": w["after"], "outcome": w["outcome"], "next_steps": w["next_steps"]} for w in s["workflow"]
             ],

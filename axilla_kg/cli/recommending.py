@@ -217,7 +217,8 @@ def render_text(result: dict[str, Any]) -> str:
         out.append(text_table(["procedure", "category", "rrl", "confidence"], _rating_rows(m["ratings"])))
         low = low or any(r.get("confidence") in LOW_CONFIDENCE for r in m["ratings"])
         why = "; ".join(
-            f"{e['field']} {e['requirement']}" + ("" if e["source"] == "title" else f" [{e['confidence']}: {e['source']}]")
+            f"{e['field']} {e['requirement']}"
+            + ("" if e["source"] == "title" else f" [{e['confidence']}: {e['source']}]")
             for e in m["explanation"]
         )
         out.append(f"Matched because: {why}")
@@ -254,8 +255,7 @@ def render_text(result: dict[str, Any]) -> str:
     if result["nearest"]:
         out.append("\nNearest variants where nothing matches:")
         rows = [
-            [f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), n.get("title", "")]
-            for n in result["nearest"]
+            [f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), n.get("title", "")] for n in result["nearest"]
         ]
         out.append(text_table(["variant", "differs in", "title"], rows, max_width=80))
     out.append(
