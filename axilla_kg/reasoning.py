@@ -20,7 +20,7 @@ from axilla_kg.cases import PatientCase
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.features import Registry
 from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.resources import ontology_files
+from axilla_kg.resources import ontology_dir, ontology_files
 
 REASONERS = ("hermit", "pellet")
 
@@ -106,6 +106,8 @@ _AX = "https://w3id.org/axilla-kg/vocab#"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _NOT = "urn:axilla-kg:not:"
+#: the ontology files that hold every axiom about patient cases (see realise_cases)
+CASE_MODULE = ("core.ttl", "terminology.ttl", "generated/variant-classes.ttl")
 
 
 def case_ntriples(case: PatientCase, iri: str, registry: Registry) -> list[str]:
@@ -158,6 +160,7 @@ def realise_cases(
     batch_size: int = 250,
     extra: Sequence[str | Path] = (),
     progress: Callable[[int], None] | None = None,
+    refute: bool = True,
 ) -> list[CaseTypes]:
     """The reference semantics: per case, the variants the reasoner puts it in and the variants
     whose complement (a helper class ≡ ¬variant class) it puts it in.
@@ -170,13 +173,18 @@ def realise_cases(
     _require(reasoner)
     import owlready2
 
-    paths = list(ontology_files()) + [Path(p) for p in extra]
+    # The reasoner gets the module of the case signature: the schema, the terminology (features,
+    # values, their distinctness) and the variant classes, plus any extra files. Nothing else in the
+    # graph mentions ax:PatientCase, a case property or a variant class, so the entailments about
+    # case individuals are the same, and HermiT does not re-check thousands of unrelated
+    # individuals (ratings, sources...) for every instance question.
+    paths = [ontology_dir() / name for name in CASE_MODULE] + [Path(p) for p in extra]
     kg = KnowledgeGraph.load(extra)
     registry = Registry.from_graph(kg)
-    class_to_variant = _variant_classes(paths)
+    class_to_variant = _variant_classes(list(ontology_files()) + [Path(p) for p in extra])
     complements: dict[str, str] = {}
     helper: list[str] = []
-    for i, cls in enumerate(sorted(class_to_variant)):
+    for i, cls in enumerate(sorted(class_to_variant) if refute else ()):
         iri = f"{_NOT}{i}"
         complements[iri] = class_to_variant[cls]
         helper += [
@@ -226,7 +234,7 @@ def classify_cases(
     progress: Callable[[int], None] | None = None,
 ) -> list[set[str]]:
     """The variant IRIs each case is an instance of, per the reasoner."""
-    found = realise_cases(cases, reasoner=reasoner, batch_size=batch_size, extra=extra, progress=progress)
+    found = realise_cases(cases, reasoner=reasoner, batch_size=batch_size, extra=extra, progress=progress, refute=False)
     return [t.matched for t in found]
 
 

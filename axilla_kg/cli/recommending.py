@@ -248,16 +248,20 @@ def render_text(result: dict[str, Any]) -> str:
         out.append(text_table(["procedure", "ratings", "variants differ in"], rows, max_width=80))
     if result["needs"]:
         out.append("\nUndecided: the case leaves out " + ", ".join(result["needs"]))
+        titled = all("title" in c for c in result["candidates"])  # --detail brief leaves titles out
         rows = [
-            [f"{c['topic']} V{c['variant']}", ", ".join(c["needs"]), c.get("title", "")] for c in result["candidates"]
+            [f"{c['topic']} V{c['variant']}", ", ".join(c["needs"]), *([c["title"]] if titled else [])]
+            for c in result["candidates"]
         ]
-        out.append(text_table(["could match", "needs", "title"], rows, max_width=80))
+        out.append(text_table(["could match", "needs", *(["title"] if titled else [])], rows, max_width=80))
     if result["nearest"]:
         out.append("\nNearest variants where nothing matches:")
+        titled = all("title" in n for n in result["nearest"])
         rows = [
-            [f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), n.get("title", "")] for n in result["nearest"]
+            [f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), *([n["title"]] if titled else [])]
+            for n in result["nearest"]
         ]
-        out.append(text_table(["variant", "differs in", "title"], rows, max_width=80))
+        out.append(text_table(["variant", "differs in", *(["title"] if titled else [])], rows, max_width=80))
     out.append(
         "\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
         "authoritative tables at https://acsearch.acr.org"
