@@ -38,7 +38,15 @@ PARAMS: dict[str, dict[str, Any]] = {
 def test_variant_overlaps_of_286_v6(kg) -> None:  # type: ignore[no-untyped-def]
     rows = kg.records("variant-overlaps", variant=6)
     v4 = {r["differs_in"] for r in rows if r["other_topic"] == "235" and r["other_variant"] == 4}
-    assert {"sex", "age", "primary tumour size", "diagnostic mammography or DBT done"} == v4
+    # 286 V6 says "(prior to treatment)" (no surgery yet), 235 V4 "prior to neoadjuvant chemotherapy"
+    assert {
+        "sex",
+        "age",
+        "primary tumour size",
+        "diagnostic mammography or DBT done",
+        "definitive surgery done",
+        "neoadjuvant chemotherapy planned",
+    } == v4
     assert all(r["relation"] in ("overlaps", "contained in") for r in rows)
     assert not any(r["other_topic"] == "235" and r["other_variant"] == 3 for r in rows)  # nodal status differs
 
