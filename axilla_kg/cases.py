@@ -22,6 +22,7 @@ from typing import Any
 
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.features import Feature, Registry, Rule, shipped_registry
+from axilla_kg.inputs import safejson
 
 
 class CaseError(AxillaKGError):
@@ -218,11 +219,12 @@ class CaseReader:
                 assumed.append(name)
         return PatientCase(values, frozenset(assumed))
 
-    def loads(self, text: str) -> PatientCase:
+    def loads(self, text: str | bytes) -> PatientCase:
+        """Decode (strictly, see :mod:`axilla_kg.inputs.safejson`) and validate one case."""
         try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise CaseError("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            data = safejson.loads(text)
+        except safejson.JSONInputError as exc:
+            raise CaseError(exc.field, str(exc)) from None
         return self.parse(data)
 
 
@@ -243,6 +245,6 @@ def parse_case(data: Any, registry: Registry | None = None) -> PatientCase:
     return reader(registry).parse(data)
 
 
-def loads_case(text: str, registry: Registry | None = None) -> PatientCase:
+def loads_case(text: str | bytes, registry: Registry | None = None) -> PatientCase:
     """Decode and validate one case from JSON text (numbers decoded exactly, as Decimal)."""
     return reader(registry).loads(text)

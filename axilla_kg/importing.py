@@ -8,7 +8,8 @@ imported table's own line numbers. Every row is validated before anything is wri
 
 The ``source`` column (``file:line``) names the rating's source record; it is what makes
 export -> import give back the identical graph. Left empty, the record is the imported table's
-own line.
+own line. Either way the record's IRI is minted from the row's content (``ingest.source_record_iri``),
+so it is the shipped record's IRI exactly when the row is the shipped rating.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from axilla_kg.ingest import (
     TopicContent,
     TopicInfo,
     VariantInfo,
-    _int_cell,
-    _rating,
-    _read_csv,
-    _topic_resources,
+    int_cell,
     known_procedures,
-    slug,
+    rating_resources,
+    read_rows,
+    topic_resources,
 )
 from axilla_kg.turtle import Resource, document
 
@@ -40,7 +40,10 @@ _FIELD_NAMES = {
     "rating_1_to_9": "rating",
     "source_url": "citation",
 }
-_TOPIC_KEY = re.compile(r"^(?P<number>\d+)(?:-(?P<year>\d{4}))?$")
+_TOPIC_KEY = re.compile(r"(?P<number>[0-9]{1,6})(?:-(?P<year>[0-9]{4}))?")
+#: A topic title is one line of text: no control characters (a newline would be a new line of Turtle).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_TITLE_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,11 @@ def _reanchor(exc: DataError, table: Path, line: int) -> DataError:
 def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -> str:
     """Validate every row of ``table`` and return the topic's Turtle; raises DataError (naming
     the line) on the first bad row, before anything is written."""
-    match = _TOPIC_KEY.match(topic)
+    match = _TOPIC_KEY.fullmatch(topic)
     if not match:
-        raise UsageError(f"topic key must be a number or NUMBER-YEAR (e.g. 286, 235-2017), got '{topic}'")
+        raise UsageError(f"topic key must be a number or NUMBER-YEAR (e.g. 286, 235-2017), got {topic!r}")
+    if topic_title is not None:
+        _check_title(topic_title)
     known = existing_topic(topic)
     if known is None and not topic_title:
         raise UsageError(f"topic '{topic}' is not in the graph: give its title with --topic-title")
@@ -106,11 +111,11 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
     )
     content = TopicContent(info)
     procedures = known_procedures()
-    rows = _read_csv(table, REQUIRED)
+    rows = read_rows(table, REQUIRED)
     if not rows:
         raise DataError(f"{table.name}: no rating rows")
     seen: dict[tuple[str, int, str], int] = {}
-    records: dict[str, int] = {}
+    records: dict[tuple[str, int], int] = {}
     first_line: dict[int, int] = {}
     for line, row in rows:
         extra = [c for c in row if c not in COLUMNS]
@@ -118,7 +123,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             raise DataError(f"{table.name}:1: unknown column(s): {', '.join(extra)}")
         if row["topic"] != topic:
             raise DataError(f"{table.name}:{line}: field 'topic' is '{row['topic']}', expected '{topic}'")
-        variant = _int_cell(table, line, "variant", row["variant"], 1, 99)
+        variant = int_cell(table, line, "variant", row["variant"], 1, 99)
         if variant is None:
             raise DataError(f"{table.name}:{line}: field 'variant' is empty")
         if not row["title"]:
@@ -136,7 +141,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             if not found:
                 raise DataError(f"{table.name}:{line}: field 'source' must be FILE:LINE, got '{row['source']}'")
             source_file, source_line = found["file"], int(found["line"])
-        record = f"{slug(Path(source_file).stem)}-row-{source_line}"
+        record = (source_file, source_line)
         if record in records:
             raise DataError(
                 f"{table.name}:{line}: field 'source' repeats '{source_file}:{source_line}' (first on line "
@@ -155,7 +160,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             "notes": row.get("notes", ""),
         }
         try:
-            resources: list[Resource] = _rating(
+            resources: list[Resource] = rating_resources(
                 Path(source_file), source_line, ingest_row, topic, variant, procedures, {}
             )
         except DataError as exc:
@@ -174,7 +179,38 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
     header = [
         f"axilla-kg topic {info.key}: {info.title} ({info.edition} edition).",
         f"IMPORTED by `axilla-kg import-ratings {table.name} --topic {topic}` from a flat ratings table.",
-        "Every rating is prov:wasDerivedFrom the ax:SourceRecord of its source line.",
+        "Every rating is ax:hasSourceRecord the ax:SourceRecord of its source line.",
         "ACR content (c) American College of Radiology.",
     ]
-    return document(header, _topic_resources(content) + content.resources)
+    resources = topic_resources(content) + content.resources
+    return checked_document(header, resources)
+
+
+def _check_title(title: str) -> None:
+    if _CONTROL.search(title):
+        raise UsageError(f"--topic-title must be one line of text without control characters, got {title!r}")
+    if len(title) > MAX_TITLE_CHARS:
+        raise UsageError(f"--topic-title is longer than {MAX_TITLE_CHARS} characters")
+    if not title.strip():
+        raise UsageError("--topic-title is empty")
+    try:
+        title.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"--topic-title is not valid Unicode text (undecodable bytes?): {title!r}") from None
+
+
+def checked_document(header: list[str], resources: list[Resource]) -> str:
+    """The Turtle text, parsed back to prove it holds exactly the triples the resources describe:
+    one per (predicate, value) pair. Whatever a user put in a title, file name or cell, a text
+    that parses to any other triples is never written."""
+    import pyoxigraph
+
+    text = document(header, resources)
+    expected = sum(len(r.pairs) for r in resources)
+    try:
+        found = sum(1 for _ in pyoxigraph.parse(text.encode("utf-8"), format=pyoxigraph.RdfFormat.TURTLE))
+    except SyntaxError as exc:  # pragma: no cover - the writer escapes every value
+        raise DataError(f"internal error: the generated Turtle does not parse ({exc}); nothing written") from None
+    if found != expected:  # pragma: no cover - the writer escapes every value
+        raise DataError(f"internal error: the generated Turtle holds {found} triples, not {expected}; nothing written")
+    return text

@@ -5,8 +5,9 @@ HermiT's classification of the case individual. (Candidates against HermiT's com
 realisation are checked on a fixed set in ``test_recommend.py``: that realisation is too slow in
 HermiT for thousands of cases.)
 
-Cases go to HermiT 250 at a time (one example = one reasoner call), the batch size it runs
-best at. AXILLA_KG_REASONER_CASES lowers the count for a quick local run; CI runs the default.
+Cases go to HermiT 125 at a time (one example = one reasoner call, in one JVM): with every
+registry field drawn, a larger list no longer fits hypothesis's example buffer.
+AXILLA_KG_REASONER_CASES lowers the count for a quick local run; CI runs the default.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.reasoning import classify_cases
 from axilla_kg.recommend import Recommender
 
-BATCH = 250
+BATCH = 125
 TOTAL = int(os.environ.get("AXILLA_KG_REASONER_CASES", "5000"))
 
 boundary = st.sampled_from(["2", "2.0", "2.0000001", "1.9999999", "2.00000000000001", "1.99999999999999"]).map(Decimal)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-from axilla_kg.errors import DataError
+from axilla_kg.atomic import write_atomically
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from axilla_kg.export import FORMATS
+    from axilla_kg.export.registry import EXPORT_FORMATS
 
     p = sub.add_parser("export", help="the graph as Turtle, N-Triples, JSON-LD, RDF/XML, TriG, OWL, FHIR, SSSOM or CSV")
-    p.add_argument("--format", required=True, choices=FORMATS, help="output format")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=list(EXPORT_FORMATS),
+        help="output format: " + "; ".join(f"{f.name} = {f.description}" for f in EXPORT_FORMATS.values()),
+    )
     p.add_argument("--output", "-o", type=Path, default=None, metavar="FILE", help="write here (default stdout)")
     p.add_argument("--inferred", action="store_true", help="include the reasoner-derived triples (ontology/inferred)")
     p.add_argument("--topic", default=None, help="only this topic's content plus the shared model (e.g. 286)")
@@ -26,22 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--topic-title", default=None, help="title of a topic the graph does not have yet")
     p.add_argument("--output", "-o", type=Path, default=None, metavar="FILE", help="write here (default stdout)")
     p.set_defaults(run=run_import)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename, so a
-    failure never leaves a half-written file behind."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DataError(f"{path}: folder '{folder}' does not exist")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _emit(text: str, output: Path | None, what: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -12,9 +13,11 @@ from typing import IO, Any
 from axilla_kg import batch
 from axilla_kg.audit import audit_orders, render_audit
 from axilla_kg.cases import CaseError
-from axilla_kg.cli.common import graph
+from axilla_kg.cli.common import graph, whole_number
 from axilla_kg.errors import DataError, UsageError
 from axilla_kg.features import Registry, shipped_registry
+from axilla_kg.inputs.files import MAX_CASE_BYTES, read_capped
+from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.output import text_table
 from axilla_kg.reasoning import REASONERS, classify_cases
 from axilla_kg.recommend import DETAILS, Recommender
@@ -55,14 +58,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument(
         "--detail",
-        choices=DETAILS,
+        choices=(*DETAILS, batch.REF),
         default="full",
         help="full (default): differentials, next steps, pitfalls and related variants of each match; "
-        "brief: ratings and explanation only (much smaller batch output)",
+        "brief: ratings and explanation only (much smaller batch output); "
+        "ref (--cases only): each match as a reference into the --details document",
+    )
+    p.add_argument(
+        "--details",
+        metavar="FILE",
+        help="with --cases --detail ref: write the referenced variant details here (one JSON object)",
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=whole_number,
         default=None,
         metavar="N",
         help="worker processes for --cases (default: one per core, at most 4)",
@@ -83,16 +92,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run_audit)
 
 
-def _read_text(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    path = Path(name)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{name}: cannot read: {exc}") from None
+def _read_case(name: str) -> bytes:
+    """The raw bytes of ``--case`` (size-capped; decoded strictly by ``loads_case``)."""
+    return read_capped(name, MAX_CASE_BYTES, "case file")
 
 
 def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) -> dict[str, Any]:
@@ -118,11 +120,9 @@ def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) 
 
 def _number(name: str, text: str, *, integer: bool) -> int | Decimal:
     try:
-        return int(text) if integer else Decimal(text)
-    except ValueError:
-        raise CaseError(name, f"expected {'whole years' if integer else 'a number'}, got '{text}'") from None
-    except ArithmeticError:
-        raise CaseError(name, f"expected a number, got '{text}'") from None
+        return parse_whole(text) if integer else parse_decimal(text)
+    except NumberSyntaxError as exc:
+        raise CaseError(name, f"expected {exc}") from None
 
 
 def _recommender(args: argparse.Namespace) -> Recommender:
@@ -134,6 +134,8 @@ def run_recommend(args: argparse.Namespace) -> str | None:
     sources = [s for s in (args.case, args.cases) if s is not None]
     if len(sources) > 1 or (sources and flags):
         raise UsageError("give the case once: with flags, --case or --cases")
+    if (args.detail == batch.REF) != (args.details is not None) or (args.details and args.cases is None):
+        raise UsageError("--detail ref and --details FILE go together, with --cases")
     if args.cases is not None:
         if args.reasoner:
             raise UsageError("--reasoner works on one case at a time; batch mode uses the fast path")
@@ -142,7 +144,7 @@ def run_recommend(args: argparse.Namespace) -> str | None:
     if args.case is None and not flags:
         raise UsageError("describe a case: e.g. --sex female --breast-cancer new --tumor-size-cm 1.5, or --case FILE")
     recommender = _recommender(args)
-    case = recommender.reader.loads(_read_text(args.case)) if args.case is not None else recommender.reader.parse(flags)
+    case = recommender.reader.loads(_read_case(args.case)) if args.case is not None else recommender.reader.parse(flags)
     matched = None
     if args.reasoner:
         matched = classify_cases([case], reasoner=args.reasoner, extra=args.data)[0]
@@ -155,29 +157,49 @@ def run_recommend(args: argparse.Namespace) -> str | None:
 
 
 def _run_batch(args: argparse.Namespace) -> None:
+    """Stream the cases as bytes: each line is decoded on its own, so one bad line (even invalid
+    UTF-8) gets its own error line and the rest are answered."""
+    jobs = args.jobs if args.jobs is not None else batch.default_jobs()
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
     recommender = _recommender(args)
-    stream: IO[str]
+    stream: IO[bytes]
     if args.cases == "-":
-        stream = sys.stdin
+        stream = sys.stdin.buffer
     else:
         try:
-            stream = open(args.cases, encoding="utf-8")  # noqa: SIM115 - closed below
+            stream = open(args.cases, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
-        jobs = args.jobs if args.jobs is not None else batch.default_jobs()
-        if jobs < 1:
-            raise UsageError("--jobs must be at least 1")
-        batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail)
+        counts = batch.run(
+            recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail
+        )
         sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{args.cases}: not UTF-8 text: {exc.reason}") from None
+        return None
+    except batch.BatchOutputError as exc:
+        raise DataError(str(exc)) from None
+    except OSError as exc:
+        raise DataError(f"{args.cases}: cannot read: {exc.strerror or exc}") from None
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
+    if args.details is not None:
+        _write_file(Path(args.details), batch.details_document(counts["details"]))
     return None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write next to the target and rename over it, so a failure never leaves half a document."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def run_audit(args: argparse.Namespace) -> str:
