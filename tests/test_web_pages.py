@@ -71,6 +71,8 @@ SEED = {
     "primary tumour size": "1.5",
     "clinical nodal status": "positive",
     "diagnostic mammography or DBT done": "true",
+    "neoadjuvant therapy phase": "none",
+    "imaging step": "initial",
 }
 
 
