@@ -48,7 +48,12 @@ class PatientCase:
     def __init__(self, values: dict[str, Any], assumed: frozenset[str] = frozenset()) -> None:
         self.values = values
         self.assumed = assumed
-        self._key = tuple(values.items())
+        self._key: tuple[tuple[str, Any], ...] | None = None  # built on first hash/compare (batch never needs it)
+
+    def _items(self) -> tuple[tuple[str, Any], ...]:
+        if self._key is None:
+            self._key = tuple(self.values.items())
+        return self._key
 
     def get(self, name: str) -> Any:
         return self.values.get(name)
@@ -62,10 +67,10 @@ class PatientCase:
         return iter(self.values.items())
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PatientCase) and self._key == other._key
+        return isinstance(other, PatientCase) and self._items() == other._items()
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return hash(self._items())
 
     def __repr__(self) -> str:
         return f"PatientCase({self.values!r})"
