@@ -85,8 +85,8 @@ class Endpoint:
     def run(self, text: str, bindings: dict[str, Term], accept: str | None, short: str | None) -> Reply:
         try:
             screened = screen(text)
-        except QueryRefused as exc:
-            raise HTTPError(403, str(exc)) from None
+        except QueryRefused as exc:  # 403 refused by policy, 400 too deep or untokenizable, 413 too large
+            raise HTTPError(exc.status, str(exc)) from None
         try:
             fmt = negotiate(accept, screened.is_graph, short)
         except NotAcceptable as exc:

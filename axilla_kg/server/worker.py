@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from axilla_kg.engines import to_oxigraph
+from axilla_kg.sandbox import SandboxUnavailable, forbid_network
 from axilla_kg.server.formats import serialize_answer
 from axilla_kg.terms import Term
 
@@ -113,6 +114,11 @@ def worker_main(argv: Sequence[str] | None = None) -> None:
     try:
         kg = KnowledgeGraph.load(args.data)
     except Exception as exc:
+        conn.send(("failed", str(exc)))
+        return
+    try:
+        forbid_network()  # the second barrier: no query this process evaluates can open a socket
+    except SandboxUnavailable as exc:
         conn.send(("failed", str(exc)))
         return
     _limit_memory(args.memory_mb)
