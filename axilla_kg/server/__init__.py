@@ -1,24 +1,35 @@
 """A read-only, screened SPARQL 1.1 endpoint over the knowledge graph (``axilla-kg serve``).
 
-Layout: ``protocol`` speaks HTTP and the SPARQL Protocol, ``worker`` evaluates queries in
-killable worker processes, ``formats`` negotiates and writes result formats, ``page`` is the HTML
-query page; query screening lives in :mod:`axilla_kg.sparql_text`.
+The server is a Starlette ASGI application under uvicorn. Layout: ``app`` is the application
+(routes, request parsing, answers; :func:`build_app`), ``listener`` the uvicorn protocol with the
+request-head deadline, ``worker`` the self-healing pool of query processes, ``formats`` content
+negotiation and pyoxigraph's writers under a byte cap, ``protocol`` the configuration and the
+service description, ``page`` the HTML query page; screening lives in
+:mod:`axilla_kg.sparql_text` and the network barrier in :mod:`axilla_kg.sandbox`.
+
+To serve other Starlette routes beside the endpoint (the lookup pages, the CDS Hooks service), pass
+them to ``build_app(config, pool, extra_routes=[...])`` or to ``serve(config, extra_routes=[...])``;
+by default ``serve`` mounts the project's front door (``axilla_kg.web``, ``axilla_kg.cdshooks``)
+when those packages are present.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import ipaddress
-import signal
+import socket
 import sys
-from collections.abc import Callable
-from types import FrameType
+from collections.abc import Callable, Sequence
+
+from starlette.routing import BaseRoute
 
 from axilla_kg.errors import DataError, UsageError
-from axilla_kg.server.protocol import Endpoint, Server, ServerConfig, make_handler
+from axilla_kg.server.app import build_app
+from axilla_kg.server.listener import HEAD_LIMIT, protocol_class
+from axilla_kg.server.protocol import ServerConfig
 from axilla_kg.server.worker import WorkerPool
 
-__all__ = ["ServerConfig", "serve"]
+__all__ = ["ServerConfig", "build_app", "serve"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -30,38 +41,71 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(config: ServerConfig, announce: Callable[[str], None] | None = None) -> None:
+def graph_ntriples(data: Sequence[str]) -> bytes:
+    """The graph a server serves, read once (shipped files plus ``--data``) as N-Triples for the workers."""
+    import pyoxigraph as ox
+
+    from axilla_kg.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.load(list(data))  # DataError names a bad or missing file
+    store = kg.engine.store  # type: ignore[attr-defined]
+    return bytes(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except (OSError, IndexError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def serve(
+    config: ServerConfig,
+    announce: Callable[[str], None] | None = None,
+    extra_routes: Sequence[BaseRoute] | None = None,
+) -> None:
     """Run the endpoint until interrupted (Ctrl+C or SIGTERM); announce the URL once listening."""
+    import uvicorn
+
+    graph = graph_ntriples(config.data)
+    sock = _listen(config.host, config.port)
+    host, port = sock.getsockname()[:2]
+    config = dataclasses.replace(config, port=int(port))
     try:
-        pool = WorkerPool(config.workers, config.data, config.memory_mb)
+        pool = WorkerPool(config.workers, graph, config.memory_mb)
     except RuntimeError as exc:
+        sock.close()
         raise DataError(str(exc)) from None
-    server: Server | None = None
     try:
-        endpoint = Endpoint(config, pool)
-        try:
-            server = Server((config.host, config.port), make_handler(endpoint))
-        except OSError as exc:
-            raise UsageError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, stop)
-        host, port = str(server.server_address[0]), int(server.server_address[1])
-        shown = f"[{host}]" if ":" in host else host
-        if not _is_loopback(host):
+        app = build_app(config, pool, extra_routes if extra_routes is not None else [])
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                http=protocol_class(config.header_timeout),
+                lifespan="off",
+                timeout_keep_alive=max(1, round(config.idle_timeout)),
+                limit_concurrency=config.max_connections,
+                h11_max_incomplete_event_size=HEAD_LIMIT,
+                server_header=False,
+                access_log=config.access_log,
+                log_level="info" if config.access_log else "warning",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        shown = f"[{host}]" if ":" in str(host) else str(host)
+        if not _is_loopback(str(host)):
             print(f"axilla-kg serve: warning: listening on {host}, reachable from other machines", file=sys.stderr)
         (announce or _print)(
             f"axilla-kg: serving {pool.triples} triples at http://{shown}:{port}/sparql "
             f"(query page http://{shown}:{port}/; {pool.size} workers, time limit {config.timeout:g} s, "
-            f"max {config.max_results} results)"
+            f"answers up to {config.max_answer_mb} MiB)"
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever(poll_interval=0.5)
+        server.run(sockets=[sock])
     finally:
-        if server is not None:
-            server.server_close()
+        sock.close()
         pool.close()
 
 
