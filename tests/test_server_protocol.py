@@ -359,3 +359,48 @@ def test_sparqlwrapper_talks_to_serve(base: str, local: KnowledgeGraph) -> None:
     wrapper.setReturnFormat(XML)
     document = wrapper.queryAndConvert()
     assert len(document.getElementsByTagName("result")) == len(local_keys(local))
+
+
+SPARQLWRAPPER_FORMS = {
+    "SELECT": SELECT,
+    "ASK": ASK,
+    "CONSTRUCT": CONSTRUCT,
+    "DESCRIBE": "DESCRIBE axd:topic-286",
+}
+
+
+def test_sparqlwrapper_defaults_work_for_every_form_format_and_method(base: str, local: KnowledgeGraph) -> None:
+    """SPARQLWrapper as shipped (no setOnlyConneg): it sends format, output and results, repeats
+    format for TSV, RDF/XML and JSON-LD, and asks for N3; every combination must give a 200 whose
+    body SPARQLWrapper converts, and a SELECT in JSON must carry the right rows."""
+    import warnings
+
+    from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+    failures = []
+    tried = 0
+    prefix = "PREFIX ax: <https://w3id.org/axilla-kg/vocab#>\nPREFIX axd: <https://w3id.org/axilla-kg/id/>\n"
+    for form, text in SPARQLWRAPPER_FORMS.items():
+        for fmt in (JSON, XML, CSV, TSV, TURTLE, N3, RDFXML, JSONLD):
+            for method in ("GET", POST):
+                tried += 1
+                wrapper = SPARQLWrapper(base + "/sparql")
+                wrapper.setQuery(prefix + text)
+                wrapper.setReturnFormat(fmt)
+                if method == POST:
+                    wrapper.setMethod(POST)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # SPARQLWrapper warns about unusual form/format pairs
+                        result = wrapper.query()
+                        converted = result.convert()
+                except (SPARQLWrapperException, OSError, ValueError) as exc:
+                    failures.append(f"{form} {fmt} {method}: {type(exc).__name__} {str(exc)[:120]}")
+                    continue
+                if result.response.status != 200:
+                    failures.append(f"{form} {fmt} {method}: HTTP {result.response.status}")
+                if form == "SELECT" and fmt == JSON:
+                    assert json_keys(json.dumps(converted).encode()) == local_keys(local)
+    assert failures == [], f"{len(failures)} of {tried} failed"
+    assert tried == 64
