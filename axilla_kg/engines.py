@@ -178,6 +178,7 @@ class RdflibEngine:
     def __init__(self) -> None:
         import rdflib
 
+        _guard_rdflib()
         self._rdflib = rdflib
         self._graph = rdflib.Graph()
         for prefix, iri in PREFIXES.items():
@@ -269,13 +270,14 @@ def _refuse_service(ctx: Any, part: Any) -> Any:
 
 
 def _guard_rdflib() -> None:
+    """Install the rdflib guards (process-wide; called by every RdflibEngine, so rdflib's own
+    import stays out of processes that never use it, such as the server's query workers)."""
     import rdflib.plugins.sparql as rdflib_sparql
 
     rdflib_sparql.CUSTOM_EVALS["axilla-kg-no-service"] = _refuse_service
     rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM <url> must never be fetched
 
 
-_guard_rdflib()
 register("oxigraph", OxigraphEngine)
 register("rdflib", RdflibEngine)
 

@@ -20,16 +20,28 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Callable, Sequence
-
-from starlette.routing import BaseRoute
+from typing import TYPE_CHECKING, Any
 
 from axilla_kg.errors import DataError, UsageError
-from axilla_kg.server.app import build_app
-from axilla_kg.server.listener import HEAD_LIMIT, protocol_class
 from axilla_kg.server.protocol import ServerConfig
-from axilla_kg.server.worker import WorkerPool
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
+
+    from axilla_kg.server.worker import WorkerPool
 
 __all__ = ["ServerConfig", "build_app", "serve"]
+
+
+def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The endpoint as a Starlette application (see :mod:`axilla_kg.server.app`).
+
+    Imported lazily: a query worker imports this package too, and must start without Starlette.
+    """
+    from axilla_kg.server.app import build_app as build
+
+    return build(config, pool, extra_routes)
 
 
 def _is_loopback(host: str) -> bool:
@@ -65,10 +77,13 @@ def _listen(host: str, port: int) -> socket.socket:
 def serve(
     config: ServerConfig,
     announce: Callable[[str], None] | None = None,
-    extra_routes: Sequence[BaseRoute] | None = None,
+    extra_routes: Sequence[Any] | None = None,
 ) -> None:
     """Run the endpoint until interrupted (Ctrl+C or SIGTERM); announce the URL once listening."""
     import uvicorn
+
+    from axilla_kg.server.listener import HEAD_LIMIT, protocol_class
+    from axilla_kg.server.worker import WorkerPool
 
     graph = graph_ntriples(config.data)
     sock = _listen(config.host, config.port)

@@ -20,8 +20,11 @@ itself. Blocking pool calls run in threads, bounded by a limiter.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -46,6 +49,7 @@ from axilla_kg.terms import Term
 
 _TEXT = "text/plain; charset=utf-8"
 _MAX_FIELDS = 64  # parameters in one query string or form
+_PENALTY_SECONDS = 30.0
 
 
 class Endpoint:
@@ -55,6 +59,9 @@ class Endpoint:
         self.config = config
         self.pool = pool
         self.limits = Limits(config.max_results, config.max_answer_mb * 1024 * 1024)
+        # queries recently stopped (time limit, or no long-query slot): the same text is refused at
+        # once for a while instead of costing another worker; key -> monotonic expiry
+        self.stopped: OrderedDict[str, float] = OrderedDict()
         self.limiter = anyio.CapacityLimiter(max(4, pool.size * 8))
         self.library = QueryLibrary.load()
         self.page = render_page(self.library).encode()
@@ -85,12 +92,19 @@ class Endpoint:
             fmt = negotiate(accept, screened.is_graph, formats)
         except NotAcceptable as exc:
             raise HTTPError(406, str(exc)) from None
+        key = hashlib.sha256(repr((text, sorted(bindings.items()))).encode()).hexdigest()
+        expiry = self.stopped.get(key)
+        if expiry is not None and expiry > time.monotonic():
+            raise HTTPError(
+                503, f"this query was stopped less than {_PENALTY_SECONDS:g} s ago and is not run again yet"
+            )
         job = Job(text, bindings, fmt, self.limits, self.config.base_iri)
         wait = max(self.config.timeout, 5.0)
         call = partial(self.pool.run, job, self.config.timeout, wait)
         try:
             return await anyio.to_thread.run_sync(call, limiter=self.limiter)
         except QueryTimeout:
+            self._remember(key)
             raise HTTPError(
                 503, f"query stopped: it ran longer than the time limit of {self.config.timeout:g} s (--timeout)"
             ) from None
@@ -99,7 +113,15 @@ class Endpoint:
                 500, "query aborted: it ended two worker processes (memory limit?); the server goes on"
             ) from None
         except PoolBusy as exc:
+            if exc.args and str(exc.args[0]).startswith("stopped"):
+                self._remember(key)
             raise HTTPError(503, f"server busy: {exc}") from None
+
+    def _remember(self, key: str) -> None:
+        self.stopped[key] = time.monotonic() + _PENALTY_SECONDS
+        self.stopped.move_to_end(key)
+        while len(self.stopped) > 4096:
+            self.stopped.popitem(last=False)
 
 
 # --- request parsing -----------------------------------------------------------------------------

@@ -17,6 +17,9 @@ How the pool stays healthy, so that one client's query never fails another's:
   died or was stopped while idle is replaced and the request goes to another one.
 * A worker that dies while answering is replaced and the request is retried once on another
   worker; only a query that kills two workers is answered with an error.
+* A started spare worker waits beside the pool and takes a killed worker's place at once; a new
+  spare is started in the background (starting a Python process and loading the graph takes
+  seconds on a loaded machine, and clients should not wait for it).
 * At most ``size - 1`` queries may run past ``long_after`` seconds at once: a query that would
   take the last worker for itself is stopped (503) instead, so short queries always find a worker.
 * ``health()`` reports the workers that are alive, not the number that was asked for.
@@ -184,6 +187,7 @@ class WorkerPool:
         memory_mb: int = 0,
         start_timeout: float = 120.0,
         long_after: float = 1.0,
+        spares: int = 1,
     ) -> None:
         self.size = max(1, size)
         self._graph = graph
@@ -193,6 +197,8 @@ class WorkerPool:
         self._long_slots = max(1, self.size - 1)
         self._long_running = 0
         self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._spares: queue.Queue[_Worker] = queue.Queue()
+        self._deficit = 0  # workers the pool is short of (killed with no spare to take their place)
         self._closed = False
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
@@ -204,6 +210,8 @@ class WorkerPool:
             self._idle.put(self._spawn())
         self._respawner_thread = threading.Thread(target=self._respawner, daemon=True, name="worker-respawner")
         self._respawner_thread.start()
+        for _ in range(max(0, spares)):
+            self._wanted.release()
 
     # --- workers -----------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
@@ -242,10 +250,14 @@ class WorkerPool:
             self._all.discard(worker)
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill a worker and have its successor started in the background; the caller goes on at once."""
+        """Kill a worker, put a spare in its place, and have a new one started in the background."""
         self._kill(worker)
         with self._lock:
             self.restarts += 1
+            try:
+                self._idle.put(self._spares.get_nowait())
+            except queue.Empty:
+                self._deficit += 1
         self._wanted.release()
 
     def _respawner(self) -> None:
@@ -266,8 +278,13 @@ class WorkerPool:
                 self.last_error = None
                 if self._closed:
                     self._kill(fresh)
-                else:
-                    self._idle.put(fresh)
+                    break
+                with self._lock:
+                    if self._deficit > 0:
+                        self._deficit -= 1
+                        self._idle.put(fresh)
+                    else:
+                        self._spares.put(fresh)
                 break
             if self._closed:
                 return
@@ -334,10 +351,12 @@ class WorkerPool:
                 self._long_running -= 1
 
     def health(self) -> Health:
+        """Workers alive and serving (spares not counted), idle ones, restarts, the last start failure."""
         with self._lock:
             alive = sum(1 for w in self._all if w.process.poll() is None)
             restarts = self.restarts
-        return Health(alive, self._idle.qsize(), self.size, restarts, self.last_error)
+            spares = self._spares.qsize()
+        return Health(max(0, alive - spares), self._idle.qsize(), self.size, restarts, self.last_error)
 
     def close(self) -> None:
         self._closed = True
