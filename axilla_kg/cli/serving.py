@@ -10,7 +10,7 @@ import os
 import re
 import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from axilla_kg.errors import UsageError
 
@@ -179,13 +179,8 @@ def run_serve(args: argparse.Namespace) -> None:
         access_log=args.access_log,
         public_url=public_url,
     )
-    serve(config, extra_routes=front_door_routes())
+    serve(config)  # mounts the front door (axilla_kg.web) when it is installed
     return None
-
-
-def front_door_routes() -> list[Any]:
-    """The lookup pages and the CDS Hooks service, when this installation has them."""
-    return []
 
 
 def run_push(args: argparse.Namespace) -> str:

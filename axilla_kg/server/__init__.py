@@ -64,6 +64,28 @@ def graph_ntriples(data: Sequence[str]) -> bytes:
     return bytes(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
 
 
+def front_door_routes(config: ServerConfig) -> list[Any]:
+    """The lookup pages and CDS Hooks service (``axilla_kg.web``), when this installation has them.
+
+    Looked up by name, not imported statically: the endpoint works without the front door, and the
+    front door is mounted under the same server, limits and middleware as soon as it is present.
+    A front door that fails to load is reported in one line and left out; the endpoint still serves.
+    """
+    import importlib
+
+    try:
+        web = importlib.import_module("axilla_kg.web.app")
+        lookup = importlib.import_module("axilla_kg.lookup")
+    except ImportError:
+        return []
+    try:
+        base = config.endpoint_url.removesuffix("/sparql")
+        return list(web.front_routes(lookup.Lookup.load(), base))
+    except Exception as exc:
+        print(f"axilla-kg serve: warning: the front door is not served: {' '.join(str(exc).split())}", file=sys.stderr)
+        return []
+
+
 def _listen(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -95,7 +117,8 @@ def serve(
         sock.close()
         raise DataError(str(exc)) from None
     try:
-        app = build_app(config, pool, extra_routes if extra_routes is not None else [])
+        routes = extra_routes if extra_routes is not None else front_door_routes(config)
+        app = build_app(config, pool, routes)
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
