@@ -13,17 +13,17 @@ A bad row is reported in place and does not stop the review of the others.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from axilla_kg.cases import FIELDS, CaseError, parse_case
 from axilla_kg.errors import DataError
+from axilla_kg.inputs.csvfile import read_table
+from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.output import records_table, text_table
 from axilla_kg.recommend import PRIMARY_TOPIC, Recommender, _topic_order
 
@@ -64,16 +64,11 @@ class AuditReport:
 
 
 def _cell_value(name: str, text: str) -> Any:
-    if name == "age":
+    if name in ("age", "tumor_size_cm"):
         try:
-            return int(text)
-        except ValueError:
-            raise CaseError(name, f"expected whole years, got '{text}'") from None
-    if name == "tumor_size_cm":
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            raise CaseError(name, f"expected a number, got '{text}'") from None
+            return parse_whole(text) if name == "age" else parse_decimal(text)
+        except NumberSyntaxError as exc:
+            raise CaseError(name, f"expected {exc}") from None
     if name == "diagnostic_breast_imaging_done":
         if text.lower() not in ("true", "false"):
             raise CaseError(name, f"expected true or false, got '{text}'")
@@ -84,29 +79,19 @@ def _cell_value(name: str, text: str) -> Any:
 def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
     """Read and judge every order; an unreadable file or a header without ``procedure`` is an
     error for the whole run, a bad row only for that row."""
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    table = read_table(path)  # strict UTF-8 (BOM accepted), size cap, distinct column names
+    header = table.header
+    if "procedure" not in header:
+        raise DataError(f"{path}:1: the header needs a 'procedure' column (and case-field columns)")
+    unknown = [h for h in header if h not in FIELDS and h not in ("procedure", "order_id")]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], FIELDS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DataError(f"{path}:1: unknown column '{unknown[0]}'{hint}")
     procedures = _procedure_names(recommender)
     report = AuditReport()
-    with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        if "procedure" not in header:
-            raise DataError(f"{path}:1: the header needs a 'procedure' column (and case-field columns)")
-        unknown = [h for h in header if h not in FIELDS and h not in ("procedure", "order_id")]
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], FIELDS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise DataError(f"{path}:1: unknown column '{unknown[0]}'{hint}")
-        try:
-            for row in reader:
-                report.orders.append(_judge(recommender, procedures, path, reader.line_num, row))
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not UTF-8 text: {exc.reason}") from None
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: {exc}") from None
+    for row in table.rows:
+        report.orders.append(_judge(recommender, procedures, path, row.line, row.cells, row.extra))
     return report
 
 
@@ -118,7 +103,7 @@ def _procedure_names(recommender: Recommender) -> list[str]:
 
 
 def _judge(
-    recommender: Recommender, procedures: list[str], path: Path, line: int, row: dict[str, str | None]
+    recommender: Recommender, procedures: list[str], path: Path, line: int, row: dict[str, str], extra: int = 0
 ) -> dict[str, Any]:
     procedure = (row.get("procedure") or "").strip()
     order: dict[str, Any] = {
@@ -132,7 +117,7 @@ def _judge(
         "message": None,
     }
     try:
-        if None in row:  # more cells than header columns
+        if extra:  # more cells than header columns
             raise CaseError("", "more cells than the header has columns")
         data = {k: _cell_value(k, v.strip()) for k, v in row.items() if k in FIELDS and v is not None and v.strip()}
         case = parse_case(data)

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from axilla_kg.errors import AxillaKGError
+from axilla_kg.inputs import safejson
 
 
 class CaseError(AxillaKGError):
@@ -195,10 +196,10 @@ def parse_case(data: Any) -> PatientCase:
     return PatientCase(**values)
 
 
-def loads_case(text: str) -> PatientCase:
-    """Decode and validate one case from JSON text (numbers decoded exactly, as Decimal)."""
+def loads_case(text: str | bytes) -> PatientCase:
+    """Decode (strictly, see :mod:`axilla_kg.inputs.safejson`) and validate one case from JSON text."""
     try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise CaseError("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        data = safejson.loads(text)
+    except safejson.JSONInputError as exc:
+        raise CaseError(exc.field, str(exc)) from None
     return parse_case(data)

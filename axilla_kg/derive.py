@@ -23,11 +23,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from axilla_kg.atomic import write_atomically
 from axilla_kg.cases import FIELDS
 from axilla_kg.classify import Classifier, CompiledVariant, Test
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.ingest import write_atomically
 from axilla_kg.reasoning import class_relations
 from axilla_kg.resources import ontology_dir
 
@@ -161,7 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"axilla-kg derive: error: {exc}", file=sys.stderr)
         return 2
     path = args.out or target_file()
-    write_atomically({path: text})
+    try:
+        write_atomically(path, text)
+    except AxillaKGError as exc:
+        print(f"axilla-kg derive: error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {path}")
     return 0
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
+from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.sparql_text import QueryRefused, screen
 from axilla_kg.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.turtle import PREFIXES
@@ -283,5 +284,7 @@ register("rdflib", RdflibEngine)
 
 
 def load_all(engine: Engine, paths: Sequence[Path]) -> None:
+    """Load ``paths`` after screening each (size cap; no DOCTYPE/entities in RDF/XML)."""
     for path in paths:
+        screen_rdf_file(path)
         engine.load(path)

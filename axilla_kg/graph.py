@@ -13,7 +13,8 @@ from typing import Any
 
 from axilla_kg import engines
 from axilla_kg.engines import Engine
-from axilla_kg.errors import DataError, UsageError
+from axilla_kg.errors import UsageError
+from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.queries import NamedQuery, QueryLibrary
 from axilla_kg.resources import ontology_files
 from axilla_kg.terms import QueryResult
@@ -43,8 +44,7 @@ class KnowledgeGraph:
         paths = list(ontology_files(include_inferred=include_inferred)) if include_shipped else []
         for item in extra:
             path = Path(item)
-            if not path.is_file():
-                raise DataError(f"{path}: no such file")
+            screen_rdf_file(path)  # exists, is a regular file under the size cap, no XML entities
             paths.append(path)
         backend = engines.create(engine)
         engines.load_all(backend, paths)

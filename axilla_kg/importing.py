@@ -40,7 +40,10 @@ _FIELD_NAMES = {
     "rating_1_to_9": "rating",
     "source_url": "citation",
 }
-_TOPIC_KEY = re.compile(r"^(?P<number>\d+)(?:-(?P<year>\d{4}))?$")
+_TOPIC_KEY = re.compile(r"(?P<number>[0-9]{1,6})(?:-(?P<year>[0-9]{4}))?")
+#: A topic title is one line of text: no control characters (a newline would be a new line of Turtle).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_TITLE_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,11 @@ def _reanchor(exc: DataError, table: Path, line: int) -> DataError:
 def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -> str:
     """Validate every row of ``table`` and return the topic's Turtle; raises DataError (naming
     the line) on the first bad row, before anything is written."""
-    match = _TOPIC_KEY.match(topic)
+    match = _TOPIC_KEY.fullmatch(topic)
     if not match:
-        raise UsageError(f"topic key must be a number or NUMBER-YEAR (e.g. 286, 235-2017), got '{topic}'")
+        raise UsageError(f"topic key must be a number or NUMBER-YEAR (e.g. 286, 235-2017), got {topic!r}")
+    if topic_title is not None:
+        _check_title(topic_title)
     known = existing_topic(topic)
     if known is None and not topic_title:
         raise UsageError(f"topic '{topic}' is not in the graph: give its title with --topic-title")
@@ -177,4 +182,35 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
         "Every rating is prov:wasDerivedFrom the ax:SourceRecord of its source line.",
         "ACR content (c) American College of Radiology.",
     ]
-    return document(header, _topic_resources(content) + content.resources)
+    resources = _topic_resources(content) + content.resources
+    return checked_document(header, resources)
+
+
+def _check_title(title: str) -> None:
+    if _CONTROL.search(title):
+        raise UsageError(f"--topic-title must be one line of text without control characters, got {title!r}")
+    if len(title) > MAX_TITLE_CHARS:
+        raise UsageError(f"--topic-title is longer than {MAX_TITLE_CHARS} characters")
+    if not title.strip():
+        raise UsageError("--topic-title is empty")
+    try:
+        title.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"--topic-title is not valid Unicode text (undecodable bytes?): {title!r}") from None
+
+
+def checked_document(header: list[str], resources: list[Resource]) -> str:
+    """The Turtle text, parsed back to prove it holds exactly the triples the resources describe:
+    one per (predicate, value) pair. Whatever a user put in a title, file name or cell, a text
+    that parses to any other triples is never written."""
+    import pyoxigraph
+
+    text = document(header, resources)
+    expected = sum(len(r.pairs) for r in resources)
+    try:
+        found = sum(1 for _ in pyoxigraph.parse(text.encode("utf-8"), format=pyoxigraph.RdfFormat.TURTLE))
+    except SyntaxError as exc:  # pragma: no cover - the writer escapes every value
+        raise DataError(f"internal error: the generated Turtle does not parse ({exc}); nothing written") from None
+    if found != expected:  # pragma: no cover - the writer escapes every value
+        raise DataError(f"internal error: the generated Turtle holds {found} triples, not {expected}; nothing written")
+    return text

@@ -12,7 +12,6 @@ Run ``python -m axilla_kg.ingest --reference ../shared/reference`` to regenerate
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import sys
 from collections.abc import Iterable
@@ -20,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axilla_kg import definitions
+from axilla_kg.atomic import write_all_atomically
 from axilla_kg.errors import DataError
+from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.resources import ontology_dir
 from axilla_kg.turtle import Lang, Ref, Resource, document
 
@@ -110,20 +111,13 @@ def known_procedures(path: Path | None = None) -> set[str]:
 
 
 def _read_csv(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path}:1: missing column(s): {', '.join(missing)}")
-        rows = []
-        for row in reader:
-            # csv line numbers count the header as line 1; quoted newlines are not used here
-            rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}))
-    return rows
+    """Rows of a CSV table (strict UTF-8, size-capped: :func:`axilla_kg.inputs.csvfile.read_table`)
+    as ``(line, cells)``; cells beyond the header's columns are ignored."""
+    table = read_table(path)
+    missing = [c for c in required if c not in table.header]
+    if missing:
+        raise DataError(f"{path}:1: missing column(s): {', '.join(missing)}")
+    return [(row.line, {k: v.strip() for k, v in row.cells.items()}) for row in table.rows]
 
 
 def _int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
@@ -310,18 +304,6 @@ def generate(reference: Path, out_dir: Path) -> dict[Path, str]:
     return files
 
 
-def write_atomically(files: dict[Path, str]) -> None:
-    """Write all files or none: each goes to a temporary name first, then is renamed."""
-    temps = []
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(path.suffix + ".tmp")
-        temp.write_text(text, encoding="utf-8")
-        temps.append((temp, path))
-    for temp, path in temps:
-        temp.replace(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m axilla_kg.ingest", description=__doc__)
     parser.add_argument("--reference", type=Path, required=True, help="folder with the curated CSV tables")
@@ -333,7 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"axilla-kg ingest: error: {exc}", file=sys.stderr)
         return 2
-    write_atomically(files)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_all_atomically(files)
+    except (DataError, OSError) as exc:
+        print(f"axilla-kg ingest: error: {exc}", file=sys.stderr)
+        return 2
     for path in files:
         print(f"wrote {path}")
     return 0

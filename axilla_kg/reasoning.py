@@ -7,10 +7,12 @@ must be on PATH (``.ci/run`` installs a JRE when it is missing).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,28 @@ REASONERS = ("hermit", "pellet")
 
 class ReasonerUnavailable(AxillaKGError):
     """No Java runtime to run the reasoner."""
+
+
+class InconsistentGraphError(AxillaKGError):
+    """The graph (with whatever the question added) is logically inconsistent, so the reasoner
+    cannot answer class questions; ``check`` reports it as a finding instead of failing."""
+
+
+_TEMPDIR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _owlready_temp_files_in(folder: Path) -> Iterator[None]:
+    """owlready2's ``sync_reasoner_*`` write a NamedTemporaryFile (1.4 MB for this graph) and
+    delete it only when the reasoner succeeds. Pointing ``tempfile`` at our own temporary folder
+    for the call means that folder's cleanup removes it on every path."""
+    with _TEMPDIR_LOCK:
+        saved = tempfile.tempdir
+        tempfile.tempdir = str(folder)
+        try:
+            yield
+        finally:
+            tempfile.tempdir = saved
 
 
 @dataclass
@@ -72,9 +96,9 @@ def _reason(nt: Path, reasoner: str) -> Any:
     onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
     run = owlready2.sync_reasoner_hermit if reasoner == "hermit" else owlready2.sync_reasoner_pellet
     try:
-        with onto:
+        with onto, _owlready_temp_files_in(nt.parent):
             run(world, infer_property_values=False, debug=0)
-    except owlready2.OwlReadyInconsistentOntologyError:
+    except BaseException:
         world.close()
         raise
     return world
@@ -192,7 +216,7 @@ def classify_cases(
             try:
                 world = _reason(nt, reasoner)
             except owlready2.OwlReadyInconsistentOntologyError as exc:
-                raise AxillaKGError(
+                raise InconsistentGraphError(
                     f"the graph with cases {start}-{start + len(batch) - 1} is inconsistent: {_first_line(str(exc))}"
                 ) from None
             for iri in iris:
@@ -250,7 +274,7 @@ def class_relations(
         try:
             world = _reason(nt, reasoner)
         except owlready2.OwlReadyInconsistentOntologyError as exc:
-            raise AxillaKGError(f"the graph is inconsistent: {_first_line(str(exc))}") from None
+            raise InconsistentGraphError(f"the graph is inconsistent: {_first_line(str(exc))}") from None
         unsat_iris = {c.iri for c in world.inconsistent_classes() if hasattr(c, "iri")}
         world.close()
     unsatisfiable = {pair for pair, iri in both.items() if iri in unsat_iris}

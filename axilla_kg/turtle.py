@@ -7,9 +7,12 @@ the generator writes Turtle itself from plain Python values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from axilla_kg.errors import DataError
 
 PREFIXES: dict[str, str] = {
     "ax": "https://w3id.org/axilla-kg/vocab#",
@@ -32,7 +35,23 @@ class Ref:
     def turtle(self) -> str:
         if ":" in self.value and not self.value.startswith(("http://", "https://")):
             return self.value
-        return "<" + self.value.replace(">", "%3E").replace(" ", "%20") + ">"
+        iri = _IRI_UNSAFE.sub(_percent, self.value)
+        import pyoxigraph  # the IRI grammar (RFC 3987) is the parser's to decide, not a regex's
+
+        try:
+            pyoxigraph.NamedNode(iri)
+        except ValueError as exc:
+            raise DataError(f"not a valid IRI: {self.value!r} ({exc})") from None
+        return "<" + iri + ">"
+
+
+#: Characters Turtle's IRIREF cannot hold (controls, space, <>"{}|^`\); percent-encoded, so a
+#: URL taken from a citation can never end the IRI early and start a triple of its own.
+_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\\x7f]')
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -46,9 +65,34 @@ class Lang:
 Value = Ref | Lang | str | int | bool | Decimal
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+#: What a quoted literal must escape: its delimiter, the backslash, and every control character
+#: (line separators included), so user text stays one literal on one line.
+_LITERAL_UNSAFE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or f"\\u{ord(char):04X}"
+
+
 def _escape(text: str) -> str:
-    out = text.replace("\\", "\\\\").replace('"', '\\"')
-    return out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    _require_unicode(text)
+    return _LITERAL_UNSAFE.sub(_escape_char, text)
+
+
+def _require_unicode(text: str) -> None:
+    """Lone surrogates (e.g. undecodable command-line bytes) cannot be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError(f"text {text!r} is not valid Unicode (undecodable bytes?)") from None
+
+
+def comment(text: str) -> str:
+    """One Turtle comment line: line breaks and other controls shown as escapes, never obeyed."""
+    _require_unicode(text)
+    return "# " + _LITERAL_UNSAFE.sub(lambda m: m.group() if m.group() in '\\"' else _escape_char(m), text)
 
 
 def term(value: Value) -> str:
@@ -90,7 +134,7 @@ class Resource:
 
 def document(header: Iterable[str], resources: Iterable[Resource]) -> str:
     """A whole Turtle document: comment header, prefixes, then resources in the given order."""
-    parts = [f"# {line}".rstrip() for line in header]
+    parts = [comment(line).rstrip() for line in header]
     parts.extend(f"@prefix {p}: <{iri}> ." for p, iri in PREFIXES.items())
     text = "\n".join(parts) + "\n"
     for resource in resources:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from axilla_kg.atomic import write_all_atomically
 from axilla_kg.errors import DataError
-from axilla_kg.ingest import generate, write_atomically
+from axilla_kg.ingest import generate
 
 from conftest import REPO, reference_dir
 
@@ -68,6 +69,6 @@ def test_duplicate_rating_is_an_error(tmp_path: Path) -> None:
 
 def test_write_is_all_or_nothing(tmp_path: Path) -> None:
     files = {tmp_path / "a.ttl": "a", tmp_path / "b.ttl": "b"}
-    write_atomically(files)
+    write_all_atomically(files)
     assert [p.read_text() for p in sorted(files)] == ["a", "b"]
     assert not list(tmp_path.glob("*.tmp"))

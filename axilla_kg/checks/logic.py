@@ -21,6 +21,7 @@ from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.reasoning import ReasonerUnavailable, java_available
 
 STAGE = "logic"
+INCONSISTENT = "logic-inconsistent"
 REASONER_TIMEOUT_S = 600
 MAX_UNSAT_EXPLAINED = 10  # each explanation is one more JVM start; beyond this, list without a reason
 
@@ -115,11 +116,27 @@ def _run_pellet(ctx: CheckContext, nt: Path) -> _Outcome:
     return _Outcome(unsatisfiable=sorted(set(unsat)))
 
 
+def inconsistency_finding(ctx: CheckContext) -> Finding:
+    """The ``logic-inconsistent`` ERROR for a graph known to be inconsistent, explained by
+    ``pellet explain`` (for stages that found out while asking the reasoner something else)."""
+    return _inconsistent(ctx, ctx.ntriples())
+
+
 def _inconsistent(ctx: CheckContext, nt: Path) -> Finding:
     explanation = _explain(nt, ["--inconsistent"])
     message = f"the graph is logically inconsistent ({ctx.reasoner})"
-    message += f"; because: {explanation}" if explanation else "; the reasoner gave no explanation"
-    return Finding("logic-inconsistent", Level.ERROR, message, _entities(ctx, explanation), STAGE)
+    if explanation:
+        return Finding(
+            INCONSISTENT, Level.ERROR, f"{message}; because: {explanation}", _entities(ctx, explanation), STAGE
+        )
+    # Pellet cannot explain an individual typed owl:Nothing ("No explanation computed"); that
+    # case is a plain assertion in the data, so name it from the graph itself.
+    rows = ctx.kg.sparql("SELECT DISTINCT ?x WHERE { ?x a owl:Nothing } ORDER BY STR(?x) LIMIT 20").rows
+    members = [str(row[0]) for row in rows if row[0] is not None]
+    if members:
+        message += "; asserted members of owl:Nothing (the empty class): " + ", ".join(f"<{m}>" for m in members)
+        return Finding(INCONSISTENT, Level.ERROR, message, tuple(ctx.entity(m) for m in members), STAGE)
+    return Finding(INCONSISTENT, Level.ERROR, f"{message}; the reasoner gave no explanation", (), STAGE)
 
 
 def _explain(nt: Path, what: list[str]) -> str:

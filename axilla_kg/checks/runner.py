@@ -18,9 +18,10 @@ from typing import Any
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.definitions import check_definitions
 from axilla_kg.checks.findings import Finding, Level, StageResult
-from axilla_kg.checks.logic import check_logic
+from axilla_kg.checks.logic import INCONSISTENT, check_logic, inconsistency_finding
 from axilla_kg.checks.rules import check_rules
 from axilla_kg.checks.shapes import check_shapes
+from axilla_kg.reasoning import InconsistentGraphError
 
 StageFunction = Callable[[CheckContext], list[Finding]]
 
@@ -30,19 +31,36 @@ class Stage:
     name: str
     run: StageFunction
     description: str = ""
+    #: The stage asks the reasoner questions that an inconsistent graph cannot answer (everything
+    #: follows from a contradiction); it is skipped, with an INFO finding, once one is found.
+    needs_consistency: bool = False
 
 
 STAGES: list[Stage] = [
     Stage("logic", check_logic, "OWL reasoner: consistency and unsatisfiable classes"),
-    Stage("definitions", check_definitions, "variant classes: overlaps, gaps, cross-topic conflicts (reasoner)"),
+    Stage(
+        "definitions",
+        check_definitions,
+        "variant classes: overlaps, gaps, cross-topic conflicts (reasoner)",
+        needs_consistency=True,
+    ),
     Stage("shapes", check_shapes, "SHACL shapes (ontology/*.shapes.ttl)"),
     Stage("rules", check_rules, "guideline rules (queries/checks/*.rq)"),
 ]
 
 
-def register_stage(name: str, run: StageFunction, description: str = "", *, after: str | None = None) -> None:
-    """Add (or replace, by name) a stage; ``after`` places it behind a named stage, else last."""
-    stage = Stage(name, run, description)
+def register_stage(
+    name: str,
+    run: StageFunction,
+    description: str = "",
+    *,
+    after: str | None = None,
+    needs_consistency: bool = False,
+) -> None:
+    """Add (or replace, by name) a stage; ``after`` places it behind a named stage, else last.
+    A stage whose reasoner questions need a consistent graph says so with ``needs_consistency``
+    (it may also just raise :class:`axilla_kg.reasoning.InconsistentGraphError`)."""
+    stage = Stage(name, run, description, needs_consistency)
     existing = [i for i, s in enumerate(STAGES) if s.name == name]
     if existing:
         STAGES[existing[0]] = stage
@@ -110,12 +128,40 @@ def run_checks(
     try:
         for stage in selected:
             began = time.perf_counter()
-            findings = stage.run(ctx)
+            findings = _run_stage(stage, ctx, report)
             findings = [f if f.stage else _with_stage(f, stage.name) for f in findings]
             report.stages.append(StageResult(stage.name, findings, time.perf_counter() - began))
     finally:
         ctx.close()
     return report
+
+
+def _inconsistent(report: CheckReport) -> bool:
+    return any(f.rule == INCONSISTENT for f in report.findings)
+
+
+def _run_stage(stage: Stage, ctx: CheckContext, report: CheckReport) -> list[Finding]:
+    """One stage's findings. An inconsistent graph is what ``check`` exists to report, so it is
+    a finding (reported once, with the reasoner's explanation), never an abort of the run."""
+    if stage.needs_consistency and _inconsistent(report):
+        return [_skipped(stage)]
+    try:
+        findings = stage.run(ctx)
+    except InconsistentGraphError:
+        findings = [] if _inconsistent(report) else [inconsistency_finding(ctx)]
+        return [*findings, _skipped(stage)]
+    if _inconsistent(report):  # e.g. --stage definitions --stage logic: already reported
+        findings = [f for f in findings if f.rule != INCONSISTENT]
+    return findings
+
+
+def _skipped(stage: Stage) -> Finding:
+    return Finding(
+        "check-stage-skipped",
+        Level.INFO,
+        f"stage '{stage.name}' skipped: it needs a logically consistent graph (see {INCONSISTENT})",
+        stage=stage.name,
+    )
 
 
 def _stage(name: str) -> Stage:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from axilla_kg.cli.common import add_common, graph
+from axilla_kg.cli.common import add_common, graph, whole_number
 from axilla_kg.output import records_table, text_table
 from axilla_kg.summary import list_variants, variant_summary
 
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run_variants)
 
     p = sub.add_parser("show", help="everything about one variant")
-    p.add_argument("variant", type=int, help="variant number")
+    p.add_argument("variant", type=whole_number, help="variant number")
     p.add_argument("--topic", default="286", help="topic key (default 286; e.g. 235, 235-2017)")
     add_common(p)
     p.set_defaults(run=run_show)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.inputs.numbers import NumberSyntaxError, parse_whole
 from axilla_kg.output import FORMATS
 
 
@@ -16,6 +17,15 @@ class Output:
 
     text: str
     exit_code: int = 0
+
+
+def whole_number(text: str) -> int:
+    """argparse type for whole-number flags: plain ASCII digits only (``int()`` would read
+    ``4_5`` as 45 and ``٤٥`` as 45)."""
+    try:
+        return parse_whole(text)
+    except NumberSyntaxError as exc:
+        raise argparse.ArgumentTypeError(f"expected {exc}") from None
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

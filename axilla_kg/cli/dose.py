@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from axilla_kg.cli.common import add_common, graph
+from axilla_kg.cli.common import add_common, graph, whole_number
 from axilla_kg.dose import dose_report
 from axilla_kg.output import records_table
 
@@ -13,7 +13,7 @@ from axilla_kg.output import records_table
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("dose", help="radiation-dose bands of a sequence of studies")
     p.add_argument("procedures", nargs="+", metavar="PROCEDURE", help="exact ACR procedure names, in order")
-    p.add_argument("--age", type=int, default=None, help="age in years; under 18 uses the pediatric bands")
+    p.add_argument("--age", type=whole_number, default=None, help="age in years; under 18 uses the pediatric bands")
     add_common(p)
     p.set_defaults(run=run_dose)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-from axilla_kg.errors import DataError
+from axilla_kg.atomic import write_atomically
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,22 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--topic-title", default=None, help="title of a topic the graph does not have yet")
     p.add_argument("--output", "-o", type=Path, default=None, metavar="FILE", help="write here (default stdout)")
     p.set_defaults(run=run_import)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename, so a
-    failure never leaves a half-written file behind."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DataError(f"{path}: folder '{folder}' does not exist")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _emit(text: str, output: Path | None, what: str) -> str:

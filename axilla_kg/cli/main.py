@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from axilla_kg import __version__
 from axilla_kg.cli import browse, checking, dose, exporting, querying, recommending, serving
@@ -12,8 +15,26 @@ from axilla_kg.cli.common import Output
 from axilla_kg.errors import AxillaKGError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error;
+    ``--help`` still prints the full usage. Subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """An error message as exactly one line: line breaks and other controls (e.g. in a file name
+    the user gave) are shown escaped, and undecodable bytes as ``\\xNN``."""
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="axilla-kg",
         description="Query the ACR Appropriateness Criteria 'Imaging of the Axilla' knowledge graph. "
         "ACR content (c) American College of Radiology; see https://acsearch.acr.org.",
@@ -31,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: str | Output | None = args.run(args)
     except AxillaKGError as exc:
-        print(f"axilla-kg: error: {exc}", file=sys.stderr)
+        print(f"axilla-kg: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     if result is None:  # the command streamed its own output (batch, serve)
         return 0
@@ -42,8 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`
+        _drop_stdout()
         sys.stderr.close()
+    except OSError as exc:  # e.g. a full disk or /dev/full
+        _drop_stdout()
+        print(f"axilla-kg: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return exit_code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own flush at exit cannot fail again (and
+    print a second, traceback-like message): the advice of Python's signal documentation."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout already closed or not a real file
+        pass
 
 
 if __name__ == "__main__":

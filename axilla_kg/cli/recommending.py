@@ -12,8 +12,10 @@ from typing import IO, Any
 from axilla_kg import batch
 from axilla_kg.audit import audit_orders, render_audit
 from axilla_kg.cases import FIELDS, CaseError, loads_case, parse_case
-from axilla_kg.cli.common import graph
+from axilla_kg.cli.common import graph, whole_number
 from axilla_kg.errors import DataError, UsageError
+from axilla_kg.inputs.files import MAX_CASE_BYTES, read_capped
+from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.output import text_table
 from axilla_kg.reasoning import REASONERS, classify_cases
 from axilla_kg.recommend import DETAILS, Recommender
@@ -57,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=whole_number,
         default=None,
         metavar="N",
         help="worker processes for --cases (default: one per core, at most 4)",
@@ -78,16 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run_audit)
 
 
-def _read_text(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    path = Path(name)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{name}: cannot read: {exc}") from None
+def _read_case(name: str) -> bytes:
+    """The raw bytes of ``--case`` (size-capped; decoded strictly by ``loads_case``)."""
+    return read_capped(name, MAX_CASE_BYTES, "case file")
 
 
 def case_from_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -112,11 +107,9 @@ def case_from_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 def _number(name: str, text: str, *, integer: bool) -> int | Decimal:
     try:
-        return int(text) if integer else Decimal(text)
-    except ValueError:
-        raise CaseError(name, f"expected {'whole years' if integer else 'a number'}, got '{text}'") from None
-    except ArithmeticError:
-        raise CaseError(name, f"expected a number, got '{text}'") from None
+        return parse_whole(text) if integer else parse_decimal(text)
+    except NumberSyntaxError as exc:
+        raise CaseError(name, f"expected {exc}") from None
 
 
 def _recommender(args: argparse.Namespace) -> Recommender:
@@ -134,7 +127,7 @@ def run_recommend(args: argparse.Namespace) -> str | None:
         _run_batch(args)
         return None
     if args.case is not None:
-        case = loads_case(_read_text(args.case))
+        case = loads_case(_read_case(args.case))
     elif flags:
         case = parse_case(flags)
     else:
@@ -216,11 +209,16 @@ def render_text(result: dict[str, Any]) -> str:
             out.append(f"Pitfall: {pit['pitfall']} (avoid: {', '.join(pit['avoided_by'])})")
     if result["needs"]:
         out.append("\nUndecided: the case leaves out " + ", ".join(result["needs"]))
-        rows = [[f"{c['topic']} V{c['variant']}", ", ".join(c["needs"]), c["title"]] for c in result["candidates"]]
+        # --detail brief leaves the titles out of candidates and nearest variants
+        rows = [
+            [f"{c['topic']} V{c['variant']}", ", ".join(c["needs"]), c.get("title", "")] for c in result["candidates"]
+        ]
         out.append(text_table(["could match", "needs", "title"], rows, max_width=80))
     if result["nearest"]:
         out.append("\nNearest variants where nothing matches:")
-        rows = [[f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), n["title"]] for n in result["nearest"]]
+        rows = [
+            [f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), n.get("title", "")] for n in result["nearest"]
+        ]
         out.append(text_table(["variant", "differs in", "title"], rows, max_width=80))
     out.append(
         "\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
