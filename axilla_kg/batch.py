@@ -1,33 +1,76 @@
-"""``recommend --cases``: JSON Lines in, JSON Lines out, streaming, one output line per input line.
+"""``recommend --cases``: JSON Lines in, JSON Lines out, streaming, exactly one output line per input line.
 
-A recommendation depends on a case only through its *cell*: the enum values, and for each
-numeric field which side of every threshold the variant classes use (2.0 cm, 18 years). The
-case-independent tail of the output is therefore rendered once per cell and reused, so a
-million cases cost one JSON decode, one validation and one dictionary lookup each. Memory stays
-flat: lines are read, answered and written one at a time; the cell cache is bounded by the
-(finite) number of cells.
+Why it looks like this:
+
+* **No line is ever lost.** Each line is decoded (UTF-8, JSON, the case contract) on its own and
+  any failure, whatever it is, becomes that line's error line; a blank, over-long or invalid-UTF-8
+  line is an error line too. So output line N always answers input line N, and a program can
+  ``paste`` input and output side by side.
+* **A cell cache.** A recommendation depends on a case only through its *cell*: the value of every
+  case attribute, except that a numeric attribute the variant classes bound (the tumour size, the
+  age) only counts through which side of each bound it lies on. The key is derived from the case
+  type and the compiled variant tests, never listed by hand, so a new case field is part of it
+  automatically. The answer of a cell is rendered once; per case only the line number and the
+  case echo are encoded.
+* **Workers write, in turn.** The per-case work (decode, validate, encode the echo) runs in
+  forked worker processes, and each worker writes its own block straight to the output file
+  descriptor with ``os.writev`` (no joining of kilobyte-sized answers, nothing answered is sent
+  between processes). A ring of semaphores hands the right to write from block to block, so the
+  output is in input order. The main process only reads and splits the input. Memory stays flat:
+  at most one block per worker is in flight and the cell cache is bounded.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
+import dataclasses
+import hashlib
+import io
 import json
+import operator
 import os
 import sys
+import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from axilla_kg.cases import CaseError, PatientCase, parse_case
+from axilla_kg.cases import CaseError, PatientCase, loads_case
+from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend import Recommender, dumps
 
+#: ``--detail`` values batch mode understands: the recommender's own, plus ``ref`` (variant
+#: details once, in a separate document; each case line refers to them).
+REF = "ref"
 MAX_CACHED_CELLS = 100_000
+#: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
+MAX_LINE_BYTES = 1 << 20
+#: Lines per block handed to a worker: big enough to amortise the hand-over, small enough to keep memory flat.
+BLOCK_LINES = 2048
+READ_BYTES = 1 << 16
+_IOV_MAX = 1024
+#: ``recommend.dumps`` without building an encoder per call (the tests hold the bytes equal)
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_CASE_MARK = "\x00axilla-kg:case\x00"
+_CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
+
+Block = tuple[int, list[bytes | None]]
+"""A run of input lines: the number of the first, and each line's bytes (``None``: over-long)."""
+
+
+class BatchOutputError(AxillaKGError):
+    """Writing the answers failed (disk full, a worker killed): the output is incomplete."""
+
+
+# --- the cell of a case -----------------------------------------------------------------------
+def case_attributes() -> list[str]:
+    """Every attribute a case carries, from the case type itself (so a new field joins the key)."""
+    return [f.name for f in dataclasses.fields(PatientCase)]
 
 
 class CellKey:
-    """Builds the cell of a case from the thresholds the compiled variant classes test."""
+    """Builds the cell of a case: all its attributes, the bounded ones reduced to their sides."""
 
     def __init__(self, recommender: Recommender) -> None:
         bounds: dict[str, set[tuple[str, Decimal]]] = {}
@@ -35,10 +78,14 @@ class CellKey:
             for test in variant.tests:
                 if test.kind == "bound":
                     bounds.setdefault(test.field, set()).add((test.op, test.limit))
-        self.size_tests = sorted(bounds.pop("tumor_size_cm", set()))
-        self.age_tests = sorted(bounds.pop("age", set()))
-        # a draft graph bounding another field: fall back to the exact case as the key
-        self.exact = bool(bounds)
+        names = case_attributes()
+        unknown = set(bounds) - set(names)
+        if unknown:  # pragma: no cover - the classifier reads these attributes from the case too
+            raise AxillaKGError(f"variant tests bound {', '.join(sorted(unknown))}, which a case does not carry")
+        plain = [n for n in names if n not in bounds]
+        # a tuple of the plain attributes in one C call (attrgetter of one name returns the bare value)
+        self.plain = operator.attrgetter(*plain, *plain[:1]) if plain else (lambda case: ())
+        self.bounded = [(n, sorted(bounds[n])) for n in names if n in bounds]
 
     @staticmethod
     def _side(value: Any, tests: list[tuple[str, Decimal]]) -> tuple[bool, ...] | None:
@@ -57,167 +104,384 @@ class CellKey:
         return tuple(out)
 
     def __call__(self, case: PatientCase) -> tuple[Any, ...]:
-        if self.exact:
-            return (case,)
-        return (
-            case.sex,
-            self._side(case.age, self.age_tests),
-            case.breast_cancer,
-            self._side(case.tumor_size_cm, self.size_tests),
-            case.clinical_nodes,
-            case.neoadjuvant,
-            case.axillary_lump,
-            case.suspicious_node_on,
-            case.diagnostic_breast_imaging_done,
-        )
+        return (self.plain(case), *[self._side(getattr(case, n), tests) for n, tests in self.bounded])
 
 
-Parsed = tuple[bytes, "tuple[Any, ...] | None"]
-"""One answered input line before its tail is attached: (head bytes, cell key), or (whole error
-line, None)."""
+# --- answering lines ----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Cell:
+    """The constant parts of every answer in one cell: ``{"line":N,`` + prefix + case echo + tail."""
+
+    prefix: bytes
+    tail: bytes  # ends with the newline
 
 
 class BatchRecommender:
-    """Answers JSON-Lines cases with a per-cell cache of the rendered result tail.
-
-    Answering is split in two so that worker processes can do the per-case work (decode, validate,
-    find the cell) and send back only a short head and the cell key, while the writer attaches the
-    cached tail: a full result is several kilobytes, and pickling it between processes cost more
-    than computing it.
-    """
+    """Answers JSON-Lines cases, one output line per input line, with a per-cell cache."""
 
     def __init__(self, recommender: Recommender, detail: str = "full") -> None:
         self.recommender = recommender
         self.detail = detail
         self.key = CellKey(recommender)
-        self.cache: dict[tuple[Any, ...], bytes] = {}
-        self.by_outcome: dict[tuple[Any, ...], bytes] = {}  # many cells share one outcome
+        self.cells: dict[tuple[Any, ...], _Cell | None] = {}  # None: the cell cannot be cached
+        self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
+        self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
 
-    def parse(self, number: int, text: str) -> Parsed:
-        """Decode and validate one line: the head of its answer and its cell, or its error line."""
+    # one line ---------------------------------------------------------------------------------
+    def answer_line(self, number: int, raw: bytes | None) -> tuple[bytes, bytes, bool]:
+        """The output of one input line as two pieces (to write one after the other) and whether
+        it is an error. Never raises: whatever goes wrong becomes the line's error."""
         try:
-            case = parse_case(json.loads(text, parse_float=Decimal))
-        except json.JSONDecodeError as exc:
-            error = {"line": number, "error": f"not valid JSON: {exc.msg} at column {exc.colno}"}
-            return dumps(error).encode(), None
+            if raw is None:
+                return self._error(number, f"line longer than {MAX_LINE_BYTES:,} bytes"), b"", True
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return self._error(number, f"not UTF-8 text: {exc.reason} at byte {exc.start + 1}"), b"", True
+            if not text.strip():
+                return self._error(number, "blank line: expected a patient case (a JSON object)"), b"", True
+            case = loads_case(text)
+            cell = self._cell(case)
+            echo = _encode(case.to_json()).encode()
+            if cell is None:
+                return self._render(number, case), b"", False
+            return b'{"line":%d,%b%b' % (number, cell.prefix, echo), cell.tail, False
         except CaseError as exc:
-            return dumps({"line": number, "error": str(exc), "field": exc.field}).encode(), None
-        head = f'{{"line":{number},"case":{dumps(case.to_json())},'.encode()
-        return head, self.key(case)
-
-    def tail(self, head: bytes, key: tuple[Any, ...]) -> bytes:
-        """The case-independent rest of the answer for a cell (computed on the first visit)."""
-        tail = self.cache.get(key)
-        if tail is None:
-            if len(self.cache) >= MAX_CACHED_CELLS:  # only reachable with exact keys: keep memory flat
-                self.cache.clear()
-                self.by_outcome.clear()
-            case = parse_case(json.loads(head[head.index(b'"case":') + 7 : -1], parse_float=Decimal))
-            outcomes = self.recommender.outcomes(case)
-            signature = tuple(tuple(res) for _, res in outcomes)
-            tail = self.by_outcome.get(signature)
-            if tail is None:
-                result = self.recommender.recommend(case, detail=self.detail)
-                del result["case"]
-                tail = dumps(result)[1:].encode()
-                self.by_outcome[signature] = tail
-            self.cache[key] = tail
-        return tail
+            return self._error(number, str(exc), exc.field), b"", True
+        except RecursionError:
+            return self._error(number, "not valid JSON: nested too deeply"), b"", True
+        except Exception as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            return self._error(number, f"cannot answer this line: {reason}"), b"", True
 
     def answer(self, number: int, text: str) -> str:
         """One whole output line (without the newline), as text."""
-        head, key = self.parse(number, text)
-        return (head if key is None else head + self.tail(head, key)).decode()
+        head, tail, _ = self.answer_line(number, text.encode())
+        return (head + tail).decode().rstrip("\n")
+
+    @staticmethod
+    def _error(number: int, message: str, field: str = "") -> bytes:
+        error: dict[str, Any] = {"line": number, "error": message}
+        if field:
+            error["field"] = field
+        return dumps(error).encode() + b"\n"
+
+    def _result(self, case: PatientCase) -> dict[str, Any]:
+        if self.detail != REF:
+            return self.recommender.recommend(case, detail=self.detail)
+        result = self.recommender.recommend(case, detail="full")
+        refs = []
+        for match in result["matches"]:
+            details = dumps(match).encode()
+            ref = f"{match['topic']}-{match['variant']}-{hashlib.sha256(details).hexdigest()[:10]}"
+            self.details.setdefault(ref, details)
+            refs.append({"topic": match["topic"], "variant": match["variant"], "ref": ref})
+        result["matches"] = refs
+        return result
+
+    def _render(self, number: int, case: PatientCase) -> bytes:
+        """A whole answer line, computed afresh (cells whose answer does not fit the cache)."""
+        return dumps({"line": number, **self._result(case)}).encode() + b"\n"
+
+    def _cell(self, case: PatientCase) -> _Cell | None:
+        key = self.key(case)
+        try:
+            return self.cells[key]
+        except KeyError:
+            pass
+        if len(self.cells) >= MAX_CACHED_CELLS:  # keep memory flat whatever the input
+            self.cells.clear()
+            self.tails.clear()
+        result = self._result(case)
+        cell: _Cell | None = None
+        # the echo is spliced in per case; that is only right if the answer echoes the case as is
+        if "case" in result and dumps(result["case"]) == dumps(case.to_json()):
+            result["case"] = _CASE_MARK
+            text = dumps(result)
+            at = text.index(_CASE_MARK_JSON)
+            tail = text[at + len(_CASE_MARK_JSON) :].encode() + b"\n"
+            cell = _Cell(text[1:at].encode(), self.tails.setdefault(tail, tail))
+        self.cells[key] = cell
+        return cell
+
+    # a block ----------------------------------------------------------------------------------
+    def answer_block(self, block: Block) -> tuple[list[bytes], int]:
+        """The pieces to write for a block of lines, and how many of its lines are errors."""
+        first, lines = block
+        pieces: list[bytes] = []
+        errors = 0
+        answer = self.answer_line
+        for offset, raw in enumerate(lines):
+            head, tail, failed = answer(first + offset, raw)
+            pieces.append(head)
+            if tail:
+                pieces.append(tail)
+            errors += failed
+        return pieces, errors
 
 
-CHUNK = 4096
-_WORKER: BatchRecommender | None = None
+# --- reading ------------------------------------------------------------------------------------
+def read_blocks(source: IO[bytes], block_lines: int = BLOCK_LINES) -> Iterator[Block]:
+    """Split a byte stream into numbered blocks of lines (newline-terminated or the last, unterminated
+    one), never holding more than :data:`MAX_LINE_BYTES` of one line."""
+    read = getattr(source, "read1", source.read)
+    number = 1
+    lines: list[bytes | None] = []
+    pending = b""  # the start of an unfinished line
+    overlong = False  # the unfinished line is over the limit: skip to its end (already answered)
+    while data := read(READ_BYTES):
+        parts = data.split(b"\n")
+        if len(parts) == 1:
+            if not overlong:
+                pending += data
+                if len(pending) > MAX_LINE_BYTES:
+                    lines.append(None)
+                    overlong, pending = True, b""
+            continue
+        first, *middle, last = parts
+        if overlong:
+            overlong = False
+        else:
+            line = pending + first
+            lines.append(line if len(line) <= MAX_LINE_BYTES else None)
+        lines.extend(middle)
+        pending = last
+        if len(pending) > MAX_LINE_BYTES:  # pragma: no cover - only with READ_BYTES > MAX_LINE_BYTES
+            lines.append(None)
+            overlong, pending = True, b""
+        if len(lines) >= block_lines:
+            yield number, lines
+            number += len(lines)
+            lines = []
+    if pending:
+        lines.append(pending)
+    if lines:
+        yield number, lines
 
 
-def _parse_chunk(chunk: list[tuple[int, str]]) -> list[Parsed]:
-    """Worker side: decode and validate a chunk of lines."""
-    assert _WORKER is not None
-    parse = _WORKER.parse
-    return [parse(number, text) for number, text in chunk]
+# --- writing ------------------------------------------------------------------------------------
+def write_pieces(fd: int, pieces: list[bytes]) -> None:
+    """Write ``pieces`` to ``fd`` in order with ``writev`` (no copying in Python), finishing partial writes."""
+    views: list[bytes | memoryview] = list(pieces)
+    start = 0
+    while start < len(views):
+        batch = views[start : start + _IOV_MAX]
+        written = os.writev(fd, batch)
+        for piece in batch:
+            if written >= len(piece):
+                written -= len(piece)
+                start += 1
+            else:
+                views[start] = memoryview(piece)[written:]
+                break
 
 
-def _chunks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    for number, text in enumerate(lines, start=1):
-        if text.strip():
-            chunk.append((number, text))
-            if len(chunk) >= CHUNK:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+class _Sink:
+    """Where answers go: a file descriptor (fast path) or any Python stream (tests, wrappers)."""
+
+    def __init__(self, out: IO[str] | IO[bytes]) -> None:
+        self.out = out
+        self.fd: int | None = None
+        try:
+            out.flush()
+            self.fd = out.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+            self.fd = None
+
+    def write(self, pieces: list[bytes]) -> None:
+        try:
+            self._write(pieces)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise BatchOutputError(f"cannot write the answers: {exc.strerror or exc}") from None
+
+    def _write(self, pieces: list[bytes]) -> None:
+        if self.fd is not None:
+            write_pieces(self.fd, pieces)
+            return
+        data = b"".join(pieces)
+        binary = getattr(self.out, "buffer", None)
+        if binary is not None:
+            binary.write(data)
+        elif isinstance(self.out, io.TextIOBase):
+            self.out.write(data.decode())
+        else:
+            self.out.write(data)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+# --- running --------------------------------------------------------------------------------------
+def _source_stream(source: IO[bytes] | IO[str] | Iterable[str | bytes]) -> IO[bytes]:
+    """Accept a binary stream (the CLI), a text stream's buffer, or lines (tests, the Python API)."""
+    binary = getattr(source, "buffer", None)
+    if binary is not None:
+        return binary  # type: ignore[no-any-return]
+    if hasattr(source, "read") and not isinstance(source, io.TextIOBase):
+        return source  # type: ignore[return-value]
+    data = b"".join(s if isinstance(s, bytes) else s.encode() for s in source)  # type: ignore[union-attr]
+    return io.BytesIO(data)
 
 
 def run(
     recommender: Recommender,
-    lines: Iterable[str],
-    out: IO[str],
+    source: IO[bytes] | IO[str] | Iterable[str | bytes],
+    out: IO[str] | IO[bytes],
     progress: IO[str] | None = None,
     jobs: int = 1,
     detail: str = "full",
-) -> dict[str, int]:
-    """Stream ``lines`` to ``out`` in input order; blank lines are skipped but keep their numbers.
+) -> dict[str, Any]:
+    """Answer every line of ``source`` on ``out`` in input order; returns the counts (and, with
+    ``detail="ref"``, the ``details`` document: reference -> variant details).
 
-    With ``jobs`` > 1, chunks of lines are answered by forked worker processes (each inherits the
-    loaded graph) while this process reads and writes; at most ``2 * jobs`` chunks are in flight,
-    so memory stays flat however long the input is.
+    With ``jobs`` > 1 forked worker processes answer and write blocks of lines in turn; a small
+    input (one block) is answered in this process, since forking would cost more than it saves.
     """
-    global _WORKER
-    _WORKER = BatchRecommender(recommender, detail)  # forked workers inherit it
-    counts = {"cases": 0, "errors": 0}
-    started = time.monotonic()
-    meter = _Progress(progress, started)
-
-    writer = _WORKER
-    binary = getattr(out, "buffer", None)
-    if binary is not None:
-        out.flush()
-
-    def emit(parsed: list[Parsed]) -> None:
-        pieces: list[bytes] = []
-        errors = 0
-        for head, key in parsed:
-            if key is None:
-                errors += 1
-                pieces.append(head)
-            else:
-                pieces.append(head + writer.tail(head, key))
-        data = b"\n".join(pieces) + b"\n" if pieces else b""
-        if binary is not None:
-            binary.write(data)
-        else:
-            out.write(data.decode())
-        counts["cases"] += len(parsed)
-        counts["errors"] += errors
-        meter.update(counts)
-
-    chunks = _chunks(lines)
-    head = list(itertools.islice(chunks, 2))
-    if jobs <= 1 or len(head) < 2:  # small input: forking workers would cost more than it saves
-        for chunk in itertools.chain(head, chunks):
-            emit(_parse_chunk(chunk))
+    answerer = BatchRecommender(recommender, detail)
+    counts: dict[str, Any] = {"cases": 0, "errors": 0}
+    meter = _Progress(progress, time.monotonic())
+    sink = _Sink(out)
+    blocks = read_blocks(_source_stream(source))
+    head = [b for _, b in zip(range(2), blocks, strict=False)]
+    if jobs > 1 and len(head) > 1 and sink.fd is not None:
+        _run_workers(answerer, _chain(head, blocks), sink.fd, jobs, counts, meter)
     else:
-        chunks = itertools.chain(head, chunks)
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs) as pool:
-            pending: deque[Any] = deque()
-            for chunk in chunks:
-                pending.append(pool.apply_async(_parse_chunk, (chunk,)))
-                if len(pending) >= 2 * jobs:
-                    emit(pending.popleft().get())
-            while pending:
-                emit(pending.popleft().get())
-    if binary is not None:
-        binary.flush()
+        for block in _chain(head, blocks):
+            pieces, errors = answerer.answer_block(block)
+            sink.write(pieces)
+            counts["cases"] += len(block[1])
+            counts["errors"] += errors
+            meter.update(counts)
+        counts["details"] = answerer.details
+    sink.flush()
     meter.finish(counts)
+    if detail != REF:
+        counts.pop("details", None)
     return counts
+
+
+def _chain(head: list[Block], rest: Iterator[Block]) -> Iterator[Block]:
+    yield from head
+    yield from rest
+
+
+def _worker(index: int, jobs: int, answerer: BatchRecommender, conn: Any, turns: list[Any], done: Any, fd: int) -> None:
+    """A forked worker: answer its blocks (every ``jobs``-th), write each when its turn comes.
+
+    It never prints: a failure is reported to the main process as a message and an exit code.
+    """
+    try:
+        while (block := conn.recv()) is not None:
+            pieces, errors = answerer.answer_block(block)
+            turns[index].acquire()
+            try:
+                write_pieces(fd, pieces)
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                _report(conn, ("error", f"cannot write the answers: {exc.strerror or exc}"))
+                os._exit(4)
+            finally:
+                turns[(index + 1) % jobs].release()
+            done[2 * index] += len(block[1])
+            done[2 * index + 1] += errors
+        conn.send(("ok", answerer.details))
+        conn.close()
+    except BrokenPipeError:
+        _report(conn, ("pipe", "output closed"))
+        os._exit(3)
+    except BaseException as exc:
+        _report(conn, ("error", f"{type(exc).__name__}: {exc}"))
+        os._exit(4)
+
+
+def _report(conn: Any, message: tuple[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        conn.send(message)
+
+
+def _run_workers(
+    answerer: BatchRecommender,
+    blocks: Iterator[Block],
+    fd: int,
+    jobs: int,
+    counts: dict[str, Any],
+    meter: _Progress,
+) -> None:
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    turns = [context.Semaphore(0) for _ in range(jobs)]
+    turns[0].release()
+    done = context.Array("q", 2 * jobs, lock=False)
+    conns, procs = [], []
+    for index in range(jobs):
+        here, there = context.Pipe()
+        proc = context.Process(
+            target=_worker, args=(index, jobs, answerer, there, turns, done, fd), name=f"axilla-kg batch {index}"
+        )
+        proc.daemon = True
+        proc.start()
+        there.close()
+        conns.append(here)
+        procs.append(proc)
+
+    def watchdog() -> None:
+        """A worker that dies holds the turn for ever: end the others, so nothing waits on it.
+        (The only place that reaps the workers until it returns, so no exit status is lost.)"""
+        remaining = {p.sentinel: p for p in procs}
+        while remaining:
+            for sentinel in wait(list(remaining)):
+                proc = remaining.pop(sentinel)  # type: ignore[arg-type]
+                proc.join()  # the sentinel closes just before the exit status is ready: wait for it
+                if proc.exitcode != 0:
+                    for other in procs:
+                        other.terminate()
+
+    guard = threading.Thread(target=watchdog, name="axilla-kg batch watchdog", daemon=True)
+    guard.start()
+    try:
+        for number, block in enumerate(blocks):
+            conns[number % jobs].send(block)
+            counts["cases"], counts["errors"] = sum(done[0::2]), sum(done[1::2])
+            meter.update(counts)
+        for conn in conns:
+            conn.send(None)
+    except OSError:  # a worker has gone: its report says why
+        for proc in procs:
+            proc.terminate()
+    except BaseException:  # interrupted: end the workers, and say nothing more
+        for proc in procs:
+            proc.terminate()
+        raise
+    finally:
+        reports = []
+        for conn in conns:
+            try:
+                reports.append(conn.recv())
+            except (EOFError, OSError):
+                reports.append(None)
+            conn.close()
+        guard.join()
+        for proc in procs:
+            proc.join()
+    counts["cases"], counts["errors"] = sum(done[0::2]), sum(done[1::2])
+    details: dict[str, bytes] = {}
+    for report in reports:
+        if report is not None and report[0] == "pipe":
+            raise BrokenPipeError(report[1])
+    failures = [report[1] for report in reports if report is not None and report[0] != "ok"]
+    failures += [
+        f"a worker ended with exit code {p.exitcode}" for r, p in zip(reports, procs, strict=True) if r is None
+    ]
+    if failures:  # the workers' own reports first: a worker ended by the watchdog only says it was ended
+        raise BatchOutputError(f"batch output incomplete after {counts['cases']:,} lines: {failures[0]}")
+    for report in reports:
+        details.update(report[1])
+    counts["details"] = details
 
 
 class _Progress:
@@ -226,25 +490,31 @@ class _Progress:
     def __init__(self, stream: IO[str] | None, started: float) -> None:
         self.stream, self.started, self.last = stream, started, started
 
-    def _draw(self, counts: dict[str, int], end: str) -> None:
+    def _draw(self, counts: dict[str, Any], end: str) -> None:
         assert self.stream is not None
         rate = counts["cases"] / max(time.monotonic() - self.started, 1e-9)
         self.stream.write(f"\r{counts['cases']:,} cases, {counts['errors']:,} errors, {rate:,.0f} cases/s{end}")
         self.stream.flush()
 
-    def update(self, counts: dict[str, int]) -> None:
+    def update(self, counts: dict[str, Any]) -> None:
         now = time.monotonic()
         if self.stream is not None and now - self.last >= 0.2:
             self.last = now
             self._draw(counts, "")
 
-    def finish(self, counts: dict[str, int]) -> None:
+    def finish(self, counts: dict[str, Any]) -> None:
         if self.stream is not None:
             self._draw(counts, "\n")
 
 
+def details_document(details: dict[str, bytes]) -> bytes:
+    """``--detail ref``: one JSON object mapping each reference to its variant's details, sorted."""
+    body = ",".join(f"{_encode(ref)}:{details[ref].decode()}" for ref in sorted(details))
+    return ("{" + body + "}\n").encode()
+
+
 def default_jobs() -> int:
-    """One worker per core, at most four (the writer process needs a share too)."""
+    """One worker per core, at most four (reading the input needs a share too)."""
     return max(1, min(4, os.cpu_count() or 1))
 
 

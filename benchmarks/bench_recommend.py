@@ -1,27 +1,39 @@
-"""Benchmark ``recommend``: cold CLI, warm in-process, a million-case batch, and HermiT itself.
+"""Benchmark ``recommend``: batch throughput on a realistic mix, against a dict-lookup limit; optionally
+the cold CLI, warm in-process calls and HermiT itself.
 
-Run from the repository root after ``pip install .`` (the CLI figures use the installed script)::
+Run from the repository root (the CLI runs as ``python -m axilla_kg`` from this checkout)::
 
-    python benchmarks/bench_recommend.py             # full run: 1,000,000 batch cases, 10,000 HermiT cases
-    python benchmarks/bench_recommend.py --quick     # 50,000 batch cases, 500 HermiT cases
+    python benchmarks/bench_recommend.py                      # 200,000 realistic cases, to a file
+    python benchmarks/bench_recommend.py --baseline ../old    # the same run, also timing another checkout
+    python benchmarks/bench_recommend.py --cases 50000 --all  # + cold CLI, warm calls, HermiT (500 cases)
 
-All figures come from one run, so the ratios (fast path vs HermiT, batch vs single) are comparable
-even on a shared, noisy machine. Nothing is asserted about speed; the run fails only if the fast
-path and HermiT disagree on a case, since timing a wrong answer would be meaningless.
+The batch section writes 200,000 generated cases (70 % new cancers: sizes 0.3-7 cm to two decimals,
+node status, neoadjuvant phase, 10 % of them male; 20 % palpable lumps; 10 % suspicious nodes by
+modality) to a file, runs ``recommend --cases FILE`` end to end as a user would (stdout to a file,
+default settings, then ``--jobs 1`` and the other ``--detail`` levels), and times a *dict-lookup
+limit*: a plain loop that looks every input line up in a dictionary of precomputed answers (built
+from the product's own output, outside the timing) and writes the same bytes with the same
+``writev`` calls. Each figure carries the 1-minute load average taken just before it; all come from
+one run, so the ratios are the figures to read on a shared machine. Peak memory is the largest sum
+of RSS over the whole process tree (sampled every 20 ms; shared pages count once per process, so
+it overstates). Nothing is asserted about speed; the run stops only if an answer is wrong (every
+500th line is checked against ``Recommender.recommend``), since timing a wrong answer is meaningless.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import pickle
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,15 +42,44 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from axilla_kg.cases import PatientCase, parse_case  # noqa: E402
+from axilla_kg.cases import PatientCase, loads_case, parse_case  # noqa: E402
 from axilla_kg.graph import KnowledgeGraph  # noqa: E402
 from axilla_kg.reasoning import classify_cases  # noqa: E402
-from axilla_kg.recommend import Recommender  # noqa: E402
+from axilla_kg.recommend import Recommender, dumps  # noqa: E402
 
 CASE_FLAGS = [
     "--sex", "female", "--breast-cancer", "new", "--tumor-size-cm", "1.5",
     "--clinical-nodes", "positive", "--diagnostic-breast-imaging-done", "true", "--format", "json",
 ]  # fmt: skip
+MODALITIES = ["mammography", "ultrasound", "mri", "ct", "pet_ct", "other"]
+
+
+def cli() -> list[str]:
+    return [sys.executable, "-m", "axilla_kg"]
+
+
+def cli_env(tree: Path) -> dict[str, str]:
+    """The CLI of ``tree`` (this checkout, or the ``--baseline`` one), never an installed copy."""
+    return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def realistic_case(rng: random.Random) -> dict[str, Any]:
+    """One case of the mix issue 14 describes (what an oncology department's orders look like)."""
+    draw = rng.random()
+    age = rng.randint(25, 90)
+    if draw < 0.7:  # newly diagnosed cancer
+        return {
+            "sex": "male" if rng.random() < 0.1 else "female",
+            "age": age,
+            "breast_cancer": "new",
+            "tumor_size_cm": round(rng.uniform(0.3, 7.0), 2),
+            "clinical_nodes": rng.choice(["negative", "positive"]),
+            "neoadjuvant": rng.choice(["none", "mid_treatment", "completed"]),
+            "diagnostic_breast_imaging_done": True,
+        }
+    if draw < 0.9:  # palpable axillary lump
+        return {"sex": "female", "age": age, "axillary_lump": rng.choice(["unilateral", "bilateral"])}
+    return {"sex": "female", "age": age, "suspicious_node_on": rng.choice(MODALITIES)}
 
 
 def random_case(rng: random.Random) -> dict[str, Any]:
@@ -65,21 +106,191 @@ def write_cases(path: Path, n: int, seed: int) -> None:
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as handle:
         for _ in range(n):
-            handle.write(json.dumps(random_case(rng)) + "\n")
+            handle.write(json.dumps(realistic_case(rng)) + "\n")
 
 
-def cli() -> str:
-    exe = shutil.which("axilla-kg")
-    if exe is None:
-        sys.exit("install the package first: pip install .")
-    return exe
+class TreeMemory:
+    """Samples the summed RSS of a process and all its descendants until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kb, self.stop = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _tree(self) -> list[int]:
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return pids
+
+    def _rss_kb(self, pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.02):
+            self.peak_kb = max(self.peak_kb, sum(self._rss_kb(p) for p in self._tree()))
+
+    def finish(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        return self.peak_kb / 1024
+
+
+def product_run(tree: Path, label: str, cases: Path, out: Path, n: int, extra: list[str]) -> dict[str, Any]:
+    """``recommend --cases FILE`` end to end, stdout to a file: wall time and peak tree memory."""
+    load = os.getloadavg()[0]
+    args = [*cli(), "recommend", "--cases", str(cases), *extra]
+    with out.open("wb") as sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE, env=cli_env(tree), cwd=tree)
+        memory = TreeMemory(proc.pid)
+        _, err = proc.communicate()
+        wall = time.perf_counter() - started
+    peak = memory.finish()
+    if proc.returncode != 0:
+        sys.exit(f"{label}: exit {proc.returncode}: {err.decode()[-500:]}")
+    size = out.stat().st_size
+    return {
+        "run": label,
+        "args": extra,
+        "cases": n,
+        "wall_s": wall,
+        "cases_per_s": n / wall,
+        "peak_tree_rss_mb": peak,
+        "output_mb": size / 2**20,
+        "bytes_per_line": size / n,
+        "load_avg_1m": load,
+    }
+
+
+LIMIT_LOOP = """
+import os, pickle, sys, time
+with open(sys.argv[1], "rb") as handle:
+    answers = pickle.load(handle)
+started = time.perf_counter()
+fd = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+pieces = []
+with open(sys.argv[2], "rb") as lines:
+    for number, line in enumerate(lines, start=1):
+        head, tail = answers[line]
+        pieces += (b'{"line":%d,' % number, head, tail)
+        if len(pieces) >= 1020:
+            os.writev(fd, pieces)
+            pieces = []
+os.writev(fd, pieces)
+os.close(fd)
+print(time.perf_counter() - started)
+"""
+
+
+def limit_run(cases: Path, answered: Path, out: Path, n: int, tmp: Path) -> dict[str, Any]:
+    """The dict-lookup limit: precomputed answers (outside the timing), a lookup and a write per line."""
+    answers: dict[bytes, tuple[bytes, bytes]] = {}
+    tails: dict[bytes, bytes] = {}
+    with cases.open("rb") as src, answered.open("rb") as ans:
+        for line, result in zip(src, ans, strict=True):
+            rest = result[result.index(b",") + 1 :]
+            at = rest.index(b',"matches"') if b',"matches"' in rest else 0
+            head, tail = rest[:at], rest[at:]
+            answers[line] = (head, tails.setdefault(tail, tail))
+    table = tmp / "answers.pickle"
+    with table.open("wb") as handle:
+        pickle.dump(answers, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    del answers, tails
+    load = os.getloadavg()[0]
+    done = subprocess.run([sys.executable, "-c", LIMIT_LOOP, str(table), str(cases), str(out)], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    wall = float(done.stdout)
+    if out.read_bytes() != answered.read_bytes():
+        sys.exit("the dict-lookup limit did not write the same bytes as the product")
+    return {"run": "dict-lookup limit", "cases": n, "wall_s": wall, "cases_per_s": n / wall, "load_avg_1m": load}
+
+
+def check_answers(rec: Recommender, cases: Path, answered: Path, detail: str, every: int = 500) -> int:
+    """Every ``every``-th output line must be exactly the single-case answer; returns how many were checked."""
+    checked = 0
+    with cases.open(encoding="utf-8") as src, answered.open(encoding="utf-8") as ans:
+        for number, (line, result) in enumerate(zip(src, ans, strict=True), start=1):
+            if number % every == 1:
+                expected = dumps({"line": number, **rec.recommend(loads_case(line), detail=detail)})
+                if result.rstrip("\n") != expected:
+                    sys.exit(f"line {number}: the batch answer differs from the single-case answer")
+                checked += 1
+    return checked
+
+
+def batch_section(rec: Recommender, n: int, baseline: Path | None) -> dict[str, Any]:
+    results: dict[str, Any] = {"runs": []}
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        cases, full = tmp / "cases.jsonl", tmp / "full.jsonl"
+        write_cases(cases, n, seed=14)
+        runs = results["runs"]
+        trees = [("after", REPO_ROOT)] + ([("before", baseline)] if baseline else [])
+        for _, tree in trees:  # one untimed warm-up each: the OS file cache, .pyc files
+            subprocess.run([*cli(), "recommend", "--cases", str(cases), "--jobs", "1"], env=cli_env(tree), cwd=tree,
+                           stdout=subprocess.DEVNULL, check=True)  # fmt: skip
+        for label, tree in trees:
+            print(f"{label}: default settings ...", file=sys.stderr)
+            runs.append(product_run(tree, f"{label}: default (full detail)", cases, full, n, []))
+        results["checked_lines"] = check_answers(rec, cases, full, "full")
+        print("dict-lookup limit ...", file=sys.stderr)
+        runs.append(limit_run(cases, full, tmp / "limit.jsonl", n, tmp))
+        for label, tree in trees:
+            for extra in (["--jobs", "1"], ["--detail", "brief"]):
+                print(f"{label}: {' '.join(extra)} ...", file=sys.stderr)
+                runs.append(product_run(tree, f"{label}: {' '.join(extra)}", cases, tmp / "other.jsonl", n, extra))
+        details = tmp / "details.json"
+        print("after: --detail ref ...", file=sys.stderr)
+        ref = product_run(REPO_ROOT, "after: --detail ref", cases, tmp / "ref.jsonl", n,
+                          ["--detail", "ref", "--details", str(details)])  # fmt: skip
+        ref["details_kb"] = details.stat().st_size / 1024
+        runs.append(ref)
+        print("after: default, again ...", file=sys.stderr)
+        runs.append(product_run(REPO_ROOT, "after: default (full detail), again", cases, full, n, []))
+        results["limit_again"] = limit_run(cases, full, tmp / "limit.jsonl", n, tmp)
+    return results
+
+
+def print_batch(results: dict[str, Any]) -> None:
+    print(f"batch: {results['runs'][0]['cases']:,} realistic cases, output to a file; every 500th line checked")
+    print(f"{'run':<40} {'cases/s':>9} {'wall s':>7} {'peak MB':>8} {'B/line':>7} {'load':>5}")
+    for r in results["runs"]:
+        peak = f"{r['peak_tree_rss_mb']:.0f}" if "peak_tree_rss_mb" in r else "-"
+        per_line = f"{r['bytes_per_line']:.0f}" if "bytes_per_line" in r else "-"
+        rate, wall, load = r["cases_per_s"], r["wall_s"], r["load_avg_1m"]
+        print(f"{r['run']:<40} {rate:>9,.0f} {wall:>7.2f} {peak:>8} {per_line:>7} {load:>5.2f}")
+    product = next(r for r in results["runs"] if r["run"] == "after: default (full detail)")
+    again = next(r for r in results["runs"] if r["run"] == "after: default (full detail), again")
+    limits = [r for r in results["runs"] if r["run"] == "dict-lookup limit"] + [results["limit_again"]]
+    for run, limit in zip((product, again), limits, strict=True):
+        ratio = run["wall_s"] / limit["wall_s"]
+        print(
+            f"product {run['cases_per_s']:,.0f} cases/s vs dict-lookup limit {limit['cases_per_s']:,.0f} cases/s: "
+            f"the product takes {ratio:.2f}x the limit's time "
+            f"(load {run['load_avg_1m']:.2f} / {limit['load_avg_1m']:.2f})"
+        )
+    before = [r for r in results["runs"] if r["run"] == "before: default (full detail)"]
+    if before:
+        print(f"after / before (default settings): {product['cases_per_s'] / before[0]['cases_per_s']:.2f}x")
 
 
 def cold_cli(runs: int) -> dict[str, float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([cli(), "recommend", *CASE_FLAGS], check=True, capture_output=True)
+        subprocess.run(
+            [*cli(), "recommend", *CASE_FLAGS], check=True, capture_output=True, env=cli_env(REPO_ROOT), cwd=REPO_ROOT
+        )
         times.append(time.perf_counter() - started)
     base = []
     for _ in range(runs):
@@ -102,28 +313,6 @@ def warm(rec: Recommender, cases: list[PatientCase]) -> dict[str, float]:
         "median_ms": samples[len(samples) // 2] / 1e6,
         "p99_ms": samples[int(len(samples) * 0.99)] / 1e6,
         "cases": len(samples),
-    }
-
-
-def batch_run(path: Path, n: int, jobs: int, detail: str) -> dict[str, Any]:
-    """The CLI end to end: read the file, answer, write to /dev/null; wall time and peak memory."""
-    code = (
-        "import resource, subprocess, sys, time\n"
-        "started = time.perf_counter()\n"
-        "with open(sys.argv[1]) as src, open('/dev/null', 'w') as dst:\n"
-        "    subprocess.run(sys.argv[2:], stdin=src, stdout=dst, check=True)\n"
-        "wall = time.perf_counter() - started\n"
-        "print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-    )
-    args = [cli(), "recommend", "--cases", "-", "--jobs", str(jobs), "--detail", detail]
-    out = subprocess.run([sys.executable, "-c", code, str(path), *args], check=True, capture_output=True, text=True)
-    wall, rss_kb = out.stdout.split()
-    return {
-        "cases": n,
-        "jobs": jobs,
-        "wall_s": float(wall),
-        "cases_per_s": n / float(wall),
-        "max_rss_mb": int(rss_kb) / 1024,
     }
 
 
@@ -159,48 +348,38 @@ def hermit(rec: Recommender, cases: list[PatientCase], batch_size: int) -> dict[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cases", type=int, default=200_000, help="batch size of the realistic mix")
+    parser.add_argument("--baseline", type=Path, help="another checkout to time in the same run (before/after)")
+    parser.add_argument("--all", action="store_true", help="also the cold CLI, warm calls and HermiT (500 cases)")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "recommend.json")
     args = parser.parse_args()
-    n_batch = 50_000 if args.quick else 1_000_000
-    n_hermit = 500 if args.quick else 10_000
-    rng = random.Random(286)
     rec = Recommender.load(KnowledgeGraph.load())
-    cases = [parse_case(random_case(rng)) for _ in range(max(n_hermit, 5000))]
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    print("cold CLI ...", file=sys.stderr)
-    results["cold_cli"] = cold_cli(3 if args.quick else 7)
-    print("warm in-process ...", file=sys.stderr)
-    results["warm"] = warm(rec, cases[:5000])
-    with tempfile.TemporaryDirectory() as tmp:
-        small, big = Path(tmp) / "small.jsonl", Path(tmp) / "big.jsonl"
-        write_cases(small, n_batch // 10, seed=1)
-        write_cases(big, n_batch, seed=2)
-        results["batch"] = []
-        for jobs, detail in ((1, "full"), (2, "full"), (2, "brief")):
-            print(f"batch, {jobs} job(s), {detail} ...", file=sys.stderr)
-            results["batch"].append(batch_run(small, n_batch // 10, jobs, detail))
-            results["batch"].append(batch_run(big, n_batch, jobs, detail))
-    print("HermiT ...", file=sys.stderr)
-    results["hermit"] = hermit(rec, cases[:n_hermit], 250)
+    results["batch"] = batch_section(rec, args.cases, args.baseline)
+    if args.all:
+        rng = random.Random(286)
+        cases = [parse_case(random_case(rng)) for _ in range(5000)]
+        print("cold CLI ...", file=sys.stderr)
+        results["cold_cli"] = cold_cli(5)
+        print("warm in-process ...", file=sys.stderr)
+        results["warm"] = warm(rec, cases)
+        print("HermiT ...", file=sys.stderr)
+        results["hermit"] = hermit(rec, cases[:500], 250)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
-    c, w, h = results["cold_cli"], results["warm"], results["hermit"]
-    cold_ms, pass_ms = c["median_s"] * 1000, c["python_pass_median_s"] * 1000
-    print(f"cold `recommend --format json`: {cold_ms:.0f} ms (python -c pass {pass_ms:.0f} ms)")
-    median_us, p99_us = w["median_ms"] * 1000, w["p99_ms"] * 1000
-    print(f"warm in-process: median {median_us:.0f} us, p99 {p99_us:.0f} us over {w['cases']} cases")
-    for b in results["batch"]:
-        rate, rss, label = b["cases_per_s"], b["max_rss_mb"], f"jobs {b['jobs']}, {b['detail']:>5}"
-        print(f"batch {b['cases']:>9,} cases, {label}: {rate:>9,.0f} cases/s, peak RSS {rss:.0f} MB")
-    ratio = h["ratio_fast_over_hermit"]
-    rate, wall = h["cases_per_s"], h["wall_s"]
-    print(f"HermiT {h['cases']:,} cases (batches of {h['batch_size']}): {rate:.0f} cases/s, {wall:.0f} s")
-    print(f"fast path classifies the same cases {ratio:,.0f}x faster than HermiT")
+    print_batch(results["batch"])
+    if args.all:
+        c, w, h = results["cold_cli"], results["warm"], results["hermit"]
+        cold, bare = c["median_s"] * 1000, c["python_pass_median_s"] * 1000
+        print(f"cold `recommend --format json`: {cold:.0f} ms (python -c pass {bare:.0f} ms)")
+        median, p99 = w["median_ms"] * 1000, w["p99_ms"] * 1000
+        print(f"warm in-process: median {median:.0f} us, p99 {p99:.0f} us over {w['cases']} cases")
+        rate, ratio = h["cases_per_s"], h["ratio_fast_over_hermit"]
+        print(f"HermiT {h['cases']:,} cases: {rate:.0f} cases/s; the fast path classifies {ratio:,.0f}x faster")
     print(f"results: {args.json}")
     return 0
 

@@ -1,18 +1,28 @@
-"""Batch mode in-process: worker processes give byte-identical output in input order, the cell
-cache never changes an answer, and the progress meter reports the counts."""
+"""Batch mode: one output line per input line, in order, whatever the line holds and whatever
+``--jobs``; worker processes give byte-identical output; the cell cache never changes an answer."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
+import subprocess
+import typing
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from axilla_kg import batch
-from axilla_kg.cases import loads_case
+from axilla_kg.cases import ENUMS, CaseError, PatientCase, loads_case, parse_case
 from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.recommend import Recommender, dumps
+
+from conftest import cli_command, cli_env
 
 
 @pytest.fixture(scope="module")
@@ -20,43 +30,255 @@ def rec(kg: KnowledgeGraph) -> Recommender:
     return Recommender.load(kg)
 
 
-def _lines(n: int, seed: int = 5) -> list[str]:
+#: Lines that broke batch mode (issue 11) or could: each must give exactly its own error line (with
+#: this text in it; "" where the wording is the JSON decoder's or the case contract's business).
+BAD_LINES: list[tuple[bytes, str]] = [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b'{"sex": "female", "age": NaN}', ""),
+    (b'{"sex": "female", "breast_cancer": "new", "tumor_size_cm": Infinity}', ""),
+    (b'{"sex": "female", "breast_cancer": "new", "tumor_size_cm": -Infinity}', ""),
+    (b'{"sex": "female", "age": ' + b"9" * 5000 + b"}", ""),
+    (b'{"sex": "female", "age": 1e999}', ""),
+    (b"[" * 100_000 + b"]" * 100_000, ""),
+    (b'{"sex": "female", "x": ' + b"[" * 100_000 + b"}", ""),
+    (b'{"sex": "female", "tumour_size_cm": 2}', "tumour_size_cm"),
+    (b'{"sex": "female", "tumor_size_cm": "big"}', "tumor_size_cm"),
+    (b'"just a string"', "JSON object"),
+    (b"", "blank line"),
+    (b"   \t\r", "blank line"),
+    (b"\x00\x01", ""),
+]
+
+
+def _good(rng: random.Random) -> dict[str, Any]:
+    case: dict[str, Any] = {"sex": rng.choice(["female", "male"]), "breast_cancer": rng.choice(["none", "new"])}
+    if case["breast_cancer"] != "none":
+        case["tumor_size_cm"] = rng.choice([2, 2.0, 2.0000001, 1.99, round(rng.uniform(0.3, 7), 2)])
+        case["clinical_nodes"] = rng.choice(["negative", "positive"])
+        case["neoadjuvant"] = rng.choice(["none", "mid_treatment", "completed"])
+    else:
+        case["axillary_lump"] = rng.choice(["none", "unilateral", "bilateral"])
+    case["age"] = rng.choice([None, 16, 18, 55])
+    case["diagnostic_breast_imaging_done"] = rng.choice([None, True, False])
+    return case
+
+
+def _input(n: int, seed: int = 5) -> tuple[bytes, dict[int, str]]:
+    """``n`` lines, good cases with every bad line of :data:`BAD_LINES` spread among them;
+    returns the bytes and, per bad line number, the text its error must mention."""
     rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        case: dict = {"sex": rng.choice(["female", "male"]), "breast_cancer": rng.choice(["none", "new", "recurrent"])}
-        if case["breast_cancer"] != "none":
-            case["tumor_size_cm"] = round(rng.uniform(0.5, 4), rng.choice([0, 1, 3, 7]))
-            case["clinical_nodes"] = rng.choice(["negative", "positive"])
-            case["neoadjuvant"] = rng.choice(["none", "mid_treatment", "completed"])
-        case["age"] = rng.choice([None, 16, 18, 55])
-        case["diagnostic_breast_imaging_done"] = rng.choice([None, True, False])
-        out.append("oops\n" if i % 997 == 0 else json.dumps(case) + "\n")
-    return out
+    lines: list[bytes] = []
+    bad: dict[int, str] = {}
+    for number in range(1, n + 1):
+        if number % 101 == 0:
+            line, expect = BAD_LINES[(number // 101) % len(BAD_LINES)]
+            lines.append(line)
+            bad[number] = expect
+        else:
+            lines.append(json.dumps(_good(rng)).encode())
+    return b"\n".join(lines) + b"\n", bad
 
 
-def test_workers_keep_order_and_output(rec: Recommender) -> None:
-    lines = _lines(2 * batch.CHUNK + 100)
-    one, two = io.StringIO(), io.StringIO()
-    counts_one = batch.run(rec, lines, one, jobs=1)
-    counts_two = batch.run(rec, lines, two, jobs=2)
-    assert one.getvalue() == two.getvalue()
-    assert counts_one == counts_two == {"cases": len(lines), "errors": len([x for x in lines if x == "oops\n"])}
-    numbers = [json.loads(line)["line"] for line in two.getvalue().splitlines()]
-    assert numbers == list(range(1, len(lines) + 1))
+def _check(rec: Recommender, data: bytes, bad: dict[int, str], output: bytes, every: int = 1) -> None:
+    """One output line per input line, in order; errors where expected; every (``every``-th) answer
+    exactly the single-case answer (compact JSON of ``{"line": N, **recommend(case)}``)."""
+    inputs = data.split(b"\n")[:-1]
+    outputs = output.split(b"\n")
+    assert outputs[-1] == b""
+    outputs = outputs[:-1]
+    assert len(outputs) == len(inputs)
+    for number, (line, answer) in enumerate(zip(inputs, outputs, strict=True), start=1):
+        got = json.loads(answer)
+        assert got["line"] == number
+        if number in bad:
+            assert set(got) <= {"line", "error", "field"} and bad[number] in got["error"], got
+            continue
+        assert "error" not in got, got
+        if number % every == 0:
+            assert answer.decode() == dumps({"line": number, **rec.recommend(loads_case(line.decode()))})
+
+
+def test_every_bad_line_gets_its_own_error_line(rec: Recommender) -> None:
+    data, bad = _input(len(BAD_LINES) * 101 + 50)
+    out = io.BytesIO()
+    counts = batch.run(rec, io.BytesIO(data), out, jobs=1)
+    _check(rec, data, bad, out.getvalue())
+    assert counts == {"cases": len(data.split(b"\n")) - 1, "errors": len(bad)}
+
+
+def test_workers_write_the_same_bytes_in_order(rec: Recommender, tmp_path: Path) -> None:
+    """Through real file descriptors: in-process, and forked workers writing in turn."""
+    data, bad = _input(3 * batch.BLOCK_LINES + 77, seed=7)
+    outputs = []
+    for jobs in (1, 2, 3):
+        path = tmp_path / f"out{jobs}.jsonl"
+        with path.open("wb") as out:
+            counts = batch.run(rec, io.BytesIO(data), out, jobs=jobs)
+        assert counts["errors"] == len(bad)
+        outputs.append(path.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    _check(rec, data, bad, outputs[0])
+
+
+def test_text_streams_and_line_lists(rec: Recommender) -> None:
+    """The Python API takes lines (str) and text streams too; the last line needs no newline."""
+    lines = ['{"sex": "male"}\n', "oops\n", '{"sex": "female", "axillary_lump": "unilateral"}']
+    out = io.StringIO()
+    batch.run(rec, lines, out)
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [a["line"] for a in answers] == [1, 2, 3]
+    assert "error" in answers[1] and [m["variant"] for m in answers[2]["matches"] if m["topic"] == "286"] == [1]
+
+
+def test_over_long_line_is_answered_without_keeping_it(rec: Recommender) -> None:
+    long = b'{"sex": "female", "pad": "' + b"x" * (batch.MAX_LINE_BYTES + 10) + b'"}'
+    data = b'{"sex": "male"}\n' + long + b'\n{"sex": "male"}'
+    out = io.BytesIO()
+    batch.run(rec, io.BytesIO(data), out)
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [a["line"] for a in answers] == [1, 2, 3]
+    assert "longer than" in answers[1]["error"] and "matches" in answers[2]
 
 
 def test_cached_answers_equal_fresh_answers(rec: Recommender) -> None:
-    cached = batch.BatchRecommender(rec)
-    for number, text in enumerate(_lines(600, seed=9), start=1):
-        if text == "oops\n":
-            continue
-        fresh = rec.recommend(loads_case(text))
-        expected = {"line": number, **fresh}
-        assert json.loads(cached.answer(number, text)) == json.loads(dumps(expected))
+    cached = batch.BatchRecommender(rec, "brief")
+    rng = random.Random(9)
+    for number in range(1, 400):
+        text = json.dumps(_good(rng))
+        expected = dumps({"line": number, **rec.recommend(loads_case(text), detail="brief")})
+        assert cached.answer(number, text) == expected
+
+
+# --- the cell key is generic: two cases differing in one attribute share a cell only if their answers agree
+def _candidates(name: str, annotation: Any, key: batch.CellKey) -> list[Any]:
+    """Values worth trying for one case attribute, from its type and the bounds the variants test."""
+    values: list[Any] = [None]
+    if name in ENUMS:
+        values += list(ENUMS[name])
+    text = str(annotation)
+    if "bool" in text:
+        values += [True, False]
+    limits = [limit for n, tests in key.bounded if n == name for _, limit in tests]
+    if "Decimal" in text or "int" in text:
+        for limit in limits or [Decimal(1)]:
+            values += [limit, limit + 1, limit - 1 if limit > 1 else limit / 2]
+            if "Decimal" in text:
+                values += [limit + Decimal("0.0000001"), limit - Decimal("0.0000001"), limit * 3]
+    return values
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000))
+def test_cases_differing_in_one_attribute_share_a_cell_only_with_equal_answers(rec: Recommender, seed: int) -> None:
+    key = batch.CellKey(rec)
+    rng = random.Random(seed)
+    base = parse_case(_good(rng))
+    hints = typing.get_type_hints(PatientCase)
+    for attribute in batch.case_attributes():
+        for value in _candidates(attribute, hints[attribute], key):
+            try:
+                other = parse_case({**base.to_json(), attribute: value})
+            except CaseError:
+                continue
+            if dataclasses.asdict(other) == dataclasses.asdict(base):
+                continue
+            mine, theirs = rec.recommend(base), rec.recommend(other)
+            del mine["case"], theirs["case"]
+            if key(base) == key(other):
+                assert mine == theirs, (attribute, base, other)
+            elif mine != theirs:
+                continue
+
+
+def test_every_case_attribute_is_part_of_the_key(rec: Recommender) -> None:
+    """A new case field joins the key with no code change: the key covers the case type's fields."""
+    key = batch.CellKey(rec)
+    case = parse_case({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5, "age": 40})
+    plain, *sides = key(case)
+    bounded = {name for name, _ in key.bounded}
+    assert len(plain) >= len(batch.case_attributes()) - len(bounded)
+    assert len(sides) == len(bounded) and bounded <= set(batch.case_attributes())
+
+
+# --- --detail ref ---------------------------------------------------------------------------------
+def test_detail_ref_rebuilds_the_full_answers(rec: Recommender, tmp_path: Path) -> None:
+    data, _ = _input(500, seed=11)
+    full, ref = io.BytesIO(), io.BytesIO()
+    batch.run(rec, io.BytesIO(data), full)
+    counts = batch.run(rec, io.BytesIO(data), ref, detail="ref")
+    details = json.loads(batch.details_document(counts["details"]))
+    assert len(ref.getvalue()) * 3 < len(full.getvalue())
+    for short, long in zip(ref.getvalue().splitlines(), full.getvalue().splitlines(), strict=True):
+        answer = json.loads(short)
+        for match in answer.get("matches", []):
+            assert set(match) == {"topic", "variant", "ref"}
+        if "matches" in answer:
+            answer["matches"] = [details[m["ref"]] for m in answer["matches"]]
+        assert answer == json.loads(long)
+
+
+# --- the command line -----------------------------------------------------------------------------
+def _cli(*args: str, stdin: bytes | None = None, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [*cli_command(), "recommend", *args], input=stdin, stdout=stdout, stderr=subprocess.PIPE, env=cli_env()
+    )
+
+
+def test_cli_bad_lines_never_end_the_run(rec: Recommender, tmp_path: Path) -> None:
+    """Issue 11: one bad line ended the run (0 of 5 lines, or 12,288 of 20,000 then a traceback),
+    and one invalid-UTF-8 line rejected the whole batch. Now every line is answered, at any --jobs."""
+    data, bad = _input(20_000, seed=3)
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(data)
+    outputs = []
+    for jobs in ("1", "2"):
+        proc = _cli("--cases", str(path), "--jobs", jobs)
+        assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()[-2000:]
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1]
+    _check(rec, data, bad, outputs[0], every=20)
+    five = b"\n".join([b'{"sex": "male"}', b'{"sex": "female", "age": NaN}', b"\xff", b"[" * 100_000, b"{}"])
+    proc = _cli("--cases", "-", "--detail", "brief", stdin=five + b"\n")
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert [json.loads(line)["line"] for line in proc.stdout.splitlines()] == [1, 2, 3, 4, 5]
+
+
+def test_cli_detail_ref_writes_the_details_document(tmp_path: Path) -> None:
+    details = tmp_path / "details.json"
+    case = {"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5, "clinical_nodes": "positive"}
+    stdin = json.dumps({**case, "diagnostic_breast_imaging_done": True}).encode() + b"\n"
+    proc = _cli("--cases", "-", "--detail", "ref", "--details", str(details), stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    refs = [m["ref"] for m in json.loads(proc.stdout)["matches"]]
+    document = json.loads(details.read_text(encoding="utf-8"))
+    assert refs and sorted(document) == sorted(set(refs))
+    assert all(document[r]["ratings"] for r in refs)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--detail", "ref"), ("--details", "x.json"), ("--sex", "male", "--detail", "ref", "--details", "x.json")],
+)
+def test_cli_detail_ref_needs_details_and_cases(args: tuple[str, ...], tmp_path: Path) -> None:
+    proc = _cli(*(["--cases", "-"] if "--sex" not in args else []), *args, stdin=b'{"sex": "male"}\n')
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr.decode().count("\n") == 1 and "--detail ref" in proc.stderr.decode()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_cli_full_disk_is_one_line_not_a_traceback(jobs: str, tmp_path: Path) -> None:
+    data, _ = _input(3 * batch.BLOCK_LINES, seed=1)
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(data)
+    with open("/dev/full", "wb") as full:
+        proc = _cli("--cases", str(path), "--jobs", jobs, stdout=full)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "cannot write" in err
 
 
 def test_progress_meter(rec: Recommender) -> None:
     progress = io.StringIO()
-    batch.run(rec, _lines(50), io.StringIO(), progress=progress)
+    batch.run(rec, [json.dumps(_good(random.Random(1))) + "\n"] * 50, io.StringIO(), progress=progress)
     assert progress.getvalue().endswith("\n") and "50 cases" in progress.getvalue()

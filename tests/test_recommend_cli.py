@@ -78,9 +78,9 @@ def test_batch_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
     proc = run_cli("recommend", "--cases", str(path))
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [o["line"] for o in out] == [1, 2, 3, 4, 6]
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 5, 6]  # a blank line is answered too (an error)
     assert "tumor_size_cm" in out[1]["error"] and out[1]["field"] == "tumor_size_cm"
-    assert "not valid JSON" in out[3]["error"]
+    assert "not valid JSON" in out[3]["error"] and "blank line" in out[4]["error"]
     good = [o for o in out if "error" not in o]
     assert [[m["variant"] for m in o["matches"] if m["topic"] == "286"] for o in good] == [[1], [4], [9]]
 

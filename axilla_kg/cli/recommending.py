@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -52,10 +53,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument(
         "--detail",
-        choices=DETAILS,
+        choices=(*DETAILS, batch.REF),
         default="full",
         help="full (default): differentials, next steps, pitfalls and related variants of each match; "
-        "brief: ratings and explanation only (much smaller batch output)",
+        "brief: ratings and explanation only (much smaller batch output); "
+        "ref (--cases only): each match as a reference into the --details document",
+    )
+    p.add_argument(
+        "--details",
+        metavar="FILE",
+        help="with --cases --detail ref: write the referenced variant details here (one JSON object)",
     )
     p.add_argument(
         "--jobs",
@@ -121,6 +128,8 @@ def run_recommend(args: argparse.Namespace) -> str | None:
     sources = [s for s in (args.case, args.cases) if s is not None]
     if len(sources) > 1 or (sources and flags):
         raise UsageError("give the case once: with flags, --case or --cases")
+    if (args.detail == batch.REF) != (args.details is not None) or (args.details and args.cases is None):
+        raise UsageError("--detail ref and --details FILE go together, with --cases")
     if args.cases is not None:
         if args.reasoner:
             raise UsageError("--reasoner works on one case at a time; batch mode uses the fast path")
@@ -145,29 +154,49 @@ def run_recommend(args: argparse.Namespace) -> str | None:
 
 
 def _run_batch(args: argparse.Namespace) -> None:
+    """Stream the cases as bytes: each line is decoded on its own, so one bad line (even invalid
+    UTF-8) gets its own error line and the rest are answered."""
+    jobs = args.jobs if args.jobs is not None else batch.default_jobs()
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
     recommender = _recommender(args)
-    stream: IO[str]
+    stream: IO[bytes]
     if args.cases == "-":
-        stream = sys.stdin
+        stream = sys.stdin.buffer
     else:
         try:
-            stream = open(args.cases, encoding="utf-8")  # noqa: SIM115 - closed below
+            stream = open(args.cases, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
-        jobs = args.jobs if args.jobs is not None else batch.default_jobs()
-        if jobs < 1:
-            raise UsageError("--jobs must be at least 1")
-        batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail)
+        counts = batch.run(
+            recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail
+        )
         sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{args.cases}: not UTF-8 text: {exc.reason}") from None
+        return None
+    except batch.BatchOutputError as exc:
+        raise DataError(str(exc)) from None
+    except OSError as exc:
+        raise DataError(f"{args.cases}: cannot read: {exc.strerror or exc}") from None
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
+    if args.details is not None:
+        _write_file(Path(args.details), batch.details_document(counts["details"]))
     return None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write next to the target and rename over it, so a failure never leaves half a document."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def run_audit(args: argparse.Namespace) -> str:
