@@ -404,3 +404,13 @@ def test_sparqlwrapper_defaults_work_for_every_form_format_and_method(base: str,
                     assert json_keys(json.dumps(converted).encode()) == local_keys(local)
     assert failures == [], f"{len(failures)} of {tried} failed"
     assert tried == 64
+
+
+def test_the_front_door_is_served_beside_the_endpoint(base: str) -> None:
+    """serve mounts the lookup pages and the CDS Hooks service (axilla_kg.web) under its own limits."""
+    status, ctype, body = request(base, "GET", "/topics")
+    assert status == 200 and ctype.startswith("text/html") and b"286" in body
+    status, ctype, body = request(base, "GET", "/cds-services")
+    assert status == 200 and json.loads(body)["services"]
+    status, _, _ = request(base, "GET", "/health")
+    assert status == 200  # the endpoint's own routes come first
