@@ -64,7 +64,7 @@ def run_query(args: argparse.Namespace) -> str:
     params = parse_params(args.param)
     kg = graph_for(args)
     if not getattr(args, "endpoint", None):
-        forbid_network_or_fail()
+        forbid_network_or_fail(args)
     result = kg.query(args.name, **params)
     return render_result(result, args.format)
 
@@ -114,8 +114,15 @@ def _decode(raw: bytes, source: str) -> str:
         raise UsageError(f"{source}: not valid UTF-8 (line {line}, byte {exc.start + 1})") from None
 
 
-def forbid_network_or_fail() -> None:
-    """Install the network barrier before a local engine evaluates anything (see axilla_kg.sandbox)."""
+def forbid_network_or_fail(args: argparse.Namespace) -> None:
+    """Install the network barrier before a local engine evaluates anything (see axilla_kg.sandbox).
+
+    Only when the CLI owns its process (started as a program): the barrier is permanent and
+    process-wide, so code that calls ``main(argv)`` in its own process keeps its network (and the
+    screen in the engines still refuses SERVICE and FROM there).
+    """
+    if not getattr(args, "owns_process", False):
+        return
     try:
         forbid_network()
     except SandboxUnavailable as exc:
@@ -128,5 +135,5 @@ def run_sparql(args: argparse.Namespace) -> str:
         return render_result(graph_for(args).sparql(text), args.format)
     screen(text)  # QueryRefused / QueryRejected: one line, exit 2
     kg = graph_for(args)
-    forbid_network_or_fail()
+    forbid_network_or_fail(args)
     return render_result(kg.sparql(text), args.format)
