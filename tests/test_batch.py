@@ -48,6 +48,11 @@ BAD_LINES: list[tuple[bytes, str]] = [
     (b"", "blank line"),
     (b"   \t\r", "blank line"),
     (b"\x00\x01", ""),
+    (b'{"sex": "female", "age": 1e999999999}', "age"),
+    (b'{"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1e999999999}', "tumor_size_cm"),
+    (b'{"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1e-400}', "tumor_size_cm"),
+    (b'{"sex": "female", "sex": "male"}', "sex"),
+    (b"\xef\xbb\xbf{not json", "not valid JSON"),
 ]
 
 
