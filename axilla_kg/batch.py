@@ -67,9 +67,14 @@ class BatchOutputError(AxillaKGError):
 
 
 # --- the cell of a case -----------------------------------------------------------------------
-def case_attributes() -> list[str]:
-    """Every attribute a case carries, from the case type itself (so a new field joins the key)."""
-    return [f.name for f in dataclasses.fields(PatientCase)]
+def case_attributes(recommender: Recommender) -> list[str]:
+    """Every attribute that can tell two cases apart, never listed by hand: the contract's fields
+    (the graph's feature registry where there is one, else the case type's own fields), plus any
+    other public state the case type keeps (e.g. which values were assumed from a default)."""
+    registry = getattr(recommender, "registry", None)
+    names = list(registry.fields) if registry is not None else [f.name for f in dataclasses.fields(PatientCase)]
+    slots = getattr(PatientCase, "__slots__", ())
+    return names + [s for s in slots if not s.startswith("_") and s != "values" and s not in names]
 
 
 class CellKey:
@@ -81,7 +86,7 @@ class CellKey:
             for test in variant.tests:
                 if test.kind == "bound":
                     bounds.setdefault(test.field, set()).add((test.op, test.limit))
-        names = case_attributes()
+        names = case_attributes(recommender)
         unknown = set(bounds) - set(names)
         if unknown:  # pragma: no cover - the classifier reads these attributes from the case too
             raise AxillaKGError(f"variant tests bound {', '.join(sorted(unknown))}, which a case does not carry")
@@ -126,6 +131,9 @@ class BatchRecommender:
         self.recommender = recommender
         self.detail = detail
         self.key = CellKey(recommender)
+        # the graph's own case reader where it has one (a --data draft may add case fields)
+        reader = getattr(recommender, "reader", None)
+        self.load: Callable[[bytes], PatientCase] = reader.loads if reader is not None else loads_case
         self.cells: dict[tuple[Any, ...], _Cell | None] = {}  # None: the cell cannot be cached
         self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
@@ -143,7 +151,7 @@ class BatchRecommender:
                 return b'{"line":%d,%b%b' % (number, seen[1].prefix, seen[0]), seen[1].tail, False
             if not raw.strip():
                 return self._error(number, "blank line: expected a patient case (a JSON object)"), b"", True
-            case = loads_case(raw)  # strict: UTF-8, limits, plain numbers (axilla_kg.inputs.safejson)
+            case = self.load(raw)  # strict: UTF-8, limits, plain numbers (axilla_kg.inputs.safejson)
             found = self._cell(case)
             if found is None:
                 return self._render(number, case), b"", False
