@@ -1,0 +1,160 @@
+"""From prefetched FHIR resources to a patient case in the ``recommend`` contract.
+
+Each case field is read from one stated FHIR element and a code from :mod:`codes`; a field
+with no such evidence is left out (the contract then reads it as "not known", or applies its
+documented default), so missing data turns into the "needs" card rather than a guess. The
+resources have already been validated as FHIR R4 by the request parser; what is read here is
+plain JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from axilla_kg.cases import FIELDS
+from axilla_kg.cdshooks import codes
+
+
+@dataclass
+class Derivation:
+    """The case fields found, and for each the FHIR element it came from (shown in the cards)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    def put(self, name: str, value: Any, source: str) -> None:
+        if name in FIELDS:  # a field the contract does not have (any more) is never sent
+            self.data[name] = value
+            self.evidence[name] = source
+
+
+def resources(bundle: dict[str, Any] | None, kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(entry index, resource) for each entry of a searchset Bundle holding a ``kind`` resource."""
+    for i, entry in enumerate((bundle or {}).get("entry") or []):
+        resource = entry.get("resource")
+        if isinstance(resource, dict) and resource.get("resourceType") == kind:
+            yield i, resource
+
+
+def _codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list((concept or {}).get("coding") or [])
+
+
+def _has_code(concept: dict[str, Any] | None, system: str, code: str) -> bool:
+    return any(c.get("system") == system and c.get("code") == code for c in _codings(concept))
+
+
+def _status(concept: dict[str, Any] | None, system: str) -> str | None:
+    for c in _codings(concept):
+        if c.get("system") == system:
+            return str(c.get("code"))
+    return None
+
+
+def age_on(birth_date: str, today: dt.date) -> int | None:
+    """Whole years on ``today``; None for a partial date (year or year-month only)."""
+    try:
+        born = dt.date.fromisoformat(birth_date)
+    except ValueError:
+        return None
+    if len(birth_date) != 10 or born > today:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def derive_case(
+    prefetch: dict[str, Any],
+    procedure_of: Callable[[dict[str, Any] | None], str | None],
+    today: dt.date | None = None,
+) -> Derivation:
+    """The case fields the prefetched ``patient``, ``conditions``, ``observations`` and
+    ``procedures`` state. ``procedure_of`` names our procedure for a FHIR CodeableConcept."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    out = Derivation()
+    patient = prefetch.get("patient")
+    if isinstance(patient, dict):
+        gender = patient.get("gender")
+        if gender in ("female", "male"):
+            out.put("sex", gender, f"Patient.gender = {gender}")
+        birth = patient.get("birthDate")
+        if isinstance(birth, str):
+            age = age_on(birth, today)
+            if age is not None:
+                out.put("age", age, f"Patient.birthDate = {birth} (age on {today.isoformat()})")
+    _conditions(prefetch.get("conditions"), out)
+    _tumour_size(prefetch.get("observations"), out)
+    _imaging_done(prefetch.get("procedures"), procedure_of, out)
+    return out
+
+
+def _conditions(bundle: dict[str, Any] | None, out: Derivation) -> None:
+    cancer: list[tuple[str, str, str]] = []  # (value, code, status)
+    nodes: str | None = None
+    for i, cond in resources(bundle, "Condition"):
+        if _status(cond.get("verificationStatus"), codes.CONDITION_VERIFICATION) in codes.NOT_A_DIAGNOSIS:
+            continue
+        status = _status(cond.get("clinicalStatus"), codes.CONDITION_CLINICAL)
+        for c in _codings(cond.get("code")):
+            if c.get("system") != codes.ICD10CM or not isinstance(c.get("code"), str):
+                continue
+            code = c["code"]
+            if codes.is_breast_cancer(code) and status in codes.CLINICAL_STATUS:
+                cancer.append((codes.CLINICAL_STATUS[status], code, status))
+            elif codes.is_axillary_node_metastasis(code) and status in ("active", "recurrence", "relapse"):
+                nodes = f"conditions.entry[{i}] Condition.code = ICD-10-CM {code} ({codes.describe(code)})"
+    if cancer:
+        # a recurrence anywhere in the record outranks an active primary: the question is then
+        # about recurrent disease
+        value, code, status = max(cancer, key=lambda c: c[0] == "recurrent")
+        out.put(
+            "breast_cancer",
+            value,
+            f"Condition.code = ICD-10-CM {code} ({codes.describe(code)}), clinicalStatus = {status}",
+        )
+    if nodes is not None:
+        out.put("clinical_nodes", "positive", nodes)
+
+
+def _tumour_size(bundle: dict[str, Any] | None, out: Derivation) -> None:
+    best: tuple[str, Decimal, str] | None = None  # (effective, cm, source)
+    for i, obs in resources(bundle, "Observation"):
+        if obs.get("status") not in codes.FINAL_OBSERVATION:
+            continue
+        if not _has_code(obs.get("code"), codes.LOINC, codes.TUMOR_SIZE):
+            continue
+        for comp in obs.get("component") or []:
+            if not _has_code(comp.get("code"), codes.LOINC, codes.TUMOR_MAX_DIMENSION):
+                continue
+            quantity = comp.get("valueQuantity") or {}
+            per_cm = codes.LENGTH_UNITS.get(str(quantity.get("code")))
+            if quantity.get("system") != codes.UCUM or per_cm is None or quantity.get("value") is None:
+                continue
+            try:
+                cm = Decimal(str(quantity["value"])) / per_cm
+            except InvalidOperation:
+                continue
+            effective = str(obs.get("effectiveDateTime") or "")
+            source = (
+                f"observations.entry[{i}] Observation LOINC {codes.TUMOR_SIZE}, component LOINC "
+                f"{codes.TUMOR_MAX_DIMENSION} = {quantity['value']} {quantity['code']}"
+            )
+            if best is None or effective > best[0]:
+                best = (effective, cm, source)
+    if best is not None:
+        out.put("tumor_size_cm", best[1], best[2])
+
+
+def _imaging_done(
+    bundle: dict[str, Any] | None, procedure_of: Callable[[dict[str, Any] | None], str | None], out: Derivation
+) -> None:
+    for i, proc in resources(bundle, "Procedure"):
+        if proc.get("status") != "completed":
+            continue
+        name = procedure_of(proc.get("code"))
+        if name in codes.DIAGNOSTIC_BREAST_IMAGING:
+            out.put("diagnostic_breast_imaging_done", True, f"procedures.entry[{i}] Procedure '{name}', completed")
+            return

@@ -1,0 +1,140 @@
+"""Reading a CDS Hooks request: strict JSON, the CDS Hooks fields, and FHIR R4 validation.
+
+Anything wrong is a :class:`BadRequest` naming the element (``context.draftOrders.entry[0].
+resource.status``), answered 400. FHIR resources are validated with ``fhir.resources``' R4B
+models (R4B's ServiceRequest, Patient, Condition, Observation, Procedure and Bundle are R4's),
+plus the codes this service reads from closed value sets. ``fhirServer`` and
+``fhirAuthorization`` are accepted and never used: prefetch is the only way data comes in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from axilla_kg.inputs import safejson
+
+MAX_BODY = 1_048_576  # bytes
+#: FHIR nests deeper than a patient case (Bundle > entry > resource > code > coding > ...).
+MAX_DEPTH = 64
+PREFETCH_KINDS = {
+    "patient": "Patient",
+    "conditions": "Condition",
+    "observations": "Observation",
+    "procedures": "Procedure",
+}
+GENDERS = frozenset({"male", "female", "other", "unknown"})
+
+
+class BadRequest(Exception):
+    def __init__(self, element: str, message: str) -> None:
+        super().__init__(f"{element}: {message}" if element else message)
+        self.element = element
+        self.message = message
+
+
+@dataclass
+class HookRequest:
+    hook: str
+    hook_instance: str
+    patient_id: str
+    orders: list[dict[str, Any]]
+    prefetch: dict[str, Any] = field(default_factory=dict)
+
+
+def loads(body: bytes) -> Any:
+    """Strict JSON (:mod:`axilla_kg.inputs.safejson`: size and depth limits, duplicate keys,
+    plain decimal numbers kept exact as ``Decimal``, no NaN/Infinity, strict UTF-8)."""
+    if len(body) > MAX_BODY:
+        raise BadRequest("", f"request body over {MAX_BODY} bytes")
+    try:
+        return safejson.loads(body, max_depth=MAX_DEPTH, max_chars=MAX_BODY)
+    except safejson.JSONInputError as exc:
+        raise BadRequest(exc.field, str(exc)) from None
+
+
+def _path(prefix: str, loc: tuple[Any, ...]) -> str:
+    out = prefix
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _validate(model: str, data: Any, element: str) -> None:
+    """Validate one resource (or Bundle) with the R4B model of its type."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    if not isinstance(data, dict):
+        raise BadRequest(element, "expected a FHIR resource (JSON object)")
+    if data.get("resourceType") != model:
+        raise BadRequest(
+            f"{element}.resourceType", f"expected '{model}', got {json.dumps(data.get('resourceType'), default=str)}"
+        )
+    try:
+        get_fhir_model_class(model).model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadRequest(_path(element, tuple(first["loc"])), str(first["msg"])) from None
+    except (KeyError, ValueError, TypeError) as exc:  # e.g. an unknown resourceType inside a Bundle
+        raise BadRequest(element, f"not a valid FHIR R4 {model}: {exc}") from None
+
+
+def _string(obj: dict[str, Any], key: str, element: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(element, "required, a non-empty string")
+    return value
+
+
+def _bundle_of(data: Any, element: str) -> dict[str, Any]:
+    """A Bundle, validated with every entry's resource (the R4B Bundle model validates each
+    ``entry.resource`` as the type its ``resourceType`` names)."""
+    _validate("Bundle", data, element)
+    for i, entry in enumerate(data.get("entry") or []):
+        resource = entry.get("resource")
+        where = f"{element}.entry[{i}].resource"
+        if not isinstance(resource, dict):
+            raise BadRequest(where, "missing")
+    return dict(data)
+
+
+def parse_request(body: bytes, hook: str) -> HookRequest:
+    data = loads(body)
+    if not isinstance(data, dict):
+        raise BadRequest("", "a CDS Hooks request must be a JSON object")
+    if data.get("hook") != hook:
+        raise BadRequest("hook", f"this service answers '{hook}', got {json.dumps(data.get('hook'), default=str)}")
+    instance = _string(data, "hookInstance", "hookInstance")
+    context = data.get("context")
+    if not isinstance(context, dict):
+        raise BadRequest("context", "required, a JSON object")
+    _string(context, "userId", "context.userId")
+    patient_id = _string(context, "patientId", "context.patientId")
+    drafts = _bundle_of(context.get("draftOrders"), "context.draftOrders")
+    orders = [e["resource"] for e in drafts.get("entry") or [] if e["resource"].get("resourceType") == "ServiceRequest"]
+    selections = context.get("selections")
+    if hook == "order-select":
+        if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
+            raise BadRequest("context.selections", "required for order-select, a list of 'Type/id' strings")
+        chosen = set(selections)
+        orders = [o for o in orders if f"ServiceRequest/{o.get('id')}" in chosen]
+    prefetch_in = data.get("prefetch") or {}
+    if not isinstance(prefetch_in, dict):
+        raise BadRequest("prefetch", "a JSON object")
+    prefetch: dict[str, Any] = {}
+    for key, value in prefetch_in.items():
+        if value is None or key not in PREFETCH_KINDS:
+            continue  # a prefetch the client could not fill, or one we never asked for
+        if key == "patient":
+            _validate("Patient", value, "prefetch.patient")
+            if value.get("id") not in (None, patient_id):
+                raise BadRequest("prefetch.patient.id", f"'{value.get('id')}' is not context.patientId '{patient_id}'")
+            if value.get("gender") is not None and value.get("gender") not in GENDERS:
+                raise BadRequest("prefetch.patient.gender", f"'{value.get('gender')}' is not an administrative gender")
+            prefetch[key] = value
+        else:
+            prefetch[key] = _bundle_of(value, f"prefetch.{key}")
+    return HookRequest(hook, instance, patient_id, orders, prefetch)

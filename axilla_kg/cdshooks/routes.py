@@ -1,0 +1,70 @@
+"""HTTP routes of the CDS Hooks service (Starlette): discovery and one POST route per service.
+
+CDS Hooks clients include browser-based sandboxes, so these routes answer CORS requests from any
+origin (they carry no cookies and change nothing). Errors are JSON: ``{"error", "element"}``.
+"""
+
+from __future__ import annotations
+
+import simplejson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from axilla_kg.cdshooks.request import MAX_BODY, BadRequest, parse_request
+from axilla_kg.cdshooks.service import SERVICES, HookService, discovery
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def _json(body: object, status: int = 200) -> Response:
+    """JSON with FHIR decimals written exactly as received (simplejson writes ``Decimal`` as a
+    number without a detour through float), so an echoed ServiceRequest keeps e.g. ``1.50``."""
+    text = simplejson.dumps(body, use_decimal=True, ensure_ascii=False, separators=(",", ":"))
+    return Response(text.encode("utf-8"), status_code=status, media_type="application/json", headers=CORS)
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused as soon as it passes the cap (a client cannot make us buffer more)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BadRequest("", f"request body over {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def routes(service: HookService) -> list[BaseRoute]:
+    """``GET /cds-services`` and ``POST /cds-services/{id}`` (plus CORS pre-flight)."""
+    listing = discovery()
+
+    async def discover(request: Request) -> Response:
+        return _json(listing)
+
+    async def preflight(request: Request) -> Response:
+        return Response(status_code=204, headers=CORS)
+
+    async def call(request: Request) -> Response:
+        sid = request.path_params["service_id"]
+        hook = SERVICES.get(sid)
+        if hook is None:
+            return _json({"error": f"no CDS service '{sid}'", "element": "id"}, 404)
+        try:
+            parsed = parse_request(await _body(request), hook)
+        except BadRequest as exc:
+            return _json({"error": str(exc), "element": exc.element}, 400)
+        return _json(service.answer(parsed))
+
+    return [
+        Route("/cds-services", discover, methods=["GET"]),
+        Route("/cds-services", preflight, methods=["OPTIONS"]),
+        Route("/cds-services/{service_id}", call, methods=["POST"]),
+        Route("/cds-services/{service_id}", preflight, methods=["OPTIONS"]),
+    ]

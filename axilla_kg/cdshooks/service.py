@@ -1,0 +1,106 @@
+"""The two CDS Hooks services (``order-select`` and ``order-sign``) and their discovery entry.
+
+Both answer the same way: derive the patient case from the prefetched resources, run
+:meth:`Recommender.recommend` once, judge each draft ServiceRequest, and answer cards plus
+the PAMA ``systemActions``. The system actions are given twice with the same content: at the top
+level, where CDS Hooks 2.0 puts them, and under ``extension.systemActions``, where the Argonaut
+PAMA profile (written before 2.0) puts them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from axilla_kg.cases import CaseError, parse_case
+from axilla_kg.cdshooks.cards import make_card, md_escape, order_cards, system_action
+from axilla_kg.cdshooks.fhir_case import derive_case
+from axilla_kg.cdshooks.orders import Verdict, judge, procedure_of
+from axilla_kg.cdshooks.request import HookRequest
+from axilla_kg.lookup import Lookup
+
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}&code=http://loinc.org|21889-1",
+    "procedures": "Procedure?patient={{context.patientId}}&status=completed",
+}
+SERVICES = {
+    "axilla-imaging-order-select": "order-select",
+    "axilla-imaging-order-sign": "order-sign",
+}
+DATA_ID = "https://w3id.org/axilla-kg/id/"
+#: Sent as pama-rating-qcdsm-consulted. The profile wants the CMS G-code of a qualified CDS
+#: mechanism; this tool is not one, and says so rather than borrowing a code.
+QCDSM = "axilla-kg (not a CMS-qualified CDS mechanism)"
+
+
+def discovery() -> dict[str, Any]:
+    return {
+        "services": [
+            {
+                "hook": hook,
+                "id": sid,
+                "title": f"ACR axilla imaging appropriateness ({hook})",
+                "description": "Rates draft imaging orders against ACR Appropriateness Criteria topic 286 "
+                "(Imaging of the Axilla) and related breast topics; asks for missing facts instead of guessing.",
+                "prefetch": PREFETCH,
+            }
+            for sid, hook in SERVICES.items()
+        ]
+    }
+
+
+@dataclass
+class HookService:
+    lookup: Lookup
+    base_url: str
+
+    def answer(self, request: HookRequest) -> dict[str, Any]:
+        derived = derive_case(request.prefetch, lambda c: procedure_of(self.lookup, c))
+        labels = self.lookup.recommender.feature_labels
+        try:
+            case = parse_case(dict(derived.data))
+            result: dict[str, Any] | None = self.lookup.recommender.recommend(case, detail="brief")
+            problem = None
+        except CaseError as exc:
+            result, problem = None, exc
+        cards: list[dict[str, Any]] = []
+        actions: list[dict[str, Any]] = []
+        consult = f"urn:uuid:{uuid.uuid4()}"
+        for order in request.orders:
+            name = procedure_of(self.lookup, order.get("code"))
+            if name is None:
+                verdict = Verdict("unknown-procedure", None)
+            elif result is None:
+                assert problem is not None
+                field = problem.field or "sex"
+                verdict = Verdict("needs", name, needs=[field])
+                if field in derived.data:  # a contradiction in the record, not a missing fact
+                    cards.append(self._contradiction(name, str(problem)))
+                    continue
+            else:
+                verdict = judge(self.lookup, result, name)
+            cards.extend(order_cards(self.base_url, order, verdict, labels, derived.evidence))
+            if verdict.pama is not None:
+                auc = (
+                    f"{DATA_ID}topic-{verdict.variants[0][0]}-variant-{verdict.variants[0][1]}"
+                    if verdict.variants
+                    else None
+                )
+                actions.append(system_action(order, verdict, consult, QCDSM, auc))
+        out: dict[str, Any] = {"cards": cards}
+        if actions:
+            out["systemActions"] = actions
+            out["extension"] = {"systemActions": actions}
+        return out
+
+    def _contradiction(self, procedure: str, message: str) -> dict[str, Any]:
+        return make_card(
+            f"{procedure}: no rating - the record contradicts itself",
+            "warning",
+            f"The facts read from the record break the case contract: {md_escape(message)}.",
+            self.base_url,
+            [],
+        )

@@ -1,0 +1,46 @@
+"""The front door as one ASGI app: lookup pages, CDS Hooks and the SPARQL query page.
+
+``front_routes(lookup, base_url)`` is what a host app mounts (``axilla-kg serve`` does);
+``create_app`` wraps them in a Starlette app of their own for the standalone runner
+(``python -m axilla_kg.web``) that the tests and benchmarks start as a real uvicorn process.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from axilla_kg.cdshooks.routes import routes as cds_routes
+from axilla_kg.cdshooks.service import HookService
+from axilla_kg.lookup import Lookup
+from axilla_kg.queries import QueryLibrary
+from axilla_kg.server.page import render_page
+from axilla_kg.web.routes import SECURITY_HEADERS
+from axilla_kg.web.routes import routes as page_routes
+
+
+def front_routes(lookup: Lookup, base_url: str) -> list[BaseRoute]:
+    """Lookup pages plus CDS Hooks; ``base_url`` (http://host:port) is used for card links."""
+    lookup.warm()
+    return [*page_routes(lookup), *cds_routes(HookService(lookup, base_url.rstrip("/")))]
+
+
+def create_app(lookup: Lookup, base_url: str) -> Starlette:
+    """The standalone app: the front door plus the SPARQL page at ``/`` (its queries need the
+    ``/sparql`` endpoint of ``axilla-kg serve``) and ``/health``."""
+    page = render_page(QueryLibrary.load())
+    page_csp = {
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
+        "style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+    }
+
+    async def home(request: Request) -> Response:
+        return HTMLResponse(page, headers=page_csp)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "triples": len(lookup.kg)})
+
+    return Starlette(routes=[Route("/", home), Route("/health", health), *front_routes(lookup, base_url)])
