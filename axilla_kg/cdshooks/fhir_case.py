@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from axilla_kg.cases import FIELDS
 from axilla_kg.cdshooks import codes
+from axilla_kg.contract_fields import field_names
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Derivation:
     evidence: dict[str, str] = field(default_factory=dict)
 
     def put(self, name: str, value: Any, source: str) -> None:
-        if name in FIELDS:  # a field the contract does not have (any more) is never sent
+        if name in field_names():  # a field the contract does not have (any more) is never sent
             self.data[name] = value
             self.evidence[name] = source
 
