@@ -9,8 +9,11 @@ Two kinds of link come out of the variants' class definitions:
   satisfiable) or where one class is contained in the other (reasoner subsumption), e.g. topic
   286 variant 6 and topic 235 variant 4, with the features in which the definitions differ.
 
-Within a topic, contained-in links are recorded too, as ``rdfs:subClassOf`` between the patient
-classes (the "variant classification links" an export with ``--inferred`` carries).
+Contained-in links are recorded too, as ``ax:patientClassContainedIn`` between the patient classes
+(the "variant classification links" an export with ``--inferred`` carries). An annotation, not
+``rdfs:subClassOf``: the containment is a conclusion about the class axioms, and asserting it as
+one more class axiom would turn derived content into asserted logic (and make a re-derivation
+depend on its own earlier output).
 
 Run ``python -m axilla_kg.derive`` after editing variant definitions; a test re-derives the file
 with HermiT and compares it with the committed one.
@@ -133,11 +136,11 @@ def render(relations: list[Relation], sources: dict[str, list[str]]) -> str:
             lines.append("    ax:differsIn " + " , ".join(f"ax:{FEATURE_BY_FIELD[f]}" for f in r.differs_in) + " ;")
         used = sorted(set(sources.get(r.source.variant_iri, []) + sources.get(r.target.variant_iri, [])))
         if used:
-            lines.append("    prov:wasDerivedFrom " + " , ".join(f"<{u}>" for u in used) + " ;")
+            lines.append("    ax:hasSourceRecord " + " , ".join(f"<{u}>" for u in used) + " ;")
         lines += ["    ax:confidence ax:ConfidenceHigh ;", "    prov:wasGeneratedBy axd:derivation-variant-relations ."]
         out.append("\n".join(lines))
         if r.kind == "SubsumedBy":
-            out.append(f"<{r.source.class_iri}> rdfs:subClassOf <{r.target.class_iri}> .")
+            out.append(f"<{r.source.class_iri}> ax:patientClassContainedIn <{r.target.class_iri}> .")
         out.append("")
     return "\n".join(out)
 

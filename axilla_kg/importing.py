@@ -8,7 +8,8 @@ imported table's own line numbers. Every row is validated before anything is wri
 
 The ``source`` column (``file:line``) names the rating's source record; it is what makes
 export -> import give back the identical graph. Left empty, the record is the imported table's
-own line.
+own line. Either way the record's IRI is minted from the row's content (``ingest.source_record_iri``),
+so it is the shipped record's IRI exactly when the row is the shipped rating.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from axilla_kg.ingest import (
     TopicContent,
     TopicInfo,
     VariantInfo,
-    _int_cell,
-    _rating,
-    _read_csv,
-    _topic_resources,
+    int_cell,
     known_procedures,
-    slug,
+    rating_resources,
+    read_rows,
+    topic_resources,
 )
 from axilla_kg.turtle import Resource, document
 
@@ -111,11 +111,11 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
     )
     content = TopicContent(info)
     procedures = known_procedures()
-    rows = _read_csv(table, REQUIRED)
+    rows = read_rows(table, REQUIRED)
     if not rows:
         raise DataError(f"{table.name}: no rating rows")
     seen: dict[tuple[str, int, str], int] = {}
-    records: dict[str, int] = {}
+    records: dict[tuple[str, int], int] = {}
     first_line: dict[int, int] = {}
     for line, row in rows:
         extra = [c for c in row if c not in COLUMNS]
@@ -123,7 +123,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             raise DataError(f"{table.name}:1: unknown column(s): {', '.join(extra)}")
         if row["topic"] != topic:
             raise DataError(f"{table.name}:{line}: field 'topic' is '{row['topic']}', expected '{topic}'")
-        variant = _int_cell(table, line, "variant", row["variant"], 1, 99)
+        variant = int_cell(table, line, "variant", row["variant"], 1, 99)
         if variant is None:
             raise DataError(f"{table.name}:{line}: field 'variant' is empty")
         if not row["title"]:
@@ -141,7 +141,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             if not found:
                 raise DataError(f"{table.name}:{line}: field 'source' must be FILE:LINE, got '{row['source']}'")
             source_file, source_line = found["file"], int(found["line"])
-        record = f"{slug(Path(source_file).stem)}-row-{source_line}"
+        record = (source_file, source_line)
         if record in records:
             raise DataError(
                 f"{table.name}:{line}: field 'source' repeats '{source_file}:{source_line}' (first on line "
@@ -160,7 +160,7 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             "notes": row.get("notes", ""),
         }
         try:
-            resources: list[Resource] = _rating(
+            resources: list[Resource] = rating_resources(
                 Path(source_file), source_line, ingest_row, topic, variant, procedures, {}
             )
         except DataError as exc:
@@ -179,10 +179,10 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
     header = [
         f"axilla-kg topic {info.key}: {info.title} ({info.edition} edition).",
         f"IMPORTED by `axilla-kg import-ratings {table.name} --topic {topic}` from a flat ratings table.",
-        "Every rating is prov:wasDerivedFrom the ax:SourceRecord of its source line.",
+        "Every rating is ax:hasSourceRecord the ax:SourceRecord of its source line.",
         "ACR content (c) American College of Radiology.",
     ]
-    resources = _topic_resources(content) + content.resources
+    resources = topic_resources(content) + content.resources
     return checked_document(header, resources)
 
 

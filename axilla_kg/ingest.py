@@ -77,6 +77,20 @@ def variant_iri(key: str, number: int) -> str:
     return f"axd:topic-{key}-variant-{number}"
 
 
+def source_record_iri(file_stem: str, topic_key: str, variant: int, procedure: str | None = None) -> str:
+    """The IRI of the source record of one reference row, minted from what the row is about.
+
+    A row of a ratings table is the rating of one procedure in one variant of one topic (a
+    procedure rated twice is an error), a row of a variants table is one variant: that content
+    names the row. The file's line number is data (``ax:sourceRow``), never part of the IRI, so
+    inserting or sorting rows renames nothing. (IRIs ending in ``-row-N`` were minted from line
+    numbers up to 0.1.0; ``ontology/deprecated.ttl`` keeps them, deprecated, with their
+    replacements.)
+    """
+    iri = f"axd:src-{slug(file_stem)}-{slug(topic_key)}-v{variant}"
+    return f"{iri}-{slug(procedure)}" if procedure is not None else iri
+
+
 @dataclass
 class TopicInfo:
     key: str
@@ -110,9 +124,10 @@ def known_procedures(path: Path | None = None) -> set[str]:
     return {t.object.value for t in triples if t.predicate == name}
 
 
-def _read_csv(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV table (strict UTF-8, size-capped: :func:`axilla_kg.inputs.csvfile.read_table`)
-    as ``(line, cells)``; cells beyond the header's columns are ignored."""
+    as ``(line, cells)``; cells beyond the header's columns are ignored. Public because
+    ``import-ratings`` reads its tables the same way."""
     table = read_table(path)
     missing = [c for c in required if c not in table.header]
     if missing:
@@ -120,7 +135,8 @@ def _read_csv(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, 
     return [(row.line, {k: v.strip() for k, v in row.cells.items()}) for row in table.rows]
 
 
-def _int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
+def int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
+    """A whole number in ``low..high`` (None for an empty cell), else a DataError naming file, line and field."""
     if text == "":
         return None
     if not text.isdigit() or not low <= int(text) <= high:
@@ -135,8 +151,8 @@ def _lookup(path: Path, line: int, name: str, text: str, table: dict[str, str]) 
     return table[text]
 
 
-def _source_record(path: Path, line: int, citation: str, notes: str, confidence: str) -> Resource:
-    record = Resource(f"axd:src-{slug(path.stem)}-row-{line}")
+def _source_record(iri: str, path: Path, line: int, citation: str, notes: str, confidence: str) -> Resource:
+    record = Resource(iri)
     record.add("a", Ref("ax:SourceRecord")).add("a", Ref("owl:NamedIndividual"))
     record.add("rdfs:label", Lang(f"{path.name} line {line}"))
     record.add("ax:sourceFile", path.name).add("ax:sourceRow", line)
@@ -149,7 +165,7 @@ def _source_record(path: Path, line: int, citation: str, notes: str, confidence:
     return record
 
 
-def _rating(
+def rating_resources(
     path: Path,
     line: int,
     row: dict[str, str],
@@ -158,6 +174,8 @@ def _rating(
     procedures: set[str],
     seen: dict[tuple[str, int, str], int],
 ) -> list[Resource]:
+    """One validated reference row as ``[rating, source record]``; the one place a rating's triples
+    are built, shared by the generator and ``import-ratings`` so both give identical graphs."""
     procedure = row["procedure"]
     if procedure not in procedures:
         raise DataError(f"{path.name}:{line}: field 'procedure' names unknown procedure '{procedure}'")
@@ -170,7 +188,8 @@ def _rating(
     seen[key] = line
     category = _lookup(path, line, "appropriateness_category", row["appropriateness_category"], CATEGORIES)
     confidence = _lookup(path, line, "confidence", row["confidence"], CONFIDENCES)
-    source = _source_record(path, line, row["source_url"], row.get("notes", ""), confidence)
+    iri = source_record_iri(path.stem, topic_key, variant, procedure)
+    source = _source_record(iri, path, line, row["source_url"], row.get("notes", ""), confidence)
     rating = Resource(f"axd:rating-{topic_key}-{variant}-{slug(procedure)}")
     rating.add("a", Ref("ax:AppropriatenessRating")).add("a", Ref("owl:NamedIndividual"))
     rating.add("rdfs:label", Lang(f"{procedure} in topic {topic_key} variant {variant}"))
@@ -180,10 +199,10 @@ def _rating(
     rrl = row["relative_radiation_level"]
     if rrl:
         rating.add("ax:listedRRL", Ref(_lookup(path, line, "relative_radiation_level", rrl, RRLS)))
-    rating.add("ax:ratingScore", _int_cell(path, line, "rating_1_to_9", row["rating_1_to_9"], 1, 9))
+    rating.add("ax:ratingScore", int_cell(path, line, "rating_1_to_9", row["rating_1_to_9"], 1, 9))
     median = row["median"]
     if median.isdigit():
-        rating.add("ax:medianRating", _int_cell(path, line, "median", median, 1, 9))
+        rating.add("ax:medianRating", int_cell(path, line, "median", median, 1, 9))
     elif median:
         if median != "n/a":
             raise DataError(f"{path.name}:{line}: field 'median' must be 1-9, 'n/a' or empty, got '{median}'")
@@ -194,11 +213,12 @@ def _rating(
     if tabulation:
         rating.add("ax:finalTabulation", re.sub(r"\s+", "", tabulation.group(1)))
     rating.add("ax:confidence", Ref(confidence))
-    rating.add("prov:wasDerivedFrom", Ref(source.subject))
+    rating.add("ax:hasSourceRecord", Ref(source.subject))
     return [rating, source]
 
 
-def _topic_resources(content: TopicContent) -> list[Resource]:
+def topic_resources(content: TopicContent) -> list[Resource]:
+    """The topic node and its variant nodes, as every topic file (generated or imported) writes them."""
     info = content.topic
     topic = Resource(topic_iri(info.key))
     topic.add("a", Ref("ax:Topic")).add("a", Ref("owl:NamedIndividual"))
@@ -225,24 +245,24 @@ def axilla_topic(reference: Path, procedures: set[str]) -> TopicContent:
     """Topic 286 from ``acr286_variants.csv`` and ``acr286_ratings.csv``."""
     content = TopicContent(TopicInfo(str(AXILLA_TOPIC), AXILLA_TOPIC, AXILLA_TITLE, "current"))
     variants_csv = reference / "acr286_variants.csv"
-    for line, row in _read_csv(variants_csv, ["variant_number", "variant_title", "title_source_url"]):
-        number = _int_cell(variants_csv, line, "variant_number", row["variant_number"], 1, 99)
+    for line, row in read_rows(variants_csv, ["variant_number", "variant_title", "title_source_url"]):
+        number = int_cell(variants_csv, line, "variant_number", row["variant_number"], 1, 99)
         if number is None or number in content.variants:
             raise DataError(f"{variants_csv.name}:{line}: field 'variant_number' is empty or repeated")
-        source = _source_record(
-            variants_csv, line, row["title_source_url"], row.get("decomposition_notes", ""), "ax:ConfidenceHigh"
-        )
+        iri = source_record_iri(variants_csv.stem, content.topic.key, number)
+        citation, notes = row["title_source_url"], row.get("decomposition_notes", "")
+        source = _source_record(iri, variants_csv, line, citation, notes, "ax:ConfidenceHigh")
         content.variants[number] = VariantInfo(number, row["variant_title"], source.subject)
         content.resources.append(source)
     ratings_csv = reference / "acr286_ratings.csv"
     seen: dict[tuple[str, int, str], int] = {}
     columns = ["variant_number", "procedure", "appropriateness_category", "relative_radiation_level"]
     columns += ["rating_1_to_9", "median", "soe", "source_url", "confidence"]
-    for line, row in _read_csv(ratings_csv, columns):
-        number = _int_cell(ratings_csv, line, "variant_number", row["variant_number"], 1, 99)
+    for line, row in read_rows(ratings_csv, columns):
+        number = int_cell(ratings_csv, line, "variant_number", row["variant_number"], 1, 99)
         if number not in content.variants:
             raise DataError(f"{ratings_csv.name}:{line}: field 'variant_number' names unknown variant '{number}'")
-        content.resources.extend(_rating(ratings_csv, line, row, content.topic.key, number, procedures, seen))
+        content.resources.extend(rating_resources(ratings_csv, line, row, content.topic.key, number, procedures, seen))
     return content
 
 
@@ -253,7 +273,7 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
     columns += ["relative_radiation_level", "rating_1_to_9", "median", "soe", "source_url", "confidence"]
     topics: dict[str, TopicContent] = {}
     seen: dict[tuple[str, int, str], int] = {}
-    for line, row in _read_csv(path, columns):
+    for line, row in read_rows(path, columns):
         match = _TOPIC_CELL.match(row["topic"])
         if not match:
             raise DataError(
@@ -265,19 +285,19 @@ def related_topics(reference: Path, procedures: set[str]) -> list[TopicContent]:
             key,
             TopicContent(TopicInfo(key, number, title, year or "current", str(number) if year else None)),
         )
-        variant = _int_cell(path, line, "variant_number", row["variant_number"], 1, 99)
+        variant = int_cell(path, line, "variant_number", row["variant_number"], 1, 99)
         if variant is None:
             raise DataError(f"{path.name}:{line}: field 'variant_number' is empty")
         known = content.variants.get(variant)
         if known is None:
-            content.variants[variant] = VariantInfo(
-                variant, row["variant_title"], f"axd:src-{slug(path.stem)}-row-{line}"
-            )
+            # the variant's title is read from its first row: that row's record is its definition source
+            definition = source_record_iri(path.stem, key, variant, row["procedure"])
+            content.variants[variant] = VariantInfo(variant, row["variant_title"], definition)
         elif known.title != row["variant_title"]:
             raise DataError(
                 f"{path.name}:{line}: field 'variant_title' differs from the title given on an earlier line"
             )
-        content.resources.extend(_rating(path, line, row, key, variant, procedures, seen))
+        content.resources.extend(rating_resources(path, line, row, key, variant, procedures, seen))
     return [topics[k] for k in sorted(topics, key=lambda k: (int(k.split("-")[0]), k))]
 
 
@@ -286,10 +306,10 @@ def render(content: TopicContent, sources: list[str]) -> str:
         f"axilla-kg topic {content.topic.key}: {content.topic.title} ({content.topic.edition} edition).",
         "GENERATED by `python -m axilla_kg.ingest` from the curated reference tables:",
         *[f"  {s}" for s in sources],
-        "Do not edit by hand: correct the CSV and regenerate. Every rating is prov:wasDerivedFrom",
+        "Do not edit by hand: correct the CSV and regenerate. Every rating is ax:hasSourceRecord",
         "the ax:SourceRecord of its CSV line. ACR content (c) American College of Radiology.",
     ]
-    return document(header, _topic_resources(content) + content.resources)
+    return document(header, topic_resources(content) + content.resources)
 
 
 def generate(reference: Path, out_dir: Path) -> dict[Path, str]:

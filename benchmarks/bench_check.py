@@ -85,7 +85,7 @@ def synthetic_topics(topics: int, variants: int = 10, procedures: int = 10) -> s
                     f"    ax:ratedVariant {variant} ; ax:ratedProcedure axd:syn-proc-{p} ;\n"
                     f"    ax:category ax:{category} ;\n"
                     f"    ax:listedRRL ax:RRL-O ; ax:ratingScore {score} ; ax:medianRating {score} ;\n"
-                    f"    ax:confidence ax:ConfidenceHigh ; prov:wasDerivedFrom {rsource} .\n"
+                    f"    ax:confidence ax:ConfidenceHigh ; ax:hasSourceRecord {rsource} .\n"
                     f'{rsource} a ax:SourceRecord , owl:NamedIndividual ; rdfs:label "synthetic row"@en ;\n'
                     f'    ax:sourceFile "synthetic.csv" ; ax:sourceRow {p + 2} ; ax:confidence ax:ConfidenceHigh .\n'
                 )

@@ -285,7 +285,7 @@ def real_procedures(count: int) -> list[tuple[str, str | None]]:
 
 def synthetic_turtle(key: str, number: int, variants: int, procedures: Sequence[tuple[str, str | None]]) -> str:
     """A topic with ``variants`` variants, each rating every procedure, in the shape of the generated
-    topic files (rating -> prov:wasDerivedFrom -> source record)."""
+    topic files (rating -> ax:hasSourceRecord -> source record)."""
     lines = [
         "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .",
         "@prefix axd: <https://w3id.org/axilla-kg/id/> .",
@@ -310,7 +310,7 @@ def synthetic_turtle(key: str, number: int, variants: int, procedures: Sequence[
             rrl = f" ax:listedRRL <{level}> ;" if level else ""
             lines.append(
                 f"{rating} a ax:AppropriatenessRating ; ax:ratedVariant {variant} ; ax:ratedProcedure <{proc}> ;\n"
-                f"    ax:category ax:{category} ;{rrl} ax:confidence ax:{confidence} ; prov:wasDerivedFrom {source} .\n"
+                f"    ax:category ax:{category} ;{rrl} ax:confidence ax:{confidence} ; ax:hasSourceRecord {source} .\n"
                 f'{source} a ax:SourceRecord ; ax:sourceFile "{key}_ratings.csv" ; ax:sourceRow {row} ;\n'
                 f'    ax:sourceCitation "https://example.org/synthetic/{key}#row-{row}" .'
             )

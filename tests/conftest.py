@@ -5,10 +5,14 @@ overrides that location. Tests that need them fail, with that explanation, when 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,11 +21,33 @@ from axilla_kg.graph import KnowledgeGraph
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _reference_path() -> Path:
+    return Path(os.environ.get("AXILLA_KG_REFERENCE", REPO.parent / "shared" / "reference"))
+
+
+def reference_available() -> bool:
+    """Whether the curated tables are there; for collection-time decisions only (see below)."""
+    return (_reference_path() / "acr286_ratings.csv").is_file()
+
+
 def reference_dir() -> Path:
-    path = Path(os.environ.get("AXILLA_KG_REFERENCE", REPO.parent / "shared" / "reference"))
+    """The curated reference folder; the calling test fails, with the explanation, when it is missing.
+
+    Call it inside tests, never while collecting: a failure during collection aborts the whole run,
+    while a failing test lets every other test run. Parameters read from the tables at collection
+    time go through :func:`reference_params`."""
+    path = _reference_path()
     if not (path / "acr286_ratings.csv").is_file():
         pytest.fail(f"curated reference tables not found at {path}; set AXILLA_KG_REFERENCE")
     return path
+
+
+def reference_params(build: Callable[[], Sequence[Any]], arity: int) -> list[Any]:
+    """Test parameters built from the reference tables, or, when the tables are missing, one
+    placeholder whose test then fails in :func:`reference_dir` with the explanation."""
+    if not reference_available():
+        return [pytest.param(*([None] * arity), id="reference-tables-missing")]
+    return list(build())
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -60,7 +86,52 @@ def cli_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "PYTHONIOENCODING": "utf-8", **extra}
 
 
-def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+@dataclass
+class CliResult:
+    """What a CLI run gives back; the fields of ``subprocess.CompletedProcess`` the tests read."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _decoded(raw: bytes) -> str:
+    """Decode as ``subprocess.run(text=True)`` does: UTF-8 with universal newlines."""
+    return io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()
+
+
+def cli_in_process(*args: str, stdin: str | None = None) -> CliResult:
+    """Run ``axilla_kg.cli.main(args)`` in this process with stdin, stdout and stderr captured.
+
+    The same code path as ``python -m axilla_kg`` (argument parsing, error handling, exit status,
+    the bytes written) without a new interpreter per call (~0.5-1 s each on a busy machine); the
+    streams are real text streams over bytes, so code that writes to ``sys.stdout.buffer`` works."""
+    from axilla_kg.cli import main
+
+    out_raw, err_raw = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_raw, encoding="utf-8", newline="", write_through=True)
+    err = io.TextIOWrapper(err_raw, encoding="utf-8", newline="", write_through=True)
+    fake_stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")), encoding="utf-8")
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = fake_stdin, out, err
+    try:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: --help, usage errors
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out.flush()
+        err.flush()
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+    return CliResult(list(args), code, _decoded(out_raw.getvalue()), _decoded(err_raw.getvalue()))
+
+
+def run_cli_subprocess(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m axilla_kg`` in a fresh interpreter: for what only a process shows (another
+    working directory, the module entry point, a cold start)."""
     return subprocess.run(
         [*cli_command(), *args],
         input=stdin,
@@ -72,7 +143,30 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> su
     )
 
 
-def python_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI of this source tree (not the installed one), for error-path tests."""
-    code = "import sys; from axilla_kg.cli import main; sys.exit(main())"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, timeout=120)
+def run_cli(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> CliResult | subprocess.CompletedProcess[str]:
+    """The CLI of this working tree: in-process, or a subprocess when a working directory is given."""
+    if cwd is not None:
+        return run_cli_subprocess(*args, stdin=stdin, cwd=cwd)
+    return cli_in_process(*args, stdin=stdin)
+
+
+def python_cli(*args: str) -> CliResult:
+    """The CLI of this source tree (not an installed copy), in-process (see :func:`cli_in_process`)."""
+    return cli_in_process(*args)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the snapshots in tests/golden/ from the current code (then review their diff)",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True under ``--update-golden``: snapshot tests write their file before comparing."""
+    return bool(request.config.getoption("--update-golden"))

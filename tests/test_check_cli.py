@@ -74,4 +74,4 @@ def test_installed_check_passes_on_the_shipped_graph(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     body = json.loads(done.stdout)
     assert body["summary"]["counts"]["ERROR"] == 0
-    assert [s["stage"] for s in body["summary"]["stages"]] == ["logic", "definitions", "shapes", "rules"]
+    assert [s["stage"] for s in body["summary"]["stages"]] == ["profile", "logic", "definitions", "shapes", "rules"]

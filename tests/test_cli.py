@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import rdflib
 
 from conftest import cli_command, cli_env, run_cli, write_ttl
 
@@ -87,10 +88,22 @@ def test_sparql_ask_and_construct() -> None:
     ask = run_cli("sparql", "ASK { axd:topic-286-variant-4 a ax:Variant }", "--format", "json")
     assert json.loads(ask.stdout) == {"head": {}, "boolean": True}
     construct = "CONSTRUCT { ?v rdfs:label ?l } WHERE { ?v ax:inTopic axd:topic-286 ; rdfs:label ?l }"
+    # independent expectation: topic 286 has variants 1-12, each labelled "ACR 286 variant N"
+    expected = {
+        (
+            rdflib.URIRef(f"https://w3id.org/axilla-kg/id/topic-286-variant-{n}"),
+            rdflib.RDFS.label,
+            rdflib.Literal(f"ACR 286 variant {n}", lang="en"),
+        )
+        for n in range(1, 13)
+    }
     turtle = run_cli("sparql", construct)
-    assert turtle.returncode == 0 and "axd:topic-286-variant-4" in turtle.stdout
-    jsonld = json.loads(run_cli("sparql", construct, "--format", "json").stdout)
-    assert "@context" in jsonld or isinstance(jsonld, list)
+    assert turtle.returncode == 0, turtle.stderr
+    assert set(rdflib.Graph().parse(data=turtle.stdout, format="turtle")) == expected
+    jsonld = run_cli("sparql", construct, "--format", "json")
+    assert jsonld.returncode == 0, jsonld.stderr
+    json.loads(jsonld.stdout)  # one JSON document
+    assert set(rdflib.Graph().parse(data=jsonld.stdout, format="json-ld")) == expected
 
 
 def test_dose_cumulative_band() -> None:

@@ -126,7 +126,7 @@ def _ratings_subgraph(g: rdflib.Graph, key: str) -> rdflib.Graph:
                 out.add((variant, p, o))
         for rating in g.subjects(AX.ratedVariant, variant):
             out += g.triples((rating, None, None))
-            for record in g.objects(rating, rdflib.PROV.wasDerivedFrom):
+            for record in g.objects(rating, AX.hasSourceRecord):
                 out += g.triples((record, None, None))
     return out
 

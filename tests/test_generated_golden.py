@@ -72,3 +72,52 @@ def test_write_is_all_or_nothing(tmp_path: Path) -> None:
     write_all_atomically(files)
     assert [p.read_text() for p in sorted(files)] == ["a", "b"]
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def _records(files: dict[Path, str]) -> dict[str, tuple[str, int]]:
+    """Source record IRI → (file, line), read back from the generated Turtle with rdflib."""
+    import rdflib
+
+    ax = rdflib.Namespace("https://w3id.org/axilla-kg/vocab#")
+    graph = rdflib.Graph()
+    for text in files.values():
+        graph.parse(data=text, format="turtle")
+    return {
+        str(record): (str(graph.value(record, ax.sourceFile)), int(graph.value(record, ax.sourceRow)))  # type: ignore[arg-type]
+        for record in graph.subjects(rdflib.RDF.type, ax.SourceRecord)
+    }
+
+
+def test_inserting_a_row_renames_no_record(tmp_path: Path) -> None:
+    """IRIs come from what a row is about (topic, variant, procedure), not from its line: a row
+    inserted at the top of each table shifts every line number and changes no existing IRI."""
+    before = _records(generate(reference_dir(), tmp_path / "before"))
+    reference = _copy_reference(tmp_path)
+    ratings = reference / "acr286_ratings.csv"
+    lines = ratings.read_text(encoding="utf-8").splitlines(keepends=True)
+    # variant 12 has no rating of "Mammography screening" in the reference (generate would refuse a repeat)
+    inserted = "12,Mammography screening,,,,,,https://example.org/new-row,low,inserted row\n"
+    ratings.write_text("".join([lines[0], inserted, *lines[1:]]), encoding="utf-8")
+    after = _records(generate(reference, tmp_path / "after"))
+    assert set(before) < set(after)
+    (new,) = set(after) - set(before)
+    assert new.endswith("/src-acr286-ratings-286-v12-mammography-screening") and after[new] == ("acr286_ratings.csv", 2)
+    for iri, (file, line) in before.items():
+        shift = 1 if file == "acr286_ratings.csv" else 0
+        assert after[iri] == (file, line + shift), iri
+
+
+def test_retired_iris_are_deprecated_with_a_current_replacement() -> None:
+    """ontology/deprecated.ttl: every retired IRI is owl:deprecated and names a replacement that
+    exists in the current graph and is not itself retired."""
+    import rdflib
+
+    graph = rdflib.Graph()
+    for path in sorted((REPO / "ontology").glob("*.ttl")) + sorted((REPO / "ontology" / "generated").glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    deprecated = set(graph.subjects(rdflib.OWL.deprecated, rdflib.Literal(True)))
+    assert len(deprecated) >= 167  # the line-based source record IRIs of 0.1.0
+    replaced_by = rdflib.DCTERMS.isReplacedBy
+    for old in deprecated:
+        (new,) = graph.objects(old, replaced_by)
+        assert new not in deprecated and any(graph.triples((new, rdflib.RDF.type, None))), (old, new)

@@ -48,7 +48,7 @@ def test_every_own_term_is_declared(kg) -> None:  # type: ignore[no-untyped-def]
 def test_every_fact_has_source_and_confidence(kg, kind: str) -> None:  # type: ignore[no-untyped-def]
     missing = kg.sparql(
         f"""SELECT ?x WHERE {{ ?x a ax:{kind} .
-              FILTER NOT EXISTS {{ ?x ax:confidence ?c ; prov:wasDerivedFrom ?s . ?s a ax:SourceRecord }} }}"""
+              FILTER NOT EXISTS {{ ?x ax:confidence ?c ; ax:hasSourceRecord ?s . ?s a ax:SourceRecord }} }}"""
     ).records()
     assert missing == []
     count = kg.sparql(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x a ax:{kind} }}").records()[0]["n"]

@@ -97,11 +97,36 @@ def test_match_contract(rec: Recommender, kg: KnowledgeGraph) -> None:
     assert match["differentials"] and match["next_steps"] and match["pitfalls"]
 
 
+# The expected order, written down here from the ACR's own ranking (not read from the graph or
+# from the recommender): categories best first, a category the source did not state last; within
+# a category the lower relative radiation level first (O, then one to five ☢), unknown last.
+ACR_CATEGORY_ORDER = [
+    "Usually Appropriate",
+    "May Be Appropriate",
+    "May Be Appropriate (Disagreement)",
+    "Usually Not Appropriate",
+    None,
+]
+
+
+def _expected_key(rating: dict) -> tuple[int, int]:  # type: ignore[type-arg]
+    rrl = rating["rrl"]
+    radiation = 0 if rrl == "O" else len(rrl) if rrl and set(rrl) == {"☢"} else 99
+    return ACR_CATEGORY_ORDER.index(rating["category"]), radiation
+
+
 def test_ratings_best_category_first_then_lower_radiation(rec: Recommender) -> None:
     for variant in rec.classifier.variants:
         ratings = rec.info(variant).payload["ratings"]
-        keys = [(rec.category_rank.get(r["category"] or "", 9), rec.rrl_order.get(r["rrl"] or "", 99)) for r in ratings]
+        keys = [_expected_key(r) for r in ratings]
         assert keys == sorted(keys), f"{variant.topic} V{variant.number}"
+    # and one variant spelled out (the seed article's three studies for 286 V4)
+    v4 = next(v for v in rec.classifier.variants if (v.topic, v.number) == ("286", 4))
+    assert [r["procedure"] for r in rec.info(v4).payload["ratings"]] == [
+        "US axilla",
+        "MRI breast without and with IV contrast",
+        "FDG-PET/CT skull base to mid-thigh",
+    ]
 
 
 def _fixed_cases() -> list[PatientCase]:

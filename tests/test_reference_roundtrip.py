@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import read_csv, run_cli
+from conftest import read_csv, reference_dir, reference_params, run_cli
 
 TOPIC_CELL = re.compile(r"^(\d+)\s+.+?(?:\s+\((?:current|(\d{4}) version[^)]*)\))?$")
 
@@ -53,8 +53,9 @@ def _by_variant() -> dict[tuple[str, int], list[dict[str, object]]]:
 FIELDS = ["procedure", "category", "rrl", "rating", "median", "soe", "source", "confidence"]
 
 
-@pytest.mark.parametrize(("topic", "variant"), sorted(_by_variant()), ids=lambda v: str(v))
+@pytest.mark.parametrize(("topic", "variant"), reference_params(lambda: sorted(_by_variant()), 2), ids=str)
 def test_show_json_returns_every_reference_row(topic: str, variant: int) -> None:
+    reference_dir()  # fails clearly when the tables are missing
     proc = run_cli("show", str(variant), "--topic", topic, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     shown = json.loads(proc.stdout)

@@ -132,7 +132,7 @@ def _ratings(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
         SELECT ?v ?procedure ?category ?file ?line WHERE {
           ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p ; ax:category ?c .
           ?p ax:procedureName ?procedure . ?c ax:categoryText ?category .
-          OPTIONAL { ?r prov:wasDerivedFrom ?s . ?s ax:sourceFile ?file . OPTIONAL { ?s ax:sourceRow ?line } }
+          OPTIONAL { ?r ax:hasSourceRecord ?s . ?s ax:sourceFile ?file . OPTIONAL { ?s ax:sourceRow ?line } }
         }"""
     ).records()
     out: dict[str, dict[str, tuple[str, str]]] = {}

@@ -1,9 +1,10 @@
 """Runs the check stages in order, times each one and summarises the findings.
 
-Extension point: a stage is any callable ``(CheckContext) -> list[Finding]``. The built-in
-stages are listed in ``STAGES``; another module adds its own with ``register_stage`` (e.g. the
-reasoner-definition rules: variant overlaps, gaps and cross-topic conflicts, which return findings
-with a ``witness`` patient case). Nothing else in this package needs to change.
+``STAGES`` is the one registry of stages: ``run_checks`` runs them in its order, ``--stage``
+selects from it by name and the CLI's help lists it. The built-in stages (profile, logic,
+definitions, shapes, rules) are entries like any other. A stage is any callable
+``(CheckContext) -> list[Finding]``; ``register_stage`` adds one (or replaces one by name) from
+outside this package, for a library user's own checks, and the CLI then offers it too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.definitions import check_definitions
 from axilla_kg.checks.findings import Finding, Level, StageResult
 from axilla_kg.checks.logic import INCONSISTENT, check_logic, inconsistency_finding
+from axilla_kg.checks.profile import check_profile
 from axilla_kg.checks.rules import check_rules
 from axilla_kg.checks.shapes import check_shapes
 from axilla_kg.reasoning import InconsistentGraphError
@@ -37,6 +39,7 @@ class Stage:
 
 
 STAGES: list[Stage] = [
+    Stage("profile", check_profile, "OWL 2 DL profile (the OWL API's OWL2DLProfile, as ROBOT validate-profile)"),
     Stage("logic", check_logic, "OWL reasoner: consistency and unsatisfiable classes"),
     Stage(
         "definitions",

@@ -1,22 +1,22 @@
-"""``check``: logic, shape and guideline-rule checks of the graph (exit 1 on findings at --fail-on)."""
+"""``check``: profile, logic, shape and guideline-rule checks of the graph (exit 1 on findings at --fail-on)."""
 
 from __future__ import annotations
 
 import argparse
 
 from axilla_kg.checks.render import FORMATS, render
-from axilla_kg.checks.runner import run_checks
+from axilla_kg.checks.runner import STAGES, run_checks
 from axilla_kg.cli.common import Output
 from axilla_kg.reasoning import REASONERS
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
-        help="check the graph: OWL reasoner, SHACL shapes and guideline rules",
-        description="Check the shipped graph (plus --data files): logical consistency (OWL reasoner), "
-        "well-formedness (SHACL) and guideline rules (SPARQL). Exit status 1 when a finding at or above "
-        "--fail-on exists, 0 otherwise, 2 on bad usage or unreadable input.",
+        help="check the graph: OWL 2 DL profile, OWL reasoner, SHACL shapes and guideline rules",
+        description="Check the shipped graph (plus --data files): OWL 2 DL profile (OWL API), logical consistency "
+        "(OWL reasoner), well-formedness (SHACL) and guideline rules (SPARQL). Exit status 1 when a finding at or "
+        "above --fail-on exists, 0 otherwise, 2 on bad usage or unreadable input.",
     )
     p.add_argument(
         "--data",
@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="append",
         default=None,
         metavar="NAME",
-        help="run only this stage (repeatable; default: all stages)",
+        help="run only this stage (repeatable; default all, in this order: "
+        + ", ".join(stage.name for stage in STAGES)
+        + ")",
     )
     p.set_defaults(run=run_check)
 

@@ -9,10 +9,15 @@ from axilla_kg.atomic import write_atomically
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from axilla_kg.export import FORMATS
+    from axilla_kg.export.registry import EXPORT_FORMATS
 
     p = sub.add_parser("export", help="the graph as Turtle, N-Triples, JSON-LD, RDF/XML, TriG, OWL, FHIR, SSSOM or CSV")
-    p.add_argument("--format", required=True, choices=FORMATS, help="output format")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=list(EXPORT_FORMATS),
+        help="output format: " + "; ".join(f"{f.name} = {f.description}" for f in EXPORT_FORMATS.values()),
+    )
     p.add_argument("--output", "-o", type=Path, default=None, metavar="FILE", help="write here (default stdout)")
     p.add_argument("--inferred", action="store_true", help="include the reasoner-derived triples (ontology/inferred)")
     p.add_argument("--topic", default=None, help="only this topic's content plus the shared model (e.g. 286)")

@@ -157,7 +157,7 @@ def _action(g: rdflib.Graph, rating: Any) -> tuple[tuple[int, str], dict[str, An
     name = str(_one(g, proc, AX.procedureName) or _label(g, proc))
     category_node = _one(g, rating, AX.category)
     category = CATEGORY_TEXT.get(category_node, "")
-    record = _one(g, rating, rdflib.PROV.wasDerivedFrom)
+    record = _one(g, rating, AX.hasSourceRecord)
     parts = [category or "category not stated in the source"]
     rrl = _one(g, rating, AX.listedRRL)
     if rrl is not None:

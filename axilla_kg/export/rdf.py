@@ -160,11 +160,11 @@ class _FaithfulLiterals:
         if isinstance(node, Literal) and node.datatype in (rdflib.XSD.decimal, rdflib.XSD.double):
             plain = node._literal_n3(use_plain=True)
             if plain != str(node):
-                return node._literal_n3(use_plain=False, qname_callback=self._datatype_name)  # type: ignore[attr-defined]
+                return node._literal_n3(use_plain=False, qname_callback=self._datatype_name)
         return super().label(node, position)  # type: ignore[misc]
 
     def _datatype_name(self, iri: str) -> str | None:
-        return self.get_pname(iri, False)  # type: ignore[attr-defined,no-any-return]
+        return self.get_pname(iri, False)  # type: ignore[attr-defined]
 
 
 class FaithfulTurtleSerializer(_FaithfulLiterals, TurtleSerializer):
@@ -207,7 +207,7 @@ def _canonical(graph: rdflib.Graph) -> rdflib.Graph:
         labels = sorted({t for triple in canonical for t in triple if isinstance(t, BNode)})
         rename = {old: BNode(f"b{i}") for i, old in enumerate(labels)}
         for s, p, o in canonical:
-            out.add((rename.get(s, s), p, rename.get(o, o)))  # type: ignore[arg-type,call-overload]
+            out.add((rename.get(s, s), p, rename.get(o, o)))  # type: ignore[call-overload]
     return out
 
 

@@ -66,7 +66,7 @@ def rating_rows(source: SourceGraph, *, topic: str | None = None) -> list[dict[s
             number = _one(g, variant, AX.variantNumber)
             title = _one(g, variant, AX.officialTitle)
             for rating in g.subjects(AX.ratedVariant, variant):
-                record = _one(g, rating, rdflib.PROV.wasDerivedFrom)
+                record = _one(g, rating, AX.hasSourceRecord)
                 file, line = _one(g, record, AX.sourceFile), _one(g, record, AX.sourceRow)
                 median = _one(g, rating, AX.medianRating) or _one(g, rating, AX.medianAsPrinted)
                 row = {

@@ -1,0 +1,120 @@
+"""The `profile` stage of `axilla-kg check`: the whole graph, `ontology/inferred/` included, is
+OWL 2 DL, and each kind of DL violation that an edit here could introduce is reported as an ERROR
+naming the entity (one fixture per kind in tests/fixtures/profile/, each added to the shipped
+graph). The decision is the OWL API's OWL2DLProfile, run in one JVM for all fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import rdflib
+
+from axilla_kg.checks import Level, run_checks
+from axilla_kg.checks.context import CheckContext
+from axilla_kg.checks.profile import Violation, check_profile, profile_violations
+from axilla_kg.reasoning import merged_ntriples
+from axilla_kg.resources import ontology_dir, ontology_files
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "profile"
+AX = "https://w3id.org/axilla-kg/vocab#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+
+# fixture → (rule, the entity it must name); the only violation the fixture may cause
+CASES = {
+    "undeclared-class.ttl": ("profile-use-of-undeclared-class", AX + "ImagingProcedur"),
+    "undeclared-object-property.ttl": ("profile-use-of-undeclared-object-property", AX + "fxUndeclaredLink"),
+    "undeclared-annotation-property.ttl": ("profile-use-of-undeclared-annotation-property", SKOS + "editorialNote"),
+    "illegal-punning.ttl": ("profile-illegal-punning", AX + "fxProfilePunned"),
+    "non-simple-property-in-cardinality.ttl": (
+        "profile-use-of-non-simple-property-in-cardinality-restriction",
+        AX + "fxProfilePartOf",
+    ),
+    "reserved-vocabulary.ttl": ("profile-use-of-reserved-vocabulary-for-class-iri", OWL + "FxProfileClass"),
+}
+
+
+def test_every_fixture_has_an_expectation() -> None:
+    assert sorted(p.name for p in FIXTURES.glob("*.ttl")) == sorted(CASES)
+
+
+def test_inferred_file_adds_no_class_axioms() -> None:
+    """Derived containment is an annotation (ax:patientClassContainedIn), not rdfs:subClassOf."""
+    graph = rdflib.Graph()
+    for path in sorted((ontology_dir() / "inferred").glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    axioms = {rdflib.RDFS.subClassOf, rdflib.OWL.equivalentClass, rdflib.OWL.disjointWith}
+    assert [t for t in graph if t[1] in axioms] == []
+    assert any(graph.triples((None, rdflib.URIRef(AX + "patientClassContainedIn"), None)))
+
+
+def test_prov_was_derived_from_keeps_its_prov_o_meaning() -> None:
+    """core.ttl declares PROV-O terms but narrows none of them; our subproperty carries the range."""
+    graph = rdflib.Graph().parse(ontology_dir() / "core.ttl", format="turtle")
+    prov = rdflib.Namespace("http://www.w3.org/ns/prov#")
+    for term in (prov.wasDerivedFrom, prov.wasGeneratedBy, prov.used):
+        assert (term, rdflib.RDF.type, rdflib.OWL.ObjectProperty) in graph
+        assert list(graph.objects(term, rdflib.RDFS.range)) == []
+        assert list(graph.objects(term, rdflib.RDFS.domain)) == []
+    ours = rdflib.URIRef(AX + "hasSourceRecord")
+    assert (ours, rdflib.RDFS.subPropertyOf, prov.wasDerivedFrom) in graph
+    assert (ours, rdflib.RDFS.range, rdflib.URIRef(AX + "SourceRecord")) in graph
+
+
+@pytest.fixture(scope="module")
+def fixture_violations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Violation]]:
+    """Shipped graph (inferred included) alone and plus each fixture, all checked in one JVM."""
+    folder = tmp_path_factory.mktemp("profile")
+    inputs = {"shipped": ontology_files()} | {name: [*ontology_files(), FIXTURES / name] for name in CASES}
+    files = {}
+    for name, paths in inputs.items():
+        files[name] = folder / f"{name}.nt"
+        merged_ntriples(paths, files[name])
+    found = profile_violations(list(files.values()))
+    return {name: found[path] for name, path in files.items()}
+
+
+@pytest.mark.slow
+def test_shipped_graph_with_inferred_part_is_owl2_dl(fixture_violations: dict[str, list[Violation]]) -> None:
+    assert fixture_violations["shipped"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fixture", sorted(CASES))
+def test_fixture_is_reported_as_exactly_its_violation(
+    fixture: str, fixture_violations: dict[str, list[Violation]]
+) -> None:
+    rule, iri = CASES[fixture]
+    assert {(v.rule, v.subject) for v in fixture_violations[fixture]} == {(rule, iri)}
+
+
+@pytest.mark.slow
+def test_stage_reports_an_error_with_entity_and_label() -> None:
+    report = run_checks([FIXTURES / "undeclared-class.ttl"], stages=["profile"])
+    assert [s.name for s in report.stages] == ["profile"]
+    (finding,) = report.findings
+    assert (finding.rule, finding.level, finding.stage) == ("profile-use-of-undeclared-class", Level.ERROR, "profile")
+    assert finding.entities == ((AX + "ImagingProcedur", ""),)
+    assert "ImagingProcedur" in finding.message and "OntologyID" not in finding.message
+    assert report.fails("error")
+
+
+def test_without_javac_the_stage_says_it_did_not_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JRE without a compiler and no cached build: one WARN finding, never a silent pass."""
+    java = shutil.which("java")
+    assert java is not None, "the profile check needs Java"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "java").symlink_to(os.path.realpath(java))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    ctx = CheckContext.load([FIXTURES / "undeclared-class.ttl"])
+    try:
+        (finding,) = check_profile(ctx)
+    finally:
+        ctx.close()
+    assert (finding.rule, finding.level) == ("profile-not-checked", Level.WARN)
+    assert "javac" in finding.message
