@@ -11,7 +11,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "axilla_kg"
 
 # lowest first; a top-level module or subpackage of axilla_kg belongs to exactly one layer
 LAYERS: list[set[str]] = [
-    {"errors", "resources", "terms", "turtle", "cases", "inputs", "atomic", "sandbox"},  # foundation
+    {
+        "errors",
+        "resources",
+        "terms",
+        "turtle",
+        "cases",
+        "contract_fields",
+        "inputs",
+        "atomic",
+        "sandbox",
+    },  # foundation: contracts, safe I/O
     {"engines", "queries", "sparql_text", "graph", "output", "summary", "remote"},  # the read side
     {"reasoning", "classify"},  # the OWL reasoner and its compiled equivalent
     {"recommend", "batch", "audit", "dose", "lookup"},  # answers for patients and orders
