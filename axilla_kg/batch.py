@@ -28,10 +28,11 @@ import hashlib
 import io
 import json
 import os
+import queue
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
@@ -43,6 +44,8 @@ from axilla_kg.recommend import Recommender, dumps
 #: details once, in a separate document; each case line refers to them).
 REF = "ref"
 MAX_CACHED_CELLS = 100_000
+#: Repeated lines (the same case sent again) skip decoding; bounded so memory stays flat.
+MAX_SEEN_LINES = 50_000
 #: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
 MAX_LINE_BYTES = 1 << 20
 #: Lines per block handed to a worker: big enough to amortise the hand-over, small enough to keep memory flat.
@@ -126,9 +129,13 @@ class BatchRecommender:
         self.recommender = recommender
         self.detail = detail
         self.key = CellKey(recommender)
+        # the graph's own case reader (a --data draft may add case fields): strict UTF-8, JSON
+        # limits and plain numbers (axilla_kg.inputs.safejson)
+        self.load: Callable[[bytes], PatientCase] = recommender.reader.loads
         self.cells: dict[tuple[Any, ...], _Cell | None] = {}  # None: the cell cannot be cached
         self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
+        self.seen: dict[bytes, tuple[bytes, _Cell]] = {}  # line bytes -> its case echo and cell
 
     # one line ---------------------------------------------------------------------------------
     def answer_line(self, number: int, raw: bytes | None) -> tuple[bytes, bytes, bool]:
@@ -137,17 +144,19 @@ class BatchRecommender:
         try:
             if raw is None:
                 return self._error(number, f"line longer than {MAX_LINE_BYTES:,} bytes"), b"", True
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return self._error(number, f"not UTF-8 text: {exc.reason} at byte {exc.start + 1}"), b"", True
-            if not text.strip():
+            seen = self.seen.get(raw)
+            if seen is not None:  # the same bytes as an earlier line: the same case, the same answer
+                return b'{"line":%d,%b%b' % (number, seen[1].prefix, seen[0]), seen[1].tail, False
+            if not raw.strip():
                 return self._error(number, "blank line: expected a patient case (a JSON object)"), b"", True
-            case = self.recommender.reader.loads(text)
-            cell = self._cell(case)
-            echo = _encode(case.to_json()).encode()
-            if cell is None:
+            case = self.load(raw)  # strict: UTF-8, limits, plain numbers (axilla_kg.inputs.safejson)
+            found = self._cell(case)
+            if found is None:
                 return self._render(number, case), b"", False
+            cell, echo = found, _encode(case.to_json()).encode()
+            if len(self.seen) >= MAX_SEEN_LINES:
+                self.seen.clear()
+            self.seen[raw] = (echo, cell)
             return b'{"line":%d,%b%b' % (number, cell.prefix, echo), cell.tail, False
         except CaseError as exc:
             return self._error(number, str(exc), exc.field), b"", True
@@ -195,6 +204,7 @@ class BatchRecommender:
         if len(self.cells) >= MAX_CACHED_CELLS:  # keep memory flat whatever the input
             self.cells.clear()
             self.tails.clear()
+            self.seen.clear()
         result = self._result(case)
         cell: _Cell | None = None
         # the echo is spliced in per case; that is only right if the answer echoes the case as is
@@ -351,12 +361,16 @@ def run(
     if jobs > 1 and len(head) > 1 and sink.fd is not None:
         _run_workers(answerer, _chain(head, blocks), sink.fd, jobs, counts, meter)
     else:
-        for block in _chain(head, blocks):
-            pieces, errors = answerer.answer_block(block)
-            sink.write(pieces)
-            counts["cases"] += len(block[1])
-            counts["errors"] += errors
-            meter.update(counts)
+        writer = _Writer(lambda pieces, lines, errors: sink.write(pieces))
+        try:
+            for block in _chain(head, blocks):
+                pieces, errors = answerer.answer_block(block)
+                writer.put(pieces, len(block[1]), errors)
+                counts["cases"] += len(block[1])
+                counts["errors"] += errors
+                meter.update(counts)
+        finally:
+            writer.close()
         counts["details"] = answerer.details
     sink.flush()
     meter.finish(counts)
@@ -370,32 +384,68 @@ def _chain(head: list[Block], rest: Iterator[Block]) -> Iterator[Block]:
     yield from rest
 
 
+class _Writer:
+    """Writes blocks on a thread, so that answering the next block overlaps the kernel's copy of
+    this one (``writev`` releases the GIL). At most two blocks wait, so memory stays flat; a write
+    error is raised to the producer at its next :meth:`put` or at :meth:`close`."""
+
+    def __init__(self, write: Callable[[list[bytes], int, int], None]) -> None:
+        self.write = write
+        self.queue: queue.Queue[tuple[list[bytes], int, int] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="axilla-kg batch writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None:  # after a failure keep draining, so the producer never blocks
+                try:
+                    self.write(*item)
+                except BaseException as exc:  # handed to the producer
+                    self.error = exc
+
+    def put(self, pieces: list[bytes], lines: int, errors: int) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((pieces, lines, errors))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _worker(index: int, jobs: int, answerer: BatchRecommender, conn: Any, turns: list[Any], done: Any, fd: int) -> None:
     """A forked worker: answer its blocks (every ``jobs``-th), write each when its turn comes.
 
     It never prints: a failure is reported to the main process as a message and an exit code.
     """
+
+    def write(pieces: list[bytes], lines: int, errors: int) -> None:
+        turns[index].acquire()
+        try:
+            write_pieces(fd, pieces)
+        finally:
+            turns[(index + 1) % jobs].release()
+        done[2 * index] += lines
+        done[2 * index + 1] += errors
+
     try:
+        writer = _Writer(write)
         while (block := conn.recv()) is not None:
             pieces, errors = answerer.answer_block(block)
-            turns[index].acquire()
-            try:
-                write_pieces(fd, pieces)
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                _report(conn, ("error", f"cannot write the answers: {exc.strerror or exc}"))
-                os._exit(4)
-            finally:
-                turns[(index + 1) % jobs].release()
-            done[2 * index] += len(block[1])
-            done[2 * index + 1] += errors
+            writer.put(pieces, len(block[1]), errors)
+        writer.close()
         conn.send(("ok", answerer.details))
         conn.close()
     except BrokenPipeError:
         _report(conn, ("pipe", "output closed"))
         os._exit(3)
-    except BaseException as exc:
+    except OSError as exc:
+        _report(conn, ("error", f"cannot write the answers: {exc.strerror or exc}"))
+        os._exit(4)
+    except BaseException as exc:  # reported to the main process, never printed
         _report(conn, ("error", f"{type(exc).__name__}: {exc}"))
         os._exit(4)
 

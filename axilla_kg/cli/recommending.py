@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from axilla_kg import batch
+from axilla_kg.atomic import write_atomically
 from axilla_kg.audit import audit_orders, render_audit
 from axilla_kg.cases import CaseError
 from axilla_kg.cli.common import graph, whole_number
@@ -187,19 +187,8 @@ def _run_batch(args: argparse.Namespace) -> None:
         if stream is not sys.stdin.buffer:
             stream.close()
     if args.details is not None:
-        _write_file(Path(args.details), batch.details_document(counts["details"]))
+        write_atomically(args.details, batch.details_document(counts["details"]).decode())
     return None
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write next to the target and rename over it, so a failure never leaves half a document."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def run_audit(args: argparse.Namespace) -> str:
