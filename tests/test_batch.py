@@ -7,7 +7,6 @@ import io
 import json
 import random
 import subprocess
-import typing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from axilla_kg import batch
-from axilla_kg import cases as cases_module
-from axilla_kg.cases import CaseError, PatientCase, loads_case, parse_case
+from axilla_kg.cases import CaseError, loads_case, parse_case
+from axilla_kg.features import Feature
 from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.recommend import Recommender, dumps
 
@@ -157,25 +156,16 @@ def test_cached_answers_equal_fresh_answers(rec: Recommender) -> None:
 
 
 # --- the cell key is generic: two cases differing in one attribute share a cell only if their answers agree
-def _candidates(rec: Recommender, name: str, key: batch.CellKey) -> list[Any]:
-    """Values worth trying for one case attribute, from the contract (the feature registry, or the
-    case type's annotations) and the bounds the variants test."""
-    registry = getattr(rec, "registry", None)
-    values: list[Any] = [None]
-    if registry is not None:
-        feature = next((f for f in registry.features if f.name == name), None)
-        kind = feature.kind if feature is not None else ""
-        values += list(feature.values) if feature is not None else []
-    else:
-        kind = str(typing.get_type_hints(PatientCase).get(name, ""))
-        values += list(getattr(cases_module, "ENUMS", {}).get(name, ()))
-    if "bool" in kind:
+def _candidates(feature: Feature, key: batch.CellKey) -> list[Any]:
+    """Values worth trying for one case field, from its kind and the bounds the variants test."""
+    values: list[Any] = [None, *feature.values]
+    if feature.kind == "boolean":
         values += [True, False]
-    limits = [limit for n, tests in key.bounded if n == name for _, limit in tests]
-    if "ecimal" in kind or "int" in kind:
+    limits = [limit for n, tests in key.bounded if n == feature.name for _, limit in tests]
+    if feature.kind in ("decimal", "integer"):
         for limit in limits or [Decimal(1)]:
             values += [limit, limit + 1, limit - 1 if limit > 1 else limit / 2]
-            if "ecimal" in kind:
+            if feature.kind == "decimal":
                 values += [limit + Decimal("0.0000001"), limit - Decimal("0.0000001"), limit * 3]
     return values
 
@@ -186,13 +176,14 @@ def test_cases_differing_in_one_attribute_share_a_cell_only_with_equal_answers(r
     key = batch.CellKey(rec)
     rng = random.Random(seed)
     base = parse_case(_good(rng))
-    for attribute in batch.case_attributes(rec):
-        for value in _candidates(rec, attribute, key):
+    for feature in rec.registry.features:
+        attribute = feature.name
+        for value in _candidates(feature, key):
             try:
                 other = parse_case({**base.to_json(), attribute: value})
             except CaseError:
                 continue
-            if other == base and other.to_json() == base.to_json():
+            if other == base and other.assumed == base.assumed:
                 continue
             if key(base) == key(other):
                 mine, theirs = rec.recommend(base), rec.recommend(other)
@@ -204,7 +195,8 @@ def test_every_case_attribute_is_part_of_the_key(rec: Recommender) -> None:
     """A new case field joins the key with no code change: the key covers the contract's fields."""
     key = batch.CellKey(rec)
     case = parse_case({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5, "age": 40})
-    plain, *sides = key(case)
+    plain, assumed, *sides = key(case)
+    assert assumed == case.assumed  # the echoed defaults belong to the cell
     bounded = {name for name, _ in key.bounded}
     assert len(plain) >= len(batch.case_attributes(rec)) - len(bounded)
     assert len(sides) == len(bounded) and bounded <= set(batch.case_attributes(rec))
@@ -256,6 +248,8 @@ def test_cli_bad_lines_never_end_the_run(rec: Recommender, tmp_path: Path) -> No
 def test_cli_detail_ref_writes_the_details_document(tmp_path: Path) -> None:
     details = tmp_path / "details.json"
     case = {"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5, "clinical_nodes": "positive"}
+    # the seed patient, every criterion of 286 V4 stated (open world: nothing else is assumed)
+    case |= {"neoadjuvant": "none", "imaging_step": "initial"}
     stdin = json.dumps({**case, "diagnostic_breast_imaging_done": True}).encode() + b"\n"
     proc = _cli("--cases", "-", "--detail", "ref", "--details", str(details), stdin=stdin)
     assert proc.returncode == 0, proc.stderr
