@@ -2,12 +2,15 @@
 
 Each CSV row is a patient case (columns named as the case contract's fields; an empty cell is
 "not known") plus the ordered ``procedure`` (exact ACR name) and optionally an ``order_id``.
-When several variants match, topic 286's rating decides, then other topics', and a variant
-with criteria the case fields cannot express (e.g. "clinical suspicion of metastatic disease")
-only when nothing else rates the procedure; disagreeing ratings are named in the message.
-Every order gets one verdict — appropriate, may be appropriate, not appropriate, no criteria
-apply (no variant matches), not rated in our data (a variant matches but our table has no rating
-for the procedure), or invalid (the row breaks the contract; the message names line and field).
+The verdict is that of a careful reviewer, never the most lenient rating:
+
+* appropriate / may be appropriate / not appropriate: every matching variant that rates the
+  procedure puts it in that category band;
+* conflicting criteria: matching variants rate it in different bands (every rating is named);
+* needs more information: no match rates it but a candidate does (the fields that would decide);
+* no criteria apply (nothing matches), not rated in our data (matches, none rates it), or invalid
+  (the row breaks the contract; the message names line and field).
+
 A bad row is reported in place and does not stop the review of the others.
 """
 
@@ -20,17 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from axilla_kg.cases import FIELDS, CaseError, parse_case
+from axilla_kg.cases import CaseError
 from axilla_kg.errors import DataError
+from axilla_kg.features import Feature
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.output import records_table, text_table
-from axilla_kg.recommend import PRIMARY_TOPIC, Recommender, _topic_order
+from axilla_kg.recommend import Recommender, topic_order
 
 VERDICTS = (
     "appropriate",
     "may be appropriate",
     "not appropriate",
+    "conflicting criteria",
+    "needs more information",
     "no criteria apply",
     "not rated in our data",
     "invalid",
@@ -41,7 +47,7 @@ _BY_CATEGORY = {
     "May Be Appropriate (Disagreement)": "may be appropriate",
     "Usually Not Appropriate": "not appropriate",
 }
-ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "message"]
+ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "confidence", "message"]
 
 
 @dataclass
@@ -63,13 +69,15 @@ class AuditReport:
         return rows
 
 
-def _cell_value(name: str, text: str) -> Any:
-    if name in ("age", "tumor_size_cm"):
+def _cell_value(feature: Feature, text: str) -> Any:
+    """A CSV cell typed as the JSON contract types the field (the registry says how)."""
+    name = feature.name
+    if feature.kind in ("integer", "decimal"):
         try:
-            return parse_whole(text) if name == "age" else parse_decimal(text)
+            return parse_whole(text) if feature.kind == "integer" else parse_decimal(text)
         except NumberSyntaxError as exc:
             raise CaseError(name, f"expected {exc}") from None
-    if name == "diagnostic_breast_imaging_done":
+    if feature.kind == "boolean":
         if text.lower() not in ("true", "false"):
             raise CaseError(name, f"expected true or false, got '{text}'")
         return text.lower() == "true"
@@ -83,9 +91,10 @@ def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
     header = table.header
     if "procedure" not in header:
         raise DataError(f"{path}:1: the header needs a 'procedure' column (and case-field columns)")
-    unknown = [h for h in header if h not in FIELDS and h not in ("procedure", "order_id")]
+    fields = recommender.registry.fields
+    unknown = [h for h in header if h not in fields and h not in ("procedure", "order_id")]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], FIELDS, n=1)
+        close = difflib.get_close_matches(unknown[0], fields, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise DataError(f"{path}:1: unknown column '{unknown[0]}'{hint}")
     procedures = _procedure_names(recommender)
@@ -114,13 +123,19 @@ def _judge(
         "variants": [],
         "acr_category": None,
         "rrl": None,
+        "confidence": None,
         "message": None,
     }
+    features = {f.name: f for f in recommender.registry.features}
     try:
         if extra:  # more cells than header columns
             raise CaseError("", "more cells than the header has columns")
-        data = {k: _cell_value(k, v.strip()) for k, v in row.items() if k in FIELDS and v is not None and v.strip()}
-        case = parse_case(data)
+        data = {
+            k: _cell_value(features[k], v.strip())
+            for k, v in row.items()
+            if k in features and v is not None and v.strip()
+        }
+        case = recommender.reader.parse(data)
         if procedure not in procedures:
             close = difflib.get_close_matches(procedure, procedures, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -128,31 +143,43 @@ def _judge(
     except CaseError as exc:
         order["message"] = f"{path.name}:{line}: {exc}"
         return order
-    matches = recommender.recommend(case)["matches"]
-    if not matches:
-        order["verdict"] = "no criteria apply"
+    result = recommender.recommend(case, detail="brief")
+    matches = sorted(result["matches"], key=lambda m: (topic_order(m["topic"]), m["variant"]))
+    order["variants"] = [f"{m['topic']} V{m['variant']}" for m in matches]
+    rated = [
+        (m, r) for m in matches for r in m["ratings"] if r["procedure"] == procedure and r["category"] in _BY_CATEGORY
+    ]
+    if rated:
+        verdicts = {_BY_CATEGORY[r["category"]] for _, r in rated}
+        order["verdict"] = verdicts.pop() if len(verdicts) == 1 else "conflicting criteria"
+        order["acr_category"] = "; ".join(sorted({r["category"] for _, r in rated}, key=_category_order))
+        order["rrl"] = rated[0][1]["rrl"]
+        order["confidence"] = ", ".join(sorted({r["confidence"] for _, r in rated if r["confidence"]}))
+        order["message"] = "; ".join(f"{r['category']} in {m['topic']} V{m['variant']}" for m, r in rated)
         return order
-    # Which rating decides: topic 286 (this tool's topic) first, then other topics, and variants
-    # with criteria the case cannot express (``also_requires``) only when nothing else rates it.
-    found: list[tuple[int, int, str, dict[str, Any]]] = []
-    for m in sorted(matches, key=lambda m: (_topic_order(m["topic"]), m["variant"])):
-        name = f"{m['topic']} V{m['variant']}"
-        order["variants"].append(name)
-        tier = 2 if m["also_requires"] else (0 if m["topic"] == PRIMARY_TOPIC else 1)
-        for rating in m["ratings"]:
-            verdict = _BY_CATEGORY.get(rating["category"] or "")
-            if rating["procedure"] == procedure and verdict is not None:
-                found.append((tier, VERDICTS.index(verdict), name, rating))
-    if not found:
-        order["verdict"] = "not rated in our data"
+    by_number = {(v.topic, v.number): v for v in recommender.classifier.variants}
+    hopeful = []
+    for c in result["candidates"]:
+        info = recommender.info(by_number[(c["topic"], c["variant"])])
+        for r in info.payload["ratings"]:
+            if r["procedure"] == procedure and r["category"] in _BY_CATEGORY:
+                hopeful.append((c, r))
+    if hopeful:
+        order["verdict"] = "needs more information"
+        needs = recommender.registry.fields
+        wanted = {f for c, _ in hopeful for f in c["needs"]}
+        order["message"] = (
+            "rated only by candidates: "
+            + "; ".join(f"{r['category']} in {c['topic']} V{c['variant']}" for c, r in hopeful)
+            + f"; give {', '.join(f for f in needs if f in wanted)}"
+        )
         return order
-    tier, rank, name, rating = min(found, key=lambda f: (f[0], f[1]))
-    order["verdict"] = VERDICTS[rank]
-    order["acr_category"] = rating["category"]
-    order["rrl"] = rating["rrl"]
-    others = sorted({f"{f[3]['category']} in {f[2]}" for f in found if f[2] != name and f[1] != rank})
-    order["message"] = f"rated in {name}" + (f"; differs: {', '.join(others)}" if others else "")
+    order["verdict"] = "no criteria apply" if not matches else "not rated in our data"
     return order
+
+
+def _category_order(category: str) -> int:
+    return list(_BY_CATEGORY).index(category)
 
 
 def render_audit(report: AuditReport, fmt: str) -> str:

@@ -27,16 +27,16 @@ import dataclasses
 import hashlib
 import io
 import json
-import operator
 import os
+import queue
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from axilla_kg.cases import CaseError, PatientCase, loads_case
+from axilla_kg.cases import CaseError, PatientCase
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend import Recommender, dumps
 
@@ -44,6 +44,8 @@ from axilla_kg.recommend import Recommender, dumps
 #: details once, in a separate document; each case line refers to them).
 REF = "ref"
 MAX_CACHED_CELLS = 100_000
+#: Repeated lines (the same case sent again) skip decoding; bounded so memory stays flat.
+MAX_SEEN_LINES = 50_000
 #: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
 MAX_LINE_BYTES = 1 << 20
 #: Lines per block handed to a worker: big enough to amortise the hand-over, small enough to keep memory flat.
@@ -64,13 +66,14 @@ class BatchOutputError(AxillaKGError):
 
 
 # --- the cell of a case -----------------------------------------------------------------------
-def case_attributes() -> list[str]:
-    """Every attribute a case carries, from the case type itself (so a new field joins the key)."""
-    return [f.name for f in dataclasses.fields(PatientCase)]
+def case_attributes(recommender: Recommender) -> list[str]:
+    """Every field a case can carry, from the feature registry (so a new field joins the key)."""
+    return list(recommender.registry.fields)
 
 
 class CellKey:
-    """Builds the cell of a case: all its attributes, the bounded ones reduced to their sides."""
+    """Builds the cell of a case: all its fields, the bounded ones reduced to their sides, and
+    which fields were assumed (the answer echoes them)."""
 
     def __init__(self, recommender: Recommender) -> None:
         bounds: dict[str, set[tuple[str, Decimal]]] = {}
@@ -78,13 +81,11 @@ class CellKey:
             for test in variant.tests:
                 if test.kind == "bound":
                     bounds.setdefault(test.field, set()).add((test.op, test.limit))
-        names = case_attributes()
+        names = case_attributes(recommender)
         unknown = set(bounds) - set(names)
-        if unknown:  # pragma: no cover - the classifier reads these attributes from the case too
+        if unknown:  # pragma: no cover - the classifier reads these fields from the case too
             raise AxillaKGError(f"variant tests bound {', '.join(sorted(unknown))}, which a case does not carry")
-        plain = [n for n in names if n not in bounds]
-        # a tuple of the plain attributes in one C call (attrgetter of one name returns the bare value)
-        self.plain = operator.attrgetter(*plain, *plain[:1]) if plain else (lambda case: ())
+        self.plain = [n for n in names if n not in bounds]
         self.bounded = [(n, sorted(bounds[n])) for n in names if n in bounds]
 
     @staticmethod
@@ -104,7 +105,12 @@ class CellKey:
         return tuple(out)
 
     def __call__(self, case: PatientCase) -> tuple[Any, ...]:
-        return (self.plain(case), *[self._side(getattr(case, n), tests) for n, tests in self.bounded])
+        values = case.values
+        return (
+            tuple([values.get(n) for n in self.plain]),
+            case.assumed,
+            *[self._side(values.get(n), tests) for n, tests in self.bounded],
+        )
 
 
 # --- answering lines ----------------------------------------------------------------------------
@@ -123,9 +129,13 @@ class BatchRecommender:
         self.recommender = recommender
         self.detail = detail
         self.key = CellKey(recommender)
+        # the graph's own case reader (a --data draft may add case fields): strict UTF-8, JSON
+        # limits and plain numbers (axilla_kg.inputs.safejson)
+        self.load: Callable[[bytes], PatientCase] = recommender.reader.loads
         self.cells: dict[tuple[Any, ...], _Cell | None] = {}  # None: the cell cannot be cached
         self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
+        self.seen: dict[bytes, tuple[bytes, _Cell]] = {}  # line bytes -> its case echo and cell
 
     # one line ---------------------------------------------------------------------------------
     def answer_line(self, number: int, raw: bytes | None) -> tuple[bytes, bytes, bool]:
@@ -134,17 +144,19 @@ class BatchRecommender:
         try:
             if raw is None:
                 return self._error(number, f"line longer than {MAX_LINE_BYTES:,} bytes"), b"", True
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return self._error(number, f"not UTF-8 text: {exc.reason} at byte {exc.start + 1}"), b"", True
-            if not text.strip():
+            seen = self.seen.get(raw)
+            if seen is not None:  # the same bytes as an earlier line: the same case, the same answer
+                return b'{"line":%d,%b%b' % (number, seen[1].prefix, seen[0]), seen[1].tail, False
+            if not raw.strip():
                 return self._error(number, "blank line: expected a patient case (a JSON object)"), b"", True
-            case = loads_case(text)
-            cell = self._cell(case)
-            echo = _encode(case.to_json()).encode()
-            if cell is None:
+            case = self.load(raw)  # strict: UTF-8, limits, plain numbers (axilla_kg.inputs.safejson)
+            found = self._cell(case)
+            if found is None:
                 return self._render(number, case), b"", False
+            cell, echo = found, _encode(case.to_json()).encode()
+            if len(self.seen) >= MAX_SEEN_LINES:
+                self.seen.clear()
+            self.seen[raw] = (echo, cell)
             return b'{"line":%d,%b%b' % (number, cell.prefix, echo), cell.tail, False
         except CaseError as exc:
             return self._error(number, str(exc), exc.field), b"", True
@@ -192,6 +204,7 @@ class BatchRecommender:
         if len(self.cells) >= MAX_CACHED_CELLS:  # keep memory flat whatever the input
             self.cells.clear()
             self.tails.clear()
+            self.seen.clear()
         result = self._result(case)
         cell: _Cell | None = None
         # the echo is spliced in per case; that is only right if the answer echoes the case as is
@@ -348,12 +361,16 @@ def run(
     if jobs > 1 and len(head) > 1 and sink.fd is not None:
         _run_workers(answerer, _chain(head, blocks), sink.fd, jobs, counts, meter)
     else:
-        for block in _chain(head, blocks):
-            pieces, errors = answerer.answer_block(block)
-            sink.write(pieces)
-            counts["cases"] += len(block[1])
-            counts["errors"] += errors
-            meter.update(counts)
+        writer = _Writer(lambda pieces, lines, errors: sink.write(pieces))
+        try:
+            for block in _chain(head, blocks):
+                pieces, errors = answerer.answer_block(block)
+                writer.put(pieces, len(block[1]), errors)
+                counts["cases"] += len(block[1])
+                counts["errors"] += errors
+                meter.update(counts)
+        finally:
+            writer.close()
         counts["details"] = answerer.details
     sink.flush()
     meter.finish(counts)
@@ -367,32 +384,68 @@ def _chain(head: list[Block], rest: Iterator[Block]) -> Iterator[Block]:
     yield from rest
 
 
+class _Writer:
+    """Writes blocks on a thread, so that answering the next block overlaps the kernel's copy of
+    this one (``writev`` releases the GIL). At most two blocks wait, so memory stays flat; a write
+    error is raised to the producer at its next :meth:`put` or at :meth:`close`."""
+
+    def __init__(self, write: Callable[[list[bytes], int, int], None]) -> None:
+        self.write = write
+        self.queue: queue.Queue[tuple[list[bytes], int, int] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="axilla-kg batch writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None:  # after a failure keep draining, so the producer never blocks
+                try:
+                    self.write(*item)
+                except BaseException as exc:  # handed to the producer
+                    self.error = exc
+
+    def put(self, pieces: list[bytes], lines: int, errors: int) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((pieces, lines, errors))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _worker(index: int, jobs: int, answerer: BatchRecommender, conn: Any, turns: list[Any], done: Any, fd: int) -> None:
     """A forked worker: answer its blocks (every ``jobs``-th), write each when its turn comes.
 
     It never prints: a failure is reported to the main process as a message and an exit code.
     """
+
+    def write(pieces: list[bytes], lines: int, errors: int) -> None:
+        turns[index].acquire()
+        try:
+            write_pieces(fd, pieces)
+        finally:
+            turns[(index + 1) % jobs].release()
+        done[2 * index] += lines
+        done[2 * index + 1] += errors
+
     try:
+        writer = _Writer(write)
         while (block := conn.recv()) is not None:
             pieces, errors = answerer.answer_block(block)
-            turns[index].acquire()
-            try:
-                write_pieces(fd, pieces)
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                _report(conn, ("error", f"cannot write the answers: {exc.strerror or exc}"))
-                os._exit(4)
-            finally:
-                turns[(index + 1) % jobs].release()
-            done[2 * index] += len(block[1])
-            done[2 * index + 1] += errors
+            writer.put(pieces, len(block[1]), errors)
+        writer.close()
         conn.send(("ok", answerer.details))
         conn.close()
     except BrokenPipeError:
         _report(conn, ("pipe", "output closed"))
         os._exit(3)
-    except BaseException as exc:
+    except OSError as exc:
+        _report(conn, ("error", f"cannot write the answers: {exc.strerror or exc}"))
+        os._exit(4)
+    except BaseException as exc:  # reported to the main process, never printed
         _report(conn, ("error", f"{type(exc).__name__}: {exc}"))
         os._exit(4)
 

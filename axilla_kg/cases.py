@@ -1,22 +1,27 @@
 """The patient-case contract: the JSON object other tools send to ``recommend`` and ``audit``.
 
-The contract is strict on purpose: an unknown key, a wrong type or a contradiction is an error
-naming the field, because a typo that silently changed the matched variant would change the
-recommended imaging. Sizes are kept as :class:`decimal.Decimal` from the JSON text onwards, so
-the fast classifier and the OWL reasoner (which compares ``xsd:decimal`` exactly) see the same
-number; a float would round 2.00000000000000001 down to 2.0.
+The fields, their values, defaults, limits and the contradictions between them come from the
+ontology's feature registry (:mod:`axilla_kg.features`); this module only applies them. The
+contract is strict on purpose: an unknown key, a wrong type or a contradiction is an error naming
+the field, because a typo that silently changed the matched variant would change the recommended
+imaging. A field the case leaves out is *unknown* (open world), except for the few features with
+a documented default, which the answer echoes as ``assumed``.
+
+Sizes are kept as :class:`decimal.Decimal` from the JSON text onwards, so the fast classifier and
+the OWL reasoner (which compares ``xsd:decimal`` exactly) see the same number; a float would
+round 2.00000000000000001 down to 2.0.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from axilla_kg.errors import AxillaKGError
+from axilla_kg.features import Feature, Registry, Rule, shipped_registry
 from axilla_kg.inputs import safejson
 
 
@@ -28,178 +33,223 @@ class CaseError(AxillaKGError):
         self.field = field
 
 
-SEX = ("female", "male")
-BREAST_CANCER = ("none", "new", "recurrent")
-CLINICAL_NODES = ("negative", "positive")
-NEOADJUVANT = ("none", "mid_treatment", "completed")
-AXILLARY_LUMP = ("none", "unilateral", "bilateral")
-SUSPICIOUS_NODE_ON = ("mammography", "ultrasound", "mri", "ct", "pet_ct", "other")
-MAX_AGE = 150
 #: owlready2 keeps xsd:decimal values as IEEE doubles, so the reasoner would see 2.00000000000000000001
 #: as 2.0. Up to 15 significant digits a decimal survives that round trip exactly, so every path —
 #: fast classifier, reasoner, batch — compares the same number.
 MAX_SIGNIFICANT_DIGITS = 15
 
-#: Field order of the contract; also the order of ``needs`` and ``differs_in`` lists.
-FIELDS = (
-    "sex",
-    "age",
-    "breast_cancer",
-    "tumor_size_cm",
-    "clinical_nodes",
-    "neoadjuvant",
-    "axillary_lump",
-    "suspicious_node_on",
-    "diagnostic_breast_imaging_done",
-)
-ENUMS: dict[str, tuple[str, ...]] = {
-    "sex": SEX,
-    "breast_cancer": BREAST_CANCER,
-    "clinical_nodes": CLINICAL_NODES,
-    "neoadjuvant": NEOADJUVANT,
-    "axillary_lump": AXILLARY_LUMP,
-    "suspicious_node_on": SUSPICIOUS_NODE_ON,
-}
-#: Fields whose absence is itself a fact: no ``suspicious_node_on`` means no suspicious node was found.
-KNOWN_WHEN_ABSENT = frozenset({"suspicious_node_on"})
-DEFAULTS: dict[str, str] = {"breast_cancer": "none", "neoadjuvant": "none", "axillary_lump": "none"}
 
-
-@dataclass(frozen=True, slots=True)
 class PatientCase:
-    """One validated case. ``None`` means "not known" (``suspicious_node_on``: none found)."""
+    """One validated case: the known field values in contract order (absent = not known), and
+    which of them were assumed from a registry default rather than given."""
 
-    sex: str
-    age: int | None = None
-    breast_cancer: str = "none"
-    tumor_size_cm: Decimal | None = None
-    clinical_nodes: str | None = None
-    neoadjuvant: str = "none"
-    axillary_lump: str = "none"
-    suspicious_node_on: str | None = None
-    diagnostic_breast_imaging_done: bool | None = None
+    __slots__ = ("_key", "assumed", "values")
+
+    def __init__(self, values: dict[str, Any], assumed: frozenset[str] = frozenset()) -> None:
+        self.values = values
+        self.assumed = assumed
+        self._key: tuple[tuple[str, Any], ...] | None = None  # built on first hash/compare (batch never needs it)
+
+    def _items(self) -> tuple[tuple[str, Any], ...]:
+        if self._key is None:
+            self._key = tuple(self.values.items())
+        return self._key
 
     def get(self, name: str) -> Any:
-        return getattr(self, name)
+        return self.values.get(name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.values.get(name)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(self.values.items())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PatientCase) and self._items() == other._items()
+
+    def __hash__(self) -> int:
+        return hash(self._items())
+
+    def __repr__(self) -> str:
+        return f"PatientCase({self.values!r})"
 
     def to_json(self) -> dict[str, Any]:
-        """The case in contract form, without unknown fields (replayable with ``--case``)."""
-        out: dict[str, Any] = {"sex": self.sex}
-        if self.age is not None:
-            out["age"] = self.age
-        out["breast_cancer"] = self.breast_cancer
-        if self.tumor_size_cm is not None:
-            out["tumor_size_cm"] = _json_number(self.tumor_size_cm)
-        if self.clinical_nodes is not None:
-            out["clinical_nodes"] = self.clinical_nodes
-        out["neoadjuvant"] = self.neoadjuvant
-        out["axillary_lump"] = self.axillary_lump
-        if self.suspicious_node_on is not None:
-            out["suspicious_node_on"] = self.suspicious_node_on
-        if self.diagnostic_breast_imaging_done is not None:
-            out["diagnostic_breast_imaging_done"] = self.diagnostic_breast_imaging_done
-        return out
+        """The case in contract form, known fields only, assumed ones included (replayable)."""
+        return {k: (_json_number(v) if isinstance(v, Decimal) else v) for k, v in self.values.items()}
+
+    def assumed_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.values.items() if k in self.assumed}
 
 
 def _json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _enum(name: str, value: Any) -> str:
-    allowed = ENUMS[name]
-    if not isinstance(value, str):
-        raise CaseError(name, f"expected one of {', '.join(map(repr, allowed))}, got {json.dumps(value, default=str)}")
-    if value not in allowed:
-        close = difflib.get_close_matches(value, allowed, n=1)
+def _shown(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def _enum_check(feature: Feature) -> Callable[[Any], Any]:
+    allowed = frozenset(feature.values)
+    name, values = feature.name, feature.values
+
+    def fail(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise CaseError(name, f"expected one of {', '.join(map(repr, values))}, got {_shown(value)}")
+        close = difflib.get_close_matches(value, values, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise CaseError(name, f"'{value}' is not one of {', '.join(allowed)}{hint}")
-    return value
+        raise CaseError(name, f"'{value}' is not one of {', '.join(values)}{hint}")
+
+    return lambda value: value if type(value) is str and value in allowed else fail(value)
 
 
-def _size(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise CaseError("tumor_size_cm", f"expected a number of centimetres, got {json.dumps(value, default=str)}")
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:  # pragma: no cover - str(float) is always a valid decimal
-        raise CaseError("tumor_size_cm", f"not a number: {value!r}") from None
-    if not number.is_finite() or number <= 0:
-        raise CaseError("tumor_size_cm", f"must be a positive number of centimetres, got {value}")
-    if len(number.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
-        raise CaseError(
-            "tumor_size_cm",
-            f"{value} has more than {MAX_SIGNIFICANT_DIGITS} significant digits; give at most that many",
+def _decimal_check(feature: Feature) -> Callable[[Any], Any]:
+    name, unit = feature.name, feature.unit or "units"
+
+    def check(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise CaseError(name, f"expected a number of {unit}, got {_shown(value)}")
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+        except InvalidOperation:  # pragma: no cover - str(float) is always a valid decimal
+            raise CaseError(name, f"not a number: {value!r}") from None
+        if not number.is_finite() or (feature.positive and number <= 0):
+            raise CaseError(name, f"must be a positive number of {unit}, got {value}")
+        _limits(feature, number, value)
+        if len(number.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+            raise CaseError(
+                name, f"{value} has more than {MAX_SIGNIFICANT_DIGITS} significant digits; give at most that many"
+            )
+        return number
+
+    return check
+
+
+def _integer_check(feature: Feature) -> Callable[[Any], Any]:
+    name, unit = feature.name, feature.unit or "a whole number"
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise CaseError(name, f"expected {unit}, got {_shown(value)}")
+        if isinstance(value, int):
+            number = value
+        elif value == value and abs(value) != float("inf") and value == int(value):  # 40.0 is forty
+            number = int(value)
+        else:
+            raise CaseError(name, f"expected {unit}, got {value}")
+        _limits(feature, Decimal(number), number)
+        return number
+
+    return check
+
+
+def _limits(feature: Feature, number: Decimal, shown: Any) -> None:
+    low, high = feature.minimum, feature.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        span = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
         )
-    return number
+        raise CaseError(feature.name, f"must be {span}, got {shown}")
 
 
-def _age(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise CaseError("age", f"expected whole years, got {json.dumps(value, default=str)}")
-    if isinstance(value, int):
-        number = value
-    elif value == int(value):  # 40.0 is forty whole years
-        number = int(value)
-    else:
-        raise CaseError("age", f"expected whole years, got {value}")
-    if number < 0 or number > MAX_AGE:
-        raise CaseError("age", f"must be between 0 and {MAX_AGE} years, got {number}")
-    return number
+def _boolean_check(feature: Feature) -> Callable[[Any], Any]:
+    name = feature.name
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise CaseError(name, f"expected true or false, got {_shown(value)}")
+        return value
+
+    return check
 
 
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise CaseError(
-            "diagnostic_breast_imaging_done", f"expected true or false, got {json.dumps(value, default=str)}"
-        )
-    return value
+_CHECKS = {"enum": _enum_check, "decimal": _decimal_check, "integer": _integer_check, "boolean": _boolean_check}
 
 
-def _validator(name: str) -> Callable[[Any], Any]:
-    if name in ENUMS:
-        allowed = frozenset(ENUMS[name])
-        return lambda value: value if type(value) is str and value in allowed else _enum(name, value)
-    return {"age": _age, "tumor_size_cm": _size, "diagnostic_breast_imaging_done": _boolean}[name]
+class CaseReader:
+    """Validates case objects against one registry; built once (batch mode reads a million cases:
+    one dictionary lookup and one check per field on the happy path)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.fields = registry.fields
+        self.checks = {f.name: _CHECKS[f.kind](f) for f in registry.features}
+        self.defaults = registry.defaults()
+        self.required = [f for f in registry.features if f.required]
+        self.rules: tuple[Rule, ...] = registry.rules
+
+    def parse(self, data: Any) -> PatientCase:
+        if type(data) is not dict:
+            raise CaseError("", f"a patient case must be a JSON object, got {type(data).__name__}")
+        checks = self.checks
+        given: dict[str, Any] = {}
+        unknown: list[str] = []  # explicit nulls: "not known", so no default is assumed either
+        for key, value in data.items():
+            check = checks.get(key)
+            if check is None:
+                close = difflib.get_close_matches(str(key), self.fields, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise CaseError(str(key), f"unknown field{hint}; the fields are {', '.join(self.fields)}")
+            if value is not None:
+                given[key] = check(value)
+            else:
+                unknown.append(key)
+        for feature in self.required:
+            if feature.name not in given:
+                shown = f" ({' or '.join(repr(v) for v in feature.values)})" if feature.values else ""
+                raise CaseError(feature.name, f"required{shown}")
+        for rule in self.rules:
+            value = given.get(rule.field)
+            if value is None or (rule.when is not None and value not in rule.when):
+                continue
+            other = given.get(rule.other)
+            if other is None and not rule.needs_other:
+                continue
+            if other not in rule.allows:
+                allowed = " or ".join(repr(v) for v in sorted(rule.allows, key=str))
+                if other is None:
+                    raise CaseError(rule.field, f"{_shown(value)} needs {rule.other} {allowed} ({rule.label})")
+                raise CaseError(rule.field, f"{_shown(value)} contradicts {rule.other} {_shown(other)} ({rule.label})")
+        values: dict[str, Any] = {}
+        assumed: list[str] = []
+        for name in self.fields:
+            if name in given:
+                values[name] = given[name]
+            elif name in self.defaults and name not in unknown:
+                values[name] = self.defaults[name]
+                assumed.append(name)
+        return PatientCase(values, frozenset(assumed))
+
+    def loads(self, text: str | bytes) -> PatientCase:
+        """Decode (strictly, see :mod:`axilla_kg.inputs.safejson`) and validate one case."""
+        try:
+            data = safejson.loads(text)
+        except safejson.JSONInputError as exc:
+            raise CaseError(exc.field, str(exc)) from None
+        return self.parse(data)
 
 
-_VALIDATORS: dict[str, Callable[[Any], Any]] = {name: _validator(name) for name in FIELDS}
+_READERS: dict[int, CaseReader] = {}
 
 
-def parse_case(data: Any) -> PatientCase:
-    """Validate one case object (as decoded by :func:`loads_case`); raises :class:`CaseError`.
-
-    Table-driven because batch mode validates a million cases: one dictionary lookup and one
-    check per field on the happy path.
-    """
-    if type(data) is not dict:
-        raise CaseError("", f"a patient case must be a JSON object, got {type(data).__name__}")
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        check = _VALIDATORS.get(key)
-        if check is None:
-            close = difflib.get_close_matches(str(key), FIELDS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise CaseError(str(key), f"unknown field{hint}; the fields are {', '.join(FIELDS)}")
-        if value is not None:
-            values[key] = check(value)
-    if "sex" not in values:
-        raise CaseError("sex", "required ('female' or 'male')")
-    if values.get("breast_cancer", "none") == "none":
-        for name, meaning in (
-            ("tumor_size_cm", "a primary tumour size"),
-            ("clinical_nodes", "a clinical nodal status at diagnosis"),
-        ):
-            if name in values:
-                raise CaseError(name, f"{meaning} contradicts breast_cancer 'none'")
-        if values.get("neoadjuvant", "none") != "none":
-            raise CaseError("neoadjuvant", "neoadjuvant therapy contradicts breast_cancer 'none'")
-    return PatientCase(**values)
+def reader(registry: Registry | None = None) -> CaseReader:
+    """The (cached) reader of a registry; the shipped one by default."""
+    registry = registry if registry is not None else shipped_registry()
+    found = _READERS.get(id(registry))
+    if found is None or found.registry is not registry:
+        found = _READERS[id(registry)] = CaseReader(registry)
+    return found
 
 
-def loads_case(text: str | bytes) -> PatientCase:
-    """Decode (strictly, see :mod:`axilla_kg.inputs.safejson`) and validate one case from JSON text."""
-    try:
-        data = safejson.loads(text)
-    except safejson.JSONInputError as exc:
-        raise CaseError(exc.field, str(exc)) from None
-    return parse_case(data)
+def parse_case(data: Any, registry: Registry | None = None) -> PatientCase:
+    """Validate one case object (as decoded by :func:`loads_case`); raises :class:`CaseError`."""
+    return reader(registry).parse(data)
+
+
+def loads_case(text: str | bytes, registry: Registry | None = None) -> PatientCase:
+    """Decode and validate one case from JSON text (numbers decoded exactly, as Decimal)."""
+    return reader(registry).loads(text)

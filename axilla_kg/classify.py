@@ -10,8 +10,10 @@ fragment instead of guessing. ``tests/test_fast_path.py`` checks with hypothesis
 equals HermiT's classification.
 
 Each test is three-valued: satisfied, violated, or unknown (the case leaves the field out). A
-match needs every test satisfied, exactly what the reasoner entails under the open world; the
-unknown tests give ``needs`` and the violated ones ``differs_in``.
+match needs every test satisfied, exactly what the reasoner entails under the open world; a
+variant with no violated test is a candidate (the reasoner entails neither the class nor its
+complement); the unknown tests give ``needs`` and the violated ones ``differs_in``. Which
+property is which case field comes from the feature registry (:mod:`axilla_kg.features`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from axilla_kg.cases import FIELDS, KNOWN_WHEN_ABSENT, PatientCase
+from axilla_kg.cases import PatientCase
 from axilla_kg.errors import AxillaKGError
+from axilla_kg.features import Feature, Registry
 from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.terms import IRI, Literal, Term
 
@@ -46,18 +49,16 @@ class Test:
     """One restriction of a variant class, as a test on one case field."""
 
     field: str
-    kind: str  # "in" | "bound" | "true"
-    values: frozenset[str] = frozenset()  # kind "in": accepted case values
+    kind: str  # "in" | "bound"
+    values: frozenset[Any] = frozenset()  # kind "in": accepted case values (strings, or one boolean)
     op: str = ""  # kind "bound": >=, >, <=, <
     limit: Decimal = Decimal(0)
 
     def evaluate(self, value: Any) -> bool | None:
         if value is None:
-            return VIOLATED if self.field in KNOWN_WHEN_ABSENT else UNKNOWN
+            return UNKNOWN
         if self.kind == "in":
             return value in self.values
-        if self.kind == "true":
-            return value is True
         if self.op == "<=":
             return bool(value <= self.limit)
         if self.op == "<":
@@ -68,9 +69,7 @@ class Test:
 
     def describe(self) -> str:
         if self.kind == "in":
-            return " or ".join(sorted(self.values))
-        if self.kind == "true":
-            return "true"
+            return " or ".join(sorted(v if isinstance(v, str) else ("true" if v else "false") for v in self.values))
         return f"{self.op} {self.limit}"
 
 
@@ -85,17 +84,26 @@ class CompiledVariant:
 
     @property
     def fields(self) -> list[str]:
-        return _ordered({t.field for t in self.tests})
+        return sorted({t.field for t in self.tests})
 
     def evaluate(self, case: PatientCase) -> list[bool | None]:
-        return [t.evaluate(getattr(case, t.field)) for t in self.tests]
+        values = case.values
+        return [t.evaluate(values.get(t.field)) for t in self.tests]
 
     def matches(self, case: PatientCase) -> bool:
-        return all(t.evaluate(getattr(case, t.field)) is True for t in self.tests)
+        values = case.values
+        return all(t.evaluate(values.get(t.field)) is True for t in self.tests)
 
+    def constraints(self) -> dict[str, frozenset[Test]]:
+        out: dict[str, set[Test]] = {}
+        for t in self.tests:
+            out.setdefault(t.field, set()).add(t)
+        return {k: frozenset(s) for k, s in out.items()}
 
-def _ordered(names: set[str]) -> list[str]:
-    return [f for f in FIELDS if f in names]
+    def differing_fields(self, other: CompiledVariant) -> list[str]:
+        """The case fields this variant and ``other`` constrain differently (sorted by name)."""
+        mine, theirs = self.constraints(), other.constraints()
+        return sorted(f for f in set(mine) | set(theirs) if mine.get(f, frozenset()) != theirs.get(f, frozenset()))
 
 
 _CLASSES = f"""PREFIX ax: <{AX}>
@@ -117,22 +125,15 @@ CONSTRUCT {{ ?n ?p ?o }} WHERE {{
   FILTER(!isIRI(?n) || ?n = ?e)
 }}"""
 
-_FIELDS = f"""PREFIX ax: <{AX}>
-SELECT ?prop ?field WHERE {{ ?f ax:caseField ?field ; ax:caseProperty ?prop }}"""
-
-_VALUES = f"""PREFIX ax: <{AX}>
-SELECT ?value ?text WHERE {{ ?value ax:caseValue ?text }}"""
-
 
 class _Walker:
     """Reads one class expression from the CONSTRUCTed triples; anything unexpected is an error."""
 
-    def __init__(self, triples: Sequence[tuple[Term, Term, Term]], props: dict[str, str], values: dict[str, str]):
+    def __init__(self, triples: Sequence[tuple[Term, Term, Term]], registry: Registry):
         self.out: dict[Term, dict[str, list[Term]]] = {}
         for s, p, o in triples:
             self.out.setdefault(s, {}).setdefault(str(p), []).append(o)
-        self.props = props
-        self.values = values
+        self.features = registry.by_prop()
 
     def _one(self, node: Term, pred: str, where: str) -> Term:
         objs = self.out.get(node, {}).get(pred, [])
@@ -174,23 +175,26 @@ class _Walker:
     def _restriction(self, node: Term, where: str) -> Test:
         self._check_keys(node, {RDF + "type", OWL + "onProperty", OWL + "hasValue", OWL + "someValuesFrom"}, where)
         prop = self._one(node, OWL + "onProperty", where)
-        name = self.props.get(str(prop))
-        if name is None:
+        feature = self.features.get(str(prop))
+        if feature is None:
             raise CompileError(f"{where}: property <{prop}> is not a patient-case feature (no ax:caseProperty)")
+        name = feature.name
         preds = self.out.get(node, {})
         if OWL + "hasValue" in preds:
             value = self._one(node, OWL + "hasValue", where)
             if isinstance(value, Literal):
-                if value.datatype != XSD + "boolean" or value.value not in ("true", "1"):
-                    raise CompileError(f"{where}: hasValue {value} on {name}: only boolean true is supported")
-                return Test(name, "true")
-            return Test(name, "in", frozenset([self._case_value(value, where)]))
+                if feature.kind != "boolean" or value.datatype != XSD + "boolean":
+                    raise CompileError(f"{where}: hasValue {value} on {name}: only a boolean on a boolean feature")
+                if value.value not in ("true", "1", "false", "0"):
+                    raise CompileError(f"{where}: hasValue {value} on {name}: not a boolean")
+                return Test(name, "in", frozenset([value.value in ("true", "1")]))
+            return Test(name, "in", frozenset([self._case_value(feature, value, where)]))
         filler = self._one(node, OWL + "someValuesFrom", where)
         fpreds = self.out.get(filler, {})
         if OWL + "oneOf" in fpreds:
             self._check_keys(filler, {RDF + "type", OWL + "oneOf"}, where)
             items = self._list(self._one(filler, OWL + "oneOf", where), where)
-            return Test(name, "in", frozenset(self._case_value(i, where) for i in items))
+            return Test(name, "in", frozenset(self._case_value(feature, i, where) for i in items))
         if OWL + "onDatatype" in fpreds:
             self._check_keys(filler, {RDF + "type", OWL + "onDatatype", OWL + "withRestrictions"}, where)
             facets = self._list(self._one(filler, OWL + "withRestrictions", where), where)
@@ -203,11 +207,11 @@ class _Walker:
             return Test(name, "bound", op=FACETS[facet], limit=Decimal(objs[0].value))
         raise CompileError(f"{where}: {name}: someValuesFrom must be a oneOf or a datatype restriction")
 
-    def _case_value(self, value: Term, where: str) -> str:
-        text = self.values.get(str(value))
+    def _case_value(self, feature: Feature, value: Term, where: str) -> str:
+        text = feature.value_of(str(value)) if isinstance(value, IRI) else None
         if text is None:
-            raise CompileError(f"{where}: <{value}> has no ax:caseValue, so no case can carry it")
-        return text
+            raise CompileError(f"{where}: <{value}> is not a case value of '{feature.name}', so no case can carry it")
+        return str(text)
 
 
 @dataclass
@@ -215,12 +219,12 @@ class Classifier:
     """Every variant class of the graph, compiled."""
 
     variants: list[CompiledVariant]
+    registry: Registry
 
     @classmethod
-    def from_graph(cls, kg: KnowledgeGraph) -> Classifier:
-        props = {str(row[0]): str(row[1].value) for row in _rows(kg, _FIELDS)}  # type: ignore[union-attr]
-        values = {str(row[0]): str(row[1].value) for row in _rows(kg, _VALUES)}  # type: ignore[union-attr]
-        walker = _Walker(kg.sparql(_STRUCTURE).triples, props, values)
+    def from_graph(cls, kg: KnowledgeGraph, registry: Registry | None = None) -> Classifier:
+        registry = registry if registry is not None else Registry.from_graph(kg)
+        walker = _Walker(kg.sparql(_STRUCTURE).triples, registry)
         variants: list[CompiledVariant] = []
         for v, cls_iri, expr, topic, number, topic_iri in _rows(kg, _CLASSES):
             where = f"variant class <{cls_iri}>"
@@ -235,7 +239,7 @@ class Classifier:
                 str(topic_iri),
             )
             variants.append(compiled)
-        return cls(variants)
+        return cls(variants, registry)
 
     def matches(self, case: PatientCase) -> list[CompiledVariant]:
         return [v for v in self.variants if v.matches(case)]

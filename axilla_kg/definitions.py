@@ -7,6 +7,9 @@ axioms: each variant gets a class ``owl:equivalentClass`` to the intersection of
 case individual into it. Generating the axioms keeps one source of truth; the golden test in
 ``tests/test_generated_golden.py`` keeps the committed file equal to this generator's output.
 
+Which definition property constrains which case property (and with which facet) comes from the
+feature registry (:mod:`axilla_kg.features`), so a new feature needs no change here.
+
 Size and age bounds become datatype restrictions over exactly the datatypes the case data uses
 (``xsd:decimal`` for sizes, ``xsd:integer`` for age): HermiT silently classifies nothing when the
 two differ.
@@ -14,6 +17,7 @@ two differ.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,28 +25,10 @@ from pathlib import Path
 import pyoxigraph
 
 from axilla_kg.errors import DataError
+from axilla_kg.features import REGISTRY_FILES, Registry
 
 AX = "https://w3id.org/axilla-kg/vocab#"
 AXD = "https://w3id.org/axilla-kg/id/"
-
-# accepts-predicate of the definitions file → case property of the class axiom
-OBJECT_FEATURES: dict[str, str] = {
-    "acceptsSex": "hasSex",
-    "acceptsBreastCancerStatus": "hasBreastCancerStatus",
-    "acceptsClinicalNodalStatus": "hasClinicalNodalStatus",
-    "acceptsNeoadjuvantPhase": "hasNeoadjuvantPhase",
-    "acceptsAxillaryLump": "hasAxillaryLump",
-    "acceptsSuspiciousNodeModality": "suspiciousNodeFoundOn",
-}
-# numeric bound predicate → (case property, XSD datatype, facet)
-NUMERIC_BOUNDS: dict[str, tuple[str, str, str]] = {
-    "tumorSizeMaxInclusiveCm": ("tumorSizeCm", "decimal", "maxInclusive"),
-    "tumorSizeMinExclusiveCm": ("tumorSizeCm", "decimal", "minExclusive"),
-    "minimumAgeYears": ("ageYears", "integer", "minInclusive"),
-}
-BOOLEAN_REQUIREMENTS: dict[str, str] = {
-    "requiresDiagnosticBreastImagingDone": "diagnosticBreastImagingDone",
-}
 
 
 @dataclass
@@ -50,10 +36,9 @@ class VariantDefinition:
     iri: str
     topic_key: str
     number: int
-    accepts: dict[str, list[str]]  # case property local name → accepted value IRIs (sorted)
-    bounds: list[tuple[str, str, str, str]]  # (property, datatype, facet, lexical value)
-    required_true: list[str]  # boolean case properties that must be true
-    requires_suspicious_node: bool
+    accepts: dict[str, list[str]]  # case property IRI -> accepted value IRIs (sorted)
+    bounds: list[tuple[str, str, str, str]]  # (case property IRI, XSD datatype, facet, lexical value)
+    booleans: dict[str, bool]  # boolean case property IRI -> the value the case must have
 
 
 def class_iri(variant_iri: str) -> str:
@@ -65,9 +50,15 @@ def _local(iri: str) -> str:
     return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rsplit("/", 1)[-1]
 
 
-def read_definitions(path: Path, topic_turtle: list[str]) -> list[VariantDefinition]:
+def read_definitions(
+    path: Path, topic_turtle: list[str], registry_files: Sequence[Path] | None = None
+) -> list[VariantDefinition]:
     """Parse the definitions file; ``topic_turtle`` (the topic files' text) gives each variant's
-    topic and number."""
+    topic and number, and the registry (``core.ttl`` and ``terminology.ttl`` beside ``path``,
+    unless ``registry_files`` says otherwise) which definition property constrains which feature."""
+    files = list(registry_files) if registry_files is not None else [path.parent / n for n in REGISTRY_FILES]
+    registry = Registry.from_files(files)
+    features = {f.name: f for f in registry.features}
     store = pyoxigraph.Store()
     try:
         store.bulk_load(path=str(path), format=pyoxigraph.RdfFormat.TURTLE)
@@ -79,36 +70,46 @@ def read_definitions(path: Path, topic_turtle: list[str]) -> list[VariantDefinit
         f"""PREFIX ax: <{AX}>
         SELECT ?v ?key ?n ?p ?o WHERE {{
           ?v ?p ?o . ?v ax:inTopic ?t ; ax:variantNumber ?n . ?t ax:topicKey ?key .
-          FILTER(STRSTARTS(STR(?p), "{AX}accepts") || STRSTARTS(STR(?p), "{AX}requires")
-                 || ?p IN (ax:tumorSizeMaxInclusiveCm, ax:tumorSizeMinExclusiveCm, ax:minimumAgeYears))
+          FILTER(STRSTARTS(STR(?p), "{AX}"))
         }}"""
     )
+    ignored = {AX + "inTopic", AX + "variantNumber", AX + "criterionNote"}
     found: dict[str, VariantDefinition] = {}
     for row in rows:  # type: ignore[union-attr]
-        iri = row["v"].value
-        d = found.setdefault(iri, VariantDefinition(iri, row["key"].value, int(row["n"].value), {}, [], [], False))
-        pred, obj = _local(row["p"].value), row["o"]
-        if pred in OBJECT_FEATURES:
-            d.accepts.setdefault(OBJECT_FEATURES[pred], []).append(obj.value)
-        elif pred in NUMERIC_BOUNDS:
-            prop, datatype, facet = NUMERIC_BOUNDS[pred]
-            lexical = str(Decimal(obj.value)) if datatype == "decimal" else str(int(obj.value))
-            d.bounds.append((prop, datatype, facet, lexical))
-        elif pred in BOOLEAN_REQUIREMENTS:
-            if obj.value == "true":
-                d.required_true.append(BOOLEAN_REQUIREMENTS[pred])
-        elif pred == "requiresSuspiciousNode":
-            d.requires_suspicious_node = obj.value == "true"
+        iri, pred, obj = row["v"].value, row["p"].value, row["o"]
+        if pred in ignored or (pred not in registry.definition_props and not _is_definition_like(pred)):
+            continue
+        d = found.setdefault(iri, VariantDefinition(iri, row["key"].value, int(row["n"].value), {}, [], {}))
+        if pred not in registry.definition_props:
+            raise DataError(f"{path}: {iri}: unknown definition predicate ax:{_local(pred)} (no ax:constrainsFeature)")
+        name, facet = registry.definition_props[pred]
+        feature = features[name]
+        if facet:
+            if feature.kind not in ("decimal", "integer"):
+                raise DataError(f"{path}: {iri}: ax:{_local(pred)} bounds the non-numeric feature '{name}'")
+            lexical = str(Decimal(obj.value)) if feature.kind == "decimal" else str(int(obj.value))
+            d.bounds.append((feature.prop, feature.kind, facet, lexical))
+        elif feature.kind == "boolean":
+            if feature.prop in d.booleans:
+                raise DataError(f"{path}: {iri}: two values for the boolean feature '{name}'")
+            d.booleans[feature.prop] = obj.value in ("true", "1")
+        elif feature.kind == "enum":
+            if feature.value_of(obj.value) is None:
+                raise DataError(f"{path}: {iri}: <{obj.value}> is not a case value of '{name}'")
+            d.accepts.setdefault(feature.prop, []).append(obj.value)
         else:
-            raise DataError(f"{path}: {iri}: unknown definition predicate ax:{pred}")
+            raise DataError(f"{path}: {iri}: ax:{_local(pred)} gives a value, not a bound, for numeric '{name}'")
     for d in found.values():
         for values in d.accepts.values():
             values.sort()
         d.bounds.sort()
-        d.required_true.sort()
-        if d.requires_suspicious_node and "suspiciousNodeFoundOn" not in d.accepts:
-            raise DataError(f"{path}: {iri}: ax:requiresSuspiciousNode without ax:acceptsSuspiciousNodeModality")
     return sorted(found.values(), key=lambda d: (d.topic_key, d.number))
+
+
+def _is_definition_like(pred: str) -> bool:
+    """Predicates that look like definition criteria must be registered: a typo is an error."""
+    local = _local(pred)
+    return local.startswith(("accepts", "requires")) or "Exclusive" in local or "Inclusive" in local
 
 
 def _ref(iri: str) -> str:
@@ -124,21 +125,22 @@ def _restrictions(d: VariantDefinition) -> list[str]:
     for prop in sorted(d.accepts):
         values = d.accepts[prop]
         if len(values) == 1:
-            parts.append(f"[ a owl:Restriction ; owl:onProperty ax:{prop} ; owl:hasValue {_ref(values[0])} ]")
+            parts.append(f"[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; owl:hasValue {_ref(values[0])} ]")
         else:
             one_of = " ".join(_ref(v) for v in values)
             parts.append(
-                f"[ a owl:Restriction ; owl:onProperty ax:{prop} ; "
+                f"[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; "
                 f"owl:someValuesFrom [ a owl:Class ; owl:oneOf ( {one_of} ) ] ]"
             )
     for prop, datatype, facet, lexical in d.bounds:
         literal = f'"{lexical}"^^xsd:{datatype}'
         parts.append(
-            f"[ a owl:Restriction ; owl:onProperty ax:{prop} ; owl:someValuesFrom [ a rdfs:Datatype ; "
+            f"[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; owl:someValuesFrom [ a rdfs:Datatype ; "
             f"owl:onDatatype xsd:{datatype} ; owl:withRestrictions ( [ xsd:{facet} {literal} ] ) ] ]"
         )
-    for prop in d.required_true:
-        parts.append(f'[ a owl:Restriction ; owl:onProperty ax:{prop} ; owl:hasValue "true"^^xsd:boolean ]')
+    for prop in sorted(d.booleans):
+        flag = "true" if d.booleans[prop] else "false"
+        parts.append(f'[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; owl:hasValue "{flag}"^^xsd:boolean ]')
     return parts
 
 

@@ -5,6 +5,13 @@ loads the graph in milliseconds, so it is the default. rdflib's pure-Python engi
 a second, independent implementation: tests run every named query on both and require the
 same answers, which guards the queries against engine-specific behaviour. Engines register
 themselves by name, in the spirit of rdflib's plugin registry.
+
+Neither engine may make a request to another host, whatever the query. Both screen the text first
+(:func:`axilla_kg.sparql_text.screen`: SERVICE, FROM and updates refused, size and nesting capped).
+rdflib is also stopped where it would act: its evaluator is given a hook that refuses a
+``ServiceGraphPattern`` in the algebra it is about to evaluate, and it is told never to load
+``FROM`` graphs over the network. The CLI and the server's workers add a third barrier that does not
+depend on any parser (:mod:`axilla_kg.sandbox`: no network sockets in the process).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
+from axilla_kg.sparql_text import QueryRefused, screen
 from axilla_kg.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.turtle import PREFIXES
 
@@ -118,6 +126,7 @@ class OxigraphEngine:
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         ox = self._ox
+        screen(text)
         substitutions = {ox.Variable(k): self._to_ox(v) for k, v in (bindings or {}).items()}
         answer: Any
         try:
@@ -170,6 +179,7 @@ class RdflibEngine:
     def __init__(self) -> None:
         import rdflib
 
+        _guard_rdflib()
         self._rdflib = rdflib
         self._graph = rdflib.Graph()
         for prefix, iri in PREFIXES.items():
@@ -223,6 +233,7 @@ class RdflibEngine:
         raise TypeError(f"unsupported term {term!r}")
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
+        screen(text)
         init: Any = {self._rdflib.Variable(k): self._to_rdflib(v) for k, v in (bindings or {}).items()}
         try:
             result: Any = self._graph.query(text, initNs=PREFIXES, initBindings=init)
@@ -237,6 +248,8 @@ class RdflibEngine:
                 return QueryResult("select", variables=names, rows=rows)
             triples = [tuple(self._from_rdflib(t) for t in triple) for triple in result]
             return QueryResult("graph", triples=triples)  # type: ignore[arg-type]
+        except QueryRefused:
+            raise
         except Exception as exc:  # pyparsing.ParseException and friends
             if type(exc).__name__ in ("ParseException", "ParseSyntaxException"):
                 raise QuerySyntaxError(f"malformed SPARQL: {_oneline(str(exc))}") from None
@@ -244,6 +257,26 @@ class RdflibEngine:
 
     def __len__(self) -> int:
         return len(self._graph)
+
+
+def _refuse_service(ctx: Any, part: Any) -> Any:
+    """rdflib evaluation hook: a SERVICE in the algebra being evaluated is refused, never sent.
+
+    rdflib calls each hook for every graph pattern it evaluates and falls back to its own
+    evaluation on NotImplementedError; its own evaluation of SERVICE would open a URL.
+    """
+    if getattr(part, "name", None) == "ServiceGraphPattern":
+        raise QueryRefused("SERVICE is refused: a query here never makes requests to other hosts")
+    raise NotImplementedError
+
+
+def _guard_rdflib() -> None:
+    """Install the rdflib guards (process-wide; called by every RdflibEngine, so rdflib's own
+    import stays out of processes that never use it, such as the server's query workers)."""
+    import rdflib.plugins.sparql as rdflib_sparql
+
+    rdflib_sparql.CUSTOM_EVALS["axilla-kg-no-service"] = _refuse_service
+    rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM <url> must never be fetched
 
 
 register("oxigraph", OxigraphEngine)

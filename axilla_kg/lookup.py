@@ -85,6 +85,14 @@ class Lookup:
         """procedure -> ACR category of one variant (procedures the source rated with a category)."""
         return {r["procedure"]: r["category"] for r in self.summary(topic, number)["ratings"] if r["category"]}
 
+    def axillary_imaging(self) -> frozenset[str]:
+        """Our imaging studies of the axilla (region axilla, not an intervention)."""
+        return frozenset(
+            name
+            for name, info in self.procedure_info.items()
+            if info.get("region") == "axilla" and not info.get("interventional")
+        )
+
     def procedure_for_code(self, system: str, code: str) -> str | None:
         return self.procedure_codes.get((system, code))
 

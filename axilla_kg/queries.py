@@ -29,6 +29,7 @@ _PARAM = re.compile(
     r"^#\s*param\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?P<type>integer|decimal|string|boolean|iri)"
     r"\s*,\s*(?:(?P<required>required)|(?P<optional>optional)|default\s+(?P<default>\S+))\s*\.\s*(?P<doc>.*)$"
 )
+_MAX_VALUE_CHARS = 2048  # a parameter value is a number, a key or an IRI: never longer than this
 _FIELD = re.compile(r"^#\s*(title|answers)\s*:\s*(.*)$")
 
 
@@ -43,17 +44,22 @@ class Parameter:
     def term(self, raw: object) -> Term:
         """Convert a user value (a CLI string or a Python value) to a typed RDF term."""
         text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
+        if len(text) > _MAX_VALUE_CHARS:
+            raise ParameterError(f"parameter '{self.name}': value of {len(text)} characters is too long")
+        shown = text if len(text) <= 40 else text[:40] + "..."
         if self.type == "integer":
-            if isinstance(raw, bool) or not re.fullmatch(r"[+-]?\d+", text):
-                raise ParameterError(f"parameter '{self.name}' must be a whole number, got '{raw}'")
+            # ASCII digits only (\d would take other scripts' digits), at most 18 of them
+            if isinstance(raw, bool) or not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+                raise ParameterError(f"parameter '{self.name}' must be a whole number (up to 18 digits), got '{shown}'")
             return Literal(str(int(text)), XSD + "integer")
         if self.type == "decimal":
+            # plain decimal notation: an exponent such as 1e999999999 would expand to a billion digits
+            if not re.fullmatch(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})", text):
+                raise ParameterError(f"parameter '{self.name}' must be a plain decimal number, got '{shown}'")
             try:
                 value = Decimal(text)
             except InvalidOperation:
-                raise ParameterError(f"parameter '{self.name}' must be a number, got '{raw}'") from None
-            if not value.is_finite():
-                raise ParameterError(f"parameter '{self.name}' must be a finite number, got '{raw}'")
+                raise ParameterError(f"parameter '{self.name}' must be a number, got '{shown}'") from None
             return Literal(format(value, "f"), XSD + "decimal")
         if self.type == "boolean":
             if text.lower() not in ("true", "false"):

@@ -20,7 +20,9 @@ from typing import Any
 from axilla_kg import engines
 from axilla_kg.cases import PatientCase
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.resources import ontology_files
+from axilla_kg.features import Registry
+from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.resources import ontology_dir, ontology_files
 
 REASONERS = ("hermit", "pellet")
 
@@ -126,91 +128,104 @@ def run_reasoner(extra: Sequence[str | Path] = (), reasoner: str = "hermit") -> 
 CASE_NS = "https://w3id.org/axilla-kg/case/"
 _AX = "https://w3id.org/axilla-kg/vocab#"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-_OBJECT_PROPERTIES = {
-    "sex": "hasSex",
-    "breast_cancer": "hasBreastCancerStatus",
-    "clinical_nodes": "hasClinicalNodalStatus",
-    "neoadjuvant": "hasNeoadjuvantPhase",
-    "axillary_lump": "hasAxillaryLump",
-    "suspicious_node_on": "suspiciousNodeFoundOn",
-}
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_NOT = "urn:axilla-kg:not:"
+#: the ontology files that hold every axiom about patient cases (see realise_cases)
+CASE_MODULE = ("core.ttl", "terminology.ttl", "generated/variant-classes.ttl")
 
 
-def case_ntriples(case: PatientCase, iri: str, value_iris: dict[tuple[str, str], str]) -> list[str]:
-    """The case as an OWL individual: one triple per known field, in the ontology's datatypes."""
+def case_ntriples(case: PatientCase, iri: str, registry: Registry) -> list[str]:
+    """The case as an OWL individual: one triple per known field, in the ontology's datatypes
+    (the feature registry says which property and which value individual or datatype)."""
     subject = f"<{iri}>"
     lines = [
         f"{subject} <{RDF_TYPE}> <{_AX}PatientCase> .",
         f"{subject} <{RDF_TYPE}> <http://www.w3.org/2002/07/owl#NamedIndividual> .",
     ]
-    for name, prop in _OBJECT_PROPERTIES.items():
-        value = getattr(case, name)
-        if value is not None:
-            lines.append(f"{subject} <{_AX}{prop}> <{value_iris[(name, value)]}> .")
-    if case.tumor_size_cm is not None:
-        lexical = format(case.tumor_size_cm, "f")
-        lines.append(f'{subject} <{_AX}tumorSizeCm> "{lexical}"^^<{_XSD}decimal> .')
-    if case.age is not None:
-        lines.append(f'{subject} <{_AX}ageYears> "{case.age}"^^<{_XSD}integer> .')
-    if case.diagnostic_breast_imaging_done is not None:
-        flag = "true" if case.diagnostic_breast_imaging_done else "false"
-        lines.append(f'{subject} <{_AX}diagnosticBreastImagingDone> "{flag}"^^<{_XSD}boolean> .')
+    for feature in registry.features:
+        value = case.get(feature.name)
+        if value is None:
+            continue
+        if feature.kind == "enum":
+            obj = f"<{feature.value_iris[value]}>"
+        elif feature.kind == "boolean":
+            obj = f'"{"true" if value else "false"}"^^<{_XSD}boolean>'
+        elif feature.kind == "decimal":
+            obj = f'"{format(value, "f")}"^^<{_XSD}decimal>'
+        else:
+            obj = f'"{int(value)}"^^<{_XSD}integer>'
+        lines.append(f"{subject} <{feature.prop}> {obj} .")
     return lines
 
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+@dataclass
+class CaseTypes:
+    """What the reasoner entails about one case: the variants it belongs to, and the variants
+    whose complement it belongs to (refuted). Every other variant is a candidate."""
+
+    matched: set[str]
+    refuted: set[str]
 
 
-def _value_iris(paths: Sequence[Path]) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
-    """(case field, case value) → value IRI, and variant class IRI → variant IRI, from the graph."""
+def _variant_classes(paths: Sequence[Path]) -> dict[str, str]:
+    """Variant class IRI -> variant IRI, from the graph."""
     engine = engines.OxigraphEngine()
     engines.load_all(engine, paths)
-    values: dict[tuple[str, str], str] = {}
-    rows = engine.query(
-        f"""PREFIX ax: <{_AX}>
-        SELECT ?field ?text ?value WHERE {{
-          ?f ax:caseField ?field ; ax:caseProperty ?p . ?p <http://www.w3.org/2000/01/rdf-schema#range> ?range .
-          ?value a ?range ; ax:caseValue ?text }}"""
-    ).rows
-    for field_name, text, value in rows:
-        values[(str(field_name), str(text))] = str(value)
-    classes = {
+    return {
         str(cls): str(v)
         for v, cls in engine.query(f"PREFIX ax: <{_AX}> SELECT ?v ?c WHERE {{ ?v ax:patientClass ?c }}").rows
     }
-    return values, classes
 
 
-def classify_cases(
+def realise_cases(
     cases: Sequence[PatientCase],
     *,
     reasoner: str = "hermit",
     batch_size: int = 250,
     extra: Sequence[str | Path] = (),
     progress: Callable[[int], None] | None = None,
-) -> list[set[str]]:
-    """The reference semantics: the variant IRIs each case is an instance of, per the reasoner.
+    refute: bool = True,
+) -> list[CaseTypes]:
+    """The reference semantics: per case, the variants the reasoner puts it in and the variants
+    whose complement (a helper class ≡ ¬variant class) it puts it in.
 
     Cases go to the reasoner in batches because HermiT slows down worse than linearly with the
     number of individuals in one call (about 250 per call ran fastest here). Each batch is a fresh
-    owlready2 world holding the whole graph plus the batch's case individuals.
+    owlready2 world holding the whole graph plus the batch's case individuals, in the one JVM
+    owlready2 starts per reasoner call.
     """
     _require(reasoner)
     import owlready2
 
-    paths = list(ontology_files()) + [Path(p) for p in extra]
-    value_iris, class_to_variant = _value_iris(paths)
-    results: list[set[str]] = []
+    # The reasoner gets the module of the case signature: the schema, the terminology (features,
+    # values, their distinctness) and the variant classes, plus any extra files. Nothing else in the
+    # graph mentions ax:PatientCase, a case property or a variant class, so the entailments about
+    # case individuals are the same, and HermiT does not re-check thousands of unrelated
+    # individuals (ratings, sources...) for every instance question.
+    paths = [ontology_dir() / name for name in CASE_MODULE] + [Path(p) for p in extra]
+    kg = KnowledgeGraph.load(extra)
+    registry = Registry.from_graph(kg)
+    class_to_variant = _variant_classes(list(ontology_files()) + [Path(p) for p in extra])
+    complements: dict[str, str] = {}
+    helper: list[str] = []
+    for i, cls in enumerate(sorted(class_to_variant) if refute else ()):
+        iri = f"{_NOT}{i}"
+        complements[iri] = class_to_variant[cls]
+        helper += [
+            f"<{iri}> <{RDF_TYPE}> <{_OWL}Class> .",
+            f"<{iri}> <{_OWL}equivalentClass> _:not{i} .",
+            f"_:not{i} <{RDF_TYPE}> <{_OWL}Class> .",
+            f"_:not{i} <{_OWL}complementOf> <{cls}> .",
+        ]
+    results: list[CaseTypes] = []
     with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
         base = Path(tmp) / "graph.nt"
         merged_ntriples(paths, base)
-        base_text = base.read_text(encoding="utf-8")
+        base_text = base.read_text(encoding="utf-8") + "\n".join(helper) + "\n"
         for start in range(0, len(cases), batch_size):
             batch = cases[start : start + batch_size]
             iris = [f"{CASE_NS}{start + i}" for i in range(len(batch))]
-            lines = [
-                line for case, iri in zip(batch, iris, strict=True) for line in case_ntriples(case, iri, value_iris)
-            ]
+            lines = [line for case, iri in zip(batch, iris, strict=True) for line in case_ntriples(case, iri, registry)]
             nt = Path(tmp) / "batch.nt"
             nt.write_text(base_text + "\n".join(lines) + "\n", encoding="utf-8")
             try:
@@ -222,11 +237,29 @@ def classify_cases(
             for iri in iris:
                 individual = world[iri]
                 types = {c.iri for c in individual.INDIRECT_is_a if hasattr(c, "iri")}
-                results.append({class_to_variant[t] for t in types if t in class_to_variant})
+                results.append(
+                    CaseTypes(
+                        {class_to_variant[t] for t in types if t in class_to_variant},
+                        {complements[t] for t in types if t in complements},
+                    )
+                )
             world.close()
             if progress is not None:
                 progress(len(results))
     return results
+
+
+def classify_cases(
+    cases: Sequence[PatientCase],
+    *,
+    reasoner: str = "hermit",
+    batch_size: int = 250,
+    extra: Sequence[str | Path] = (),
+    progress: Callable[[int], None] | None = None,
+) -> list[set[str]]:
+    """The variant IRIs each case is an instance of, per the reasoner."""
+    found = realise_cases(cases, reasoner=reasoner, batch_size=batch_size, extra=extra, progress=progress, refute=False)
+    return [t.matched for t in found]
 
 
 _OWL = "http://www.w3.org/2002/07/owl#"

@@ -14,15 +14,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from axilla_kg.cases import FIELDS, PatientCase
+from axilla_kg.cases import CaseReader, PatientCase, reader
 from axilla_kg.classify import Classifier, CompiledVariant
+from axilla_kg.features import Registry
 from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.summary import variant_summary
 
 PRIMARY_TOPIC = "286"
 DETAILS = ("full", "brief")
 #: ``--detail brief``: what an order system needs per match, without the clinical narrative lists
-BRIEF_KEYS = ("topic", "variant", "title", "complete", "ratings", "also_requires")
+BRIEF_KEYS = ("topic", "variant", "title", "complete", "ratings")
+#: confidence of a criterion read from the official ACR title itself
+TITLE_CONFIDENCE = "high"
 
 
 @dataclass
@@ -38,15 +41,18 @@ class Recommender:
 
     kg: KnowledgeGraph
     classifier: Classifier
+    registry: Registry
     feature_labels: dict[str, str] = field(default_factory=dict)
     procedure_rrl: dict[str, tuple[str | None, int]] = field(default_factory=dict)
     category_rank: dict[str, int] = field(default_factory=dict)
     rrl_order: dict[str, int] = field(default_factory=dict)
     _info: dict[str, _VariantInfo] = field(default_factory=dict)
+    _notes: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, kg: KnowledgeGraph) -> Recommender:
-        labels = _lookup(kg, "SELECT ?field ?label WHERE { ?f ax:caseField ?field ; rdfs:label ?label }")
+        registry = Registry.from_graph(kg)
+        labels = {f.name: f.label for f in registry.features}
         levels = {
             name: (symbol, int(order))
             for name, symbol, order in _rows(
@@ -58,14 +64,30 @@ class Recommender:
         }
         ranks = _lookup(kg, "SELECT ?text ?rank WHERE { ?c ax:categoryText ?text ; ax:categoryRank ?rank }")
         orders = _lookup(kg, "SELECT ?s ?o WHERE { ?l ax:rrlSymbol ?s ; ax:rrlOrder ?o }")
+        notes = {
+            (str(v), str(name)): (str(conf), str(source))
+            for v, name, conf, source in _rows(
+                kg,
+                "SELECT ?v ?field ?conf ?source WHERE { ?v ax:criterionNote ?n . ?n ax:onFeature ?f ; "
+                "ax:confidence ?c ; prov:wasDerivedFrom ?s . ?f ax:caseField ?field . ?c rdfs:label ?conf . "
+                "OPTIONAL { ?s rdfs:label ?sl } BIND(COALESCE(?sl, STR(?s)) AS ?source) }",
+            )
+        }
         return cls(
             kg,
-            Classifier.from_graph(kg),
-            {k: str(v) for k, v in labels.items()},
+            Classifier.from_graph(kg, registry),
+            registry,
+            labels,
             levels,
             {k: int(v) for k, v in ranks.items()},
             {k: int(v) for k, v in orders.items()},
+            _notes=notes,
         )
+
+    @property
+    def reader(self) -> CaseReader:
+        """Validates cases against this graph's feature registry."""
+        return reader(self.registry)
 
     def _ratings(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Best category first, then lower radiation. Where the source row lists no RRL, the
@@ -86,6 +108,7 @@ class Recommender:
                         "category": r["category"],
                         "rrl": listed if listed is not None else symbol,
                         "rrl_from": "rating" if listed is not None else ("procedure" if symbol is not None else None),
+                        "confidence": r["confidence"],
                     },
                 )
             )
@@ -101,21 +124,16 @@ class Recommender:
 
     def _build_info(self, v: CompiledVariant) -> _VariantInfo:
         s = variant_summary(self.kg, v.number, v.topic)
-        unmodeled = [
-            str(row["criterion"])
-            for row in self.kg.sparql(
-                "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> SELECT ?criterion WHERE { "
-                f"<{v.variant_iri}> ax:unmodeledCriterion ?criterion }} ORDER BY ?criterion"
-            ).records()
-        ]
         payload = {
             "topic": v.topic,
             "variant": v.number,
             "title": s["title"],
             "complete": s["complete"],
             "ratings": self._ratings(s["ratings"]),
-            "also_requires": unmodeled,
-            "differentials": [{"diagnosis": d["diagnosis"], "likelihood": d["likelihood"]} for d in s["differentials"]],
+            "differentials": [
+                {"diagnosis": d["diagnosis"], "likelihood": d["likelihood"], "confidence": d["confidence"]}
+                for d in s["differentials"]
+            ],
             "next_steps": [
                 {"after": w["after"], "outcome": w["outcome"], "next_steps": w["next_steps"]} for w in s["workflow"]
             ],
@@ -132,10 +150,19 @@ class Recommender:
                 for r in s["related_variants"]
             ],
         }
-        explanation = [
-            {"field": t.field, "feature": self.feature_labels.get(t.field, t.field), "requirement": t.describe()}
-            for t in sorted(v.tests, key=lambda t: FIELDS.index(t.field))
-        ]
+        order = self.registry.fields
+        explanation = []
+        for t in sorted(v.tests, key=lambda t: (order.index(t.field), t.describe())):
+            confidence, source = self._notes.get((v.variant_iri, t.field), (TITLE_CONFIDENCE, "title"))
+            explanation.append(
+                {
+                    "field": t.field,
+                    "feature": self.feature_labels.get(t.field, t.field),
+                    "requirement": t.describe(),
+                    "source": source,
+                    "confidence": confidence,
+                }
+            )
         return _VariantInfo(v, payload, explanation)
 
     def title(self, v: CompiledVariant) -> str:
@@ -168,8 +195,8 @@ class Recommender:
         for v, res in outcomes:
             if is_match(v, res):
                 continue
-            violated = _fields([t.field for t, r in zip(v.tests, res, strict=True) if r is False])
-            unknown = _fields([t.field for t, r in zip(v.tests, res, strict=True) if r is None])
+            violated = self._fields([t.field for t, r in zip(v.tests, res, strict=True) if r is False])
+            unknown = self._fields([t.field for t, r in zip(v.tests, res, strict=True) if r is None])
             if not violated:
                 candidates.append({"topic": v.topic, "variant": v.number, "title": self.title(v), "needs": unknown})
             elif v.topic not in matched_topics:
@@ -178,7 +205,7 @@ class Recommender:
         open_topics = {c["topic"] for c in candidates}
         misses = [m for m in misses if m[2].topic not in open_topics]
         nearest: list[dict[str, Any]] = []
-        for topic in sorted({m[2].topic for m in misses}, key=_topic_order):
+        for topic in sorted({m[2].topic for m in misses}, key=topic_order):
             in_topic = [m for m in misses if m[2].topic == topic]
             best = min(m[0] for m in in_topic)
             for _, _, v, violated, unknown in sorted(
@@ -194,24 +221,68 @@ class Recommender:
                     }
                 )
         out_matches = []
-        for v in sorted(matches, key=lambda v: (_topic_order(v.topic), v.number)):
+        ordered = sorted(matches, key=lambda v: (topic_order(v.topic), v.number))
+        for v in ordered:
             info = self.info(v)
             payload = info.payload if detail == "full" else {k: info.payload[k] for k in BRIEF_KEYS}
             out_matches.append({**payload, "explanation": info.explanation})
-        needs = _fields([f for c in candidates for f in c["needs"]])
+        needs = self._fields([f for c in candidates for f in c["needs"]])
         if detail != "full":  # brief: variant numbers only; titles come with `show`
             for item in (*candidates, *nearest):
                 del item["title"]
         return {
             "case": case.to_json(),
+            "assumed": case.assumed_json(),
             "matches": out_matches,
+            "conflicts": self.conflicts(ordered),
             "needs": needs,
             "candidates": candidates,
             "nearest": nearest,
         }
 
+    def conflicts(self, matches: list[CompiledVariant]) -> list[dict[str, Any]]:
+        """Procedures that two matching variants rate in different categories, with every rating
+        and the criteria in which the variants' definitions differ: shown, never resolved."""
+        by_procedure: dict[str, list[tuple[CompiledVariant, dict[str, Any]]]] = {}
+        for v in matches:
+            for rating in self.info(v).payload["ratings"]:
+                if rating["category"] is not None:
+                    by_procedure.setdefault(rating["procedure"], []).append((v, rating))
+        out = []
+        for procedure in sorted(by_procedure):
+            rated = by_procedure[procedure]
+            if len({r["category"] for _, r in rated}) < 2:
+                continue
+            variants = [v for v, _ in rated]
+            differs = self._fields(
+                [f for i, a in enumerate(variants) for b in variants[i + 1 :] for f in a.differing_fields(b)]
+            )
+            out.append(
+                {
+                    "procedure": procedure,
+                    "ratings": [
+                        {
+                            "topic": v.topic,
+                            "variant": v.number,
+                            "category": r["category"],
+                            "confidence": r["confidence"],
+                        }
+                        for v, r in rated
+                    ],
+                    "differs_in": differs,
+                }
+            )
+        return out
 
-_PREFIXES = "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+    def _fields(self, names: list[str]) -> list[str]:
+        wanted = set(names)
+        return [f for f in self.registry.fields if f in wanted]
+
+
+_PREFIXES = (
+    "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+    "PREFIX prov: <http://www.w3.org/ns/prov#> "
+)
 
 
 def _rows(kg: KnowledgeGraph, select: str) -> list[tuple[Any, ...]]:
@@ -226,12 +297,8 @@ def _lookup(kg: KnowledgeGraph, select: str) -> dict[str, Any]:
     return {str(key): value for key, value in _rows(kg, select)}
 
 
-def _fields(names: list[str]) -> list[str]:
-    wanted = set(names)
-    return [f for f in FIELDS if f in wanted]
-
-
-def _topic_order(topic: str) -> tuple[int, str]:
+def topic_order(topic: str) -> tuple[int, str]:
+    """Topic 286 (this tool's topic) first, then the others by key."""
     return (0 if topic == PRIMARY_TOPIC else 1, topic)
 
 

@@ -203,14 +203,38 @@ class PushReport:
 
 
 def _graph_ntriples(data: Sequence[str | Path], include_inferred: bool) -> tuple[bytes, int]:
+    """The graph as N-Triples, each literal in the lexical form its file gives.
+
+    The files are parsed, not read back from a store: Oxigraph's store keeps values, so
+    ``"2.0"^^xsd:decimal`` would come back as ``"2"`` and the pushed graph would not be isomorphic
+    to the export. Quads of named-graph files join the default graph, as in ``KnowledgeGraph``.
+    """
     import pyoxigraph as ox
 
+    from axilla_kg.engines import rdf_format
     from axilla_kg.graph import KnowledgeGraph
 
-    kg = KnowledgeGraph.load(data, include_inferred=include_inferred)
-    store = kg.engine.store  # type: ignore[attr-defined]
-    body = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-    return body, len(kg)
+    kg = KnowledgeGraph.load(data, include_inferred=include_inferred)  # validates every file, names errors
+    formats = {
+        "turtle": ox.RdfFormat.TURTLE,
+        "ntriples": ox.RdfFormat.N_TRIPLES,
+        "nquads": ox.RdfFormat.N_QUADS,
+        "trig": ox.RdfFormat.TRIG,
+        "xml": ox.RdfFormat.RDF_XML,
+    }
+    triples: dict[Any, None] = {}
+    for path in kg.files:
+        fresh: dict[str, Any] = {}  # a blank node label is local to its file: never merge two files' _:b1
+
+        def local(term: Any) -> Any:
+            if isinstance(term, ox.BlankNode):
+                return fresh.setdefault(term.value, ox.BlankNode())  # noqa: B023 (used within this loop)
+            return term
+
+        for quad in ox.parse(path=str(path), format=formats[rdf_format(Path(path))]):
+            triples[ox.Triple(local(quad.subject), quad.predicate, local(quad.object))] = None
+    body = ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES) or b""
+    return body, len(triples)
 
 
 def _send(url: str, method: str, body: bytes, content_type: str, timeout: float) -> int:

@@ -7,11 +7,13 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,27 +37,59 @@ def _stop(process: subprocess.Popen[str]) -> None:
             process.wait(timeout=10)
 
 
+@dataclass
+class Served:
+    """A running ``axilla-kg serve``: its base URL and its process."""
+
+    url: str
+    process: subprocess.Popen[str]
+
+    def worker_pids(self) -> list[int]:
+        """The pids of its query workers (its child processes), from /proc."""
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == self.process.pid and fields[0] not in ("Z", "X"):
+                children.append(int(entry.name))
+        return sorted(children)
+
+
+@contextmanager
+def served(*flags: str) -> Iterator[Served]:
+    """Run ``axilla-kg serve --port 0 FLAGS``; yield it once it has announced its URL."""
+    # stderr goes to a file, not a pipe nobody reads: a full pipe would block the server
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(
+            [*cli_command(), "serve", "--port", "0", *flags],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=cli_env(),
+        )
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()  # the server announces its URL once it listens
+            match = re.search(r"http://127\.0\.0\.1:(\d+)/sparql", line)
+            if not match:
+                _stop(process)
+                errors.seek(0)
+                pytest.fail(f"axilla-kg serve did not start: {line!r} {errors.read()}")
+            yield Served(f"http://127.0.0.1:{match.group(1)}", process)
+        finally:
+            _stop(process)
+
+
 @contextmanager
 def axilla_server(*flags: str) -> Iterator[str]:
     """Run ``axilla-kg serve --port 0 FLAGS``; yield its base URL (http://127.0.0.1:PORT)."""
-    process = subprocess.Popen(
-        [*cli_command(), "serve", "--port", "0", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # the server announces its URL once it listens
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/sparql", line)
-        if not match:
-            _stop(process)
-            err = process.stderr.read() if process.stderr else ""
-            pytest.fail(f"axilla-kg serve did not start: {line!r} {err}")
-        yield f"http://127.0.0.1:{match.group(1)}"
-    finally:
-        _stop(process)
+    with served(*flags) as server:
+        yield server.url
 
 
 @contextmanager

@@ -7,14 +7,26 @@ from typing import Any
 
 import pytest
 
-from axilla_kg.cases import FIELDS, CaseError, loads_case, parse_case
+from axilla_kg.cases import CaseError, loads_case, parse_case
+from axilla_kg.features import shipped_registry
 
 
 def test_defaults_and_unknowns() -> None:
+    # open world: only the question has a default (the axilla), and it is reported as assumed
     case = parse_case({"sex": "male"})
-    assert (case.breast_cancer, case.neoadjuvant, case.axillary_lump) == ("none", "none", "none")
+    assert case.breast_cancer is None and case.neoadjuvant is None and case.axillary_lump is None
     assert case.tumor_size_cm is None and case.age is None and case.suspicious_node_on is None
-    assert case.to_json() == {"sex": "male", "breast_cancer": "none", "neoadjuvant": "none", "axillary_lump": "none"}
+    assert case.to_json() == {"sex": "male", "question": "axilla"}
+    assert case.assumed_json() == {"question": "axilla"}
+    assert parse_case({"sex": "male", "question": None}).to_json() == {"sex": "male"}
+
+
+@pytest.mark.parametrize("name", ["metastatic_suspicion", "question", "nac_planned", "axilla_previously_evaluated"])
+def test_never_assumed(name: str) -> None:
+    # the list: suspicion of metastases, a breast-extent question, NAC planned, axilla evaluated
+    default = shipped_registry()[name].default
+    assert default in (None, "axilla")
+    assert name not in parse_case({"sex": "female"}).to_json() or default == "axilla"
 
 
 def test_sizes_are_exact_decimals() -> None:
@@ -40,9 +52,18 @@ def test_round_trip_through_to_json() -> None:
         "axillary_lump": "unilateral",
         "suspicious_node_on": "pet_ct",
         "diagnostic_breast_imaging_done": False,
+        "question": "nac_response",
+        "node_side": "contralateral",
+        "metastatic_suspicion": True,
+        "nac_planned": True,
+        "surgery_done": False,
+        "axilla_previously_evaluated": True,
+        "imaging_step": "next",
     }
-    assert parse_case(data).to_json() == data
-    assert list(parse_case(data).to_json()) == list(FIELDS)
+    case = parse_case(data)
+    assert case.to_json() == data
+    assert list(case.to_json()) == [f for f in shipped_registry().fields if f in data]
+    assert parse_case(case.to_json()) == case
 
 
 @pytest.mark.parametrize(
@@ -55,9 +76,29 @@ def test_round_trip_through_to_json() -> None:
         ({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 0}, "tumor_size_cm", "positive"),
         ({"sex": "female", "breast_cancer": "new", "tumor_size_cm": "2"}, "tumor_size_cm", "number"),
         ({"sex": "female", "breast_cancer": "new", "tumor_size_cm": True}, "tumor_size_cm", "number"),
-        ({"sex": "female", "tumor_size_cm": 1.5}, "tumor_size_cm", "contradicts breast_cancer 'none'"),
-        ({"sex": "female", "clinical_nodes": "positive"}, "clinical_nodes", "contradicts"),
-        ({"sex": "female", "neoadjuvant": "completed"}, "neoadjuvant", "contradicts"),
+        ({"sex": "female", "breast_cancer": "none", "tumor_size_cm": 1.5}, "tumor_size_cm", 'breast_cancer "none"'),
+        ({"sex": "female", "breast_cancer": "none", "clinical_nodes": "positive"}, "clinical_nodes", "contradicts"),
+        ({"sex": "female", "breast_cancer": "none", "neoadjuvant": "completed"}, "neoadjuvant", "contradicts"),
+        (
+            {"sex": "female", "breast_cancer": "none", "metastatic_suspicion": True},
+            "metastatic_suspicion",
+            "contradicts",
+        ),
+        ({"sex": "female", "node_side": "ipsilateral"}, "node_side", "needs breast_cancer"),
+        ({"sex": "female", "breast_cancer": "none", "node_side": "ipsilateral"}, "node_side", "contradicts"),
+        ({"sex": "female", "breast_cancer": "new", "recurrence_site": "local"}, "recurrence_site", "contradicts"),
+        (
+            {"sex": "female", "breast_cancer": "new", "nac_planned": False, "neoadjuvant": "mid_treatment"},
+            "nac_planned",
+            "contradicts",
+        ),
+        ({"sex": "female", "breast_cancer": "none", "question": "breast_extent"}, "question", "contradicts"),
+        ({"sex": "female", "question": "armpit"}, "question", "not one of"),
+        ({"sex": "female", "imaging_step": "first"}, "imaging_step", "not one of"),
+        ({"sex": "female", "metastatic_suspicion": "yes"}, "metastatic_suspicion", "true or false"),
+        ({"sex": "female", "nac_planned": 1}, "nac_planned", "true or false"),
+        ({"sex": "female", "surgery_done": "false"}, "surgery_done", "true or false"),
+        ({"sex": "female", "axilla_previously_evaluated": None, "node_side": 3}, "node_side", "expected one of"),
         ({"sex": "female", "age": -3}, "age", "between 0"),
         ({"sex": "female", "age": 40.5}, "age", "whole years"),
         ({"sex": "female", "age": "40"}, "age", "whole years"),

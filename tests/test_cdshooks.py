@@ -322,3 +322,10 @@ def test_a_wrongly_typed_hook_is_named_not_a_crash(base: str) -> None:
     request["hook"] = 1.5
     status, body = post_json(base + SIGN, request)
     assert status == 400 and body["element"] == "hook"
+
+
+def test_order_select_without_selections_is_400(base: str) -> None:
+    request = seed_request(_order(PET_CT), hook="order-select")
+    del request["context"]["selections"]
+    status, body = post_json(base + SELECT, request)
+    assert status == 400 and body["element"] == "context.selections"

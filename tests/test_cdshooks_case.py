@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from axilla_kg.cdshooks.fhir_case import age_on, derive_case
+from axilla_kg.contract_fields import field_names
 
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -92,7 +93,11 @@ def test_sex_age_and_imaging_done() -> None:
     done = {"resourceType": "Procedure", "status": "completed", "code": {"text": "Mammography diagnostic"}}
     planned = {"resourceType": "Procedure", "status": "preparation", "code": {"text": "Mammography diagnostic"}}
     data = derive(patient=patient, procedures=bundle(done))
-    assert data == {"sex": "female", "age": 51, "diagnostic_breast_imaging_done": True}
+    assert {k: data[k] for k in ("sex", "age", "diagnostic_breast_imaging_done")} == {
+        "sex": "female",
+        "age": 51,
+        "diagnostic_breast_imaging_done": True,
+    }
     assert derive(patient={**patient, "gender": "other"}).get("sex") is None
     assert "diagnostic_breast_imaging_done" not in derive(procedures=bundle(planned))
 
@@ -102,3 +107,37 @@ def test_sex_age_and_imaging_done() -> None:
 )
 def test_age_needs_a_full_birth_date(born: str, age: int | None) -> None:
     assert age_on(born, TODAY) == age
+
+
+def chemo(status: str, code: str = "367336001") -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "status": status,
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+        "subject": {"reference": "Patient/p"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("procedures", "phase", "step"),
+    [
+        ([], "none", "initial"),
+        ([chemo("in-progress")], "mid_treatment", "initial"),
+        ([chemo("completed", "385786002")], "completed", "initial"),
+        ([chemo("not-done")], "none", "initial"),
+        ([{"resourceType": "Procedure", "status": "completed", "code": {"text": "US axilla"}}], "none", "next"),
+        ([{"resourceType": "Procedure", "status": "preparation", "code": {"text": "US axilla"}}], "none", "initial"),
+    ],
+)
+def test_procedure_history_gives_treatment_phase_and_imaging_step(
+    procedures: list[dict[str, Any]], phase: str, step: str
+) -> None:
+    data = derive(conditions=bundle(condition("C50.912")), procedures=bundle(*procedures))
+    assert data["neoadjuvant"] == phase
+    if "imaging_step" in field_names():  # a case field once the feature registry has it (issue 10)
+        assert data["imaging_step"] == step
+
+
+def test_without_the_procedure_list_phase_and_step_stay_unknown() -> None:
+    data = derive(conditions=bundle(condition("C50.912")))
+    assert "neoadjuvant" not in data and "imaging_step" not in data

@@ -21,11 +21,14 @@ def _inferred(kg: KnowledgeGraph, topic: str, variant: int) -> list[dict]:
 
 
 def test_size_sibling_differs_in_tumour_size_only(kg: KnowledgeGraph) -> None:
+    rows = _inferred(kg, "286", 3)
+    to_5 = {r["differs_in"] for r in rows if r["other_topic"] == "286" and r["other_variant"] == 5}
+    assert to_5 == {"primary tumour size"}
     rows = _inferred(kg, "286", 4)
-    to_6 = {r["differs_in"] for r in rows if r["other_topic"] == "286" and r["other_variant"] == 6}
-    assert to_6 == {"primary tumour size"}
     to_3 = {r["differs_in"] for r in rows if r["other_topic"] == "286" and r["other_variant"] == 3}
     assert to_3 == {"clinical nodal status"}
+    # V6 says "(prior to treatment)", V4 does not: they differ in size and in surgery, not one feature
+    assert not any(r["other_topic"] == "286" and r["other_variant"] == 6 for r in rows)
 
 
 def test_cross_topic_overlap_286_6_and_235_4(kg: KnowledgeGraph) -> None:

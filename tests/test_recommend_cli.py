@@ -13,6 +13,14 @@ from conftest import run_cli
 V4_FLAGS = [
     "--sex",
     "female",
+    "--age",
+    "52",
+    "--question",
+    "axilla",
+    "--neoadjuvant",
+    "none",
+    "--imaging-step",
+    "initial",
     "--breast-cancer",
     "new",
     "--tumor-size-cm",
@@ -42,7 +50,9 @@ def test_flags_and_case_file_give_the_same_json(tmp_path: Path) -> None:
     result = json.loads(by_file.stdout)
     assert [(m["topic"], m["variant"]) for m in result["matches"] if m["topic"] == "286"] == [("286", 4)]
     assert isinstance(result["matches"][0]["variant"], int)
-    assert result["needs"] == ["age"]  # topic 235 is for adults; the gold case gives no age
+    # topic 235 V4 ("prior to neoadjuvant chemotherapy") stays open: whether NAC is planned is unknown
+    assert result["needs"] == ["nac_planned"]
+    assert [(c["topic"], c["variant"]) for c in result["candidates"]] == [("235", 4)]
 
 
 def test_no_match_is_an_answer() -> None:
@@ -55,7 +65,17 @@ def test_no_match_is_an_answer() -> None:
     ("args", "stdin", "field"),
     [
         (["--sex", "female", "--tumor-size-cm", "abc", "--breast-cancer", "new"], None, "tumor_size_cm"),
-        (["--sex", "female", "--tumor-size-cm", "1.5"], None, "tumor_size_cm"),
+        (["--sex", "female", "--breast-cancer", "none", "--tumor-size-cm", "1.5"], None, "tumor_size_cm"),
+        (["--sex", "female", "--node-side", "ipsilateral"], None, "node_side"),
+        (["--sex", "female", "--metastatic-suspicion", "maybe"], None, "metastatic_suspicion"),
+        (["--sex", "female", "--question", "armpit"], None, "question"),
+        (
+            ["--sex", "female", "--breast-cancer", "none", "--metastatic-suspicion", "true"],
+            None,
+            "metastatic_suspicion",
+        ),
+        (["--case", "-"], '{"sex": "female", "recurrence_site": "local", "breast_cancer": "new"}', "recurrence_site"),
+        (["--case", "-"], '{"sex": "female", "imaging_step": 1}', "imaging_step"),
         (["--case", "-"], '{"sex": "female", "nodes": "positive"}', "nodes"),
         (["--case", "-"], '{"sex": "female", "breast_cancer": "new", "tumor_size_cm": -2}', "tumor_size_cm"),
         (["--case", "-"], '{"sex": "female", "clinical_nodes": "maybe"}', "clinical_nodes"),
@@ -98,15 +118,22 @@ def test_batch_output_equals_single_case_output(tmp_path: Path) -> None:
 
 
 def test_audit(tmp_path: Path) -> None:
+    head = "order_id,sex,breast_cancer,tumor_size_cm,clinical_nodes,diagnostic_breast_imaging_done,"
     rows = [
-        "order_id,sex,breast_cancer,tumor_size_cm,clinical_nodes,diagnostic_breast_imaging_done,procedure",
-        "a1,female,new,1.5,positive,true,US axilla",
-        "a2,female,new,1.5,positive,true,FDG-PET/CT skull base to mid-thigh",
-        "a3,female,new,1.5,positive,true,MRI breast without and with IV contrast",
-        "a4,male,none,,,,US axilla",
-        "a5,female,new,1.5,positive,true,Mammography screening",
-        "a6,female,new,big,positive,true,US axilla",
-        "a7,female,new,1.5,positive,true,US axila",
+        head + "neoadjuvant,imaging_step,nac_planned,age,procedure",
+        "a1,female,new,1.5,positive,true,none,initial,,52,US axilla",
+        "a2,female,new,1.5,positive,true,none,initial,,52,FDG-PET/CT skull base to mid-thigh",
+        "a3,female,new,1.5,positive,true,none,initial,,52,MRI breast without and with IV contrast",
+        "a4,male,none,,,,,,,,US axilla",
+        "a5,female,new,1.5,positive,true,none,initial,,52,Mammography screening",
+        "a6,female,new,big,positive,true,none,initial,,52,US axilla",
+        "a7,female,new,1.5,positive,true,none,initial,,52,US axila",
+        # 286 V4 (Usually Not Appropriate) and 235 V4 (May Be Appropriate) both match: no lenient pick
+        "a8,female,new,1.5,positive,true,none,initial,true,52,FDG-PET/CT skull base to mid-thigh",
+        # the imaging step is not known: 286 V4 is only a candidate
+        "a9,female,new,1.5,positive,true,none,,false,52,US axilla",
+        # a bone scan for the seed patient: no match rates it, nothing calls it appropriate
+        "a10,female,new,1.5,positive,true,none,initial,,52,Bone scan whole body",
     ]
     path = tmp_path / "orders.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -120,10 +147,20 @@ def test_audit(tmp_path: Path) -> None:
     assert verdicts["a4"] == "no criteria apply"
     assert verdicts["a5"] == "not rated in our data"
     assert verdicts["a6"] == "invalid" and verdicts["a7"] == "invalid"
+    assert verdicts["a8"] == "conflicting criteria"
+    a8 = next(o for o in body["orders"] if o["order_id"] == "a8")
+    assert "Usually Not Appropriate in 286 V4" in a8["message"] and "May Be Appropriate in 235 V4" in a8["message"]
+    assert verdicts["a9"] == "needs more information"
+    a9 = next(o for o in body["orders"] if o["order_id"] == "a9")
+    assert "imaging_step" in a9["message"] and "286 V4" in a9["message"]
+    assert verdicts["a10"] != "appropriate"
+    assert all(o["confidence"] for o in body["orders"] if o["acr_category"])
     a7 = next(o for o in body["orders"] if o["order_id"] == "a7")
     assert "did you mean 'US axilla'" in a7["message"] and ":8:" in a7["message"]
     summary = {r["verdict"]: r["orders"] for r in body["summary"]["by_verdict"]}
     assert sum(summary.values()) == len(rows) - 1
+    assert summary["conflicting criteria"] == 1 and summary["needs more information"] == 1
+    assert summary["appropriate"] == 1 and summary["invalid"] == 2
     table = run_cli("audit", str(path))
     assert "Summary by verdict" in table.stdout and "Summary by procedure" in table.stdout
 

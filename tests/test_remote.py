@@ -142,3 +142,42 @@ def test_bound_text_is_what_the_engine_would_bind() -> None:
     bound = bind_parameters(text, {"v": Literal("4", XSD + "integer"), "x": Literal('a"b')})
     assert 'VALUES (?v) { ("4"^^<http://www.w3.org/2001/XMLSchema#integer>) }' in bound
     assert 'FILTER(sameTerm(?x, "a\\"b"))' in bound
+
+
+def test_push_keeps_every_literal_in_its_lexical_form() -> None:
+    """A real HTTP server receives the PUT; the N-Triples it gets carry exactly the literals that
+    rdflib (which keeps lexical forms) reads from the shipped files: "2.0"^^xsd:decimal stays "2.0"."""
+    import http.server
+    import threading
+
+    import rdflib
+
+    from axilla_kg.resources import ontology_files
+
+    received: list[bytes] = []
+
+    class Store(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Store)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        report = push(f"http://127.0.0.1:{server.server_address[1]}/store")
+    finally:
+        server.shutdown()
+        server.server_close()
+    pushed = rdflib.Graph().parse(data=received[0], format="nt")
+    expected = rdflib.Graph()
+    for path in ontology_files(include_inferred=True):
+        expected.parse(str(path))
+    assert report.triples == len(expected) == len(pushed)
+    lexical = {(str(o), str(o.datatype)) for o in expected.objects() if isinstance(o, rdflib.Literal)}
+    assert {(str(o), str(o.datatype)) for o in pushed.objects() if isinstance(o, rdflib.Literal)} == lexical
+    assert ("2.0", "http://www.w3.org/2001/XMLSchema#decimal") in lexical

@@ -1,7 +1,8 @@
 """``axilla-kg serve`` over real HTTP: the SPARQL 1.1 Protocol, result formats, screening and limits.
 
-One server process (2 workers, 1.5 s time limit, 500-result cap, 4 KiB body limit) serves the
-whole module; answers are compared with the embedded graph's own answers to the same queries.
+One server process (2 workers, 1.5 s time limit, 500-triple cap, 1 MiB answer cap, 4 KiB body
+limit) serves the whole module; answers are compared with the embedded graph's own answers to the
+same queries.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import csv
 import http.client
 import io
 import json
-import socket
 import threading
 import time
 import urllib.parse
@@ -20,6 +20,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
+from canary import Canary, canary
 from serving_helpers import axilla_server
 
 from axilla_kg.graph import KnowledgeGraph
@@ -40,6 +41,7 @@ SR = "{http://www.w3.org/2005/sparql-results#}"
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
     flags = ["--workers", "2", "--timeout", str(TIME_LIMIT), "--max-results", str(MAX_RESULTS), "--max-body", "4096"]
+    flags += ["--max-answer-mb", "1"]
     with axilla_server(*flags) as url:
         yield url
 
@@ -127,8 +129,9 @@ def test_select_in_every_result_format(base: str, local: KnowledgeGraph) -> None
 def test_ask_in_every_result_format(base: str) -> None:
     assert json.loads(get(base, ASK)[2]) == {"head": {}, "boolean": True}
     assert ET.fromstring(get(base, ASK, "application/sparql-results+xml")[2]).findtext(SR + "boolean") == "true"
-    assert get(base, ASK, "text/csv")[2].decode().split() == ["_askResult", "true"]
-    assert get(base, ASK, "text/tab-separated-values")[2].decode().split() == ["?_askResult", "true"]
+    # SPARQL 1.1 CSV/TSV define no boolean form; pyoxigraph's writer sends the bare value
+    assert get(base, ASK, "text/csv")[2].decode().split()[-1] == "true"
+    assert get(base, ASK, "text/tab-separated-values")[2].decode().split()[-1] == "true"
     assert json.loads(get(base, ASK.replace("'286'", "'no-such-topic'"))[2])["boolean"] is False
 
 
@@ -212,30 +215,10 @@ def test_update_operations_of_the_protocol_are_refused(base: str) -> None:
 
 
 @pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A loopback socket that records any connection: proof that the server fetched nothing."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(5)
-    sock.settimeout(0.2)
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            seen.append(conn.recv(1024))
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield int(sock.getsockname()[1]), seen
-    stop.set()
-    thread.join(timeout=2)
-    sock.close()
+def listener() -> Iterator[Canary]:
+    """A loopback listener that counts connections: proof that the server fetched nothing."""
+    with canary() as bird:
+        yield bird
 
 
 @pytest.mark.parametrize(
@@ -249,20 +232,15 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
         "SELECT * FROM NAMED <http://127.0.0.1:{port}/graph.ttl> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
     ],
 )
-def test_outbound_requests_are_refused_before_evaluation(
-    base: str, listener: tuple[int, list[bytes]], template: str
-) -> None:
-    port, seen = listener
-    status, _, body = get(base, template.format(port=port))
+def test_outbound_requests_are_refused_before_evaluation(base: str, listener: Canary, template: str) -> None:
+    status, _, body = get(base, template.format(port=listener.port))
     assert status == 403, body
-    time.sleep(0.3)
-    assert seen == []
+    assert listener.connections == 0
 
 
-def test_dataset_protocol_parameters_are_refused(base: str, listener: tuple[int, list[bytes]]) -> None:
-    port, seen = listener
-    status, _, _ = get(base, SELECT, **{"default-graph-uri": f"http://127.0.0.1:{port}/g.ttl"})
-    assert status == 403 and seen == []
+def test_dataset_protocol_parameters_are_refused(base: str, listener: Canary) -> None:
+    status, _, _ = get(base, SELECT, **{"default-graph-uri": f"http://127.0.0.1:{listener.port}/g.ttl"})
+    assert status == 403 and listener.connections == 0
 
 
 def test_keywords_inside_strings_iris_and_names_are_not_refused(base: str) -> None:
@@ -277,7 +255,9 @@ def test_keywords_inside_strings_iris_and_names_are_not_refused(base: str) -> No
 
 def test_request_errors(base: str) -> None:
     assert get(base, SELECT, "image/png")[0] == 406
-    assert get(base, SELECT, format="turtle")[0] == 406
+    # a format value that cannot carry this answer is a preference, not an order: Accept decides
+    status, ctype, _ = get(base, SELECT, format="turtle")
+    assert status == 200 and ctype.startswith("application/sparql-results+json")
     big = b"SELECT * WHERE { ?s ?p ?o } #" + b"x" * 5000
     status, _, body = request(base, "POST", "/sparql", big, {"Content-Type": "application/sparql-query"})
     assert status == 413 and b"--max-body" in body
@@ -288,26 +268,41 @@ def test_request_errors(base: str) -> None:
 
 
 # --- limits --------------------------------------------------------------------------------------
-def test_result_cap(base: str) -> None:
-    status, _, body = get(base, "SELECT * WHERE { ?s ?p ?o }")
-    assert status == 413 and f"more than {MAX_RESULTS}".encode() in body
+def test_result_caps(base: str) -> None:
+    status, _, body = get(base, "SELECT * WHERE { ?s ?p ?o }")  # about 2.5 MB of JSON
+    assert status == 413 and b"--max-answer-mb" in body
     status, _, body = get(base, "CONSTRUCT WHERE { ?s ?p ?o }")
-    assert status == 413
+    assert status == 413 and f"more than {MAX_RESULTS} triples".encode() in body
     status, _, body = get(base, f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_RESULTS}")
     assert status == 200 and len(json.loads(body)["results"]["bindings"]) == MAX_RESULTS
 
 
+def test_one_row_of_chained_concat_is_stopped_by_the_byte_cap(base: str) -> None:
+    """The issue's 67 MB single row: each BIND multiplies the string by ten (the nesting stays flat)."""
+    binds = ["BIND(CONCAT(" + ",".join(["?a"] * 10) + ") AS ?b)"]
+    binds += [f"BIND(CONCAT({','.join([f'?{x}'] * 10)}) AS ?{y})" for x, y in zip("bcdef", "cdefg", strict=True)]
+    query = "SELECT ?g WHERE { BIND('0123456789' AS ?a) " + " ".join(binds) + " }"  # 10^7 characters
+    status, _, body = get(base, query)
+    assert status == 413 and b"--max-answer-mb" in body
+
+
+def health(base: str) -> dict[str, Any]:
+    return dict(json.loads(request(base, "GET", "/health")[2]))
+
+
+def wait_until(condition: Any, what: str, limit: float = 60.0) -> None:
+    """Poll a condition of the server's own state (not a clock guess), within a generous bound."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting until {what}")
+
+
 def test_runaway_query_is_stopped_and_the_server_keeps_serving(base: str, local: KnowledgeGraph) -> None:
     outcome: dict[str, Any] = {}
-
-    def slow() -> None:
-        started = time.monotonic()
-        outcome["answer"] = get(base, RUNAWAY)
-        outcome["seconds"] = time.monotonic() - started
-
-    thread = threading.Thread(target=slow)
+    thread = threading.Thread(target=lambda: outcome.setdefault("answer", get(base, RUNAWAY)))
     thread.start()
-    time.sleep(0.3)
+    wait_until(lambda: health(base)["idle"] < 2 or "answer" in outcome, "the runaway holds a worker")
     # while one worker is stuck, the other answers
     for _ in range(5):
         status, _, body = get(base, SELECT)
@@ -315,14 +310,9 @@ def test_runaway_query_is_stopped_and_the_server_keeps_serving(base: str, local:
     thread.join(timeout=60)
     status, _, body = outcome["answer"]
     assert status == 503 and b"time limit" in body
-    assert TIME_LIMIT <= outcome["seconds"] < TIME_LIMIT + 5
-    # the killed worker is replaced: both workers answer again
-    deadline = time.monotonic() + 30
-    answers = 0
-    while answers < 10 and time.monotonic() < deadline:
-        status, _, _ = get(base, SELECT)
-        answers += status == 200
-    assert answers == 10
+    # the killed worker is replaced: both workers are alive and answer again
+    wait_until(lambda: health(base)["workers"] == 2, "the killed worker is replaced")
+    assert all(get(base, SELECT)[0] == 200 for _ in range(10))
 
 
 def test_sixteen_concurrent_clients_get_their_own_answers(base: str, local: KnowledgeGraph) -> None:
@@ -369,3 +359,58 @@ def test_sparqlwrapper_talks_to_serve(base: str, local: KnowledgeGraph) -> None:
     wrapper.setReturnFormat(XML)
     document = wrapper.queryAndConvert()
     assert len(document.getElementsByTagName("result")) == len(local_keys(local))
+
+
+SPARQLWRAPPER_FORMS = {
+    "SELECT": SELECT,
+    "ASK": ASK,
+    "CONSTRUCT": CONSTRUCT,
+    "DESCRIBE": "DESCRIBE axd:topic-286",
+}
+
+
+def test_sparqlwrapper_defaults_work_for_every_form_format_and_method(base: str, local: KnowledgeGraph) -> None:
+    """SPARQLWrapper as shipped (no setOnlyConneg): it sends format, output and results, repeats
+    format for TSV, RDF/XML and JSON-LD, and asks for N3; every combination must give a 200 whose
+    body SPARQLWrapper converts, and a SELECT in JSON must carry the right rows."""
+    import warnings
+
+    from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+    failures = []
+    tried = 0
+    prefix = "PREFIX ax: <https://w3id.org/axilla-kg/vocab#>\nPREFIX axd: <https://w3id.org/axilla-kg/id/>\n"
+    for form, text in SPARQLWRAPPER_FORMS.items():
+        for fmt in (JSON, XML, CSV, TSV, TURTLE, N3, RDFXML, JSONLD):
+            for method in ("GET", POST):
+                tried += 1
+                wrapper = SPARQLWrapper(base + "/sparql")
+                wrapper.setQuery(prefix + text)
+                wrapper.setReturnFormat(fmt)
+                if method == POST:
+                    wrapper.setMethod(POST)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # SPARQLWrapper warns about unusual form/format pairs
+                        result = wrapper.query()
+                        converted = result.convert()
+                except (SPARQLWrapperException, OSError, ValueError) as exc:
+                    failures.append(f"{form} {fmt} {method}: {type(exc).__name__} {str(exc)[:120]}")
+                    continue
+                if result.response.status != 200:
+                    failures.append(f"{form} {fmt} {method}: HTTP {result.response.status}")
+                if form == "SELECT" and fmt == JSON:
+                    assert json_keys(json.dumps(converted).encode()) == local_keys(local)
+    assert failures == [], f"{len(failures)} of {tried} failed"
+    assert tried == 64
+
+
+def test_the_front_door_is_served_beside_the_endpoint(base: str) -> None:
+    """serve mounts the lookup pages and the CDS Hooks service (axilla_kg.web) under its own limits."""
+    status, ctype, body = request(base, "GET", "/topics")
+    assert status == 200 and ctype.startswith("text/html") and b"286" in body
+    status, ctype, body = request(base, "GET", "/cds-services")
+    assert status == 200 and json.loads(body)["services"]
+    status, _, _ = request(base, "GET", "/health")
+    assert status == 200  # the endpoint's own routes come first

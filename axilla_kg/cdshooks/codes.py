@@ -36,6 +36,14 @@ TUMOR_MAX_DIMENSION = "33728-7"
 LENGTH_UNITS = {"cm": 1, "mm": 10}  # UCUM code -> units per centimetre
 FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
 
+SNOMED = "http://snomed.info/sct"
+#: Chemotherapy as a Procedure: SNOMED CT 367336001 "Chemotherapy (procedure)" (the FHIR R4
+#: example procedure-example-f201-tpf) and 385786002 "Chemotherapy care" (the HL7 ICHOM breast
+#: cancer IG's Chemotherapy profile example, Procedure-ChemotherapyPatient147). Read for the
+#: neoadjuvant phase of a new cancer: in progress -> mid_treatment, completed -> completed.
+CHEMOTHERAPY = frozenset({"367336001", "385786002"})
+CHEMO_PHASE = {"in-progress": "mid_treatment", "completed": "completed"}
+
 #: The procedures (by our exact ACR names) whose completed Procedure resource means "diagnostic
 #: mammography or DBT done".
 DIAGNOSTIC_BREAST_IMAGING = ("Mammography diagnostic", "Digital breast tomosynthesis diagnostic")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from axilla_kg.cases import FIELDS
 from axilla_kg.cdshooks import codes
+from axilla_kg.contract_fields import field_names
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Derivation:
     evidence: dict[str, str] = field(default_factory=dict)
 
     def put(self, name: str, value: Any, source: str) -> None:
-        if name in FIELDS:  # a field the contract does not have (any more) is never sent
+        if name in field_names():  # a field the contract does not have (any more) is never sent
             self.data[name] = value
             self.evidence[name] = source
 
@@ -70,9 +70,12 @@ def derive_case(
     prefetch: dict[str, Any],
     procedure_of: Callable[[dict[str, Any] | None], str | None],
     today: dt.date | None = None,
+    axillary_imaging: frozenset[str] = frozenset({"US axilla"}),
 ) -> Derivation:
     """The case fields the prefetched ``patient``, ``conditions``, ``observations`` and
-    ``procedures`` state. ``procedure_of`` names our procedure for a FHIR CodeableConcept."""
+    ``procedures`` state. ``procedure_of`` names our procedure for a FHIR CodeableConcept;
+    ``axillary_imaging`` are our procedures that image the axilla (a completed one makes the
+    ordered study a next step)."""
     today = today or dt.datetime.now(dt.UTC).date()
     out = Derivation()
     patient = prefetch.get("patient")
@@ -88,6 +91,8 @@ def derive_case(
     _conditions(prefetch.get("conditions"), out)
     _tumour_size(prefetch.get("observations"), out)
     _imaging_done(prefetch.get("procedures"), procedure_of, out)
+    if isinstance(prefetch.get("procedures"), dict):
+        _history(prefetch["procedures"], procedure_of, axillary_imaging, out)
     return out
 
 
@@ -158,3 +163,38 @@ def _imaging_done(
         if name in codes.DIAGNOSTIC_BREAST_IMAGING:
             out.put("diagnostic_breast_imaging_done", True, f"procedures.entry[{i}] Procedure '{name}', completed")
             return
+
+
+def _history(
+    bundle: dict[str, Any],
+    procedure_of: Callable[[dict[str, Any] | None], str | None],
+    axillary_imaging: frozenset[str],
+    out: Derivation,
+) -> None:
+    """What the patient's procedure list (the ``procedures`` prefetch: every Procedure of the
+    patient) says about the treatment phase and the imaging step. Only read when that list was
+    sent; its absence leaves both not known."""
+    count = sum(1 for _ in resources(bundle, "Procedure"))
+    chemo: tuple[int, str] | None = None
+    imaged: tuple[int, str] | None = None
+    for i, proc in resources(bundle, "Procedure"):
+        status = str(proc.get("status"))
+        codings = (proc.get("code") or {}).get("coding") or []
+        if (
+            status in codes.CHEMO_PHASE
+            and any(c.get("system") == codes.SNOMED and c.get("code") in codes.CHEMOTHERAPY for c in codings)
+            and (chemo is None or codes.CHEMO_PHASE[status] == "mid_treatment")
+        ):
+            chemo = (i, status)
+        if status == "completed" and procedure_of(proc.get("code")) in axillary_imaging and imaged is None:
+            imaged = (i, str(procedure_of(proc.get("code"))))
+    if out.data.get("breast_cancer") == "new":
+        if chemo is None:
+            out.put("neoadjuvant", "none", f"no chemotherapy Procedure (SNOMED CT 367336001/385786002) among {count}")
+        else:
+            i, status = chemo
+            out.put("neoadjuvant", codes.CHEMO_PHASE[status], f"procedures.entry[{i}] chemotherapy, status {status}")
+    if imaged is None:
+        out.put("imaging_step", "initial", f"no completed axillary imaging among {count} prefetched procedures")
+    else:
+        out.put("imaging_step", "next", f"procedures.entry[{imaged[0]}] '{imaged[1]}', completed")

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from axilla_kg.cases import FIELDS
 from axilla_kg.cdshooks import codes
+from axilla_kg.contract_fields import field_names
 from axilla_kg.lookup import Lookup
 from axilla_kg.recommend import PRIMARY_TOPIC
 
@@ -116,7 +116,7 @@ def judge(lookup: Lookup, result: dict[str, Any], procedure: str) -> Verdict:
                 "needs",
                 procedure,
                 variants=[(c["topic"], c["variant"]) for c in waiting],
-                needs=[f for f in FIELDS if f in wanted],
+                needs=[f for f in field_names() if f in wanted],
             )
     if not matches and not candidates:
         return Verdict("no-criteria", procedure)

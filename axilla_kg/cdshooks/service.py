@@ -24,7 +24,7 @@ PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
     "observations": "Observation?patient={{context.patientId}}&code=http://loinc.org|21889-1",
-    "procedures": "Procedure?patient={{context.patientId}}&status=completed",
+    "procedures": "Procedure?patient={{context.patientId}}",
 }
 SERVICES = {
     "axilla-imaging-order-select": "order-select",
@@ -58,7 +58,9 @@ class HookService:
     base_url: str
 
     def answer(self, request: HookRequest) -> dict[str, Any]:
-        derived = derive_case(request.prefetch, lambda c: procedure_of(self.lookup, c))
+        derived = derive_case(
+            request.prefetch, lambda c: procedure_of(self.lookup, c), axillary_imaging=self.lookup.axillary_imaging()
+        )
         labels = self.lookup.recommender.feature_labels
         try:
             case = parse_case(dict(derived.data))

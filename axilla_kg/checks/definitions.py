@@ -19,7 +19,7 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-from axilla_kg.cases import ENUMS, CaseError, parse_case
+from axilla_kg.cases import CaseError, parse_case
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.classify import Classifier, CompiledVariant, Test
@@ -28,7 +28,18 @@ from axilla_kg.reasoning import class_relations
 #: Fields a gap search varies; the others stay at a neutral value (no lump, no suspicious node,
 #: diagnostic imaging done, an adult age) so that each gap reads as one clinical situation.
 GAP_FIELDS = ("sex", "breast_cancer", "tumor_size_cm", "clinical_nodes", "neoadjuvant")
-NEUTRAL: dict[str, Any] = {"age": 50, "diagnostic_breast_imaging_done": True}
+NEUTRAL: dict[str, Any] = {
+    "age": 50,
+    "diagnostic_breast_imaging_done": True,
+    "axillary_lump": "none",
+    "suspicious_node_on": "none",
+}
+
+
+def _enum(classifier: Classifier, name: str) -> list[Any]:
+    """The values a case field can take, from the feature registry (booleans: both)."""
+    feature = classifier.registry[name]
+    return [False, True] if feature.kind == "boolean" else list(feature.values)
 
 
 def _entity(v: CompiledVariant, labels: dict[str, str]) -> tuple[str, str]:
@@ -54,14 +65,12 @@ def witness(variants: list[CompiledVariant], classifier: Classifier) -> dict[str
             by_field.setdefault(t.field, []).append(t)
     for name, tests in by_field.items():
         if tests[0].kind == "in":
-            allowed = set(ENUMS[name])
+            allowed = set(_enum(classifier, name))
             for t in tests:
                 allowed &= t.values
             if not allowed:
                 return None
-            case[name] = sorted(allowed)[0]
-        elif tests[0].kind == "true":
-            case[name] = True
+            case[name] = sorted(allowed, key=str)[0]
         else:
             value = _pick_number(tests, integer=name == "age")
             if value is None:
@@ -142,10 +151,10 @@ def _ratings(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
     return out
 
 
-def _gap_values(field: str) -> list[Any]:
+def _gap_values(classifier: Classifier, field: str) -> list[Any]:
     if field == "tumor_size_cm":
         return [None]  # replaced per topic by one value on each side of every threshold
-    return list(ENUMS[field])
+    return _enum(classifier, field)
 
 
 def _gaps(classifier: Classifier) -> list[Finding]:
@@ -157,7 +166,7 @@ def _gaps(classifier: Classifier) -> list[Finding]:
         # a value no variant of the topic accepts is one finding, not one per combination
         excluded: dict[str, set[str]] = {}
         for field in ("sex", "breast_cancer"):
-            for value in ENUMS[field]:
+            for value in _enum(classifier, field):
                 if all(
                     any(t.field == field and t.kind == "in" and value not in t.values for t in v.tests) for v in mine
                 ):
@@ -176,7 +185,7 @@ def _gaps(classifier: Classifier) -> list[Finding]:
         size_values = sorted({s + d for s in sizes for d in (Decimal(0), Decimal("0.5"))}) or [Decimal("1.5")]
         axes: list[list[Any]] = []
         for field in GAP_FIELDS:
-            values = [float(s) for s in size_values] if field == "tumor_size_cm" else _gap_values(field)
+            values = [float(s) for s in size_values] if field == "tumor_size_cm" else _gap_values(classifier, field)
             axes.append([x for x in values if x not in excluded.get(field, set())])
         seen: set[tuple[Any, ...]] = set()
         for combo in itertools.product(*axes):
@@ -189,14 +198,15 @@ def _gaps(classifier: Classifier) -> list[Finding]:
                 continue
             seen.add(cell)
             case = parse_case({**NEUTRAL, **data})
-            if not any(v.matches(case) for v in mine):
+            # open world: a gap is a case every variant refutes (a variant it could still match is no gap)
+            if all(any(r is False for r in v.evaluate(case)) for v in mine):
                 described = ", ".join(f"{k}={v}" for k, v in data.items())
                 findings.append(
                     Finding(
                         "variant-gap",
                         Level.INFO,
                         f"topic {topic}: no variant covers {described} (with no lump, no suspicious node, "
-                        "diagnostic imaging done, age 50)",
+                        "diagnostic imaging done, age 50; other facts unknown)",
                         topic_entity,
                         witness=case.to_json(),
                     )

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # started as a program (no argv given) the CLI owns its process and may make it permanent
+    # changes such as the query sandbox; called with argv from other code it leaves the caller's
+    # process alone
+    args.owns_process = argv is None
     try:
         result: str | Output | None = args.run(args)
     except AxillaKGError as exc:

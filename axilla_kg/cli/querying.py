@@ -11,6 +11,8 @@ from axilla_kg.cli.serving import add_endpoint_options, graph_for
 from axilla_kg.errors import ParameterError, UsageError
 from axilla_kg.output import records_table, render_result
 from axilla_kg.queries import QueryLibrary
+from axilla_kg.sandbox import SandboxUnavailable, forbid_network
+from axilla_kg.sparql_text import MAX_QUERY_CHARS, screen
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,33 +46,94 @@ def run_queries(args: argparse.Namespace) -> str:
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
+    """``--param KEY=VALUE`` items as a dict; a key given twice is an error, not "the last wins"."""
     params: dict[str, str] = {}
     for item in items:
+        _require_utf8(item, "--param")
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(f"--param expects KEY=VALUE, got '{item}'")
-        params[key.strip()] = value
+        key = key.strip()
+        if not sep or not key:
+            raise ParameterError(f"--param expects KEY=VALUE, got '{item[:80]}'")
+        if key in params:
+            raise ParameterError(f"--param '{key}' given more than once")
+        params[key] = value
     return params
 
 
 def run_query(args: argparse.Namespace) -> str:
+    params = parse_params(args.param)
     kg = graph_for(args)
-    result = kg.query(args.name, **parse_params(args.param))
+    if not getattr(args, "endpoint", None):
+        forbid_network_or_fail(args)
+    result = kg.query(args.name, **params)
     return render_result(result, args.format)
 
 
 def read_query_argument(text: str) -> str:
+    """The query: standard input for ``-``, a file for ``*.rq`` or an existing short path, else the text.
+
+    Every source is decoded as strict UTF-8 and capped in size before anything parses it.
+    """
     if text == "-":
-        return sys.stdin.read()
-    if text.endswith(".rq") or (len(text) < 4096 and "\n" not in text and Path(text).is_file()):
+        return _decode(sys.stdin.buffer.read(MAX_QUERY_CHARS * 4 + 1), "standard input")
+    _require_utf8(text, "the query argument")
+    if text.endswith(".rq") or (len(text) < 1024 and "\n" not in text and _is_file(text)):
         path = Path(text)
         try:
-            return path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_QUERY_CHARS * 4 + 1)
         except OSError as exc:
-            raise UsageError(f"{path}: cannot read query file ({exc.strerror})") from None
+            raise UsageError(f"{text[:200]}: cannot read query file ({exc.strerror or exc})") from None
+        return _decode(raw, str(path))
     return text
 
 
+def _is_file(text: str) -> bool:
+    """Whether the argument names a file; a text that cannot be a path name (too long, a NUL) is not."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _require_utf8(text: str, what: str) -> None:
+    """Arguments arrive with undecodable bytes as lone surrogates (PEP 383); refuse them by name."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{what} is not valid UTF-8 (byte at character {exc.start + 1})") from None
+
+
+def _decode(raw: bytes, source: str) -> str:
+    if len(raw) > MAX_QUERY_CHARS * 4:
+        raise UsageError(f"{source}: query larger than {MAX_QUERY_CHARS * 4} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UsageError(f"{source}: not valid UTF-8 (line {line}, byte {exc.start + 1})") from None
+
+
+def forbid_network_or_fail(args: argparse.Namespace) -> None:
+    """Install the network barrier before a local engine evaluates anything (see axilla_kg.sandbox).
+
+    Only when the CLI owns its process (started as a program): the barrier is permanent and
+    process-wide, so code that calls ``main(argv)`` in its own process keeps its network (and the
+    screen in the engines still refuses SERVICE and FROM there).
+    """
+    if not getattr(args, "owns_process", False):
+        return
+    try:
+        forbid_network()
+    except SandboxUnavailable as exc:
+        raise UsageError(f"{exc}; use --endpoint to query a store instead") from None
+
+
 def run_sparql(args: argparse.Namespace) -> str:
+    text = read_query_argument(args.query)
+    if getattr(args, "endpoint", None):
+        return render_result(graph_for(args).sparql(text), args.format)
+    screen(text)  # QueryRefused / QueryRejected: one line, exit 2
     kg = graph_for(args)
-    return render_result(kg.sparql(read_query_argument(args.query)), args.format)
+    forbid_network_or_fail(args)
+    return render_result(kg.sparql(text), args.format)

@@ -4,29 +4,45 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from axilla_kg import batch
+from axilla_kg.atomic import write_atomically
 from axilla_kg.audit import audit_orders, render_audit
-from axilla_kg.cases import FIELDS, CaseError, loads_case, parse_case
+from axilla_kg.cases import CaseError
 from axilla_kg.cli.common import graph, whole_number
 from axilla_kg.errors import DataError, UsageError
+from axilla_kg.features import Registry, shipped_registry
 from axilla_kg.inputs.files import MAX_CASE_BYTES, read_capped
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.output import text_table
 from axilla_kg.reasoning import REASONERS, classify_cases
 from axilla_kg.recommend import DETAILS, Recommender
 
-FLAG_FIELDS = {name: "--" + name.replace("_", "-") for name in FIELDS}
+#: confidence levels a table marks, so a row never looks like a plain ACR answer
+LOW_CONFIDENCE = frozenset({"low"})
 
 
 def _add_graph_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", action="append", default=[], metavar="FILE", help="extra RDF file (repeatable)")
     p.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph", help=argparse.SUPPRESS)
+
+
+def add_case_flags(p: argparse.ArgumentParser, registry: Registry) -> None:
+    """One flag per feature of the registry (``--tumor-size-cm`` for ``tumor_size_cm``), with the
+    feature's values and definition as help; values are checked by the case contract, so a bad
+    one gets the same one-line error as in a JSON case."""
+    group = p.add_argument_group("case fields (the patient-case JSON contract; a field left out is not known)")
+    for feature in registry.features:
+        help_text = feature.help.replace("%", "%%")
+        if feature.default is not None:
+            help_text += f" Default (echoed as assumed): {feature.default}."
+        if feature.required:
+            help_text += " Required."
+        group.add_argument(feature.flag, dest=feature.name, metavar=feature.choices(), help=help_text)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,18 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Describe the case with flags, --case FILE.json (or - for stdin), or many cases with "
         "--cases FILE.jsonl (JSON Lines out).",
     )
-    group = p.add_argument_group("case fields (the patient-case JSON contract)")
-    group.add_argument("--sex", choices=("female", "male"))
-    group.add_argument("--age", metavar="YEARS", help="whole years")
-    group.add_argument("--breast-cancer", metavar="none|new|recurrent")
-    group.add_argument("--tumor-size-cm", metavar="CM", help="greatest dimension of the primary at diagnosis")
-    group.add_argument("--clinical-nodes", metavar="negative|positive")
-    group.add_argument("--neoadjuvant", metavar="none|mid_treatment|completed")
-    group.add_argument("--axillary-lump", metavar="none|unilateral|bilateral")
-    group.add_argument(
-        "--suspicious-node-on", metavar="MODALITY", help="mammography, ultrasound, mri, ct, pet_ct, other"
-    )
-    group.add_argument("--diagnostic-breast-imaging-done", metavar="true|false")
+    add_case_flags(p, shipped_registry())
     p.add_argument("--case", metavar="FILE", help="one case as a JSON object (- for stdin)")
     p.add_argument("--cases", metavar="FILE", help="JSON Lines, one case per line (- for stdin); JSON Lines out")
     p.add_argument("--format", choices=("table", "json"), default="table")
@@ -92,18 +97,19 @@ def _read_case(name: str) -> bytes:
     return read_capped(name, MAX_CASE_BYTES, "case file")
 
 
-def case_from_flags(args: argparse.Namespace) -> dict[str, Any]:
-    """Flag strings → a case object, typed as the JSON contract types them."""
+def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) -> dict[str, Any]:
+    """Flag strings → a case object, typed as the JSON contract types them (the registry says how)."""
     data: dict[str, Any] = {}
-    for name in FIELDS:
-        value = getattr(args, name, None)
+    for feature in (registry or shipped_registry()).features:
+        value = getattr(args, feature.name, None)
         if value is None:
             continue
-        if name == "age":
+        name = feature.name
+        if feature.kind == "integer":
             data[name] = _number(name, value, integer=True)
-        elif name == "tumor_size_cm":
+        elif feature.kind == "decimal":
             data[name] = _number(name, value, integer=False)
-        elif name == "diagnostic_breast_imaging_done":
+        elif feature.kind == "boolean":
             if value not in ("true", "false"):
                 raise CaseError(name, f"expected true or false, got '{value}'")
             data[name] = value == "true"
@@ -135,13 +141,10 @@ def run_recommend(args: argparse.Namespace) -> str | None:
             raise UsageError("--reasoner works on one case at a time; batch mode uses the fast path")
         _run_batch(args)
         return None
-    if args.case is not None:
-        case = loads_case(_read_case(args.case))
-    elif flags:
-        case = parse_case(flags)
-    else:
+    if args.case is None and not flags:
         raise UsageError("describe a case: e.g. --sex female --breast-cancer new --tumor-size-cm 1.5, or --case FILE")
     recommender = _recommender(args)
+    case = recommender.reader.loads(_read_case(args.case)) if args.case is not None else recommender.reader.parse(flags)
     matched = None
     if args.reasoner:
         matched = classify_cases([case], reasoner=args.reasoner, extra=args.data)[0]
@@ -184,19 +187,8 @@ def _run_batch(args: argparse.Namespace) -> None:
         if stream is not sys.stdin.buffer:
             stream.close()
     if args.details is not None:
-        _write_file(Path(args.details), batch.details_document(counts["details"]))
+        write_atomically(args.details, batch.details_document(counts["details"]).decode())
     return None
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write next to the target and rename over it, so a failure never leaves half a document."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def run_audit(args: argparse.Namespace) -> str:
@@ -209,46 +201,78 @@ def _case_line(case: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in case.items())
 
 
+def _rating_rows(ratings: list[dict[str, Any]]) -> list[list[Any]]:
+    rows = []
+    for r in ratings:
+        confidence = r.get("confidence")
+        shown = f"{confidence} (!)" if confidence in LOW_CONFIDENCE else confidence
+        rows.append([r["procedure"], r["category"], r["rrl"], shown])
+    return rows
+
+
 def render_text(result: dict[str, Any]) -> str:
     out = [f"Case: {_case_line(result['case'])}"]
+    if result.get("assumed"):
+        out.append("Assumed (not given): " + _case_line(result["assumed"]))
     if result.get("decided_by"):
         out.append(f"Matches decided by the {result['decided_by']} reasoner.")
     if not result["matches"]:
         out.append("\nNo ACR variant in this graph matches the case.")
+    low = False
     for m in result["matches"]:
         out.append(f"\nACR topic {m['topic']}, variant {m['variant']}: {m['title']}")
         if not m["complete"]:
             out.append(
                 "Rating table INCOMPLETE in this graph: an unlisted procedure is unrated here, not 'not appropriate'."
             )
-        rows = [[r["procedure"], r["category"], r["rrl"]] for r in m["ratings"]]
-        out.append(text_table(["procedure", "category", "rrl"], rows))
-        why = "; ".join(f"{e['field']} {e['requirement']}" for e in m["explanation"])
+        out.append(text_table(["procedure", "category", "rrl", "confidence"], _rating_rows(m["ratings"])))
+        low = low or any(r.get("confidence") in LOW_CONFIDENCE for r in m["ratings"])
+        why = "; ".join(
+            f"{e['field']} {e['requirement']}"
+            + ("" if e["source"] == "title" else f" [{e['confidence']}: {e['source']}]")
+            for e in m["explanation"]
+        )
         out.append(f"Matched because: {why}")
-        if m["also_requires"]:
-            out.append("Also check (not expressible as case fields): " + "; ".join(m["also_requires"]))
         if m.get("differentials"):
             out.append(
                 "Differentials: "
-                + "; ".join(f"{d['diagnosis']} ({d['likelihood'] or 'n/a'})" for d in m["differentials"])
+                + "; ".join(
+                    f"{d['diagnosis']} ({d['likelihood'] or 'likelihood not stated'})" for d in m["differentials"]
+                )
             )
         for step in m.get("next_steps", []):
             out.append(f"Next: if {step['outcome']} -> {', '.join(step['next_steps'])}")
         for pit in m.get("pitfalls", []):
             out.append(f"Pitfall: {pit['pitfall']} (avoid: {', '.join(pit['avoided_by'])})")
+    if low:
+        out.append("\n(!) low confidence: inferred, truncated or conflicting sources; not a plain ACR answer.")
+    if result.get("conflicts"):
+        out.append("\nCONFLICTS between matching variants (not resolved; check the differing criteria):")
+        rows = [
+            [
+                c["procedure"],
+                "; ".join(f"{r['topic']} V{r['variant']}: {r['category']}" for r in c["ratings"]),
+                ", ".join(c["differs_in"]),
+            ]
+            for c in result["conflicts"]
+        ]
+        out.append(text_table(["procedure", "ratings", "variants differ in"], rows, max_width=80))
     if result["needs"]:
         out.append("\nUndecided: the case leaves out " + ", ".join(result["needs"]))
-        # --detail brief leaves the titles out of candidates and nearest variants
+        titled = all("title" in c for c in result["candidates"])  # --detail brief leaves titles out
         rows = [
-            [f"{c['topic']} V{c['variant']}", ", ".join(c["needs"]), c.get("title", "")] for c in result["candidates"]
+            [f"{c['topic']} V{c['variant']}", ", ".join(c["needs"]), *([c["title"]] if titled else [])]
+            for c in result["candidates"]
         ]
-        out.append(text_table(["could match", "needs", "title"], rows, max_width=80))
+        out.append(text_table(["could match", "needs", *(["title"] if titled else [])], rows, max_width=80))
     if result["nearest"]:
         out.append("\nNearest variants where nothing matches:")
+        titled = all("title" in n for n in result["nearest"])
         rows = [
-            [f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), n.get("title", "")] for n in result["nearest"]
+            [f"{n['topic']} V{n['variant']}", ", ".join(n["differs_in"]), *([n["title"]] if titled else [])]
+            for n in result["nearest"]
         ]
-        out.append(text_table(["variant", "differs in", "title"], rows, max_width=80))
+        out.append(text_table(["variant", "differs in", *(["title"] if titled else [])], rows, max_width=80))
     out.append(
         "\nSource: ACR Appropriateness Criteria (c) American College of Radiology; "
         "authoritative tables at https://acsearch.acr.org"

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import urllib.parse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from axilla_kg.errors import UsageError
@@ -15,34 +18,43 @@ if TYPE_CHECKING:
     from axilla_kg.graph import KnowledgeGraph
 
 
-def _positive_int(text: str) -> int:
-    try:
+def _bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a plain decimal whole number within [low, high] (no '_', no sign games)."""
+
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,12}", text.strip()):
+            raise argparse.ArgumentTypeError(f"expected {what} as a whole number, got '{text[:40]}'")
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got '{text}'")
-    return value
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what} between {low} and {high}, got {value}")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", text.strip()):
+            raise argparse.ArgumentTypeError(f"expected seconds as a plain decimal number, got '{text[:40]}'")
         value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got '{text}'") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 86400, got '{text}'")
+        if not low < value <= high:
+            raise argparse.ArgumentTypeError(f"expected seconds above {low:g} and at most {high:g}, got '{text}'")
+        return value
+
+    return parse
+
+
+def _memory(text: str) -> int:
+    value = _bounded_int(0, 1_048_576, "MiB")(text)
+    if 0 < value < MIN_WORKER_MB:
+        raise argparse.ArgumentTypeError(
+            f"a worker needs at least {MIN_WORKER_MB} MiB of address space (0 = no limit), got {value}"
+        )
     return value
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got '{text}'") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535 (0 = any free port), got '{text}'")
-    return value
+MIN_WORKER_MB = 512
+_DEFAULT_WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,27 +62,72 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "serve",
         help="serve the graph as a read-only SPARQL 1.1 endpoint",
         description="Serve the graph (with inferred triples) over the SPARQL 1.1 Protocol at /sparql, with a query "
-        "page at /. Read-only and screened: updates, SERVICE, LOAD and FROM are refused; each query runs in a "
-        "worker process that is killed when it overruns --timeout.",
+        "page at /. Read-only and screened: updates, SERVICE, LOAD and FROM are refused, and query workers cannot "
+        "open network sockets; each query runs in a worker process that is killed when it overruns --timeout.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=_port, default=7070, help="port (default 7070; 0 picks a free port)")
+    p.add_argument(
+        "--port", type=_bounded_int(0, 65535, "a port"), default=7070, help="port (default 7070; 0 picks a free port)"
+    )
     p.add_argument("--data", action="append", default=[], metavar="FILE", help="extra RDF file to serve (repeatable)")
     p.add_argument(
         "--workers",
-        type=_positive_int,
-        default=max(2, min(4, os.cpu_count() or 2)),
-        help="query worker processes (default: CPU count, 2-4)",
-    )
-    p.add_argument("--timeout", type=_seconds, default=10.0, help="seconds a query may run (default 10)")
-    p.add_argument(
-        "--max-results", type=_positive_int, default=100_000, help="most rows or triples in one answer (default 100000)"
+        type=_bounded_int(1, 64, "a number of workers"),
+        default=_DEFAULT_WORKERS,
+        help="query worker processes, 1-64 (default: CPU count, 2-4)",
     )
     p.add_argument(
-        "--max-body", type=_positive_int, default=1_048_576, help="largest POST body in bytes (default 1 MiB)"
+        "--timeout", type=_seconds(0, 3600), default=10.0, help="seconds a query may run (default 10, at most 3600)"
     )
     p.add_argument(
-        "--memory-mb", type=int, default=2048, help="address-space limit per worker in MiB (default 2048; 0 = none)"
+        "--max-results",
+        type=_bounded_int(1, 10_000_000, "a number of triples"),
+        default=100_000,
+        help="most triples in a CONSTRUCT/DESCRIBE answer (default 100000)",
+    )
+    p.add_argument(
+        "--max-answer-mb",
+        type=_bounded_int(1, 1024, "MiB"),
+        default=16,
+        help="largest answer in MiB, any query form and format (default 16)",
+    )
+    p.add_argument(
+        "--max-body",
+        type=_bounded_int(1024, 64 * 1048576, "bytes"),
+        default=1_048_576,
+        help="largest POST body in bytes (default 1 MiB)",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=_memory,
+        default=2048,
+        help=f"address-space limit per worker in MiB (default 2048; at least {MIN_WORKER_MB}; 0 = none)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=_bounded_int(1, 10_000, "a number of connections"),
+        default=64,
+        help="open connections and running requests before new ones get 503 (default 64)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=_seconds(0, 300),
+        default=10.0,
+        help="seconds for a request line and headers to arrive (default 10)",
+    )
+    p.add_argument(
+        "--body-timeout", type=_seconds(0, 600), default=30.0, help="seconds for a request body to arrive (default 30)"
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=_seconds(0, 600),
+        default=5.0,
+        help="seconds an idle keep-alive connection stays open (default 5)",
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the /sparql URL as clients reach it (behind a reverse proxy); used in the service description",
     )
     p.add_argument("--cors", action="store_true", help="allow cross-origin requests (e.g. from YASGUI in a browser)")
     p.add_argument("--access-log", action="store_true", help="log each request to standard error")
@@ -95,8 +152,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_serve(args: argparse.Namespace) -> None:
     from axilla_kg.server import ServerConfig, serve
 
-    if args.memory_mb < 0:
-        raise UsageError(f"--memory-mb must be 0 or more, got {args.memory_mb}")
+    public_url = args.public_url
+    if public_url is not None:
+        from axilla_kg.sparql_text import sparql_term
+        from axilla_kg.terms import IRI
+
+        parts = urllib.parse.urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"--public-url must be an http(s) URL, got '{public_url[:100]}'")
+        sparql_term(IRI(public_url))  # a valid IRI, or a one-line error
     config = ServerConfig(
         host=args.host,
         port=args.port,
@@ -104,12 +168,18 @@ def run_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         timeout=args.timeout,
         max_results=args.max_results,
+        max_answer_mb=args.max_answer_mb,
         max_body=args.max_body,
         memory_mb=args.memory_mb,
+        max_connections=args.max_connections,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        idle_timeout=args.idle_timeout,
         cors=args.cors,
         access_log=args.access_log,
+        public_url=public_url,
     )
-    serve(config)
+    serve(config)  # mounts the front door (axilla_kg.web) when it is installed
     return None
 
 

@@ -34,7 +34,8 @@ PLAN_TYPE = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
 GENDER = "http://hl7.org/fhir/administrative-gender"
 UCUM = "http://unitsofmeasure.org"
 SKOS = rdflib.Namespace(PREFIXES["skos"])
-FEATURE_PREFIXES = ("accepts", "requires", "tumorSize", "minimumAge", "imagingStep", "unmodeledCriterion")
+#: a variant-definition bound as a FHIR Quantity comparator: exact, unlike an (inclusive) Range
+COMPARATORS = {"minInclusive": ">=", "minExclusive": ">", "maxInclusive": "<=", "maxExclusive": "<"}
 COPYRIGHT = (
     "ACR Appropriateness Criteria content (variant titles, procedure names, categories, ratings, "
     "radiation levels) is (c) American College of Radiology; see https://acsearch.acr.org for the "
@@ -91,9 +92,11 @@ def _use_contexts(g: rdflib.Graph, variant: Any) -> list[dict[str, Any]]:
     out: list[tuple[str, dict[str, Any]]] = []
     for prop, value in g.predicate_objects(variant):
         local = _local(prop)
-        if not str(prop).startswith(PREFIXES["ax"]) or not local.startswith(FEATURE_PREFIXES):
+        # the definition properties are the ones the feature registry names (ax:constrainsFeature)
+        if _one(g, prop, AX.constrainsFeature) is None:
             continue
         feature = _label(g, prop)
+        facet = _one(g, prop, AX.boundFacet)
         if local == "acceptsSex" and _local(value) in ("Female", "Male"):
             gender = _local(value).lower()
             context = {
@@ -105,13 +108,20 @@ def _use_contexts(g: rdflib.Graph, variant: Any) -> list[dict[str, Any]]:
                 "code": focus,
                 "valueCodeableConcept": _vocab_concept(g, value, f"{feature}: {_label(g, value)}"),
             }
-        elif local.startswith("tumorSize"):
-            bound = {"value": float(str(value)), "unit": "cm", "system": UCUM, "code": "cm"}
-            side = "high" if "Max" in local else "low"
-            context = {"code": focus, "valueRange": {side: bound}}  # FHIR Range bounds are inclusive
         elif local == "minimumAgeYears":
             low = {"value": int(str(value)), "unit": "a", "system": UCUM, "code": "a"}
             context = {"code": {"system": USAGE_CONTEXT, "code": "age"}, "valueRange": {"low": low}}
+        elif facet is not None and local.startswith("tumorSize"):
+            # A FHIR Range is inclusive at both ends, so "greater than 2 cm" cannot be a Range low of 2
+            # (it would overlap "2 cm or less" at 2.0): a Quantity with its comparator is exact.
+            bound = {
+                "value": float(str(value)),
+                "comparator": COMPARATORS[str(facet)],
+                "unit": "cm",
+                "system": UCUM,
+                "code": "cm",
+            }
+            context = {"code": focus, "valueQuantity": bound}
         else:
             shown = ("yes" if value.toPython() else "no") if isinstance(value, Literal) else str(value)
             context = {

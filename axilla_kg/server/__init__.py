@@ -1,24 +1,47 @@
 """A read-only, screened SPARQL 1.1 endpoint over the knowledge graph (``axilla-kg serve``).
 
-Layout: ``protocol`` speaks HTTP and the SPARQL Protocol, ``worker`` evaluates queries in
-killable worker processes, ``formats`` negotiates and writes result formats, ``page`` is the HTML
-query page; query screening lives in :mod:`axilla_kg.sparql_text`.
+The server is a Starlette ASGI application under uvicorn. Layout: ``app`` is the application
+(routes, request parsing, answers; :func:`build_app`), ``listener`` the uvicorn protocol with the
+request-head deadline, ``worker`` the self-healing pool of query processes, ``formats`` content
+negotiation and pyoxigraph's writers under a byte cap, ``protocol`` the configuration and the
+service description, ``page`` the HTML query page; screening lives in
+:mod:`axilla_kg.sparql_text` and the network barrier in :mod:`axilla_kg.sandbox`.
+
+To serve other Starlette routes beside the endpoint (the lookup pages, the CDS Hooks service), pass
+them to ``build_app(config, pool, extra_routes=[...])`` or to ``serve(config, extra_routes=[...])``;
+by default ``serve`` mounts the project's front door (``axilla_kg.web``, ``axilla_kg.cdshooks``)
+when those packages are present.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import ipaddress
-import signal
+import socket
 import sys
-from collections.abc import Callable
-from types import FrameType
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from axilla_kg.errors import DataError, UsageError
-from axilla_kg.server.protocol import Endpoint, Server, ServerConfig, make_handler
-from axilla_kg.server.worker import WorkerPool
+from axilla_kg.server.protocol import ServerConfig
 
-__all__ = ["ServerConfig", "serve"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
+
+    from axilla_kg.server.worker import WorkerPool
+
+__all__ = ["ServerConfig", "build_app", "serve"]
+
+
+def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The endpoint as a Starlette application (see :mod:`axilla_kg.server.app`).
+
+    Imported lazily: a query worker imports this package too, and must start without Starlette.
+    """
+    from axilla_kg.server.app import build_app as build
+
+    return build(config, pool, extra_routes)
 
 
 def _is_loopback(host: str) -> bool:
@@ -30,38 +53,101 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(config: ServerConfig, announce: Callable[[str], None] | None = None) -> None:
+def graph_ntriples(data: Sequence[str]) -> bytes:
+    """The graph a server serves, read once (shipped files plus ``--data``) as N-Triples for the workers."""
+    import pyoxigraph as ox
+
+    from axilla_kg.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.load(list(data))  # DataError names a bad or missing file
+    store = kg.engine.store  # type: ignore[attr-defined]
+    return bytes(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
+
+
+def front_door_routes(config: ServerConfig) -> list[Any]:
+    """The lookup pages and CDS Hooks service (``axilla_kg.web``), when this installation has them.
+
+    Looked up by name, not imported statically: the endpoint works without the front door, and the
+    front door is mounted under the same server, limits and middleware as soon as it is present.
+    A front door that fails to load is reported in one line and left out; the endpoint still serves.
+    """
+    import importlib
+
+    try:
+        web = importlib.import_module("axilla_kg.web.app")
+        lookup = importlib.import_module("axilla_kg.lookup")
+    except ImportError:
+        return []
+    try:
+        base = config.endpoint_url.removesuffix("/sparql")
+        return list(web.front_routes(lookup.Lookup.load(), base))
+    except Exception as exc:
+        print(f"axilla-kg serve: warning: the front door is not served: {' '.join(str(exc).split())}", file=sys.stderr)
+        return []
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        sock = socket.create_server((host, port), family=family, backlog=128)
+        # accepted connections inherit it on Linux; uvicorn given a socket does not set it, and
+        # Nagle plus delayed ACKs would hold each small answer back about 40 ms
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    except (OSError, IndexError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def serve(
+    config: ServerConfig,
+    announce: Callable[[str], None] | None = None,
+    extra_routes: Sequence[Any] | None = None,
+) -> None:
     """Run the endpoint until interrupted (Ctrl+C or SIGTERM); announce the URL once listening."""
+    import uvicorn
+
+    from axilla_kg.server.listener import HEAD_LIMIT, protocol_class
+    from axilla_kg.server.worker import WorkerPool
+
+    graph = graph_ntriples(config.data)
+    sock = _listen(config.host, config.port)
+    host, port = sock.getsockname()[:2]
+    config = dataclasses.replace(config, port=int(port))
     try:
-        pool = WorkerPool(config.workers, config.data, config.memory_mb)
+        pool = WorkerPool(config.workers, graph, config.memory_mb)
     except RuntimeError as exc:
+        sock.close()
         raise DataError(str(exc)) from None
-    server: Server | None = None
     try:
-        endpoint = Endpoint(config, pool)
-        try:
-            server = Server((config.host, config.port), make_handler(endpoint))
-        except OSError as exc:
-            raise UsageError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, stop)
-        host, port = str(server.server_address[0]), int(server.server_address[1])
-        shown = f"[{host}]" if ":" in host else host
-        if not _is_loopback(host):
+        routes = extra_routes if extra_routes is not None else front_door_routes(config)
+        app = build_app(config, pool, routes)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                http=protocol_class(config.header_timeout),
+                lifespan="off",
+                timeout_keep_alive=max(1, round(config.idle_timeout)),
+                limit_concurrency=config.max_connections,
+                h11_max_incomplete_event_size=HEAD_LIMIT,
+                server_header=False,
+                access_log=config.access_log,
+                log_level="info" if config.access_log else "warning",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        shown = f"[{host}]" if ":" in str(host) else str(host)
+        if not _is_loopback(str(host)):
             print(f"axilla-kg serve: warning: listening on {host}, reachable from other machines", file=sys.stderr)
         (announce or _print)(
             f"axilla-kg: serving {pool.triples} triples at http://{shown}:{port}/sparql "
             f"(query page http://{shown}:{port}/; {pool.size} workers, time limit {config.timeout:g} s, "
-            f"max {config.max_results} results)"
+            f"answers up to {config.max_answer_mb} MiB)"
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever(poll_interval=0.5)
+        server.run(sockets=[sock])
     finally:
-        if server is not None:
-            server.server_close()
+        sock.close()
         pool.close()
 
 

@@ -1,21 +1,22 @@
 """Result formats of the endpoint and content negotiation.
 
 SELECT/ASK answers: SPARQL 1.1 Query Results JSON (default), XML, CSV and TSV. CONSTRUCT/DESCRIBE
-answers: Turtle (default), N-Triples, JSON-LD and RDF/XML. Solutions are written here while they
-are read from the engine, one at a time, so the result-size cap stops a huge answer before it is
-built; graphs are collected up to the cap and written by pyoxigraph's own serializers.
+answers: Turtle (default), N-Triples, JSON-LD and RDF/XML. Every answer is written by pyoxigraph's
+own serializers (never by pasting terms into markup) into a buffer with a byte cap, so a huge
+answer is stopped while it is written; XML answers are checked for well-formedness before they go.
+
+Negotiation follows the SPARQL 1.1 Protocol (the Accept header), plus the ``format`` parameter that
+many clients send. SPARQLWrapper, with its default settings, sends ``format``, ``output`` and
+``results``, repeats ``format`` with a media type for TSV, RDF/XML and JSON-LD, and asks for N3 for
+graphs: every value is a preference, the first one this server can produce wins, and when none can
+be produced the Accept header decides.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from typing import Any
-from xml.sax.saxutils import escape, quoteattr
-
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any, cast
 
 # format key -> media type sent back
 RESULT_FORMATS = {
@@ -64,6 +65,8 @@ _SHORT = {
     "jsonld": (None, "jsonld"),
     "json-ld": (None, "jsonld"),
     "rdfxml": (None, "rdfxml"),
+    "rdf+xml": (None, "rdfxml"),
+    "n3": (None, "turtle"),  # Turtle is a subset of N3: a Turtle answer is a valid N3 answer
 }
 
 
@@ -71,25 +74,26 @@ class NotAcceptable(Exception):
     """None of the media types the client accepts can carry this kind of answer."""
 
 
-def negotiate(accept: str | None, is_graph: bool, short: str | None = None) -> str:
-    """Pick the format key for an answer from a ``format`` parameter or an Accept header.
+def negotiate(accept: str | None, is_graph: bool, formats: Sequence[str] = ()) -> str:
+    """Pick the format key for an answer from ``format`` parameter values or the Accept header.
 
-    ``*/*``, a missing header, or types we cannot produce alongside ones we can all resolve to the
-    best acceptable type we support; only a header that excludes every supported type is refused.
+    Each ``format`` value (a short name such as ``csv`` or a media type) is a preference: the first
+    one that can carry this kind of answer wins. Otherwise the Accept header decides: ``*/*``, a
+    missing header, or types we cannot produce alongside ones we can all resolve to the best
+    acceptable type we support; only a header that excludes every supported type is refused.
     """
     table = _GRAPH_ACCEPT if is_graph else _RESULT_ACCEPT
     default = "turtle" if is_graph else "json"
-    if short:
-        pair = _SHORT.get(short.lower())
-        choice = (pair[1] if is_graph else pair[0]) if pair else None
-        if choice is None:
-            kinds = sorted(k for k, v in _SHORT.items() if v[1 if is_graph else 0])
-            raise NotAcceptable(f"format '{short}' is not available for this query (use one of {', '.join(kinds)})")
-        return choice
+    for value in formats:
+        wanted = value.strip().lower()
+        pair = _SHORT.get(wanted)
+        choice = (pair[1] if is_graph else pair[0]) if pair else table.get(wanted.split(";")[0].strip())
+        if choice:
+            return choice
     if not accept:
         return default
     ranked: list[tuple[float, int, str]] = []
-    for position, item in enumerate(accept.split(",")):
+    for position, item in enumerate(accept.split(",")[:64]):
         parts = [p.strip() for p in item.split(";")]
         media = parts[0].lower()
         quality = 1.0
@@ -107,8 +111,8 @@ def negotiate(accept: str | None, is_graph: bool, short: str | None = None) -> s
             return table[media]
         if media in ("*/*", "application/*", "text/*"):
             return default
-    wanted = ", ".join(sorted(set((GRAPH_FORMATS if is_graph else RESULT_FORMATS).values())))
-    raise NotAcceptable(f"cannot answer with any of: {accept} (this query can be returned as {wanted})")
+    wanted_types = ", ".join(sorted(set((GRAPH_FORMATS if is_graph else RESULT_FORMATS).values())))
+    raise NotAcceptable(f"cannot answer with any of: {accept[:200]} (this query can be returned as {wanted_types})")
 
 
 def media_type(fmt: str) -> str:
@@ -116,153 +120,120 @@ def media_type(fmt: str) -> str:
 
 
 # --- writing answers (inside a worker) ---------------------------------------------------------
+@dataclass(frozen=True)
+class Limits:
+    """Caps on one answer: triples of a CONSTRUCT/DESCRIBE answer, and bytes of any answer."""
+
+    max_results: int
+    max_bytes: int
+
+
 class ResultTooLarge(Exception):
     pass
 
 
-def serialize_answer(result: Any, fmt: str, max_results: int) -> Any:
-    """Turn a pyoxigraph answer into a worker Reply in format ``fmt``, enforcing the row cap."""
+class _CappedBuffer:
+    """A file-like sink for pyoxigraph's serializers that refuses to grow past ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> int:
+        self._size += len(data)
+        if self._size > self._limit:
+            raise ResultTooLarge
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._parts)
+
+
+def serialize_answer(result: Any, fmt: str, limits: Limits) -> Any:
+    """Turn a pyoxigraph answer into a worker Reply in format ``fmt``, written by pyoxigraph itself.
+
+    The writer streams into a buffer that stops at ``limits.max_bytes`` (413). XML answers are then
+    checked for well-formedness with expat: pyoxigraph writes a literal with a control character,
+    or a predicate IRI that has no XML local name (ending in a digit or '#'), as text that is not
+    XML 1.0; such an answer is refused (406) with a pointer to the formats that can carry it,
+    never sent broken.
+    """
     import pyoxigraph as ox
 
     from axilla_kg.server.worker import Reply
 
+    sink = _CappedBuffer(limits.max_bytes)
     try:
-        if isinstance(result, ox.QueryBoolean):
-            body = _boolean(bool(result), fmt if fmt in RESULT_FORMATS else "json")
-            return Reply(200, _with_charset(fmt if fmt in RESULT_FORMATS else "json"), body)
-        if isinstance(result, ox.QuerySolutions):
+        if isinstance(result, (ox.QueryBoolean, ox.QuerySolutions)):
             fmt = fmt if fmt in RESULT_FORMATS else "json"
-            return Reply(200, _with_charset(fmt), _solutions(result, fmt, max_results))
-        fmt = fmt if fmt in GRAPH_FORMATS else "turtle"
-        triples = []
-        for triple in result:
-            triples.append(triple)
-            if len(triples) > max_results:
-                raise ResultTooLarge
-        from axilla_kg.turtle import PREFIXES
+            result.serialize(cast(IO[bytes], sink), format=_RESULT_WRITERS[fmt])
+        else:
+            fmt = fmt if fmt in GRAPH_FORMATS else "turtle"
+            triples = []
+            for triple in result:
+                triples.append(triple)
+                if len(triples) > limits.max_results:
+                    return _too_large(f"more than {limits.max_results} triples (the server's --max-results)")
+            from axilla_kg.turtle import PREFIXES
 
-        ox_format = {
-            "turtle": ox.RdfFormat.TURTLE,
-            "ntriples": ox.RdfFormat.N_TRIPLES,
-            "jsonld": ox.RdfFormat.JSON_LD,
-            "rdfxml": ox.RdfFormat.RDF_XML,
-        }[fmt]
-        prefixes = PREFIXES if fmt in ("turtle", "rdfxml") else None
-        body = ox.serialize(triples, format=ox_format, prefixes=prefixes) or b""
-        return Reply(200, _with_charset(fmt), body)
+            prefixes = PREFIXES if fmt in ("turtle", "rdfxml") else None
+            ox.serialize(triples, cast(IO[bytes], sink), format=_GRAPH_WRITERS[fmt], prefixes=prefixes)
     except ResultTooLarge:
-        message = (
-            f"result too large: more than {max_results} rows/triples (the server's --max-results); "
-            "add a LIMIT or narrow the query\n"
-        )
-        return Reply(413, "text/plain; charset=utf-8", message.encode())
+        return _too_large(f"more than {limits.max_bytes} bytes (the server's --max-answer-mb)")
+    body = sink.getvalue()
+    if fmt in ("xml", "rdfxml"):
+        problem = xml_problem(body)
+        if problem:
+            other = "JSON, CSV or TSV" if fmt == "xml" else "Turtle, N-Triples or JSON-LD"
+            message = f"this answer cannot be written as well-formed XML ({problem}); ask for {other} instead\n"
+            return Reply(406, "text/plain; charset=utf-8", message.encode())
+    return Reply(200, _with_charset(fmt), body)
+
+
+def xml_problem(body: bytes) -> str | None:
+    """Why ``body`` is not well-formed, namespace-correct XML 1.0 (None when it is)."""
+    import xml.parsers.expat
+
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    try:
+        parser.Parse(body, True)
+    except xml.parsers.expat.ExpatError as exc:
+        return str(exc)
+    return None
+
+
+def _too_large(what: str) -> Any:
+    from axilla_kg.server.worker import Reply
+
+    message = f"result too large: {what}; add a LIMIT or narrow the query\n"
+    return Reply(413, "text/plain; charset=utf-8", message.encode())
 
 
 def _with_charset(fmt: str) -> str:
     return media_type(fmt) + "; charset=utf-8"
 
 
-def _boolean(value: bool, fmt: str) -> bytes:
-    text = "true" if value else "false"
-    if fmt == "xml":
-        return (
-            '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
-            f"<head/><boolean>{text}</boolean></sparql>\n"
-        ).encode()
-    if fmt == "csv":
-        return f"_askResult\r\n{text}\r\n".encode()
-    if fmt == "tsv":
-        return f"?_askResult\n{text}\n".encode()
-    return json.dumps({"head": {}, "boolean": value}).encode()
-
-
-def _solutions(result: Any, fmt: str, max_results: int) -> bytes:
+def _writers() -> tuple[dict[str, Any], dict[str, Any]]:
     import pyoxigraph as ox
 
-    names = [v.value for v in result.variables]
-    named = ox.NamedNode
-    blank = ox.BlankNode
+    results = {
+        "json": ox.QueryResultsFormat.JSON,
+        "xml": ox.QueryResultsFormat.XML,
+        "csv": ox.QueryResultsFormat.CSV,
+        "tsv": ox.QueryResultsFormat.TSV,
+    }
+    graphs = {
+        "turtle": ox.RdfFormat.TURTLE,
+        "ntriples": ox.RdfFormat.N_TRIPLES,
+        "jsonld": ox.RdfFormat.JSON_LD,
+        "rdfxml": ox.RdfFormat.RDF_XML,
+    }
+    return results, graphs
 
-    def json_term(term: Any) -> dict[str, str]:
-        if isinstance(term, named):
-            return {"type": "uri", "value": term.value}
-        if isinstance(term, blank):
-            return {"type": "bnode", "value": term.value}
-        out = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
 
-    def xml_term(term: Any) -> str:
-        if isinstance(term, named):
-            return f"<uri>{escape(term.value)}</uri>"
-        if isinstance(term, blank):
-            return f"<bnode>{escape(term.value)}</bnode>"
-        if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
-        if term.datatype.value != XSD_STRING:
-            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-        return f"<literal>{escape(term.value)}</literal>"
-
-    count = 0
-    if fmt == "json":
-        rows = []
-        for solution in result:
-            count += 1
-            if count > max_results:
-                raise ResultTooLarge
-            row = {}
-            for name in names:
-                term = solution[name]
-                if term is not None:
-                    row[name] = json_term(term)
-            rows.append(row)
-        return json.dumps(
-            {"head": {"vars": names}, "results": {"bindings": rows}}, ensure_ascii=False, separators=(",", ":")
-        ).encode()
-    if fmt == "xml":
-        parts = [
-            '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>',
-            *(f"<variable name={quoteattr(n)}/>" for n in names),
-            "</head><results>",
-        ]
-        for solution in result:
-            count += 1
-            if count > max_results:
-                raise ResultTooLarge
-            parts.append("<result>")
-            for name in names:
-                term = solution[name]
-                if term is not None:
-                    parts.append(f"<binding name={quoteattr(name)}>{xml_term(term)}</binding>")
-            parts.append("</result>")
-        parts.append("</results></sparql>\n")
-        return "".join(parts).encode()
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(names)
-        for solution in result:
-            count += 1
-            if count > max_results:
-                raise ResultTooLarge
-            cells = []
-            for name in names:
-                term = solution[name]
-                if term is None:
-                    cells.append("")
-                elif isinstance(term, blank):
-                    cells.append("_:" + term.value)
-                else:
-                    cells.append(term.value)
-            writer.writerow(cells)
-        return buffer.getvalue().encode()
-    lines = ["\t".join("?" + n for n in names)]
-    for solution in result:
-        count += 1
-        if count > max_results:
-            raise ResultTooLarge
-        lines.append("\t".join("" if (t := solution[n]) is None else str(t) for n in names))
-    return ("\n".join(lines) + "\n").encode()
+_RESULT_WRITERS, _GRAPH_WRITERS = _writers()

@@ -23,7 +23,7 @@ from axilla_kg.cases import CaseError, parse_case
 from axilla_kg.dose import dose_report
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.lookup import Lookup
-from axilla_kg.web.forms import case_fields, read_form
+from axilla_kg.web.forms import form_fields, read_form
 from axilla_kg.web.workflow import DiagramError, render_svg, workflow_dot
 
 HERE = Path(__file__).resolve().parent
@@ -62,7 +62,7 @@ class Pages:
     def __init__(self, lookup: Lookup) -> None:
         self.lookup = lookup
         self.env = _environment()
-        self.fields = case_fields(lookup.recommender.feature_labels)
+        self.fields = form_fields(lookup.recommender.feature_labels)
         self._svg: dict[tuple[str, int], bytes] = {}
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -13,8 +13,11 @@ from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.inputs.csvfile import MAX_HEADER_CHARS, read_table
 from axilla_kg.recommend import Recommender
 
-HEADER = "order_id,sex,breast_cancer,tumor_size_cm,clinical_nodes,diagnostic_breast_imaging_done,procedure\n"
-ROW = "A-1,female,new,1.5,positive,true,US axilla\n"
+HEADER = (
+    "order_id,sex,breast_cancer,tumor_size_cm,clinical_nodes,diagnostic_breast_imaging_done,"
+    "neoadjuvant,imaging_step,procedure\n"
+)
+ROW = "A-1,female,new,1.5,positive,true,none,initial,US axilla\n"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,7 @@ def test_excel_utf8_bom_is_accepted(rec: Recommender, tmp_path: Path) -> None:
         ((HEADER + ROW).encode("utf-16"), "the table is UTF-16; save it as UTF-8 CSV"),
         ((HEADER + ROW).encode("utf-16-le"), "NUL bytes"),
         (
-            HEADER.encode() + b"A-1,female,new,1.5,positive,true,US axilla\xe9\n",
+            HEADER.encode() + b"A-1,female,new,1.5,positive,true,none,initial,US axilla\xe9\n",
             r"orders.csv:2: not UTF-8 text \(byte 0xe9\)",
         ),
         (b"procedure," + b"x" * (MAX_HEADER_CHARS + 10) + b"\n", "header line is longer than"),
@@ -79,7 +82,7 @@ def test_number_cells_in_plain_decimal_only(rec: Recommender, tmp_path: Path, co
 
 
 def test_extra_cells_are_a_row_error(rec: Recommender, tmp_path: Path) -> None:
-    data = (HEADER + "A-1,female,new,1.5,positive,true,US axilla,extra\n" + ROW).encode()
+    data = (HEADER + "A-1,female,new,1.5,positive,true,none,initial,US axilla,extra\n" + ROW).encode()
     first, second = audit_orders(rec, _orders(tmp_path, data)).orders
     assert first["verdict"] == "invalid" and "more cells" in first["message"]
     assert second["verdict"] == "appropriate"

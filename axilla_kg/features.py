@@ -1,0 +1,301 @@
+"""The patient-case feature registry: one home for what a case can say, read from the ontology.
+
+Every case field is an ``ax:PatientFeature`` in ``ontology/terminology.ttl``: its JSON field name
+(``ax:caseField``), the ``ax:PatientCase`` property the variant classes use (``ax:caseProperty``),
+its position (``ax:caseOrder``), help text (``rdfs:label``, ``skos:definition``), an optional
+default (``ax:caseDefault``, only for facts nearly every user shares), numeric limits, and, for an
+enumeration, its value individuals (``ax:valueOfFeature`` + ``ax:caseValue``). Contradictions
+between fields are ``ax:CaseRule`` individuals, and each variant-definition property names the
+feature it constrains (``ax:constrainsFeature``, ``ax:boundFacet``).
+
+The case contract (:mod:`axilla_kg.cases`), the fast classifier, the reasoner bridge, the
+variant-class generator, ``derive``, the batch cell key and the CLI flags all read this registry,
+so adding a feature is an ontology edit, not a code change (``tests/test_registry.py`` proves it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from axilla_kg.errors import DataError
+
+AX = "https://w3id.org/axilla-kg/vocab#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+KINDS = {XSD + "decimal": "decimal", XSD + "integer": "integer", XSD + "boolean": "boolean"}
+FACETS = ("minInclusive", "minExclusive", "maxInclusive", "maxExclusive")
+#: the ontology files that hold the registry (the schema and the terminology)
+REGISTRY_FILES = ("core.ttl", "terminology.ttl")
+
+Row = tuple[str | None, ...]
+Runner = Callable[[str], list[Row]]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One field of the patient-case contract."""
+
+    name: str
+    iri: str
+    prop: str  # the ax:PatientCase property
+    label: str
+    help: str
+    kind: str  # "enum" | "decimal" | "integer" | "boolean"
+    order: int
+    values: tuple[str, ...] = ()  # enum: the case values, in order
+    value_iris: dict[str, str] = field(default_factory=dict)  # enum: case value -> individual IRI
+    default: Any = None
+    required: bool = False
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    positive: bool = False
+    unit: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def value_of(self, iri: str) -> str | None:
+        """The case value an individual stands for (enum features), or None."""
+        for text, value_iri in self.value_iris.items():
+            if value_iri == iri:
+                return text
+        return None
+
+    def choices(self) -> str:
+        if self.kind == "enum":
+            return "|".join(self.values)
+        if self.kind == "boolean":
+            return "true|false"
+        return self.unit or self.kind
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A contradiction: when ``field`` is given (with a value in ``when``, if set), ``other`` must
+    be one of ``allows`` — and must be given at all when ``needs_other``."""
+
+    iri: str
+    label: str
+    field: str
+    other: str
+    allows: frozenset[Any]
+    when: frozenset[Any] | None = None
+    needs_other: bool = False
+
+
+@dataclass(frozen=True)
+class Registry:
+    features: tuple[Feature, ...]
+    rules: tuple[Rule, ...] = ()
+    #: variant-definition property IRI -> (feature name, facet or "" for accepted values)
+    definition_props: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def __getitem__(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def by_prop(self) -> dict[str, Feature]:
+        return {f.prop: f for f in self.features}
+
+    def by_iri(self) -> dict[str, Feature]:
+        return {f.iri: f for f in self.features}
+
+    def defaults(self) -> dict[str, Any]:
+        return {f.name: f.default for f in self.features if f.default is not None}
+
+    # --- building ----------------------------------------------------------------------------
+    @classmethod
+    def from_runner(cls, run: Runner) -> Registry:
+        """Build from any SPARQL runner that returns rows of plain strings (``None`` unbound)."""
+        values: dict[str, list[tuple[int, str, str]]] = {}
+        for feat, iri, text, order in run(_VALUES):
+            assert feat is not None and iri is not None and text is not None
+            values.setdefault(feat, []).append((int(order or 0), text, iri))
+        features: list[Feature] = []
+        for row in run(_FEATURES):
+            iri, name, prop, label, help_text, order, ptype, rng, default, dflt_dt, required = row[:11]
+            minimum, maximum, positive, unit = row[11:]
+            assert iri is not None and name is not None and prop is not None
+            where = f"feature <{iri}> ('{name}')"
+            if ptype == OWL + "ObjectProperty":
+                kind = "enum"
+            else:
+                kind = KINDS.get(rng or "", "")
+                if not kind:
+                    raise DataError(f"{where}: its case property <{prop}> has no supported datatype range ({rng})")
+            mine = sorted(values.get(iri, []))
+            if kind == "enum" and not mine:
+                raise DataError(f"{where}: no values (individuals with ax:valueOfFeature and ax:caseValue)")
+            value_iris = {text: value_iri for _, text, value_iri in mine}
+            features.append(
+                Feature(
+                    name=name,
+                    iri=iri,
+                    prop=prop,
+                    label=label or name,
+                    help=help_text or "",
+                    kind=kind,
+                    order=int(order or 0),
+                    values=tuple(text for _, text, _ in mine),
+                    value_iris=value_iris,
+                    default=_default(kind, default, dflt_dt, value_iris, where),
+                    required=required == "true",
+                    minimum=Decimal(minimum) if minimum is not None else None,
+                    maximum=Decimal(maximum) if maximum is not None else None,
+                    positive=positive == "true",
+                    unit=unit or "",
+                )
+            )
+        features.sort(key=lambda f: (f.order, f.name))
+        names = [f.name for f in features]
+        if len(set(names)) != len(names):
+            raise DataError(f"two patient features share a case field name: {sorted(names)}")
+        by_iri = {f.iri: f for f in features}
+        definition_props: dict[str, tuple[str, str]] = {}
+        for pred, feat, facet in run(_DEFINITION_PROPS):
+            assert pred is not None and feat is not None
+            if feat not in by_iri:
+                raise DataError(f"<{pred}> constrains <{feat}>, which is not a case feature")
+            if facet and facet not in FACETS:
+                raise DataError(f"<{pred}>: unknown bound facet '{facet}'")
+            definition_props[pred] = (by_iri[feat].name, facet or "")
+        return cls(tuple(features), tuple(_rules(run, by_iri)), definition_props)
+
+    @classmethod
+    def from_graph(cls, kg: Any) -> Registry:
+        """From a :class:`~axilla_kg.graph.KnowledgeGraph` (shipped graph plus any ``--data``)."""
+
+        def run(text: str) -> list[Row]:
+            return [tuple(None if c is None else str(c.value) for c in row) for row in kg.sparql(text).rows]
+
+        return cls.from_runner(run)
+
+    @classmethod
+    def from_files(cls, paths: Sequence[Path]) -> Registry:
+        import pyoxigraph
+
+        store = pyoxigraph.Store()
+        for path in paths:
+            try:
+                store.bulk_load(path=str(path), format=pyoxigraph.RdfFormat.TURTLE)
+            except (SyntaxError, OSError) as exc:
+                raise DataError(f"{path}: {exc}") from exc
+
+        def run(text: str) -> list[Row]:
+            return [
+                tuple(None if c is None else str(c.value) for c in row)
+                for row in store.query(text)  # type: ignore[union-attr]
+            ]
+
+        return cls.from_runner(run)
+
+
+def _default(kind: str, text: str | None, datatype: str | None, value_iris: dict[str, str], where: str) -> Any:
+    if text is None:
+        return None
+    if kind == "enum":
+        for case_value, iri in value_iris.items():
+            if iri == text:
+                return case_value
+        raise DataError(f"{where}: ax:caseDefault <{text}> is not one of its values")
+    if kind == "boolean":
+        return text in ("true", "1")
+    if kind == "integer":
+        return int(text)
+    return Decimal(text)
+
+
+def _rules(run: Runner, by_iri: dict[str, Feature]) -> list[Rule]:
+    found: dict[str, dict[str, Any]] = {}
+    for iri, label, fld, other, needs, pred, value in run(_RULES):
+        assert iri is not None and fld is not None and other is not None
+        if fld not in by_iri or other not in by_iri:
+            raise DataError(f"case rule <{iri}>: ax:ruleField and ax:ruleOtherField must be case features")
+        rule = found.setdefault(
+            iri,
+            {"label": label or iri, "field": by_iri[fld], "other": by_iri[other], "needs": needs == "true"},
+        )
+        if pred is not None and value is not None:
+            target = rule["field"] if pred.endswith("ruleWhen") else rule["other"]
+            rule.setdefault(pred.rsplit("#", 1)[-1], set()).add(_case_value(target, value, f"case rule <{iri}>"))
+    out = []
+    for iri, r in sorted(found.items()):
+        if "ruleAllows" not in r:
+            raise DataError(f"case rule <{iri}>: no ax:ruleAllows")
+        when = r.get("ruleWhen")
+        out.append(
+            Rule(
+                iri,
+                r["label"],
+                r["field"].name,
+                r["other"].name,
+                frozenset(r["ruleAllows"]),
+                frozenset(when) if when is not None else None,
+                r["needs"],
+            )
+        )
+    return out
+
+
+def _case_value(feature: Feature, value: str, where: str) -> Any:
+    if feature.kind == "enum":
+        text = feature.value_of(value)
+        if text is None:
+            raise DataError(f"{where}: <{value}> is not a value of '{feature.name}'")
+        return text
+    if feature.kind == "boolean":
+        return value in ("true", "1")
+    return Decimal(value)
+
+
+_PREFIX = f"PREFIX ax: <{AX}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+_PREFIX += (
+    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
+)
+_FEATURES = (
+    _PREFIX
+    + """SELECT ?f ?name ?prop ?label ?help ?order ?ptype ?range ?default ?ddt ?required ?min ?max ?positive ?unit
+WHERE {
+  ?f ax:caseField ?name ; ax:caseProperty ?prop .
+  OPTIONAL { ?f rdfs:label ?label } OPTIONAL { ?f skos:definition ?help } OPTIONAL { ?f ax:caseOrder ?order }
+  OPTIONAL { ?prop rdf:type ?ptype FILTER(?ptype IN (<http://www.w3.org/2002/07/owl#ObjectProperty>,
+                                                      <http://www.w3.org/2002/07/owl#DatatypeProperty>)) }
+  OPTIONAL { ?prop rdfs:range ?range FILTER(isIRI(?range)) }
+  OPTIONAL { ?f ax:caseDefault ?default BIND(IF(isLiteral(?default), DATATYPE(?default), ?unbound) AS ?ddt) }
+  OPTIONAL { ?f ax:caseRequired ?required } OPTIONAL { ?f ax:caseMinimum ?min } OPTIONAL { ?f ax:caseMaximum ?max }
+  OPTIONAL { ?f ax:casePositive ?positive } OPTIONAL { ?f ax:caseUnit ?unit }
+} ORDER BY ?order ?name"""
+)
+_VALUES = _PREFIX + "SELECT ?f ?v ?text ?order WHERE { ?v ax:valueOfFeature ?f ; ax:caseValue ?text . "
+_VALUES += "OPTIONAL { ?v ax:caseOrder ?order } } ORDER BY ?f ?order ?text"
+_DEFINITION_PROPS = (
+    _PREFIX + "SELECT ?p ?f ?facet WHERE { ?p ax:constrainsFeature ?f OPTIONAL { ?p ax:boundFacet ?facet } }"
+)
+_RULES = (
+    _PREFIX
+    + """SELECT ?r ?label ?field ?other ?needs ?p ?value WHERE {
+  ?r a ax:CaseRule ; ax:ruleField ?field ; ax:ruleOtherField ?other .
+  OPTIONAL { ?r rdfs:label ?label } OPTIONAL { ?r ax:ruleNeedsOther ?needs }
+  OPTIONAL { ?r ?p ?value FILTER(?p IN (ax:ruleWhen, ax:ruleAllows)) }
+} ORDER BY ?r"""
+)
+
+
+@cache
+def shipped_registry() -> Registry:
+    """The registry of the shipped ontology (what the CLI flags and a plain ``parse_case`` use)."""
+    from axilla_kg.resources import ontology_dir
+
+    return Registry.from_files([ontology_dir() / name for name in REGISTRY_FILES])
