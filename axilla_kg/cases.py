@@ -37,6 +37,9 @@ class CaseError(AxillaKGError):
 #: as 2.0. Up to 15 significant digits a decimal survives that round trip exactly, so every path —
 #: fast classifier, reasoner, batch — compares the same number.
 MAX_SIGNIFICANT_DIGITS = 15
+#: A whole-number field given as a Decimal with more integer digits than this is refused before
+#: ``int()`` turns it into a huge integer (no contract limit is anywhere near it).
+MAX_WHOLE_DIGITS = 30
 
 
 class PatientCase:
@@ -135,6 +138,9 @@ def _integer_check(feature: Feature) -> Callable[[Any], Any]:
             raise CaseError(name, f"expected {unit}, got {_shown(value)}")
         if isinstance(value, int):
             number = value
+        elif isinstance(value, Decimal) and value.is_finite() and value.adjusted() > MAX_WHOLE_DIGITS:
+            # a Python caller may pass Decimal("1e999999999"): int() of it would build a billion digits
+            raise CaseError(name, f"expected {unit}, got a number with {value.adjusted() + 1:,} digits")
         elif value == value and abs(value) != float("inf") and value == int(value):  # 40.0 is forty
             number = int(value)
         else:

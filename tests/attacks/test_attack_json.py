@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.cases import CaseError, loads_case
+from axilla_kg.cases import CaseError, loads_case, parse_case
 from axilla_kg.inputs import safejson
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 
@@ -122,3 +122,12 @@ def test_number_flags_accept_plain_numbers() -> None:
     assert parse_decimal("1.5") == Decimal("1.5") and parse_decimal("2") == Decimal(2)
     with pytest.raises(NumberSyntaxError):
         parse_whole("1.5")
+
+
+@pytest.mark.parametrize("value", [Decimal("1e999999999"), Decimal("-1e999999999"), Decimal("1e31")])
+def test_huge_decimal_whole_number_from_python_is_refused_at_once(value: Decimal) -> None:
+    """The Python API bypasses the JSON decoder's number limits: ``parse_case`` must still refuse
+    an age like Decimal("1e999999999") with one error naming the field, not hang in ``int()``."""
+    with pytest.raises(CaseError) as caught:
+        parse_case({"sex": "female", "age": value})
+    assert caught.value.field == "age"
