@@ -14,18 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from serving_helpers import stop
 
 from conftest import cli_env
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @contextmanager

@@ -27,7 +27,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop(process: subprocess.Popen[str]) -> None:
+    """Terminate a test server, killing it if it does not exit within 10 s."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -77,12 +78,12 @@ def served(*flags: str) -> Iterator[Served]:
             line = process.stdout.readline()  # the server announces its URL once it listens
             match = re.search(r"http://127\.0\.0\.1:(\d+)/sparql", line)
             if not match:
-                _stop(process)
+                stop(process)
                 errors.seek(0)
                 pytest.fail(f"axilla-kg serve did not start: {line!r} {errors.read()}")
             yield Served(f"http://127.0.0.1:{match.group(1)}", process)
         finally:
-            _stop(process)
+            stop(process)
 
 
 @contextmanager
@@ -119,4 +120,4 @@ def oxigraph_server(location: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield base
     finally:
-        _stop(process)
+        stop(process)
