@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 import rdflib
 
+from axilla_kg import derive
 from axilla_kg.checks import Level, run_checks
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.profile import Violation, check_profile, profile_violations
+from axilla_kg.classify import Classifier
+from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.reasoning import merged_ntriples
 from axilla_kg.resources import ontology_dir, ontology_files
 
@@ -41,14 +44,32 @@ def test_every_fixture_has_an_expectation() -> None:
     assert sorted(p.name for p in FIXTURES.glob("*.ttl")) == sorted(CASES)
 
 
+CLASS_AXIOMS = {rdflib.RDFS.subClassOf, rdflib.OWL.equivalentClass, rdflib.OWL.disjointWith}
+
+
 def test_inferred_file_adds_no_class_axioms() -> None:
-    """Derived containment is an annotation (ax:patientClassContainedIn), not rdfs:subClassOf."""
+    """The shipped inferred part asserts no class axiom, and every derived containment relation
+    has its ax:patientClassContainedIn annotation between the two patient classes."""
     graph = rdflib.Graph()
     for path in sorted((ontology_dir() / "inferred").glob("*.ttl")):
         graph.parse(path, format="turtle")
-    axioms = {rdflib.RDFS.subClassOf, rdflib.OWL.equivalentClass, rdflib.OWL.disjointWith}
-    assert [t for t in graph if t[1] in axioms] == []
-    assert any(graph.triples((None, rdflib.URIRef(AX + "patientClassContainedIn"), None)))
+    assert [t for t in graph if t[1] in CLASS_AXIOMS] == []
+    contained = set(graph.subject_objects(rdflib.URIRef(AX + "patientClassContainedIn")))
+    subsumed = set(graph.subjects(rdflib.URIRef(AX + "relationType"), rdflib.URIRef(AX + "SubsumedBy")))
+    assert len(contained) == len(subsumed)
+
+
+def test_derived_containment_is_written_as_an_annotation(kg: KnowledgeGraph) -> None:
+    """Containment (whether or not the shipped definitions have any) is rendered as the annotation
+    ax:patientClassContainedIn, never as rdfs:subClassOf between defined classes (not OWL 2 DL)."""
+    classifier = Classifier.from_graph(kg)
+    a, b = classifier.variants[0], classifier.variants[1]
+    text = derive.render([derive.Relation(a, b, "SubsumedBy")], {}, classifier.registry)
+    graph = rdflib.Graph().parse(data=text, format="turtle")
+    assert [t for t in graph if t[1] in CLASS_AXIOMS] == []
+    assert set(graph.subject_objects(rdflib.URIRef(AX + "patientClassContainedIn"))) == {
+        (rdflib.URIRef(a.class_iri), rdflib.URIRef(b.class_iri))
+    }
 
 
 def test_prov_was_derived_from_keeps_its_prov_o_meaning() -> None:
