@@ -331,10 +331,10 @@ def _source_stream(source: IO[bytes] | IO[str] | Iterable[str | bytes]) -> IO[by
     """Accept a binary stream (the CLI), a text stream's buffer, or lines (tests, the Python API)."""
     binary = getattr(source, "buffer", None)
     if binary is not None:
-        return binary  # type: ignore[no-any-return]
+        return binary
     if hasattr(source, "read") and not isinstance(source, io.TextIOBase):
         return source  # type: ignore[return-value]
-    data = b"".join(s if isinstance(s, bytes) else s.encode() for s in source)  # type: ignore[union-attr]
+    data = b"".join(s if isinstance(s, bytes) else s.encode() for s in source)
     return io.BytesIO(data)
 
 

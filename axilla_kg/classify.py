@@ -235,7 +235,7 @@ class Classifier:
                 int(number.value),
                 str(v),
                 str(cls_iri),
-                walker.tests(expr, where),  # type: ignore[union-attr]
+                walker.tests(expr, where),
                 str(topic_iri),
             )
             variants.append(compiled)

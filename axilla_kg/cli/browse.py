@@ -13,7 +13,7 @@ from axilla_kg.summary import list_variants, variant_summary
 RATING_COLUMNS = ["procedure", "category", "rrl", "rating", "median", "soe", "confidence", "source_record"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("variants", help="list the variants of a topic with their titles")
     p.add_argument("--topic", default="286", help="topic key (default 286)")
     add_common(p)

@@ -10,7 +10,7 @@ from axilla_kg.dose import dose_report
 from axilla_kg.output import records_table
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dose", help="radiation-dose bands of a sequence of studies")
     p.add_argument("procedures", nargs="+", metavar="PROCEDURE", help="exact ACR procedure names, in order")
     p.add_argument("--age", type=whole_number, default=None, help="age in years; under 18 uses the pediatric bands")

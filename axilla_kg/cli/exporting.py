@@ -8,7 +8,7 @@ from pathlib import Path
 from axilla_kg.atomic import write_atomically
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     from axilla_kg.export.registry import EXPORT_FORMATS
 
     p = sub.add_parser("export", help="the graph as Turtle, N-Triples, JSON-LD, RDF/XML, TriG, OWL, FHIR, SSSOM or CSV")

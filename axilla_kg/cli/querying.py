@@ -15,7 +15,7 @@ from axilla_kg.sandbox import SandboxUnavailable, forbid_network
 from axilla_kg.sparql_text import MAX_QUERY_CHARS, screen
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("queries", help="list the named queries and their parameters")
     p.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table")
     p.set_defaults(run=run_queries)

@@ -45,7 +45,7 @@ def add_case_flags(p: argparse.ArgumentParser, registry: Registry) -> None:
         group.add_argument(feature.flag, dest=feature.name, metavar=feature.choices(), help=help_text)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "recommend",
         help="match a patient case to ACR variants and list the rated studies",

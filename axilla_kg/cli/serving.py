@@ -57,7 +57,7 @@ MIN_WORKER_MB = 512
 _DEFAULT_WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
         help="serve the graph as a read-only SPARQL 1.1 endpoint",
