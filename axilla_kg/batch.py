@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -38,6 +39,7 @@ from typing import IO, Any
 
 from axilla_kg.cases import CaseError, PatientCase
 from axilla_kg.errors import AxillaKGError
+from axilla_kg.fastline import FastLine, supported
 from axilla_kg.recommend import Recommender, dumps
 
 #: ``--detail`` values batch mode understands: the recommender's own, plus ``ref`` (variant
@@ -55,6 +57,8 @@ _IOV_MAX = 1024
 #: ``recommend.dumps`` without building an encoder per call (the tests hold the bytes equal)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
+_INVALID = object()
+_MISSING = object()  # a fast-path cell key whose cases break a rule: the strict path words the error
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 
 Block = tuple[int, list[bytes | None]]
@@ -136,6 +140,12 @@ class BatchRecommender:
         self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.seen: dict[bytes, tuple[bytes, _Cell]] = {}  # line bytes -> its case echo and cell
+        # the fast path (axilla_kg.fastline) when the cell key decides every contract rule
+        self.fast: FastLine | None = None
+        if supported(recommender.registry, {name for name, _ in self.key.bounded}):
+            sides = {name: functools.partial(CellKey._side, tests=tests) for name, tests in self.key.bounded}
+            self.fast = FastLine(recommender.reader, sides)
+        self.fast_cells: dict[tuple[Any, ...], Any] = {}  # fast key -> _Cell, None (not cacheable) or _INVALID
 
     # one line ---------------------------------------------------------------------------------
     def answer_line(self, number: int, raw: bytes | None) -> tuple[bytes, bytes, bool]:
@@ -144,6 +154,13 @@ class BatchRecommender:
         try:
             if raw is None:
                 return self._error(number, f"line longer than {MAX_LINE_BYTES:,} bytes"), b"", True
+            fast = self.fast(raw) if self.fast is not None else None
+            if fast is not None:
+                cell = self.fast_cells.get(fast[0], _MISSING)
+                if cell is _MISSING:
+                    cell = self._fast_cell(fast[0], raw)
+                if cell is not None and cell is not _INVALID:
+                    return b'{"line":%d,%b%b' % (number, cell.prefix, fast[1]), cell.tail, False
             seen = self.seen.get(raw)
             if seen is not None:  # the same bytes as an earlier line: the same case, the same answer
                 return b'{"line":%d,%b%b' % (number, seen[1].prefix, seen[0]), seen[1].tail, False
@@ -165,6 +182,19 @@ class BatchRecommender:
         except Exception as exc:
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             return self._error(number, f"cannot answer this line: {reason}"), b"", True
+
+    def _fast_cell(self, key: tuple[Any, ...], raw: bytes) -> Any:
+        """The cell of a fast-path key not seen before: the strict path reads the line (so the
+        contract's rules decide), and its verdict holds for every line with this key."""
+        if len(self.fast_cells) >= MAX_CACHED_CELLS:
+            self.fast_cells.clear()
+        try:
+            case = self.load(raw)
+        except CaseError:
+            self.fast_cells[key] = _INVALID
+            return _INVALID
+        cell = self.fast_cells[key] = self._cell(case)
+        return cell
 
     def answer(self, number: int, text: str) -> str:
         """One whole output line (without the newline), as text."""

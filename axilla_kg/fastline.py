@@ -1,0 +1,162 @@
+"""The batch fast path for one case line: msgspec's typed decoder in front of the strict contract.
+
+Batch mode (``recommend --cases``) spends most of its time on what every line needs before any
+answer: decoding the JSON strictly and checking it against the case contract, then encoding the
+case echo. For the common, well-formed line this module does all three with one call into
+msgspec's C decoder (a ``Struct`` type built from the feature registry: enumerations as
+``Literal``, booleans, whole numbers; decimals kept as raw JSON text), plus a few dictionary
+lookups. It never decides anything the strict path (:class:`axilla_kg.cases.CaseReader` over
+:mod:`axilla_kg.inputs.safejson`) would decide differently, because it only ever *accepts* or
+*declines*:
+
+* it declines (returns ``None``) whenever msgspec refuses the line — wrong type, unknown field,
+  malformed JSON, a byte-order mark, a float where a whole number is expected — and the caller
+  answers that line with the strict path, which accepts it or gives the exact error;
+* msgspec is more lenient than the contract in two places, and both are screened here: it keeps
+  the last of two equal keys (so a line is declined unless it has exactly one ``:`` per field it
+  sets, which no line with a repeated key, a nested object or a colon in a string has), and it
+  reads numbers in exponent notation and numeric strings as decimals (so decimal fields are
+  decoded as raw JSON text and accepted only in plain decimal notation, then checked by the
+  contract's own field check);
+* every numeric value goes through the contract's own field check (memoised per value), and the
+  rules between fields (contradictions, required fields) depend only on what the cell key holds,
+  so the caller runs the strict path once per new key and remembers whether it was valid.
+
+What it returns is the line's *cell key* (the registry's values in order, ``UNSET`` for a field
+left out — so an assumed default is part of the key — and the side of every bound for a bounded
+numeric field) and the case echo, byte for byte what ``json`` writes for ``case.to_json()``.
+``tests/test_fastline.py`` holds both paths equal with hypothesis over valid and hostile lines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import msgspec
+
+from axilla_kg.cases import CaseError, CaseReader
+from axilla_kg.features import Registry
+from axilla_kg.inputs.numbers import is_plain_decimal
+
+#: Lines longer than this go to the strict path (a case is about 200 bytes).
+MAX_FAST_BYTES = 4096
+#: Numeric values remembered per field; cleared when full, so memory stays flat.
+MAX_MEMO = 50_000
+_lookup = dict.__getitem__
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_DECLINED = object()
+
+
+class _Echoed(dict[Any, bytes]):
+    """A numeric field's fragment table: its value slot already holds the echo fragment."""
+
+    def __missing__(self, fragment: bytes) -> bytes:
+        return fragment
+
+
+def _json_number(value: Decimal) -> int | float:
+    """As the case echo writes a decimal (``PatientCase.to_json``)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def supported(registry: Registry, bounded: set[str]) -> bool:
+    """Whether the cell key decides every rule of ``registry``: true when no rule looks at the value
+    (rather than the presence) of a numeric field. Otherwise batch mode uses the strict path only."""
+    numeric = {f.name for f in registry.features if f.kind in ("decimal", "integer")} | bounded
+    for rule in registry.rules:
+        if rule.field in numeric and rule.when is not None:
+            return False
+        if rule.other in numeric:
+            return False
+    return True
+
+
+class FastLine:
+    """``line bytes -> (cell key, echo bytes)``, or ``None`` when the strict path must answer."""
+
+    def __init__(self, reader: CaseReader, sides: Mapping[str, Callable[[Any], Any]]) -> None:
+        fields: list[tuple[str, Any, Any]] = []
+        #: per numeric field: position, the contract's check, whether it is read as raw text, its side
+        #: function (bounded fields) and its memo (value -> (key part, echo fragment) or _DECLINED)
+        self.numeric: list[tuple[int, Callable[[Any], Any], bool, Callable[[Any], Any] | None, dict[Any, Any]]] = []
+        #: per field: value -> its echo fragment (b"" when the echo leaves it out)
+        self.fragments: list[dict[Any, bytes]] = []
+        self.heads: list[bytes] = []
+        for index, feature in enumerate(reader.registry.features):
+            kind: Any
+            if feature.kind == "enum":
+                kind = Literal[feature.values]
+            elif feature.kind == "boolean":
+                kind = bool
+            elif feature.kind == "integer":
+                kind = int
+            else:
+                kind = msgspec.Raw
+            # a raw value cannot be part of a union: null arrives as the raw text ``null``
+            typed = kind if kind is msgspec.Raw else kind | None | msgspec.UnsetType
+            fields.append((feature.name, typed, msgspec.UNSET))
+            head = _encode(feature.name) + ":"
+            self.heads.append(head.encode())
+            default = (head + _encode(feature.default)).encode() if feature.default is not None else b""
+            table: dict[Any, bytes] = _Echoed() if feature.kind in ("integer", "decimal") else {}
+            table.update({None: b"", msgspec.UNSET: default})
+            for value in feature.values:
+                table[value] = (head + _encode(value)).encode()
+            if feature.kind == "boolean":
+                table[True], table[False] = (head + "true").encode(), (head + "false").encode()
+            self.fragments.append(table)
+            if feature.kind in ("integer", "decimal"):
+                check = reader.checks[feature.name]
+                self.numeric.append((index, check, feature.kind == "decimal", sides.get(feature.name), {}))
+        struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True)
+        self.decode = msgspec.json.Decoder(struct).decode
+        self.astuple = msgspec.structs.astuple
+
+    def _number(
+        self, index: int, check: Callable[[Any], Any], text: bool, side: Callable[[Any], Any] | None, value: Any
+    ) -> Any:
+        """(key part, echo fragment) of one numeric value, through the contract's own field check."""
+        try:
+            if text:  # raw JSON: only a number in plain decimal notation (no exponent, not a string)
+                shown = value.decode("ascii")
+                if not is_plain_decimal(shown):
+                    return _DECLINED
+                number = check(Decimal(shown))
+                echoed: Any = _json_number(number)
+            else:
+                number = echoed = check(value)
+        except (CaseError, UnicodeDecodeError, ArithmeticError, ValueError):
+            return _DECLINED
+        return (side(number) if side is not None else number, self.heads[index] + _encode(echoed).encode())
+
+    def __call__(self, raw: bytes) -> tuple[tuple[Any, ...], bytes] | None:
+        if len(raw) > MAX_FAST_BYTES:
+            return None
+        try:
+            values = list(self.astuple(self.decode(raw)))
+        except (msgspec.MsgspecError, ValueError, RecursionError):  # invalid UTF-8 is a ValueError
+            return None
+        if raw.count(b":") != len(values) - values.count(msgspec.UNSET):
+            return None  # a repeated key, a nested object or a colon in a string: the strict path decides
+        echo = values.copy()
+        for index, check, text, side, memo in self.numeric:
+            value = values[index]
+            if value is None or value is msgspec.UNSET:
+                continue
+            if text:
+                value = bytes(value)
+                if value == b"null":
+                    values[index] = echo[index] = None
+                    continue
+            found = memo.get(value)
+            if found is None:
+                if len(memo) >= MAX_MEMO:
+                    memo.clear()
+                found = memo[value] = self._number(index, check, text, side, value)
+            if found is _DECLINED:
+                return None
+            values[index], echo[index] = found
+        return tuple(values), b"{" + b",".join(filter(None, map(_lookup, self.fragments, echo))) + b"}"
