@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import hashlib
 import io
 import json
@@ -253,12 +254,20 @@ class BatchRecommender:
         first, lines = block
         pieces: list[bytes] = []
         errors = 0
-        answer = self.answer_line
-        for offset, raw in enumerate(lines):
-            head, tail, failed = answer(first + offset, raw)
-            pieces.append(head)
+        answer, fast, cells, append = self.answer_line, self.fast, self.fast_cells, pieces.append
+        for number, raw in enumerate(lines, first):
+            if fast is not None and raw is not None:  # the common line, inline (answer_line does the rest)
+                found = fast(raw)
+                if found is not None:
+                    cell = cells.get(found[0])
+                    if type(cell) is _Cell:
+                        append(b'{"line":%d,%b%b' % (number, cell.prefix, found[1]))
+                        append(cell.tail)
+                        continue
+            head, tail, failed = answer(number, raw)
+            append(head)
             if tail:
-                pieces.append(tail)
+                append(tail)
             errors += failed
         return pieces, errors
 
@@ -497,6 +506,9 @@ def _run_workers(
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("fork")
+    # the workers inherit the graph, the compiled classifier and the caches: keep the collector off
+    # those pages, so they stay shared instead of being copied into every worker
+    gc.freeze()
     turns = [context.Semaphore(0) for _ in range(jobs)]
     turns[0].release()
     done = context.Array("q", 2 * jobs, lock=False)

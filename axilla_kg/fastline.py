@@ -50,13 +50,6 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=st
 _DECLINED = object()
 
 
-class _Echoed(dict[Any, bytes]):
-    """A numeric field's fragment table: its value slot already holds the echo fragment."""
-
-    def __missing__(self, fragment: bytes) -> bytes:
-        return fragment
-
-
 def _json_number(value: Decimal) -> int | float:
     """As the case echo writes a decimal (``PatientCase.to_json``)."""
     return int(value) if value == value.to_integral_value() else float(value)
@@ -79,9 +72,14 @@ class FastLine:
 
     def __init__(self, reader: CaseReader, sides: Mapping[str, Callable[[Any], Any]]) -> None:
         fields: list[tuple[str, Any, Any]] = []
-        #: per numeric field: position, the contract's check, whether it is read as raw text, its side
-        #: function (bounded fields) and its memo (value -> (key part, echo fragment) or _DECLINED)
-        self.numeric: list[tuple[int, Callable[[Any], Any], bool, Callable[[Any], Any] | None, dict[Any, Any]]] = []
+        #: per numeric field (by position): the contract's check, whether it is read as raw JSON text,
+        #: its side function (bounded fields), its memo (value -> (key part, echo fragment) or
+        #: _DECLINED) and its echo table (which maps each learnt fragment to itself)
+        self.numeric: dict[
+            int, tuple[Callable[[Any], Any], bool, Callable[[Any], Any] | None, dict[Any, Any], dict[Any, bytes]]
+        ] = {}
+        self.memos: list[tuple[int, dict[Any, Any]]] = []
+        self.fresh: dict[int, dict[Any, bytes]] = {}
         #: per field: value -> its echo fragment (b"" when the echo leaves it out)
         self.fragments: list[dict[Any, bytes]] = []
         self.heads: list[bytes] = []
@@ -101,36 +99,49 @@ class FastLine:
             head = _encode(feature.name) + ":"
             self.heads.append(head.encode())
             default = (head + _encode(feature.default)).encode() if feature.default is not None else b""
-            table: dict[Any, bytes] = _Echoed() if feature.kind in ("integer", "decimal") else {}
-            table.update({None: b"", msgspec.UNSET: default})
+            table: dict[Any, bytes] = {None: b"", msgspec.UNSET: default, b"": b""}
             for value in feature.values:
                 table[value] = (head + _encode(value)).encode()
             if feature.kind == "boolean":
                 table[True], table[False] = (head + "true").encode(), (head + "false").encode()
             self.fragments.append(table)
             if feature.kind in ("integer", "decimal"):
+                memo: dict[Any, Any] = {b"null": (None, b"")}  # a raw null: not known
+                self.fresh[index] = dict(table)
                 check = reader.checks[feature.name]
-                self.numeric.append((index, check, feature.kind == "decimal", sides.get(feature.name), {}))
+                self.numeric[index] = (check, feature.kind == "decimal", sides.get(feature.name), memo, table)
+                self.memos.append((index, memo))
         struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True)
         self.decode = msgspec.json.Decoder(struct).decode
         self.astuple = msgspec.structs.astuple
 
-    def _number(
-        self, index: int, check: Callable[[Any], Any], text: bool, side: Callable[[Any], Any] | None, value: Any
-    ) -> Any:
-        """(key part, echo fragment) of one numeric value, through the contract's own field check."""
+    def _learn(self, index: int, value: Any) -> Any:
+        """(key part, echo fragment) of a numeric value not seen before, through the contract's own
+        field check; remembered in the field's memo (and the fragment in its echo table)."""
+        check, text, side, memo, table = self.numeric[index]
+        if len(memo) >= MAX_MEMO:  # keep memory flat whatever the input
+            memo.clear()
+            memo[b"null"] = (None, b"")
+            table.clear()
+            table.update(self.fresh[index])
+        found: Any = _DECLINED
         try:
             if text:  # raw JSON: only a number in plain decimal notation (no exponent, not a string)
                 shown = value.decode("ascii")
-                if not is_plain_decimal(shown):
-                    return _DECLINED
-                number = check(Decimal(shown))
-                echoed: Any = _json_number(number)
+                if is_plain_decimal(shown):
+                    number = check(Decimal(shown))
+                    found = (side(number) if side is not None else number, _json_number(number))
             else:
-                number = echoed = check(value)
+                number = check(value)
+                found = (side(number) if side is not None else number, number)
         except (CaseError, UnicodeDecodeError, ArithmeticError, ValueError):
-            return _DECLINED
-        return (side(number) if side is not None else number, self.heads[index] + _encode(echoed).encode())
+            pass
+        if found is not _DECLINED:
+            fragment = self.heads[index] + _encode(found[1]).encode()
+            table[fragment] = fragment
+            found = (found[0], fragment)
+        memo[value] = found
+        return found
 
     def __call__(self, raw: bytes) -> tuple[tuple[Any, ...], bytes] | None:
         if len(raw) > MAX_FAST_BYTES:
@@ -139,23 +150,19 @@ class FastLine:
             values = list(self.astuple(self.decode(raw)))
         except (msgspec.MsgspecError, ValueError, RecursionError):  # invalid UTF-8 is a ValueError
             return None
-        if raw.count(b":") != len(values) - values.count(msgspec.UNSET):
+        unset = msgspec.UNSET
+        if raw.count(b":") != len(values) - values.count(unset):
             return None  # a repeated key, a nested object or a colon in a string: the strict path decides
         echo = values.copy()
-        for index, check, text, side, memo in self.numeric:
+        for index, memo in self.memos:
             value = values[index]
-            if value is None or value is msgspec.UNSET:
+            if value is None or value is unset:
                 continue
-            if text:
+            if type(value) is msgspec.Raw:
                 value = bytes(value)
-                if value == b"null":
-                    values[index] = echo[index] = None
-                    continue
             found = memo.get(value)
             if found is None:
-                if len(memo) >= MAX_MEMO:
-                    memo.clear()
-                found = memo[value] = self._number(index, check, text, side, value)
+                found = self._learn(index, value)
             if found is _DECLINED:
                 return None
             values[index], echo[index] = found

@@ -127,3 +127,20 @@ def test_the_fast_path_takes_plain_lines_and_declines_the_lenient_ones(
     assert key[0] == "male" and key[1] == (True,)  # the age only by the side of its bound (adult: >= 18)
     assert json.loads(echo) == {"sex": "male", "age": 40, "question": "axilla", "breast_cancer": "new",
                                 "tumor_size_cm": 2}  # fmt: skip
+
+
+def test_the_memo_stays_bounded_and_answers_stay_equal(
+    answerers: tuple[BatchRecommender, BatchRecommender], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a tiny memo (cleared every few values) the answers still equal the strict path's,
+    explicit nulls included, and the memo never grows past its bound."""
+    import axilla_kg.fastline as fastline
+
+    monkeypatch.setattr(fastline, "MAX_MEMO", 5)
+    fast, strict = answerers
+    assert fast.fast is not None
+    for number in range(1, 200):
+        size = "null" if number % 7 == 0 else f"{number / 40:.3f}"
+        raw = f'{{"sex":"female","breast_cancer":"new","tumor_size_cm":{size},"age":{number % 90}}}'.encode()
+        assert fast.answer_line(number, raw)[:2] == strict.answer_line(number, raw)[:2], raw
+    assert all(len(memo) <= 5 for _, memo in fast.fast.memos)
