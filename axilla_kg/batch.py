@@ -254,13 +254,21 @@ class BatchRecommender:
         first, lines = block
         pieces: list[bytes] = []
         errors = 0
-        answer, fast, cells, append = self.answer_line, self.fast, self.fast_cells, pieces.append
+        answer, fast, cells, seen, append = self.answer_line, self.fast, self.fast_cells, self.seen, pieces.append
         for number, raw in enumerate(lines, first):
-            if fast is not None and raw is not None:  # the common line, inline (answer_line does the rest)
-                found = fast(raw)
+            if raw is not None:  # the common lines, inline (answer_line does the rest)
+                hit = seen.get(raw)
+                if hit is not None:  # the same bytes as an earlier line: the same case, the same answer
+                    append(b'{"line":%d,%b%b' % (number, hit[1].prefix, hit[0]))
+                    append(hit[1].tail)
+                    continue
+                found = fast(raw) if fast is not None else None
                 if found is not None:
                     cell = cells.get(found[0])
                     if type(cell) is _Cell:
+                        if len(seen) >= MAX_SEEN_LINES:
+                            seen.clear()
+                        seen[raw] = (found[1], cell)
                         append(b'{"line":%d,%b%b' % (number, cell.prefix, found[1]))
                         append(cell.tail)
                         continue
