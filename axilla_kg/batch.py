@@ -254,7 +254,8 @@ class BatchRecommender:
         first, lines = block
         pieces: list[bytes] = []
         errors = 0
-        answer, fast, cells, seen, append = self.answer_line, self.fast, self.fast_cells, self.seen, pieces.append
+        answer, cells, seen, append = self.answer_line, self.fast_cells, self.seen, pieces.append
+        fast = self.fast.read if self.fast is not None else None
         for number, raw in enumerate(lines, first):
             if raw is not None:  # the common lines, inline (answer_line does the rest)
                 hit = seen.get(raw)

@@ -45,7 +45,8 @@ from axilla_kg.inputs.numbers import is_plain_decimal
 MAX_FAST_BYTES = 4096
 #: Numeric values remembered per field; cleared when full, so memory stays flat.
 MAX_MEMO = 50_000
-_lookup = dict.__getitem__
+#: Echo templates remembered (one per cell key seen; a run has a few hundred).
+MAX_TEMPLATES = 100_000
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _DECLINED = object()
 
@@ -73,13 +74,9 @@ class FastLine:
     def __init__(self, reader: CaseReader, sides: Mapping[str, Callable[[Any], Any]]) -> None:
         fields: list[tuple[str, Any, Any]] = []
         #: per numeric field (by position): the contract's check, whether it is read as raw JSON text,
-        #: its side function (bounded fields), its memo (value -> (key part, echo fragment) or
-        #: _DECLINED) and its echo table (which maps each learnt fragment to itself)
-        self.numeric: dict[
-            int, tuple[Callable[[Any], Any], bool, Callable[[Any], Any] | None, dict[Any, Any], dict[Any, bytes]]
-        ] = {}
+        #: its side function (bounded fields) and its memo (value -> (key part, echo fragment) or _DECLINED)
+        self.numeric: dict[int, tuple[Callable[[Any], Any], bool, Callable[[Any], Any] | None, dict[Any, Any]]] = {}
         self.memos: list[tuple[int, dict[Any, Any]]] = []
-        self.fresh: dict[int, dict[Any, bytes]] = {}
         #: per field: value -> its echo fragment (b"" when the echo leaves it out)
         self.fragments: list[dict[Any, bytes]] = []
         self.heads: list[bytes] = []
@@ -99,7 +96,7 @@ class FastLine:
             head = _encode(feature.name) + ":"
             self.heads.append(head.encode())
             default = (head + _encode(feature.default)).encode() if feature.default is not None else b""
-            table: dict[Any, bytes] = {None: b"", msgspec.UNSET: default, b"": b""}
+            table: dict[Any, bytes] = {None: b"", msgspec.UNSET: default}
             for value in feature.values:
                 table[value] = (head + _encode(value)).encode()
             if feature.kind == "boolean":
@@ -107,23 +104,22 @@ class FastLine:
             self.fragments.append(table)
             if feature.kind in ("integer", "decimal"):
                 memo: dict[Any, Any] = {b"null": (None, b"")}  # a raw null: not known
-                self.fresh[index] = dict(table)
                 check = reader.checks[feature.name]
-                self.numeric[index] = (check, feature.kind == "decimal", sides.get(feature.name), memo, table)
+                self.numeric[index] = (check, feature.kind == "decimal", sides.get(feature.name), memo)
                 self.memos.append((index, memo))
+        self.templates: dict[tuple[Any, ...], tuple[bytes, ...]] = {}
         struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True)
         self.decode = msgspec.json.Decoder(struct).decode
         self.astuple = msgspec.structs.astuple
+        self.read = self._reader()
 
     def _learn(self, index: int, value: Any) -> Any:
         """(key part, echo fragment) of a numeric value not seen before, through the contract's own
-        field check; remembered in the field's memo (and the fragment in its echo table)."""
-        check, text, side, memo, table = self.numeric[index]
+        field check; remembered in the field's memo."""
+        check, text, side, memo = self.numeric[index]
         if len(memo) >= MAX_MEMO:  # keep memory flat whatever the input
             memo.clear()
             memo[b"null"] = (None, b"")
-            table.clear()
-            table.update(self.fresh[index])
         found: Any = _DECLINED
         try:
             if text:  # raw JSON: only a number in plain decimal notation (no exponent, not a string)
@@ -138,32 +134,78 @@ class FastLine:
             pass
         if found is not _DECLINED:
             fragment = self.heads[index] + _encode(found[1]).encode()
-            table[fragment] = fragment
             found = (found[0], fragment)
         memo[value] = found
         return found
 
-    def __call__(self, raw: bytes) -> tuple[tuple[Any, ...], bytes] | None:
-        if len(raw) > MAX_FAST_BYTES:
-            return None
-        try:
-            values = list(self.astuple(self.decode(raw)))
-        except (msgspec.MsgspecError, ValueError, RecursionError):  # invalid UTF-8 is a ValueError
-            return None
-        unset = msgspec.UNSET
-        if raw.count(b":") != len(values) - values.count(unset):
-            return None  # a repeated key, a nested object or a colon in a string: the strict path decides
-        echo = values.copy()
-        for index, memo in self.memos:
-            value = values[index]
-            if value is None or value is unset:
+    def _segments(self, key: tuple[Any, ...]) -> tuple[bytes, ...]:
+        """The echo of every line with this key, cut where its numeric values go: the key holds
+        every other value (and whether each numeric one is there), so this is computed once per key."""
+        if len(self.templates) >= MAX_TEMPLATES:
+            self.templates.clear()
+        cuts: list[bytes] = []
+        text = b"{"
+        first = True
+        for index, (table, value) in enumerate(zip(self.fragments, key, strict=True)):
+            number = index in self.numeric and value is not None and value is not msgspec.UNSET
+            fragment = b"" if number else table[value]
+            if not number and not fragment:
                 continue
-            if type(value) is msgspec.Raw:
-                value = bytes(value)
-            found = memo.get(value)
-            if found is None:
-                found = self._learn(index, value)
-            if found is _DECLINED:
+            text += b"" if first else b","
+            first = False
+            if number:
+                cuts.append(text)
+                text = b""
+            else:
+                text += fragment
+        segments = self.templates[key] = (*cuts, text + b"}")
+        return segments
+
+    def __call__(self, raw: bytes) -> tuple[tuple[Any, ...], bytes] | None:
+        return self.read(raw)
+
+    def _reader(self) -> Callable[[bytes], tuple[tuple[Any, ...], bytes] | None]:
+        """The per-line function, as a closure over local names (batch mode calls it a million
+        times: attribute and global lookups are a measurable share of its time)."""
+        decode, astuple, unset, raw_type = self.decode, self.astuple, msgspec.UNSET, msgspec.Raw
+        memos, templates, segments_of, learn = self.memos, self.templates, self._segments, self._learn
+        errors = (msgspec.MsgspecError, ValueError, RecursionError)  # invalid UTF-8 is a ValueError
+        declined, limit = _DECLINED, MAX_FAST_BYTES
+
+        def read(raw: bytes) -> tuple[tuple[Any, ...], bytes] | None:
+            if len(raw) > limit:
                 return None
-            values[index], echo[index] = found
-        return tuple(values), b"{" + b",".join(filter(None, map(_lookup, self.fragments, echo))) + b"}"
+            try:
+                values = list(astuple(decode(raw)))
+            except errors:
+                return None
+            if raw.count(b":") != len(values) - values.count(unset):
+                return None  # a repeated key, a nested object or a colon in a string: the strict path decides
+            numbers: list[bytes] = []
+            for index, memo in memos:
+                value = values[index]
+                if value is None or value is unset:
+                    continue
+                if type(value) is raw_type:
+                    value = bytes(value)
+                found = memo.get(value)
+                if found is None:
+                    found = learn(index, value)
+                if found is declined:
+                    return None
+                values[index], fragment = found
+                if fragment:
+                    numbers.append(fragment)
+            key = tuple(values)
+            segments = templates.get(key)
+            if segments is None:
+                segments = segments_of(key)
+            if not numbers:
+                return key, segments[0]
+            if len(numbers) == 1:
+                return key, segments[0] + numbers[0] + segments[1]
+            return key, b"".join([part for pair in zip(segments, numbers, strict=False) for part in pair]) + segments[
+                -1
+            ]
+
+        return read
