@@ -144,3 +144,21 @@ def test_the_memo_stays_bounded_and_answers_stay_equal(
         raw = f'{{"sex":"female","breast_cancer":"new","tumor_size_cm":{size},"age":{number % 90}}}'.encode()
         assert fast.answer_line(number, raw)[:2] == strict.answer_line(number, raw)[:2], raw
     assert all(len(memo) <= 5 for _, memo in fast.fast.memos)
+
+
+def test_a_rule_on_a_numeric_value_turns_the_fast_path_off() -> None:
+    """The fast path trusts the cell key to decide every rule; a rule that looks at a number's value
+    (not just its presence) is not decided by the key, so such a registry gets the strict path only."""
+    import dataclasses
+    from decimal import Decimal
+
+    from axilla_kg.fastline import supported
+    from axilla_kg.features import Rule
+
+    bounded = {"age", "tumor_size_cm"}
+    assert supported(REGISTRY, bounded)
+    on_value = Rule("urn:x:r1", "large tumours need a known node status", "tumor_size_cm", "clinical_nodes",
+                    frozenset({"positive"}), when=frozenset({Decimal("5")}))  # fmt: skip
+    on_other = Rule("urn:x:r2", "lumps need an age", "axillary_lump", "age", frozenset({18}))
+    for rule in (on_value, on_other):
+        assert not supported(dataclasses.replace(REGISTRY, rules=(*REGISTRY.rules, rule)), bounded)
