@@ -17,6 +17,7 @@ LAYERS: list[set[str]] = [
         "terms",
         "turtle",
         "cases",
+        "fastline",
         "features",
         "contract_fields",
         "inputs",
