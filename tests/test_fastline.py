@@ -1,4 +1,4 @@
-"""The batch fast path (axilla_kg.fastline) answers every line exactly as the strict path does.
+"""The batch fast path (axilla_kg.contract.fastline) answers every line exactly as the strict path does.
 
 Hypothesis writes case lines the way programs and attackers do — fields in any order, any JSON
 spacing, numbers as ``2``, ``2.0``, ``2.0000001``, ``1e0``, ``"2"``, ``40.0``, huge or negative,
@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.batch import BatchRecommender
-from axilla_kg.features import shipped_registry
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.recommend import Recommender
+from axilla_kg.contract.features import shipped_registry
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend.batch import BatchRecommender
+from axilla_kg.recommend.recommender import Recommender
 
 REGISTRY = shipped_registry()
 NUMBERS = ["2", "2.0", "2.00", "2.0000001", "1.9999999", "0.3", "7", "150", "151", "0", "-1", "0.0", "1e0", "2E1",
@@ -134,7 +134,7 @@ def test_the_memo_stays_bounded_and_answers_stay_equal(
 ) -> None:
     """With a tiny memo (cleared every few values) the answers still equal the strict path's,
     explicit nulls included, and the memo never grows past its bound."""
-    import axilla_kg.fastline as fastline
+    import axilla_kg.contract.fastline as fastline
 
     monkeypatch.setattr(fastline, "MAX_MEMO", 5)
     fast, strict = answerers
@@ -152,8 +152,8 @@ def test_a_rule_on_a_numeric_value_turns_the_fast_path_off() -> None:
     import dataclasses
     from decimal import Decimal
 
-    from axilla_kg.fastline import supported
-    from axilla_kg.features import Rule
+    from axilla_kg.contract.fastline import supported
+    from axilla_kg.contract.features import Rule
 
     bounded = {"age", "tumor_size_cm"}
     assert supported(REGISTRY, bounded)

@@ -38,10 +38,10 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from axilla_kg.cases import CaseError, PatientCase
+from axilla_kg.contract.cases import CaseError, PatientCase
+from axilla_kg.contract.fastline import FastLine, supported
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.fastline import FastLine, supported
-from axilla_kg.recommend import Recommender, dumps
+from axilla_kg.recommend.recommender import Recommender, dumps
 
 #: ``--detail`` values batch mode understands: the recommender's own, plus ``ref`` (variant
 #: details once, in a separate document; each case line refers to them).
@@ -141,7 +141,7 @@ class BatchRecommender:
         self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.seen: dict[bytes, tuple[bytes, _Cell]] = {}  # line bytes -> its case echo and cell
-        # the fast path (axilla_kg.fastline) when the cell key decides every contract rule
+        # the fast path (axilla_kg.contract.fastline) when the cell key decides every contract rule
         self.fast: FastLine | None = None
         if supported(recommender.registry, {name for name, _ in self.key.bounded}):
             sides = {name: functools.partial(CellKey._side, tests=tests) for name, tests in self.key.bounded}

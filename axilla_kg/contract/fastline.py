@@ -37,8 +37,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from axilla_kg.cases import CaseError, CaseReader
-from axilla_kg.features import Registry
+from axilla_kg.contract.cases import CaseError, CaseReader
+from axilla_kg.contract.features import Registry
 from axilla_kg.inputs.numbers import is_plain_decimal
 
 #: Lines longer than this go to the strict path (a case is about 200 bytes).
