@@ -12,11 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from axilla_kg.graph.knowledge import KnowledgeGraph
+
+if TYPE_CHECKING:
+    from axilla_kg.export import SourceGraph
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,6 +66,38 @@ def kg() -> KnowledgeGraph:
 @pytest.fixture(scope="session")
 def kg_rdflib() -> KnowledgeGraph:
     return KnowledgeGraph.load(engine="rdflib")
+
+
+@pytest.fixture(scope="session")
+def export_source() -> SourceGraph:
+    """The shipped graph as the exporters read it (asserted triples only), loaded once per run:
+    loading canonicalizes its blank nodes, ~5 s of CPU each time. The exporters never modify it."""
+    from axilla_kg.export import load_source
+
+    return load_source()
+
+
+Exported = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def exported(export_source: SourceGraph) -> Exported:
+    """``exported(fmt, topic=None)``: the export text, each (format, topic) written once per run.
+
+    Written with SOURCE_DATE_EPOCH unset, so the generation date comes from the ontology: the
+    same bytes as ``axilla-kg export`` in a clean environment (the golden files' condition)."""
+    from axilla_kg.export import EXPORT_FORMATS
+
+    texts: dict[tuple[str, str | None], str] = {}
+
+    def get(fmt: str, topic: str | None = None) -> str:
+        if (fmt, topic) not in texts:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.delenv("SOURCE_DATE_EPOCH", raising=False)
+                texts[(fmt, topic)] = EXPORT_FORMATS[fmt].write(export_source, topic)
+        return texts[(fmt, topic)]
+
+    return get
 
 
 TTL_PREFIXES = "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n@prefix axd: <https://w3id.org/axilla-kg/id/> .\n"

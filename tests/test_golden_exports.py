@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg.export import EXPORT_FORMATS, SourceGraph, load_source
+from axilla_kg.export import EXPORT_FORMATS
+
+from conftest import Exported
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 TOPIC = {"fhir": "286", "sssom": "286", "csv": "286"}  # every other format: topic 179
@@ -27,21 +29,13 @@ def golden_path(fmt: str) -> Path:
     return GOLDEN / f"export-topic-{TOPIC.get(fmt, '179')}.{SUFFIX.get(fmt, fmt)}"
 
 
-@pytest.fixture(scope="module")
-def source() -> SourceGraph:
-    return load_source()
-
-
 def test_every_export_format_has_a_snapshot() -> None:
     assert sorted(p.name for p in GOLDEN.glob("export-*")) == sorted(golden_path(f).name for f in EXPORT_FORMATS)
 
 
 @pytest.mark.parametrize("fmt", sorted(EXPORT_FORMATS))
-def test_export_matches_its_snapshot(
-    fmt: str, source: SourceGraph, update_golden: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    text = EXPORT_FORMATS[fmt].write(source, TOPIC.get(fmt, "179"))
+def test_export_matches_its_snapshot(fmt: str, exported: Exported, update_golden: bool) -> None:
+    text = exported(fmt, TOPIC.get(fmt, "179"))  # written with SOURCE_DATE_EPOCH unset
     path = golden_path(fmt)
     if update_golden:
         path.parent.mkdir(exist_ok=True)
