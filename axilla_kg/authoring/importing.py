@@ -58,7 +58,7 @@ def existing_topic(key: str) -> ExistingTopic | None:
     """Topic metadata and variant definition sources from the shipped graph (None if absent)."""
     from axilla_kg.export.rdf import AX, load_source
 
-    source = load_source()
+    source = load_source(canonical=False)  # named nodes only are read: no blank node relabelling
     if key not in source.topics:
         return None
     g, node = source.graph, source.topics[key]

@@ -211,8 +211,11 @@ def _canonical(graph: rdflib.Graph) -> rdflib.Graph:
     return out
 
 
-def load_source(*, inferred: bool = False, extra: list[Path] | None = None) -> SourceGraph:
-    """Read the shipped Turtle files (with ``ontology/inferred/`` only when ``inferred``)."""
+def load_source(*, inferred: bool = False, extra: list[Path] | None = None, canonical: bool = True) -> SourceGraph:
+    """Read the shipped Turtle files (with ``ontology/inferred/`` only when ``inferred``).
+
+    ``canonical=False`` keeps the parser's blank node labels: for readers that never write the
+    graph out (``import-ratings`` reads topic metadata), as the stable relabelling costs ~5 s."""
     files = list(ontology_files(include_inferred=inferred)) + list(extra or [])
     graph = rdflib.Graph()
     shared: set[Node] = set()
@@ -223,7 +226,7 @@ def load_source(*, inferred: bool = False, extra: list[Path] | None = None) -> S
         if path.resolve().parent == root and path.name in SHARED_FILES:
             shared.update(s for s in part.subjects() if isinstance(s, URIRef))
         graph += part
-    return SourceGraph(_canonical(graph), files, shared, inferred)
+    return SourceGraph(_canonical(graph) if canonical else graph, files, shared, inferred)
 
 
 def context() -> dict[str, Any]:
