@@ -8,7 +8,6 @@ must be on PATH (``.ci/run`` installs a JRE when it is missing).
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 import threading
 import time
@@ -22,6 +21,7 @@ from axilla_kg.contract.features import Registry
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.jvm import java_available
 from axilla_kg.resources import ontology_dir, ontology_files
 
 REASONERS = ("hermit", "pellet")
@@ -74,10 +74,6 @@ def merged_ntriples(paths: Sequence[Path], target: Path) -> int:
         triples = (quad.triple for quad in store.quads_for_pattern(None, None, None))
         pyoxigraph.serialize(triples, handle, format=pyoxigraph.RdfFormat.N_TRIPLES)
     return len(engine)
-
-
-def java_available() -> bool:
-    return shutil.which("java") is not None
 
 
 def _require(reasoner: str) -> None:
