@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axilla_kg.authoring import definitions
-from axilla_kg.errors import DataError
+from axilla_kg.errors import DataError, RowError
 from axilla_kg.formats.atomic import write_all_atomically
 from axilla_kg.formats.turtle import Lang, Ref, Resource, document
 from axilla_kg.inputs.csvfile import read_table
@@ -136,18 +136,18 @@ def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, 
 
 
 def int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
-    """A whole number in ``low..high`` (None for an empty cell), else a DataError naming file, line and field."""
+    """A whole number in ``low..high`` (None for an empty cell), else a RowError naming file, line and field."""
     if text == "":
         return None
     if not text.isdigit() or not low <= int(text) <= high:
-        raise DataError(f"{path.name}:{line}: field '{name}' must be a whole number {low}-{high}, got '{text}'")
+        raise RowError(path.name, line, f"must be a whole number {low}-{high}, got '{text}'", name)
     return int(text)
 
 
 def _lookup(path: Path, line: int, name: str, text: str, table: dict[str, str]) -> str:
     if text not in table:
         choices = ", ".join(repr(k) for k in table if k)
-        raise DataError(f"{path.name}:{line}: field '{name}' has unknown value '{text}' (expected one of {choices})")
+        raise RowError(path.name, line, f"has unknown value '{text}' (expected one of {choices})", name)
     return table[text]
 
 
@@ -175,15 +175,19 @@ def rating_resources(
     seen: dict[tuple[str, int, str], int],
 ) -> list[Resource]:
     """One validated reference row as ``[rating, source record]``; the one place a rating's triples
-    are built, shared by the generator and ``import-ratings`` so both give identical graphs."""
+    are built, shared by the generator and ``import-ratings`` so both give identical graphs. A bad
+    cell raises :class:`~axilla_kg.errors.RowError` naming ``path``'s name, ``line`` and the field
+    (under ``ingest``'s column names), which ``import-ratings`` re-reports at its own table's line."""
     procedure = row["procedure"]
     if procedure not in procedures:
-        raise DataError(f"{path.name}:{line}: field 'procedure' names unknown procedure '{procedure}'")
+        raise RowError(path.name, line, f"names unknown procedure '{procedure}'", "procedure")
     key = (topic_key, variant, procedure)
     if key in seen:
-        raise DataError(
-            f"{path.name}:{line}: procedure '{procedure}' is rated twice in topic {topic_key} "
-            f"variant {variant} (first on line {seen[key]})"
+        raise RowError(
+            path.name,
+            line,
+            f"procedure '{procedure}' is rated twice in topic {topic_key} variant {variant} "
+            f"(first on line {seen[key]})",
         )
     seen[key] = line
     category = _lookup(path, line, "appropriateness_category", row["appropriateness_category"], CATEGORIES)
@@ -205,7 +209,7 @@ def rating_resources(
         rating.add("ax:medianRating", int_cell(path, line, "median", median, 1, 9))
     elif median:
         if median != "n/a":
-            raise DataError(f"{path.name}:{line}: field 'median' must be 1-9, 'n/a' or empty, got '{median}'")
+            raise RowError(path.name, line, f"must be 1-9, 'n/a' or empty, got '{median}'", "median")
         rating.add("ax:medianAsPrinted", median)
     if row["soe"]:
         rating.add("ax:strengthOfEvidence", Ref(_lookup(path, line, "soe", row["soe"], SOES)))
