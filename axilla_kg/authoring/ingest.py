@@ -24,37 +24,11 @@ from axilla_kg.formats.atomic import write_all_atomically
 from axilla_kg.formats.turtle import Lang, Ref, Resource, document
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.resources import ontology_dir
+from axilla_kg.vocab import AX, CATEGORIES, CONFIDENCES, RRLS, SOES
 
 AXILLA_TOPIC = 286
 AXILLA_TITLE = "Imaging of the Axilla"
 
-CATEGORIES = {
-    "Usually Appropriate": "ax:UsuallyAppropriate",
-    "May Be Appropriate": "ax:MayBeAppropriate",
-    "May Be Appropriate (Disagreement)": "ax:MayBeAppropriateDisagreement",
-    "Usually Not Appropriate": "ax:UsuallyNotAppropriate",
-    "": "ax:CategoryNotStated",
-}
-RRLS = {
-    "O": "ax:RRL-O",
-    "☢": "ax:RRL-1",
-    "☢☢": "ax:RRL-2",
-    "☢☢☢": "ax:RRL-3",
-    "☢☢☢☢": "ax:RRL-4",
-    "☢☢☢☢☢": "ax:RRL-5",
-    "Varies": "ax:RRL-Varies",
-}
-SOES = {
-    "Strong": "ax:SOE-Strong",
-    "Limited": "ax:SOE-Limited",
-    "Expert Consensus": "ax:SOE-ExpertConsensus",
-}
-CONFIDENCES = {
-    "high": "ax:ConfidenceHigh",
-    "seed": "ax:ConfidenceSeed",
-    "medium": "ax:ConfidenceMedium",
-    "low": "ax:ConfidenceLow",
-}
 _URL = re.compile(r"https?://[^\s;()]+")
 _TABULATION = re.compile(r"final tabulations[^0-9]*((?:\d+\s*,\s*){8}\d+)")
 _TOPIC_CELL = re.compile(r"^(\d+)\s+(.+?)(?:\s+\((current|(\d{4}) version[^)]*)\))?$")
@@ -119,7 +93,7 @@ def known_procedures(path: Path | None = None) -> set[str]:
     import pyoxigraph
 
     source = path or ontology_dir() / "procedures.ttl"
-    name = pyoxigraph.NamedNode("https://w3id.org/axilla-kg/vocab#procedureName")
+    name = pyoxigraph.NamedNode(AX + "procedureName")
     triples = pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
     return {t.object.value for t in triples if t.predicate == name}
 

@@ -21,6 +21,7 @@ from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.reasoning.jvm import hermit_classpath, java_available, pellet_classpath, run_java
 from axilla_kg.reasoning.reasoner import ReasonerUnavailable
+from axilla_kg.vocab import BASE
 
 STAGE = "logic"
 INCONSISTENT = "logic-inconsistent"
@@ -185,9 +186,7 @@ def _entities(ctx: CheckContext, explanation: str, first: str | None = None) -> 
 
 
 def _local_names(ctx: CheckContext) -> dict[str, str]:
-    rows = ctx.kg.sparql(
-        'SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "https://w3id.org/axilla-kg/")) }'
-    )
+    rows = ctx.kg.sparql(f'SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{BASE}")) }}')
     out: dict[str, str] = {}
     for (term,) in rows.rows:
         iri = str(term)
