@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,21 +60,40 @@ class Engine(Protocol):
     def __len__(self) -> int: ...
 
 
-_REGISTRY: dict[str, Callable[[], Engine]] = {}
+@dataclass(frozen=True)
+class EngineInfo:
+    """A registered engine: its name, a one-line description (the CLI's ``--engine`` help) and
+    how to make one."""
+
+    name: str
+    description: str
+    factory: Callable[[], Engine]
 
 
-def register(name: str, factory: Callable[[], Engine]) -> None:
-    _REGISTRY[name] = factory
+_REGISTRY: dict[str, EngineInfo] = {}
+#: the engine a graph is loaded into unless one is named
+DEFAULT = "oxigraph"
+
+
+def register(name: str, factory: Callable[[], Engine], description: str = "") -> None:
+    """Add an engine; ``KnowledgeGraph.load(engine=name)`` and the CLI's ``--engine`` offer it."""
+    _REGISTRY[name] = EngineInfo(name, description, factory)
 
 
 def create(name: str) -> Engine:
     if name not in _REGISTRY:
         raise ValueError(f"unknown engine '{name}' (available: {', '.join(sorted(_REGISTRY))})")
-    return _REGISTRY[name]()
+    return _REGISTRY[name].factory()
 
 
 def available() -> list[str]:
+    """Names of the registered engines, sorted."""
     return sorted(_REGISTRY)
+
+
+def described() -> list[EngineInfo]:
+    """The registered engines, default first, then by name."""
+    return sorted(_REGISTRY.values(), key=lambda info: (info.name != DEFAULT, info.name))
 
 
 # --- Oxigraph ---------------------------------------------------------------------------------
@@ -279,8 +299,8 @@ def _guard_rdflib() -> None:
     rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM <url> must never be fetched
 
 
-register("oxigraph", OxigraphEngine)
-register("rdflib", RdflibEngine)
+register("oxigraph", OxigraphEngine, "Rust, fast; the default")
+register("rdflib", RdflibEngine, "pure Python: the slower, independent reference engine")
 
 
 def load_all(engine: Engine, paths: Sequence[Path]) -> None:

@@ -33,7 +33,7 @@ class KnowledgeGraph:
         cls,
         extra: Sequence[str | Path] = (),
         *,
-        engine: str = "oxigraph",
+        engine: str = engines.DEFAULT,
         include_shipped: bool = True,
         include_inferred: bool = True,
     ) -> KnowledgeGraph:
