@@ -12,6 +12,9 @@ back, so both read this one table.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 #: everything we mint lives under this base
 BASE = "https://w3id.org/axilla-kg/"
 #: the vocabulary (classes, properties, value individuals); also the FHIR code system of its terms
@@ -101,3 +104,24 @@ CONFIDENCES = {
 def text_by_iri(table: dict[str, str]) -> dict[str, str]:
     """One of the tables above turned round: full individual IRI -> the text the ACR prints."""
     return {AX + curie.split(":", 1)[1]: text for text, curie in table.items()}
+
+
+# --- short names ------------------------------------------------------------------------------
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?<!\.)")
+
+
+def curie(iri: str, names: Iterable[str] = PREFIXES, *, plain: bool = False) -> str | None:
+    """``prefix:local`` for an IRI under one of the named prefixes (first match; default all of
+    ``PREFIXES``), or None. ``plain`` asks for a local part a Turtle writer can emit as it is
+    (letters, digits, ``_``, ``-`` and inner dots); display needs no such care."""
+    for name in names:
+        base = PREFIXES[name]
+        local = iri[len(base) :]
+        if iri.startswith(base) and local and (not plain or _PLAIN_LOCAL.fullmatch(local)):
+            return f"{name}:{local}"
+    return None
+
+
+def local_name(iri: str) -> str:
+    """What follows the last ``#`` or ``/`` of an IRI: how reasoners and reports name an entity."""
+    return re.split(r"[#/]", iri)[-1]

@@ -26,7 +26,7 @@ import pyoxigraph
 
 from axilla_kg.contract.features import REGISTRY_FILES, Registry
 from axilla_kg.errors import DataError
-from axilla_kg.vocab import AX, AXD, turtle_prefixes
+from axilla_kg.vocab import AX, curie, local_name, turtle_prefixes
 
 
 @dataclass
@@ -42,10 +42,6 @@ class VariantDefinition:
 def class_iri(variant_iri: str) -> str:
     """The defined class of patients matching a variant: the variant IRI with ``-patient``."""
     return variant_iri + "-patient"
-
-
-def _local(iri: str) -> str:
-    return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rsplit("/", 1)[-1]
 
 
 def read_definitions(
@@ -79,12 +75,14 @@ def read_definitions(
             continue
         d = found.setdefault(iri, VariantDefinition(iri, row["key"].value, int(row["n"].value), {}, [], {}))
         if pred not in registry.definition_props:
-            raise DataError(f"{path}: {iri}: unknown definition predicate ax:{_local(pred)} (no ax:constrainsFeature)")
+            raise DataError(
+                f"{path}: {iri}: unknown definition predicate ax:{local_name(pred)} (no ax:constrainsFeature)"
+            )
         name, facet = registry.definition_props[pred]
         feature = features[name]
         if facet:
             if feature.kind not in ("decimal", "integer"):
-                raise DataError(f"{path}: {iri}: ax:{_local(pred)} bounds the non-numeric feature '{name}'")
+                raise DataError(f"{path}: {iri}: ax:{local_name(pred)} bounds the non-numeric feature '{name}'")
             lexical = str(Decimal(obj.value)) if feature.kind == "decimal" else str(int(obj.value))
             d.bounds.append((feature.prop, feature.kind, facet, lexical))
         elif feature.kind == "boolean":
@@ -96,7 +94,7 @@ def read_definitions(
                 raise DataError(f"{path}: {iri}: <{obj.value}> is not a case value of '{name}'")
             d.accepts.setdefault(feature.prop, []).append(obj.value)
         else:
-            raise DataError(f"{path}: {iri}: ax:{_local(pred)} gives a value, not a bound, for numeric '{name}'")
+            raise DataError(f"{path}: {iri}: ax:{local_name(pred)} gives a value, not a bound, for numeric '{name}'")
     for d in found.values():
         for values in d.accepts.values():
             values.sort()
@@ -106,16 +104,12 @@ def read_definitions(
 
 def _is_definition_like(pred: str) -> bool:
     """Predicates that look like definition criteria must be registered: a typo is an error."""
-    local = _local(pred)
+    local = local_name(pred)
     return local.startswith(("accepts", "requires")) or "Exclusive" in local or "Inclusive" in local
 
 
 def _ref(iri: str) -> str:
-    if iri.startswith(AX):
-        return "ax:" + iri[len(AX) :]
-    if iri.startswith(AXD):
-        return "axd:" + iri[len(AXD) :]
-    return f"<{iri}>"
+    return curie(iri, ("ax", "axd")) or f"<{iri}>"
 
 
 def _restrictions(d: VariantDefinition) -> list[str]:

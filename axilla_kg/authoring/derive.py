@@ -33,7 +33,7 @@ from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.reasoning.reasoner import class_relations
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
 from axilla_kg.resources import ontology_dir
-from axilla_kg.vocab import AX, ONTOLOGY, turtle_prefixes
+from axilla_kg.vocab import ONTOLOGY, curie, turtle_prefixes
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def render(relations: list[Relation], sources: dict[str, list[str]], registry: R
 
 
 def _curie(iri: str) -> str:
-    return "ax:" + iri[len(AX) :] if iri.startswith(AX) else f"<{iri}>"
+    return curie(iri, ("ax",)) or f"<{iri}>"
 
 
 def target_file() -> Path:

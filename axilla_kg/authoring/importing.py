@@ -32,6 +32,7 @@ from axilla_kg.authoring.ingest import (
 from axilla_kg.errors import DataError, RowError, UsageError
 from axilla_kg.export.table import COLUMNS
 from axilla_kg.formats.turtle import Resource, document
+from axilla_kg.vocab import curie
 
 REQUIRED = ["topic", "variant", "title", "procedure", "category", "rrl", "rating", "confidence"]
 _SOURCE = re.compile(r"^(?P<file>[^:/\\]+):(?P<line>\d+)$")
@@ -73,17 +74,8 @@ def existing_topic(key: str) -> ExistingTopic | None:
         definition = next(iter(g.objects(variant, AX.definitionSource)), None)
         number_value = next(iter(g.objects(variant, AX.variantNumber)), None)
         if definition is not None and number_value is not None:
-            sources[int(number_value)] = _curie(str(definition))  # type: ignore[call-overload]
+            sources[int(number_value)] = curie(str(definition), plain=True) or str(definition)  # type: ignore[call-overload]
     return ExistingTopic(TopicInfo(key, number, title, edition, superseded_key), sources)
-
-
-def _curie(iri: str) -> str:
-    from axilla_kg.vocab import PREFIXES
-
-    for prefix, base in PREFIXES.items():
-        if iri.startswith(base) and re.fullmatch(r"[A-Za-z0-9_.\-]+", iri[len(base) :]):
-            return f"{prefix}:{iri[len(base) :]}"
-    return iri
 
 
 def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -> str:

@@ -21,7 +21,7 @@ from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.reasoning.jvm import hermit_classpath, java_available, pellet_classpath, run_java
 from axilla_kg.reasoning.reasoner import ReasonerUnavailable
-from axilla_kg.vocab import BASE
+from axilla_kg.vocab import BASE, local_name
 
 STAGE = "logic"
 INCONSISTENT = "logic-inconsistent"
@@ -46,7 +46,7 @@ def check_logic(ctx: CheckContext) -> list[Finding]:
     for index, iri in enumerate(outcome.unsatisfiable):
         explanation = _explain(nt, ["--unsat", iri]) if index < MAX_UNSAT_EXPLAINED else ""
         entities = _entities(ctx, explanation, first=iri)
-        message = f"class {_short(iri)} is unsatisfiable: no individual can be a member of it"
+        message = f"class {local_name(iri)} is unsatisfiable: no individual can be a member of it"
         if explanation:
             message += f"; because: {explanation}"
         findings.append(Finding("logic-unsatisfiable-class", Level.ERROR, message, entities, STAGE))
@@ -100,7 +100,7 @@ def _run_pellet(ctx: CheckContext, nt: Path) -> _Outcome:
         names = done.stdout.split("unsatisfiable concept(s):", 1)[1].split()
         by_local = _local_names(ctx)
         for name in names:  # Pellet prints prefixed names (vocab:Foo) or full IRIs
-            local = name.rsplit(":", 1)[-1] if not name.startswith("http") else _short(name)
+            local = name.rsplit(":", 1)[-1] if not name.startswith("http") else local_name(name)
             unsat.append(by_local.get(local, name))
     return _Outcome(unsatisfiable=sorted(set(unsat)))
 
@@ -190,12 +190,8 @@ def _local_names(ctx: CheckContext) -> dict[str, str]:
     out: dict[str, str] = {}
     for (term,) in rows.rows:
         iri = str(term)
-        out.setdefault(re.split(r"[#/]", iri)[-1], iri)
+        out.setdefault(local_name(iri), iri)
     return out
-
-
-def _short(iri: str) -> str:
-    return re.split(r"[#/]", iri)[-1]
 
 
 def _first_line(text: str) -> str:

@@ -25,7 +25,7 @@ from rdflib import RDFS, Literal, URIRef
 from axilla_kg import vocab
 from axilla_kg.export.rdf import AX, DCTERMS, SourceGraph
 from axilla_kg.export.table import CATEGORY_TEXT, CONFIDENCE_TEXT, RRL_TEXT, SOE_TEXT
-from axilla_kg.vocab import PREFIXES
+from axilla_kg.vocab import PREFIXES, local_name
 
 FHIR_BASE = vocab.FHIR
 VOCAB_SYSTEM = vocab.VOCAB
@@ -53,7 +53,7 @@ _SYSTEMS = {
 
 
 def _local(iri: Any) -> str:
-    return re.split(r"[#/]", str(iri))[-1]
+    return local_name(str(iri))
 
 
 def _label(g: rdflib.Graph, node: Any) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 from axilla_kg.errors import DataError
 from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
-from axilla_kg.vocab import PREFIXES
+from axilla_kg.vocab import PREFIXES, curie
 
 FORMATS = ("table", "csv", "tsv", "json")
 
@@ -145,10 +145,7 @@ def _short(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, IRI):
-        for prefix, iri in PREFIXES.items():
-            if term.value.startswith(iri) and term.value != iri:
-                return f"{prefix}:{term.value[len(iri) :]}"
-        return f"<{term.value}>"
+        return curie(term.value) or f"<{term.value}>"
     if isinstance(term, BNode):
         return f"_:{term.value}"
     return term.value
