@@ -29,7 +29,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from axilla_kg.errors import DataError
-from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
+from axilla_kg.graph.engines import to_rdflib
+from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, QueryResult, Term
 from axilla_kg.vocab import PREFIXES, curie
 
 FORMATS = ("table", "csv", "tsv", "json")
@@ -166,20 +167,8 @@ def graph_text(result: QueryResult, fmt: str) -> str:
     for prefix, iri in PREFIXES.items():
         graph.bind(prefix, iri)
 
-    def convert(term: Term) -> Any:
-        if isinstance(term, IRI):
-            return rdflib.URIRef(term.value)
-        if isinstance(term, BNode):
-            return rdflib.BNode(term.value)
-        assert isinstance(term, Literal)
-        if term.lang:
-            return rdflib.Literal(term.value, lang=term.lang)
-        if term.datatype == XSD_STRING:
-            return rdflib.Literal(term.value)
-        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype))
-
     for s, p, o in result.triples:
-        graph.add((convert(s), convert(p), convert(o)))
+        graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
     if fmt == "json":
         return graph.serialize(format="json-ld", context=dict(PREFIXES), indent=2) + "\n"
     if fmt == "tsv" or fmt == "csv":

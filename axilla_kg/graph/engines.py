@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
 from axilla_kg.graph.sparql_text import QueryRefused, screen
-from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
+from axilla_kg.graph.terms import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.vocab import PREFIXES
 
@@ -131,18 +131,7 @@ class OxigraphEngine:
         return to_oxigraph(term)
 
     def _from_ox(self, term: object) -> Term | None:
-        ox = self._ox
-        if term is None:
-            return None
-        if isinstance(term, ox.NamedNode):
-            return IRI(term.value)
-        if isinstance(term, ox.BlankNode):
-            return BNode(term.value)
-        if isinstance(term, ox.Literal):
-            if term.language:
-                return Literal(term.value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language)
-            return Literal(term.value, term.datatype.value)
-        raise TypeError(f"unsupported term {term!r}")
+        return None if term is None else from_oxigraph(term)
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         ox = self._ox
@@ -166,8 +155,9 @@ class OxigraphEngine:
         return len(self._store)
 
 
+# --- term conversion: the one place our terms meet pyoxigraph's and rdflib's ---------------------
 def to_oxigraph(term: Term) -> Any:
-    """One of our terms as a pyoxigraph term (for query substitutions)."""
+    """One of our terms as a pyoxigraph term (query substitutions, pyoxigraph's writers)."""
     import pyoxigraph as ox
 
     if isinstance(term, IRI):
@@ -177,6 +167,51 @@ def to_oxigraph(term: Term) -> Any:
     if term.lang:
         return ox.Literal(term.value, language=term.lang)
     return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
+
+
+def from_oxigraph(term: Any) -> Term:
+    """A pyoxigraph term (an answer of the Oxigraph engine, or a parsed remote answer) as ours."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return IRI(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, RDF_LANGSTRING, term.language)
+        return Literal(term.value, term.datatype.value)
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def to_rdflib(term: Term) -> Any:
+    """One of our terms as an rdflib term (query bindings of the rdflib engine, rdflib's writers)."""
+    import rdflib
+
+    if isinstance(term, IRI):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, BNode):
+        return rdflib.BNode(term.value)
+    if term.lang:
+        return rdflib.Literal(term.value, lang=term.lang)
+    if term.datatype == XSD_STRING:
+        return rdflib.Literal(term.value)  # rdflib keeps plain and xsd:string literals apart
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype))
+
+
+def from_rdflib(term: Any) -> Term:
+    """An rdflib term (an answer of the rdflib engine) as ours."""
+    import rdflib
+
+    if isinstance(term, rdflib.URIRef):
+        return IRI(str(term))
+    if isinstance(term, rdflib.BNode):
+        return BNode(str(term))
+    if isinstance(term, rdflib.Literal):
+        if term.language:
+            return Literal(str(term), RDF_LANGSTRING, term.language)
+        return Literal(str(term), str(term.datatype) if term.datatype else XSD_STRING)
+    raise TypeError(f"unsupported term {term!r}")
 
 
 def _oneline(text: str) -> str:
@@ -226,31 +261,10 @@ class RdflibEngine:
             raise DataError(f"{path}: {_oneline(str(exc))}") from None
 
     def _to_rdflib(self, term: Term) -> Any:
-        r = self._rdflib
-        if isinstance(term, IRI):
-            return r.URIRef(term.value)
-        if isinstance(term, BNode):
-            return r.BNode(term.value)
-        if term.lang:
-            return r.Literal(term.value, lang=term.lang)
-        if term.datatype == XSD_STRING:
-            return r.Literal(term.value)  # rdflib keeps plain and xsd:string literals apart
-        return r.Literal(term.value, datatype=r.URIRef(term.datatype))
+        return to_rdflib(term)
 
     def _from_rdflib(self, term: object) -> Term | None:
-        r = self._rdflib
-        if term is None:
-            return None
-        if isinstance(term, r.URIRef):
-            return IRI(str(term))
-        if isinstance(term, r.BNode):
-            return BNode(str(term))
-        if isinstance(term, r.Literal):
-            if term.language:
-                return Literal(str(term), "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language)
-            datatype = str(term.datatype) if term.datatype else "http://www.w3.org/2001/XMLSchema#string"
-            return Literal(str(term), datatype)
-        raise TypeError(f"unsupported term {term!r}")
+        return None if term is None else from_rdflib(term)
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         screen(text)
