@@ -65,12 +65,6 @@ def sparql_prefixes(*names: str) -> str:
     return "".join(f"PREFIX {name}: <{known[name]}>\n" for name in names)
 
 
-def turtle_prefixes(*names: str) -> list[str]:
-    """``@prefix`` lines for the named prefixes, aligned as the generated files write them."""
-    known = {**PREFIXES, "rdf": RDF}
-    return [f"@prefix {name + ':':<5} <{known[name]}> ." for name in names]
-
-
 # --- the ACR's printed vocabularies: table text -> individual ----------------------------------
 CATEGORIES = {
     "Usually Appropriate": "ax:UsuallyAppropriate",
