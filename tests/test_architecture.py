@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
         "sandbox",
     },  # foundation: contracts, safe I/O
     {"engines", "queries", "sparql_text", "graph", "output", "summary", "remote"},  # the read side
-    {"reasoning", "classify"},  # the OWL reasoner and its compiled equivalent
+    {"reasoning", "jvm", "classify"},  # the OWL reasoner (owlready2, our Java programs) and its compiled equivalent
     {"recommend", "batch", "audit", "dose", "lookup"},  # answers for patients and orders
     {"ingest", "importing", "definitions", "derive", "checks", "export", "server", "web", "cdshooks"},  # tools
     {"cli", "__main__", "__init__"},  # entry points and the package's public facade

@@ -15,16 +15,13 @@ build the stage cannot decide and says so in one WARN finding rather than passin
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from axilla_kg import jvm
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.reasoning import ReasonerUnavailable, java_available
@@ -67,64 +64,20 @@ class Violation:
         return match.group(1) or _RESERVED[match.group(2)] + match.group(3)
 
 
-def hermit_jar() -> Path:
-    """The HermiT jar owlready2 ships; it bundles the OWL API (profiles included)."""
-    import owlready2
-
-    return Path(owlready2.__file__).resolve().parent / "hermit" / "HermiT.jar"
-
-
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "axilla-kg"
-
-
 def checker_classpath() -> str:
-    """Directory of the compiled ``ProfileCheck`` plus the HermiT jar; compiles on first use.
-
-    The build directory is keyed by the hashes of the Java source and the jar, so an edited source
-    or another owlready2 gets its own build; it is written to a temporary folder and renamed into
-    place, so two processes compiling at once never see half a class file.
-    """
-    jar = hermit_jar()
-    digest = hashlib.sha256(SOURCE.read_bytes() + str(jar.stat().st_size).encode()).hexdigest()[:16]
-    target = _cache_root() / f"profile-check-{digest}"
-    if not (target / "ProfileCheck.class").is_file():
-        javac = shutil.which("javac")
-        if javac is None:
-            raise ProfileCheckUnavailable(
-                "the OWL 2 DL profile check compiles a small Java class and needs javac: install a JDK "
-                "(e.g. apt-get install default-jdk-headless)"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        build = tempfile.mkdtemp(dir=target.parent, prefix="build-")
-        try:
-            done = subprocess.run(
-                [javac, "-nowarn", "-cp", str(jar), "-d", build, str(SOURCE)],
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT_S,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise ProfileCheckUnavailable(f"javac could not compile {SOURCE.name}: {_first_line(done.stderr)}")
-            try:
-                os.rename(build, target)
-            except OSError:  # another process won the race; its build is identical
-                if not (target / "ProfileCheck.class").is_file():
-                    raise
-        finally:
-            shutil.rmtree(build, ignore_errors=True)
-    return os.pathsep.join([str(target), str(jar)])
+    """Directory of the compiled ``ProfileCheck`` plus the HermiT jar; compiles on first use
+    (see :func:`axilla_kg.jvm.compiled_classpath`)."""
+    try:
+        return jvm.compiled_classpath(SOURCE, "profile-check")
+    except jvm.CompilerUnavailable as exc:
+        raise ProfileCheckUnavailable(f"the OWL 2 DL profile check: {exc}") from None
 
 
 def profile_violations(files: Sequence[Path]) -> dict[Path, list[Violation]]:
     """The OWL 2 DL violations of each file (N-Triples, RDF/XML...), checked independently in one JVM."""
     if not java_available():
         raise ReasonerUnavailable("the OWL 2 DL profile check needs Java: install a JDK (default-jdk-headless)")
-    import owlready2
-
-    command = [owlready2.JAVA_EXE, "-cp", checker_classpath(), "ProfileCheck", *map(str, files)]
+    command = [jvm.java_executable(), "-cp", checker_classpath(), "ProfileCheck", *map(str, files)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     if done.returncode != 0:
         raise ReasonerUnavailable(f"the OWL 2 DL profile check failed: {_first_line(done.stderr)}")
