@@ -4,7 +4,7 @@ every field of the feature registry, old and new (at least 5,000 per run, bounda
 equal HermiT's: matched = the variants HermiT entails the case is in, candidates = the variants
 it entails neither way, and so every other variant is refuted.
 
-HermiT answers through :class:`axilla_kg.reasoning.CaseQuestions` (class satisfiability, one JVM
+HermiT answers through :class:`axilla_kg.reasoning.reasoner.CaseQuestions` (class satisfiability, one JVM
 for the whole module); a fixed set of cases holds that equal to the realisation of case
 individuals (``realise_cases``, the older reference), which is too slow for thousands of cases.
 
@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 from cases_gold import GOLD, boundary_case_json, repaired
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.cases import PatientCase, loads_case, parse_case
-from axilla_kg.features import shipped_registry
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.reasoning import CaseQuestions, CaseTypes, realise_cases
-from axilla_kg.recommend import Recommender
+from axilla_kg.contract.cases import PatientCase, loads_case, parse_case
+from axilla_kg.contract.features import shipped_registry
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.reasoner import CaseQuestions, CaseTypes, realise_cases
+from axilla_kg.recommend.recommender import Recommender
 
 TOTAL = int(os.environ.get("AXILLA_KG_REASONER_CASES", "5000"))
 
@@ -118,6 +118,10 @@ def test_fast_path_equals_hermit(recommender: Recommender, hermit: CaseQuestions
 
     @settings(max_examples=TOTAL + TOTAL // 5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(cases())
+    @example(parse_case(GOLD[("286", 4)]))  # a match, whatever hypothesis draws
+    @example(parse_case({**GOLD[("286", 4)], "imaging_step": None}))  # a candidate
+    @example(loads_case(boundary_case_json("2.0")))
+    @example(loads_case(boundary_case_json("2.0000001")))
     def check(case: PatientCase) -> None:
         expected = asked.get(case)
         if expected is None:
@@ -130,7 +134,7 @@ def test_fast_path_equals_hermit(recommender: Recommender, hermit: CaseQuestions
 
     check()
     assert len(asked) >= TOTAL, f"only {len(asked)} distinct cases"
-    # the run exercised all three answers, not only refutations
+    # all three answers occurred (the explicit examples see to it), not only refutations
     variants = len(recommender.classifier.variants)
     assert any(t.matched for t in asked.values())
     assert any(len(t.matched) + len(t.refuted) < variants for t in asked.values())

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from axilla_kg import jvm
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning import ReasonerUnavailable, java_available
+from axilla_kg.reasoning import jvm
+from axilla_kg.reasoning.reasoner import ReasonerUnavailable, java_available
 
 STAGE = "profile"
 SOURCE = Path(__file__).resolve().parent / "java" / "ProfileCheck.java"
@@ -66,7 +66,7 @@ class Violation:
 
 def checker_classpath() -> str:
     """Directory of the compiled ``ProfileCheck`` plus the HermiT jar; compiles on first use
-    (see :func:`axilla_kg.jvm.compiled_classpath`)."""
+    (see :func:`axilla_kg.reasoning.jvm.compiled_classpath`)."""
     try:
         return jvm.compiled_classpath(SOURCE, "profile-check")
     except jvm.CompilerUnavailable as exc:

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from axilla_kg.cli.common import add_common, graph, whole_number
-from axilla_kg.output import records_table, text_table
-from axilla_kg.summary import list_variants, variant_summary
+from axilla_kg.formats.output import records_table, text_table
+from axilla_kg.graph.summary import list_variants, variant_summary
 
 RATING_COLUMNS = ["procedure", "category", "rrl", "rating", "median", "soe", "confidence", "source_record"]
 

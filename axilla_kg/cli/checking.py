@@ -7,7 +7,7 @@ import argparse
 from axilla_kg.checks.render import FORMATS, render
 from axilla_kg.checks.runner import STAGES, run_checks
 from axilla_kg.cli.common import Output
-from axilla_kg.reasoning import REASONERS
+from axilla_kg.reasoning.reasoner import REASONERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

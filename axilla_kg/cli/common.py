@@ -6,9 +6,9 @@ import argparse
 from dataclasses import dataclass
 from functools import lru_cache
 
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.formats.output import FORMATS
+from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_whole
-from axilla_kg.output import FORMATS
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from axilla_kg.cli.common import add_common, graph, whole_number
-from axilla_kg.dose import dose_report
-from axilla_kg.output import records_table
+from axilla_kg.formats.output import records_table
+from axilla_kg.recommend.dose import dose_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from axilla_kg.atomic import write_atomically
+from axilla_kg.formats.atomic import write_atomically
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +46,7 @@ def run_export(args: argparse.Namespace) -> str:
 
 
 def run_import(args: argparse.Namespace) -> str:
-    from axilla_kg.importing import import_ratings
+    from axilla_kg.authoring.importing import import_ratings
 
     text = import_ratings(args.table, args.topic, topic_title=args.topic_title)
     return _emit(text, args.output, f"topic {args.topic} Turtle")

@@ -9,10 +9,10 @@ from pathlib import Path
 from axilla_kg.cli.common import add_common
 from axilla_kg.cli.serving import add_endpoint_options, graph_for
 from axilla_kg.errors import ParameterError, UsageError
-from axilla_kg.output import records_table, render_result
-from axilla_kg.queries import QueryLibrary
+from axilla_kg.formats.output import records_table, render_result
+from axilla_kg.graph.queries import QueryLibrary
+from axilla_kg.graph.sparql_text import MAX_QUERY_CHARS, screen
 from axilla_kg.sandbox import SandboxUnavailable, forbid_network
-from axilla_kg.sparql_text import MAX_QUERY_CHARS, screen
 
 
 def register(sub: argparse._SubParsersAction) -> None:

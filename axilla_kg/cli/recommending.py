@@ -9,18 +9,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from axilla_kg import batch
-from axilla_kg.atomic import write_atomically
-from axilla_kg.audit import audit_orders, render_audit
-from axilla_kg.cases import CaseError
 from axilla_kg.cli.common import graph, whole_number
+from axilla_kg.contract.cases import CaseError
+from axilla_kg.contract.features import Registry, shipped_registry
 from axilla_kg.errors import DataError, UsageError
-from axilla_kg.features import Registry, shipped_registry
+from axilla_kg.formats.atomic import write_atomically
+from axilla_kg.formats.output import text_table
 from axilla_kg.inputs.files import MAX_CASE_BYTES, read_capped
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
-from axilla_kg.output import text_table
-from axilla_kg.reasoning import REASONERS, classify_cases
-from axilla_kg.recommend import DETAILS, Recommender
+from axilla_kg.reasoning.reasoner import REASONERS, classify_cases
+from axilla_kg.recommend import batch
+from axilla_kg.recommend.audit import audit_orders, render_audit
+from axilla_kg.recommend.recommender import DETAILS, Recommender
 
 #: confidence levels a table marks, so a row never looks like a plain ACR answer
 LOW_CONFIDENCE = frozenset({"low"})

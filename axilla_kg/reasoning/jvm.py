@@ -2,8 +2,8 @@
 
 Some questions are best asked of the OWL API or HermiT directly rather than through owlready2:
 the OWL 2 DL profile check (``checks/java/ProfileCheck.java``) and thousands of class
-satisfiability questions in one JVM (``java/ClassQuestions.java``, see
-:class:`axilla_kg.reasoning.CaseQuestions`). Their sources ship with the package and are compiled
+satisfiability questions in one JVM (``reasoning/java/ClassQuestions.java``, see
+:class:`axilla_kg.reasoning.reasoner.CaseQuestions`). Their sources ship with the package and are compiled
 once with ``javac`` against that jar into a per-user cache, so no jar is ever downloaded and the
 build always matches the installed owlready2.
 """

@@ -1,5 +1,5 @@
 // Class satisfiability questions to HermiT, thousands per JVM: the reference semantics of a
-// patient case's matches and refutations (axilla_kg.reasoning.CaseQuestions explains why a
+// patient case's matches and refutations (axilla_kg.reasoning.reasoner.CaseQuestions explains why a
 // satisfiability question answers them exactly). Compiled on first use against the OWL API and
 // HermiT that owlready2's HermiT jar bundles, like checks/java/ProfileCheck.java.
 //

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from axilla_kg import engines, jvm
-from axilla_kg.cases import PatientCase
+from axilla_kg.contract.cases import PatientCase
+from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.features import Feature, Registry
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.graph import engines
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning import jvm
 from axilla_kg.resources import ontology_dir, ontology_files
 
 if TYPE_CHECKING:
@@ -300,7 +301,7 @@ class CaseQuestions:
     Why not the realisation: HermiT realises individuals against complement classes slowly (¬V
     becomes a disjunction on every individual: about 4-9 s per case here), and classifying
     thousands of helper classes ≡ C ⊓ V through owlready2 grows worse than linearly (25 cases
-    took 90 s). Here one JVM (``java/ClassQuestions.java``) loads the case module once and asks
+    took 90 s). Here one JVM (``reasoning/java/ClassQuestions.java``) loads the case module once and asks
     HermiT's ``isSatisfiable`` directly: about 21 questions per distinct case (C itself, C ⊓ V
     per variant, and C ⊓ ¬V only where V is not refuted), a millisecond or two each.
     """
