@@ -274,8 +274,6 @@ def classify_cases(
 
 #: the case classes CaseQuestions defines, one namespace per definitions batch
 CASE_CLASS_NS = "urn:axilla-kg:case-class:"
-#: replies are one short line each; a question that takes longer than this means HermiT is stuck
-QUESTION_TIMEOUT_S = 600
 
 
 class CaseQuestions:
