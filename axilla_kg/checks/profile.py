@@ -16,15 +16,14 @@ build the stage cannot decide and says so in one WARN finding rather than passin
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning import jvm
-from axilla_kg.reasoning.reasoner import ReasonerUnavailable, java_available
+from axilla_kg.reasoning.jvm import CompilerUnavailable, compiled_classpath, java_available, run_java
+from axilla_kg.reasoning.reasoner import ReasonerUnavailable
 
 STAGE = "profile"
 SOURCE = Path(__file__).resolve().parent / "java" / "ProfileCheck.java"
@@ -68,8 +67,8 @@ def checker_classpath() -> str:
     """Directory of the compiled ``ProfileCheck`` plus the HermiT jar; compiles on first use
     (see :func:`axilla_kg.reasoning.jvm.compiled_classpath`)."""
     try:
-        return jvm.compiled_classpath(SOURCE, "profile-check")
-    except jvm.CompilerUnavailable as exc:
+        return compiled_classpath(SOURCE, "profile-check")
+    except CompilerUnavailable as exc:
         raise ProfileCheckUnavailable(f"the OWL 2 DL profile check: {exc}") from None
 
 
@@ -77,8 +76,7 @@ def profile_violations(files: Sequence[Path]) -> dict[Path, list[Violation]]:
     """The OWL 2 DL violations of each file (N-Triples, RDF/XML...), checked independently in one JVM."""
     if not java_available():
         raise ReasonerUnavailable("the OWL 2 DL profile check needs Java: install a JDK (default-jdk-headless)")
-    command = [jvm.java_executable(), "-cp", checker_classpath(), "ProfileCheck", *map(str, files)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    done = run_java(checker_classpath(), ["ProfileCheck", *map(str, files)], timeout=TIMEOUT_S, heap=False)
     if done.returncode != 0:
         raise ReasonerUnavailable(f"the OWL 2 DL profile check failed: {_first_line(done.stderr)}")
     return parse_report(done.stdout, files)

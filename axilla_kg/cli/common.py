@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from axilla_kg.formats.output import FORMATS
+from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_whole
 
@@ -39,12 +40,22 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="extra RDF file to load with the shipped graph (repeatable)",
     )
+    add_engine_option(parser)
+
+
+def add_engine_option(parser: argparse.ArgumentParser, *, shown: bool = True) -> None:
+    """``--engine``, offering the engines registered in ``axilla_kg.graph.engines``."""
     parser.add_argument(
         "--engine",
-        choices=("oxigraph", "rdflib"),
-        default="oxigraph",
-        help="SPARQL engine (default oxigraph; rdflib is the slower reference engine)",
+        choices=engines.available(),
+        default=engines.DEFAULT,
+        help=engine_help() if shown else argparse.SUPPRESS,
     )
+
+
+def engine_help() -> str:
+    """The ``--engine`` help, read from the engine registry."""
+    return "SPARQL engine: " + ", ".join(f"{info.name} ({info.description})" for info in engines.described())
 
 
 @lru_cache(maxsize=4)

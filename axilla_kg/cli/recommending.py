@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from axilla_kg.cli.common import graph, whole_number
+from axilla_kg.cli.common import add_engine_option, graph, whole_number
 from axilla_kg.contract.cases import CaseError
 from axilla_kg.contract.features import Registry, shipped_registry
 from axilla_kg.errors import DataError, UsageError
@@ -28,7 +28,7 @@ LOW_CONFIDENCE = frozenset({"low"})
 
 def _add_graph_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", action="append", default=[], metavar="FILE", help="extra RDF file (repeatable)")
-    p.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph", help=argparse.SUPPRESS)
+    add_engine_option(p, shown=False)
 
 
 def add_case_flags(p: argparse.ArgumentParser, registry: Registry) -> None:
