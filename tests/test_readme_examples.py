@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, cli_env, cli_in_process
 
 README = REPO / "README.md"
