@@ -1,14 +1,28 @@
-"""Options and helpers shared by every command."""
+"""Options and helpers shared by every command: one definition of each shared option, so that
+``--data``, ``--engine`` and ``--format`` mean the same wherever they exist (README "Command line").
+
+A command module registers its parsers with :func:`add_command` and adds the command's arguments
+only when ``wanted(name)`` says they are needed (the command being run, or every command for the
+full help): building an argument list may read the ontology (``recommend``'s case flags) or import
+a subsystem, which ``axilla-kg --version`` or another command should not pay for."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from axilla_kg.graph import KnowledgeGraph
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_whole
-from axilla_kg.output import FORMATS
+
+if TYPE_CHECKING:
+    from axilla_kg.graph import KnowledgeGraph
+
+ENGINES = ("oxigraph", "rdflib")
+
+#: whether a command's arguments are needed (see the module docstring)
+Wanted = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -28,27 +42,56 @@ def whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected {exc}") from None
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
+def add_command(sub: argparse._SubParsersAction, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand with its one-line ``summary`` (listed by ``axilla-kg --help``) and its
+    ``description`` (shown by ``axilla-kg NAME --help``)."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=description)
+    return parser
+
+
+def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] | None = None, note: str = "") -> None:
+    """``--format``: ``table`` for people (the default), the others for programs; by default the
+    plain formats every result renderer writes (``axilla_kg.output.FORMATS``)."""
+    if choices is None:
+        from axilla_kg.output import FORMATS
+
+        choices = FORMATS
+    programs = ", ".join(c for c in choices if c != "table")
     parser.add_argument(
-        "--format", choices=FORMATS, default="table", help="table for people; csv, tsv or json for programs"
+        "--format",
+        choices=choices,
+        default="table",
+        help=f"table for people (default); {programs} for programs" + (f" ({note})" if note else ""),
     )
+
+
+def add_data(parser: argparse.ArgumentParser, what: str = "load with the shipped graph") -> None:
+    """``--data FILE``: extra RDF next to the shipped graph (repeatable)."""
     parser.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="extra RDF file to load with the shipped graph (repeatable)",
+        "--data", action="append", default=[], metavar="FILE", help=f"extra RDF file to {what} (repeatable)"
     )
+
+
+def add_engine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
-        choices=("oxigraph", "rdflib"),
+        choices=ENGINES,
         default="oxigraph",
         help="SPARQL engine (default oxigraph; rdflib is the slower reference engine)",
     )
 
 
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """``--format``, ``--data`` and ``--engine``: the options of every command that reads the graph."""
+    add_format(parser)
+    add_data(parser)
+    add_engine(parser)
+
+
 @lru_cache(maxsize=4)
 def _load(data: tuple[str, ...], engine: str) -> KnowledgeGraph:
+    from axilla_kg.graph import KnowledgeGraph
+
     return KnowledgeGraph.load(data, engine=engine)
 
 
