@@ -251,3 +251,16 @@ def test_output_pattern() -> None:
     ]
     assert split_in_process("axilla-kg a | cut -c1-5") is None
     assert split_in_process("axilla-kg a; rm -r x") is None
+
+
+def test_readme_lists_every_named_query() -> None:
+    """The README's count and table of named queries are the query library's (it once said 18 of 19)."""
+    from axilla_kg.queries import QueryLibrary
+
+    text = README.read_text(encoding="utf-8")
+    names = sorted(q.name for q in QueryLibrary.load())
+    count = re.search(r"There are (\d+) named queries", text)
+    assert count is not None and int(count.group(1)) == len(names)
+    section = text[text.index("### `axilla-kg queries`") : text.index("### `axilla-kg sparql")]
+    listed = sorted(re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE))
+    assert listed == names
