@@ -179,7 +179,7 @@ def discover(tree: Path, scratch: Path) -> dict[str, Any]:
     return facts
 
 
-def _param_sets(parameters: list[str], facts: dict[str, Any]) -> list[dict[str, str]] | None:
+def param_sets(parameters: list[str], facts: dict[str, Any]) -> list[dict[str, str]] | None:
     """Every sensible binding of a query's required parameters, from the graph; ``None`` when a
     parameter is one this script has no values for (reported, never guessed)."""
     names = set(parameters)
@@ -238,7 +238,7 @@ def plan(
     for entry in facts["queries"]:
         every, required = _query_params(entry)
         # a variant is named by topic and number: pass the (optional) topic with it
-        sets = _param_sets([*required, "topic"] if "variant" in required and "topic" in every else required, facts)
+        sets = param_sets([*required, "topic"] if "variant" in required and "topic" in every else required, facts)
         if sets is None:
             left_out.append(f"{entry['name']}: no values known for {', '.join(required)}")
             continue
@@ -295,12 +295,25 @@ def _drop_seconds(value: Any) -> Any:
 
 
 def first_difference(before: bytes, after: bytes) -> str:
-    """The first line that differs, shortened, for the report."""
+    """Where the outputs first differ: the line, and each side from just before the first
+    differing character, for the report."""
     a, b = before.decode("utf-8", "replace").splitlines(), after.decode("utf-8", "replace").splitlines()
     for number, (x, y) in enumerate(zip(a, b, strict=False), start=1):
         if x != y:
-            return f"line {number}: {x[:100]!r} -> {y[:100]!r}"
+            column = next((i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y)))
+            start = max(0, column - 30)
+            return f"line {number} col {column + 1}: {x[start : start + 90]!r} -> {y[start : start + 90]!r}"
     return f"{len(a)} lines -> {len(b)} lines"
+
+
+def output_format(item: Item) -> str:
+    """The ``--format`` an item asks for (``table`` when it names none, as the CLI's default)."""
+    for index, word in enumerate(item.args):
+        if word == "--format" and index + 1 < len(item.args):
+            return item.args[index + 1]
+        if word.startswith("--format="):
+            return word.split("=", 1)[1]
+    return "table"
 
 
 def compare(
@@ -317,6 +330,7 @@ def compare(
             differs.append("stderr " + first_difference(old["stderr"].encode(), new["stderr"].encode()))
         yield {
             "kind": item.kind,
+            "format": output_format(item),
             "item": item.key,
             "result": "different" if differs else "identical",
             "exit": new["exit"],
@@ -337,6 +351,8 @@ def summary_table(rows: Iterable[dict[str, Any]], show_identical: bool) -> str:
         f"{'total':<10} {sum(1 for r in rows if r['result'] == 'identical'):>9}  "
         f"{sum(1 for r in rows if r['result'] == 'different'):>9}"
     )
+    others = sum(1 for r in rows if r["result"] == "different" and r["format"] != "table")
+    lines.append(f"different in a format other than table: {others}")
     shown = [r for r in rows if show_identical or r["result"] != "identical"]
     if shown:
         lines.append("")
