@@ -10,9 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, cli_env, cli_in_process
 
 from axilla_kg.cli.main import build_parser
+
+from conftest import REPO, cli_env, cli_in_process
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
