@@ -264,3 +264,16 @@ def test_readme_lists_every_named_query() -> None:
     section = text[text.index("### `axilla-kg queries`") : text.index("### `axilla-kg sparql")]
     listed = sorted(re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE))
     assert listed == names
+
+
+def test_readme_states_the_show_json_keys() -> None:
+    """The README's key order of ``show --format json`` and of each rating is the output's."""
+    import json
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    stated = re.search(r"Its keys, in this order: (.*?)\. `topic` is", text)
+    rating = re.search(r"`ratings` is a list of `\{(.*?)\}`", text)
+    assert stated is not None and rating is not None
+    body = json.loads(cli_in_process("show", "4", "--format", "json").stdout)
+    assert re.findall(r"`([a-z_]+)`", stated.group(1)) == list(body)
+    assert rating.group(1).split(", ") == list(body["ratings"][0])
