@@ -9,7 +9,7 @@ ACR Appropriateness Criteria content is (c) American College of Radiology.
 """
 
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.graph.knowledge import KnowledgeGraph
 
 __version__ = "0.1.0"
 __all__ = ["AxillaKGError", "KnowledgeGraph", "__version__"]

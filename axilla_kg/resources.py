@@ -35,7 +35,7 @@ def queries_dir() -> Path:
 def ontology_files(*, include_inferred: bool = True) -> list[Path]:
     """The Turtle files that make up the shipped graph, in a stable order.
 
-    ``ontology/inferred/`` holds reasoner-derived triples (written by ``axilla_kg.derive`` and
+    ``ontology/inferred/`` holds reasoner-derived triples (written by ``axilla_kg.authoring.derive`` and
     checked against the reasoner by the tests); exports leave them out unless asked, so a
     consumer can tell asserted guideline content from what this tool concluded.
     """

@@ -1,7 +1,7 @@
 """The second barrier against outbound requests: a process that evaluates queries cannot open a
 network socket at all.
 
-Why: the query screen (:mod:`axilla_kg.sparql_text`) decides on the text, and a parser can always
+Why: the query screen (:mod:`axilla_kg.graph.sparql_text`) decides on the text, and a parser can always
 read a text in a way its author did not foresee. This barrier does not look at the query. Before a
 query worker (or the CLI's ``sparql``/``query`` commands) evaluates anything, it installs a Linux
 seccomp filter (through libseccomp, via ``pyseccomp``) under which ``socket()`` fails with EACCES

@@ -38,8 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from a checkout, without installing
     sys.path.insert(0, str(REPO_ROOT))
 
-from axilla_kg.graph import KnowledgeGraph  # noqa: E402
-from axilla_kg.queries import NamedQuery  # noqa: E402
+from axilla_kg.graph.knowledge import KnowledgeGraph  # noqa: E402
+from axilla_kg.graph.queries import NamedQuery  # noqa: E402
 from axilla_kg.resources import ontology_dir  # noqa: E402
 
 ENGINES = ("oxigraph", "rdflib")

@@ -42,10 +42,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from axilla_kg.cases import PatientCase, loads_case, parse_case  # noqa: E402
-from axilla_kg.graph import KnowledgeGraph  # noqa: E402
-from axilla_kg.reasoning import classify_cases  # noqa: E402
-from axilla_kg.recommend import Recommender, dumps  # noqa: E402
+from axilla_kg.contract.cases import PatientCase, loads_case, parse_case  # noqa: E402
+from axilla_kg.graph.knowledge import KnowledgeGraph  # noqa: E402
+from axilla_kg.reasoning.reasoner import classify_cases  # noqa: E402
+from axilla_kg.recommend.recommender import Recommender, dumps  # noqa: E402
 
 CASE_FLAGS = [
     "--sex", "female", "--breast-cancer", "new", "--tumor-size-cm", "1.5",

@@ -33,9 +33,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from axilla_kg.queries import QueryLibrary  # noqa: E402
-from axilla_kg.remote import push  # noqa: E402
-from axilla_kg.sparql_text import bind_parameters  # noqa: E402
+from axilla_kg.graph.queries import QueryLibrary  # noqa: E402
+from axilla_kg.graph.remote import push  # noqa: E402
+from axilla_kg.graph.sparql_text import bind_parameters  # noqa: E402
 
 COUNT_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 

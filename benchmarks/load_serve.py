@@ -42,8 +42,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from axilla_kg.queries import QueryLibrary  # noqa: E402
-from axilla_kg.sparql_text import bind_parameters  # noqa: E402
+from axilla_kg.graph.queries import QueryLibrary  # noqa: E402
+from axilla_kg.graph.sparql_text import bind_parameters  # noqa: E402
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 DEEP = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from axilla_kg.cases import CaseError, PatientCase, parse_case
+from axilla_kg.contract.cases import CaseError, PatientCase, parse_case
 
 F = {"sex": "female"}
 NEW = {"breast_cancer": "new"}
@@ -147,7 +147,7 @@ def repaired(data: dict[str, Any]) -> PatientCase:
 
 def random_cases(seed: int, count: int) -> list[PatientCase]:
     """A fixed, seeded set of cases over every field of the registry (for Pellet = HermiT)."""
-    from axilla_kg.features import shipped_registry
+    from axilla_kg.contract.features import shipped_registry
 
     rng = random.Random(seed)
     out = []

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.graph.knowledge import KnowledgeGraph
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -11,22 +11,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "axilla_kg"
 
 # lowest first; a top-level module or subpackage of axilla_kg belongs to exactly one layer
 LAYERS: list[set[str]] = [
-    {
-        "errors",
-        "resources",
-        "terms",
-        "turtle",
-        "cases",
-        "features",
-        "contract_fields",
-        "inputs",
-        "atomic",
-        "sandbox",
-    },  # foundation: contracts, safe I/O
-    {"engines", "queries", "sparql_text", "graph", "output", "summary", "remote"},  # the read side
-    {"reasoning", "classify"},  # the OWL reasoner and its compiled equivalent
-    {"recommend", "batch", "audit", "dose", "lookup"},  # answers for patients and orders
-    {"ingest", "importing", "definitions", "derive", "checks", "export", "server", "web", "cdshooks"},  # tools
+    {"errors", "resources", "vocab", "inputs", "sandbox"},  # foundation: exceptions, files, prefixes, safe input
+    {"graph", "contract"},  # the read side (terms, engines, queries, KnowledgeGraph) and the patient-case contract
+    {"formats", "reasoning"},  # writers over the term model; the OWL reasoner (JVM)
+    {"recommend"},  # answers: the compiled classifier, recommendations, batches, audits, dose, front-door views
+    {"authoring", "checks", "export", "server", "web", "cdshooks"},  # tools
     {"cli", "__main__", "__init__"},  # entry points and the package's public facade
 ]
 # known exceptions, each owned by a change in progress (README "Architecture": what remains)

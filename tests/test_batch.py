@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg import batch
-from axilla_kg.cases import CaseError, loads_case, parse_case
-from axilla_kg.features import Feature
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.recommend import Recommender, dumps
+from axilla_kg.contract.cases import CaseError, loads_case, parse_case
+from axilla_kg.contract.features import Feature
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend import batch
+from axilla_kg.recommend.recommender import Recommender, dumps
 
 from conftest import cli_command, cli_env
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from axilla_kg.cases import CaseError, loads_case, parse_case
-from axilla_kg.features import shipped_registry
+from axilla_kg.contract.cases import CaseError, loads_case, parse_case
+from axilla_kg.contract.features import shipped_registry
 
 
 def test_defaults_and_unknowns() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from axilla_kg.cdshooks.fhir_case import age_on, derive_case
-from axilla_kg.contract_fields import field_names
+from axilla_kg.contract.fields import field_names
 
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"

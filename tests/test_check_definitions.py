@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg.cases import parse_case
 from axilla_kg.checks import Level, run_checks
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.recommend import Recommender
+from axilla_kg.contract.cases import parse_case
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend.recommender import Recommender
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "check" / "overlapping-variants.ttl"
 AXD = "https://w3id.org/axilla-kg/id/"

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from axilla_kg import derive
+from axilla_kg.authoring import derive
 from axilla_kg.checks import Level, run_checks
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.profile import Violation, check_profile, profile_violations
-from axilla_kg.classify import Classifier
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.reasoning import merged_ntriples
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.reasoner import merged_ntriples
+from axilla_kg.recommend.classify import Classifier
 from axilla_kg.resources import ontology_dir, ontology_files
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "profile"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from axilla_kg import derive
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.authoring import derive
+from axilla_kg.graph.knowledge import KnowledgeGraph
 
 
 @pytest.mark.slow
 def test_committed_relations_match_the_reasoner() -> None:
     assert derive.target_file().read_text(encoding="utf-8") == derive.generate(), (
-        "ontology/inferred/variant-relations.ttl is stale; run python -m axilla_kg.derive"
+        "ontology/inferred/variant-relations.ttl is stale; run python -m axilla_kg.authoring.derive"
     )
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from axilla_kg.dose import dose_report, format_band
 from axilla_kg.errors import ParameterError, UnknownProcedureError
+from axilla_kg.recommend.dose import dose_report, format_band
 
 
 def test_adult_sequence(kg) -> None:  # type: ignore[no-untyped-def]

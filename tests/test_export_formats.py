@@ -11,12 +11,12 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from axilla_kg.authoring.importing import import_ratings
 from axilla_kg.export import load_source
 from axilla_kg.export.fhir import fhir_bundle
 from axilla_kg.export.rdf import AX
 from axilla_kg.export.sssom import CURIE_MAP, PREDICATES, sssom_tsv
 from axilla_kg.export.table import COLUMNS, ratings_csv
-from axilla_kg.importing import import_ratings
 
 from conftest import python_cli
 

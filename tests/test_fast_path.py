@@ -21,11 +21,11 @@ from cases_gold import repaired
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.cases import PatientCase
-from axilla_kg.features import shipped_registry
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.reasoning import classify_cases
-from axilla_kg.recommend import Recommender
+from axilla_kg.contract.cases import PatientCase
+from axilla_kg.contract.features import shipped_registry
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.reasoner import classify_cases
+from axilla_kg.recommend.recommender import Recommender
 
 BATCH = 125
 TOTAL = int(os.environ.get("AXILLA_KG_REASONER_CASES", "5000"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg.atomic import write_all_atomically
+from axilla_kg.authoring.ingest import generate
 from axilla_kg.errors import DataError
-from axilla_kg.ingest import generate
+from axilla_kg.formats.atomic import write_all_atomically
 
 from conftest import REPO, reference_dir
 
@@ -17,7 +17,7 @@ from conftest import REPO, reference_dir
 def test_committed_generated_files_match_the_generator(tmp_path: Path) -> None:
     files = generate(reference_dir(), REPO / "ontology" / "generated")
     committed = sorted((REPO / "ontology" / "generated").glob("*.ttl"))
-    assert sorted(files) == committed, "a generated file is missing or stale; run python -m axilla_kg.ingest"
+    assert sorted(files) == committed, "a generated file is missing or stale; run python -m axilla_kg.authoring.ingest"
     for path, text in files.items():
         assert path.read_text(encoding="utf-8") == text, f"{path.name} differs from the generator's output"
 

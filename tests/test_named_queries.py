@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from axilla_kg.errors import ParameterError, UnknownQueryError
-from axilla_kg.queries import QueryLibrary
+from axilla_kg.graph.queries import QueryLibrary
 
 from conftest import read_csv
 

@@ -255,7 +255,7 @@ def test_output_pattern() -> None:
 
 def test_readme_lists_every_named_query() -> None:
     """The README's count and table of named queries are the query library's (it once said 18 of 19)."""
-    from axilla_kg.queries import QueryLibrary
+    from axilla_kg.graph.queries import QueryLibrary
 
     text = README.read_text(encoding="utf-8")
     names = sorted(q.name for q in QueryLibrary.load())

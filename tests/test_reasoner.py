@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg.reasoning import run_reasoner
+from axilla_kg.reasoning.reasoner import run_reasoner
 
 from conftest import write_ttl
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from cases_gold import BOUNDARY_SIZES, GOLD, GOLD_286, SEED_AS_TYPED, SEED_PATIENT, boundary_case_json, random_cases
 
-from axilla_kg.cases import CaseError, PatientCase, loads_case, parse_case
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.reasoning import classify_cases, realise_cases
-from axilla_kg.recommend import Recommender
+from axilla_kg.contract.cases import CaseError, PatientCase, loads_case, parse_case
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.reasoner import classify_cases, realise_cases
+from axilla_kg.recommend.recommender import Recommender
 
 #: fields a gold case states that are not criteria of its variant (removing them keeps the match)
 NOT_CRITERIA: dict[tuple[str, int], set[str]] = {

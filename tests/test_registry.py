@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg import batch, definitions, derive
-from axilla_kg.cases import CaseError, parse_case
+from axilla_kg.authoring import definitions, derive
 from axilla_kg.cli.recommending import add_case_flags, case_from_flags
-from axilla_kg.features import REGISTRY_FILES, Registry, shipped_registry
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.reasoning import case_ntriples, realise_cases
-from axilla_kg.recommend import Recommender
+from axilla_kg.contract.cases import CaseError, parse_case
+from axilla_kg.contract.features import REGISTRY_FILES, Registry, shipped_registry
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.reasoner import case_ntriples, realise_cases
+from axilla_kg.recommend import batch
+from axilla_kg.recommend.recommender import Recommender
 from axilla_kg.resources import ontology_dir
 
 PREGNANCY = """@prefix ax:   <https://w3id.org/axilla-kg/vocab#> .

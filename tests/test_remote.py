@@ -14,10 +14,10 @@ from serving_helpers import axilla_server, oxigraph_server
 from test_named_queries import PARAMS
 
 from axilla_kg.errors import UsageError
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.remote import RemoteEngine, push, remote_graph
-from axilla_kg.sparql_text import bind_parameters
-from axilla_kg.terms import XSD, Literal
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.remote import RemoteEngine, push, remote_graph
+from axilla_kg.graph.sparql_text import bind_parameters
+from axilla_kg.graph.terms import XSD, Literal
 
 from conftest import run_cli
 

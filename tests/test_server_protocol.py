@@ -23,8 +23,8 @@ import pytest
 from canary import Canary, canary
 from serving_helpers import axilla_server
 
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.sparql_text import bind_parameters
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.sparql_text import bind_parameters
 
 pytestmark = pytest.mark.slow
 

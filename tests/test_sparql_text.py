@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from axilla_kg.errors import UsageError
-from axilla_kg.sparql_text import QueryRefused, bind_parameters, decode_codepoint_escapes, screen, sparql_term
-from axilla_kg.terms import IRI, XSD, Literal
+from axilla_kg.graph.sparql_text import QueryRefused, bind_parameters, decode_codepoint_escapes, screen, sparql_term
+from axilla_kg.graph.terms import IRI, XSD, Literal
 
 
 @pytest.mark.parametrize(

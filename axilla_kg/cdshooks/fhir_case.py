@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from axilla_kg.cdshooks import codes
-from axilla_kg.contract_fields import field_names
+from axilla_kg.contract.fields import field_names
 
 
 @dataclass

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axilla_kg.cdshooks import codes
-from axilla_kg.contract_fields import field_names
-from axilla_kg.lookup import Lookup
-from axilla_kg.recommend import PRIMARY_TOPIC
+from axilla_kg.contract.fields import field_names
+from axilla_kg.recommend.lookup import Lookup
+from axilla_kg.recommend.recommender import PRIMARY_TOPIC
 
 
 @dataclass

@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from axilla_kg.cases import CaseError, parse_case
 from axilla_kg.cdshooks.cards import make_card, md_escape, order_cards, system_action
 from axilla_kg.cdshooks.fhir_case import derive_case
 from axilla_kg.cdshooks.orders import Verdict, judge, procedure_of
 from axilla_kg.cdshooks.request import HookRequest
-from axilla_kg.lookup import Lookup
+from axilla_kg.contract.cases import CaseError, parse_case
+from axilla_kg.recommend.lookup import Lookup
 
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",

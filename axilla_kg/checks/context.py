@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from axilla_kg.errors import UsageError
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.reasoning import REASONERS
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.reasoner import REASONERS
 
 
 @dataclass
@@ -48,7 +48,7 @@ class CheckContext:
     def rdflib_graph(self) -> Any:
         """The union of the input files as one rdflib Graph (what pySHACL validates)."""
         if self._rdflib is None:
-            from axilla_kg import engines
+            from axilla_kg.graph import engines
 
             backend = engines.RdflibEngine()
             engines.load_all(backend, self.files)
@@ -58,7 +58,7 @@ class CheckContext:
     def ntriples(self) -> Path:
         """The union of the input files as one N-Triples file (owlready2 does not read Turtle)."""
         if self._ntriples is None:
-            from axilla_kg.reasoning import merged_ntriples
+            from axilla_kg.reasoning.reasoner import merged_ntriples
 
             self._tmp = tempfile.TemporaryDirectory(prefix="axilla-kg-check-")
             self._ntriples = Path(self._tmp.name) / "graph.nt"

@@ -19,11 +19,11 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-from axilla_kg.cases import CaseError, parse_case
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.classify import Classifier, CompiledVariant, Test
-from axilla_kg.reasoning import class_relations
+from axilla_kg.contract.cases import CaseError, parse_case
+from axilla_kg.reasoning.reasoner import class_relations
+from axilla_kg.recommend.classify import Classifier, CompiledVariant, Test
 
 #: Fields a gap search varies; the others stay at a neutral value (no lump, no suspicious node,
 #: diagnostic imaging done, an adult age) so that each gap reads as one clinical situation.

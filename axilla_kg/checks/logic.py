@@ -18,7 +18,7 @@ from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning import ReasonerUnavailable, java_available
+from axilla_kg.reasoning.reasoner import ReasonerUnavailable, java_available
 
 STAGE = "logic"
 INCONSISTENT = "logic-inconsistent"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning import ReasonerUnavailable, java_available
+from axilla_kg.reasoning.reasoner import ReasonerUnavailable, java_available
 
 STAGE = "profile"
 SOURCE = Path(__file__).resolve().parent / "java" / "ProfileCheck.java"

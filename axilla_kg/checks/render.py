@@ -12,8 +12,8 @@ import re
 
 from axilla_kg.checks.findings import Finding
 from axilla_kg.checks.runner import CheckReport
-from axilla_kg.output import text_table
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.formats.output import text_table
+from axilla_kg.vocab import PREFIXES
 
 FORMATS = ("table", "tsv", "json", "md")
 

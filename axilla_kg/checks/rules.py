@@ -21,8 +21,8 @@ from pathlib import Path
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.errors import DataError
+from axilla_kg.graph.terms import IRI
 from axilla_kg.resources import queries_dir
-from axilla_kg.terms import IRI
 
 STAGE = "rules"
 _HEADER = re.compile(r"^#\s*(id|level|description)\s*:\s*(.*?)\s*$")

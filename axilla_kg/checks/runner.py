@@ -23,7 +23,7 @@ from axilla_kg.checks.logic import INCONSISTENT, check_logic, inconsistency_find
 from axilla_kg.checks.profile import check_profile
 from axilla_kg.checks.rules import check_rules
 from axilla_kg.checks.shapes import check_shapes
-from axilla_kg.reasoning import InconsistentGraphError
+from axilla_kg.reasoning.reasoner import InconsistentGraphError
 
 StageFunction = Callable[[CheckContext], list[Finding]]
 
@@ -62,7 +62,7 @@ def register_stage(
 ) -> None:
     """Add (or replace, by name) a stage; ``after`` places it behind a named stage, else last.
     A stage whose reasoner questions need a consistent graph says so with ``needs_consistency``
-    (it may also just raise :class:`axilla_kg.reasoning.InconsistentGraphError`)."""
+    (it may also just raise :class:`axilla_kg.reasoning.reasoner.InconsistentGraphError`)."""
     stage = Stage(name, run, description, needs_consistency)
     existing = [i for i, s in enumerate(STAGES) if s.name == name]
     if existing:

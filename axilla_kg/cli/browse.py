@@ -40,16 +40,16 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
 
 
 def run_variants(args: argparse.Namespace) -> str:
-    from axilla_kg.output import records_table
-    from axilla_kg.summary import list_variants
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.graph.summary import list_variants
 
     rows = list_variants(graph(args), args.topic)
     return records_table(rows, ["topic", "variant", "title", "ratings", "complete"], args.format)
 
 
 def run_show(args: argparse.Namespace) -> str:
-    from axilla_kg.output import records_table
-    from axilla_kg.summary import variant_summary
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.graph.summary import variant_summary
 
     summary = variant_summary(graph(args), args.variant, args.topic)
     if args.format == "json":
@@ -68,7 +68,7 @@ def _section(title: str, body: str) -> str:
 
 
 def _show_text(s: dict[str, Any]) -> str:
-    from axilla_kg.output import text_table
+    from axilla_kg.formats.output import text_table
 
     out = [f"ACR topic {s['topic']}, variant {s['variant']}", s["title"]]
     if s["complete"]:

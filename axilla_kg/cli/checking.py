@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
         return
     from axilla_kg.checks.render import FORMATS
     from axilla_kg.checks.runner import STAGES
-    from axilla_kg.reasoning import REASONERS
+    from axilla_kg.reasoning.reasoner import REASONERS
 
     add_data(p, "check together with the shipped graph")
     p.add_argument(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_whole
 
 if TYPE_CHECKING:
-    from axilla_kg.graph import KnowledgeGraph
+    from axilla_kg.graph.knowledge import KnowledgeGraph
 
 ENGINES = ("oxigraph", "rdflib")
 
@@ -53,7 +53,7 @@ def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] | None = 
     """``--format``: ``table`` for people (the default), the others for programs; by default the
     plain formats every result renderer writes (``axilla_kg.output.FORMATS``)."""
     if choices is None:
-        from axilla_kg.output import FORMATS
+        from axilla_kg.formats.output import FORMATS
 
         choices = FORMATS
     programs = ", ".join(c for c in choices if c != "table")
@@ -90,7 +90,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 @lru_cache(maxsize=4)
 def _load(data: tuple[str, ...], engine: str) -> KnowledgeGraph:
-    from axilla_kg.graph import KnowledgeGraph
+    from axilla_kg.graph.knowledge import KnowledgeGraph
 
     return KnowledgeGraph.load(data, engine=engine)
 

@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
 
 
 def run_dose(args: argparse.Namespace) -> str:
-    from axilla_kg.dose import dose_report
-    from axilla_kg.output import records_table
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.recommend.dose import dose_report
 
     report = dose_report(graph(args), args.procedures, args.age).as_dict()
     if args.format == "json":

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
 def _emit(text: str, output: Path | None, what: str) -> str:
     if output is None:
         return text
-    from axilla_kg.atomic import write_atomically
+    from axilla_kg.formats.atomic import write_atomically
 
     write_atomically(output, text)
     return f"wrote {what} to {output}\n"
@@ -66,7 +66,7 @@ def run_export(args: argparse.Namespace) -> str:
 
 
 def run_import(args: argparse.Namespace) -> str:
-    from axilla_kg.importing import import_ratings
+    from axilla_kg.authoring.importing import import_ratings
 
     text = import_ratings(args.table, args.topic, topic_title=args.topic_title)
     return _emit(text, args.output, f"topic {args.topic} Turtle")

@@ -53,8 +53,8 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
 
 
 def run_queries(args: argparse.Namespace) -> str:
-    from axilla_kg.output import records_table
-    from axilla_kg.queries import QueryLibrary
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.graph.queries import QueryLibrary
 
     rows = []
     for q in QueryLibrary.load():
@@ -82,7 +82,7 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 
 def run_query(args: argparse.Namespace) -> str:
-    from axilla_kg.output import render_result
+    from axilla_kg.formats.output import render_result
 
     params = parse_params(args.param)
     kg = graph_for(args)
@@ -97,7 +97,7 @@ def read_query_argument(text: str) -> str:
 
     Every source is decoded as strict UTF-8 and capped in size before anything parses it.
     """
-    from axilla_kg.sparql_text import MAX_QUERY_CHARS
+    from axilla_kg.graph.sparql_text import MAX_QUERY_CHARS
 
     if text == "-":
         return _decode(sys.stdin.buffer.read(MAX_QUERY_CHARS * 4 + 1), "standard input")
@@ -130,7 +130,7 @@ def _require_utf8(text: str, what: str) -> None:
 
 
 def _decode(raw: bytes, source: str) -> str:
-    from axilla_kg.sparql_text import MAX_QUERY_CHARS
+    from axilla_kg.graph.sparql_text import MAX_QUERY_CHARS
 
     if len(raw) > MAX_QUERY_CHARS * 4:
         raise UsageError(f"{source}: query larger than {MAX_QUERY_CHARS * 4} bytes")
@@ -159,8 +159,8 @@ def forbid_network_or_fail(args: argparse.Namespace) -> None:
 
 
 def run_sparql(args: argparse.Namespace) -> str:
-    from axilla_kg.output import render_result
-    from axilla_kg.sparql_text import screen
+    from axilla_kg.formats.output import render_result
+    from axilla_kg.graph.sparql_text import screen
 
     text = read_query_argument(args.query)
     if getattr(args, "endpoint", None):

@@ -13,8 +13,8 @@ from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_
 from axilla_kg.errors import DataError, UsageError
 
 if TYPE_CHECKING:
-    from axilla_kg.features import Registry
-    from axilla_kg.recommend import Recommender
+    from axilla_kg.contract.features import Registry
+    from axilla_kg.recommend.recommender import Recommender
 
 #: confidence levels a table marks, so a row never looks like a plain ACR answer
 LOW_CONFIDENCE = frozenset({"low"})
@@ -65,10 +65,10 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
 
 
 def _recommend_arguments(p: argparse.ArgumentParser) -> None:
-    from axilla_kg import batch
-    from axilla_kg.features import shipped_registry
-    from axilla_kg.reasoning import REASONERS
-    from axilla_kg.recommend import DETAILS
+    from axilla_kg.contract.features import shipped_registry
+    from axilla_kg.reasoning.reasoner import REASONERS
+    from axilla_kg.recommend import batch
+    from axilla_kg.recommend.recommender import DETAILS
 
     add_case_flags(p, shipped_registry())
     p.add_argument("--case", metavar="FILE", help="one case as a JSON object (- for stdin)")
@@ -113,7 +113,7 @@ def _read_case(name: str) -> bytes:
 
 def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) -> dict[str, Any]:
     """Flag strings → a case object, typed as the JSON contract types them (the registry says how)."""
-    from axilla_kg.features import shipped_registry
+    from axilla_kg.contract.features import shipped_registry
 
     data: dict[str, Any] = {}
     for feature in (registry or shipped_registry()).features:
@@ -127,7 +127,7 @@ def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) 
             data[name] = _number(name, value, integer=False)
         elif feature.kind == "boolean":
             if value not in ("true", "false"):
-                from axilla_kg.cases import CaseError
+                from axilla_kg.contract.cases import CaseError
 
                 raise CaseError(name, f"expected true or false, got '{value}'")
             data[name] = value == "true"
@@ -137,7 +137,7 @@ def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) 
 
 
 def _number(name: str, text: str, *, integer: bool) -> int | Decimal:
-    from axilla_kg.cases import CaseError
+    from axilla_kg.contract.cases import CaseError
     from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 
     try:
@@ -147,14 +147,14 @@ def _number(name: str, text: str, *, integer: bool) -> int | Decimal:
 
 
 def _recommender(args: argparse.Namespace) -> Recommender:
-    from axilla_kg.recommend import Recommender
+    from axilla_kg.recommend.recommender import Recommender
 
     return Recommender.load(graph(args))
 
 
 def run_recommend(args: argparse.Namespace) -> str | None:
-    from axilla_kg import batch
-    from axilla_kg.reasoning import classify_cases
+    from axilla_kg.reasoning.reasoner import classify_cases
+    from axilla_kg.recommend import batch
 
     flags = case_from_flags(args)
     sources = [s for s in (args.case, args.cases) if s is not None]
@@ -185,8 +185,8 @@ def run_recommend(args: argparse.Namespace) -> str | None:
 def _run_batch(args: argparse.Namespace) -> None:
     """Stream the cases as bytes: each line is decoded on its own, so one bad line (even invalid
     UTF-8) gets its own error line and the rest are answered."""
-    from axilla_kg import batch
-    from axilla_kg.atomic import write_atomically
+    from axilla_kg.formats.atomic import write_atomically
+    from axilla_kg.recommend import batch
 
     jobs = args.jobs if args.jobs is not None else batch.default_jobs()
     if jobs < 1:
@@ -221,7 +221,7 @@ def _run_batch(args: argparse.Namespace) -> None:
 
 
 def run_audit(args: argparse.Namespace) -> str:
-    from axilla_kg.audit import audit_orders, render_audit
+    from axilla_kg.recommend.audit import audit_orders, render_audit
 
     report = audit_orders(_recommender(args), Path(args.orders))
     return render_audit(report, args.format)
@@ -242,7 +242,7 @@ def _rating_rows(ratings: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def render_text(result: dict[str, Any]) -> str:
-    from axilla_kg.output import text_table
+    from axilla_kg.formats.output import text_table
 
     out = [f"Case: {_case_line(result['case'])}"]
     if result.get("assumed"):

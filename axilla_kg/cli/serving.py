@@ -16,7 +16,7 @@ from axilla_kg.cli.common import Wanted, add_command, add_data
 from axilla_kg.errors import UsageError
 
 if TYPE_CHECKING:
-    from axilla_kg.graph import KnowledgeGraph
+    from axilla_kg.graph.knowledge import KnowledgeGraph
 
 
 def _bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -165,8 +165,8 @@ def run_serve(args: argparse.Namespace) -> None:
 
     public_url = args.public_url
     if public_url is not None:
-        from axilla_kg.sparql_text import sparql_term
-        from axilla_kg.terms import IRI
+        from axilla_kg.graph.sparql_text import sparql_term
+        from axilla_kg.graph.terms import IRI
 
         parts = urllib.parse.urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -195,7 +195,7 @@ def run_serve(args: argparse.Namespace) -> None:
 
 
 def run_push(args: argparse.Namespace) -> str:
-    from axilla_kg.remote import push
+    from axilla_kg.graph.remote import push
 
     report = push(args.endpoint, args.graph, args.update_endpoint, args.data, include_inferred=not args.no_inferred)
     how = "Graph Store PUT" if report.method == "graph-store" else "SPARQL Update"
@@ -211,7 +211,7 @@ def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
 def graph_for(args: argparse.Namespace) -> KnowledgeGraph:
     """The embedded graph, or a remote one when ``--endpoint`` is given."""
     from axilla_kg.cli.common import graph
-    from axilla_kg.remote import remote_graph
+    from axilla_kg.graph.remote import remote_graph
 
     if getattr(args, "endpoint", None):
         if args.data:

@@ -22,10 +22,10 @@ from typing import Any
 import rdflib
 from rdflib import RDFS, Literal, URIRef
 
+from axilla_kg.authoring.ingest import CATEGORIES
 from axilla_kg.export.rdf import AX, DCTERMS, SourceGraph
 from axilla_kg.export.table import CATEGORY_TEXT, CONFIDENCE_TEXT, RRL_TEXT, SOE_TEXT
-from axilla_kg.ingest import CATEGORIES
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.vocab import PREFIXES
 
 FHIR_BASE = "https://w3id.org/axilla-kg/fhir"
 VOCAB_SYSTEM = "https://w3id.org/axilla-kg/vocab"

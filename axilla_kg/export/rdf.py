@@ -35,7 +35,7 @@ from rdflib.term import Node
 from axilla_kg.errors import UnknownTopicError
 from axilla_kg.export import rdfxml
 from axilla_kg.resources import ontology_dir, ontology_files
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.vocab import PREFIXES
 
 AX = Namespace(PREFIXES["ax"])
 AXD = Namespace(PREFIXES["axd"])

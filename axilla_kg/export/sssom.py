@@ -15,7 +15,7 @@ import rdflib
 from rdflib import OWL, RDF, RDFS, URIRef
 
 from axilla_kg.export.rdf import DCTERMS, SourceGraph
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.vocab import PREFIXES
 
 SKOS = rdflib.Namespace(PREFIXES["skos"])
 PREDICATES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch, SKOS.relatedMatch)

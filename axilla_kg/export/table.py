@@ -16,9 +16,9 @@ from typing import Any
 import rdflib
 from rdflib import URIRef
 
+from axilla_kg.authoring.ingest import CATEGORIES, CONFIDENCES, RRLS, SOES
 from axilla_kg.export.rdf import AX, SourceGraph
-from axilla_kg.ingest import CATEGORIES, CONFIDENCES, RRLS, SOES
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.vocab import PREFIXES
 
 COLUMNS = [
     "topic",

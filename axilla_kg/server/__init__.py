@@ -5,7 +5,7 @@ The server is a Starlette ASGI application under uvicorn. Layout: ``app`` is the
 request-head deadline, ``worker`` the self-healing pool of query processes, ``formats`` content
 negotiation and pyoxigraph's writers under a byte cap, ``protocol`` the configuration and the
 service description, ``page`` the HTML query page; screening lives in
-:mod:`axilla_kg.sparql_text` and the network barrier in :mod:`axilla_kg.sandbox`.
+:mod:`axilla_kg.graph.sparql_text` and the network barrier in :mod:`axilla_kg.sandbox`.
 
 To serve other Starlette routes beside the endpoint (the lookup pages, the CDS Hooks service), pass
 them to ``build_app(config, pool, extra_routes=[...])`` or to ``serve(config, extra_routes=[...])``;
@@ -57,7 +57,7 @@ def graph_ntriples(data: Sequence[str]) -> bytes:
     """The graph a server serves, read once (shipped files plus ``--data``) as N-Triples for the workers."""
     import pyoxigraph as ox
 
-    from axilla_kg.graph import KnowledgeGraph
+    from axilla_kg.graph.knowledge import KnowledgeGraph
 
     kg = KnowledgeGraph.load(list(data))  # DataError names a bad or missing file
     store = kg.engine.store  # type: ignore[attr-defined]
@@ -75,7 +75,7 @@ def front_door_routes(config: ServerConfig) -> list[Any]:
 
     try:
         web = importlib.import_module("axilla_kg.web.app")
-        lookup = importlib.import_module("axilla_kg.lookup")
+        lookup = importlib.import_module("axilla_kg.recommend.lookup")
     except ImportError:
         return []
     try:

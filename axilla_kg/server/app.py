@@ -14,7 +14,7 @@ under the same server and limits. The endpoint's routes:
 
 Every request is parsed strictly (UTF-8 query strings and bodies, one value per parameter except
 ``format``, a body cap and a body deadline) before anything is screened; the query is screened
-(:func:`axilla_kg.sparql_text.screen`) before it goes to a worker; a handler never evaluates a query
+(:func:`axilla_kg.graph.sparql_text.screen`) before it goes to a worker; a handler never evaluates a query
 itself. Blocking pool calls run in threads, bounded by a limiter.
 """
 
@@ -39,13 +39,13 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.queries import QueryLibrary
+from axilla_kg.graph.queries import QueryLibrary
+from axilla_kg.graph.sparql_text import QueryRefused, screen
+from axilla_kg.graph.terms import Term
 from axilla_kg.server.formats import Limits, NotAcceptable, negotiate
 from axilla_kg.server.page import render_page
 from axilla_kg.server.protocol import HTTPError, ServerConfig, service_description
 from axilla_kg.server.worker import Job, PoolBusy, QueryTimeout, Reply, WorkerLost, WorkerPool
-from axilla_kg.sparql_text import QueryRefused, screen
-from axilla_kg.terms import Term
 
 _TEXT = "text/plain; charset=utf-8"
 _MAX_FIELDS = 64  # parameters in one query string or form

@@ -179,7 +179,7 @@ def serialize_answer(result: Any, fmt: str, limits: Limits) -> Any:
                 triples.append(triple)
                 if len(triples) > limits.max_results:
                     return _too_large(f"more than {limits.max_results} triples (the server's --max-results)")
-            from axilla_kg.turtle import PREFIXES
+            from axilla_kg.vocab import PREFIXES
 
             prefixes = PREFIXES if fmt in ("turtle", "rdfxml") else None
             ox.serialize(triples, cast(IO[bytes], sink), format=_GRAPH_WRITERS[fmt], prefixes=prefixes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 
-from axilla_kg.queries import QueryLibrary
+from axilla_kg.graph.queries import QueryLibrary
 
 _STYLE = """
 body{font:14px system-ui,sans-serif;margin:1.5em;max-width:1200px;color:#222}

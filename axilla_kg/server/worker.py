@@ -46,10 +46,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from axilla_kg.engines import to_oxigraph
+from axilla_kg.graph.engines import to_oxigraph
+from axilla_kg.graph.terms import Term
 from axilla_kg.sandbox import SandboxUnavailable, forbid_network
 from axilla_kg.server.formats import Limits, serialize_answer
-from axilla_kg.terms import Term
 
 _PING_SECONDS = 1.0
 
@@ -89,7 +89,7 @@ def answer(store: Any, job: Job) -> Reply:
     """Evaluate one job against a pyoxigraph store (runs inside the worker process)."""
     import pyoxigraph as ox
 
-    from axilla_kg.turtle import PREFIXES
+    from axilla_kg.vocab import PREFIXES
 
     substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in job.bindings.items()} or None
     try:

@@ -12,7 +12,7 @@ import sys
 
 import uvicorn
 
-from axilla_kg.lookup import Lookup
+from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.web.app import create_app
 
 

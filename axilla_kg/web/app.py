@@ -14,8 +14,8 @@ from starlette.routing import BaseRoute, Route
 
 from axilla_kg.cdshooks.routes import routes as cds_routes
 from axilla_kg.cdshooks.service import HookService
-from axilla_kg.lookup import Lookup
-from axilla_kg.queries import QueryLibrary
+from axilla_kg.graph.queries import QueryLibrary
+from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.server.page import render_page
 from axilla_kg.web.routes import SECURITY_HEADERS
 from axilla_kg.web.routes import routes as page_routes

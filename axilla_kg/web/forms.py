@@ -1,6 +1,6 @@
 """The patient-case form, generated from the case contract rather than written by hand.
 
-Fields, their order, kinds and allowed values come from :mod:`axilla_kg.contract_fields`, so a
+Fields, their order, kinds and allowed values come from :mod:`axilla_kg.contract.fields`, so a
 field added to the contract shows up in the form. Submitted text is turned into the contract's
 JSON types here (numbers only in plain decimal notation) and then validated by ``parse_case``,
 the same check every other entry point uses; a bad value comes back as a :class:`CaseError`
@@ -13,8 +13,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from axilla_kg.cases import CaseError
-from axilla_kg.contract_fields import CaseField, case_fields
+from axilla_kg.contract.cases import CaseError
+from axilla_kg.contract.fields import CaseField, case_fields
 
 _WHOLE = re.compile(r"[0-9]{1,4}")
 _DECIMAL = re.compile(r"[0-9]{1,6}(\.[0-9]{1,15})?|\.[0-9]{1,15}")

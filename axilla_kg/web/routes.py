@@ -19,10 +19,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from axilla_kg.cases import CaseError, parse_case
-from axilla_kg.dose import dose_report
+from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.lookup import Lookup
+from axilla_kg.recommend.dose import dose_report
+from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.web.forms import form_fields, read_form
 from axilla_kg.web.workflow import DiagramError, render_svg, workflow_dot
 

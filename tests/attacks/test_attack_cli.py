@@ -13,8 +13,8 @@ import pytest
 from cases_gold import GOLD_286
 
 from axilla_kg.cli import main
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.recommend import Recommender
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend.recommender import Recommender
 
 from conftest import cli_command, cli_env, run_cli
 
@@ -134,8 +134,8 @@ def test_output_keeps_the_mode_and_refuses_a_symlink(tmp_path: Path, capsys: pyt
 def test_brief_table_for_every_gold_case(kg: KnowledgeGraph) -> None:
     """``recommend --detail brief`` (table) crashed with KeyError 'title' whenever candidates or
     nearest variants were listed (e.g. --sex male)."""
-    from axilla_kg.cases import parse_case
     from axilla_kg.cli.recommending import render_text
+    from axilla_kg.contract.cases import parse_case
 
     recommender = Recommender.load(kg)
     cases = [*GOLD_286.values(), {"sex": "male"}, {"sex": "female"}, {"sex": "male", "breast_cancer": "new"}]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg.atomic import write_all_atomically, write_atomically
 from axilla_kg.errors import DataError
+from axilla_kg.formats.atomic import write_all_atomically, write_atomically
 from axilla_kg.inputs.files import read_capped
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.cases import CaseError, loads_case, parse_case
+from axilla_kg.contract.cases import CaseError, loads_case, parse_case
 from axilla_kg.inputs import safejson
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg import engines
 from axilla_kg.errors import DataError
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.graph import engines
+from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
 
 #: The classic "billion laughs": 959 bytes that expand to gigabytes (9 GB reached before).

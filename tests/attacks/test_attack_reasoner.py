@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg.cases import parse_case
 from axilla_kg.cli import main
-from axilla_kg.reasoning import InconsistentGraphError, classify_cases
+from axilla_kg.contract.cases import parse_case
+from axilla_kg.reasoning.reasoner import InconsistentGraphError, classify_cases
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from axilla_kg.audit import audit_orders
 from axilla_kg.errors import DataError
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.inputs.csvfile import MAX_HEADER_CHARS, read_table
-from axilla_kg.recommend import Recommender
+from axilla_kg.recommend.audit import audit_orders
+from axilla_kg.recommend.recommender import Recommender
 
 HEADER = (
     "order_id,sex,breast_cancer,tumor_size_cm,clinical_nodes,diagnostic_breast_imaging_done,"

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from axilla_kg.authoring.importing import import_ratings
 from axilla_kg.errors import DataError, UsageError
 from axilla_kg.export.table import COLUMNS
-from axilla_kg.importing import import_ratings
-from axilla_kg.turtle import Ref, Resource, document
+from axilla_kg.formats.turtle import Ref, Resource, document
 
 AX = "https://w3id.org/axilla-kg/vocab#"
 INJECTION = '\n<urn:evil> <urn:p> "injected" .\n#'

@@ -17,7 +17,7 @@ from canary import Canary, canary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.sparql_text import MAX_DEPTH, QueryRefused, QueryRejected, QueryTooLarge, screen
+from axilla_kg.graph.sparql_text import MAX_DEPTH, QueryRefused, QueryRejected, QueryTooLarge, screen
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_screen_is_linear_on_the_quadratic_reproducer() -> None:
     """128 kB of 'a.' after a comment took minutes with the old tokenizer; in a child process with a
     generous bound, so a regression fails instead of hanging the suite."""
     code = (
-        "from axilla_kg.sparql_text import QueryRefused, screen\n"
+        "from axilla_kg.graph.sparql_text import QueryRefused, screen\n"
         "for text in ['#x\\n' + 'a.' * 65000, 'ex:a.' * 26000, '_:a.' * 32000, '<a' * 65000, '?a?' * 43000]:\n"
         "    try:\n"
         "        screen(text)\n"

@@ -1,7 +1,7 @@
 """The case contract's fields as the front door shows and reads them (form controls, FHIR
 derivation, the order of ``needs``).
 
-The contract itself is the ontology's feature registry (:mod:`axilla_kg.features`); this module
+The contract itself is the ontology's feature registry (:mod:`axilla_kg.contract.features`); this module
 only adapts it to what a form control and the CDS Hooks derivation need (a control kind, what an
 empty control means), so the form picks up a new field with no code change.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from axilla_kg.features import shipped_registry
+from axilla_kg.contract.features import shipped_registry
 
 KINDS = {"integer": "whole", "decimal": "decimal", "boolean": "boolean", "enum": "enum"}
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from axilla_kg.errors import ParameterError, UnknownProcedureError
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.summary import suggest
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.summary import suggest
 
 PEDIATRIC_BELOW_AGE = 18
 

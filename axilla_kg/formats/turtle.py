@@ -13,17 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from axilla_kg.errors import DataError
-
-PREFIXES: dict[str, str] = {
-    "ax": "https://w3id.org/axilla-kg/vocab#",
-    "axd": "https://w3id.org/axilla-kg/id/",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
-}
+from axilla_kg.vocab import PREFIXES
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from axilla_kg import engines
-from axilla_kg.cases import PatientCase
+from axilla_kg.contract.cases import PatientCase
+from axilla_kg.contract.features import Registry
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.features import Registry
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.graph import engines
+from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.resources import ontology_dir, ontology_files
 
 REASONERS = ("hermit", "pellet")

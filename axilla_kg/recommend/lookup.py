@@ -2,7 +2,7 @@
 
 The graph never changes while a server runs, so everything a page or a CDS Hooks answer shows
 is computed once per variant or procedure through the library's own APIs (named queries,
-:func:`~axilla_kg.summary.variant_summary`, :class:`~axilla_kg.recommend.Recommender`) and
+:func:`~axilla_kg.graph.summary.variant_summary`, :class:`~axilla_kg.recommend.recommender.Recommender`) and
 then served from memory: a warm lookup costs a dictionary access, which is what keeps the CDS
 Hooks p99 low under concurrent order entry. No query here is built from user input; the only
 values that reach a query are topic keys and variant numbers already checked against the graph.
@@ -14,9 +14,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.recommend import PRIMARY_TOPIC, Recommender
-from axilla_kg.summary import list_variants, topic_keys, variant_summary
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.summary import list_variants, topic_keys, variant_summary
+from axilla_kg.recommend.recommender import PRIMARY_TOPIC, Recommender
 
 #: Mapping predicates that let an external code stand for one of our procedures: the external
 #: concept is the same (exactMatch) or narrower (narrowMatch: e.g. a right-sided LOINC code of a

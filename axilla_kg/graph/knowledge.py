@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from axilla_kg import engines
-from axilla_kg.engines import Engine
 from axilla_kg.errors import UsageError
+from axilla_kg.graph import engines
+from axilla_kg.graph.engines import Engine
+from axilla_kg.graph.queries import NamedQuery, QueryLibrary
+from axilla_kg.graph.terms import QueryResult
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
-from axilla_kg.queries import NamedQuery, QueryLibrary
 from axilla_kg.resources import ontology_files
-from axilla_kg.terms import QueryResult
 
 
 class KnowledgeGraph:

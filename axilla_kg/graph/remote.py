@@ -4,7 +4,7 @@
 HTTP with SPARQLWrapper, so every named query, ``sparql`` and the Python API run unchanged against
 Oxigraph server, Apache Jena Fuseki, Virtuoso, GraphDB or ``axilla-kg serve``. Remote endpoints
 take no out-of-band bindings, so named-query parameters are written into the query text by
-:func:`axilla_kg.sparql_text.bind_parameters` (a ``VALUES`` block of escaped terms; never pasted
+:func:`axilla_kg.graph.sparql_text.bind_parameters` (a ``VALUES`` block of escaped terms; never pasted
 user text). The project's prefixes are declared for queries that use them without declaring them,
 as the embedded engines do.
 
@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from axilla_kg.errors import QuerySyntaxError, UsageError
-from axilla_kg.queries import QueryLibrary
-from axilla_kg.sparql_text import bind_parameters, sparql_term, tokens
-from axilla_kg.terms import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, QueryResult, Term
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.graph.queries import QueryLibrary
+from axilla_kg.graph.sparql_text import bind_parameters, sparql_term, tokens
+from axilla_kg.graph.terms import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, QueryResult, Term
+from axilla_kg.vocab import PREFIXES
 
 USER_AGENT = "axilla-kg (SPARQLWrapper)"
 
@@ -189,7 +189,7 @@ def _parse_graph(body: bytes, content_type: str) -> list[tuple[Term, Term, Term]
 
 def remote_graph(endpoint: str, graph: str | None = None) -> Any:
     """A :class:`KnowledgeGraph` whose queries run on a remote endpoint."""
-    from axilla_kg.graph import KnowledgeGraph
+    from axilla_kg.graph.knowledge import KnowledgeGraph
 
     return KnowledgeGraph(RemoteEngine(endpoint, graph), [], QueryLibrary.load())
 
@@ -211,8 +211,8 @@ def _graph_ntriples(data: Sequence[str | Path], include_inferred: bool) -> tuple
     """
     import pyoxigraph as ox
 
-    from axilla_kg.engines import rdf_format
-    from axilla_kg.graph import KnowledgeGraph
+    from axilla_kg.graph.engines import rdf_format
+    from axilla_kg.graph.knowledge import KnowledgeGraph
 
     kg = KnowledgeGraph.load(data, include_inferred=include_inferred)  # validates every file, names errors
     formats = {

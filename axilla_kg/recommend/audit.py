@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from axilla_kg.cases import CaseError
+from axilla_kg.contract.cases import CaseError
+from axilla_kg.contract.features import Feature
 from axilla_kg.errors import DataError
-from axilla_kg.features import Feature
+from axilla_kg.formats.output import records_table, text_table
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
-from axilla_kg.output import records_table, text_table
-from axilla_kg.recommend import Recommender, topic_order
+from axilla_kg.recommend.recommender import Recommender, topic_order
 
 VERDICTS = (
     "appropriate",

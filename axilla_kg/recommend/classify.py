@@ -1,6 +1,6 @@
 """The fast path: the variants' OWL class axioms compiled into predicates over a patient case.
 
-The OWL reasoner defines which variants a case belongs to (``axilla_kg.reasoning``), but it costs
+The OWL reasoner defines which variants a case belongs to (``axilla_kg.reasoning.reasoner``), but it costs
 a JVM start and tens of milliseconds per case. The class axioms only use a small, decidable
 fragment — an intersection of ``hasValue``, ``someValuesFrom oneOf`` and ``someValuesFrom``
 datatype-facet restrictions on functional properties — whose meaning for one fully described
@@ -13,7 +13,7 @@ Each test is three-valued: satisfied, violated, or unknown (the case leaves the 
 match needs every test satisfied, exactly what the reasoner entails under the open world; a
 variant with no violated test is a candidate (the reasoner entails neither the class nor its
 complement); the unknown tests give ``needs`` and the violated ones ``differs_in``. Which
-property is which case field comes from the feature registry (:mod:`axilla_kg.features`).
+property is which case field comes from the feature registry (:mod:`axilla_kg.contract.features`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from axilla_kg.cases import PatientCase
+from axilla_kg.contract.cases import PatientCase
+from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.features import Feature, Registry
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.terms import IRI, Literal, Term
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.terms import IRI, Literal, Term
 
 OWL = "http://www.w3.org/2002/07/owl#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

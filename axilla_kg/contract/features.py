@@ -8,7 +8,7 @@ enumeration, its value individuals (``ax:valueOfFeature`` + ``ax:caseValue``). C
 between fields are ``ax:CaseRule`` individuals, and each variant-definition property names the
 feature it constrains (``ax:constrainsFeature``, ``ax:boundFacet``).
 
-The case contract (:mod:`axilla_kg.cases`), the fast classifier, the reasoner bridge, the
+The case contract (:mod:`axilla_kg.contract.cases`), the fast classifier, the reasoner bridge, the
 variant-class generator, ``derive``, the batch cell key and the CLI flags all read this registry,
 so adding a feature is an ontology edit, not a code change (``tests/test_registry.py`` proves it).
 """
@@ -175,7 +175,7 @@ class Registry:
 
     @classmethod
     def from_graph(cls, kg: Any) -> Registry:
-        """From a :class:`~axilla_kg.graph.KnowledgeGraph` (shipped graph plus any ``--data``)."""
+        """From a :class:`~axilla_kg.graph.knowledge.KnowledgeGraph` (shipped graph plus any ``--data``)."""
 
         def run(text: str) -> list[Row]:
             return [tuple(None if c is None else str(c.value) for c in row) for row in kg.sparql(text).rows]

@@ -1,6 +1,6 @@
 """A patient case in, the matching variants with their rated studies and reasons out.
 
-Matching is decided by the compiled variant classes (:mod:`axilla_kg.classify`), which the
+Matching is decided by the compiled variant classes (:mod:`axilla_kg.recommend.classify`), which the
 tests hold equal to HermiT's classification; ``reasoner=`` asks the reasoner itself instead.
 Everything a match shows (ratings, differentials, next steps, pitfalls, related variants) comes
 from the graph through the same named queries as ``show``, and is assembled once per variant:
@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from axilla_kg.cases import CaseReader, PatientCase, reader
-from axilla_kg.classify import Classifier, CompiledVariant
-from axilla_kg.features import Registry
-from axilla_kg.graph import KnowledgeGraph
-from axilla_kg.summary import variant_summary
+from axilla_kg.contract.cases import CaseReader, PatientCase, reader
+from axilla_kg.contract.features import Registry
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.summary import variant_summary
+from axilla_kg.recommend.classify import Classifier, CompiledVariant
 
 PRIMARY_TOPIC = "286"
 DETAILS = ("full", "brief")

@@ -2,7 +2,7 @@
 -> the Turtle of one topic's variants and ratings.
 
 A user with access to the full ACR tables can complete or update the graph this way. The rows
-go through the same code as the curated reference (``axilla_kg.ingest``), so a rating imported
+go through the same code as the curated reference (``axilla_kg.authoring.ingest``), so a rating imported
 here is built exactly like a generated one; only the error messages are re-anchored on the
 imported table's own line numbers. Every row is validated before anything is written.
 
@@ -18,9 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from axilla_kg.errors import DataError, UsageError
-from axilla_kg.export.table import COLUMNS
-from axilla_kg.ingest import (
+from axilla_kg.authoring.ingest import (
     TopicContent,
     TopicInfo,
     VariantInfo,
@@ -30,7 +28,9 @@ from axilla_kg.ingest import (
     read_rows,
     topic_resources,
 )
-from axilla_kg.turtle import Resource, document
+from axilla_kg.errors import DataError, UsageError
+from axilla_kg.export.table import COLUMNS
+from axilla_kg.formats.turtle import Resource, document
 
 REQUIRED = ["topic", "variant", "title", "procedure", "category", "rrl", "rating", "confidence"]
 _SOURCE = re.compile(r"^(?P<file>[^:/\\]+):(?P<line>\d+)$")
@@ -77,7 +77,7 @@ def existing_topic(key: str) -> ExistingTopic | None:
 
 
 def _curie(iri: str) -> str:
-    from axilla_kg.turtle import PREFIXES
+    from axilla_kg.vocab import PREFIXES
 
     for prefix, base in PREFIXES.items():
         if iri.startswith(base) and re.fullmatch(r"[A-Za-z0-9_.\-]+", iri[len(base) :]):

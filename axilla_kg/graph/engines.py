@@ -7,7 +7,7 @@ same answers, which guards the queries against engine-specific behaviour. Engine
 themselves by name, in the spirit of rdflib's plugin registry.
 
 Neither engine may make a request to another host, whatever the query. Both screen the text first
-(:func:`axilla_kg.sparql_text.screen`: SERVICE, FROM and updates refused, size and nesting capped).
+(:func:`axilla_kg.graph.sparql_text.screen`: SERVICE, FROM and updates refused, size and nesting capped).
 rdflib is also stopped where it would act: its evaluator is given a hook that refuses a
 ``ServiceGraphPattern`` in the algebra it is about to evaluate, and it is told never to load
 ``FROM`` graphs over the network. The CLI and the server's workers add a third barrier that does not
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
+from axilla_kg.graph.sparql_text import QueryRefused, screen
+from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
-from axilla_kg.sparql_text import QueryRefused, screen
-from axilla_kg.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.vocab import PREFIXES
 
 FORMATS_BY_SUFFIX = {
     ".ttl": "turtle",

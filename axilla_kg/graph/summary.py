@@ -11,7 +11,7 @@ import difflib
 from typing import Any
 
 from axilla_kg.errors import UnknownTopicError, UnknownVariantError
-from axilla_kg.graph import KnowledgeGraph
+from axilla_kg.graph.knowledge import KnowledgeGraph
 
 
 def topic_keys(kg: KnowledgeGraph) -> list[str]:

@@ -14,8 +14,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from axilla_kg.terms import IRI, XSD, XSD_STRING, BNode, Literal, QueryResult, Term
-from axilla_kg.turtle import PREFIXES
+from axilla_kg.graph.terms import IRI, XSD, XSD_STRING, BNode, Literal, QueryResult, Term
+from axilla_kg.vocab import PREFIXES
 
 FORMATS = ("table", "csv", "tsv", "json")
 

@@ -36,9 +36,9 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from axilla_kg.cases import CaseError, PatientCase
+from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.recommend import Recommender, dumps
+from axilla_kg.recommend.recommender import Recommender, dumps
 
 #: ``--detail`` values batch mode understands: the recommender's own, plus ``ref`` (variant
 #: details once, in a separate document; each case line refers to them).

@@ -1,7 +1,7 @@
 """The patient-case contract: the JSON object other tools send to ``recommend`` and ``audit``.
 
 The fields, their values, defaults, limits and the contradictions between them come from the
-ontology's feature registry (:mod:`axilla_kg.features`); this module only applies them. The
+ontology's feature registry (:mod:`axilla_kg.contract.features`); this module only applies them. The
 contract is strict on purpose: an unknown key, a wrong type or a contradiction is an error naming
 the field, because a typo that silently changed the matched variant would change the recommended
 imaging. A field the case leaves out is *unknown* (open world), except for the few features with
@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from axilla_kg.contract.features import Feature, Registry, Rule, shipped_registry
 from axilla_kg.errors import AxillaKGError
-from axilla_kg.features import Feature, Registry, Rule, shipped_registry
 from axilla_kg.inputs import safejson
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from axilla_kg.errors import UsageError
-from axilla_kg.terms import IRI, XSD_STRING, BNode, Term
+from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Term
 
 # --- the terminals of the SPARQL 1.1 grammar (section 19.8) ------------------------------------
 _PN_CHARS_BASE = (

@@ -22,8 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from axilla_kg.errors import ParameterError, UnknownQueryError
+from axilla_kg.graph.terms import IRI, XSD, Literal, Term
 from axilla_kg.resources import queries_dir
-from axilla_kg.terms import IRI, XSD, Literal, Term
 
 _PARAM = re.compile(
     r"^#\s*param\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?P<type>integer|decimal|string|boolean|iri)"
