@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import gc
 import hashlib
 import io
 import json
@@ -37,6 +39,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
+from axilla_kg.contract.fastline import FastLine, supported
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend.recommender import Recommender, dumps
 
@@ -55,6 +58,8 @@ _IOV_MAX = 1024
 #: ``recommend.dumps`` without building an encoder per call (the tests hold the bytes equal)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
+_INVALID = object()
+_MISSING = object()  # a fast-path cell key whose cases break a rule: the strict path words the error
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 
 Block = tuple[int, list[bytes | None]]
@@ -136,6 +141,12 @@ class BatchRecommender:
         self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.seen: dict[bytes, tuple[bytes, _Cell]] = {}  # line bytes -> its case echo and cell
+        # the fast path (axilla_kg.contract.fastline) when the cell key decides every contract rule
+        self.fast: FastLine | None = None
+        if supported(recommender.registry, {name for name, _ in self.key.bounded}):
+            sides = {name: functools.partial(CellKey._side, tests=tests) for name, tests in self.key.bounded}
+            self.fast = FastLine(recommender.reader, sides)
+        self.fast_cells: dict[tuple[Any, ...], Any] = {}  # fast key -> _Cell, None (not cacheable) or _INVALID
 
     # one line ---------------------------------------------------------------------------------
     def answer_line(self, number: int, raw: bytes | None) -> tuple[bytes, bytes, bool]:
@@ -144,6 +155,13 @@ class BatchRecommender:
         try:
             if raw is None:
                 return self._error(number, f"line longer than {MAX_LINE_BYTES:,} bytes"), b"", True
+            fast = self.fast(raw) if self.fast is not None else None
+            if fast is not None:
+                cell = self.fast_cells.get(fast[0], _MISSING)
+                if cell is _MISSING:
+                    cell = self._fast_cell(fast[0], raw)
+                if cell is not None and cell is not _INVALID:
+                    return b'{"line":%d,%b%b' % (number, cell.prefix, fast[1]), cell.tail, False
             seen = self.seen.get(raw)
             if seen is not None:  # the same bytes as an earlier line: the same case, the same answer
                 return b'{"line":%d,%b%b' % (number, seen[1].prefix, seen[0]), seen[1].tail, False
@@ -165,6 +183,19 @@ class BatchRecommender:
         except Exception as exc:
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             return self._error(number, f"cannot answer this line: {reason}"), b"", True
+
+    def _fast_cell(self, key: tuple[Any, ...], raw: bytes) -> Any:
+        """The cell of a fast-path key not seen before: the strict path reads the line (so the
+        contract's rules decide), and its verdict holds for every line with this key."""
+        if len(self.fast_cells) >= MAX_CACHED_CELLS:
+            self.fast_cells.clear()
+        try:
+            case = self.load(raw)
+        except CaseError:
+            self.fast_cells[key] = _INVALID
+            return _INVALID
+        cell = self.fast_cells[key] = self._cell(case)
+        return cell
 
     def answer(self, number: int, text: str) -> str:
         """One whole output line (without the newline), as text."""
@@ -223,12 +254,29 @@ class BatchRecommender:
         first, lines = block
         pieces: list[bytes] = []
         errors = 0
-        answer = self.answer_line
-        for offset, raw in enumerate(lines):
-            head, tail, failed = answer(first + offset, raw)
-            pieces.append(head)
+        answer, cells, seen, append = self.answer_line, self.fast_cells, self.seen, pieces.append
+        fast = self.fast.read if self.fast is not None else None
+        for number, raw in enumerate(lines, first):
+            if raw is not None:  # the common lines, inline (answer_line does the rest)
+                hit = seen.get(raw)
+                if hit is not None:  # the same bytes as an earlier line: the same case, the same answer
+                    append(b'{"line":%d,%b%b' % (number, hit[1].prefix, hit[0]))
+                    append(hit[1].tail)
+                    continue
+                found = fast(raw) if fast is not None else None
+                if found is not None:
+                    cell = cells.get(found[0])
+                    if type(cell) is _Cell:
+                        if len(seen) >= MAX_SEEN_LINES:
+                            seen.clear()
+                        seen[raw] = (found[1], cell)
+                        append(b'{"line":%d,%b%b' % (number, cell.prefix, found[1]))
+                        append(cell.tail)
+                        continue
+            head, tail, failed = answer(number, raw)
+            append(head)
             if tail:
-                pieces.append(tail)
+                append(tail)
             errors += failed
         return pieces, errors
 
@@ -467,6 +515,9 @@ def _run_workers(
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("fork")
+    # the workers inherit the graph, the compiled classifier and the caches: keep the collector off
+    # those pages, so they stay shared instead of being copied into every worker
+    gc.freeze()
     turns = [context.Semaphore(0) for _ in range(jobs)]
     turns[0].release()
     done = context.Array("q", 2 * jobs, lock=False)

@@ -17,7 +17,7 @@ from typing import Any
 from axilla_kg.contract.cases import CaseReader, PatientCase, reader
 from axilla_kg.contract.features import Registry
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.graph.summary import variant_summary
+from axilla_kg.graph.summary import list_variants, variant_summary
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
 
 PRIMARY_TOPIC = "286"
@@ -48,6 +48,7 @@ class Recommender:
     rrl_order: dict[str, int] = field(default_factory=dict)
     _info: dict[str, _VariantInfo] = field(default_factory=dict)
     _notes: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    _titles: dict[str, dict[int, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, kg: KnowledgeGraph) -> Recommender:
@@ -166,7 +167,15 @@ class Recommender:
         return _VariantInfo(v, payload, explanation)
 
     def title(self, v: CompiledVariant) -> str:
-        return str(self.info(v).payload["title"])
+        """The official title (a candidate's answer needs only this: one query per topic, not the
+        nine of a full variant summary)."""
+        cached = self._info.get(v.variant_iri)
+        if cached is not None:
+            return str(cached.payload["title"])
+        titles = self._titles.get(v.topic)
+        if titles is None:
+            titles = self._titles[v.topic] = {r["variant"]: str(r["title"]) for r in list_variants(self.kg, v.topic)}
+        return titles[v.number]
 
     # --- per case -----------------------------------------------------------------------------
     def outcomes(self, case: PatientCase) -> list[tuple[CompiledVariant, list[bool | None]]]:

@@ -1,0 +1,164 @@
+"""The batch fast path (axilla_kg.contract.fastline) answers every line exactly as the strict path does.
+
+Hypothesis writes case lines the way programs and attackers do — fields in any order, any JSON
+spacing, numbers as ``2``, ``2.0``, ``2.0000001``, ``1e0``, ``"2"``, ``40.0``, huge or negative,
+explicit nulls, repeated keys, unknown or misspelt fields, nested values, escapes, colons inside
+strings, a byte-order mark, invalid UTF-8 — and every line must get byte-for-byte the answer of a
+batch answerer with the fast path switched off (which decodes with ``inputs.safejson`` and checks
+with ``cases.CaseReader``). The test also counts how many lines the fast path took, so it fails if
+the fast path silently never engages.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from axilla_kg.contract.features import shipped_registry
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend.batch import BatchRecommender
+from axilla_kg.recommend.recommender import Recommender
+
+REGISTRY = shipped_registry()
+NUMBERS = ["2", "2.0", "2.00", "2.0000001", "1.9999999", "0.3", "7", "150", "151", "0", "-1", "0.0", "1e0", "2E1",
+           "1.5e0", '"2"', "40.0", "18", "17", "true", "null", "1" * 120, "0.1234567890123456", "3.25"]  # fmt: skip
+SPACES = ["", " ", "\t", "\n", "  "]
+
+
+@pytest.fixture(scope="module")
+def answerers() -> tuple[BatchRecommender, BatchRecommender]:
+    recommender = Recommender.load(KnowledgeGraph.load())
+    fast, strict = BatchRecommender(recommender), BatchRecommender(recommender)
+    assert fast.fast is not None, "the shipped registry must allow the fast path"
+    strict.fast = None
+    return fast, strict
+
+
+def _value(draw: st.DrawFn, name: str) -> str:
+    feature = next(f for f in REGISTRY.features if f.name == name)
+    choices: list[str] = ["null"]
+    if feature.kind == "enum":
+        choices += [json.dumps(v) for v in feature.values] + ['"nonsense"', '"New"', "1", '"fem\\u0061le"']
+    elif feature.kind == "boolean":
+        choices += ["true", "false", "1", '"true"']
+    else:
+        choices += NUMBERS
+    return draw(st.sampled_from(choices))
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> bytes:
+    """A case line: mostly valid fields, now and then a hostile twist."""
+    names = draw(st.lists(st.sampled_from(list(REGISTRY.fields)), min_size=0, max_size=8, unique=True))
+    if draw(st.booleans()):
+        names = ["sex", *[n for n in names if n != "sex"]]
+    members: list[tuple[str, str]] = [(json.dumps(n), _value(draw, n)) for n in names]
+    twist = draw(st.sampled_from(["none"] * 6 + ["repeat", "unknown", "nested", "colon", "escape-key", "array"]))
+    if twist == "repeat" and members:
+        members.append((members[0][0], draw(st.sampled_from([members[0][1], '"male"', "null"]))))
+    elif twist == "unknown":
+        members.append(('"tumour_size_cm"', "1.5"))
+    elif twist == "nested":
+        members.append(('"age"', '{"a":1}'))
+    elif twist == "colon":
+        members.append(('"sex"', '"female:male"'))
+    elif twist == "escape-key":
+        members.append(('"\\u0073ex"', '"female"'))
+    elif twist == "array" and members:
+        members[-1] = (members[-1][0], "[" + members[-1][1] + "]")
+    space = draw(st.sampled_from(SPACES))
+    body = ("," + space).join(f"{k}{draw(st.sampled_from(SPACES))}:{space}{v}" for k, v in members)
+    text = "{" + space + body + space + "}"
+    raw = text.encode()
+    ending = draw(st.sampled_from(["plain"] * 8 + ["bom", "latin1", "trailing", "not-object"]))
+    if ending == "bom":
+        raw = b"\xef\xbb\xbf" + raw
+    elif ending == "latin1":
+        raw = raw.replace(b"female", b"f\xe9male")
+    elif ending == "trailing":
+        raw += b" x"
+    elif ending == "not-object":
+        raw = b"[" + raw + b"]"
+    return raw
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(lines(), min_size=50, max_size=50))
+def test_fast_path_answers_like_the_strict_path(
+    answerers: tuple[BatchRecommender, BatchRecommender], batch: list[bytes]
+) -> None:
+    fast, strict = answerers
+    for number, raw in enumerate(batch, start=1):
+        assert b"".join(fast.answer_line(number, raw)[:2]) == b"".join(strict.answer_line(number, raw)[:2]), raw
+
+
+def test_the_fast_path_takes_plain_lines_and_declines_the_lenient_ones(
+    answerers: tuple[BatchRecommender, BatchRecommender],
+) -> None:
+    """Independent expectations: what msgspec alone would accept but the contract refuses is
+    declined (None); ordinary lines, in any spacing, are taken."""
+    fast = answerers[0].fast
+    assert fast is not None
+    taken: list[Any] = [
+        b'{"sex":"female","tumor_size_cm":2.0000001}',
+        b'{ "sex" : "male" , "age" : 40, "breast_cancer": "new", "tumor_size_cm": 2 }',
+        b'{"sex":"female","age":null,"question":"axilla"}',
+    ]
+    declined = [
+        b'{"sex":"female","sex":"male"}',  # repeated key: msgspec keeps the last one
+        b'{"sex":"female","tumor_size_cm":1.5e0}',  # exponent notation
+        b'{"sex":"female","tumor_size_cm":"2"}',  # a number as a string
+        b'{"sex":"female","age":40.0}',  # the strict path accepts it; the fast path leaves it to it
+        b'\xef\xbb\xbf{"sex":"female"}',  # byte-order mark
+        b'{"sex":"female","tumor_size_cm":0}',  # not positive
+        b'{"sex":"female","tumor_size_cm":' + b"1" * 120 + b"}",  # over the number length cap
+        b'{"sex":"f\xe9male"}',  # not UTF-8
+        b'{"sex":"female","age":' + b"[" * 3000 + b"]" * 3000 + b"}",  # nested deeply
+    ]
+    assert all(fast(raw) is not None for raw in taken)
+    assert [raw for raw in declined if fast(raw) is not None] == []
+    found = fast(taken[1])
+    assert found is not None
+    key, echo = found
+    assert key[0] == "male" and key[1] == (True,)  # the age only by the side of its bound (adult: >= 18)
+    assert json.loads(echo) == {"sex": "male", "age": 40, "question": "axilla", "breast_cancer": "new",
+                                "tumor_size_cm": 2}  # fmt: skip
+
+
+def test_the_memo_stays_bounded_and_answers_stay_equal(
+    answerers: tuple[BatchRecommender, BatchRecommender], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a tiny memo (cleared every few values) the answers still equal the strict path's,
+    explicit nulls included, and the memo never grows past its bound."""
+    import axilla_kg.contract.fastline as fastline
+
+    monkeypatch.setattr(fastline, "MAX_MEMO", 5)
+    fast, strict = answerers
+    assert fast.fast is not None
+    for number in range(1, 200):
+        size = "null" if number % 7 == 0 else f"{number / 40:.3f}"
+        raw = f'{{"sex":"female","breast_cancer":"new","tumor_size_cm":{size},"age":{number % 90}}}'.encode()
+        assert fast.answer_line(number, raw)[:2] == strict.answer_line(number, raw)[:2], raw
+    assert all(len(memo) <= 5 for _, memo in fast.fast.memos)
+
+
+def test_a_rule_on_a_numeric_value_turns_the_fast_path_off() -> None:
+    """The fast path trusts the cell key to decide every rule; a rule that looks at a number's value
+    (not just its presence) is not decided by the key, so such a registry gets the strict path only."""
+    import dataclasses
+    from decimal import Decimal
+
+    from axilla_kg.contract.fastline import supported
+    from axilla_kg.contract.features import Rule
+
+    bounded = {"age", "tumor_size_cm"}
+    assert supported(REGISTRY, bounded)
+    on_value = Rule("urn:x:r1", "large tumours need a known node status", "tumor_size_cm", "clinical_nodes",
+                    frozenset({"positive"}), when=frozenset({Decimal("5")}))  # fmt: skip
+    on_other = Rule("urn:x:r2", "lumps need an age", "axillary_lump", "age", frozenset({18}))
+    for rule in (on_value, on_other):
+        assert not supported(dataclasses.replace(REGISTRY, rules=(*REGISTRY.rules, rule)), bounded)
