@@ -3,6 +3,8 @@ message on one line and exits 2, so a user never sees a traceback for their own 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class AxillaKGError(Exception):
     """Base of every error the library raises on purpose."""
@@ -36,6 +38,24 @@ class QuerySyntaxError(UsageError):
 
 class DataError(AxillaKGError):
     """Input data (a Turtle file, a CSV table) is malformed; the message names file and line."""
+
+
+class RowError(DataError):
+    """One row of a table is wrong: ``FILE:LINE: field 'NAME' PROBLEM`` (or without the field).
+
+    The parts are kept, not only the text, because ``import-ratings`` validates its rows with
+    ``ingest``'s code under ``ingest``'s column names and must report them at its own table's line
+    and under its own column names (:meth:`at`)."""
+
+    def __init__(self, file: str, line: int, problem: str, field: str | None = None) -> None:
+        self.file, self.line, self.problem, self.field = file, line, problem, field
+        named = f"field '{field}' " if field else ""
+        super().__init__(f"{file}:{line}: {named}{problem}")
+
+    def at(self, file: str, line: int, columns: Mapping[str, str]) -> RowError:
+        """The same problem reported at another table's ``line``, its field renamed by ``columns``."""
+        field = columns.get(self.field, self.field) if self.field else None
+        return RowError(file, line, self.problem, field)
 
 
 class UnknownProcedureError(UsageError):

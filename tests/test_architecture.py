@@ -76,3 +76,25 @@ def test_no_module_imports_a_private_name_of_another() -> None:
             if name.startswith("_") and target != unit and (unit, target, name) not in PRIVATE_IMPORT_EXCEPTIONS:
                 private.append(f"{path.relative_to(PACKAGE)} imports {target}.{name}")
     assert private == []
+
+
+def test_the_iri_bases_we_mint_are_written_only_in_vocab() -> None:
+    """One home per fact: ``vocab.py`` spells every base under ``https://w3id.org/axilla-kg/``."""
+    elsewhere = [
+        str(path.relative_to(PACKAGE))
+        for path in _sources()
+        if path.name != "vocab.py" and "w3id.org/axilla-kg" in path.read_text(encoding="utf-8")
+    ]
+    assert elsewhere == []
+
+
+def test_exporters_do_not_import_the_authoring_tools() -> None:
+    """``export`` reads vocabulary from ``vocab``, not from the CSV generator (``authoring``)."""
+    leaks = [
+        f"{path.relative_to(PACKAGE)} imports {target}"
+        for path in _sources()
+        if _unit(path) == "export"
+        for target, _name in _imports(path)
+        if target == "authoring"
+    ]
+    assert leaks == []

@@ -26,9 +26,8 @@ import pyoxigraph
 
 from axilla_kg.contract.features import REGISTRY_FILES, Registry
 from axilla_kg.errors import DataError
-
-AX = "https://w3id.org/axilla-kg/vocab#"
-AXD = "https://w3id.org/axilla-kg/id/"
+from axilla_kg.formats.turtle import Blank, Collection, Lang, Ref, Resource, Typed, Value, document
+from axilla_kg.vocab import AX, XSD, curie, local_name
 
 
 @dataclass
@@ -44,10 +43,6 @@ class VariantDefinition:
 def class_iri(variant_iri: str) -> str:
     """The defined class of patients matching a variant: the variant IRI with ``-patient``."""
     return variant_iri + "-patient"
-
-
-def _local(iri: str) -> str:
-    return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rsplit("/", 1)[-1]
 
 
 def read_definitions(
@@ -81,12 +76,14 @@ def read_definitions(
             continue
         d = found.setdefault(iri, VariantDefinition(iri, row["key"].value, int(row["n"].value), {}, [], {}))
         if pred not in registry.definition_props:
-            raise DataError(f"{path}: {iri}: unknown definition predicate ax:{_local(pred)} (no ax:constrainsFeature)")
+            raise DataError(
+                f"{path}: {iri}: unknown definition predicate ax:{local_name(pred)} (no ax:constrainsFeature)"
+            )
         name, facet = registry.definition_props[pred]
         feature = features[name]
         if facet:
             if feature.kind not in ("decimal", "integer"):
-                raise DataError(f"{path}: {iri}: ax:{_local(pred)} bounds the non-numeric feature '{name}'")
+                raise DataError(f"{path}: {iri}: ax:{local_name(pred)} bounds the non-numeric feature '{name}'")
             lexical = str(Decimal(obj.value)) if feature.kind == "decimal" else str(int(obj.value))
             d.bounds.append((feature.prop, feature.kind, facet, lexical))
         elif feature.kind == "boolean":
@@ -98,7 +95,7 @@ def read_definitions(
                 raise DataError(f"{path}: {iri}: <{obj.value}> is not a case value of '{name}'")
             d.accepts.setdefault(feature.prop, []).append(obj.value)
         else:
-            raise DataError(f"{path}: {iri}: ax:{_local(pred)} gives a value, not a bound, for numeric '{name}'")
+            raise DataError(f"{path}: {iri}: ax:{local_name(pred)} gives a value, not a bound, for numeric '{name}'")
     for d in found.values():
         for values in d.accepts.values():
             values.sort()
@@ -108,68 +105,68 @@ def read_definitions(
 
 def _is_definition_like(pred: str) -> bool:
     """Predicates that look like definition criteria must be registered: a typo is an error."""
-    local = _local(pred)
+    local = local_name(pred)
     return local.startswith(("accepts", "requires")) or "Exclusive" in local or "Inclusive" in local
 
 
-def _ref(iri: str) -> str:
-    if iri.startswith(AX):
-        return "ax:" + iri[len(AX) :]
-    if iri.startswith(AXD):
-        return "axd:" + iri[len(AXD) :]
-    return f"<{iri}>"
+def _ref(iri: str) -> Ref:
+    """A reference to a term, as a prefixed name where it can be one (the writer checks the rest)."""
+    return Ref(curie(iri, ("ax", "axd", "xsd"), plain=True) or iri)
 
 
-def _restrictions(d: VariantDefinition) -> list[str]:
-    parts: list[str] = []
+def _restriction(prop: str, *pairs: tuple[str, Value]) -> Blank:
+    return Blank((("a", Ref("owl:Restriction")), ("owl:onProperty", _ref(prop)), *pairs))
+
+
+def _restrictions(d: VariantDefinition) -> list[Value]:
+    parts: list[Value] = []
     for prop in sorted(d.accepts):
         values = d.accepts[prop]
         if len(values) == 1:
-            parts.append(f"[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; owl:hasValue {_ref(values[0])} ]")
+            parts.append(_restriction(prop, ("owl:hasValue", _ref(values[0]))))
         else:
-            one_of = " ".join(_ref(v) for v in values)
-            parts.append(
-                f"[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; "
-                f"owl:someValuesFrom [ a owl:Class ; owl:oneOf ( {one_of} ) ] ]"
-            )
+            one_of = Blank((("a", Ref("owl:Class")), ("owl:oneOf", Collection(tuple(_ref(v) for v in values)))))
+            parts.append(_restriction(prop, ("owl:someValuesFrom", one_of)))
     for prop, datatype, facet, lexical in d.bounds:
-        literal = f'"{lexical}"^^xsd:{datatype}'
-        parts.append(
-            f"[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; owl:someValuesFrom [ a rdfs:Datatype ; "
-            f"owl:onDatatype xsd:{datatype} ; owl:withRestrictions ( [ xsd:{facet} {literal} ] ) ] ]"
+        bound = Blank(((_ref(XSD + facet).turtle(), Typed(lexical, _ref(XSD + datatype))),))
+        datarange = Blank(
+            (
+                ("a", Ref("rdfs:Datatype")),
+                ("owl:onDatatype", _ref(XSD + datatype)),
+                ("owl:withRestrictions", Collection((bound,))),
+            )
         )
+        parts.append(_restriction(prop, ("owl:someValuesFrom", datarange)))
     for prop in sorted(d.booleans):
         flag = "true" if d.booleans[prop] else "false"
-        parts.append(f'[ a owl:Restriction ; owl:onProperty {_ref(prop)} ; owl:hasValue "{flag}"^^xsd:boolean ]')
+        parts.append(_restriction(prop, ("owl:hasValue", Typed(flag, Ref("xsd:boolean")))))
     return parts
 
 
 def render(definitions: list[VariantDefinition]) -> str:
     """Turtle for every variant's defined class, deterministic (sorted by topic, variant)."""
-    out = [
-        "# GENERATED by `python -m axilla_kg.authoring.ingest` from ontology/variant-definitions.ttl: do not edit.",
-        "# One OWL defined class per variant: the patients the variant's title describes.",
-        "@prefix ax:   <https://w3id.org/axilla-kg/vocab#> .",
-        "@prefix axd:  <https://w3id.org/axilla-kg/id/> .",
-        "@prefix owl:  <http://www.w3.org/2002/07/owl#> .",
-        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
-        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
-        "@prefix xsd:  <http://www.w3.org/2001/XMLSchema#> .",
-        "",
+    header = [
+        "GENERATED by `python -m axilla_kg.authoring.ingest` from ontology/variant-definitions.ttl: do not edit.",
+        "One OWL defined class per variant: the patients the variant's title describes.",
     ]
+    resources: list[Resource] = []
     for d in definitions:
         cls = _ref(class_iri(d.iri))
-        members = "\n            ".join(["ax:PatientCase", *_restrictions(d)])
-        out.append(f"{_ref(d.iri)} ax:patientClass {cls} .")
-        out.append(
-            f"{cls} a owl:Class ;\n"
-            f'    rdfs:label "patient matching ACR topic {d.topic_key} variant {d.number}"@en ;\n'
-            f'    skos:definition "The patient cases that ACR topic {d.topic_key} variant {d.number} describes: '
-            f'a patient case with every feature value the variant definition accepts."@en ;\n'
-            f"    ax:classOfVariant {_ref(d.iri)} ;\n"
-            f"    owl:equivalentClass [ a owl:Class ; owl:intersectionOf (\n            {members}\n        ) ] .\n"
+        resources.append(Resource(_ref(d.iri).turtle()).add("ax:patientClass", cls))
+        members = Collection((Ref("ax:PatientCase"), *_restrictions(d)), multiline=True)
+        defined = Resource(cls.turtle()).add("a", Ref("owl:Class"))
+        defined.add("rdfs:label", Lang(f"patient matching ACR topic {d.topic_key} variant {d.number}"))
+        defined.add(
+            "skos:definition",
+            Lang(
+                f"The patient cases that ACR topic {d.topic_key} variant {d.number} describes: "
+                "a patient case with every feature value the variant definition accepts."
+            ),
         )
-    return "\n".join(out)
+        defined.add("ax:classOfVariant", _ref(d.iri))
+        defined.add("owl:equivalentClass", Blank((("a", Ref("owl:Class")), ("owl:intersectionOf", members))))
+        resources.append(defined)
+    return document(header, resources)
 
 
 def generate(definitions_file: Path, topic_turtle: list[str], out_dir: Path) -> dict[Path, str]:

@@ -1,10 +1,11 @@
 """``axilla-kg import-ratings``: a flat ratings table (the layout ``export --format csv`` writes)
 -> the Turtle of one topic's variants and ratings.
 
-A user with access to the full ACR tables can complete or update the graph this way. The rows
-go through the same code as the curated reference (``axilla_kg.authoring.ingest``), so a rating imported
-here is built exactly like a generated one; only the error messages are re-anchored on the
-imported table's own line numbers. Every row is validated before anything is written.
+A user with access to the full ACR tables can complete or update the graph this way. The rows go
+through the same code as the curated reference (``axilla_kg.authoring.ingest``), so a rating
+imported here is built exactly like a generated one; only the errors are reported at the imported
+table's own line numbers and under its column names (``RowError.at``). Every row is validated
+before anything is written.
 
 The ``source`` column (``file:line``) names the rating's source record; it is what makes
 export -> import give back the identical graph. Left empty, the record is the imported table's
@@ -28,9 +29,10 @@ from axilla_kg.authoring.ingest import (
     read_rows,
     topic_resources,
 )
-from axilla_kg.errors import DataError, UsageError
+from axilla_kg.errors import DataError, RowError, UsageError
 from axilla_kg.export.table import COLUMNS
 from axilla_kg.formats.turtle import Resource, document
+from axilla_kg.vocab import curie
 
 REQUIRED = ["topic", "variant", "title", "procedure", "category", "rrl", "rating", "confidence"]
 _SOURCE = re.compile(r"^(?P<file>[^:/\\]+):(?P<line>\d+)$")
@@ -72,25 +74,8 @@ def existing_topic(key: str) -> ExistingTopic | None:
         definition = next(iter(g.objects(variant, AX.definitionSource)), None)
         number_value = next(iter(g.objects(variant, AX.variantNumber)), None)
         if definition is not None and number_value is not None:
-            sources[int(number_value)] = _curie(str(definition))  # type: ignore[call-overload]
+            sources[int(number_value)] = curie(str(definition), plain=True) or str(definition)  # type: ignore[call-overload]
     return ExistingTopic(TopicInfo(key, number, title, edition, superseded_key), sources)
-
-
-def _curie(iri: str) -> str:
-    from axilla_kg.vocab import PREFIXES
-
-    for prefix, base in PREFIXES.items():
-        if iri.startswith(base) and re.fullmatch(r"[A-Za-z0-9_.\-]+", iri[len(base) :]):
-            return f"{prefix}:{iri[len(base) :]}"
-    return iri
-
-
-def _reanchor(exc: DataError, table: Path, line: int) -> DataError:
-    """ingest names the source record's file and line; the user needs the table's own line."""
-    message = re.sub(r"^[^:]+:\d+: ", "", str(exc))
-    for ingest_name, column in _FIELD_NAMES.items():
-        message = message.replace(f"field '{ingest_name}'", f"field '{column}'")
-    return DataError(f"{table.name}:{line}: {message}")
 
 
 def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -> str:
@@ -163,8 +148,8 @@ def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -
             resources: list[Resource] = rating_resources(
                 Path(source_file), source_line, ingest_row, topic, variant, procedures, {}
             )
-        except DataError as exc:
-            raise _reanchor(exc, table, line) from None
+        except RowError as exc:  # ingest names the source record's line; the user needs the table's own
+            raise exc.at(table.name, line, _FIELD_NAMES) from None
         known_variant = content.variants.get(variant)
         if known_variant is None:
             definition = (known.definition_sources.get(variant) if known else None) or resources[1].subject

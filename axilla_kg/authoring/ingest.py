@@ -19,42 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from axilla_kg.authoring import definitions
-from axilla_kg.errors import DataError
+from axilla_kg.errors import DataError, RowError
 from axilla_kg.formats.atomic import write_all_atomically
 from axilla_kg.formats.turtle import Lang, Ref, Resource, document
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.resources import ontology_dir
+from axilla_kg.vocab import AX, CATEGORIES, CONFIDENCES, RRLS, SOES
 
 AXILLA_TOPIC = 286
 AXILLA_TITLE = "Imaging of the Axilla"
 
-CATEGORIES = {
-    "Usually Appropriate": "ax:UsuallyAppropriate",
-    "May Be Appropriate": "ax:MayBeAppropriate",
-    "May Be Appropriate (Disagreement)": "ax:MayBeAppropriateDisagreement",
-    "Usually Not Appropriate": "ax:UsuallyNotAppropriate",
-    "": "ax:CategoryNotStated",
-}
-RRLS = {
-    "O": "ax:RRL-O",
-    "☢": "ax:RRL-1",
-    "☢☢": "ax:RRL-2",
-    "☢☢☢": "ax:RRL-3",
-    "☢☢☢☢": "ax:RRL-4",
-    "☢☢☢☢☢": "ax:RRL-5",
-    "Varies": "ax:RRL-Varies",
-}
-SOES = {
-    "Strong": "ax:SOE-Strong",
-    "Limited": "ax:SOE-Limited",
-    "Expert Consensus": "ax:SOE-ExpertConsensus",
-}
-CONFIDENCES = {
-    "high": "ax:ConfidenceHigh",
-    "seed": "ax:ConfidenceSeed",
-    "medium": "ax:ConfidenceMedium",
-    "low": "ax:ConfidenceLow",
-}
 _URL = re.compile(r"https?://[^\s;()]+")
 _TABULATION = re.compile(r"final tabulations[^0-9]*((?:\d+\s*,\s*){8}\d+)")
 _TOPIC_CELL = re.compile(r"^(\d+)\s+(.+?)(?:\s+\((current|(\d{4}) version[^)]*)\))?$")
@@ -119,7 +93,7 @@ def known_procedures(path: Path | None = None) -> set[str]:
     import pyoxigraph
 
     source = path or ontology_dir() / "procedures.ttl"
-    name = pyoxigraph.NamedNode("https://w3id.org/axilla-kg/vocab#procedureName")
+    name = pyoxigraph.NamedNode(AX + "procedureName")
     triples = pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
     return {t.object.value for t in triples if t.predicate == name}
 
@@ -136,18 +110,18 @@ def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, 
 
 
 def int_cell(path: Path, line: int, name: str, text: str, low: int, high: int) -> int | None:
-    """A whole number in ``low..high`` (None for an empty cell), else a DataError naming file, line and field."""
+    """A whole number in ``low..high`` (None for an empty cell), else a RowError naming file, line and field."""
     if text == "":
         return None
     if not text.isdigit() or not low <= int(text) <= high:
-        raise DataError(f"{path.name}:{line}: field '{name}' must be a whole number {low}-{high}, got '{text}'")
+        raise RowError(path.name, line, f"must be a whole number {low}-{high}, got '{text}'", name)
     return int(text)
 
 
 def _lookup(path: Path, line: int, name: str, text: str, table: dict[str, str]) -> str:
     if text not in table:
         choices = ", ".join(repr(k) for k in table if k)
-        raise DataError(f"{path.name}:{line}: field '{name}' has unknown value '{text}' (expected one of {choices})")
+        raise RowError(path.name, line, f"has unknown value '{text}' (expected one of {choices})", name)
     return table[text]
 
 
@@ -175,15 +149,19 @@ def rating_resources(
     seen: dict[tuple[str, int, str], int],
 ) -> list[Resource]:
     """One validated reference row as ``[rating, source record]``; the one place a rating's triples
-    are built, shared by the generator and ``import-ratings`` so both give identical graphs."""
+    are built, shared by the generator and ``import-ratings`` so both give identical graphs. A bad
+    cell raises :class:`~axilla_kg.errors.RowError` naming ``path``'s name, ``line`` and the field
+    (under ``ingest``'s column names), which ``import-ratings`` re-reports at its own table's line."""
     procedure = row["procedure"]
     if procedure not in procedures:
-        raise DataError(f"{path.name}:{line}: field 'procedure' names unknown procedure '{procedure}'")
+        raise RowError(path.name, line, f"names unknown procedure '{procedure}'", "procedure")
     key = (topic_key, variant, procedure)
     if key in seen:
-        raise DataError(
-            f"{path.name}:{line}: procedure '{procedure}' is rated twice in topic {topic_key} "
-            f"variant {variant} (first on line {seen[key]})"
+        raise RowError(
+            path.name,
+            line,
+            f"procedure '{procedure}' is rated twice in topic {topic_key} variant {variant} "
+            f"(first on line {seen[key]})",
         )
     seen[key] = line
     category = _lookup(path, line, "appropriateness_category", row["appropriateness_category"], CATEGORIES)
@@ -205,7 +183,7 @@ def rating_resources(
         rating.add("ax:medianRating", int_cell(path, line, "median", median, 1, 9))
     elif median:
         if median != "n/a":
-            raise DataError(f"{path.name}:{line}: field 'median' must be 1-9, 'n/a' or empty, got '{median}'")
+            raise RowError(path.name, line, f"must be 1-9, 'n/a' or empty, got '{median}'", "median")
         rating.add("ax:medianAsPrinted", median)
     if row["soe"]:
         rating.add("ax:strengthOfEvidence", Ref(_lookup(path, line, "soe", row["soe"], SOES)))

@@ -17,6 +17,7 @@ from typing import Any
 
 from axilla_kg.cdshooks import codes
 from axilla_kg.cdshooks.orders import Verdict
+from axilla_kg.vocab import CATEGORY_SYSTEM
 
 SOURCE_LABEL = "axilla-kg: ACR Appropriateness Criteria (topic 286 Imaging of the Axilla)"
 #: Shown in every card: the tables are partial and ACR owns the content.
@@ -188,7 +189,7 @@ def system_action(
     resource = copy.deepcopy(order)
     coding = [{"system": codes.PAMA_RATING_SYSTEM, "code": verdict.pama}]
     if verdict.category:
-        coding.append({"system": codes.CATEGORY_SYSTEM, "code": verdict.category, "display": verdict.category})
+        coding.append({"system": CATEGORY_SYSTEM, "code": verdict.category, "display": verdict.category})
     extensions = [
         {"url": codes.PAMA_RATING, "valueCodeableConcept": {"coding": coding}},
         {"url": codes.PAMA_QCDSM, "valueString": qcdsm},

@@ -66,7 +66,6 @@ PAMA_BY_CATEGORY = {
     "May Be Appropriate (Disagreement)": "appropriate",
     "Usually Not Appropriate": "not-appropriate",
 }
-CATEGORY_SYSTEM = "https://w3id.org/axilla-kg/vocab/acr-category"
 
 
 def is_breast_cancer(code: str) -> bool:

@@ -19,6 +19,7 @@ from axilla_kg.cdshooks.orders import Verdict, judge, procedure_of
 from axilla_kg.cdshooks.request import HookRequest
 from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.recommend.lookup import Lookup
+from axilla_kg.vocab import AXD
 
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
@@ -30,7 +31,7 @@ SERVICES = {
     "axilla-imaging-order-select": "order-select",
     "axilla-imaging-order-sign": "order-sign",
 }
-DATA_ID = "https://w3id.org/axilla-kg/id/"
+DATA_ID = AXD
 #: Sent as pama-rating-qcdsm-consulted. The profile wants the CMS G-code of a qualified CDS
 #: mechanism; this tool is not one, and says so rather than borrowing a code.
 QCDSM = "axilla-kg (not a CMS-qualified CDS mechanism)"

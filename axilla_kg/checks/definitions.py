@@ -136,9 +136,7 @@ def check_definitions(ctx: CheckContext) -> list[Finding]:
 def _ratings(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
     """Variant IRI → procedure → (category, source file:line) for ratings with a stated category."""
     rows = ctx.kg.sparql(
-        """PREFIX ax: <https://w3id.org/axilla-kg/vocab#>
-        PREFIX prov: <http://www.w3.org/ns/prov#>
-        SELECT ?v ?procedure ?category ?file ?line WHERE {
+        """SELECT ?v ?procedure ?category ?file ?line WHERE {
           ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p ; ax:category ?c .
           ?p ax:procedureName ?procedure . ?c ax:categoryText ?category .
           OPTIONAL { ?r ax:hasSourceRecord ?s . ?s ax:sourceFile ?file . OPTIONAL { ?s ax:sourceRow ?line } }

@@ -1,12 +1,13 @@
 """Logic stage: the OWL reasoner (HermiT, or Pellet) on the shipped graph plus ``--data``.
 
-The reasoners are the ones owlready2 bundles (its HermiT and Pellet jars and its Java settings),
-called through their own command lines so that only what the check needs is computed (see
-``_run_hermit``). Reports an inconsistent graph and every unsatisfiable class as ERROR findings.
-HermiT only says *that* the ontology is inconsistent; Pellet's ``explain`` command
-(shipped in owlready2's Pellet classpath) says *why*: the smallest set of axioms that clash (a
-justification). So whichever reasoner decided, the explanation comes from ``pellet explain`` run
-on the same N-Triples file, and the entities named in it are mapped back to IRIs and labels.
+The reasoners are the ones owlready2 bundles (its HermiT and Pellet jars and its Java settings,
+from ``axilla_kg.reasoning.jvm``), called through their own command lines so that only what the
+check needs is computed (see ``_run_hermit``). Reports an inconsistent graph and every
+unsatisfiable class as ERROR findings. HermiT only says *that* the ontology is inconsistent;
+Pellet's ``explain`` command (in owlready2's Pellet jars) says *why*: the smallest set of axioms
+that clash (a justification). So whichever reasoner decided, the explanation comes from
+``pellet explain`` run on the same N-Triples file, and the entities named in it are mapped back
+to IRIs and labels.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning.reasoner import ReasonerUnavailable, java_available
+from axilla_kg.reasoning.jvm import hermit_classpath, java_available, pellet_classpath, run_java
+from axilla_kg.reasoning.reasoner import ReasonerUnavailable
+from axilla_kg.vocab import BASE, local_name
 
 STAGE = "logic"
 INCONSISTENT = "logic-inconsistent"
@@ -43,7 +46,7 @@ def check_logic(ctx: CheckContext) -> list[Finding]:
     for index, iri in enumerate(outcome.unsatisfiable):
         explanation = _explain(nt, ["--unsat", iri]) if index < MAX_UNSAT_EXPLAINED else ""
         entities = _entities(ctx, explanation, first=iri)
-        message = f"class {_short(iri)} is unsatisfiable: no individual can be a member of it"
+        message = f"class {local_name(iri)} is unsatisfiable: no individual can be a member of it"
         if explanation:
             message += f"; because: {explanation}"
         findings.append(Finding("logic-unsatisfiable-class", Level.ERROR, message, entities, STAGE))
@@ -57,23 +60,17 @@ class _Outcome:
     error: str = ""
 
 
-def _java(classpath: str, *args: str) -> subprocess.CompletedProcess[str]:
-    import owlready2
-    from owlready2 import reasoning
-
-    command = [owlready2.JAVA_EXE, f"-Xmx{reasoning.JAVA_MEMORY}M", "-cp", classpath, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=REASONER_TIMEOUT_S, check=False)
-
-
 def _run_hermit(nt: Path) -> _Outcome:
     """HermiT's own command line: consistency (-k) and unsatisfiable classes (-U).
 
     owlready2's ``sync_reasoner_hermit`` also realises every individual (-I) and classifies the
     property hierarchies, which is what grows with the number of ratings; the check needs neither.
     """
-    from owlready2 import reasoning
-
-    done = _java(reasoning._HERMIT_CLASSPATH, "org.semanticweb.HermiT.cli.CommandLine", "-k", "-U", nt.as_uri())
+    done = run_java(
+        hermit_classpath(),
+        ["org.semanticweb.HermiT.cli.CommandLine", "-k", "-U", nt.as_uri()],
+        timeout=REASONER_TIMEOUT_S,
+    )
     output = done.stdout + done.stderr
     if "InconsistentOntologyException" in output or "Inconsistent ontology" in output:
         return _Outcome(consistent=False)
@@ -88,18 +85,10 @@ def _run_hermit(nt: Path) -> _Outcome:
 
 def _run_pellet(ctx: CheckContext, nt: Path) -> _Outcome:
     """Pellet's ``unsat`` command: reports inconsistency, else the unsatisfiable classes."""
-    from owlready2 import reasoning
-
-    done = _java(
-        reasoning._PELLET_CLASSPATH,
-        "pellet.Pellet",
-        "unsat",
-        "--loader",
-        "Jena",
-        "--input-format",
-        "N-Triples",
-        "--ignore-imports",
-        str(nt),
+    done = run_java(
+        pellet_classpath(),
+        ["pellet.Pellet", "unsat", "--loader", "Jena", "--input-format", "N-Triples", "--ignore-imports", str(nt)],
+        timeout=REASONER_TIMEOUT_S,
     )
     output = done.stdout + done.stderr
     if "Ontology is inconsistent" in output:
@@ -111,7 +100,7 @@ def _run_pellet(ctx: CheckContext, nt: Path) -> _Outcome:
         names = done.stdout.split("unsatisfiable concept(s):", 1)[1].split()
         by_local = _local_names(ctx)
         for name in names:  # Pellet prints prefixed names (vocab:Foo) or full IRIs
-            local = name.rsplit(":", 1)[-1] if not name.startswith("http") else _short(name)
+            local = name.rsplit(":", 1)[-1] if not name.startswith("http") else local_name(name)
             unsat.append(by_local.get(local, name))
     return _Outcome(unsatisfiable=sorted(set(unsat)))
 
@@ -141,10 +130,12 @@ def _inconsistent(ctx: CheckContext, nt: Path) -> Finding:
 
 def _explain(nt: Path, what: list[str]) -> str:
     """One justification from ``pellet explain``, as a single line of axioms ('' if none)."""
-    from owlready2 import reasoning
-
     try:
-        done = _java(reasoning._PELLET_CLASSPATH, "pellet.Pellet", "explain", "--ignore-imports", *what, str(nt))
+        done = run_java(
+            pellet_classpath(),
+            ["pellet.Pellet", "explain", "--ignore-imports", *what, str(nt)],
+            timeout=REASONER_TIMEOUT_S,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return parse_explanation(done.stdout)
@@ -195,18 +186,12 @@ def _entities(ctx: CheckContext, explanation: str, first: str | None = None) -> 
 
 
 def _local_names(ctx: CheckContext) -> dict[str, str]:
-    rows = ctx.kg.sparql(
-        'SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "https://w3id.org/axilla-kg/")) }'
-    )
+    rows = ctx.kg.sparql(f'SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{BASE}")) }}')
     out: dict[str, str] = {}
     for (term,) in rows.rows:
         iri = str(term)
-        out.setdefault(re.split(r"[#/]", iri)[-1], iri)
+        out.setdefault(local_name(iri), iri)
     return out
-
-
-def _short(iri: str) -> str:
-    return re.split(r"[#/]", iri)[-1]
 
 
 def _first_line(text: str) -> str:

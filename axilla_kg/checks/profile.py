@@ -27,7 +27,8 @@ from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning.reasoner import ReasonerUnavailable, java_available
+from axilla_kg.reasoning.jvm import hermit_jar, java_available, run_java
+from axilla_kg.reasoning.reasoner import ReasonerUnavailable
 
 STAGE = "profile"
 SOURCE = Path(__file__).resolve().parent / "java" / "ProfileCheck.java"
@@ -65,13 +66,6 @@ class Violation:
         if match is None:
             return ""
         return match.group(1) or _RESERVED[match.group(2)] + match.group(3)
-
-
-def hermit_jar() -> Path:
-    """The HermiT jar owlready2 ships; it bundles the OWL API (profiles included)."""
-    import owlready2
-
-    return Path(owlready2.__file__).resolve().parent / "hermit" / "HermiT.jar"
 
 
 def _cache_root() -> Path:
@@ -122,10 +116,7 @@ def profile_violations(files: Sequence[Path]) -> dict[Path, list[Violation]]:
     """The OWL 2 DL violations of each file (N-Triples, RDF/XML...), checked independently in one JVM."""
     if not java_available():
         raise ReasonerUnavailable("the OWL 2 DL profile check needs Java: install a JDK (default-jdk-headless)")
-    import owlready2
-
-    command = [owlready2.JAVA_EXE, "-cp", checker_classpath(), "ProfileCheck", *map(str, files)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    done = run_java(checker_classpath(), ["ProfileCheck", *map(str, files)], timeout=TIMEOUT_S, heap=False)
     if done.returncode != 0:
         raise ReasonerUnavailable(f"the OWL 2 DL profile check failed: {_first_line(done.stderr)}")
     return parse_report(done.stdout, files)

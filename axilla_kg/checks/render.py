@@ -13,16 +13,13 @@ import re
 from axilla_kg.checks.findings import Finding
 from axilla_kg.checks.runner import CheckReport
 from axilla_kg.formats.output import text_table
-from axilla_kg.vocab import PREFIXES
+from axilla_kg.vocab import curie
 
 FORMATS = ("table", "tsv", "json", "md")
 
 
 def short(iri: str) -> str:
-    for prefix, base in PREFIXES.items():
-        if iri.startswith(base) and iri != base:
-            return f"{prefix}:{iri[len(base) :]}"
-    return iri if not iri.startswith("http") else f"<{iri}>"
+    return curie(iri) or (iri if not iri.startswith("http") else f"<{iri}>")
 
 
 def _entities(finding: Finding) -> str:

@@ -14,18 +14,17 @@ runner needs no change. Rules run on Oxigraph, which answers each in millisecond
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.errors import DataError
+from axilla_kg.graph.queries import read_header
 from axilla_kg.graph.terms import IRI
 from axilla_kg.resources import queries_dir
 
 STAGE = "rules"
-_HEADER = re.compile(r"^#\s*(id|level|description)\s*:\s*(.*?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -44,13 +43,7 @@ def rules_dir() -> Path:
 def parse_rule(path: Path) -> Rule:
     """Read one rule file; a malformed header is a data error naming the file."""
     text = path.read_text(encoding="utf-8")
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        match = _HEADER.match(line)
-        if match:
-            fields[match.group(1)] = match.group(2)
+    fields = read_header(text).fields
     missing = [name for name in ("id", "level", "description") if not fields.get(name)]
     if missing:
         raise DataError(f"{path}: rule header lacks '# {missing[0]}:'")

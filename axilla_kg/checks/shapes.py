@@ -8,7 +8,6 @@ the SHACL spec requires. Each property shape has its own IRI, whose local name i
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.errors import DataError
 from axilla_kg.resources import ontology_dir
+from axilla_kg.vocab import local_name
 
 STAGE = "shapes"
 SH = "http://www.w3.org/ns/shacl#"
@@ -57,13 +57,13 @@ def check_shapes(ctx: CheckContext) -> list[Finding]:
         message = report.value(result, sh.resultMessage)
         path = report.value(result, sh.resultPath)
         value = report.value(result, sh.value)
-        rule = _local(str(source_shape)) if isinstance(source_shape, rdflib.URIRef) else "shape"
+        rule = local_name(str(source_shape)) if isinstance(source_shape, rdflib.URIRef) else "shape"
         entities = [ctx.entity(str(focus))] if isinstance(focus, rdflib.URIRef) else [(str(focus), "")]
         if isinstance(value, rdflib.URIRef):
             entities.append(ctx.entity(str(value)))
         text = str(message) if message is not None else "shape violated"
         if path is not None:
-            text += f" [path {_local(str(path))}"
+            text += f" [path {local_name(str(path))}"
             text += f", value {value}]" if value is not None and not isinstance(value, rdflib.BNode) else "]"
         findings.append(
             Finding(
@@ -75,7 +75,3 @@ def check_shapes(ctx: CheckContext) -> list[Finding]:
             )
         )
     return sorted(findings, key=lambda f: (f.rule, f.entities))
-
-
-def _local(iri: str) -> str:
-    return re.split(r"[#/]", iri)[-1]

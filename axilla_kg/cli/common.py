@@ -19,8 +19,6 @@ from axilla_kg.inputs.numbers import NumberSyntaxError, parse_whole
 if TYPE_CHECKING:
     from axilla_kg.graph.knowledge import KnowledgeGraph
 
-ENGINES = ("oxigraph", "rdflib")
-
 #: whether a command's arguments are needed (see the module docstring)
 Wanted = Callable[[str], bool]
 
@@ -73,12 +71,17 @@ def add_data(parser: argparse.ArgumentParser, what: str = "load with the shipped
 
 
 def add_engine(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="oxigraph",
-        help="SPARQL engine (default oxigraph; rdflib is the slower reference engine)",
-    )
+    """``--engine``, offering the engines registered in ``axilla_kg.graph.engines``."""
+    from axilla_kg.graph import engines
+
+    parser.add_argument("--engine", choices=engines.available(), default=engines.DEFAULT, help=engine_help())
+
+
+def engine_help() -> str:
+    """The ``--engine`` help, read from the engine registry."""
+    from axilla_kg.graph import engines
+
+    return "SPARQL engine: " + ", ".join(f"{info.name} ({info.description})" for info in engines.described())
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

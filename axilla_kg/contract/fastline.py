@@ -5,7 +5,7 @@ answer: decoding the JSON strictly and checking it against the case contract, th
 case echo. For the common, well-formed line this module does all three with one call into
 msgspec's C decoder (a ``Struct`` type built from the feature registry: enumerations as
 ``Literal``, booleans, whole numbers; decimals kept as raw JSON text), plus a few dictionary
-lookups. It never decides anything the strict path (:class:`axilla_kg.cases.CaseReader` over
+lookups. It never decides anything the strict path (:class:`axilla_kg.contract.cases.CaseReader` over
 :mod:`axilla_kg.inputs.safejson`) would decide differently, because it only ever *accepts* or
 *declines*:
 

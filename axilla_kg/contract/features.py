@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from axilla_kg.errors import DataError
+from axilla_kg.vocab import OWL, XSD, sparql_prefixes
 
-AX = "https://w3id.org/axilla-kg/vocab#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-OWL = "http://www.w3.org/2002/07/owl#"
 KINDS = {XSD + "decimal": "decimal", XSD + "integer": "integer", XSD + "boolean": "boolean"}
 FACETS = ("minInclusive", "minExclusive", "maxInclusive", "maxExclusive")
 #: the ontology files that hold the registry (the schema and the terminology)
@@ -260,10 +258,7 @@ def _case_value(feature: Feature, value: str, where: str) -> Any:
     return Decimal(value)
 
 
-_PREFIX = f"PREFIX ax: <{AX}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-_PREFIX += (
-    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
-)
+_PREFIX = sparql_prefixes("ax", "rdfs", "skos", "rdf")  # the store is read directly, not through an engine
 _FEATURES = (
     _PREFIX
     + """SELECT ?f ?name ?prop ?label ?help ?order ?ptype ?range ?default ?ddt ?required ?min ?max ?positive ?unit

@@ -22,13 +22,13 @@ from typing import Any
 import rdflib
 from rdflib import RDFS, Literal, URIRef
 
-from axilla_kg.authoring.ingest import CATEGORIES
+from axilla_kg import vocab
 from axilla_kg.export.rdf import AX, DCTERMS, SourceGraph
 from axilla_kg.export.table import CATEGORY_TEXT, CONFIDENCE_TEXT, RRL_TEXT, SOE_TEXT
-from axilla_kg.vocab import PREFIXES
+from axilla_kg.vocab import PREFIXES, local_name
 
-FHIR_BASE = "https://w3id.org/axilla-kg/fhir"
-VOCAB_SYSTEM = "https://w3id.org/axilla-kg/vocab"
+FHIR_BASE = vocab.FHIR
+VOCAB_SYSTEM = vocab.VOCAB
 USAGE_CONTEXT = "http://terminology.hl7.org/CodeSystem/usage-context-type"
 PLAN_TYPE = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
 GENDER = "http://hl7.org/fhir/administrative-gender"
@@ -41,7 +41,7 @@ COPYRIGHT = (
     "radiation levels) is (c) American College of Radiology; see https://acsearch.acr.org for the "
     "authoritative, complete tables. Not a substitute for the ACR documents or clinical judgement."
 )
-_CATEGORY_RANK = {text: i for i, text in enumerate(CATEGORIES)}
+_CATEGORY_RANK = {text: i for i, text in enumerate(vocab.CATEGORIES)}
 _SYSTEMS = {
     "http://radlex.org/RID/": "http://radlex.org",
     "http://purl.bioontology.org/ontology/RADLEX/": "http://radlex.org",
@@ -53,7 +53,7 @@ _SYSTEMS = {
 
 
 def _local(iri: Any) -> str:
-    return re.split(r"[#/]", str(iri))[-1]
+    return local_name(str(iri))
 
 
 def _label(g: rdflib.Graph, node: Any) -> str:

@@ -32,6 +32,7 @@ from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import TurtleSerializer
 from rdflib.term import Node
 
+from axilla_kg import vocab
 from axilla_kg.errors import UnknownTopicError
 from axilla_kg.export import rdfxml
 from axilla_kg.resources import ontology_dir, ontology_files
@@ -41,7 +42,7 @@ AX = Namespace(PREFIXES["ax"])
 AXD = Namespace(PREFIXES["axd"])
 PROV = Namespace(PREFIXES["prov"])
 DCTERMS = Namespace(PREFIXES["dcterms"])
-GRAPH_BASE = "https://w3id.org/axilla-kg/graph/"
+GRAPH_BASE = vocab.GRAPH
 SHARED_GRAPH = URIRef(GRAPH_BASE + "shared")
 SHARED_FILES = ("core.ttl", "terminology.ttl", "procedures.ttl", "mappings.ttl")
 RDF_FORMATS = ("ttl", "nt", "jsonld", "xml", "trig", "owl")
@@ -284,7 +285,7 @@ def provenance(source: SourceGraph, named: dict[URIRef, list[Triple]]) -> list[T
     the tool, and a stable generation time (see ``SourceGraph.generation_time``)."""
     when = Literal(source.generation_time().strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=rdflib.XSD.dateTime)
     activity = URIRef(f"{GRAPH_BASE}export-activity")
-    agent = URIRef("https://w3id.org/axilla-kg/software/axilla-kg")
+    agent = URIRef(vocab.SOFTWARE)
     out: list[Triple] = [
         (activity, RDF.type, PROV.Activity),
         (activity, rdflib.RDFS.label, Literal(f"axilla-kg {source.version} export", lang="en")),

@@ -14,6 +14,7 @@ from typing import Any
 import rdflib
 from rdflib import OWL, RDF, RDFS, URIRef
 
+from axilla_kg import vocab
 from axilla_kg.export.rdf import DCTERMS, SourceGraph
 from axilla_kg.vocab import PREFIXES
 
@@ -106,13 +107,13 @@ def sssom_tsv(source: SourceGraph, *, topic: str | None = None) -> str:
     header = [
         "#curie_map:",
         *[f"#  {prefix}: {iri}" for prefix, iri in sorted(CURIE_MAP.items())],
-        "#mapping_set_id: https://w3id.org/axilla-kg/mappings/axilla-kg.sssom.tsv",
+        f"#mapping_set_id: {vocab.MAPPING_SET}",
         f"#mapping_set_version: {source.version}",
         "#mapping_set_description: axilla-kg procedures, diagnoses and management steps mapped to standard "
         "terminologies; only codes verified against a cited public page.",
         "#license: https://www.apache.org/licenses/LICENSE-2.0",
         f"#mapping_date: {source.generation_time().date().isoformat()}",
-        "#subject_source: https://w3id.org/axilla-kg/id/",
+        f"#subject_source: {vocab.AXD}",
     ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, COLUMNS, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)

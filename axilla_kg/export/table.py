@@ -16,9 +16,8 @@ from typing import Any
 import rdflib
 from rdflib import URIRef
 
-from axilla_kg.authoring.ingest import CATEGORIES, CONFIDENCES, RRLS, SOES
 from axilla_kg.export.rdf import AX, SourceGraph
-from axilla_kg.vocab import PREFIXES
+from axilla_kg.vocab import CATEGORIES, CONFIDENCES, RRLS, SOES, text_by_iri
 
 COLUMNS = [
     "topic",
@@ -38,7 +37,7 @@ COLUMNS = [
 
 
 def _reverse(table: dict[str, str]) -> dict[URIRef, str]:
-    return {URIRef(PREFIXES["ax"] + curie.split(":", 1)[1]): text for text, curie in table.items()}
+    return {URIRef(iri): text for iri, text in text_by_iri(table).items()}
 
 
 CATEGORY_TEXT = _reverse(CATEGORIES)

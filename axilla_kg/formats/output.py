@@ -1,8 +1,22 @@
 """Rendering answers: tables for people; SPARQL 1.1 JSON/CSV/TSV, JSON and Turtle for programs.
 
-SELECT/ASK results follow the W3C "SPARQL 1.1 Query Results" JSON, CSV and TSV formats, so
-any SPARQL tool can read what ``axilla-kg query --format json|csv|tsv`` prints. CONSTRUCT and
-DESCRIBE results are Turtle, or JSON-LD with ``--format json``.
+SELECT/ASK results follow the W3C "SPARQL 1.1 Query Results" JSON, CSV and TSV formats, so any
+SPARQL tool can read what ``axilla-kg query --format json|csv|tsv`` prints. Who writes what, and
+why (one writer per syntax; the server, ``server/formats.py``, uses pyoxigraph's writers too):
+
+- CSV and TSV of a SELECT: pyoxigraph's writers. The CLI renders answers from three engines
+  (Oxigraph, rdflib, a remote endpoint) as engine-neutral :class:`QueryResult` values, and
+  pyoxigraph cannot build its results object from values; so the answer goes to pyoxigraph as
+  SPARQL JSON (below) and pyoxigraph writes the CSV or TSV. (Our own TSV writer, replaced by it,
+  left tabs in literals unescaped and wrote a decimal without a point as a bare integer.)
+- SPARQL JSON: ours, because it is only ``json.dumps`` of the W3C structure, indented for people
+  reading a terminal (pyoxigraph writes it on one line); pyoxigraph reads it back in the tests.
+- ASK as CSV/TSV: ours. The W3C CSV/TSV formats define SELECT results only; we print the
+  ``_askResult`` header and a line end that other tools (Jena) print, where pyoxigraph prints a
+  bare ``true``.
+- CONSTRUCT/DESCRIBE: rdflib's Turtle and JSON-LD writers. rdflib compacts JSON-LD with the
+  project's prefixes and writes only the prefixes a Turtle answer uses; pyoxigraph 0.5 writes
+  expanded JSON-LD only, which is much harder to read.
 """
 
 from __future__ import annotations
@@ -14,8 +28,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from axilla_kg.graph.terms import IRI, XSD, XSD_STRING, BNode, Literal, QueryResult, Term
-from axilla_kg.vocab import PREFIXES
+from axilla_kg.errors import DataError
+from axilla_kg.graph.engines import to_rdflib
+from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, QueryResult, Term
+from axilla_kg.vocab import PREFIXES, curie
 
 FORMATS = ("table", "csv", "tsv", "json")
 
@@ -118,51 +134,50 @@ def _json_term(term: Term) -> dict[str, str]:
     return out
 
 
-def sparql_json(result: QueryResult) -> str:
+def _json_body(result: QueryResult) -> dict[str, Any]:
     if result.kind == "ask":
-        return json.dumps({"head": {}, "boolean": bool(result.boolean)}) + "\n"
+        return {"head": {}, "boolean": bool(result.boolean)}
     bindings = [
         {name: _json_term(cell) for name, cell in zip(result.variables, row, strict=True) if cell is not None}
         for row in result.rows
     ]
-    body = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
-    return json.dumps(body, ensure_ascii=False, indent=1) + "\n"
+    return {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
 
 
-def _nt_term(term: Term) -> str:
-    if isinstance(term, IRI):
-        return f"<{term.value}>"
-    if isinstance(term, BNode):
-        return f"_:{term.value}"
-    text = term.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    if term.lang:
-        return f'"{text}"@{term.lang}'
-    if term.datatype == XSD_STRING:
-        return f'"{text}"'
-    if term.datatype in (XSD + "integer", XSD + "boolean") or term.datatype == XSD + "decimal":
-        return term.value
-    return f'"{text}"^^<{term.datatype}>'
+def sparql_json(result: QueryResult) -> str:
+    if result.kind == "ask":
+        return json.dumps(_json_body(result)) + "\n"
+    return json.dumps(_json_body(result), ensure_ascii=False, indent=1) + "\n"
+
+
+def _ask_table(result: QueryResult, header: str, line_end: str) -> str:
+    return f"{header}{line_end}{'true' if result.boolean else 'false'}{line_end}"
+
+
+def _written_by_pyoxigraph(result: QueryResult, fmt: str) -> str:
+    """A SELECT answer as CSV or TSV, written by pyoxigraph from the answer's SPARQL JSON."""
+    import pyoxigraph as ox
+
+    writer = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}[fmt]
+    body = json.dumps(_json_body(result), ensure_ascii=False).encode("utf-8")
+    try:
+        solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+        text = solutions.serialize(format=writer)  # bytes: no output file given
+    except (SyntaxError, ValueError) as exc:  # a remote store may return a term that is not valid RDF
+        raise DataError(f"the answer cannot be written as {fmt.upper()}: {exc}") from None
+    return (text or b"").decode("utf-8")
 
 
 def sparql_csv(result: QueryResult) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     if result.kind == "ask":
-        writer.writerow(["_askResult"])
-        writer.writerow(["true" if result.boolean else "false"])
-        return buffer.getvalue()
-    writer.writerow(result.variables)
-    for row in result.rows:
-        writer.writerow(["" if c is None else (("_:" + c.value) if isinstance(c, BNode) else c.value) for c in row])
-    return buffer.getvalue()
+        return _ask_table(result, "_askResult", "\r\n")
+    return _written_by_pyoxigraph(result, "csv")
 
 
 def sparql_tsv(result: QueryResult) -> str:
     if result.kind == "ask":
-        return "?_askResult\n" + ("true" if result.boolean else "false") + "\n"
-    lines = ["\t".join("?" + v for v in result.variables)]
-    lines += ["\t".join("" if c is None else _nt_term(c) for c in row) for row in result.rows]
-    return "\n".join(lines) + "\n"
+        return _ask_table(result, "?_askResult", "\n")
+    return _written_by_pyoxigraph(result, "tsv")
 
 
 def _short(term: Term | None) -> str:
@@ -170,10 +185,7 @@ def _short(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, IRI):
-        for prefix, iri in PREFIXES.items():
-            if term.value.startswith(iri) and term.value != iri:
-                return f"{prefix}:{term.value[len(iri) :]}"
-        return f"<{term.value}>"
+        return curie(term.value) or f"<{term.value}>"
     if isinstance(term, BNode):
         return f"_:{term.value}"
     return term.value
@@ -194,20 +206,8 @@ def graph_text(result: QueryResult, fmt: str) -> str:
     for prefix, iri in PREFIXES.items():
         graph.bind(prefix, iri)
 
-    def convert(term: Term) -> Any:
-        if isinstance(term, IRI):
-            return rdflib.URIRef(term.value)
-        if isinstance(term, BNode):
-            return rdflib.BNode(term.value)
-        assert isinstance(term, Literal)
-        if term.lang:
-            return rdflib.Literal(term.value, lang=term.lang)
-        if term.datatype == XSD_STRING:
-            return rdflib.Literal(term.value)
-        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype))
-
     for s, p, o in result.triples:
-        graph.add((convert(s), convert(p), convert(o)))
+        graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
     if fmt == "json":
         return graph.serialize(format="json-ld", context=dict(PREFIXES), indent=2) + "\n"
     if fmt == "tsv" or fmt == "csv":

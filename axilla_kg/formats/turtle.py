@@ -52,7 +52,32 @@ class Lang:
     lang: str = "en"
 
 
-Value = Ref | Lang | str | int | bool | Decimal
+@dataclass(frozen=True)
+class Typed:
+    """A literal with a datatype: ``"18"^^xsd:integer``."""
+
+    text: str
+    datatype: Ref
+
+
+@dataclass(frozen=True)
+class Blank:
+    """An anonymous resource written in place: ``[ a owl:Restriction ; owl:onProperty ax:p ]``.
+    Predicates are prefixed names or ``a``, written by the code, never taken from data."""
+
+    pairs: tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """An RDF list written in place: ``( ax:A ax:B )``; ``multiline`` puts one item on a line
+    (for lists of class expressions, so a change to one shows as one line of the diff)."""
+
+    items: tuple[Value, ...]
+    multiline: bool = False
+
+
+Value = Ref | Lang | str | int | bool | Decimal | Typed | Blank | Collection
 
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -91,6 +116,14 @@ def term(value: Value) -> str:
         return value.turtle()
     if isinstance(value, Lang):
         return f'"{_escape(value.text)}"@{value.lang}'
+    if isinstance(value, Typed):
+        return f'"{_escape(value.text)}"^^{value.datatype.turtle()}'
+    if isinstance(value, Blank):
+        return "[ " + " ; ".join(f"{p} {term(v)}" for p, v in value.pairs) + " ]"
+    if isinstance(value, Collection):
+        if value.multiline:
+            return "(\n" + "".join(f"            {term(v)}\n" for v in value.items) + "        )"
+        return "( " + " ".join(term(v) for v in value.items) + " )"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

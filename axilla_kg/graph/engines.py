@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
 from axilla_kg.graph.sparql_text import QueryRefused, screen
-from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Literal, QueryResult, Term
+from axilla_kg.graph.terms import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.vocab import PREFIXES
 
@@ -59,21 +60,40 @@ class Engine(Protocol):
     def __len__(self) -> int: ...
 
 
-_REGISTRY: dict[str, Callable[[], Engine]] = {}
+@dataclass(frozen=True)
+class EngineInfo:
+    """A registered engine: its name, a one-line description (the CLI's ``--engine`` help) and
+    how to make one."""
+
+    name: str
+    description: str
+    factory: Callable[[], Engine]
 
 
-def register(name: str, factory: Callable[[], Engine]) -> None:
-    _REGISTRY[name] = factory
+_REGISTRY: dict[str, EngineInfo] = {}
+#: the engine a graph is loaded into unless one is named
+DEFAULT = "oxigraph"
+
+
+def register(name: str, factory: Callable[[], Engine], description: str = "") -> None:
+    """Add an engine; ``KnowledgeGraph.load(engine=name)`` and the CLI's ``--engine`` offer it."""
+    _REGISTRY[name] = EngineInfo(name, description, factory)
 
 
 def create(name: str) -> Engine:
     if name not in _REGISTRY:
         raise ValueError(f"unknown engine '{name}' (available: {', '.join(sorted(_REGISTRY))})")
-    return _REGISTRY[name]()
+    return _REGISTRY[name].factory()
 
 
 def available() -> list[str]:
+    """Names of the registered engines, sorted."""
     return sorted(_REGISTRY)
+
+
+def described() -> list[EngineInfo]:
+    """The registered engines, default first, then by name."""
+    return sorted(_REGISTRY.values(), key=lambda info: (info.name != DEFAULT, info.name))
 
 
 # --- Oxigraph ---------------------------------------------------------------------------------
@@ -111,18 +131,7 @@ class OxigraphEngine:
         return to_oxigraph(term)
 
     def _from_ox(self, term: object) -> Term | None:
-        ox = self._ox
-        if term is None:
-            return None
-        if isinstance(term, ox.NamedNode):
-            return IRI(term.value)
-        if isinstance(term, ox.BlankNode):
-            return BNode(term.value)
-        if isinstance(term, ox.Literal):
-            if term.language:
-                return Literal(term.value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language)
-            return Literal(term.value, term.datatype.value)
-        raise TypeError(f"unsupported term {term!r}")
+        return None if term is None else from_oxigraph(term)
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         ox = self._ox
@@ -146,8 +155,9 @@ class OxigraphEngine:
         return len(self._store)
 
 
+# --- term conversion: the one place our terms meet pyoxigraph's and rdflib's ---------------------
 def to_oxigraph(term: Term) -> Any:
-    """One of our terms as a pyoxigraph term (for query substitutions)."""
+    """One of our terms as a pyoxigraph term (query substitutions, pyoxigraph's writers)."""
     import pyoxigraph as ox
 
     if isinstance(term, IRI):
@@ -157,6 +167,51 @@ def to_oxigraph(term: Term) -> Any:
     if term.lang:
         return ox.Literal(term.value, language=term.lang)
     return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
+
+
+def from_oxigraph(term: Any) -> Term:
+    """A pyoxigraph term (an answer of the Oxigraph engine, or a parsed remote answer) as ours."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return IRI(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, RDF_LANGSTRING, term.language)
+        return Literal(term.value, term.datatype.value)
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def to_rdflib(term: Term) -> Any:
+    """One of our terms as an rdflib term (query bindings of the rdflib engine, rdflib's writers)."""
+    import rdflib
+
+    if isinstance(term, IRI):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, BNode):
+        return rdflib.BNode(term.value)
+    if term.lang:
+        return rdflib.Literal(term.value, lang=term.lang)
+    if term.datatype == XSD_STRING:
+        return rdflib.Literal(term.value)  # rdflib keeps plain and xsd:string literals apart
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype))
+
+
+def from_rdflib(term: Any) -> Term:
+    """An rdflib term (an answer of the rdflib engine) as ours."""
+    import rdflib
+
+    if isinstance(term, rdflib.URIRef):
+        return IRI(str(term))
+    if isinstance(term, rdflib.BNode):
+        return BNode(str(term))
+    if isinstance(term, rdflib.Literal):
+        if term.language:
+            return Literal(str(term), RDF_LANGSTRING, term.language)
+        return Literal(str(term), str(term.datatype) if term.datatype else XSD_STRING)
+    raise TypeError(f"unsupported term {term!r}")
 
 
 def _oneline(text: str) -> str:
@@ -206,31 +261,10 @@ class RdflibEngine:
             raise DataError(f"{path}: {_oneline(str(exc))}") from None
 
     def _to_rdflib(self, term: Term) -> Any:
-        r = self._rdflib
-        if isinstance(term, IRI):
-            return r.URIRef(term.value)
-        if isinstance(term, BNode):
-            return r.BNode(term.value)
-        if term.lang:
-            return r.Literal(term.value, lang=term.lang)
-        if term.datatype == XSD_STRING:
-            return r.Literal(term.value)  # rdflib keeps plain and xsd:string literals apart
-        return r.Literal(term.value, datatype=r.URIRef(term.datatype))
+        return to_rdflib(term)
 
     def _from_rdflib(self, term: object) -> Term | None:
-        r = self._rdflib
-        if term is None:
-            return None
-        if isinstance(term, r.URIRef):
-            return IRI(str(term))
-        if isinstance(term, r.BNode):
-            return BNode(str(term))
-        if isinstance(term, r.Literal):
-            if term.language:
-                return Literal(str(term), "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language)
-            datatype = str(term.datatype) if term.datatype else "http://www.w3.org/2001/XMLSchema#string"
-            return Literal(str(term), datatype)
-        raise TypeError(f"unsupported term {term!r}")
+        return None if term is None else from_rdflib(term)
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         screen(text)
@@ -279,8 +313,8 @@ def _guard_rdflib() -> None:
     rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM <url> must never be fetched
 
 
-register("oxigraph", OxigraphEngine)
-register("rdflib", RdflibEngine)
+register("oxigraph", OxigraphEngine, "Rust, fast; the default")
+register("rdflib", RdflibEngine, "pure Python: the slower, independent reference engine")
 
 
 def load_all(engine: Engine, paths: Sequence[Path]) -> None:

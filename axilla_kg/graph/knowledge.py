@@ -6,15 +6,14 @@ into a SPARQL engine; everything else in the library, and the CLI, goes through 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from axilla_kg.errors import UsageError
 from axilla_kg.graph import engines
 from axilla_kg.graph.engines import Engine
 from axilla_kg.graph.queries import NamedQuery, QueryLibrary
+from axilla_kg.graph.sparql_text import screen
 from axilla_kg.graph.terms import QueryResult
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.resources import ontology_files
@@ -33,7 +32,7 @@ class KnowledgeGraph:
         cls,
         extra: Sequence[str | Path] = (),
         *,
-        engine: str = "oxigraph",
+        engine: str = engines.DEFAULT,
         include_shipped: bool = True,
         include_inferred: bool = True,
     ) -> KnowledgeGraph:
@@ -63,19 +62,12 @@ class KnowledgeGraph:
         return self.engine.query(named.text, named.bindings(params))
 
     def sparql(self, text: str) -> QueryResult:
-        """Run any SELECT, ASK, CONSTRUCT or DESCRIBE query; updates are refused."""
-        if _looks_like_update(text):
-            raise UsageError("SPARQL Update is not allowed here: the graph is read-only")
+        """Run any SELECT, ASK, CONSTRUCT or DESCRIBE query. The one screen every query passes
+        (:func:`~axilla_kg.graph.sparql_text.screen`) refuses updates, ``SERVICE`` and ``FROM``
+        before any engine, local or remote, sees the text."""
+        screen(text)
         return self.engine.query(text)
 
     def records(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
         """A named SELECT query's rows as plain dicts."""
         return self.query(name, **params).records()
-
-
-def _looks_like_update(text: str) -> bool:
-    """Cheap guard: the query engines would accept updates through other entry points only,
-    but a clear message beats a parser error for a user who tries one."""
-    stripped = re.sub(r"#[^\n]*", " ", text)
-    stripped = re.sub(r"(?is)^\s*((PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*", "", stripped)
-    return bool(re.match(r"(?i)(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", stripped))

@@ -30,7 +30,7 @@ _PARAM = re.compile(
     r"\s*,\s*(?:(?P<required>required)|(?P<optional>optional)|default\s+(?P<default>\S+))\s*\.\s*(?P<doc>.*)$"
 )
 _MAX_VALUE_CHARS = 2048  # a parameter value is a number, a key or an IRI: never longer than this
-_FIELD = re.compile(r"^#\s*(title|answers)\s*:\s*(.*)$")
+_FIELD = re.compile(r"^#\s*([A-Za-z]+)\s*:\s*(.*?)\s*$")  # "# title: ..." (not "# param name: ...")
 
 
 @dataclass(frozen=True)
@@ -128,26 +128,48 @@ class QueryLibrary:
         return len(self.queries)
 
 
-def parse_query_file(path: Path) -> NamedQuery:
-    text = path.read_text(encoding="utf-8")
+@dataclass(frozen=True)
+class Header:
+    """The comment block a ``.rq`` file starts with: its ``# key: value`` fields, and its other
+    comment lines (the ``# param`` lines of a named query)."""
+
+    fields: dict[str, str]
+    other: list[str]
+
+
+def read_header(text: str) -> Header:
+    """The header of a ``.rq`` file (named queries and check rules share this one reader): the
+    leading comment lines, blank lines between them allowed, up to the first line of SPARQL."""
     fields: dict[str, str] = {}
-    params: list[Parameter] = []
+    other: list[str] = []
     for line in text.splitlines():
         if not line.startswith("#"):
             if line.strip():
                 break
             continue
+        match = _FIELD.match(line)
+        if match:
+            fields[match.group(1)] = match.group(2)
+        else:
+            other.append(line)
+    return Header(fields, other)
+
+
+def parse_query_file(path: Path) -> NamedQuery:
+    text = path.read_text(encoding="utf-8")
+    header = read_header(text)
+    params: list[Parameter] = []
+    for line in header.other:
         match = _PARAM.match(line)
         if match:
             params.append(
                 Parameter(match["name"], match["type"], bool(match["required"]), match["default"], match["doc"].strip())
             )
-            continue
-        field_match = _FIELD.match(line)
-        if field_match:
-            fields[field_match.group(1)] = field_match.group(2).strip()
         elif line.lstrip("# ").startswith("param"):
             raise ValueError(f"{path}: malformed parameter line: {line}")
+    fields = header.fields
+    if "param" in fields:
+        raise ValueError(f"{path}: malformed parameter line: # param: {fields['param']}")
     if "title" not in fields or "answers" not in fields:
         raise ValueError(f"{path}: header must give '# title:' and '# answers:'")
     return NamedQuery(path.stem, fields["title"], fields["answers"], tuple(params), text, path)

@@ -172,14 +172,7 @@ def _parse_graph(body: bytes, content_type: str) -> list[tuple[Term, Term, Term]
         "application/ld+json": ox.RdfFormat.JSON_LD,
     }.get(media, ox.RdfFormat.TURTLE)
 
-    def conv(term: Any) -> Term:
-        if isinstance(term, ox.NamedNode):
-            return IRI(term.value)
-        if isinstance(term, ox.BlankNode):
-            return BNode(term.value)
-        if term.language:
-            return Literal(term.value, RDF_LANGSTRING, term.language)
-        return Literal(term.value, term.datatype.value)
+    from axilla_kg.graph.engines import from_oxigraph as conv
 
     try:
         return [(conv(q.subject), conv(q.predicate), conv(q.object)) for q in ox.parse(body, format=fmt)]

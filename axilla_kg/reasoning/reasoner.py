@@ -8,7 +8,6 @@ must be on PATH (``.ci/run`` installs a JRE when it is missing).
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 import threading
 import time
@@ -17,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from axilla_kg import vocab
 from axilla_kg.contract.cases import PatientCase
 from axilla_kg.contract.features import Registry
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning.jvm import java_available
 from axilla_kg.resources import ontology_dir, ontology_files
 
 REASONERS = ("hermit", "pellet")
@@ -76,10 +77,6 @@ def merged_ntriples(paths: Sequence[Path], target: Path) -> int:
     return len(engine)
 
 
-def java_available() -> bool:
-    return shutil.which("java") is not None
-
-
 def _require(reasoner: str) -> None:
     if reasoner not in REASONERS:
         raise AxillaKGError(f"unknown reasoner '{reasoner}' (expected one of {', '.join(REASONERS)})")
@@ -125,10 +122,10 @@ def run_reasoner(extra: Sequence[str | Path] = (), reasoner: str = "hermit") -> 
     return ReasonerReport(reasoner, True, unsat, "", time.perf_counter() - started, triples)
 
 
-CASE_NS = "https://w3id.org/axilla-kg/case/"
-_AX = "https://w3id.org/axilla-kg/vocab#"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+CASE_NS = vocab.CASE
+_AX = vocab.AX
+_XSD = vocab.XSD
+RDF_TYPE = vocab.RDF + "type"
 _NOT = "urn:axilla-kg:not:"
 #: the ontology files that hold every axiom about patient cases (see realise_cases)
 CASE_MODULE = ("core.ttl", "terminology.ttl", "generated/variant-classes.ttl")

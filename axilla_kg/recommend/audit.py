@@ -105,9 +105,7 @@ def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
-    rows = recommender.kg.sparql(
-        "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> SELECT ?name WHERE { ?p ax:procedureName ?name }"
-    ).rows
+    rows = recommender.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
     return sorted(str(r[0]) for r in rows)
 
 

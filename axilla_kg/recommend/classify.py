@@ -28,12 +28,8 @@ from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.terms import IRI, Literal, Term
+from axilla_kg.vocab import AX, OWL, RDF, RDFS, XSD
 
-OWL = "http://www.w3.org/2002/07/owl#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-AX = "https://w3id.org/axilla-kg/vocab#"
 PATIENT_CASE = AX + "PatientCase"
 
 SATISFIED, VIOLATED, UNKNOWN = True, False, None

@@ -112,8 +112,7 @@ def _procedure_codes(kg: KnowledgeGraph) -> dict[tuple[str, str], str]:
     """(FHIR system, code) -> our procedure name, from the verified mappings in mappings.ttl."""
     values = " ".join(f"<{p}>" for p in IDENTIFYING_MATCHES)
     rows = kg.sparql(
-        "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> SELECT ?name ?target WHERE { "
-        f"VALUES ?match {{ {values} }} ?proc ax:procedureName ?name ; ?match ?target . }}"
+        f"SELECT ?name ?target WHERE {{ VALUES ?match {{ {values} }} ?proc ax:procedureName ?name ; ?match ?target . }}"
     ).records()
     out: dict[tuple[str, str], str] = {}
     for row in rows:

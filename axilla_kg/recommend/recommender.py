@@ -288,17 +288,9 @@ class Recommender:
         return [f for f in self.registry.fields if f in wanted]
 
 
-_PREFIXES = (
-    "PREFIX ax: <https://w3id.org/axilla-kg/vocab#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-    "PREFIX prov: <http://www.w3.org/ns/prov#> "
-)
-
-
 def _rows(kg: KnowledgeGraph, select: str) -> list[tuple[Any, ...]]:
     """Rows of a small lookup query as plain Python values (strings, numbers, None)."""
-    return [
-        tuple(cell.python() if cell is not None else None for cell in row) for row in kg.sparql(_PREFIXES + select).rows
-    ]
+    return [tuple(cell.python() if cell is not None else None for cell in row) for row in kg.sparql(select).rows]
 
 
 def _lookup(kg: KnowledgeGraph, select: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import html
 import json
 
 from axilla_kg.graph.queries import QueryLibrary
+from axilla_kg.vocab import AX
 
 _STYLE = """
 body{font:14px system-ui,sans-serif;margin:1.5em;max-width:1200px;color:#222}
@@ -89,10 +90,12 @@ $('query').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrl
 document.querySelectorAll('ul.named button').forEach((b) => b.addEventListener('click', () => pick(b.dataset.name)));
 """
 
-_DEFAULT_QUERY = """PREFIX ax: <https://w3id.org/axilla-kg/vocab#>
-SELECT ?topic ?number ?title WHERE {
+_DEFAULT_QUERY = (
+    f"PREFIX ax: <{AX}>\n"
+    + """SELECT ?topic ?number ?title WHERE {
   ?t a ax:Topic ; ax:topicKey ?topic ; ax:topicNumber ?number ; ax:topicTitle ?title .
 } ORDER BY ?number"""
+)
 
 
 def render_page(library: QueryLibrary) -> str:

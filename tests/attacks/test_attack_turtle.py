@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from axilla_kg.authoring.importing import import_ratings
 from axilla_kg.errors import DataError, UsageError
 from axilla_kg.export.table import COLUMNS
-from axilla_kg.formats.turtle import Ref, Resource, document
+from axilla_kg.formats.turtle import Blank, Collection, Ref, Resource, Typed, document
 
 AX = "https://w3id.org/axilla-kg/vocab#"
 INJECTION = '\n<urn:evil> <urn:p> "injected" .\n#'
@@ -87,3 +87,16 @@ def test_any_url_is_one_valid_iri_or_an_error(text: str) -> None:
         assert "not a valid IRI" in str(exc)
         return
     assert len(triples) == 1 and triples[0].object.value.startswith("https://example.org/")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_any_lexical_form_in_a_nested_expression_is_one_typed_literal(text: str) -> None:
+    """Nested class expressions (``Blank``, ``Collection``) escape their literals like any value:
+    a lexical form read from a definitions file cannot end the literal or the list early."""
+    bound = Blank((("xsd:minInclusive", Typed(text, Ref("xsd:decimal"))),))
+    value = Blank((("a", Ref("rdfs:Datatype")), ("owl:withRestrictions", Collection((bound,), multiline=True))))
+    triples = _triples(document([], [Resource("<urn:s>").add("<urn:p>", value)]))
+    literals = [t.object for t in triples if isinstance(t.object, ox.Literal)]
+    assert len(triples) == 6  # s p _:d ; _:d a Datatype ; _:d withRestrictions _:l ; list first/rest ; _:b min "x"
+    assert [(lit.value, lit.datatype.value) for lit in literals] == [(text, "http://www.w3.org/2001/XMLSchema#decimal")]
