@@ -1,33 +1,35 @@
 """The fast path gives exactly the reasoner's answers: hypothesis generates patient cases over
 every field of the feature registry, old and new (at least 5,000 per run, boundary sizes such as
-2.0 and 2.0000001 included), and for every case the compiled classifier's matches must equal
-HermiT's classification of the case individual. (Candidates against HermiT's complement
-realisation are checked on a fixed set in ``test_recommend.py``: that realisation is too slow in
-HermiT for thousands of cases.)
+2.0 and 2.0000001 included), and for every case ``recommend``'s matches *and* candidates must
+equal HermiT's: matched = the variants HermiT entails the case is in, candidates = the variants
+it entails neither way, and so every other variant is refuted.
 
-Cases go to HermiT 125 at a time (one example = one reasoner call, in one JVM): with every
-registry field drawn, a larger list no longer fits hypothesis's example buffer.
-AXILLA_KG_REASONER_CASES lowers the count for a quick local run; CI runs the default.
+HermiT answers through :class:`axilla_kg.reasoning.reasoner.CaseQuestions` (class satisfiability, one JVM
+for the whole module); a fixed set of cases holds that equal to the realisation of case
+individuals (``realise_cases``, the older reference), which is too slow for thousands of cases.
+
+AXILLA_KG_REASONER_CASES (the number of distinct cases, 5,000 by default) lowers the count for a
+quick local run; CI runs the default.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from cases_gold import repaired
-from hypothesis import HealthCheck, given, settings
+from cases_gold import GOLD, boundary_case_json, repaired
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.contract.cases import PatientCase
+from axilla_kg.contract.cases import PatientCase, loads_case, parse_case
 from axilla_kg.contract.features import shipped_registry
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.reasoning.reasoner import classify_cases
+from axilla_kg.reasoning.reasoner import CaseQuestions, CaseTypes, realise_cases
 from axilla_kg.recommend.recommender import Recommender
 
-BATCH = 125
 TOTAL = int(os.environ.get("AXILLA_KG_REASONER_CASES", "5000"))
 
 boundary = st.sampled_from(["2", "2.0", "2.0000001", "1.9999999", "2.00000000000001", "1.99999999999999"]).map(Decimal)
@@ -61,22 +63,80 @@ def recommender() -> Recommender:
     return Recommender.load(KnowledgeGraph.load())
 
 
-@pytest.mark.slow
-def test_fast_path_equals_hermit(recommender: Recommender) -> None:
-    seen: list[int] = []
+@pytest.fixture(scope="module")
+def hermit() -> Iterator[CaseQuestions]:
+    with CaseQuestions() as questions:
+        yield questions
 
-    @settings(
-        max_examples=max(1, TOTAL // BATCH),
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
-    )
-    @given(st.lists(cases(), min_size=BATCH, max_size=BATCH))
-    def check(batch: list[PatientCase]) -> None:
-        hermit = classify_cases(batch, reasoner="hermit", batch_size=BATCH)
-        for case, expected in zip(batch, hermit, strict=True):
-            fast = {v.variant_iri for v in recommender.classifier.matches(case)}
-            assert fast == expected, f"{case.to_json()}: fast path {sorted(fast)} != HermiT {sorted(expected)}"
-        seen.append(len(batch))
+
+def answered(recommender: Recommender, case: PatientCase) -> tuple[set[str], set[str]]:
+    """(matched, refuted) variant IRIs as ``recommend`` answers them: its matches, and every
+    variant that is neither a match nor a candidate."""
+    result = recommender.recommend(case, detail="brief")
+    iri = {(v.topic, v.number): v.variant_iri for v in recommender.classifier.variants}
+    matched = {iri[(m["topic"], m["variant"])] for m in result["matches"]}
+    candidates = {iri[(c["topic"], c["variant"])] for c in result["candidates"]}
+    return matched, set(iri.values()) - matched - candidates
+
+
+def _fixed_cases() -> list[PatientCase]:
+    """Few, because each costs seconds in the realisation: gold cases (one match, the rest
+    refuted), gold cases with one criterion unknown (candidates; an enum and a boolean field), and
+    the seed patient just above the 2 cm boundary (an exact decimal)."""
+    fixed = [parse_case(GOLD[key]) for key in (("286", 4), ("235", 6))]
+    fixed += [parse_case({**GOLD[key], name: None}) for key, name in UNKNOWN_ONE]
+    fixed.append(loads_case(boundary_case_json("2.0000001")))
+    return fixed
+
+
+#: (gold case, a criterion of its variant): the case without it makes the variant a candidate
+UNKNOWN_ONE = [(("286", 4), "imaging_step"), (("286", 7), "node_side"), (("235", 4), "nac_planned")]
+
+
+@pytest.mark.slow
+def test_case_questions_equal_the_realisation_on_a_fixed_set(recommender: Recommender, hermit: CaseQuestions) -> None:
+    """The new reference against the old one (HermiT realising case individuals, complement
+    classes included), and both against ``recommend``. Complement realisation takes seconds per
+    case in HermiT, hence a fixed set."""
+    fixed = _fixed_cases()
+    realised = realise_cases(fixed, reasoner="hermit")
+    asked = hermit.verdicts(fixed)
+    assert [(t.matched, t.refuted) for t in asked] == [(t.matched, t.refuted) for t in realised]
+    for case, types in zip(fixed, asked, strict=True):
+        assert (types.matched, types.refuted) == answered(recommender, case), case.to_json()
+    variants = len(recommender.classifier.variants)
+    assert any(t.matched for t in asked), "no gold case matched: datatype mismatch?"
+    assert any(len(t.matched) + len(t.refuted) < variants for t in asked), "no candidate in the fixed set"
+
+
+@pytest.mark.slow
+def test_fast_path_equals_hermit(recommender: Recommender, hermit: CaseQuestions) -> None:
+    """One case per example, so a failure shrinks to one small case. Hypothesis repeats some
+    cases (about 7 %); HermiT is asked each distinct case once, and the run must reach TOTAL
+    distinct cases."""
+    asked: dict[PatientCase, CaseTypes] = {}
+
+    @settings(max_examples=TOTAL + TOTAL // 5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cases())
+    @example(parse_case(GOLD[("286", 4)]))  # a match, whatever hypothesis draws
+    @example(parse_case({**GOLD[("286", 4)], "imaging_step": None}))  # a candidate
+    @example(loads_case(boundary_case_json("2.0")))
+    @example(loads_case(boundary_case_json("2.0000001")))
+    def check(case: PatientCase) -> None:
+        expected = asked.get(case)
+        if expected is None:
+            expected = asked[case] = hermit.verdicts([case])[0]
+        matched, refuted = answered(recommender, case)
+        assert (matched, refuted) == (expected.matched, expected.refuted), (
+            f"{case.to_json()}: fast path matched {sorted(matched)} refuted {sorted(refuted)} != "
+            f"HermiT matched {sorted(expected.matched)} refuted {sorted(expected.refuted)}"
+        )
 
     check()
-    assert sum(seen) >= BATCH * max(1, TOTAL // BATCH)
+    assert len(asked) >= TOTAL, f"only {len(asked)} distinct cases"
+    # all three answers occurred (the explicit examples see to it), not only refutations
+    variants = len(recommender.classifier.variants)
+    assert any(t.matched for t in asked.values())
+    assert any(len(t.matched) + len(t.refuted) < variants for t in asked.values())
+    sizes = {c.get("tumor_size_cm") for c in asked}
+    assert {Decimal("2"), Decimal("2.0000001")} <= sizes

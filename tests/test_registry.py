@@ -15,7 +15,7 @@ from axilla_kg.cli.recommending import add_case_flags, case_from_flags
 from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.contract.features import REGISTRY_FILES, Registry, shipped_registry
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.reasoning.reasoner import case_ntriples, realise_cases
+from axilla_kg.reasoning.reasoner import case_ntriples, case_verdicts, realise_cases
 from axilla_kg.recommend import batch
 from axilla_kg.recommend.recommender import Recommender
 from axilla_kg.resources import ontology_dir
@@ -149,3 +149,8 @@ def test_hermit_classifies_with_the_new_feature(draft: list[Path], rec: Recommen
     first, second = realise_cases(cases, extra=draft)
     draft_iri = next(v.variant_iri for v in rec.classifier.variants if v.topic == "999")
     assert draft_iri in first.matched and draft_iri in second.refuted
+    # the satisfiability questions read the draft the same way, and leave the variant open without the fact
+    unknown = rec.reader.parse({k: v for k, v in LUMP_IN_PREGNANCY.items() if k != "pregnancy"})
+    asked = case_verdicts([*cases, unknown], extra=draft)
+    assert [(t.matched, t.refuted) for t in asked[:2]] == [(t.matched, t.refuted) for t in (first, second)]
+    assert draft_iri not in asked[2].matched | asked[2].refuted

@@ -15,19 +15,14 @@ build the stage cannot decide and says so in one WARN finding rather than passin
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning.jvm import hermit_jar, java_available, run_java
+from axilla_kg.reasoning.jvm import CompilerUnavailable, compiled_classpath, java_available, run_java
 from axilla_kg.reasoning.reasoner import ReasonerUnavailable
 
 STAGE = "profile"
@@ -68,48 +63,13 @@ class Violation:
         return match.group(1) or _RESERVED[match.group(2)] + match.group(3)
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "axilla-kg"
-
-
 def checker_classpath() -> str:
-    """Directory of the compiled ``ProfileCheck`` plus the HermiT jar; compiles on first use.
-
-    The build directory is keyed by the hashes of the Java source and the jar, so an edited source
-    or another owlready2 gets its own build; it is written to a temporary folder and renamed into
-    place, so two processes compiling at once never see half a class file.
-    """
-    jar = hermit_jar()
-    digest = hashlib.sha256(SOURCE.read_bytes() + str(jar.stat().st_size).encode()).hexdigest()[:16]
-    target = _cache_root() / f"profile-check-{digest}"
-    if not (target / "ProfileCheck.class").is_file():
-        javac = shutil.which("javac")
-        if javac is None:
-            raise ProfileCheckUnavailable(
-                "the OWL 2 DL profile check compiles a small Java class and needs javac: install a JDK "
-                "(e.g. apt-get install default-jdk-headless)"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        build = tempfile.mkdtemp(dir=target.parent, prefix="build-")
-        try:
-            done = subprocess.run(
-                [javac, "-nowarn", "-cp", str(jar), "-d", build, str(SOURCE)],
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT_S,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise ProfileCheckUnavailable(f"javac could not compile {SOURCE.name}: {_first_line(done.stderr)}")
-            try:
-                os.rename(build, target)
-            except OSError:  # another process won the race; its build is identical
-                if not (target / "ProfileCheck.class").is_file():
-                    raise
-        finally:
-            shutil.rmtree(build, ignore_errors=True)
-    return os.pathsep.join([str(target), str(jar)])
+    """Directory of the compiled ``ProfileCheck`` plus the HermiT jar; compiles on first use
+    (see :func:`axilla_kg.reasoning.jvm.compiled_classpath`)."""
+    try:
+        return compiled_classpath(SOURCE, "profile-check")
+    except CompilerUnavailable as exc:
+        raise ProfileCheckUnavailable(f"the OWL 2 DL profile check: {exc}") from None
 
 
 def profile_violations(files: Sequence[Path]) -> dict[Path, list[Violation]]:

@@ -8,22 +8,28 @@ must be on PATH (``.ci/run`` installs a JRE when it is missing).
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from axilla_kg import vocab
 from axilla_kg.contract.cases import PatientCase
-from axilla_kg.contract.features import Registry
+from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.reasoning import jvm
 from axilla_kg.reasoning.jvm import java_available
 from axilla_kg.resources import ontology_dir, ontology_files
+
+if TYPE_CHECKING:
+    import pyoxigraph
 
 REASONERS = ("hermit", "pellet")
 
@@ -131,9 +137,22 @@ _NOT = "urn:axilla-kg:not:"
 CASE_MODULE = ("core.ttl", "terminology.ttl", "generated/variant-classes.ttl")
 
 
+def case_object(feature: Feature, value: Any) -> pyoxigraph.NamedNode | pyoxigraph.Literal:
+    """The RDF object for one known case field, in the ontology's datatypes (the feature registry
+    says which value individual or datatype); one home for the case individual and the case class."""
+    import pyoxigraph
+
+    if feature.kind == "enum":
+        return pyoxigraph.NamedNode(feature.value_iris[value])
+    if feature.kind == "boolean":
+        return pyoxigraph.Literal("true" if value else "false", datatype=pyoxigraph.NamedNode(_XSD + "boolean"))
+    if feature.kind == "decimal":
+        return pyoxigraph.Literal(format(value, "f"), datatype=pyoxigraph.NamedNode(_XSD + "decimal"))
+    return pyoxigraph.Literal(str(int(value)), datatype=pyoxigraph.NamedNode(_XSD + "integer"))
+
+
 def case_ntriples(case: PatientCase, iri: str, registry: Registry) -> list[str]:
-    """The case as an OWL individual: one triple per known field, in the ontology's datatypes
-    (the feature registry says which property and which value individual or datatype)."""
+    """The case as an OWL individual: one triple per known field (see :func:`case_object`)."""
     subject = f"<{iri}>"
     lines = [
         f"{subject} <{RDF_TYPE}> <{_AX}PatientCase> .",
@@ -141,17 +160,8 @@ def case_ntriples(case: PatientCase, iri: str, registry: Registry) -> list[str]:
     ]
     for feature in registry.features:
         value = case.get(feature.name)
-        if value is None:
-            continue
-        if feature.kind == "enum":
-            obj = f"<{feature.value_iris[value]}>"
-        elif feature.kind == "boolean":
-            obj = f'"{"true" if value else "false"}"^^<{_XSD}boolean>'
-        elif feature.kind == "decimal":
-            obj = f'"{format(value, "f")}"^^<{_XSD}decimal>'
-        else:
-            obj = f'"{int(value)}"^^<{_XSD}integer>'
-        lines.append(f"{subject} <{feature.prop}> {obj} .")
+        if value is not None:
+            lines.append(f"{subject} <{feature.prop}> {case_object(feature, value)} .")
     return lines
 
 
@@ -257,6 +267,227 @@ def classify_cases(
     """The variant IRIs each case is an instance of, per the reasoner."""
     found = realise_cases(cases, reasoner=reasoner, batch_size=batch_size, extra=extra, progress=progress, refute=False)
     return [t.matched for t in found]
+
+
+#: the case classes CaseQuestions defines, one namespace per definitions batch
+CASE_CLASS_NS = "urn:axilla-kg:case-class:"
+
+
+class CaseQuestions:
+    """HermiT's verdict on each variant for each case, asked as class satisfiability in one JVM.
+
+    A case is a set of facts about one patient *a*: ``a : PatientCase`` and ``P(a, v)`` for every
+    known field. Its *case class* is C = PatientCase ⊓ ∃P₁.{v₁} ⊓ … (``owl:hasValue`` restrictions
+    with the very values :func:`case_object` writes for the individual). For the case module O and
+    a variant class V:
+
+    - O ∪ facts(a) ⊨ V(a)  iff  C ⊓ ¬V is unsatisfiable w.r.t. O (V *matched*);
+    - O ∪ facts(a) ⊨ ¬V(a) iff  C ⊓ V is unsatisfiable w.r.t. O (V *refuted*).
+
+    Both follow from one observation: in a model of O, an element x is in C exactly when naming
+    it *a* satisfies facts(a) (*a* is a fresh name: nothing in O mentions it). So a model with an
+    x in C ⊓ ¬V is a model of O ∪ facts(a) ∪ {¬V(a)}, and conversely aᴵ is such an x; likewise
+    for V. :func:`realise_cases` puts up to 250 case individuals into one ABox; they share no
+    names, so each gets the entailments it would get alone as long as that ABox is consistent —
+    it raises otherwise, and so does this class for a case whose class is unsatisfiable. Its
+    helper classes ≡ ¬V only name new classes, which changes no entailment about the others.
+    ``tests/test_fast_path.py`` checks the two agree on a fixed set of cases.
+
+    Why not the realisation: HermiT realises individuals against complement classes slowly (¬V
+    becomes a disjunction on every individual: about 4-9 s per case here), and classifying
+    thousands of helper classes ≡ C ⊓ V through owlready2 grows worse than linearly (25 cases
+    took 90 s). Here one JVM (``reasoning/java/ClassQuestions.java``) loads the case module once and asks
+    HermiT's ``isSatisfiable`` directly: about 21 questions per distinct case (C itself, C ⊓ V
+    per variant, and C ⊓ ¬V only where V is not refuted), a millisecond or two each.
+    """
+
+    def __init__(self, extra: Sequence[str | Path] = ()) -> None:
+        _require("hermit")
+        extras = [Path(p) for p in extra]
+        self._tmp = tempfile.TemporaryDirectory(prefix="axilla-kg-")
+        self._folder = Path(self._tmp.name)
+        self._process: subprocess.Popen[str] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._batches = 0
+        try:
+            self.registry = Registry.from_graph(KnowledgeGraph.load(extra))
+            # variant class IRI -> variant IRI, in a fixed order
+            self.variants = dict(sorted(_variant_classes(list(ontology_files()) + extras).items()))
+            for cls in self.variants:
+                _plain_iri(cls)
+            module = self._folder / "module.nt"
+            merged_ntriples([ontology_dir() / name for name in CASE_MODULE] + extras, module)
+            try:
+                classpath = jvm.compiled_classpath(jvm.JAVA_DIR / "ClassQuestions.java", "class-questions")
+            except jvm.CompilerUnavailable as exc:
+                raise ReasonerUnavailable(f"the case verdicts: {exc}") from None
+            self._stderr = (self._folder / "stderr.txt").open("w+b")
+            self._process = subprocess.Popen(
+                [*jvm.java_command(), "-cp", classpath, "ClassQuestions", str(module)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+            )
+            ready = self._reply()
+            if ready == "INCONSISTENT":
+                raise InconsistentGraphError("the case module of the graph is inconsistent")
+            if ready != "READY":
+                raise ReasonerUnavailable(f"HermiT could not load the case module: {ready.partition(chr(9))[2]}")
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> CaseQuestions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the JVM (it exits when its input ends) and remove the temporary files."""
+        process, self._process = self._process, None
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # type: ignore[union-attr]
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stdout.close()  # type: ignore[union-attr]
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        self._tmp.cleanup()
+
+    def verdicts(self, cases: Sequence[PatientCase]) -> list[CaseTypes]:
+        """Per case, the variants HermiT entails it is in (matched) and not in (refuted)."""
+        unique = list(dict.fromkeys(cases))
+        self._batches += 1
+        iris = {case: f"{CASE_CLASS_NS}{self._batches}:{k}" for k, case in enumerate(unique)}
+        definitions = self._folder / "cases.nt"
+        self._write_definitions(iris, definitions)
+        defined = self._ask(f"DEFINE\t{_plain_path(definitions)}")
+        if defined != f"DEFINED\t{len(unique)}":
+            raise AxillaKGError(f"HermiT read {defined!r} from the case classes, expected {len(unique)}")
+        found: dict[PatientCase, CaseTypes] = {}
+        for case, iri in iris.items():
+            if not self._satisfiable(iri):
+                raise InconsistentGraphError(f"the case {json.dumps(case.to_json())} contradicts the graph")
+            matched: set[str] = set()
+            refuted: set[str] = set()
+            for cls, variant in self.variants.items():
+                if not self._satisfiable(iri, cls):
+                    refuted.add(variant)
+                elif not self._satisfiable(iri, "!" + cls):
+                    matched.add(variant)
+            found[case] = CaseTypes(matched, refuted)
+        return [CaseTypes(set(found[c].matched), set(found[c].refuted)) for c in cases]
+
+    def _write_definitions(self, iris: dict[PatientCase, str], target: Path) -> None:
+        """One ``owl:equivalentClass`` per case: its case class (see the class docstring)."""
+        import pyoxigraph as ox
+
+        rdf_type, owl_class = ox.NamedNode(RDF_TYPE), ox.NamedNode(_OWL + "Class")
+        first, rest, nil = ox.NamedNode(RDF_FIRST), ox.NamedNode(RDF_REST), ox.NamedNode(RDF_NIL)
+        triples: list[ox.Triple] = []
+        for case, iri in iris.items():
+            members: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(_AX + "PatientCase")]
+            for feature in self.registry.features:
+                value = case.get(feature.name)
+                if value is None:
+                    continue
+                restriction = ox.BlankNode()
+                triples += [
+                    ox.Triple(restriction, rdf_type, ox.NamedNode(_OWL + "Restriction")),
+                    ox.Triple(restriction, ox.NamedNode(_OWL + "onProperty"), ox.NamedNode(feature.prop)),
+                    ox.Triple(restriction, ox.NamedNode(_OWL + "hasValue"), case_object(feature, value)),
+                ]
+                members.append(restriction)
+            cells = [ox.BlankNode() for _ in members]
+            tails: list[ox.NamedNode | ox.BlankNode] = [*cells[1:], nil]
+            for cell, member, following in zip(cells, members, tails, strict=True):
+                triples += [ox.Triple(cell, first, member), ox.Triple(cell, rest, following)]
+            expression = ox.BlankNode()
+            triples += [
+                ox.Triple(ox.NamedNode(iri), rdf_type, owl_class),
+                ox.Triple(ox.NamedNode(iri), ox.NamedNode(_OWL + "equivalentClass"), expression),
+                ox.Triple(expression, rdf_type, owl_class),
+                ox.Triple(expression, ox.NamedNode(_OWL + "intersectionOf"), cells[0]),
+            ]
+        with target.open("wb") as handle:
+            ox.serialize(triples, handle, format=ox.RdfFormat.N_TRIPLES)
+
+    def _satisfiable(self, *terms: str) -> bool:
+        answer = self._ask("\t".join(("SAT", *terms)))
+        if answer not in ("YES", "NO"):
+            raise AxillaKGError(f"HermiT answered {answer!r} to a satisfiability question")
+        return answer == "YES"
+
+    def _ask(self, line: str) -> str:
+        process = self._process
+        if process is None:
+            raise AxillaKGError("the case verdicts were asked after close()")
+        try:
+            process.stdin.write(line + "\n")  # type: ignore[union-attr]
+            process.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            raise ReasonerUnavailable(f"HermiT stopped: {self._stderr_line()}") from None
+        answer = self._reply()
+        if answer.startswith("ERROR\t"):
+            raise AxillaKGError(f"HermiT could not answer: {answer[6:]}")
+        return answer
+
+    def _reply(self) -> str:
+        assert self._process is not None and self._process.stdout is not None
+        answer = self._process.stdout.readline()
+        if not answer:
+            raise ReasonerUnavailable(f"HermiT stopped: {self._stderr_line()}")
+        return answer.rstrip("\n")
+
+    def _stderr_line(self) -> str:
+        if self._stderr is None:
+            return "no output"
+        self._stderr.seek(0)
+        return jvm.first_line(self._stderr.read().decode("utf-8", "replace"))
+
+
+def case_verdicts(
+    cases: Sequence[PatientCase],
+    *,
+    extra: Sequence[str | Path] = (),
+    batch_size: int = 250,
+    progress: Callable[[int], None] | None = None,
+) -> list[CaseTypes]:
+    """HermiT's matched and refuted variants per case, like :func:`realise_cases` (the same
+    entailments, see :class:`CaseQuestions`) but fast enough for thousands of cases: one JVM,
+    one satisfiability question at a time. Every variant neither matched nor refuted is a
+    candidate."""
+    results: list[CaseTypes] = []
+    with CaseQuestions(extra) as questions:
+        for start in range(0, len(cases), batch_size):
+            results += questions.verdicts(cases[start : start + batch_size])
+            if progress is not None:
+                progress(len(results))
+    return results
+
+
+def _plain_iri(iri: str) -> str:
+    """An IRI safe for the line protocol: no whitespace or control characters, not starting with
+    the complement marker. (RDF parsers refuse such IRIs anyway; this keeps a question one line.)"""
+    if not iri or iri.startswith("!") or any(ch.isspace() or ord(ch) < 32 for ch in iri):
+        raise AxillaKGError(f"the class IRI {iri!r} cannot be asked of HermiT")
+    return iri
+
+
+def _plain_path(path: Path) -> str:
+    text = str(path)
+    if any(ch in text for ch in "\t\r\n"):
+        raise AxillaKGError(f"temporary path {text!r} cannot be passed to HermiT")
+    return text
 
 
 _OWL = "http://www.w3.org/2002/07/owl#"

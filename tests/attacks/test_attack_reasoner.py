@@ -1,5 +1,6 @@
 """Attack corpus, reasoner side (issue 11): an inconsistent ``--data`` graph is a finding of
-``check`` (exit 1), not an abort; a failed reasoner run leaves no temporary file behind."""
+``check`` (exit 1), not an abort; a failed reasoner run leaves no temporary file behind; a
+``--data`` graph that contradicts a case is an error naming the case, never a silent "refuted"."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from axilla_kg.cli import main
 from axilla_kg.contract.cases import parse_case
-from axilla_kg.reasoning.reasoner import InconsistentGraphError, classify_cases
+from axilla_kg.reasoning.reasoner import InconsistentGraphError, case_verdicts, classify_cases
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +62,27 @@ def test_failed_reasoner_run_leaves_no_temp_file(
         classify_cases([parse_case({"sex": "female"})], extra=[nothing])
     assert list(tmp_path.iterdir()) == []
     assert tempfile.gettempdir() == str(tmp_path)  # restored after the run
+
+
+def test_case_verdicts_refuse_an_inconsistent_graph_and_leave_no_temp_file(
+    nothing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(InconsistentGraphError, match="inconsistent"):
+        case_verdicts([parse_case({"sex": "female"})], extra=[nothing])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_case_verdicts_refuse_a_case_the_graph_contradicts(tmp_path: Path) -> None:
+    """Every variant would be both matched and refuted for an unsatisfiable case class; the
+    answer is an error instead (as the realisation's inconsistent ABox is)."""
+    males_only = tmp_path / "males-only.ttl"
+    males_only.write_text(
+        "@prefix ax: <https://w3id.org/axilla-kg/vocab#> .\n"
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "ax:PatientCase rdfs:subClassOf [ a owl:Restriction ; owl:onProperty ax:hasSex ; owl:hasValue ax:Male ] .\n"
+    )
+    male, female = parse_case({"sex": "male"}), parse_case({"sex": "female", "age": 50})
+    with pytest.raises(InconsistentGraphError, match='"sex": "female"'):
+        case_verdicts([male, female], extra=[males_only])
