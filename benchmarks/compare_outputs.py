@@ -266,7 +266,8 @@ def plan(
 
 
 # --- comparing ----------------------------------------------------------------------------------------
-_STAGE_LINE = re.compile(r"^(\s*\S+\s+)\d+\.\d+(\s)", re.MULTILINE)
+_STAGE_HEADER = re.compile(r"^stage\s+seconds\s+findings$", re.MULTILINE)
+_SECONDS = re.compile(r"\d+\.\d+")
 
 
 def normalise(item: Item, stdout: bytes) -> bytes:
@@ -280,10 +281,18 @@ def normalise(item: Item, stdout: bytes) -> bytes:
         except ValueError:
             return stdout
         return json.dumps(_drop_seconds(body), ensure_ascii=False, sort_keys=False).encode()
-    start = text.find("stage")  # the summary table: 'stage  seconds  findings'
-    if start >= 0:
-        text = text[:start] + _STAGE_LINE.sub(r"\1T\2", text[start:])
-    return text.encode()
+    header = _STAGE_HEADER.search(text)  # the summary table: 'stage  seconds  findings'
+    if header is None:
+        return stdout
+    lines = text[header.start() :].split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith("Findings:"):
+            break
+        words = line.split()  # the column widths follow the seconds, so they go too
+        if len(words) >= 2 and _SECONDS.fullmatch(words[1]):
+            words[1] = "T"
+        lines[index] = " ".join("-" if set(w) == {"-"} else w for w in words)
+    return (text[: header.start()] + "\n".join(lines)).encode()
 
 
 def _drop_seconds(value: Any) -> Any:

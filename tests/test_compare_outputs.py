@@ -36,6 +36,10 @@ def test_check_timings_are_the_only_thing_normalised() -> None:
     b = b"ERROR  rule-x  (rules)\n\nstage  seconds  findings\nload   1.50\nrules  2.25     67\n"
     c = b"ERROR  rule-x  (rules)\n\nstage  seconds  findings\nload   1.50\nrules  2.25     68\n"
     assert co.normalise(table, a) == co.normalise(table, b) != co.normalise(table, c)
+    # the seconds set the column's width: 39.38 s widens it, and the findings column moves
+    d = b"ERROR  rule-x  (rules)\n\nstage  seconds  findings\n-----  -------  --------\nrules  0.20     67\n"
+    e = b"ERROR  rule-x  (rules)\n\nstage  seconds   findings\n-----  --------  --------\nrules  139.38    67\n"
+    assert co.normalise(table, d) == co.normalise(table, e)
     show = co.Item("show", ("show", "4"))
     assert co.normalise(show, b"rules  0.20\n") == b"rules  0.20\n"  # only check output is touched
 
