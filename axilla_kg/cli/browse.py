@@ -6,32 +6,51 @@ import argparse
 import json
 from typing import Any
 
-from axilla_kg.cli.common import add_common, graph, whole_number
-from axilla_kg.formats.output import records_table, text_table
-from axilla_kg.graph.summary import list_variants, variant_summary
+from axilla_kg.cli.common import Wanted, add_command, add_common, graph, whole_number
 
 RATING_COLUMNS = ["procedure", "category", "rrl", "rating", "median", "soe", "confidence", "source_record"]
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("variants", help="list the variants of a topic with their titles")
-    p.add_argument("--topic", default="286", help="topic key (default 286)")
-    add_common(p)
+def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
+    p = add_command(
+        sub,
+        "variants",
+        "list the variants of a topic with their titles",
+        "List the clinical variants of one ACR topic: number, official title, how many ratings the graph "
+        "holds and whether its rating table is complete.",
+    )
     p.set_defaults(run=run_variants)
+    if wanted("variants"):
+        p.add_argument("--topic", default="286", help="topic key (default 286; e.g. 235, 235-2017)")
+        add_common(p)
 
-    p = sub.add_parser("show", help="everything about one variant")
-    p.add_argument("variant", type=whole_number, help="variant number")
-    p.add_argument("--topic", default="286", help="topic key (default 286; e.g. 235, 235-2017)")
-    add_common(p)
+    p = add_command(
+        sub,
+        "show",
+        "everything about one variant",
+        "Everything the graph holds about one variant: title, defining features, ratings (best category "
+        "first, then lower radiation) with their sources and confidence, differentials, workflow, pitfalls, "
+        "clinical facts and related variants. An incomplete rating table is labelled as such.",
+    )
     p.set_defaults(run=run_show)
+    if wanted("show"):
+        p.add_argument("variant", type=whole_number, help="variant number")
+        p.add_argument("--topic", default="286", help="topic key (default 286; e.g. 235, 235-2017)")
+        add_common(p)
 
 
 def run_variants(args: argparse.Namespace) -> str:
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.graph.summary import list_variants
+
     rows = list_variants(graph(args), args.topic)
     return records_table(rows, ["topic", "variant", "title", "ratings", "complete"], args.format)
 
 
 def run_show(args: argparse.Namespace) -> str:
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.graph.summary import variant_summary
+
     summary = variant_summary(graph(args), args.variant, args.topic)
     if args.format == "json":
         return json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n"
@@ -49,6 +68,8 @@ def _section(title: str, body: str) -> str:
 
 
 def _show_text(s: dict[str, Any]) -> str:
+    from axilla_kg.formats.output import text_table
+
     out = [f"ACR topic {s['topic']}, variant {s['variant']}", s["title"]]
     if s["complete"]:
         out.append("Rating table: complete.")

@@ -1,15 +1,26 @@
-"""Options and helpers shared by every command."""
+"""Options and helpers shared by every command: one definition of each shared option, so that
+``--data``, ``--engine`` and ``--format`` mean the same wherever they exist (README "Command line").
+
+A command module registers its parsers with :func:`add_command` and adds the command's arguments
+only when ``wanted(name)`` says they are needed (the command being run, or every command for the
+full help): building an argument list may read the ontology (``recommend``'s case flags) or import
+a subsystem, which ``axilla-kg --version`` or another command should not pay for."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from axilla_kg.formats.output import FORMATS
-from axilla_kg.graph import engines
-from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_whole
+
+if TYPE_CHECKING:
+    from axilla_kg.graph.knowledge import KnowledgeGraph
+
+#: whether a command's arguments are needed (see the module docstring)
+Wanted = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -29,37 +40,61 @@ def whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected {exc}") from None
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format", choices=FORMATS, default="table", help="table for people; csv, tsv or json for programs"
-    )
-    parser.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="extra RDF file to load with the shipped graph (repeatable)",
-    )
-    add_engine_option(parser)
+def add_command(sub: argparse._SubParsersAction, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand with its one-line ``summary`` (listed by ``axilla-kg --help``) and its
+    ``description`` (shown by ``axilla-kg NAME --help``)."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=description)
+    return parser
 
 
-def add_engine_option(parser: argparse.ArgumentParser, *, shown: bool = True) -> None:
+def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] | None = None, note: str = "") -> None:
+    """``--format``: ``table`` for people (the default), the others for programs; by default the
+    plain formats every result renderer writes (``axilla_kg.output.FORMATS``)."""
+    if choices is None:
+        from axilla_kg.formats.output import FORMATS
+
+        choices = FORMATS
+    programs = ", ".join(c for c in choices if c != "table")
+    parser.add_argument(
+        "--format",
+        choices=choices,
+        default="table",
+        help=f"table for people (default); {programs} for programs" + (f" ({note})" if note else ""),
+    )
+
+
+def add_data(parser: argparse.ArgumentParser, what: str = "load with the shipped graph") -> None:
+    """``--data FILE``: extra RDF next to the shipped graph (repeatable)."""
+    parser.add_argument(
+        "--data", action="append", default=[], metavar="FILE", help=f"extra RDF file to {what} (repeatable)"
+    )
+
+
+def add_engine(parser: argparse.ArgumentParser) -> None:
     """``--engine``, offering the engines registered in ``axilla_kg.graph.engines``."""
-    parser.add_argument(
-        "--engine",
-        choices=engines.available(),
-        default=engines.DEFAULT,
-        help=engine_help() if shown else argparse.SUPPRESS,
-    )
+    from axilla_kg.graph import engines
+
+    parser.add_argument("--engine", choices=engines.available(), default=engines.DEFAULT, help=engine_help())
 
 
 def engine_help() -> str:
     """The ``--engine`` help, read from the engine registry."""
+    from axilla_kg.graph import engines
+
     return "SPARQL engine: " + ", ".join(f"{info.name} ({info.description})" for info in engines.described())
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """``--format``, ``--data`` and ``--engine``: the options of every command that reads the graph."""
+    add_format(parser)
+    add_data(parser)
+    add_engine(parser)
 
 
 @lru_cache(maxsize=4)
 def _load(data: tuple[str, ...], engine: str) -> KnowledgeGraph:
+    from axilla_kg.graph.knowledge import KnowledgeGraph
+
     return KnowledgeGraph.load(data, engine=engine)
 
 

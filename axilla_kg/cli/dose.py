@@ -5,20 +5,29 @@ from __future__ import annotations
 import argparse
 import json
 
-from axilla_kg.cli.common import add_common, graph, whole_number
-from axilla_kg.formats.output import records_table
-from axilla_kg.recommend.dose import dose_report
+from axilla_kg.cli.common import Wanted, add_command, add_common, graph, whole_number
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("dose", help="radiation-dose bands of a sequence of studies")
-    p.add_argument("procedures", nargs="+", metavar="PROCEDURE", help="exact ACR procedure names, in order")
-    p.add_argument("--age", type=whole_number, default=None, help="age in years; under 18 uses the pediatric bands")
-    add_common(p)
+def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
+    p = add_command(
+        sub,
+        "dose",
+        "radiation-dose bands of a sequence of studies",
+        "The seed article's dose calculator: each study's relative radiation level (RRL) and effective-dose "
+        "band, and the cumulative band of the sequence. A level we do not know is reported as unknown, never "
+        "counted as zero.",
+    )
     p.set_defaults(run=run_dose)
+    if wanted("dose"):
+        p.add_argument("procedures", nargs="+", metavar="PROCEDURE", help="exact ACR procedure names, in order")
+        p.add_argument("--age", type=whole_number, default=None, help="age in years; under 18 uses the pediatric bands")
+        add_common(p)
 
 
 def run_dose(args: argparse.Namespace) -> str:
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.recommend.dose import dose_report
+
     report = dose_report(graph(args), args.procedures, args.age).as_dict()
     if args.format == "json":
         return json.dumps(report, ensure_ascii=False, indent=2) + "\n"

@@ -1,4 +1,8 @@
-"""Entry point: parse the command line, run one verb, map library errors to exit status 2."""
+"""Entry point: parse the command line, run one verb, map library errors to exit status 2.
+
+Only the command being run gets its arguments built (see ``axilla_kg.cli.common``), and the
+command modules import what they use when they run, so ``axilla-kg --version`` or the help loads
+neither the RDF engines nor the ontology. Bare ``axilla-kg`` prints the help and exits 0."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import errno
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NoReturn
 
 from axilla_kg import __version__
@@ -34,22 +38,57 @@ def one_line(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class CommandParser(OneLineParser):
+    """A subcommand's parser: an unknown option is reported by the command it was given to
+    (``axilla-kg show: error: unrecognized arguments: --bogus``), not by the top level."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
+COMMAND_MODULES = (browse, querying, dose, checking, exporting, recommending, serving)
+
+
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with every command; ``commands`` limits whose arguments are built (``None``:
+    all of them, for the full help and the tests)."""
     parser = OneLineParser(
         prog="axilla-kg",
         description="Query the ACR Appropriateness Criteria 'Imaging of the Axilla' knowledge graph. "
-        "ACR content (c) American College of Radiology; see https://acsearch.acr.org.",
+        "ACR content (c) American College of Radiology; see https://acsearch.acr.org. "
+        "'axilla-kg COMMAND --help' describes a command; without a command this help is printed.",
     )
     parser.add_argument("--version", action="version", version=f"axilla-kg {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (browse, querying, dose, checking, exporting, recommending, serving):
-        module.register(sub)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
+    for module in COMMAND_MODULES:
+        module.register(sub, lambda name: commands is None or name in commands)
     return parser
 
 
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command named on a command line: its first word that is not an option (the top level
+    has only --help and --version, which take no value)."""
+    for index, word in enumerate(argv):
+        if word == "--":
+            return argv[index + 1] if index + 1 < len(argv) else None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    command = command_of(words)
+    parser = build_parser(() if command is None else (command,))
+    args = parser.parse_args(words)
+    if args.command is None:  # bare `axilla-kg`: the help, as documented
+        sys.stdout.write(parser.format_help())
+        return 0
     # started as a program (no argv given) the CLI owns its process and may make it permanent
     # changes such as the query sandbox; called with argv from other code it leaves the caller's
     # process alone

@@ -6,35 +6,56 @@ import argparse
 import sys
 from pathlib import Path
 
-from axilla_kg.cli.common import add_common
+from axilla_kg.cli.common import Wanted, add_command, add_common, add_format
 from axilla_kg.cli.serving import add_endpoint_options, graph_for
 from axilla_kg.errors import ParameterError, UsageError
-from axilla_kg.formats.output import records_table, render_result
-from axilla_kg.graph.queries import QueryLibrary
-from axilla_kg.graph.sparql_text import MAX_QUERY_CHARS, screen
-from axilla_kg.sandbox import SandboxUnavailable, forbid_network
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("queries", help="list the named queries and their parameters")
-    p.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table")
+def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
+    p = add_command(
+        sub,
+        "queries",
+        "list the named queries and their parameters",
+        "List the named SPARQL queries (queries/*.rq) with their typed parameters: name:type, '=default' for "
+        "an optional parameter with a default, '?' for an optional one without.",
+    )
     p.set_defaults(run=run_queries)
+    if wanted("queries"):
+        add_format(p, note="csv, tsv and json add the question each query answers")
 
-    p = sub.add_parser("query", help="run a named query")
-    p.add_argument("name", help="query name (see 'axilla-kg queries')")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="query parameter (repeatable)")
-    add_common(p)
-    add_endpoint_options(p)
+    p = add_command(
+        sub,
+        "query",
+        "run a named query",
+        "Run one named query. Parameters are bound by the engine as typed RDF terms, never pasted into the "
+        "query text; --format json, csv and tsv are the W3C SPARQL 1.1 results formats.",
+    )
     p.set_defaults(run=run_query)
+    if wanted("query"):
+        p.add_argument("name", help="query name (see 'axilla-kg queries')")
+        p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="query parameter (repeatable)")
+        add_common(p)
+        add_endpoint_options(p)
 
-    p = sub.add_parser("sparql", help="run any SELECT/ASK/CONSTRUCT/DESCRIBE query")
-    p.add_argument("query", help="query text, a .rq file, or - for standard input")
-    add_common(p)
-    add_endpoint_options(p)
+    p = add_command(
+        sub,
+        "sparql",
+        "run any SELECT/ASK/CONSTRUCT/DESCRIBE query",
+        "Run a read-only SPARQL query over the graph, with the project prefixes (ax:, axd:, rdfs:, owl:, skos:, "
+        "dcterms:, prov:, xsd:) predeclared. Updates, SERVICE and FROM are refused. CONSTRUCT and DESCRIBE "
+        "print Turtle, or JSON-LD with --format json.",
+    )
     p.set_defaults(run=run_sparql)
+    if wanted("sparql"):
+        p.add_argument("query", help="query text, a .rq file, or - for standard input")
+        add_common(p)
+        add_endpoint_options(p)
 
 
 def run_queries(args: argparse.Namespace) -> str:
+    from axilla_kg.formats.output import records_table
+    from axilla_kg.graph.queries import QueryLibrary
+
     rows = []
     for q in QueryLibrary.load():
         params = ", ".join(
@@ -61,6 +82,8 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 
 def run_query(args: argparse.Namespace) -> str:
+    from axilla_kg.formats.output import render_result
+
     params = parse_params(args.param)
     kg = graph_for(args)
     if not getattr(args, "endpoint", None):
@@ -74,6 +97,8 @@ def read_query_argument(text: str) -> str:
 
     Every source is decoded as strict UTF-8 and capped in size before anything parses it.
     """
+    from axilla_kg.graph.sparql_text import MAX_QUERY_CHARS
+
     if text == "-":
         return _decode(sys.stdin.buffer.read(MAX_QUERY_CHARS * 4 + 1), "standard input")
     _require_utf8(text, "the query argument")
@@ -105,6 +130,8 @@ def _require_utf8(text: str, what: str) -> None:
 
 
 def _decode(raw: bytes, source: str) -> str:
+    from axilla_kg.graph.sparql_text import MAX_QUERY_CHARS
+
     if len(raw) > MAX_QUERY_CHARS * 4:
         raise UsageError(f"{source}: query larger than {MAX_QUERY_CHARS * 4} bytes")
     try:
@@ -123,6 +150,8 @@ def forbid_network_or_fail(args: argparse.Namespace) -> None:
     """
     if not getattr(args, "owns_process", False):
         return
+    from axilla_kg.sandbox import SandboxUnavailable, forbid_network
+
     try:
         forbid_network()
     except SandboxUnavailable as exc:
@@ -130,6 +159,9 @@ def forbid_network_or_fail(args: argparse.Namespace) -> None:
 
 
 def run_sparql(args: argparse.Namespace) -> str:
+    from axilla_kg.formats.output import render_result
+    from axilla_kg.graph.sparql_text import screen
+
     text = read_query_argument(args.query)
     if getattr(args, "endpoint", None):
         return render_result(graph_for(args).sparql(text), args.format)

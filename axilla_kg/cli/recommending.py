@@ -7,28 +7,17 @@ import json
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from axilla_kg.cli.common import add_engine_option, graph, whole_number
-from axilla_kg.contract.cases import CaseError
-from axilla_kg.contract.features import Registry, shipped_registry
+from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph, whole_number
 from axilla_kg.errors import DataError, UsageError
-from axilla_kg.formats.atomic import write_atomically
-from axilla_kg.formats.output import text_table
-from axilla_kg.inputs.files import MAX_CASE_BYTES, read_capped
-from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
-from axilla_kg.reasoning.reasoner import REASONERS, classify_cases
-from axilla_kg.recommend import batch
-from axilla_kg.recommend.audit import audit_orders, render_audit
-from axilla_kg.recommend.recommender import DETAILS, Recommender
+
+if TYPE_CHECKING:
+    from axilla_kg.contract.features import Registry
+    from axilla_kg.recommend.recommender import Recommender
 
 #: confidence levels a table marks, so a row never looks like a plain ACR answer
 LOW_CONFIDENCE = frozenset({"low"})
-
-
-def _add_graph_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", action="append", default=[], metavar="FILE", help="extra RDF file (repeatable)")
-    add_engine_option(p, shown=False)
 
 
 def add_case_flags(p: argparse.ArgumentParser, registry: Registry) -> None:
@@ -45,17 +34,46 @@ def add_case_flags(p: argparse.ArgumentParser, registry: Registry) -> None:
         group.add_argument(feature.flag, dest=feature.name, metavar=feature.choices(), help=help_text)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
+    p = add_command(
+        sub,
         "recommend",
-        help="match a patient case to ACR variants and list the rated studies",
-        description="Describe the case with flags, --case FILE.json (or - for stdin), or many cases with "
+        "match a patient case to ACR variants and list the rated studies",
+        "Match a patient case to the ACR variants (topics 286 and 235) whose every criterion it entails, and "
+        "list their rated studies, the reasons, conflicts, and the candidates with the fields that would "
+        "decide them. Describe the case with flags, --case FILE.json (or - for stdin), or many cases with "
         "--cases FILE.jsonl (JSON Lines out).",
     )
+    p.set_defaults(run=run_recommend)
+    if wanted("recommend"):
+        _recommend_arguments(p)
+
+    p = add_command(
+        sub,
+        "audit",
+        "rate a CSV of imaging orders (case fields + procedure) against the criteria",
+        "Give each order of a CSV (case-field columns, the ordered 'procedure', an optional 'order_id') the "
+        "verdict a careful reviewer would: appropriate only when every matching variant that rates the "
+        "procedure agrees; then counts and shares per verdict and per procedure.",
+    )
+    p.set_defaults(run=run_audit)
+    if wanted("audit"):
+        p.add_argument("orders", help="CSV with a 'procedure' column and case-field columns (empty cell = not known)")
+        add_format(p)
+        add_data(p)
+        add_engine(p)
+
+
+def _recommend_arguments(p: argparse.ArgumentParser) -> None:
+    from axilla_kg.contract.features import shipped_registry
+    from axilla_kg.reasoning.reasoner import REASONERS
+    from axilla_kg.recommend import batch
+    from axilla_kg.recommend.recommender import DETAILS
+
     add_case_flags(p, shipped_registry())
     p.add_argument("--case", metavar="FILE", help="one case as a JSON object (- for stdin)")
     p.add_argument("--cases", metavar="FILE", help="JSON Lines, one case per line (- for stdin); JSON Lines out")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    add_format(p, ("table", "json"), note="the answer is nested, so there is no csv or tsv; --cases is JSON Lines")
     p.add_argument(
         "--detail",
         choices=(*DETAILS, batch.REF),
@@ -82,23 +100,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="decide the matches with the OWL reasoner itself (slow; the default fast path gives the same answers)",
     )
-    _add_graph_options(p)
-    p.set_defaults(run=run_recommend)
-
-    p = sub.add_parser("audit", help="rate a CSV of imaging orders (case fields + procedure) against the criteria")
-    p.add_argument("orders", help="CSV with a 'procedure' column and case-field columns (empty cell = not known)")
-    p.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table")
-    _add_graph_options(p)
-    p.set_defaults(run=run_audit)
+    add_data(p)
+    add_engine(p)
 
 
 def _read_case(name: str) -> bytes:
     """The raw bytes of ``--case`` (size-capped; decoded strictly by ``loads_case``)."""
+    from axilla_kg.inputs.files import MAX_CASE_BYTES, read_capped
+
     return read_capped(name, MAX_CASE_BYTES, "case file")
 
 
 def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) -> dict[str, Any]:
     """Flag strings → a case object, typed as the JSON contract types them (the registry says how)."""
+    from axilla_kg.contract.features import shipped_registry
+
     data: dict[str, Any] = {}
     for feature in (registry or shipped_registry()).features:
         value = getattr(args, feature.name, None)
@@ -111,6 +127,8 @@ def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) 
             data[name] = _number(name, value, integer=False)
         elif feature.kind == "boolean":
             if value not in ("true", "false"):
+                from axilla_kg.contract.cases import CaseError
+
                 raise CaseError(name, f"expected true or false, got '{value}'")
             data[name] = value == "true"
         else:
@@ -119,6 +137,9 @@ def case_from_flags(args: argparse.Namespace, registry: Registry | None = None) 
 
 
 def _number(name: str, text: str, *, integer: bool) -> int | Decimal:
+    from axilla_kg.contract.cases import CaseError
+    from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
+
     try:
         return parse_whole(text) if integer else parse_decimal(text)
     except NumberSyntaxError as exc:
@@ -126,10 +147,15 @@ def _number(name: str, text: str, *, integer: bool) -> int | Decimal:
 
 
 def _recommender(args: argparse.Namespace) -> Recommender:
+    from axilla_kg.recommend.recommender import Recommender
+
     return Recommender.load(graph(args))
 
 
 def run_recommend(args: argparse.Namespace) -> str | None:
+    from axilla_kg.reasoning.reasoner import classify_cases
+    from axilla_kg.recommend import batch
+
     flags = case_from_flags(args)
     sources = [s for s in (args.case, args.cases) if s is not None]
     if len(sources) > 1 or (sources and flags):
@@ -159,6 +185,9 @@ def run_recommend(args: argparse.Namespace) -> str | None:
 def _run_batch(args: argparse.Namespace) -> None:
     """Stream the cases as bytes: each line is decoded on its own, so one bad line (even invalid
     UTF-8) gets its own error line and the rest are answered."""
+    from axilla_kg.formats.atomic import write_atomically
+    from axilla_kg.recommend import batch
+
     jobs = args.jobs if args.jobs is not None else batch.default_jobs()
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -192,6 +221,8 @@ def _run_batch(args: argparse.Namespace) -> None:
 
 
 def run_audit(args: argparse.Namespace) -> str:
+    from axilla_kg.recommend.audit import audit_orders, render_audit
+
     report = audit_orders(_recommender(args), Path(args.orders))
     return render_audit(report, args.format)
 
@@ -211,6 +242,8 @@ def _rating_rows(ratings: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def render_text(result: dict[str, Any]) -> str:
+    from axilla_kg.formats.output import text_table
+
     out = [f"Case: {_case_line(result['case'])}"]
     if result.get("assumed"):
         out.append("Assumed (not given): " + _case_line(result["assumed"]))

@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from axilla_kg.cli.common import Wanted, add_command, add_data
 from axilla_kg.errors import UsageError
 
 if TYPE_CHECKING:
@@ -57,19 +58,45 @@ MIN_WORKER_MB = 512
 _DEFAULT_WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
+    p = add_command(
+        sub,
         "serve",
-        help="serve the graph as a read-only SPARQL 1.1 endpoint",
-        description="Serve the graph (with inferred triples) over the SPARQL 1.1 Protocol at /sparql, with a query "
+        "serve the graph as a read-only SPARQL 1.1 endpoint",
+        "Serve the graph (with inferred triples) over the SPARQL 1.1 Protocol at /sparql, with a query "
         "page at /. Read-only and screened: updates, SERVICE, LOAD and FROM are refused, and query workers cannot "
         "open network sockets; each query runs in a worker process that is killed when it overruns --timeout.",
     )
+    p.set_defaults(run=run_serve)
+    if wanted("serve"):
+        _serve_arguments(p)
+
+    p = add_command(
+        sub,
+        "push",
+        "load the graph into a SPARQL 1.1 store",
+        "Replace a graph in a triple store with this knowledge graph: HTTP PUT to a Graph Store "
+        "Protocol endpoint (atomic replace), or SPARQL Update (DROP + INSERT DATA in one request) as fallback.",
+    )
+    p.set_defaults(run=run_push)
+    if wanted("push"):
+        p.add_argument(
+            "--endpoint", help="Graph Store Protocol URL (Oxigraph: http://HOST:7878/store; Fuseki: .../ds/data)"
+        )
+        p.add_argument("--graph", metavar="IRI", help="named graph to replace (default: the store's default graph)")
+        p.add_argument(
+            "--update-endpoint", metavar="URL", help="SPARQL Update URL, used when the store has no Graph Store"
+        )
+        add_data(p, "include")
+        p.add_argument("--no-inferred", action="store_true", help="leave out the reasoner-derived triples")
+
+
+def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument(
         "--port", type=_bounded_int(0, 65535, "a port"), default=7070, help="port (default 7070; 0 picks a free port)"
     )
-    p.add_argument("--data", action="append", default=[], metavar="FILE", help="extra RDF file to serve (repeatable)")
+    add_data(p, "serve with the shipped graph")
     p.add_argument(
         "--workers",
         type=_bounded_int(1, 64, "a number of workers"),
@@ -131,22 +158,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cors", action="store_true", help="allow cross-origin requests (e.g. from YASGUI in a browser)")
     p.add_argument("--access-log", action="store_true", help="log each request to standard error")
-    p.set_defaults(run=run_serve)
-
-    p = sub.add_parser(
-        "push",
-        help="load the graph into a SPARQL 1.1 store",
-        description="Replace a graph in a triple store with this knowledge graph: HTTP PUT to a Graph Store "
-        "Protocol endpoint (atomic replace), or SPARQL Update (DROP + INSERT DATA in one request) as fallback.",
-    )
-    p.add_argument(
-        "--endpoint", help="Graph Store Protocol URL (Oxigraph: http://HOST:7878/store; Fuseki: .../ds/data)"
-    )
-    p.add_argument("--graph", metavar="IRI", help="named graph to replace (default: the store's default graph)")
-    p.add_argument("--update-endpoint", metavar="URL", help="SPARQL Update URL, used when the store has no Graph Store")
-    p.add_argument("--data", action="append", default=[], metavar="FILE", help="extra RDF file to include (repeatable)")
-    p.add_argument("--no-inferred", action="store_true", help="leave out the reasoner-derived triples")
-    p.set_defaults(run=run_push)
 
 
 def run_serve(args: argparse.Namespace) -> None:

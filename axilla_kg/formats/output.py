@@ -53,17 +53,56 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def text_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], max_width: int = 60) -> str:
-    """A fixed-width table; long cells are cut with an ellipsis so rows stay on one line."""
+def _wrap(text: str, width: int) -> list[str]:
+    """A cell as lines of at most ``width`` columns, broken between words; a single word longer
+    than the column is split (a URL, say), never cut off."""
+    if _width(text) <= width:
+        return [text]
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if _width(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while _width(word) > width:
+            cut = _fit(word, width)
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    lines.append(current)
+    return lines
+
+
+def _fit(word: str, width: int) -> int:
+    """How many leading characters of ``word`` fill at most ``width`` columns (at least one)."""
+    used = 0
+    for index, ch in enumerate(word):
+        used += _width(ch)
+        if used > width:
+            return max(index, 1)
+    return len(word)
+
+
+def text_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], max_width: int | None = 60) -> str:
+    """A fixed-width table for people. A cell wider than ``max_width`` columns wraps onto more
+    lines of its row, between words (nothing is cut off, no title ends in "…"); ``None`` keeps
+    every cell on one line however long (``--wide``). Programs read csv, tsv or json instead."""
     cells = [[_cell(v) for v in row] for row in rows]
-    cells = [[c if _width(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in cells]
-    widths = [max([_width(col)] + [_width(row[i]) for row in cells]) for i, col in enumerate(columns)]
+    wrapped = [[_wrap(c, max_width) if max_width else [c] for c in row] for row in cells]
+    widths = [
+        max([_width(col)] + [_width(part) for row in wrapped for part in row[i]]) for i, col in enumerate(columns)
+    ]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=True)).rstrip()
 
     out = [line(columns), line(["-" * w for w in widths])]
-    out += [line(row) for row in cells]
+    for row in wrapped:
+        height = max((len(parts) for parts in row), default=1)
+        out += [line([parts[i] if i < len(parts) else "" for parts in row]) for i in range(height)]
     return "\n".join(out) + "\n"
 
 
