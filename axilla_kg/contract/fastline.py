@@ -68,9 +68,7 @@ def supported(registry: Registry, bounded: set[str]) -> bool:
     if any(e.field in numeric for e in registry.default_exceptions):
         return False
     # a derived value must follow from the key: a numeric condition only by a side the key holds
-    return all(
-        c.field not in numeric or c.field in bounded for rule in registry.derivations for c in rule.conditions
-    )
+    return all(c.field not in numeric or c.field in bounded for rule in registry.derivations for c in rule.conditions)
 
 
 class FastLine:
