@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -259,3 +260,40 @@ def test_delete_action_resource_id_is_a_string(base: str) -> None:
         a for c in body["cards"] for s in c.get("suggestions", []) for a in s["actions"] if a["type"] == "delete"
     ]
     assert deletes and all(a["resourceId"] == "ServiceRequest/order-1" for a in deletes)
+
+
+# --- issue 18's card: decided answers first, the one next question, the pre-filled case page ---------
+
+
+def test_a_rated_order_leads_with_the_decided_answers(base: str) -> None:
+    status, body = post_json(base + SIGN, seed_request(order(cpt("78815"))))
+    assert status == 200
+    detail = body["cards"][0]["detail"]
+    assert detail.startswith("Decided for this patient by the facts given:")
+    decided_part, rating_part = detail.split("\n\n")[:2]
+    # US axilla is decided Usually Appropriate for the seed patient (issue 18), shown before the rating
+    assert "- **US axilla**: Usually Appropriate" in decided_part
+    assert rating_part.startswith(f"**{PET_CT}** is rated **Usually Not Appropriate**")
+
+
+def test_an_undecided_order_names_one_question_and_links_the_prefilled_case_page(base: str) -> None:
+    request = seed_request(order({"text": "US Axilla"}))
+    del request["prefetch"]["procedures"]  # no treatment history: the order is not decided yet
+    status, body = post_json(base + SIGN, request)
+    assert status == 200
+    check_response(body)
+    assert "systemActions" not in body
+    [card] = body["cards"]
+    assert "next question:" in card["summary"]
+    label = card["summary"].split("next question: ", 1)[1]
+    assert f"The next question: **{label}**" in card["detail"]
+    case_link = card["links"][0]
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(case_link["url"]).query)
+    assert case_link["url"].startswith(base + "/case?")
+    assert query == {
+        "sex": ["female"],
+        "age": ["52"],
+        "breast_cancer": ["new"],
+        "clinical_nodes": ["positive"],
+        "tumor_size_cm": ["1.5"],
+    }

@@ -189,7 +189,7 @@ def order_cards(
             "url": case_url(base, derived.data),
             "type": "absolute",
         }
-        why = f" ({question['why']})" if question and question.get("why") else ""
+        why = f": {md_escape(str(question['why']))}" if question and question.get("why") else ""
         return [
             make_card(
                 summary(f"{name}: no rating yet", f" - next question: {label}" if label else ""),

@@ -71,7 +71,11 @@ class HookService:
     lookup: Lookup
     base_url: str
 
-    def _case(self, request: HookRequest, order: dict[str, Any]) -> tuple[Derivation, dict[str, Any] | None, Any]:
+    def _case(
+        self, request: HookRequest, order: dict[str, Any], procedures: tuple[str, ...]
+    ) -> tuple[Derivation, dict[str, Any] | None, Any]:
+        """The order's case (the record plus the order's own reason) and its recommendation, with the
+        next question focused on the ordered study when the order names one."""
         reason, notes = reason_facts(order, request.prefetch)
         derived = derive_case(
             request.prefetch,
@@ -82,7 +86,8 @@ class HookService:
         derived.notes.extend(notes)
         try:
             case = parse_case(dict(derived.data))
-            return derived, self.lookup.recommender.recommend(case, detail="brief"), None
+            focus = procedures[0] if len(procedures) == 1 else None
+            return derived, self.lookup.recommender.recommend(case, detail="brief", procedure=focus), None
         except CaseError as exc:
             return derived, None, exc
 
@@ -99,7 +104,7 @@ class HookService:
             if found.status == "unknown":
                 cards.append(unknown_card(self.base_url, order, found))
                 continue
-            derived, result, problem = self._case(request, order)
+            derived, result, problem = self._case(request, order, found.procedures)
             if result is None:
                 field = problem.field or "sex"
                 if field in derived.data:  # a contradiction in the record, not a missing fact
