@@ -22,6 +22,7 @@ from axilla_kg.cdshooks.cards import (
     system_action,
     unknown_card,
 )
+from axilla_kg.cdshooks.feedback import CARD_EXTENSION
 from axilla_kg.cdshooks.fhir_case import Derivation, derive_case
 from axilla_kg.cdshooks.indication import reason_facts
 from axilla_kg.cdshooks.orders import Verdict, identify, judge_order, procedure_of
@@ -113,7 +114,17 @@ class HookService:
                 verdict = Verdict("needs", found.procedures[0], needs=[field])
             else:
                 verdict = judge_order(self.lookup, result, found.procedures)
-            cards.extend(order_cards(self.base_url, order, verdict, labels, derived, found, result))
+            issued = order_cards(self.base_url, order, verdict, labels, derived, found, result)
+            rating = {
+                "procedure": verdict.procedure,
+                "category": verdict.category,
+                "pama": verdict.pama,
+                "kind": verdict.kind,
+                "variants": [f"{t}/{n}" for t, n in verdict.variants],
+            }
+            for card in issued:  # what the card rates, for the feedback report (CDS Hooks 2.0 card extension)
+                card["extension"] = {CARD_EXTENSION: rating}
+            cards.extend(issued)
             if verdict.pama is not None:
                 auc = (
                     f"{DATA_ID}topic-{verdict.variants[0][0]}-variant-{verdict.variants[0][1]}"
