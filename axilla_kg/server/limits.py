@@ -55,7 +55,7 @@ class RequestLimits:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise HTTPError(413, f"request body of {int(declared)} bytes exceeds the limit of {self.max_body}")
+            raise HTTPError(413, f"request body of {int(declared)} bytes exceeds the limit of {self.max_body} (--max-body)")
         expects_body = declared not in (None, b"0") or b"transfer-encoding" in headers
         complete = not expects_body
         read = 0
@@ -70,11 +70,11 @@ class RequestLimits:
             with anyio.move_on_after(max(deadline - time.monotonic(), 0.0)) as waited:
                 message = await receive()
             if waited.cancelled_caught:
-                raise HTTPError(408, f"request body not received within {self.body_timeout:g} s")
+                raise HTTPError(408, f"request body not received within {self.body_timeout:g} s (--body-timeout)")
             if message["type"] == "http.request":
                 read += len(message.get("body", b""))
                 if read > self.max_body:
-                    raise HTTPError(413, f"request body exceeds the limit of {self.max_body} bytes")
+                    raise HTTPError(413, f"request body exceeds the limit of {self.max_body} bytes (--max-body)")
                 if not message.get("more_body", False):
                     complete = True
             return message
