@@ -297,3 +297,17 @@ def test_an_undecided_order_names_one_question_and_links_the_prefilled_case_page
         "clinical_nodes": ["positive"],
         "tumor_size_cm": ["1.5"],
     }
+
+
+def test_a_reason_that_contradicts_the_conditions_is_reported_and_not_used(base: str) -> None:
+    """The record's Condition says an active (new) breast cancer; the order's reason lists Z85.3 (personal
+    history of breast cancer) with C50.911, i.e. a recurrence: the field is left out, both are shown, and
+    the order is not rated on either reading."""
+    reasons = {"reasonCode": [{"coding": [{"system": ICD, "code": "C50.911"}, {"system": ICD, "code": "Z85.3"}]}]}
+    status, body = post_json(base + SIGN, seed_request(order({"text": PET_CT}, **reasons)))
+    assert status == 200
+    check_response(body)
+    assert "systemActions" not in body
+    detail = body["cards"][0]["detail"]
+    assert "disagreement on breast\\_cancer: the record says new" in detail
+    assert "the order's reason says recurrent" in detail
