@@ -311,3 +311,35 @@ def test_a_reason_that_contradicts_the_conditions_is_reported_and_not_used(base:
     detail = body["cards"][0]["detail"]
     assert "disagreement on breast\\_cancer: the record says new" in detail
     assert "the order's reason says recurrent" in detail
+
+
+def test_every_procedure_in_every_record_shape_gets_short_whole_summaries(lookup: Lookup) -> None:
+    """Every ACR procedure of the graph ordered for the seed patient with the full record, without the
+    tumour size, without treatment history and with no record at all: every card's summary is under
+    140 characters (the card builder refuses a longer one rather than cut it), no list in text is
+    empty. Run on the service's pure request -> cards function (the HTTP path is tested above)."""
+    from axilla_kg.cdshooks.request import parse_request
+    from axilla_kg.cdshooks.service import HookService
+
+    service = HookService(lookup, "http://127.0.0.1:1")
+
+    def shapes(name: str) -> Iterator[dict[str, Any]]:
+        yield seed_request(order({"text": name}))
+        yield seed_request(order({"text": name}), size_cm=None)
+        bare = seed_request(order({"text": name}))
+        del bare["prefetch"]["procedures"]
+        yield bare
+        empty = seed_request(order({"text": name}))
+        empty["prefetch"] = {}
+        yield empty
+
+    seen = 0
+    for name in lookup.procedures:
+        for request in shapes(name):
+            answer = service.answer(parse_request(json.dumps(request).encode(), "order-sign"))
+            for card in answer["cards"]:
+                seen += 1
+                assert len(card["summary"]) < 140, card["summary"]
+                assert "()" not in card["summary"] + card["detail"], card["detail"]
+                assert not card["detail"].rstrip().endswith(":"), card["detail"]
+    assert seen >= 4 * len(lookup.procedures)
