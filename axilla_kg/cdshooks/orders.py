@@ -128,6 +128,12 @@ def identify(lookup: Lookup, concept: dict[str, Any] | None) -> Identified:
             parts.append({name})
             readings.append(f"{where} -> {name} (ontology/mappings.ttl)")
             continue
+        if system in ordermap.SYSTEM_NAMES:
+            # a procedure code of a system we map, but not in the mapping: it may name another study,
+            # so it can never agree with a part that names one of ours (no rating on a guess)
+            parts.append({OTHER_STUDY})
+            readings.append(f"{where} is not in the order mapping (another study, or one not mapped)")
+            continue
         display = c.get("display")
         if isinstance(display, str) and display.strip():
             found = _text_set(lookup, display, f"coding[{i}].display", readings)
