@@ -171,7 +171,7 @@ def test_named_query_route_binds_typed_parameters(base: str, local: KnowledgeGra
 
 
 def test_query_page_is_self_contained(base: str, local: KnowledgeGraph) -> None:
-    status, ctype, body = request(base, "GET", "/")
+    status, ctype, body = request(base, "GET", "/query")
     page = body.decode()
     assert status == 200 and ctype.startswith("text/html")
     for query in local.named_queries():

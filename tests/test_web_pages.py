@@ -4,11 +4,14 @@ downloaded) and over plain HTTP, against a real uvicorn server process."""
 from __future__ import annotations
 
 import shutil
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from frontdoor_helpers import fetch, front_door
+
+from axilla_kg.graph.knowledge import KnowledgeGraph
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -50,6 +53,87 @@ def page(browser: Any) -> Iterator[Any]:
     yield tab
     context.close()
     assert problems == []  # no CSP violation, no failed load, no script error
+
+
+#: every variant with a rating row of a PET study (a procedure named PET, or of a PET modality),
+#: asked of the graph directly, not through the pages' index
+PET_VARIANTS = """
+SELECT DISTINCT ?topic ?variant WHERE {
+  ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p .
+  ?v ax:variantNumber ?variant ; ax:inTopic ?t .
+  ?t ax:topicKey ?topic .
+  ?p ax:procedureName ?name .
+  OPTIONAL { ?p ax:modality ?m . ?m rdfs:label ?modality }
+  FILTER(REGEX(?name, "(^|[^A-Za-z])PET") || REGEX(STR(?modality), "(^|[^A-Za-z])PET"))
+}
+"""
+
+
+def test_home_leads_to_search_case_dose_and_the_query_page(page: Any, base: str) -> None:
+    page.goto(base + "/")
+    assert page.locator("h1").inner_text().startswith("Axillary imaging")
+    for name in ("Patient case", "Dose calculator"):
+        assert page.get_by_role("link", name=name).first.is_visible()
+    page.get_by_role("link", name="SPARQL query page").click()
+    page.wait_for_load_state()
+    assert page.url == base + "/query"
+    assert page.locator("textarea#query").count() == 1  # the query page, now on its own path
+    page.goto(base + "/")
+    page.get_by_role("link", name="Topic 286: Imaging of the Axilla").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/topics/286")
+
+
+def test_searching_pet_lists_every_variant_that_rates_a_pet_study(page: Any, base: str, kg: KnowledgeGraph) -> None:
+    expected = {(str(r["topic"]), int(r["variant"])) for r in kg.sparql(PET_VARIANTS).records()}
+    assert len(expected) > 5  # the graph rates PET in many variants: the check is not vacuous
+    page.goto(base + "/")
+    page.get_by_label("Search topics, variant titles, procedures and differential diagnoses").fill("PET")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_load_state()
+    assert page.url == base + "/search?q=PET"
+    links = page.locator("li.variant-hit h3 a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    found = set()
+    for href in links:
+        _, _, topic, _, number = href.split("/")
+        found.add((topic, int(number)))
+    assert len(links) == len(found)  # each variant once
+    assert found == expected
+    first = page.locator("li.variant-hit").first
+    assert first.locator("mark").first.inner_text() == "PET"
+    assert first.locator(".rating-hits .cat").first.inner_text() in (
+        "Usually Appropriate",
+        "May Be Appropriate",
+        "May Be Appropriate (Disagreement)",
+        "Usually Not Appropriate",
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "variant"),
+    [
+        ("lymphoma", None),  # a differential diagnosis
+        ("palpable breast masses", "/topics/153"),  # a topic title
+        ("bilateral axillary lump", "/topics/286/variants/2"),  # a variant title
+    ],
+)
+def test_search_finds_differentials_topics_and_titles(base: str, query: str, variant: str | None) -> None:
+    status, _, body = fetch(base + "/search?q=" + query.replace(" ", "+"))
+    text = body.decode()
+    assert status == 200
+    if variant is None:
+        assert "Differential: " in text and "<mark>" in text
+    else:
+        assert f'href="{variant}"' in text
+
+
+def test_search_text_is_escaped_and_never_fts_syntax(base: str) -> None:
+    for hostile in ('"', "NEAR(", "pet OR *", "<b>x</b>", "a:b", "^", ")"):
+        status, _, body = fetch(base + "/search?q=" + urllib.parse.quote(hostile))
+        assert status == 200, hostile
+        assert b"<b>x</b>" not in body
+    status, _, body = fetch(base + "/search?q=" + "a" * 201)
+    assert status == 400 and b"q: more than 200 characters" in body
 
 
 def _fill_case(page: Any, base: str, values: dict[str, str]) -> None:
@@ -118,7 +202,7 @@ def test_every_form_control_has_a_label_and_the_phone_layout_fits(browser: Any, 
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     tab = context.new_page()
     try:
-        for path in ("/case", "/dose", "/topics", "/topics/286/variants/4"):
+        for path in ("/", "/search?q=PET", "/case", "/dose", "/topics", "/topics/286/variants/4"):
             tab.goto(base + path)
             unlabeled = tab.evaluate(
                 "Array.from(document.querySelectorAll('input,select,textarea'))"
@@ -206,6 +290,7 @@ def test_text_contrast_meets_wcag_aa(page: Any, base: str) -> None:
     """Every element with its own text has a contrast ratio of at least 4.5:1 (WCAG 2 AA)."""
     page.set_content('<p style="color:#999">grey on white is 2.85:1</p>')
     assert page.evaluate(CONTRAST_JS) == ["P.: 2.85"]  # the check itself can fail
-    for path in ("/topics", "/topics/286/variants/4", "/case?sex=female&breast_cancer=new", "/dose"):
+    pages = ("/", "/search?q=PET", "/topics", "/topics/286/variants/4", "/case?sex=female&breast_cancer=new", "/dose")
+    for path in pages:
         page.goto(base + path)
         assert page.evaluate(CONTRAST_JS) == [], path

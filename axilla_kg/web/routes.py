@@ -24,6 +24,7 @@ from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend.dose import dose_report
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.web.forms import form_fields, read_form
+from axilla_kg.web.search import Results, SearchError, SearchIndex
 from axilla_kg.web.workflow import DiagramError, render_svg, workflow_dot
 
 HERE = Path(__file__).resolve().parent
@@ -64,6 +65,7 @@ class Pages:
         self.env = _environment()
         self.fields = form_fields(lookup.recommender.feature_labels)
         self._svg: dict[tuple[str, int], bytes] = {}
+        self.index = SearchIndex(lookup)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.env.get_template(name).render(**context)
@@ -76,13 +78,26 @@ class Pages:
         topic = str(request.path_params["topic"])
         return topic if topic in self.lookup.variants else None
 
-    # --- pages ----------------------------------------------------------------------------------
-    def topics(self, request: Request) -> Response:
-        order = self.lookup.topic_order()
+    def _ordered_topics(self) -> list[dict[str, Any]]:
         by_key = {str(t["topic"]): t for t in self.lookup.topics}
-        return self.render(
-            "topics.html", title="Topics", topics=[by_key[k] for k in order], variants=self.lookup.variants
-        )
+        return [by_key[k] for k in self.lookup.topic_order()]
+
+    # --- pages ----------------------------------------------------------------------------------
+    def home(self, request: Request) -> Response:
+        return self.render("home.html", title="Lookup", topics=self._ordered_topics())
+
+    def search(self, request: Request) -> Response:
+        query = request.query_params.get("q", "")
+        results: Results | None = None
+        error, status = None, 200
+        try:
+            results = self.index.search(query) if query.strip() else None
+        except SearchError as exc:
+            error, status, query = str(exc), 400, query[:200]
+        return self.render("search.html", status, title="Search", query=query, results=results, error=error)
+
+    def topics(self, request: Request) -> Response:
+        return self.render("topics.html", title="Topics", topics=self._ordered_topics(), variants=self.lookup.variants)
 
     def topic(self, request: Request) -> Response:
         topic = self._topic(request)
@@ -171,16 +186,19 @@ class Pages:
 
 
 def routes(lookup: Lookup) -> list[BaseRoute]:
-    """The lookup pages: ``/topics``, ``/topics/{topic}``, variant pages and their workflow
-    diagrams, ``/case`` (the patient-case form) and ``/dose`` (the dose calculator)."""
+    """The lookup pages: ``/`` (the lookup home), ``/search``, ``/topics``, ``/topics/{topic}``,
+    variant pages and their workflow diagrams, ``/case`` (the patient case) and ``/dose`` (the dose
+    calculator). Call after ``lookup.warm()``: the search index is built from its caches."""
     pages = Pages(lookup)
     return [
+        Route("/", pages.home),
+        Route("/search", pages.search),
         Route("/topics", pages.topics),
         Route("/topics/{topic}", pages.topic),
         Route("/topics/{topic}/variants/{number:int}", pages.variant),
         Route("/topics/{topic}/variants/{number:int}/workflow.svg", pages.workflow_svg),
         Route("/case", pages.case),
         Route("/dose", pages.dose),
-        Route("/lookup", lambda request: RedirectResponse("/topics")),
+        Route("/lookup", lambda request: RedirectResponse("/")),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
