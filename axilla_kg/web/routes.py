@@ -10,6 +10,7 @@ server only), so the pages are equally strict wherever the routes are mounted.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from axilla_kg.contract.cases import CaseError, parse_case
+from axilla_kg.contract.fields import CaseField
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend.dose import dose_report
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.web.forms import form_fields, read_form
+from axilla_kg.web.present import group_related
 from axilla_kg.web.search import Results, SearchError, SearchIndex
 from axilla_kg.web.workflow import DiagramError, render_svg, workflow_dot
 
@@ -54,7 +57,24 @@ def _environment() -> Environment:
     )
     env.filters["category_class"] = lambda c: CATEGORY_CLASS.get(c or "", "cat-none")
     env.filters["urls"] = lambda text: _URL.findall(str(text or ""))
+    env.filters["evidence"] = evidence_links
     return env
+
+
+def evidence_links(source: object) -> list[tuple[str, str]]:
+    """The links of a rating's source text, the ACR evidence first: the ACR appendix (the
+    evidence table), then the ACR narrative, then any other public source, each URL once."""
+    found = list(dict.fromkeys(_URL.findall(str(source or ""))))
+
+    def kind(url: str) -> tuple[int, str]:
+        if "acsearch.acr.org" in url and "GetAppendix" in url:
+            return 0, "ACR appendix"
+        if "acr.org" in url:
+            return 1, "ACR narrative"
+        return 2, urllib.parse.urlsplit(url).hostname or "source"
+
+    ranked = sorted(found, key=lambda u: kind(u)[0])
+    return [(kind(u)[1], u) for u in ranked]
 
 
 class Pages:
@@ -115,7 +135,10 @@ class Pages:
             return self.not_found("No such variant in the graph.")
         s = self.lookup.summary(topic, number)
         doses = {name: info.get("adult_dose") for name, info in self.lookup.procedure_info.items()}
-        return self.render("variant.html", title=f"Topic {topic}, variant {number}", s=s, doses=doses, key=topic)
+        related = group_related(s["related_variants"])
+        return self.render(
+            "variant.html", title=f"Topic {topic}, variant {number}", s=s, doses=doses, key=topic, related=related
+        )
 
     def workflow_svg(self, request: Request) -> Response:
         topic = self._topic(request)
@@ -136,25 +159,47 @@ class Pages:
         return Response(svg, media_type="image/svg+xml", headers={**SECURITY_HEADERS, "Cache-Control": "max-age=3600"})
 
     def case(self, request: Request) -> Response:
+        """The case page: the answer first (decided studies, then the one next question as a single
+        control that carries the given facts as hidden fields), the matches below, the full form
+        folded. The case comes as query parameters named by the contract fields, plus an optional
+        ``procedure`` (an ordered study, e.g. from a CDS card), so any link can open it pre-filled."""
         values = {f.name: request.query_params.get(f.name, "") for f in self.fields}
+        ordered = request.query_params.get("procedure", "").strip()
         submitted = any(values.values())
-        result, error, status = None, None, 200
-        if submitted:
-            try:
+        result: dict[str, Any] | None = None
+        error: CaseError | None = None
+        status = 200
+        try:
+            if ordered and ordered not in self.lookup.procedure_info:
+                raise CaseError("procedure", f"'{ordered[:100]}' is not a procedure in the graph")
+            if submitted:
                 case = parse_case(read_form(self.fields, values))
-                result = self.lookup.recommender.recommend(case)  # reads caches only (Lookup.warm)
-            except CaseError as exc:
-                error, status = exc, 400
+                options = {"procedure": ordered} if ordered else {}
+                result = self.lookup.recommender.recommend(case, **options)  # reads caches only (Lookup.warm)
+        except CaseError as exc:
+            error, status, result = exc, 400, None
         labels = {f.name: f.label for f in self.fields}
+        by_name = {f.name: f for f in self.fields}
+        decided: list[dict[str, Any]] = list((result or {}).get("decided") or [])
+        question = (result or {}).get("next_question")
+        if question is not None and question.get("field") not in by_name:
+            question = None  # a field this form does not know cannot be asked here
         return self.render(
             "case.html",
             status,
             title="Patient case",
             fields=self.fields,
             values=values,
+            given=[(f.name, values[f.name].strip(), _shown(f, values[f.name])) for f in self.fields if values[f.name]],
+            ordered=ordered if error is None or error.field != "procedure" else "",
+            ordered_answer=next((d for d in decided if d["procedure"] == ordered), None),
             result=result,
+            decided=decided,
+            has_decided=result is not None and "decided" in result,
+            question=question,
+            question_field=by_name[question["field"]] if question else None,
             error=error,
-            labels=labels,
+            labels={**labels, "procedure": "ordered procedure"},
         )
 
     def dose(self, request: Request) -> Response:
@@ -183,6 +228,16 @@ class Pages:
             report=report,
             error=error,
         )
+
+
+def _shown(f: CaseField, text: str) -> str:
+    """A given value as the page writes it: yes/no for booleans, words for enum values."""
+    text = text.strip()
+    if f.kind == "boolean":
+        return {"true": "yes", "false": "no"}.get(text, text)
+    if f.kind == "decimal" and f.unit:
+        return f"{text} {f.unit}"
+    return text.replace("_", " ")
 
 
 def routes(lookup: Lookup) -> list[BaseRoute]:
