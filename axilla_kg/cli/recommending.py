@@ -241,6 +241,36 @@ def _rating_rows(ratings: list[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def _variants(items: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{v['topic']} V{v['variant']}" + ("?" if v.get("status") == "candidate" else "") for v in items)
+
+
+def question_line(question: dict[str, Any]) -> str:
+    """The next question in one line: label, field, the answers it takes, and why it is asked."""
+    values = question.get("values")
+    if values is None:
+        choices = " | ".join(question.get("ranges") or []) + (f" ({question['unit']})" if question.get("unit") else "")
+    else:
+        choices = " | ".join(json.dumps(v) if isinstance(v, bool) else str(v) for v in values)
+    return f"{question['label']} ({question['field']}: {choices}) - {question['why']}"
+
+
+def _decided_lines(result: dict[str, Any]) -> list[str]:
+    """The answer first: the decided procedures, then the one question that decides the most."""
+    from axilla_kg.formats.output import text_table
+
+    out: list[str] = []
+    decided = result.get("decided") or []
+    if decided:
+        out.append("\nDECIDED by the facts given (every variant that could still apply agrees; ? = candidate):")
+        rows = [[*_rating_rows([d])[0], _variants(d["variants"])] for d in decided]
+        out.append(text_table(["procedure", "category", "rrl", "confidence", "variants"], rows))
+    question = result.get("next_question")
+    if question:
+        out.append("\nNext question: " + question_line(question))
+    return out
+
+
 def render_text(result: dict[str, Any]) -> str:
     from axilla_kg.formats.output import text_table
 
@@ -249,6 +279,7 @@ def render_text(result: dict[str, Any]) -> str:
         out.append("Assumed (not given): " + _case_line(result["assumed"]))
     if result.get("decided_by"):
         out.append(f"Matches decided by the {result['decided_by']} reasoner.")
+    out.extend(_decided_lines(result))
     if not result["matches"]:
         out.append("\nNo ACR variant in this graph matches the case.")
     low = False
