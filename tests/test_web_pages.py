@@ -176,6 +176,133 @@ def test_seed_patient_shows_us_axilla_usually_appropriate_first(page: Any, base:
     assert page.url.endswith("/topics/286/variants/4")
 
 
+#: the seed patient as the case page's URL (the form a CDS card links to): the facts of SEED
+SEED_URL = (
+    "/case?sex=female&age=52&breast_cancer=new&tumor_size_cm=1.5&clinical_nodes=positive"
+    "&diagnostic_breast_imaging_done=true&neoadjuvant=none&imaging_step=initial"
+)
+#: the seed patient as a clinician types her (issue 18): 52, new cancer, 1.5 cm, node-positive,
+#: diagnostic mammography done; no treatment phase, no imaging step
+SEED_AS_TYPED = (
+    "/case?sex=female&age=52&breast_cancer=new&tumor_size_cm=1.5&clinical_nodes=positive"
+    "&diagnostic_breast_imaging_done=true"
+)
+#: her full truth, from the seed article (tests/cases_gold.py SEED_PATIENT): untreated, first imaging
+#: of the axilla; NAC not yet planned (the article considers it after a positive node biopsy); no node
+#: flagged on earlier imaging, the axilla not evaluated before, no surgery, no metastatic suspicion
+SEED_TRUTH = {
+    "neoadjuvant": "none",
+    "imaging_step": "initial",
+    "nac_planned": "false",
+    "question": "axilla",
+    "suspicious_node_on": "none",
+    "axilla_previously_evaluated": "false",
+    "surgery_done": "false",
+    "metastatic_suspicion": "false",
+    "axillary_lump": "unilateral",
+    "node_side": "ipsilateral",
+}
+IN_VIEW_JS = """
+(el) => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && r.top >= -1 && r.left >= 0
+    && r.bottom <= window.innerHeight + 1 && r.right <= window.innerWidth
+    && el.scrollWidth <= el.clientWidth + 1;
+}
+"""
+
+
+def _decided(page: Any) -> dict[str, tuple[str, str]]:
+    rows = page.locator("#answer table.answer tbody tr")
+    return {
+        rows.nth(i).locator("th").inner_text(): (
+            rows.nth(i).locator("td").nth(0).inner_text(),
+            rows.nth(i).locator("td").nth(1).inner_text(),
+        )
+        for i in range(rows.count())
+    }
+
+
+def test_seed_answer_is_visible_without_scrolling_at_1280x800(browser: Any, base: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    try:
+        tab.goto(base + SEED_URL)
+        assert tab.evaluate("window.scrollY") == 0
+        row = tab.locator("#answer table.answer tbody tr").filter(has_text="US axilla")
+        for cell in (row.locator("th"), row.locator(".cat"), row.locator("td.rrl")):
+            assert cell.evaluate(IN_VIEW_JS), cell
+        assert row.locator(".cat").inner_text() == "Usually Appropriate"
+        assert row.locator("td.rrl").inner_text() == "O"  # the radiation level, in words of the ACR scale
+        # the full form is folded below the answer
+        assert tab.locator("details#case-form").get_attribute("open") is None
+        assert not tab.get_by_label("primary tumour size", exact=True).is_visible()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", [SEED_URL, "/topics/286/variants/4", "/search?q=PET"])
+def test_phone_shows_every_category_and_radiation_level_unclipped(browser: Any, base: str, path: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    tab = context.new_page()
+    try:
+        tab.goto(base + path)
+        badges = tab.locator("main .cat")
+        levels = tab.locator("main .rrl")
+        assert badges.count() > 0 and levels.count() > 0
+        for locator in (badges, levels):
+            for i in range(locator.count()):
+                item = locator.nth(i)
+                item.scroll_into_view_if_needed()
+                assert item.evaluate(IN_VIEW_JS), (path, item.inner_text())
+        assert tab.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("procedure", "category", "most"),
+    [("US axilla", "Usually Appropriate", 1), ("FDG-PET/CT skull base to mid-thigh", "Usually Not Appropriate", 2)],
+)
+def test_the_next_question_is_one_control_that_works_without_script(
+    browser: Any, base: str, procedure: str, category: str, most: int
+) -> None:
+    """The seed patient as typed (issue 18's done-when): answering only the questions the page
+    asks, each through its single control, decides US axilla Usually Appropriate after at most one
+    question and PET/CT Usually Not Appropriate after at most two (the 286 V4 table), script off."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, java_script_enabled=False)
+    tab = context.new_page()
+    try:
+        tab.goto(base + SEED_AS_TYPED + "&procedure=" + urllib.parse.quote_plus(procedure))
+        # as typed she is undecided: the treatment phase and the imaging step are not known, and
+        # 235 V8 (the next imaging step) could still apply
+        assert procedure not in _decided(tab)
+        asked = 0
+        while procedure not in _decided(tab) and asked < 4:
+            form = tab.locator("#next-question form")
+            controls = form.locator("select:visible, input:visible")
+            assert controls.count() == 1  # one question, one control
+            field = controls.first.get_attribute("name")
+            assert field is not None and field in SEED_TRUTH
+            given = form.locator("input[type=hidden]").evaluate_all("e => e.map(i => i.name + '=' + i.value)")
+            assert "age=52" in given and f"procedure={procedure}" in given  # the given facts travel along
+            controls.first.select_option(SEED_TRUTH[field])
+            form.get_by_role("button", name="Answer").click()
+            tab.wait_for_load_state()
+            asked += 1
+        assert _decided(tab)[procedure][0] == category
+        assert 1 <= asked <= most
+        assert category in tab.locator("#answer .ordered").inner_text()
+    finally:
+        context.close()
+
+
+def test_an_unknown_ordered_procedure_is_named(base: str) -> None:
+    status, _, body = fetch(base + SEED_AS_TYPED + "&procedure=%3Cb%3ENope")
+    assert status == 400
+    assert b"field &#39;procedure&#39;: &#39;&lt;b&gt;Nope&#39; is not a procedure in the graph" in body
+
+
 def test_underspecified_case_shows_its_questions(page: Any, base: str) -> None:
     without_size = {k: v for k, v in SEED.items() if k != "primary tumour size"}
     _fill_case(page, base, without_size)

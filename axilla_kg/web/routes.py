@@ -174,8 +174,8 @@ class Pages:
                 raise CaseError("procedure", f"'{ordered[:100]}' is not a procedure in the graph")
             if submitted:
                 case = parse_case(read_form(self.fields, values))
-                options = {"procedure": ordered} if ordered else {}
-                result = self.lookup.recommender.recommend(case, **options)  # reads caches only (Lookup.warm)
+                # reads caches only (Lookup.warm); an ordered study focuses the next question on it
+                result = self.lookup.recommender.recommend(case, procedure=ordered or None)
         except CaseError as exc:
             error, status, result = exc, 400, None
         labels = {f.name: f.label for f in self.fields}
@@ -190,7 +190,7 @@ class Pages:
             title="Patient case",
             fields=self.fields,
             values=values,
-            given=[(f.name, values[f.name].strip(), _shown(f, values[f.name])) for f in self.fields if values[f.name]],
+            given=[(f.name, text, _shown(f, text)) for f in self.fields if (text := values[f.name].strip())],
             ordered=ordered if error is None or error.field != "procedure" else "",
             ordered_answer=next((d for d in decided if d["procedure"] == ordered), None),
             result=result,
