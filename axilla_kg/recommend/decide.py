@@ -20,10 +20,14 @@ matches + candidates (held equal to HermiT by ``tests/test_fast_path.py``), it i
 **The next question** is one contract field, chosen by this score, highest first:
 
 1. the expected number of the currently undecided procedures (or only the ordered one, when a
-   ``procedure`` is given) that its answer decides, averaged over its *distinct answers* — answers
-   grouped by their effect on the candidates (``imaging_step``: initial | next; ``tumor_size_cm``:
-   the intervals between the bounds the candidates use; enum values with the same effect count once);
-2. then the expected number of open variants its answer rules out (the same average);
+   ``procedure`` is given) that its answer decides. The expectation is over the field's *distinct
+   answers* — values grouped by their effect on the open variants (``imaging_step``: initial |
+   next; ``tumor_size_cm``: the intervals between the bounds the candidates use) — each weighted
+   by how likely it is if the patient fits one of the open variants, each equally likely, and a
+   variant takes each value it accepts equally often. An answer no open variant accepts ("no
+   criteria apply") weighs nothing, so an implausible answer that would rule everything out does
+   not make a question look good;
+2. then the expected number of open variants its answer rules out (the same weights);
 3. then the registry's fixed field order (``ax:caseOrder``).
 
 Only a field some candidate tests and the case does not give (nor assume) is asked, only if it
@@ -185,19 +189,40 @@ class Decider:
             answers = self._answers(feature, case, variants)
             if not answers:
                 continue
+            weights = self._weights(feature, answers, variants)
+            if not any(weights):
+                continue
             gains: list[tuple[Any, list[str], int]] = []
             for shown, kept in answers:
                 decided, _ = self.decided(kept)
                 now = [d["procedure"] for d in decided if d["procedure"] in wanted]
                 gains.append((shown, now, len(variants) - len(kept)))
-            decides = sum(len(g[1]) for g in gains) / len(gains)
-            rules_out = sum(g[2] for g in gains) / len(gains)
+            decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
+            rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
             if decides == 0 and rules_out == 0:
                 continue
             score = (decides, rules_out, -self.order[name])
             if best is None or score > best[0]:
                 best = (score, self._question(feature, case, gains, decides, rules_out))
         return best[1] if best is not None else None
+
+    @staticmethod
+    def _weights(
+        feature: Feature, answers: list[tuple[list[Any], list[Open]]], variants: Sequence[Open]
+    ) -> list[float]:
+        """How likely each distinct answer is if the patient fits one of the open variants, each
+        equally likely, and a variant takes each answer it accepts equally often (an enum or boolean
+        answer counts once per value it groups, a number range once). An answer no open variant
+        accepts weighs nothing."""
+        units = [1 if feature.kind in ("integer", "decimal") else len(shown) for shown, _ in answers]
+        mass = [0.0] * len(answers)
+        for o in variants:
+            mine = [i for i, (_, kept) in enumerate(answers) if o in kept]
+            total = sum(units[i] for i in mine)
+            for i in mine:
+                mass[i] += units[i] / total
+        whole = sum(mass)
+        return [m / whole for m in mass] if whole else mass
 
     def _applies(self, feature: Feature, case: PatientCase) -> bool:
         for rule in self.registry.rules:
