@@ -345,6 +345,60 @@ def test_every_form_control_has_a_label_and_the_phone_layout_fits(browser: Any, 
         context.close()
 
 
+def test_related_variants_show_each_other_variant_once_with_its_title_and_relation(
+    page: Any, base: str, kg: KnowledgeGraph
+) -> None:
+    rows = kg.records("related-variants", topic="286", variant=4)
+    others = {(str(r["other_topic"]), int(r["other_variant"])): r["other_title"] for r in rows}
+    assert len(rows) > len(others)  # the graph repeats pairs (both directions, asserted and inferred)
+    page.goto(base + "/topics/286/variants/4")
+    items = page.locator("ul.related > li")
+    assert items.count() == len(others)
+    seen = set()
+    for i in range(items.count()):
+        item = items.nth(i)
+        _, _, topic, _, number = item.locator("a").get_attribute("href").split("/")
+        seen.add((topic, int(number)))
+        assert others[(topic, int(number))] in item.inner_text()
+        how = item.locator(".how").inner_text().lower()
+        assert "none" not in how and ("inferred by the reasoner" in how or "named as related by the sources" in how)
+    assert seen == set(others)
+    v3 = items.filter(has_text="Topic 286, variant 3").locator(".how").inner_text()
+    assert "differs in exactly one patient feature" in v3.lower() and "clinical nodal status" in v3
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_each_rating_row_links_its_evidence_and_keeps_file_names_whole(
+    browser: Any, base: str, kg: KnowledgeGraph, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    tab = context.new_page()
+    try:
+        for topic, number in (("153", 1), ("286", 4), ("235", 2)):
+            tab.goto(f"{base}/topics/{topic}/variants/{number}")
+            rows = tab.locator("table.ratings tbody tr")
+            assert rows.count() > 0
+            for i in range(rows.count()):
+                row = rows.nth(i)
+                procedure = row.locator("th").inner_text()
+                urls = {
+                    str(r["url"])
+                    for r in kg.records("rating-provenance", topic=topic, variant=number, procedure=procedure)
+                    if r["url"]
+                }
+                links = row.locator("td.source a")
+                hrefs = links.evaluate_all("as => as.map(a => a.getAttribute('href'))")
+                assert set(hrefs) == urls, (topic, number, procedure)
+                appendix = [u for u in urls if "GetAppendix" in u]
+                if appendix:  # the ACR evidence table leads
+                    assert hrefs[0] in appendix and links.first.inner_text() == "ACR appendix"
+                record = row.locator("td.source .file")
+                assert record.evaluate("e => e.getClientRects().length") == 1  # never broken over lines
+                assert ":" in record.inner_text() and ".csv" in record.inner_text()
+    finally:
+        context.close()
+
+
 def test_dose_calculator_adds_the_bands(page: Any, base: str) -> None:
     page.goto(base + "/dose")
     page.get_by_label("Study 1", exact=True).select_option("US axilla")
