@@ -233,7 +233,7 @@ def test_seed_answer_is_visible_without_scrolling_at_1280x800(browser: Any, base
         for cell in (row.locator("th"), row.locator(".cat"), row.locator("td.rrl")):
             assert cell.evaluate(IN_VIEW_JS), cell
         assert row.locator(".cat").inner_text() == "Usually Appropriate"
-        assert row.locator("td.rrl").inner_text() == "O"  # the radiation level, in words of the ACR scale
+        assert row.locator("td.rrl").inner_text() == "O (0 mSv)"  # the ACR relative radiation level and dose band
         # the full form is folded below the answer
         assert tab.locator("details#case-form").get_attribute("open") is None
         assert not tab.get_by_label("primary tumour size", exact=True).is_visible()

@@ -86,6 +86,7 @@ class Pages:
         self.fields = form_fields(lookup.recommender.feature_labels)
         self._svg: dict[tuple[str, int], bytes] = {}
         self.index = SearchIndex(lookup)
+        self.doses = {name: info.get("adult_dose") for name, info in lookup.procedure_info.items()}
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.env.get_template(name).render(**context)
@@ -134,10 +135,9 @@ class Pages:
         if topic is None or not self.lookup.has_variant(topic, number):
             return self.not_found("No such variant in the graph.")
         s = self.lookup.summary(topic, number)
-        doses = {name: info.get("adult_dose") for name, info in self.lookup.procedure_info.items()}
         related = group_related(s["related_variants"])
         return self.render(
-            "variant.html", title=f"Topic {topic}, variant {number}", s=s, doses=doses, key=topic, related=related
+            "variant.html", title=f"Topic {topic}, variant {number}", s=s, doses=self.doses, key=topic, related=related
         )
 
     def workflow_svg(self, request: Request) -> Response:
@@ -200,6 +200,7 @@ class Pages:
             question_field=by_name[question["field"]] if question else None,
             error=error,
             labels={**labels, "procedure": "ordered procedure"},
+            doses=self.doses,
         )
 
     def dose(self, request: Request) -> Response:

@@ -7,8 +7,8 @@ indexed ``MATCH`` and never a scan over strings. One index row per searchable th
 
 * ``topic``: the topic's title;
 * ``variant``: the variant's official title;
-* ``procedure``: one row per rating of a variant: the procedure's name, modality and body region
-  (so "PET" finds "FDG-PEM", whose modality is dedicated PET);
+* ``procedure``: one row per rating of a variant: the procedure's name, and in a second column
+  its modality and body region (so "PET" finds "FDG-PEM", whose modality is dedicated PET);
 * ``differential``: one row per differential of a variant: the diagnosis and its distinguishing
   features.
 
@@ -46,6 +46,8 @@ class Hit:
     kind: str
     segments: list[tuple[str, bool]]
     rating: dict[str, Any] | None = None
+    #: a procedure's modality and region, highlighted, when the match is there
+    extra: list[tuple[str, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class VariantResult:
     variant: int
     title: str
     complete: bool
+    edition: str = "current"
     hits: list[Hit] = field(default_factory=list)
 
     @property
@@ -113,7 +116,7 @@ class SearchIndex:
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
         self.db.execute(
             "CREATE VIRTUAL TABLE docs USING fts5("
-            "text, kind UNINDEXED, topic UNINDEXED, variant UNINDEXED, ref UNINDEXED, tokenize='unicode61')"
+            "text, extra, kind UNINDEXED, topic UNINDEXED, variant UNINDEXED, ref UNINDEXED, tokenize='unicode61')"
         )
         self._ratings: dict[tuple[str, int, int], dict[str, Any]] = {}
         self._variants: dict[tuple[str, int], dict[str, Any]] = {}
@@ -121,27 +124,26 @@ class SearchIndex:
         self._build()
 
     def _build(self) -> None:
-        rows: list[tuple[str, str, str, int | None, int | None]] = []
+        rows: list[tuple[str, str, str, str, int | None, int | None]] = []
         for topic in self.lookup.topic_order():
             head = self._topics[topic]
             edition = f" ({head['edition']} edition)" if head.get("edition") not in (None, "current") else ""
-            rows.append((f"{head['title']}{edition}", "topic", topic, None, None))
+            rows.append((f"{head['title']}{edition}", "", "topic", topic, None, None))
             for v in self.lookup.variants[topic]:
                 number = int(v["variant"])
                 self._variants[(topic, number)] = v
-                rows.append((str(v["title"]), "variant", topic, number, None))
+                rows.append((str(v["title"]), "", "variant", topic, number, None))
                 summary = self.lookup.summary(topic, number)
                 for i, r in enumerate(summary["ratings"]):
                     info = self.lookup.procedure_info.get(r["procedure"], {})
                     described = ", ".join(str(x) for x in (info.get("modality"), info.get("region")) if x)
-                    text = f"{r['procedure']} ({described})" if described else str(r["procedure"])
                     self._ratings[(topic, number, i)] = r
-                    rows.append((text, "procedure", topic, number, i))
+                    rows.append((str(r["procedure"]), described, "procedure", topic, number, i))
                 for d in summary["differentials"]:
                     features = d.get("distinguishing_features") or []
                     text = str(d["diagnosis"]) + (f": {', '.join(map(str, features))}" if features else "")
-                    rows.append((text, "differential", topic, number, None))
-        self.db.executemany("INSERT INTO docs(text, kind, topic, variant, ref) VALUES (?, ?, ?, ?, ?)", rows)
+                    rows.append((text, "", "differential", topic, number, None))
+        self.db.executemany("INSERT INTO docs(text, extra, kind, topic, variant, ref) VALUES (?, ?, ?, ?, ?, ?)", rows)
         self.db.commit()
 
     def search(self, text: str) -> Results:
@@ -151,13 +153,13 @@ class SearchIndex:
             return Results(text, [], [])
         with self.lock:
             found = self.db.execute(
-                "SELECT kind, topic, variant, ref, highlight(docs, 0, ?, ?) FROM docs WHERE docs MATCH ? "
-                "ORDER BY rank LIMIT ?",
-                (_START, _END, expression, MAX_ROWS),
+                "SELECT kind, topic, variant, ref, highlight(docs, 0, ?, ?), highlight(docs, 1, ?, ?) FROM docs "
+                "WHERE docs MATCH ? ORDER BY rank LIMIT ?",
+                (_START, _END, _START, _END, expression, MAX_ROWS),
             ).fetchall()
         topics: list[tuple[dict[str, Any], list[tuple[str, bool]]]] = []
         variants: dict[tuple[str, int], VariantResult] = {}
-        for kind, topic, variant, ref, marked in found:
+        for kind, topic, variant, ref, marked, extra in found:
             if kind == "topic":
                 topics.append((self._topics[topic], _segments(marked)))
                 continue
@@ -165,8 +167,12 @@ class SearchIndex:
             result = variants.get(key)
             if result is None:
                 head = self._variants[key]
-                result = VariantResult(key[0], key[1], str(head["title"]), bool(head["complete"]))
+                edition = str(self._topics[key[0]].get("edition") or "current")
+                result = VariantResult(key[0], key[1], str(head["title"]), bool(head["complete"]), edition)
                 variants[key] = result
             rating = self._ratings[(key[0], key[1], int(ref))] if kind == "procedure" else None
-            result.hits.append(Hit(kind, _segments(marked), rating))
-        return Results(text, topics, list(variants.values()))
+            shown_extra = _segments(extra) if _START in extra else []
+            result.hits.append(Hit(kind, _segments(marked), rating, shown_extra))
+        # best match first, but a superseded edition (history, never matched) after the current ones
+        ordered = sorted(variants.values(), key=lambda v: v.edition != "current")
+        return Results(text, topics, ordered)
