@@ -80,7 +80,9 @@ def front_door_routes(config: ServerConfig) -> list[Any]:
         return []
     try:
         base = config.endpoint_url.removesuffix("/sparql")
-        return list(web.front_routes(lookup.Lookup.load(), base))
+        cds = importlib.import_module("axilla_kg.cdshooks.settings")
+        trust, feedback = cds.configure(config.cds_trust, base, config.cds_feedback_db)
+        return list(web.front_routes(lookup.Lookup.load(), base, trust=trust, feedback=feedback))
     except Exception as exc:
         print(f"axilla-kg serve: warning: the front door is not served: {' '.join(str(exc).split())}", file=sys.stderr)
         return []

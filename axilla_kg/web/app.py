@@ -12,8 +12,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from axilla_kg.cdshooks.feedback import FeedbackStore
 from axilla_kg.cdshooks.routes import routes as cds_routes
 from axilla_kg.cdshooks.service import HookService
+from axilla_kg.cdshooks.trust import Trust
 from axilla_kg.graph.queries import QueryLibrary
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.server.page import render_page
@@ -21,10 +23,14 @@ from axilla_kg.web.routes import SECURITY_HEADERS
 from axilla_kg.web.routes import routes as page_routes
 
 
-def front_routes(lookup: Lookup, base_url: str) -> list[BaseRoute]:
-    """Lookup pages plus CDS Hooks; ``base_url`` (http://host:port) is used for card links."""
+def front_routes(
+    lookup: Lookup, base_url: str, trust: Trust | None = None, feedback: FeedbackStore | None = None
+) -> list[BaseRoute]:
+    """Lookup pages plus CDS Hooks; ``base_url`` (http://host:port) is used for card links; ``trust``
+    and ``feedback`` are the CDS Hooks caller check and feedback database (``axilla_kg.cdshooks.settings``)."""
     lookup.warm()
-    return [*page_routes(lookup), *cds_routes(HookService(lookup, base_url.rstrip("/")))]
+    service = HookService(lookup, base_url.rstrip("/"))
+    return [*page_routes(lookup), *cds_routes(service, trust=trust, feedback=feedback)]
 
 
 def create_app(lookup: Lookup, base_url: str) -> Starlette:
