@@ -3,13 +3,16 @@ downloaded) and over plain HTTP, against a real uvicorn server process."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from frontdoor_helpers import fetch, front_door
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from frontdoor_helpers import fetch, front_door, post_json
+from test_cdshooks import PET_CT, SIGN, seed_request
 
 from axilla_kg.graph.knowledge import KnowledgeGraph
 
@@ -347,7 +350,17 @@ def test_every_form_control_has_a_label_and_the_phone_layout_fits(browser: Any, 
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     tab = context.new_page()
     try:
-        for path in ("/", "/search?q=PET", "/case", SEED_AS_TYPED, "/dose", "/topics", "/topics/286/variants/4"):
+        paths = (
+            "/",
+            "/search?q=PET",
+            "/case",
+            SEED_AS_TYPED,
+            "/dose",
+            "/topics",
+            "/topics/286/variants/4",
+            "/feedback",
+        )
+        for path in paths:
             tab.goto(base + path)
             unlabeled = tab.evaluate(
                 "Array.from(document.querySelectorAll('input:not([type=hidden]),select,textarea'))"
@@ -415,6 +428,44 @@ def test_each_rating_row_links_its_evidence_and_keeps_file_names_whole(
                 assert ":" in record.inner_text() and ".csv" in record.inner_text()
     finally:
         context.close()
+
+
+def test_feedback_report_page_shows_overrides_per_variant_and_procedure(page: Any, base: str) -> None:
+    """A CDS card issued, overridden with a reason through the CDS Hooks feedback route, then read
+    on the report page: the same store, a real server, a real browser."""
+    page.goto(base + "/feedback")
+    before = page.locator("table.feedback tbody tr").filter(has_text=PET_CT).filter(has_text="Topic 286, variant 4")
+    overridden_before = int(before.locator("td").nth(3).inner_text()) if before.count() else 0
+    order = ServiceRequest(
+        id="order-1", status="draft", intent="order", code={"text": PET_CT}, subject={"reference": "Patient/p1"}
+    )
+    status, body = post_json(base + SIGN, seed_request(order))
+    assert status == 200
+    card = next(c for c in body["cards"] if c["summary"].startswith(PET_CT))
+    reason = {"system": "http://example.org/override", "code": "staging", "display": "<b>Staging</b> asked"}
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {"reason": reason, "userComment": "oncologist asked"},
+                "outcomeTimestamp": "2026-12-06T14:00:00Z",
+            }
+        ]
+    }
+    status, _, _ = fetch(base + SIGN + "/feedback", json.dumps(feedback).encode(), {"Content-Type": "application/json"})
+    assert status == 200
+    page.goto(base + "/feedback")
+    row = page.locator("table.feedback tbody tr").filter(has_text=PET_CT).filter(has_text="Topic 286, variant 4")
+    assert row.count() == 1
+    assert row.locator("th a").get_attribute("href") == "/topics/286/variants/4"
+    assert row.locator(".cat").inner_text() == "Usually Not Appropriate"
+    assert int(row.locator("td").nth(3).inner_text()) == overridden_before + 1
+    assert "<b>Staging</b> asked (" in row.locator("td").nth(5).inner_text()  # shown as text, escaped
+    page.goto(base + "/")
+    page.get_by_role("link", name="feedback report").click()
+    page.wait_for_load_state()
+    assert page.url == base + "/feedback"
 
 
 def test_dose_calculator_adds_the_bands(page: Any, base: str) -> None:
@@ -490,6 +541,7 @@ def test_text_contrast_meets_wcag_aa(page: Any, base: str) -> None:
     page.set_content('<p style="color:#999">grey on white is 2.85:1</p>')
     assert page.evaluate(CONTRAST_JS) == ["P.: 2.85"]  # the check itself can fail
     pages = ("/", "/search?q=PET", "/topics", "/topics/286/variants/4", SEED_AS_TYPED, "/case?sex=female", "/dose")
+    pages += ("/feedback",)
     for path in pages:
         page.goto(base + path)
         assert page.evaluate(CONTRAST_JS) == [], path

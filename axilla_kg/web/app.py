@@ -30,7 +30,8 @@ def front_routes(
     and ``feedback`` are the CDS Hooks caller check and feedback database (``axilla_kg.cdshooks.settings``)."""
     lookup.warm()
     service = HookService(lookup, base_url.rstrip("/"))
-    return [*page_routes(lookup), *cds_routes(service, trust=trust, feedback=feedback)]
+    store = feedback if feedback is not None else FeedbackStore()  # the report page reads what the route writes
+    return [*page_routes(lookup, store), *cds_routes(service, trust=trust, feedback=store)]
 
 
 def create_app(lookup: Lookup, base_url: str) -> Starlette:

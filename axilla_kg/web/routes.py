@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from axilla_kg.cdshooks.feedback import FeedbackStore, summarise
 from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.contract.fields import CaseField
 from axilla_kg.errors import AxillaKGError
@@ -78,10 +79,11 @@ def evidence_links(source: object) -> list[tuple[str, str]]:
 
 
 class Pages:
-    """The page handlers over one :class:`Lookup`."""
+    """The page handlers over one :class:`Lookup` (and the CDS Hooks feedback store, when given)."""
 
-    def __init__(self, lookup: Lookup) -> None:
+    def __init__(self, lookup: Lookup, feedback: FeedbackStore | None = None) -> None:
         self.lookup = lookup
+        self.feedback = feedback
         self.env = _environment()
         self.fields = form_fields(lookup.recommender.feature_labels)
         self._svg: dict[tuple[str, int], bytes] = {}
@@ -203,6 +205,15 @@ class Pages:
             doses=self.doses,
         )
 
+    def feedback_report(self, request: Request) -> Response:
+        """Overrides per variant and procedure, from the store the CDS Hooks feedback route writes."""
+        rows = summarise(self.feedback.rows()) if self.feedback is not None else []
+        for row in rows:
+            topic, _, number = str(row["variant"]).partition("/")
+            known = number.isdigit() and topic in self.lookup.variants and self.lookup.has_variant(topic, int(number))
+            row.update(topic=topic, number=number, link=f"/topics/{topic}/variants/{number}" if known else None)
+        return self.render("feedback.html", title="Feedback report", rows=rows)
+
     def dose(self, request: Request) -> Response:
         chosen = [p for p in request.query_params.getlist("procedure") if p][:MAX_DOSE_STUDIES]
         age_text = request.query_params.get("age", "").strip()
@@ -241,11 +252,13 @@ def _shown(f: CaseField, text: str) -> str:
     return text.replace("_", " ")
 
 
-def routes(lookup: Lookup) -> list[BaseRoute]:
+def routes(lookup: Lookup, feedback: FeedbackStore | None = None) -> list[BaseRoute]:
     """The lookup pages: ``/`` (the lookup home), ``/search``, ``/topics``, ``/topics/{topic}``,
     variant pages and their workflow diagrams, ``/case`` (the patient case) and ``/dose`` (the dose
-    calculator). Call after ``lookup.warm()``: the search index is built from its caches."""
-    pages = Pages(lookup)
+    calculator) and ``/feedback`` (the CDS cards' override report, read from ``feedback``, the store
+    the CDS Hooks feedback route writes). Call after ``lookup.warm()``: the search index is built
+    from its caches."""
+    pages = Pages(lookup, feedback)
     return [
         Route("/", pages.home),
         Route("/search", pages.search),
@@ -255,6 +268,7 @@ def routes(lookup: Lookup) -> list[BaseRoute]:
         Route("/topics/{topic}/variants/{number:int}/workflow.svg", pages.workflow_svg),
         Route("/case", pages.case),
         Route("/dose", pages.dose),
+        Route("/feedback", pages.feedback_report),
         Route("/lookup", lambda request: RedirectResponse("/")),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
