@@ -158,28 +158,37 @@ class Decider:
 
     # --- the next question --------------------------------------------------------------------
     def next_question(
-        self, case: PatientCase, variants: Sequence[Open], procedure: str | None = None
+        self,
+        case: PatientCase,
+        variants: Sequence[Open],
+        procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, Any] | None:
-        """The one field whose answer decides the most (see the module docstring), or None."""
+        """The one field whose answer decides the most (see the module docstring), or None.
+        ``skip``: fields the user could not answer (``recommend --ask``), never asked again."""
         ruled = tuple((name, case.values.get(name)) for name in self._ruled)  # all that rules look at
         key = (
             tuple(o.variant.variant_iri for o in variants),
             frozenset(case.values),
             ruled,
             procedure,
+            skip,
         )
         if key in self._questions:
             return self._questions[key]
-        found = self._questions[key] = self._ask(case, variants, procedure)
+        found = self._questions[key] = self._ask(case, variants, procedure, skip)
         return found
 
-    def _ask(self, case: PatientCase, variants: Sequence[Open], procedure: str | None) -> dict[str, Any] | None:
+    def _ask(
+        self, case: PatientCase, variants: Sequence[Open], procedure: str | None, skip: frozenset[str]
+    ) -> dict[str, Any] | None:
         _, undecided = self.decided(variants)
         wanted = undecided & {procedure} if procedure is not None else undecided
         if not wanted:
             return None
         fields = sorted(
-            {t.field for o in variants for t in o.unknown if t.field not in case.values}, key=self.order.__getitem__
+            {t.field for o in variants for t in o.unknown if t.field not in case.values and t.field not in skip},
+            key=self.order.__getitem__,
         )
         best: tuple[tuple[float, float, int], dict[str, Any]] | None = None
         for name in fields:

@@ -54,6 +54,7 @@ class Recommender:
     superseded: frozenset[str] = frozenset()
     confidence_rank: dict[str, int] = field(default_factory=dict)
     _decider: Decider | None = None
+    _procedures: list[str] | None = None
 
     @classmethod
     def load(cls, kg: KnowledgeGraph) -> Recommender:
@@ -215,13 +216,19 @@ class Recommender:
         return [(v, v.evaluate(case)) for v in self.classifier.variants]
 
     def recommend(
-        self, case: PatientCase, matched: set[str] | None = None, detail: str = "full", procedure: str | None = None
+        self,
+        case: PatientCase,
+        matched: set[str] | None = None,
+        detail: str = "full",
+        procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         """The recommendation for one case. ``matched`` (variant IRIs) overrides the fast
         classifier, e.g. with the reasoner's answer; ``procedure`` (an ordered procedure's exact
-        name) makes ``next_question`` the one that decides that procedure."""
+        name) makes ``next_question`` the one that decides that procedure; ``skip`` names fields
+        not to ask (the user does not know them)."""
         outcomes = self.outcomes(case)
-        return self._result(case, outcomes, matched, detail, procedure)
+        return self._result(case, outcomes, matched, detail, procedure, skip)
 
     def _result(
         self,
@@ -230,6 +237,7 @@ class Recommender:
         matched: set[str] | None = None,
         detail: str = "full",
         procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         def is_match(v: CompiledVariant, res: list[bool | None]) -> bool:
             return v.variant_iri in matched if matched is not None else all(r is True for r in res)
@@ -284,7 +292,7 @@ class Recommender:
             "case": case.to_json(),
             "assumed": case.assumed_json(),
             "decided": decided,
-            "next_question": self.decider.next_question(case, open_, procedure),
+            "next_question": self.decider.next_question(case, open_, procedure, skip),
             "matches": out_matches,
             "conflicts": self.conflicts(ordered),
             "needs": needs,
@@ -325,6 +333,14 @@ class Recommender:
                 }
             )
         return out
+
+    @property
+    def procedures(self) -> list[str]:
+        """Every procedure name of the graph (what ``--procedure`` and ``audit`` accept)."""
+        if self._procedures is None:
+            rows = self.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
+            self._procedures = sorted(str(r[0]) for r in rows)
+        return self._procedures
 
     def _fields(self, names: list[str]) -> list[str]:
         wanted = set(names)
