@@ -303,6 +303,14 @@ def question_line(question: dict[str, Any]) -> str:
     return f"{question['label']} ({question['field']}: {choices}) - {question['why']}"
 
 
+def specificity(conflict: dict[str, Any]) -> str:
+    """Which side of a conflict the reasoner shows strictly more specific, or '-' (a plain conflict)."""
+    lead = conflict.get("more_specific")
+    if not lead:
+        return "-"
+    return f"{_variants(lead['variants'])}: {lead['category']} (class inside {_variants(lead['inside'])})"
+
+
 def _decided_lines(result: dict[str, Any]) -> list[str]:
     """The answer first: the decided procedures, then the one question that decides the most."""
     from axilla_kg.formats.output import text_table
@@ -359,16 +367,20 @@ def render_text(result: dict[str, Any]) -> str:
     if low:
         out.append("\n(!) low confidence: inferred, truncated or conflicting sources; not a plain ACR answer.")
     if result.get("conflicts"):
-        out.append("\nCONFLICTS between matching variants (not resolved; check the differing criteria):")
+        out.append(
+            "\nCONFLICTS between matching variants (never resolved by picking one; 'more specific': the reasoner "
+            "shows that variant's patient class strictly inside the others'):"
+        )
         rows = [
             [
                 c["procedure"],
                 "; ".join(f"{r['topic']} V{r['variant']}: {r['category']}" for r in c["ratings"]),
                 ", ".join(c["differs_in"]),
+                specificity(c),
             ]
             for c in result["conflicts"]
         ]
-        out.append(text_table(["procedure", "ratings", "variants differ in"], rows, max_width=80))
+        out.append(text_table(["procedure", "ratings", "variants differ in", "more specific"], rows, max_width=80))
     if result["needs"]:
         out.append("\nUndecided: the case leaves out " + ", ".join(result["needs"]))
         titled = all("title" in c for c in result["candidates"])  # --detail brief leaves titles out
