@@ -29,11 +29,8 @@ def test_a_conflict_leads_with_the_variant_the_reasoner_shows_more_specific(tmp_
 
     result = rec.recommend(parse_case({**SEED_PATIENT, "nac_planned": False}))
     conflict = next(c for c in result["conflicts"] if c["procedure"] == "US axilla")
-    assert [(r["topic"], r["variant"], r["category"]) for r in conflict["ratings"]][0] == (
-        "286",
-        4,
-        "Usually Appropriate",
-    )
+    first = conflict["ratings"][0]
+    assert (first["topic"], first["variant"], first["category"]) == ("286", 4, "Usually Appropriate")
     assert {(r["topic"], r["variant"]) for r in conflict["ratings"]} == {("286", 4), ("997", 1), ("997", 2)}
     assert conflict["more_specific"] == {
         "category": "Usually Appropriate",
