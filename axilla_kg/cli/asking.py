@@ -49,7 +49,7 @@ def ask(
         feature = recommender.registry[question["field"]]
         for decided in result["decided"]:
             prompts.write(f"decided: {decided['procedure']}: {decided['category']}\n")
-        prompts.write(f"{question['label']}? ({question['why']})\n")
+        prompts.write(f"{question['label']}? - {question['why']}\n")
         answered = _one_answer(recommender, data, feature, question, stdin, prompts)
         if answered is _EOF:
             prompts.write("(no more answers: the answer as it stands)\n")

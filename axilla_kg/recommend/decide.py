@@ -212,7 +212,7 @@ class Decider:
                 continue
             score = (decides, rules_out, -self.order[name])
             if best is None or score > best[0]:
-                best = (score, self._question(feature, case, gains, decides, rules_out))
+                best = (score, self._question(feature, len(variants), gains, decides, rules_out))
         return best[1] if best is not None else None
 
     @staticmethod
@@ -293,8 +293,14 @@ class Decider:
         return [" and ".join(parts)]
 
     def _question(
-        self, feature: Feature, case: PatientCase, gains: list[tuple[Any, list[str], int]], decides: float, out: float
+        self,
+        feature: Feature,
+        total: int,
+        gains: list[tuple[Any, list[str], int]],
+        decides: float,
+        out: float,
     ) -> dict[str, Any]:
+        """The question object; ``why`` says which answers decide what, and the score."""
         numeric = feature.kind in ("integer", "decimal")
         offered = [v for shown, _, _ in gains for v in shown]
         values = None if numeric else [v for v in (feature.values or (True, False)) if v in offered]
@@ -303,7 +309,8 @@ class Decider:
             if now:
                 answer = " or ".join(_text(v) for v in shown)
                 parts.append(f"{answer} decides {', '.join(now)}")
-        why = "; ".join(parts) if parts else "no single answer decides a procedure yet"
+        why = "; ".join(parts) if parts else "no one answer decides it yet"
+        why += f"; expected {decides:.2g} decided, {out:.2g} of {total} possible variants ruled out"
         return {
             "field": feature.name,
             "label": feature.label,
@@ -311,7 +318,7 @@ class Decider:
             "kind": feature.kind,
             "unit": feature.unit or None,
             **({"ranges": offered} if numeric else {}),
-            "why": f"{why} (expected {decides:.2g} procedures decided, {out:.2g} variants ruled out)",
+            "why": why,
         }
 
 
