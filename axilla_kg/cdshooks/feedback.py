@@ -219,9 +219,14 @@ def override_report(path: str | Path) -> list[dict[str, Any]]:
         raise FileNotFoundError(f"no feedback database at {path}")
     store = FeedbackStore(path)
     try:
-        rows = store.rows()
+        return summarise(store.rows())
     finally:
         store.close()
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`override_report` over rows already read (``FeedbackStore.rows()``): the web page reads
+    the store the running service writes, which may live in memory."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         variants = json.loads(row["variants"]) if row["variants"] else []

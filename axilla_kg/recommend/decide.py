@@ -158,28 +158,37 @@ class Decider:
 
     # --- the next question --------------------------------------------------------------------
     def next_question(
-        self, case: PatientCase, variants: Sequence[Open], procedure: str | None = None
+        self,
+        case: PatientCase,
+        variants: Sequence[Open],
+        procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, Any] | None:
-        """The one field whose answer decides the most (see the module docstring), or None."""
+        """The one field whose answer decides the most (see the module docstring), or None.
+        ``skip``: fields the user could not answer (``recommend --ask``), never asked again."""
         ruled = tuple((name, case.values.get(name)) for name in self._ruled)  # all that rules look at
         key = (
             tuple(o.variant.variant_iri for o in variants),
             frozenset(case.values),
             ruled,
             procedure,
+            skip,
         )
         if key in self._questions:
             return self._questions[key]
-        found = self._questions[key] = self._ask(case, variants, procedure)
+        found = self._questions[key] = self._ask(case, variants, procedure, skip)
         return found
 
-    def _ask(self, case: PatientCase, variants: Sequence[Open], procedure: str | None) -> dict[str, Any] | None:
+    def _ask(
+        self, case: PatientCase, variants: Sequence[Open], procedure: str | None, skip: frozenset[str]
+    ) -> dict[str, Any] | None:
         _, undecided = self.decided(variants)
         wanted = undecided & {procedure} if procedure is not None else undecided
         if not wanted:
             return None
         fields = sorted(
-            {t.field for o in variants for t in o.unknown if t.field not in case.values}, key=self.order.__getitem__
+            {t.field for o in variants for t in o.unknown if t.field not in case.values and t.field not in skip},
+            key=self.order.__getitem__,
         )
         best: tuple[tuple[float, float, int], dict[str, Any]] | None = None
         for name in fields:
@@ -203,7 +212,7 @@ class Decider:
                 continue
             score = (decides, rules_out, -self.order[name])
             if best is None or score > best[0]:
-                best = (score, self._question(feature, case, gains, decides, rules_out))
+                best = (score, self._question(feature, len(variants), gains, decides, rules_out))
         return best[1] if best is not None else None
 
     @staticmethod
@@ -284,8 +293,14 @@ class Decider:
         return [" and ".join(parts)]
 
     def _question(
-        self, feature: Feature, case: PatientCase, gains: list[tuple[Any, list[str], int]], decides: float, out: float
+        self,
+        feature: Feature,
+        total: int,
+        gains: list[tuple[Any, list[str], int]],
+        decides: float,
+        out: float,
     ) -> dict[str, Any]:
+        """The question object; ``why`` says which answers decide what, and the score."""
         numeric = feature.kind in ("integer", "decimal")
         offered = [v for shown, _, _ in gains for v in shown]
         values = None if numeric else [v for v in (feature.values or (True, False)) if v in offered]
@@ -294,7 +309,8 @@ class Decider:
             if now:
                 answer = " or ".join(_text(v) for v in shown)
                 parts.append(f"{answer} decides {', '.join(now)}")
-        why = "; ".join(parts) if parts else "no single answer decides a procedure yet"
+        why = "; ".join(parts) if parts else "no one answer decides it yet"
+        why += f"; expected {decides:.2g} decided, {out:.2g} of {total} possible variants ruled out"
         return {
             "field": feature.name,
             "label": feature.label,
@@ -302,7 +318,7 @@ class Decider:
             "kind": feature.kind,
             "unit": feature.unit or None,
             **({"ranges": offered} if numeric else {}),
-            "why": f"{why} (expected {decides:.2g} procedures decided, {out:.2g} variants ruled out)",
+            "why": why,
         }
 
 

@@ -54,6 +54,10 @@ class Recommender:
     superseded: frozenset[str] = frozenset()
     confidence_rank: dict[str, int] = field(default_factory=dict)
     _decider: Decider | None = None
+    _procedures: list[str] | None = None
+    #: (narrower, broader) variant IRIs: the reasoner found the first's patient class strictly
+    #: inside the second's (``ax:patientClassContainedIn``, written by ``derive``)
+    inside: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def load(cls, kg: KnowledgeGraph) -> Recommender:
@@ -83,6 +87,14 @@ class Recommender:
         confidence = _lookup(
             kg, "SELECT ?label ?rank WHERE { ?c a ax:ConfidenceLevel ; rdfs:label ?label ; ax:confidenceRank ?rank }"
         )
+        contained = {
+            (str(a), str(b))
+            for a, b in _rows(
+                kg,
+                "SELECT ?a ?b WHERE { ?a ax:patientClass ?ca . ?b ax:patientClass ?cb . "
+                "?ca ax:patientClassContainedIn ?cb FILTER(?a != ?b) }",
+            )
+        }
         return cls(
             kg,
             Classifier.from_graph(kg, registry),
@@ -94,6 +106,7 @@ class Recommender:
             _notes=notes,
             superseded=superseded,
             confidence_rank={k: int(v) for k, v in confidence.items()},
+            inside=frozenset((a, b) for a, b in contained if (b, a) not in contained),  # strictly inside
         )
 
     @property
@@ -215,13 +228,19 @@ class Recommender:
         return [(v, v.evaluate(case)) for v in self.classifier.variants]
 
     def recommend(
-        self, case: PatientCase, matched: set[str] | None = None, detail: str = "full", procedure: str | None = None
+        self,
+        case: PatientCase,
+        matched: set[str] | None = None,
+        detail: str = "full",
+        procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         """The recommendation for one case. ``matched`` (variant IRIs) overrides the fast
         classifier, e.g. with the reasoner's answer; ``procedure`` (an ordered procedure's exact
-        name) makes ``next_question`` the one that decides that procedure."""
+        name) makes ``next_question`` the one that decides that procedure; ``skip`` names fields
+        not to ask (the user does not know them)."""
         outcomes = self.outcomes(case)
-        return self._result(case, outcomes, matched, detail, procedure)
+        return self._result(case, outcomes, matched, detail, procedure, skip)
 
     def _result(
         self,
@@ -230,6 +249,7 @@ class Recommender:
         matched: set[str] | None = None,
         detail: str = "full",
         procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         def is_match(v: CompiledVariant, res: list[bool | None]) -> bool:
             return v.variant_iri in matched if matched is not None else all(r is True for r in res)
@@ -284,7 +304,7 @@ class Recommender:
             "case": case.to_json(),
             "assumed": case.assumed_json(),
             "decided": decided,
-            "next_question": self.decider.next_question(case, open_, procedure),
+            "next_question": self.decider.next_question(case, open_, procedure, skip),
             "matches": out_matches,
             "conflicts": self.conflicts(ordered),
             "needs": needs,
@@ -294,7 +314,10 @@ class Recommender:
 
     def conflicts(self, matches: list[CompiledVariant]) -> list[dict[str, Any]]:
         """Procedures that two matching variants rate in different categories, with every rating
-        and the criteria in which the variants' definitions differ: shown, never resolved."""
+        and the criteria in which the variants' definitions differ. Never resolved by picking a
+        rating; only *specificity* is said: when the reasoner found the patient class of the
+        variants rating it one way strictly inside that of every variant rating it otherwise
+        (``inside``), ``more_specific`` names them and their rating comes first."""
         by_procedure: dict[str, list[tuple[CompiledVariant, dict[str, Any]]]] = {}
         for v in matches:
             for rating in self.info(v).payload["ratings"]:
@@ -309,6 +332,10 @@ class Recommender:
             differs = self._fields(
                 [f for i, a in enumerate(variants) for b in variants[i + 1 :] for f in a.differing_fields(b)]
             )
+            lead = self._more_specific(rated)
+            if lead is not None:
+                first = {(v.topic, v.number) for v in lead[1]}
+                rated = sorted(rated, key=lambda item: (item[0].topic, item[0].number) not in first)
             out.append(
                 {
                     "procedure": procedure,
@@ -322,9 +349,36 @@ class Recommender:
                         for v, r in rated
                     ],
                     "differs_in": differs,
+                    "more_specific": None
+                    if lead is None
+                    else {
+                        "category": lead[0],
+                        "variants": [{"topic": v.topic, "variant": v.number} for v in lead[1]],
+                        "inside": [{"topic": v.topic, "variant": v.number} for v in lead[2]],
+                    },
                 }
             )
         return out
+
+    def _more_specific(
+        self, rated: list[tuple[CompiledVariant, dict[str, Any]]]
+    ) -> tuple[str, list[CompiledVariant], list[CompiledVariant]] | None:
+        """(category, the variants rating it so, the variants they are strictly inside) when the
+        variants of one category are each strictly inside every variant rating another category."""
+        for category in dict.fromkeys(r["category"] for _, r in rated):
+            mine = [v for v, r in rated if r["category"] == category]
+            others = [v for v, r in rated if r["category"] != category]
+            if all((v.variant_iri, w.variant_iri) in self.inside for v in mine for w in others):
+                return category, mine, others
+        return None
+
+    @property
+    def procedures(self) -> list[str]:
+        """Every procedure name of the graph (what ``--procedure`` and ``audit`` accept)."""
+        if self._procedures is None:
+            rows = self.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
+            self._procedures = sorted(str(r[0]) for r in rows)
+        return self._procedures
 
     def _fields(self, names: list[str]) -> list[str]:
         wanted = set(names)

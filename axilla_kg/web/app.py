@@ -1,4 +1,4 @@
-"""The front door as one ASGI app: lookup pages, CDS Hooks and the SPARQL query page.
+"""The front door as one ASGI app: the lookup home and pages, CDS Hooks and the SPARQL query page.
 
 ``front_routes(lookup, base_url)`` is what a host app mounts (``axilla-kg serve`` does);
 ``create_app`` wraps them in a Starlette app of their own for the standalone runner
@@ -30,12 +30,13 @@ def front_routes(
     and ``feedback`` are the CDS Hooks caller check and feedback database (``axilla_kg.cdshooks.settings``)."""
     lookup.warm()
     service = HookService(lookup, base_url.rstrip("/"))
-    return [*page_routes(lookup), *cds_routes(service, trust=trust, feedback=feedback)]
+    store = feedback if feedback is not None else FeedbackStore()  # the report page reads what the route writes
+    return [*page_routes(lookup, store), *cds_routes(service, trust=trust, feedback=store)]
 
 
 def create_app(lookup: Lookup, base_url: str) -> Starlette:
-    """The standalone app: the front door plus the SPARQL page at ``/`` (its queries need the
-    ``/sparql`` endpoint of ``axilla-kg serve``) and ``/health``."""
+    """The standalone app: the front door (its home at ``/``) plus the SPARQL page at ``/query``
+    (its queries need the ``/sparql`` endpoint of ``axilla-kg serve``) and ``/health``."""
     page = render_page(QueryLibrary.load())
     page_csp = {
         **SECURITY_HEADERS,
@@ -43,10 +44,10 @@ def create_app(lookup: Lookup, base_url: str) -> Starlette:
         "style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
     }
 
-    async def home(request: Request) -> Response:
+    async def query_page(request: Request) -> Response:
         return HTMLResponse(page, headers=page_csp)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "triples": len(lookup.kg)})
 
-    return Starlette(routes=[Route("/", home), Route("/health", health), *front_routes(lookup, base_url)])
+    return Starlette(routes=[Route("/query", query_page), Route("/health", health), *front_routes(lookup, base_url)])
