@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
-from frontdoor_helpers import front_door, post_json
+from frontdoor_helpers import fetch, front_door, post_json
 from test_cdshooks import PET_CT, SIGN, check_response, seed_request
 
 from axilla_kg.cdshooks import catalogue, ordermap
@@ -296,7 +296,10 @@ def test_an_undecided_order_names_one_question_and_links_the_prefilled_case_page
         "breast_cancer": ["new"],
         "clinical_nodes": ["positive"],
         "tumor_size_cm": ["1.5"],
+        "procedure": ["US axilla"],
     }
+    status, _, page = fetch(case_link["url"])  # the case page (web branch) takes exactly these parameters
+    assert status == 200 and b"US axilla" in page
 
 
 def test_a_reason_that_contradicts_the_conditions_is_reported_and_not_used(base: str) -> None:

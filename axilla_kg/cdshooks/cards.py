@@ -85,16 +85,20 @@ def _list(items: list[str], empty: str) -> str:
     return ", ".join(items) if items else empty
 
 
-def case_url(base: str, case: dict[str, Any]) -> str:
+def case_url(base: str, case: dict[str, Any], procedure: str | None = None) -> str:
     """The case page pre-filled with what the EHR sent (contract field names as query parameters,
-    values in their contract spelling: booleans true/false, numbers plain decimals)."""
+    values in their contract spelling: booleans true/false, numbers plain decimals) and, when the
+    order names one study, ``procedure`` (the page then leads with that study's answer)."""
 
     def spell(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
 
-    return f"{base}/case?" + urllib.parse.urlencode([(k, spell(v)) for k, v in case.items()])
+    pairs = [(k, spell(v)) for k, v in case.items()]
+    if procedure:
+        pairs.append(("procedure", procedure))
+    return f"{base}/case?" + urllib.parse.urlencode(pairs)
 
 
 def _facts(derived: Derivation) -> str:
@@ -186,7 +190,7 @@ def order_cards(
         waiting = _list([f"{t} V{n}" for t, n in verdict.variants], "none listed")
         case_link = {
             "label": "Answer it on the case page (pre-filled)",
-            "url": case_url(base, derived.data),
+            "url": case_url(base, derived.data, None if verdict.covered else name),
             "type": "absolute",
         }
         why = f": {md_escape(str(question['why']))}" if question and question.get("why") else ""
