@@ -76,6 +76,10 @@ def _text_set(lookup: Lookup, text: str, where: str, readings: list[str]) -> set
     if text in lookup.procedure_info:
         readings.append(f"{where} is the ACR procedure name")
         return {text}
+    if len(text) > catalogue.MAX_TEXT:
+        # longer than any catalogue name: it could hide another study's name, so it never agrees
+        readings.append(f"{where} is longer than a catalogue name ({len(text)} characters): not read")
+        return {OTHER_STUDY}
     form = catalogue.normalise(text)
     if form.several_studies:
         readings.append(f"{where} names several studies ({form.describe()})")
