@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from frontdoor_helpers import fetch, front_door, post_json
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_cdshooks import PET_CT, SIGN, check_response, seed_request
 
 from axilla_kg.cdshooks import catalogue, ordermap
+from axilla_kg.cdshooks.orders import identify
 from axilla_kg.recommend.lookup import Lookup
 
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -346,3 +349,43 @@ def test_every_procedure_in_every_record_shape_gets_short_whole_summaries(lookup
                 assert "()" not in card["summary"] + card["detail"], card["detail"]
                 assert not card["detail"].rstrip().endswith(":"), card["detail"]
     assert seen >= 4 * len(lookup.procedures)
+
+
+CATALOGUE_NAMES = [
+    "NM PET/CT SKULL BASE TO MID-THIGH",
+    "US Axilla",
+    "MRI BREAST W/O & W CONTRAST",
+    "MR BREAST WO",
+    "MAMMO DIAG",
+    "CT CHEST/ABD/PELVIS W CONTRAST",
+    "NM BONE SCAN WHOLE BODY",
+    "US GUIDED CORE BIOPSY AXILLARY NODE",
+    "US BREAST",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(CATALOGUE_NAMES),
+    side=st.sampled_from(["", " LEFT", " RIGHT", " BILAT", " RT", " LT", " BILATERAL"]),
+    case=st.sampled_from([str.upper, str.lower, str.title]),
+    noise=st.sampled_from(["", ",", " ;", "  "]),
+)
+def test_side_case_and_punctuation_never_change_the_study(
+    lookup: Lookup, name: str, side: str, case: Any, noise: str
+) -> None:
+    """Laterality is kept for display only (ACR procedures are side-less); letter case and stray
+    punctuation are not part of a catalogue name."""
+    reference = identify(lookup, {"text": name})
+    assert reference.status == "known"
+    varied = identify(lookup, {"text": case(name + side) + noise})
+    assert (varied.status, varied.procedures) == (reference.status, reference.procedures)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=400))
+def test_any_text_is_read_without_error(lookup: Lookup, text: str) -> None:
+    found = identify(lookup, {"text": text, "coding": [{"system": CPT, "code": "78815"}]})
+    assert found.status in ("known", "ambiguous")
+    if found.status == "known":
+        assert found.procedures == (PET_CT,)
