@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from frontdoor_helpers import fetch, front_door, post_json
 from hypothesis import given, settings
@@ -389,3 +390,16 @@ def test_any_text_is_read_without_error(lookup: Lookup, text: str) -> None:
     assert found.status in ("known", "ambiguous")
     if found.status == "known":
         assert found.procedures == (PET_CT,)
+
+
+def test_a_done_study_whose_code_may_have_imaged_the_axilla_leaves_the_imaging_step_open(base: str) -> None:
+    """A completed CPT 76642 (breast US including the axilla when performed) may or may not have
+    imaged the axilla: the imaging step is not derived ("initial" would be a guess) and the card says why."""
+    request = seed_request(order({"text": "US axilla"}))
+    done = Procedure(id="pr2", status="completed", subject={"reference": "Patient/p1"}, code=cpt("76642"))
+    request["prefetch"]["procedures"]["entry"].append({"resource": json.loads(done.model_dump_json(exclude_none=True))})
+    status, body = post_json(base + SIGN, request)
+    assert status == 200
+    check_response(body)
+    detail = body["cards"][0]["detail"]
+    assert "imaging step not known" in detail and "`imaging_step`:" not in detail.split("Not used")[0]
