@@ -1,9 +1,13 @@
 """One draft order against one recommendation: which of our procedures it is and what it rates.
 
-Identifying the procedure: by code only where ``ontology/mappings.ttl`` holds a verified
-exactMatch/narrowMatch for it, else by the exact ACR procedure name as the order's
-``code.text`` or a coding's ``display``; anything else is "not a procedure we know" and gets no
-rating.
+Identifying the procedure (:func:`identify`): every part of ``ServiceRequest.code`` is read — each
+coding through the SSSOM order mapping (:mod:`ordermap`), else a verified mapping of
+``ontology/mappings.ttl``; ``code.text`` (and the display of a coding of an unknown system) as the
+exact ACR name or a catalogue name (:mod:`catalogue`). The order is the studies *every* part names:
+parts that name different studies, or a text naming two, make it ambiguous (never rated); a CPT,
+HCPCS or LOINC code outside the mapping, or a text longer than a catalogue name, never agrees with
+another part; nothing readable is "not a procedure we know" (no rating). A code covering several ACR
+procedures leaves several; :func:`judge_order` lets the indication decide between them.
 
 Deciding the rating, in the order a careful reviewer would:
 
@@ -16,6 +20,8 @@ Deciding the rating, in the order a careful reviewer would:
    for exactly the ``needs`` of those candidates.
 4. Nothing matches and nothing could: ``no-criteria-apply``. A variant matches but none rates
    the procedure: "not rated in our data" (our tables are partial, so this is not a rating).
+5. A procedure the facts already decide (the recommender's ``decided``, issue 18) is rated even
+   where step 3 would wait for facts.
 """
 
 from __future__ import annotations
