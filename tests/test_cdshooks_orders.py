@@ -229,7 +229,7 @@ def test_a_reason_the_conditions_do_not_state_is_reported(base: str) -> None:
     status, body = post_json(base + SIGN, request)
     assert status == 200
     detail = body["cards"][0]["detail"]
-    assert "breast\\_cancer = new; the prefetched Conditions do not" in detail
+    assert "breast_cancer = new; the prefetched Conditions do not" in detail
 
 
 # --- CDS Hooks 2.0 to the letter ----------------------------------------------------------------------
@@ -316,7 +316,7 @@ def test_a_reason_that_contradicts_the_conditions_is_reported_and_not_used(base:
     check_response(body)
     assert "systemActions" not in body
     detail = body["cards"][0]["detail"]
-    assert "disagreement on breast\\_cancer: the record says new" in detail
+    assert "disagreement on breast_cancer: the record says new" in detail
     assert "the order's reason says recurrent" in detail
 
 

@@ -11,13 +11,13 @@ escaped before it goes into Markdown, so it cannot turn into a link or formattin
 from __future__ import annotations
 
 import copy
-import re
 import urllib.parse
 import uuid
 from typing import Any
 
 from axilla_kg.cdshooks import codes
 from axilla_kg.cdshooks.fhir_case import Derivation
+from axilla_kg.cdshooks.markdown import md_escape
 from axilla_kg.cdshooks.orders import Identified, Verdict
 from axilla_kg.vocab import CATEGORY_SYSTEM
 
@@ -27,12 +27,6 @@ CAVEAT = (
     "ACR Appropriateness Criteria content (c) American College of Radiology; the graph is partial. "
     "Not a substitute for the ACR documents or clinical judgement."
 )
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
-
-
-def md_escape(text: str) -> str:
-    """Client text made inert in Markdown (and one line)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def variant_url(base: str, topic: str, variant: int) -> str:
@@ -105,14 +99,14 @@ def _facts(derived: Derivation) -> str:
     used = "".join(f"\n- `{k}`: {v}" for k, v in derived.evidence.items()) or " none"
     out = f"\n\nPatient facts read from the record:{used}"
     if derived.notes:
-        out += "\n\nNot used, or in disagreement:" + "".join(f"\n- {md_escape(n)}" for n in derived.notes)
+        out += "\n\nNot used, or in disagreement:" + "".join(f"\n- {n}" for n in derived.notes)
     return out
 
 
 def _reading(found: Identified) -> str:
     if not found.readings:
         return ""
-    return "\n\nHow the order was read:" + "".join(f"\n- {md_escape(r)}" for r in found.readings)
+    return "\n\nHow the order was read:" + "".join(f"\n- {r}" for r in found.readings)
 
 
 def _decided_lines(result: dict[str, Any] | None, first: str | None) -> str:

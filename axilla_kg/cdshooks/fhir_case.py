@@ -25,7 +25,8 @@ class Derivation:
 
     data: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
-    #: what the reader could not use or found contradicting (shown in the cards; plain text)
+    #: what the reader could not use or found contradicting (shown in the cards; Markdown with any
+    #: client text escaped where it was written)
     notes: list[str] = field(default_factory=list)
 
     def put(self, name: str, value: Any, source: str) -> None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axilla_kg.cdshooks import catalogue, codes, ordermap
+from axilla_kg.cdshooks.markdown import md_escape
 from axilla_kg.contract.fields import field_names
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.recommend.recommender import PRIMARY_TOPIC
@@ -65,7 +66,8 @@ OTHER_STUDY = "\x00another study"
 class Identified:
     """What an order names: ``known`` (one or more ACR procedures; several when one code or text covers
     several and the indication must decide), ``ambiguous`` (its parts name different studies, or its
-    text names several) or ``unknown`` (nothing we can map). ``readings`` say how each part was read."""
+    text names several) or ``unknown`` (nothing we can map). ``readings`` say how each part was read
+    (Markdown: our wording, with anything a client sent escaped)."""
 
     status: str
     procedures: tuple[str, ...] = ()
@@ -139,6 +141,7 @@ def identify(lookup: Lookup, concept: dict[str, Any] | None) -> Identified:
             readings.append(f"{where} -> {name} (ontology/mappings.ttl)")
             continue
         if system in ordermap.SYSTEM_NAMES:
+            where = f"{_code_name(system)} {md_escape(code[:40])}"  # a client's code, not one of ours
             # a procedure code of a system we map, but not in the mapping: it may name another study,
             # so it can never agree with a part that names one of ours (no rating on a guess)
             parts.append({OTHER_STUDY})

@@ -79,3 +79,26 @@ def test_an_overlong_order_text_never_agrees_with_a_code(base: str) -> None:
     check_response(body)
     assert "systemActions" not in body and body["cards"][0]["summary"].startswith("Ambiguous order")
     assert json.dumps(body).count("x" * 300) <= 1  # the text is echoed once (escaped), never re-read
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "[click](http://evil.example)"}]},
+        {"text": "US axilla", "reasonReference": None},
+    ],
+)
+def test_client_codes_and_references_are_inert_in_the_card(base: str, code: dict[str, Any]) -> None:
+    """A code or a reference a client sent is escaped where the card repeats it (never a link)."""
+    extra: dict[str, Any] = {}
+    if "reasonReference" in code:
+        code = {"text": code["text"]}
+        extra["reasonReference"] = [{"reference": "Condition/[x](http://evil.example)"}]
+    order = ServiceRequest(
+        id="order-1", status="draft", intent="order", code=code, subject={"reference": "Patient/p1"}, **extra
+    )
+    status, body = post_json(base + SIGN, seed_request(order))
+    assert status == 200
+    check_response(body)
+    text = json.dumps([c["detail"] for c in body["cards"]])
+    assert "](http" not in text and "evil" in text
