@@ -58,6 +58,9 @@ class Verdict:
         return "no-criteria-apply" if self.kind == "no-criteria" else None
 
 
+#: Standard procedure code systems: a code of one of them that we do not map may name any study, so it
+#: never agrees with another part. (A local order-catalogue code system says nothing; its display is read.)
+STANDARD_SYSTEMS = frozenset({*ordermap.SYSTEM_NAMES, codes.SNOMED, "http://www.radlex.org"})
 #: The set an order part stands for when it names an imaging study that is none of ours.
 OTHER_STUDY = "\x00another study"
 
@@ -140,7 +143,7 @@ def identify(lookup: Lookup, concept: dict[str, Any] | None) -> Identified:
             parts.append({name})
             readings.append(f"{where} -> {name} (ontology/mappings.ttl)")
             continue
-        if system in ordermap.SYSTEM_NAMES:
+        if system in STANDARD_SYSTEMS:
             where = f"{_code_name(system)} {md_escape(code[:40])}"  # a client's code, not one of ours
             # a procedure code of a system we map, but not in the mapping: it may name another study,
             # so it can never agree with a part that names one of ours (no rating on a guess)
