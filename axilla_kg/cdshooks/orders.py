@@ -77,8 +77,12 @@ class Identified:
     readings: list[str] = field(default_factory=list)
 
 
+_SYSTEM_LABELS = {**ordermap.SYSTEM_NAMES, codes.SNOMED: "SNOMED CT", "http://www.radlex.org": "RadLex"}
+
+
 def _code_name(system: str) -> str:
-    return ordermap.SYSTEM_NAMES.get(system, system)
+    """A code system as the card names it (a system we do not know: its URI, escaped)."""
+    return _SYSTEM_LABELS.get(system) or md_escape(system[:80])
 
 
 def _text_set(lookup: Lookup, text: str, where: str, readings: list[str]) -> set[str] | None:
