@@ -33,7 +33,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -167,7 +167,7 @@ async def read_body(request: Request, config: ServerConfig) -> bytes:
                     raise HTTPError(413, f"request body exceeds the limit of {config.max_body} bytes (--max-body)")
                 chunks.append(chunk)
     except TimeoutError:
-        raise HTTPError(408, f"request body not received within {config.body_timeout:g} s") from None
+        raise HTTPError(408, f"request body not received within {config.body_timeout:g} s (--body-timeout)") from None
     return b"".join(chunks)
 
 
@@ -265,7 +265,7 @@ def _handler(endpoint: Endpoint) -> dict[str, Any]:
     async def page(request: Request) -> Response:
         headers = {
             "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
-            "style-src 'unsafe-inline'; connect-src 'self'"
+            "style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
         }
         return Response(endpoint.page, media_type="text/html; charset=utf-8", headers=headers)
 
@@ -277,7 +277,8 @@ def _handler(endpoint: Endpoint) -> dict[str, Any]:
 
 class _Guard:
     """Outermost middleware: maps HTTPError and the library's own errors to plain-text answers,
-    and adds headers every answer carries. Anything else is Starlette's plain 500, no traceback."""
+    and adds headers every answer carries. A client that disconnects mid-request is not an error
+    (nothing is logged). Anything else is Starlette's plain 500, no traceback."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -301,6 +302,8 @@ class _Guard:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            return  # the client went away mid-request: nobody to answer, and not a server error
         except (HTTPError, AxillaKGError) as exc:
             if started:
                 raise
