@@ -329,9 +329,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", choices=["sparql", "cds"], help="run only these phases (default: all)")
+    parser.add_argument("--server-tree", help="serve from another checkout (a before/after comparison)")
     parser.add_argument("--json", default=str(REPO / "benchmarks" / "results" / "load-serve-latest.json"))
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": args.server_tree or str(REPO)}
     process = subprocess.Popen(
         [sys.executable, "-m", "axilla_kg", "serve", "--port", "0", "--workers", str(args.workers)],
         stdout=subprocess.PIPE,
