@@ -97,7 +97,7 @@ def conditions(n: int) -> dict[str, Any]:
 
 
 # --- heads and bodies on every route ------------------------------------------------------------
-ROUTES = ["/health", "/", "/cds-services", "/topics", "/sparql?query=ASK%7B%7D"]
+ROUTES = ["/health", "/", "/query", "/cds-services", "/topics", "/sparql?query=ASK%7B%7D"]
 
 
 @pytest.mark.parametrize("path", ROUTES)
@@ -254,10 +254,11 @@ def test_a_variant_number_of_5000_digits_is_a_404(server: Server, suffix: str) -
     assert status_of(answer) == 404
 
 
-def test_the_query_page_cannot_be_framed(server: Server) -> None:
-    answer = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+@pytest.mark.parametrize("path", ["/", "/query"])
+def test_the_home_and_query_pages_cannot_be_framed(server: Server, path: str) -> None:
+    answer = exchange(server, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     head = answer.split(b"\r\n\r\n", 1)[0].decode().lower()
-    assert "frame-ancestors 'none'" in head
+    assert status_of(answer) == 200 and "frame-ancestors 'none'" in head
 
 
 # --- nothing reaches the network; disconnects are not errors -----------------------------------
