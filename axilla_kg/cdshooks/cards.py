@@ -18,7 +18,7 @@ from typing import Any
 from axilla_kg.cdshooks import codes
 from axilla_kg.cdshooks.fhir_case import Derivation
 from axilla_kg.cdshooks.markdown import md_escape
-from axilla_kg.cdshooks.orders import Identified, Verdict
+from axilla_kg.cdshooks.orders import Identified, Verdict, variant_pairs
 from axilla_kg.vocab import CATEGORY_SYSTEM
 
 SOURCE_LABEL = "axilla-kg: ACR Appropriateness Criteria (topic 286 Imaging of the Axilla)"
@@ -119,20 +119,10 @@ def _decided_lines(result: dict[str, Any] | None, first: str | None) -> str:
         f"\n- **{d['procedure']}**: {d['category']}"
         + (f" (radiation {d['rrl']})" if d.get("rrl") else "")
         + (f", confidence {d['confidence']}" if d.get("confidence") else "")
-        + (f" - ACR {_names(_variant_pairs(d.get('variants')))}" if d.get("variants") else "")
+        + (f" - ACR {_names(variant_pairs(d.get('variants')))}" if d.get("variants") else "")
         for d in decided
     )
     return f"Decided for this patient by the facts given:{lines}\n\n"
-
-
-def _variant_pairs(variants: Any) -> list[tuple[str, int]]:
-    out: list[tuple[str, int]] = []
-    for v in variants or []:
-        if isinstance(v, dict):
-            out.append((str(v.get("topic")), int(v.get("variant", 0))))
-        elif isinstance(v, (list, tuple)) and len(v) == 2:
-            out.append((str(v[0]), int(v[1])))
-    return out
 
 
 def ambiguous_card(base: str, order: dict[str, Any], found: Identified) -> dict[str, Any]:

@@ -326,11 +326,18 @@ def _decided(verdict: Verdict, result: dict[str, Any]) -> Verdict:
         return verdict
     for d in result.get("decided") or []:
         if d.get("procedure") == verdict.procedure and d.get("category"):
-            variants: list[tuple[str, int]] = []
-            for v in d.get("variants") or []:
-                if isinstance(v, dict):
-                    variants.append((str(v.get("topic")), int(v.get("variant", 0))))
-                elif isinstance(v, (list, tuple)) and len(v) == 2:
-                    variants.append((str(v[0]), int(v[1])))
-            return Verdict("rated", verdict.procedure, str(d["category"]), d.get("rrl"), variants)
+            return Verdict(
+                "rated", verdict.procedure, str(d["category"]), d.get("rrl"), variant_pairs(d.get("variants"))
+            )
     return verdict
+
+
+def variant_pairs(variants: Any) -> list[tuple[str, int]]:
+    """(topic, number) of each variant of a ``decided`` entry (``{"topic", "variant", ...}`` objects)."""
+    out: list[tuple[str, int]] = []
+    for v in variants or []:
+        if isinstance(v, dict):
+            out.append((str(v.get("topic")), int(v.get("variant", 0))))
+        elif isinstance(v, (list, tuple)) and len(v) == 2:
+            out.append((str(v[0]), int(v[1])))
+    return out
