@@ -20,8 +20,10 @@ The rules, in order (text is upper-cased, punctuation other than ``/ & + -`` bec
   name several regions (``US BREAST AND AXILLA``): it then covers each.
 - **laterality**: right / left / bilateral (``RT``, ``LT``, ``BILAT``, ``BIL``, ``BOTH``). Our ACR procedures
   are side-less, so the side is kept for display and never decides the procedure.
-- **contrast**: without-and-with (``W/O & W``, ``WO/W``, ``W/WO``, ``WITHOUT AND WITH``...), without (``W/O``,
-  ``WO``, ``WITHOUT``, ``NON-CONTRAST``, ``NONCON``), with (``W/``, ``W``, ``WITH``, ``CONTRAST``, ``CE``).
+- **contrast** (only for MRI, CT, mammography and PET/CT): the "without" words (``W/O``, ``WO``,
+  ``WITHOUT``, ``NON-CONTRAST``, ``NONCON``, each with a following ``CONTRAST``) are taken out, then the
+  "with" words (``W/``, ``W``, ``WITH``, ``CONTRAST``, ``CE``) looked for in the rest: both = without and
+  with (``W/O & W``, ``W WO``, ``WITH AND WITHOUT CONTRAST``; also ``WWO``, ``W/WO``), one = that one.
 - **purpose**: screening (``SCREENING``, ``SCREEN``, ``SCR``), diagnostic (``DIAGNOSTIC``, ``DIAG``, ``DX``).
 - **action**: core biopsy (``BIOPSY``, ``BX``, ``CORE``), FNA (``FNA``, ``FINE NEEDLE``, ``ASPIRATION``).
 - **tracer**: FDG (``FDG``, ``F-18 FDG``, ``FLUORODEOXYGLUCOSE``) or another named PET tracer (``PSMA``, ``FES``,
@@ -73,15 +75,15 @@ _LATERALITY = [
     ("right", r"\bRIGHT\b|\bRT\b|\bR\b"),
     ("left", r"\bLEFT\b|\bLT\b|\bL\b"),
 ]
-_CONTRAST = [
-    (
-        "without-and-with",
-        r"\bW\s*/?\s*O\s*(?:&|AND|/|\+)\s*W\b/?|\bW\s*(?:&|AND|/|\+)\s*W\s*/?\s*O\b|\bWO\s*/\s*W\b|\bW\s*/\s*WO\b"
-        r"|\bWITHOUT\s+(?:AND|&)\s+WITH\b|\bWITH\s+(?:AND|&)\s+WITHOUT\b",
-    ),
-    ("without", r"\bW\s*/\s*O\b|\bWO\b|\bWITHOUT\b|\bNON\s*-?\s*CONTRAST\b|\bNONCON\b|\bNO\s+CONTRAST\b"),
-    ("with", r"\bW\s*/|\bW\b|\bWITH\b|\bCONTRAST\b|\bCE\b|\bIV\s+CON\w*"),
-]
+#: Contrast, read in two steps: the "without" forms (with a trailing CONTRAST word) are found and taken out,
+#: then the "with" forms in what is left; both found = without and with ("W/O & W", "W WO", "WITH AND
+#: WITHOUT CONTRAST"), one = that one. "WWO" is the one-word shorthand for without and with.
+_WITHOUT = re.compile(
+    r"\bW\s*/\s*O\b(?:\s+(?:IV\s+)?CONTRAST)?|\bWO\b(?:\s+(?:IV\s+)?CONTRAST)?"
+    r"|\bWITHOUT\b(?:\s+(?:IV\s+)?CONTRAST)?|\bNON\s*-?\s*CONTRAST\b|\bNONCON\b|\bNO\s+CONTRAST\b"
+)
+_WITH = re.compile(r"\bW\s*/|\bW\b|\bWITH\b|\bCONTRAST\b|\bCE\b|\bIV\s+CON\w*")
+_BOTH = re.compile(r"\bWWO\b|\bW/WO\b|\bWO/W\b")
 _PURPOSE = [
     ("screening", r"\bSCREEN(?:ING)?\b|\bSCR\b"),
     ("diagnostic", r"\bDIAG(?:NOSTIC)?\b|\bDX\b"),
@@ -146,6 +148,16 @@ def _first(rules: list[tuple[str, str]], text: str) -> str | None:
     return found[0] if found else None
 
 
+def _contrast(upper: str) -> str | None:
+    if _BOTH.search(upper):
+        return "without-and-with"
+    without = bool(_WITHOUT.search(upper))
+    with_ = bool(_WITH.search(_WITHOUT.sub(" ", upper)))
+    if without and with_:
+        return "without-and-with"
+    return "without" if without else ("with" if with_ else None)
+
+
 def normalise(text: str) -> OrderText:
     """The normal form of a catalogue text (an empty form when it names no study we can read)."""
     if len(text) > MAX_TEXT:
@@ -172,7 +184,7 @@ def normalise(text: str) -> OrderText:
         # "US-guided core biopsy": the US is the guidance, not a second study
         modalities = modalities[:1]
     # "W" alone is only a contrast word next to a modality that takes contrast
-    contrast = _first(_CONTRAST, upper) if set(modalities) & {"MRI", "CT", "MG", "PET/CT"} else None
+    contrast = _contrast(upper) if set(modalities) & {"MRI", "CT", "MG", "PET/CT"} else None
     out = OrderText(
         modalities=tuple(modalities),
         regions=tuple(regions),
