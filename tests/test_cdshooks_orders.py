@@ -115,6 +115,11 @@ def test_a_broken_mapping_file_is_refused_with_its_line(tmp_path: Any) -> None:
         ("MRI BREAST WITH AND WITHOUT CONTRAST", ("MRI",), ("breast",), "without-and-with", None),
         ("MRI BREAST W/O CONTRAST", ("MRI",), ("breast",), "without", None),
         ("CT CAP WITH IV CONTRAST", ("CT",), ("chest-abdomen-pelvis",), "with", None),
+        # CMS short descriptors and LOINC playbook names, as EHRs put them in Coding.display
+        ("MRI BREAST C-+ W/CAD BI", ("MRI",), ("breast",), "without-and-with", "bilateral"),
+        ("PET IMAGE W/CT SKULL-THIGH", ("PET/CT",), ("skull-base-to-mid-thigh",), None, None),
+        ("PET+CT Skull base to mid-thigh W 18F-FDG IV", ("PET/CT",), ("skull-base-to-mid-thigh",), None, None),
+        ("MR Breast - bilateral WO and W contrast IV", ("MRI",), ("breast",), "without-and-with", "bilateral"),
         ("CT CHEST/ABD/PELVIS W CONTRAST", ("CT",), ("chest-abdomen-pelvis",), "with", None),
         ("MAMMO DIAG BILAT", ("MG",), ("breast",), None, "bilateral"),
         ("NM BONE SCAN", ("bone-scan",), ("whole-body",), None, None),
@@ -408,3 +413,13 @@ def test_a_done_study_whose_code_may_have_imaged_the_axilla_leaves_the_imaging_s
     check_response(body)
     detail = body["cards"][0]["detail"]
     assert "imaging step not known" in detail and "`imaging_step`:" not in detail.split("Not used")[0]
+
+
+def test_an_unmapped_loinc_code_is_read_by_its_playbook_name(lookup: Lookup) -> None:
+    """A LOINC radiology-playbook coding whose code is not in the mapping is read by its display (the
+    playbook name); without a readable display it may be any study and never agrees with the text."""
+    loinc = "http://loinc.org"
+    named = identify(lookup, {"coding": [{"system": loinc, "code": "00000-0", "display": "US Axilla - left"}]})
+    assert (named.status, named.procedures) == ("known", ("US axilla",))
+    bare = identify(lookup, {"text": "US axilla", "coding": [{"system": loinc, "code": "00000-0"}]})
+    assert bare.status == "ambiguous"

@@ -147,19 +147,20 @@ def identify(lookup: Lookup, concept: dict[str, Any] | None) -> Identified:
             parts.append({name})
             readings.append(f"{where} -> {name} (ontology/mappings.ttl)")
             continue
-        if system in STANDARD_SYSTEMS:
+        display = c.get("display")
+        shown = display if isinstance(display, str) and display.strip() else None
+        found = _text_set(lookup, shown, f"coding[{i}].display", readings) if shown else None
+        if system in STANDARD_SYSTEMS and found is None:
+            # a standard procedure code we do not map, with no display we can read (a LOINC playbook
+            # name such as "US Axilla - left" is read above): it may name any study, so it never
+            # agrees with a part that names one of ours (no rating on a guess)
             where = f"{_code_name(system)} {md_escape(code[:40])}"  # a client's code, not one of ours
-            # a procedure code of a system we map, but not in the mapping: it may name another study,
-            # so it can never agree with a part that names one of ours (no rating on a guess)
             parts.append({OTHER_STUDY})
             readings.append(f"{where} is not in the order mapping (another study, or one not mapped)")
             continue
-        display = c.get("display")
-        if isinstance(display, str) and display.strip():
-            found = _text_set(lookup, display, f"coding[{i}].display", readings)
-            if found is not None:
-                several = several or not found
-                parts.append(found)
+        if found is not None:
+            several = several or not found
+            parts.append(found)
     text = concept.get("text")
     if isinstance(text, str) and text.strip():
         found = _text_set(lookup, text, "code.text", readings)
