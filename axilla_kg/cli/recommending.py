@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph, whole_number
-from axilla_kg.errors import DataError, UsageError
+from axilla_kg.errors import AxillaKGError, DataError, UsageError
 
 if TYPE_CHECKING:
     from axilla_kg.contract.features import Registry
@@ -58,8 +58,27 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
     )
     p.set_defaults(run=run_audit)
     if wanted("audit"):
-        p.add_argument("orders", help="CSV with a 'procedure' column and case-field columns (empty cell = not known)")
-        add_format(p)
+        from axilla_kg.formats.columnar import COLUMNAR_FORMATS
+        from axilla_kg.formats.output import FORMATS
+
+        p.add_argument(
+            "orders",
+            help="CSV, Parquet (.parquet) or Arrow IPC (.arrow, .feather) with a 'procedure' column and case-field "
+            "columns (empty cell or null = not known)",
+        )
+        add_format(p, [*FORMATS, *COLUMNAR_FORMATS], note="parquet and arrow need --output")
+        p.add_argument(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="write the per-order verdicts there (replaced atomically; with --spark a folder of Parquet "
+            "files, which must not exist) and print only the summary",
+        )
+        p.add_argument(
+            "--spark",
+            metavar="MASTER",
+            help="judge a Parquet file's orders on Spark (e.g. 'local[2]' or spark://host:7077; needs PySpark)",
+        )
         add_data(p)
         add_engine(p)
 
@@ -221,10 +240,50 @@ def _run_batch(args: argparse.Namespace) -> None:
 
 
 def run_audit(args: argparse.Namespace) -> str:
-    from axilla_kg.recommend.audit import audit_orders, render_audit
+    from axilla_kg.recommend import audit
 
-    report = audit_orders(_recommender(args), Path(args.orders))
-    return render_audit(report, args.format)
+    orders = Path(args.orders)
+    if args.format in ("parquet", "arrow") and args.output is None:
+        raise UsageError(f"--format {args.format} writes a binary file: give --output PATH")
+    if args.spark is not None:
+        return _audit_on_spark(args, orders)
+    if args.output is None:
+        return audit.render_audit(audit.audit_orders(_recommender(args), orders), args.format)
+    summary = audit.write_audit(_recommender(args), orders, Path(args.output), args.format)
+    return audit.render_summary(summary, "table" if args.format in ("parquet", "arrow") else args.format)
+
+
+def _audit_on_spark(args: argparse.Namespace, orders: Path) -> str:
+    from axilla_kg import spark
+    from axilla_kg.recommend import audit
+
+    if orders.suffix.lower() not in (".parquet", ".parq") and not orders.is_dir():
+        raise UsageError("--spark reads Parquet: give a .parquet file or a folder of them")
+    if not orders.exists():
+        raise DataError(f"{orders}: no such file")
+    if args.output is not None and args.format not in ("parquet", "table"):
+        raise UsageError("with --spark, --output writes a folder of Parquet files: use --format parquet")
+    if args.output is not None and Path(args.output).exists():
+        raise DataError(f"{args.output}: exists; Spark writes a new folder there")
+    kg = graph(args)
+    session = spark.session(args.spark)
+    try:
+        frame = spark.read_orders(session, orders)
+        verdicts = spark.audit_dataframe(frame, kg, line_column=spark.ROW_INDEX)
+        if args.output is not None:
+            verdicts.write.parquet(str(args.output))
+            verdicts = session.read.parquet(str(args.output))
+        counts = verdicts.groupBy("procedure", "verdict").count().collect()
+    except AxillaKGError:
+        raise
+    except Exception as exc:  # a failed Spark job (Py4J / PySpark errors): one line, no Java stack
+        raise DataError(f"the Spark job failed: {spark.first_line(exc)}") from None
+    finally:
+        session.stop()
+    summary = audit.AuditSummary()
+    for row in counts:
+        summary.add_count(row["procedure"], row["verdict"], int(row["count"]))
+    return audit.render_summary(summary, "table" if args.format in ("parquet", "arrow") else args.format)
 
 
 # --- the table for people -------------------------------------------------------------------------

@@ -17,8 +17,10 @@ A bad row is reported in place and does not stop the review of the others.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,10 @@ from typing import Any
 from axilla_kg.contract.cases import CaseError
 from axilla_kg.contract.features import Feature
 from axilla_kg.errors import DataError
+from axilla_kg.formats.atomic import write_atomically
+from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, to_batch, write_batches
 from axilla_kg.formats.output import records_table, text_table
+from axilla_kg.inputs.arrowfile import BATCH_ROWS, is_columnar, read_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.recommend.recommender import Recommender, topic_order
@@ -51,22 +56,48 @@ ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_ca
 
 
 @dataclass
+class AuditSummary:
+    """Counts per verdict and per procedure, added to one order at a time (so a streamed audit of
+    millions of orders keeps only the counts)."""
+
+    verdicts: Counter[str] = field(default_factory=Counter)
+    procedures: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, order: dict[str, Any]) -> None:
+        self.add_count(order["procedure"], order["verdict"])
+
+    def add_count(self, procedure: str, verdict: str, orders: int = 1) -> None:
+        self.verdicts[verdict] += orders
+        self.procedures.setdefault(procedure, Counter())[verdict] += orders
+
+    def by_verdict(self) -> list[dict[str, Any]]:
+        total = sum(self.verdicts.values()) or 1
+        return [
+            {"verdict": v, "orders": self.verdicts[v], "share": round(self.verdicts[v] / total, 4)} for v in VERDICTS
+        ]
+
+    def by_procedure(self) -> list[dict[str, Any]]:
+        return [
+            {"procedure": name, "orders": sum(counts.values()), **{v: counts[v] for v in VERDICTS}}
+            for name, counts in sorted(self.procedures.items())
+        ]
+
+
+@dataclass
 class AuditReport:
     orders: list[dict[str, Any]] = field(default_factory=list)
 
+    def summary(self) -> AuditSummary:
+        summary = AuditSummary()
+        for order in self.orders:
+            summary.add(order)
+        return summary
+
     def by_verdict(self) -> list[dict[str, Any]]:
-        counts = Counter(o["verdict"] for o in self.orders)
-        total = len(self.orders) or 1
-        return [{"verdict": v, "orders": counts[v], "share": round(counts[v] / total, 4)} for v in VERDICTS]
+        return self.summary().by_verdict()
 
     def by_procedure(self) -> list[dict[str, Any]]:
-        procedures = sorted({o["procedure"] for o in self.orders})
-        rows = []
-        for name in procedures:
-            mine = [o for o in self.orders if o["procedure"] == name]
-            counts = Counter(o["verdict"] for o in mine)
-            rows.append({"procedure": name, "orders": len(mine), **{v: counts[v] for v in VERDICTS}})
-        return rows
+        return self.summary().by_procedure()
 
 
 def _cell_value(feature: Feature, text: str) -> Any:
@@ -85,23 +116,79 @@ def _cell_value(feature: Feature, text: str) -> Any:
 
 
 def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
-    """Read and judge every order; an unreadable file or a header without ``procedure`` is an
-    error for the whole run, a bad row only for that row."""
+    """Read and judge every order of a CSV, Parquet or Arrow IPC file; an unreadable file or a
+    header without ``procedure`` is an error for the whole run, a bad row only for that row."""
+    return AuditReport([order for batch in audit_batches(recommender, path) for order in batch])
+
+
+def audit_batches(recommender: Recommender, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+    """The verdicts of a file's orders, a batch at a time, in file order.
+
+    The file and its header are checked before this returns (one error for the whole run), so a
+    caller can open its output only once the input is known to be readable.
+    """
+    judge = OrderJudge(recommender, path.name)
+    if is_columnar(path):
+        header, batches = read_batches(path, batch_rows)
+        judge.check_header(header, str(path))
+        return ([judge.judge(line, cells) for line, cells in batch.rows()] for batch in batches)
     table = read_table(path)  # strict UTF-8 (BOM accepted), size cap, distinct column names
-    header = table.header
-    if "procedure" not in header:
-        raise DataError(f"{path}:1: the header needs a 'procedure' column (and case-field columns)")
-    fields = recommender.registry.fields
-    unknown = [h for h in header if h not in fields and h not in ("procedure", "order_id")]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], fields, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise DataError(f"{path}:1: unknown column '{unknown[0]}'{hint}")
-    procedures = _procedure_names(recommender)
-    report = AuditReport()
-    for row in table.rows:
-        report.orders.append(_judge(recommender, procedures, path, row.line, row.cells, row.extra))
-    return report
+    judge.check_header(table.header, str(path))
+    rows = table.rows
+
+    def chunks() -> Iterator[list[dict[str, Any]]]:
+        while batch := list(itertools.islice(rows, batch_rows)):
+            yield [judge.judge(row.line, row.cells, row.extra) for row in batch]
+
+    return chunks()
+
+
+def flat_order(order: dict[str, Any]) -> dict[str, Any]:
+    """An order as one row of the CSV, TSV, Parquet and Arrow outputs (variants as one text)."""
+    return {**order, "variants": " ".join(order["variants"])}
+
+
+class OrderJudge:
+    """Judges orders one row at a time, wherever the rows come from (a CSV, a Parquet record batch,
+    a Spark partition), so every path gives the same verdict for the same row.
+
+    A row's verdict depends only on its case cells and procedure, never on its line or order id,
+    so valid rows' verdicts are memoised on those cells (bounded): an audit of millions of orders
+    judges each distinct presentation once.
+    """
+
+    MEMO_LIMIT = 200_000
+
+    def __init__(self, recommender: Recommender, source: str) -> None:
+        self.recommender = recommender
+        self.source = source
+        self.procedures = _procedure_names(recommender)
+        self.features = {f.name: f for f in recommender.registry.features}
+        self._memo: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+
+    def check_header(self, header: list[str], label: str) -> None:
+        """Refuse, for the whole run, a header without ``procedure`` or with an unknown column."""
+        if "procedure" not in header:
+            raise DataError(f"{label}:1: the header needs a 'procedure' column (and case-field columns)")
+        fields = self.recommender.registry.fields
+        unknown = [h for h in header if h not in fields and h not in ("procedure", "order_id")]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], fields, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise DataError(f"{label}:1: unknown column '{unknown[0]}'{hint}")
+
+    def judge(self, line: int, row: dict[str, str], extra: int = 0) -> dict[str, Any]:
+        """The verdict of one order row (cells as text; empty = not known)."""
+        order_id = (row.get("order_id") or "").strip() or None
+        key = tuple((k, (v or "").strip()) for k, v in row.items() if k != "order_id")
+        if not extra and key in self._memo:
+            return {"line": line, "order_id": order_id, **self._memo[key]}
+        order = _judge(self.recommender, self.features, self.procedures, self.source, line, row, extra)
+        if order["verdict"] != "invalid":
+            if len(self._memo) >= self.MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
+        return order
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
@@ -110,7 +197,13 @@ def _procedure_names(recommender: Recommender) -> list[str]:
 
 
 def _judge(
-    recommender: Recommender, procedures: list[str], path: Path, line: int, row: dict[str, str], extra: int = 0
+    recommender: Recommender,
+    features: dict[str, Feature],
+    procedures: list[str],
+    source: str,
+    line: int,
+    row: dict[str, str],
+    extra: int = 0,
 ) -> dict[str, Any]:
     procedure = (row.get("procedure") or "").strip()
     order: dict[str, Any] = {
@@ -124,7 +217,6 @@ def _judge(
         "confidence": None,
         "message": None,
     }
-    features = {f.name: f for f in recommender.registry.features}
     try:
         if extra:  # more cells than header columns
             raise CaseError("", "more cells than the header has columns")
@@ -139,7 +231,7 @@ def _judge(
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
     except CaseError as exc:
-        order["message"] = f"{path.name}:{line}: {exc}"
+        order["message"] = f"{source}:{line}: {exc}"
         return order
     result = recommender.recommend(case, detail="brief")
     matches = sorted(result["matches"], key=lambda m: (topic_order(m["topic"]), m["variant"]))
@@ -180,8 +272,43 @@ def _category_order(category: str) -> int:
     return list(_BY_CATEGORY).index(category)
 
 
+def write_audit(recommender: Recommender, path: Path, output: Path, fmt: str) -> AuditSummary:
+    """Judge a file's orders and stream the verdicts to ``output`` (Parquet, Arrow IPC, or the CSV,
+    TSV, JSON or table text), batch by batch for the columnar formats; returns the counts."""
+    batches = audit_batches(recommender, path)  # the input is checked before the output is opened
+    summary = AuditSummary()
+    if fmt in COLUMNAR_FORMATS:
+        table_schema = schema(ORDER_COLUMNS)
+
+        def arrow_batches() -> Iterator[Any]:
+            for batch in batches:
+                for order in batch:
+                    summary.add(order)
+                yield to_batch([flat_order(o) for o in batch], table_schema)
+
+        write_batches(output, fmt, table_schema, arrow_batches())
+        return summary
+    report = AuditReport([order for batch in batches for order in batch])
+    write_atomically(output, render_audit(report, fmt))
+    return report.summary()
+
+
+def render_summary(summary: AuditSummary, fmt: str) -> str:
+    """The counts per verdict and per procedure alone (when the orders went to a file)."""
+    by_verdict, by_procedure = summary.by_verdict(), summary.by_procedure()
+    if fmt == "json":
+        return json.dumps({"by_verdict": by_verdict, "by_procedure": by_procedure}, ensure_ascii=False, indent=2) + "\n"
+    if fmt in ("csv", "tsv"):
+        return records_table(by_verdict, ["verdict", "orders", "share"], fmt)
+    rows = [[r["verdict"], r["orders"], f"{100 * r['share']:.1f}%"] for r in by_verdict]
+    text = "Summary by verdict\n" + text_table(["verdict", "orders", "share"], rows) + "\n"
+    columns = ["procedure", "orders", *VERDICTS]
+    text += "\nSummary by procedure\n" + text_table(columns, [[r[c] for c in columns] for r in by_procedure]) + "\n"
+    return text
+
+
 def render_audit(report: AuditReport, fmt: str) -> str:
-    orders = [{**o, "variants": " ".join(o["variants"])} for o in report.orders]
+    orders = [flat_order(o) for o in report.orders]
     if fmt in ("csv", "tsv"):
         return records_table(orders, ORDER_COLUMNS, fmt)
     if fmt == "json":
@@ -190,10 +317,5 @@ def render_audit(report: AuditReport, fmt: str) -> str:
             "summary": {"by_verdict": report.by_verdict(), "by_procedure": report.by_procedure()},
         }
         return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
-    text = "Orders\n" + text_table(ORDER_COLUMNS, [[o[c] for c in ORDER_COLUMNS] for o in orders]) + "\n"
-    summary = [[r["verdict"], r["orders"], f"{100 * r['share']:.1f}%"] for r in report.by_verdict()]
-    text += "\nSummary by verdict\n" + text_table(["verdict", "orders", "share"], summary) + "\n"
-    columns = ["procedure", "orders", *VERDICTS]
-    rows = [[r[c] for c in columns] for r in report.by_procedure()]
-    text += "\nSummary by procedure\n" + text_table(columns, rows) + "\n"
-    return text
+    text = "Orders\n" + text_table(ORDER_COLUMNS, [[o[c] for c in ORDER_COLUMNS] for o in orders]) + "\n\n"
+    return text + render_summary(report.summary(), "table")
