@@ -23,12 +23,17 @@ def recommender() -> Recommender:
 
 
 def number_texts(limits: list[Decimal]) -> st.SearchStrategy[str]:
-    """Texts of numbers on, just above and below every threshold, plus arbitrary ones and junk."""
-    near = [str(limit + delta) for limit in limits for delta in (Decimal(0), Decimal("0.001"), Decimal("-0.001"))]
-    near += [str(limit) + ".0" for limit in limits if "." not in str(limit)]
+    """Texts of numbers on, just above and below, and well away on both sides of every threshold
+    (mostly), arbitrary ones, and junk."""
+    sides = [
+        str(limit + delta)
+        for limit in limits
+        for delta in (Decimal(0), Decimal("0.001"), Decimal("-0.001"), Decimal("1.5"), Decimal("-0.5"))
+    ]
+    sides += [str(limit) + ".0" for limit in limits if "." not in str(limit)]
     anywhere = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("160"), places=2).map(str)
     junk = st.sampled_from(["-1", "0", "1e3", "abc", "999", "1.0000000000000001", " 3 "])
-    return st.one_of(st.sampled_from(near) if near else anywhere, anywhere, anywhere, junk)
+    return st.one_of(*[st.sampled_from(sides)] * 8, anywhere, junk)
 
 
 def text(value: object) -> str:
@@ -48,7 +53,7 @@ def rows(draw: st.DrawFn, recommender: Recommender) -> dict[str, str]:
     row: dict[str, str] = {}
     for feature in recommender.registry.features:
         name = feature.name
-        keep = draw(st.integers(min_value=0, max_value=9)) < (8 if name in base else 1)
+        keep = draw(st.integers(min_value=0, max_value=19)) < (18 if name in base else 1)
         if not keep:
             row[name] = ""
         elif feature.kind in ("integer", "decimal"):
