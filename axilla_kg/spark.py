@@ -60,7 +60,7 @@ def _payload(kg: KnowledgeGraph) -> tuple[str, list[tuple[str, bytes]]]:
     return __version__, [(path.name, path.read_bytes()) for path in kg.files]
 
 
-def _judge_for(token: str, payload: tuple[str, list[tuple[str, bytes]]]) -> OrderJudge:
+def _judge_for(token: str, payload: tuple[str, list[tuple[str, bytes]]], source: str) -> OrderJudge:
     judge = _JUDGES.get(token)
     if judge is None:
         version, files = payload
@@ -73,11 +73,13 @@ def _judge_for(token: str, payload: tuple[str, list[tuple[str, bytes]]]) -> Orde
             path.write_bytes(data)
             paths.append(path)
         kg = KnowledgeGraph.load(paths, include_shipped=False)
-        judge = _JUDGES[token] = OrderJudge(Recommender.load(kg), "orders")
+        judge = _JUDGES[token] = OrderJudge(Recommender.load(kg), source)
     return judge
 
 
-def audit_dataframe(orders: Any, kg: KnowledgeGraph | None = None, line_column: str | None = None) -> Any:
+def audit_dataframe(
+    orders: Any, kg: KnowledgeGraph | None = None, line_column: str | None = None, source: str = "orders"
+) -> Any:
     """The verdict of every order of a Spark DataFrame, as a DataFrame with the audit's columns
     (``line``, ``order_id``, ``procedure``, ``verdict``, ``variants``, ``acr_category``, ``rrl``,
     ``confidence``, ``message``).
@@ -85,12 +87,14 @@ def audit_dataframe(orders: Any, kg: KnowledgeGraph | None = None, line_column: 
     ``orders`` has the CSV audit's columns (case fields, ``procedure``, optional ``order_id``),
     typed as text, numbers or booleans. ``line_column`` names a whole-number column that numbers
     the rows (it is not a case field); without it the lines are Spark's row ids, unique but not
-    consecutive. ``kg`` is the graph to judge with (default: the shipped graph).
+    consecutive. ``kg`` is the graph to judge with (default: the shipped graph). ``source`` names
+    the orders in the message of an invalid row (``SOURCE:LINE: ...``), as the file name does in
+    the single-process audit.
     """
     from pyspark.sql import functions
 
     kg = kg or KnowledgeGraph.load()
-    judge_here = OrderJudge(Recommender.load(kg), "orders")
+    judge_here = OrderJudge(Recommender.load(kg), source)
     header = [c for c in orders.columns if c != line_column]
     check_types(_arrow_schema(orders, header), "orders")
     judge_here.check_header(header, "orders")
@@ -104,7 +108,7 @@ def audit_dataframe(orders: Any, kg: KnowledgeGraph | None = None, line_column: 
     line_name = line_column
 
     def judge_batches(batches: Iterator[Any]) -> Iterator[Any]:
-        judge = _judge_for(token, broadcast.value)
+        judge = _judge_for(token, broadcast.value, source)
         for batch in batches:
             lines = batch.column(line_name).to_pylist()
             cells = column_batch(batch.select(header), 0, header)

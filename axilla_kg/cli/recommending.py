@@ -269,7 +269,7 @@ def _audit_on_spark(args: argparse.Namespace, orders: Path) -> str:
     session = spark.session(args.spark)
     try:
         frame = spark.read_orders(session, orders)
-        verdicts = spark.audit_dataframe(frame, kg, line_column=spark.ROW_INDEX)
+        verdicts = spark.audit_dataframe(frame, kg, line_column=spark.ROW_INDEX, source=orders.name)
         if args.output is not None:
             verdicts.write.parquet(str(args.output))
             verdicts = session.read.parquet(str(args.output))
