@@ -150,7 +150,7 @@ def _arrow_schema(orders: Any, columns: Sequence[str]) -> Any:
     return pa.schema(fields)
 
 
-def read_orders(spark: Any, path: Path) -> Any:
+def read_orders(spark: Any, path: Path | str) -> Any:
     """A Parquet file (or folder of Parquet files) of orders, with each row's 1-based number in its
     file as ``line`` (Spark's ``_metadata.row_index``, so numbers match the single-process audit)."""
     from pyspark.sql import functions
