@@ -91,7 +91,19 @@ def _recommend_arguments(p: argparse.ArgumentParser) -> None:
 
     add_case_flags(p, shipped_registry())
     p.add_argument("--case", metavar="FILE", help="one case as a JSON object (- for stdin)")
-    p.add_argument("--cases", metavar="FILE", help="JSON Lines, one case per line (- for stdin); JSON Lines out")
+    p.add_argument(
+        "--cases",
+        metavar="FILE",
+        help="JSON Lines, one case per line (- for stdin), or a Parquet/Arrow IPC file of case-field columns (row "
+        "N = line N); JSON Lines out",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="with --cases: write the answers there instead of stdout (atomically); a .parquet or .arrow path "
+        "gets a table of line, error, field and the JSON answer line",
+    )
     add_format(p, ("table", "json"), note="the answer is nested, so there is no csv or tsv; --cases is JSON Lines")
     p.add_argument(
         "--detail",
@@ -193,6 +205,8 @@ def run_recommend(args: argparse.Namespace) -> str | None:
         raise UsageError("give the case once: with flags, --case or --cases")
     if (args.detail == batch.REF) != (args.details is not None) or (args.details and args.cases is None):
         raise UsageError("--detail ref and --details FILE go together, with --cases")
+    if args.output is not None and args.cases is None:
+        raise UsageError("--output writes the answers of --cases: give --cases FILE")
     if args.cases is not None:
         if args.ask or args.procedure is not None:
             raise UsageError("--ask and --procedure work on one case; batch lines carry next_question")
@@ -258,20 +272,27 @@ def _run_batch(args: argparse.Namespace) -> None:
     jobs = args.jobs if args.jobs is not None else batch.default_jobs()
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    from axilla_kg.inputs.arrowfile import is_columnar, json_lines
+
     recommender = _recommender(args)
     stream: IO[bytes]
     if args.cases == "-":
         stream = sys.stdin.buffer
+    elif is_columnar(args.cases):
+        stream = json_lines(args.cases)  # the header is checked here, before any output
     else:
         try:
             stream = open(args.cases, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
-        counts = batch.run(
-            recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail
-        )
-        sys.stdout.flush()
+        if args.output is not None:
+            counts = _batch_to_file(args, recommender, stream, jobs)
+        else:
+            counts = batch.run(
+                recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail
+            )
+            sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
         return None
@@ -285,6 +306,24 @@ def _run_batch(args: argparse.Namespace) -> None:
     if args.details is not None:
         write_atomically(args.details, batch.details_document(counts["details"]).decode())
     return None
+
+
+def _batch_to_file(args: argparse.Namespace, recommender: Recommender, stream: IO[bytes], jobs: int) -> Any:
+    """``--cases ... --output PATH``: the answers streamed into a file that replaces PATH only when
+    every line was answered (Parquet or Arrow IPC by the suffix, JSON Lines otherwise)."""
+    from axilla_kg.formats.atomic import open_atomically
+    from axilla_kg.formats.columnar import JsonLinesTable
+    from axilla_kg.inputs.arrowfile import ARROW_SUFFIXES, PARQUET_SUFFIXES
+    from axilla_kg.recommend import batch
+
+    suffix = Path(args.output).suffix.lower()
+    fmt = "parquet" if suffix in PARQUET_SUFFIXES else "arrow" if suffix in ARROW_SUFFIXES else None
+    with open_atomically(args.output) as out:
+        sink: Any = out if fmt is None else JsonLinesTable(out, fmt)
+        counts = batch.run(recommender, stream, sink, progress=batch.progress_stream(), jobs=jobs, detail=args.detail)
+        if fmt is not None:
+            sink.close()
+    return counts
 
 
 def run_audit(args: argparse.Namespace) -> str:

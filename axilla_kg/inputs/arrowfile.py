@@ -14,10 +14,12 @@ report them.
 from __future__ import annotations
 
 import decimal
+import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from axilla_kg.errors import DataError
 
@@ -94,17 +96,12 @@ def check_types(schema: Any, label: str) -> list[str]:
     return names
 
 
-def read_batches(path: Path | str, batch_rows: int = BATCH_ROWS) -> tuple[list[str], Iterator[ColumnBatch]]:
-    """The header and an iterator of record batches of a Parquet or Arrow IPC (file or stream) file.
-
-    The header is read (and its types checked) before anything else, so a wrong file fails at once
-    with one line naming it; a file that breaks later fails with the row where the batch began.
-    """
+def _raw_batches(path: Path, batch_rows: int) -> tuple[list[str], Iterator[Any]]:
+    """The checked header and the Arrow record batches of a Parquet or Arrow IPC file."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
     import pyarrow.parquet as pq
 
-    path = Path(path)
     label = str(path)
     suffix = path.suffix.lower()
     try:
@@ -133,17 +130,86 @@ def read_batches(path: Path | str, batch_rows: int = BATCH_ROWS) -> tuple[list[s
         raise DataError(f"{label}: cannot read it as {kind}: {exc}") from None
     header = check_types(schema, label)
 
-    def batches() -> Iterator[ColumnBatch]:
+    def checked() -> Iterator[Any]:
         first = 1
-        iterator = iter(raw)
         while True:
             try:
-                batch = next(iterator)
+                batch = next(raw)
             except StopIteration:
                 return
             except (pa.ArrowException, OSError) as exc:
                 raise DataError(f"{label}: unreadable from row {first} on: {exc}") from None
+            yield batch
+            first += batch.num_rows
+
+    return header, checked()
+
+
+def read_batches(path: Path | str, batch_rows: int = BATCH_ROWS) -> tuple[list[str], Iterator[ColumnBatch]]:
+    """The header and an iterator of record batches (as cell text) of a Parquet or Arrow IPC (file
+    or stream) file.
+
+    The header is read (and its types checked) before anything else, so a wrong file fails at once
+    with one line naming it; a file that breaks later fails with the row where the batch began.
+    """
+    header, raw = _raw_batches(Path(path), batch_rows)
+
+    def batches() -> Iterator[ColumnBatch]:
+        first = 1
+        for batch in raw:
             yield column_batch(batch, first, header)
             first += batch.num_rows
 
     return header, batches()
+
+
+def _json_value(value: Any) -> bytes:
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, float):
+        # NaN and the infinities as Python's json writes them: the strict reader refuses them
+        # naming the field, as it does on a JSON line
+        return json.dumps(value).encode()
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f").encode()
+    return json.dumps(str(value), ensure_ascii=False).encode()
+
+
+class _JsonLines(io.RawIOBase):
+    """The rows of a columnar file as JSON Lines, one object per row, made as they are read."""
+
+    def __init__(self, header: list[str], raw: Iterator[Any]) -> None:
+        self.header, self.raw, self.pending, self.offset = header, raw, b"", 0
+        self.keys = [json.dumps(name, ensure_ascii=False).encode() + b":" for name in header]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self.offset >= len(self.pending):
+            try:
+                batch = next(self.raw)
+            except StopIteration:
+                return 0
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            lines = []
+            for row in zip(*columns, strict=True):
+                cells = [key + _json_value(v) for key, v in zip(self.keys, row, strict=True) if v is not None]
+                lines.append(b"{" + b",".join(cells) + b"}\n")
+            self.pending, self.offset = b"".join(lines), 0
+        size = min(len(buffer), len(self.pending) - self.offset)
+        buffer[:size] = memoryview(self.pending)[self.offset : self.offset + size]
+        self.offset += size
+        return size
+
+
+def json_lines(path: Path | str, batch_rows: int = BATCH_ROWS) -> IO[bytes]:
+    """A Parquet or Arrow IPC file of cases as a JSON Lines byte stream (one compact object per
+    row, in column order; a null cell is left out, so it is "not known" and a field's default
+    applies, as for an empty CSV cell), for the batch reader: row N is line N. Typed cells become
+    JSON values (whole numbers, floats as their shortest round trip, booleans, strings); the
+    header is checked before this returns."""
+    header, raw = _raw_batches(Path(path), batch_rows)
+    return io.BufferedReader(_JsonLines(header, raw), buffer_size=1 << 20)
