@@ -130,6 +130,23 @@ def test_a_metastatic_suspicion_without_a_question_asks_it(rec: Recommender) -> 
     assert given.get("question") == "axilla" and given.assumed == frozenset()
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"sex": "female", "age": 60, "breast_cancer": "new", "metastatic_suspicion": True},
+        {"sex": "female", "age": 45, "breast_presentation": "palpable_mass"},
+        {"sex": "male", "age": 30, "breast_presentation": "gynecomastia"},
+    ],
+)
+def test_the_next_question_is_the_question_itself(rec: Recommender, data: dict[str, Any]) -> None:
+    """The suspended default leaves the question open, and the rules on its values (screening,
+    nac_response, breast_presentation) are consistency checks (``ax:rulePresupposes false``), so the
+    next question may ask it: it splits the candidates the most."""
+    result = rec.recommend(parse_case(data))
+    assert result["next_question"] is not None and result["next_question"]["field"] == "question"
+    assert "screening" not in result["next_question"]["values"] or "breast_cancer" not in data
+
+
 @pytest.mark.parametrize("presentation", ["palpable_mass", "gynecomastia"])
 def test_a_breast_presentation_without_a_question_asks_it(presentation: str) -> None:
     case = parse_case({"sex": "male", "age": 30, "breast_presentation": presentation})

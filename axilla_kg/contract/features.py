@@ -134,6 +134,9 @@ class Rule:
     needs_other: bool = False
     #: further facts the case must give for the rule to apply
     conditions: tuple[Condition, ...] = ()
+    #: False (``ax:rulePresupposes false``): only a consistency check of given values; the next
+    #: question may ask ``field`` while ``other`` is unknown
+    presupposes: bool = True
 
 
 @dataclass(frozen=True)
@@ -313,13 +316,19 @@ def _conditions(run: Runner, by_iri: dict[str, Feature]) -> dict[str, list[Condi
 
 def _rules(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, list[Condition]]) -> list[Rule]:
     found: dict[str, dict[str, Any]] = {}
-    for iri, label, fld, other, needs, pred, value in run(_RULES):
+    for iri, label, fld, other, needs, presupposes, pred, value in run(_RULES):
         assert iri is not None and fld is not None and other is not None
         if fld not in by_iri or other not in by_iri:
             raise DataError(f"case rule <{iri}>: ax:ruleField and ax:ruleOtherField must be case features")
         rule = found.setdefault(
             iri,
-            {"label": label or iri, "field": by_iri[fld], "other": by_iri[other], "needs": needs == "true"},
+            {
+                "label": label or iri,
+                "field": by_iri[fld],
+                "other": by_iri[other],
+                "needs": needs == "true",
+                "presupposes": presupposes not in ("false", "0"),
+            },
         )
         if pred is not None and value is not None:
             target = rule["field"] if pred.endswith("ruleWhen") else rule["other"]
@@ -339,6 +348,7 @@ def _rules(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, list[C
                 frozenset(when) if when is not None else None,
                 r["needs"],
                 tuple(sorted(conditions.get(iri, []), key=Condition.describe)),
+                r["presupposes"],
             )
         )
     return out
@@ -415,9 +425,10 @@ _DEFINITION_PROPS = (
 )
 _RULES = (
     _PREFIX
-    + """SELECT ?r ?label ?field ?other ?needs ?p ?value WHERE {
+    + """SELECT ?r ?label ?field ?other ?needs ?presupposes ?p ?value WHERE {
   ?r a ax:CaseRule ; ax:ruleField ?field ; ax:ruleOtherField ?other .
   OPTIONAL { ?r rdfs:label ?label } OPTIONAL { ?r ax:ruleNeedsOther ?needs }
+  OPTIONAL { ?r ax:rulePresupposes ?presupposes }
   OPTIONAL { ?r ?p ?value FILTER(?p IN (ax:ruleWhen, ax:ruleAllows)) }
 } ORDER BY ?r"""
 )
