@@ -14,6 +14,7 @@ quick local run; CI runs the default.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from decimal import Decimal
@@ -25,7 +26,7 @@ from cases_gold import GOLD, boundary_case_json, repaired
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.contract.cases import PatientCase, loads_case, parse_case
+from axilla_kg.contract.cases import CaseError, PatientCase, loads_case, parse_case
 from axilla_kg.contract.features import shipped_registry
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.reasoning.reasoner import CaseQuestions, CaseTypes, realise_cases
@@ -126,7 +127,11 @@ def _stage_grid() -> list[PatientCase]:
     ):
         facts = {"clinical_nodes": nodes, "clinical_n_category": category, "invasive": invasive}
         facts |= {"chest_wall_or_skin": t4, "distant_metastases": m1, "tumor_size_cm": Decimal(size) if size else None}
-        out[parse_case(base | {k: v for k, v in facts.items() if v is not None})] = None
+        data = base | {k: v for k, v in facts.items() if v is not None}
+        out[parse_case(data)] = None
+        for stage in ("I-IIA", "other"):  # a stated stage: the reasoner also reads the rules backwards
+            with contextlib.suppress(CaseError):  # refused when the facts derive the other stage
+                out[parse_case({**data, "clinical_stage": stage, "question": "axilla"})] = None
     return list(out)
 
 

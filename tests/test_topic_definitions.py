@@ -282,3 +282,17 @@ def test_topic_310_from_derived_and_undecided_stages(rec: Recommender) -> None:
 def test_n_category_needs_positive_nodes() -> None:
     with pytest.raises(CaseError, match="clinical_nodes"):
         parse_case({"sex": "female", "breast_cancer": "new", "clinical_nodes": "negative", "clinical_n_category": "N1"})
+
+
+def test_a_stage_refutes_what_its_facts_would_contradict(rec: Recommender) -> None:
+    """The derivation rules read backwards, as the reasoner reads their class axioms: stage I-IIA
+    with 3 cm cannot be node-positive (T2 N+ is IIB), so 286 V6 (> 2 cm, node-positive) is
+    refuted while V5 (> 2 cm, node-negative) stays a candidate; a stated 'other' stage of an
+    invasive M0 tumour without T4 cannot be node-negative at 2 cm or less (T1 N0 is IA)."""
+    early = {"sex": "female", "breast_cancer": "new", "clinical_stage": "I-IIA", "tumor_size_cm": 3}
+    assert _verdict(rec, early, ("286", 6)) == "refuted"
+    assert _verdict(rec, early, ("286", 5)) == "candidate"
+    late = {"sex": "female", "breast_cancer": "new", "clinical_stage": "other", **KNOWN}
+    assert _verdict(rec, late, ("286", 3)) == "refuted"
+    assert _verdict(rec, late, ("286", 5)) == "candidate"  # more than 5 cm is possible
+    assert _verdict(rec, {**late, "tumor_size_cm": 4}, ("286", 5)) == "refuted"  # T2 N0 M0 is IIA

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from axilla_kg.contract.cases import PatientCase
-from axilla_kg.contract.features import Feature, Registry
+from axilla_kg.contract.features import Condition, Derivation, Feature, Registry
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.terms import IRI, Literal, Term
@@ -77,6 +77,9 @@ class CompiledVariant:
     class_iri: str
     tests: list[Test] = field(default_factory=list)
     topic_iri: str = ""
+    #: the registry's derivation rules (``ax:DerivationRule``) that read or derive a field this
+    #: variant tests: their class axioms let the reasoner refute the variant by contraposition
+    derivations: tuple[Derivation, ...] = ()
 
     @property
     def fields(self) -> list[str]:
@@ -84,7 +87,43 @@ class CompiledVariant:
 
     def evaluate(self, case: PatientCase) -> list[bool | None]:
         values = case.values
-        return [t.evaluate(values.get(t.field)) for t in self.tests]
+        results: list[bool | None] = [t.evaluate(values.get(t.field)) for t in self.tests]
+        if self.derivations and None in results and False not in results:
+            self._refute_by_derivation(values, results)
+        return results
+
+    def _refute_by_derivation(self, values: dict[str, Any], results: list[bool | None]) -> None:
+        """What HermiT concludes from a derivation rule's class axiom read backwards: if the case's
+        facts together with this variant's still-unknown criteria imply every condition of a rule
+        that derives a value other than the one the case (or the variant) gives the derived
+        field, no completion of the case is in the variant. The unknown criteria used are marked
+        violated (a rule reads single facts, so one rule at a time decides it exactly)."""
+        unknown = {i: t for i, t in enumerate(self.tests) if results[i] is None}
+        for rule in self.derivations:
+            used: list[int] = []
+            stated = values.get(rule.feature)
+            if stated is None:
+                fixed = [i for i, t in unknown.items() if t.field == rule.feature and t.kind == "in"]
+                if len(fixed) != 1 or len(self.tests[fixed[0]].values) != 1:
+                    continue
+                used += fixed
+                (stated,) = self.tests[fixed[0]].values
+            if stated == rule.value:
+                continue
+            for condition in rule.conditions:
+                known = values.get(condition.field)
+                if known is not None:
+                    if not condition.holds(known):
+                        break
+                    continue
+                implying = [i for i, t in unknown.items() if t.field == condition.field and _implies(t, condition)]
+                if not implying:
+                    break
+                used.append(implying[0])
+            else:
+                for i in used:
+                    results[i] = VIOLATED
+                return
 
     def matches(self, case: PatientCase) -> bool:
         values = case.values
@@ -226,19 +265,41 @@ class Classifier:
             where = f"variant class <{cls_iri}>"
             if expr is None:
                 raise CompileError(f"{where}: no owl:equivalentClass definition")
+            tests = walker.tests(expr, where)
+            tested = {t.field for t in tests}
             compiled = CompiledVariant(
                 str(topic.value),
                 int(number.value),
                 str(v),
                 str(cls_iri),
-                walker.tests(expr, where),
+                tests,
                 str(topic_iri),
+                tuple(
+                    r
+                    for r in registry.derivations
+                    if r.feature in tested or any(c.field in tested for c in r.conditions)
+                ),
             )
             variants.append(compiled)
         return cls(variants, registry)
 
     def matches(self, case: PatientCase) -> list[CompiledVariant]:
         return [v for v in self.variants if v.matches(case)]
+
+
+def _implies(test: Test, condition: Condition) -> bool:
+    """Whether every value passing ``test`` satisfies ``condition`` (both on one field)."""
+    if not condition.op:
+        return test.kind == "in" and bool(test.values) and test.values <= condition.values
+    if test.kind != "bound":
+        return False
+    up, down = test.op in ("<", "<="), condition.op in ("<", "<=")
+    if up != down:
+        return False
+    if test.limit != condition.limit:
+        return test.limit < condition.limit if up else test.limit > condition.limit
+    # equal limits: a strict test implies either; a non-strict one only a non-strict condition
+    return test.op in ("<", ">") or condition.op in ("<=", ">=")
 
 
 def _rows(kg: KnowledgeGraph, text: str) -> list[tuple[Any, ...]]:
