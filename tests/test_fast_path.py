@@ -140,7 +140,7 @@ def test_hermit_derives_the_stage_as_the_contract_does(recommender: Recommender,
     """The derivation rules' class axioms: HermiT, given only the facts the case states (not the
     stage the contract derived), reaches the same matches and candidates as the fast path."""
     grid = _stage_grid()
-    assert sum(1 for c in grid if c.derived) > len(grid) // 2  # most of the grid derives a stage
+    assert sum(1 for c in grid if c.derived) > len(grid) // 4  # many derive a stage, others state it
     assert any(c.get("clinical_stage") == "I-IIA" for c in grid) and any(
         c.get("clinical_stage") == "other" for c in grid
     )
