@@ -34,6 +34,18 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
     add_format(p, FORMATS, note="md: a Markdown report")
     p.add_argument("--reasoner", choices=REASONERS, default="hermit", help="OWL reasoner (default hermit)")
     p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="report profile: lines 'LEVEL rule-id' (ERROR, WARN, INFO or IGNORE) that override rule levels",
+    )
+    p.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="run up to N stages at once (default 1)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="report each stage's progress on stderr (default: when stderr is a terminal)",
+    )
+    p.add_argument(
         "--stage",
         action="append",
         default=None,
@@ -44,9 +56,36 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
     )
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text[:20]}'") from None
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError("must be from 1 to 16")
+    return value
+
+
+def _progress(stage: str, event: str, seconds: float) -> None:
+    """One stderr line per stage start, every couple of seconds while it runs, and at its end."""
+    import sys
+
+    text = {"start": f"check: {stage} ...", "running": f"check: {stage} running, {seconds:.0f} s"}
+    line = text.get(event, f"check: {stage} done in {seconds:.1f} s")
+    print(line, file=sys.stderr, flush=True)
+
+
 def run_check(args: argparse.Namespace) -> Output:
+    import sys
+
+    from axilla_kg.checks.levels import read_profile
     from axilla_kg.checks.render import render
     from axilla_kg.checks.runner import run_checks
 
-    report = run_checks(args.data, reasoner=args.reasoner, stages=args.stage)
+    profile = read_profile(args.profile) if args.profile else {}  # a bad profile fails before any stage runs
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    report = run_checks(
+        args.data, reasoner=args.reasoner, stages=args.stage, jobs=args.jobs, progress=_progress if show else None
+    )
+    report.apply(profile)
     return Output(render(report, args.format), 1 if report.fails(args.fail_on) else 0)
