@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
         "0 otherwise, 2 on bad usage or unreadable input.",
     )
     p.set_defaults(run=run_check)
+    register_diff(sub, wanted)
     if not wanted("check"):
         return
     from axilla_kg.checks.render import FORMATS
@@ -54,6 +55,30 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
         + ", ".join(stage.name for stage in STAGES)
         + ")",
     )
+
+
+def register_diff(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
+    p = add_command(
+        sub,
+        "diff",
+        "compare two editions of a topic: variants paired, ratings same/changed/added/removed/renamed",
+        "Compare two editions of a topic, each a topic key of the graph (235-2017, 235) or an RDF file "
+        "holding one topic: variants are paired by definition, then by title (with the reason), and marked "
+        "unchanged, retitled, redefined, added or removed; the ratings of each pair are compared procedure by "
+        "procedure (renames from ax:alsoKnownAs). Exit status 0, or 2 on bad usage or unreadable input.",
+    )
+    p.set_defaults(run=run_diff)
+    if not wanted("diff"):
+        return
+    p.add_argument("old", metavar="OLD", help="older edition: topic key (e.g. 235-2017) or RDF file")
+    p.add_argument("new", metavar="NEW", help="newer edition: topic key (e.g. 235) or RDF file")
+    add_format(p, ("table", "json", "md"), note="md: Markdown tables")
+
+
+def run_diff(args: argparse.Namespace) -> Output:
+    from axilla_kg.checks.editions import diff, load, render
+
+    return Output(render(diff(load(args.old), load(args.new)), args.format), 0)
 
 
 def _jobs(text: str) -> int:
