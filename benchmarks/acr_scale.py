@@ -39,6 +39,7 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -185,7 +186,7 @@ class Generator:
     def __init__(self, topics: int, variants: int, ratings: int, seed: int, faults: int | None = None) -> None:
         self.rng = random.Random(seed)
         self.w = Writer()
-        self.key: list[dict[str, object]] = []
+        self.key: list[dict[str, Any]] = []
         self.topics_n, self.variants_n, self.ratings_n = topics, variants, ratings
         self.faults = faults if faults is not None else max(1, topics // 40)
         self.row = 1
@@ -518,7 +519,7 @@ def describe(box: Box) -> str:
 
 def generate(
     topics: int, variants: int, ratings: int, seed: int, out: Path, faults: int | None = None
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Write ``out/graph.ttl`` and ``out/answer-key.json``; returns the answer key."""
     if topics < 10 or variants < 4 * topics or ratings < variants + 10:
         raise SystemExit("need at least 10 topics, 4 variants per topic and more ratings than variants")
@@ -530,7 +531,7 @@ def generate(
     with tmp.open("wb") as handle:
         ox.serialize(gen.w.triples, handle, ox.RdfFormat.TURTLE, prefixes=PREFIXES)
     tmp.replace(graph)
-    ordered = sorted(gen.key, key=lambda e: (str(e["rule"]), [str(i) for i in e["iris"]]))  # type: ignore[union-attr]
+    ordered = sorted(gen.key, key=lambda e: (str(e["rule"]), [str(i) for i in e["iris"]]))
     key.write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
     return ordered
 

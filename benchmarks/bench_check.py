@@ -81,7 +81,7 @@ def scale_row(factor: int, base: set[tuple[str, frozenset[str]]], jobs: int, see
         started = time.perf_counter()
         report = run_checks([out / "graph.ttl"], jobs=jobs)
         wall = time.perf_counter() - started
-    expected = {(str(e["rule"]), frozenset(str(i) for i in e["iris"])) for e in key}  # type: ignore[union-attr]
+    expected = {(str(e["rule"]), frozenset(str(i) for i in e["iris"])) for e in key}
     got = findings_set(report) - base
     row = {
         "factor": factor,

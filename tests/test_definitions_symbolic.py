@@ -232,3 +232,25 @@ def test_answer_key_matched_exactly(sample: Path) -> None:
         "cross-topic-conflict",
         "logic-unsatisfiable-class",
     }
+
+
+@pytest.mark.slow
+def test_logic_module_finds_the_unsatisfiable_classes_of_the_whole_graph(sample: Path, tmp_path: Path) -> None:
+    """The logic stage asks -U of a module (and the algebra of the variant classes); HermiT on
+    the whole graph, every individual included, must find the same unsatisfiable classes."""
+    import re
+
+    from axilla_kg.graph.knowledge import KnowledgeGraph
+    from axilla_kg.reasoning.jvm import hermit_classpath, run_java
+    from axilla_kg.reasoning.reasoner import merged_ntriples
+
+    report = run_checks([sample / "graph.ttl"], stages=["logic"])
+    found = {f.entities[0][0] for f in report.findings if f.rule == "logic-unsatisfiable-class"}
+    nt = tmp_path / "whole.nt"
+    merged_ntriples(KnowledgeGraph.load([sample / "graph.ttl"]).files, nt)
+    done = run_java(
+        hermit_classpath(), ["org.semanticweb.HermiT.cli.CommandLine", "-k", "-U", nt.as_uri()], timeout=900
+    )
+    section = (done.stdout + done.stderr).split("owl:Nothing':", 1)[-1]
+    whole = {iri for iri in re.findall(r"<([^>]+)>", section) if not iri.endswith("#Nothing")}
+    assert found == whole and found  # the sample plants an unsatisfiable variant class

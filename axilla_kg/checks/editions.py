@@ -76,7 +76,7 @@ def load_edition(kg: KnowledgeGraph, key: str) -> Edition:
     ]
     definitions = _definitions(kg)
     variants = {
-        str(r["v"]): Variant(int(r["n"]), str(r["v"]), str(r.get("title") or ""), definitions.get(str(r["v"])))
+        str(r["v"]): Variant(int(str(r["n"])), str(r["v"]), str(r.get("title") or ""), definitions.get(str(r["v"])))
         for r in rows
     }
     ratings = kg.sparql(

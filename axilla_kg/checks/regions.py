@@ -200,7 +200,7 @@ def atoms(dom: Constraint, parts: list[Constraint | None]) -> list[tuple[Constra
     if isinstance(dom, frozenset):
         groups: dict[frozenset[int], set[Any]] = {}
         for value in sorted(dom, key=str):
-            accepting = everyone | frozenset(i for i, p in enumerate(parts) if p is not None and value in p)
+            accepting = everyone | frozenset(i for i, p in enumerate(parts) if isinstance(p, frozenset) and value in p)
             groups.setdefault(accepting, set()).add(value)
         return [(frozenset(values), accepting) for accepting, values in groups.items()]
     cuts = sorted(
