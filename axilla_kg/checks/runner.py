@@ -150,6 +150,8 @@ def run_checks(
     started = time.perf_counter()
     ctx = CheckContext.load(extra, reasoner=reasoner, include_shipped=include_shipped)
     report = CheckReport(load_seconds=time.perf_counter() - started, triples=len(ctx.kg))
+    if ctx.input_findings:  # e.g. owl:imports never followed (checks.untrusted)
+        report.stages.append(StageResult("inputs", list(ctx.input_findings), 0.0))
     selected = list(STAGES) if stages is None else [_stage(name) for name in stages]
     results: dict[str, StageResult] = {}
 
@@ -181,7 +183,7 @@ def run_checks(
                     results[stage.name] = result
                 for stage, result in zip(later, pool.map(one, later), strict=True):
                     results[stage.name] = result
-        report.stages = [results[s.name] for s in selected]
+        report.stages += [results[s.name] for s in selected]
     finally:
         ctx.close()
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from axilla_kg.cli.common import Output, Wanted, add_command, add_data, add_format
+from axilla_kg.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
@@ -108,9 +109,24 @@ def run_check(args: argparse.Namespace) -> Output:
     from axilla_kg.checks.runner import run_checks
 
     profile = read_profile(args.profile) if args.profile else {}  # a bad profile fails before any stage runs
+    forbid_network_for_check(args)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     report = run_checks(
         args.data, reasoner=args.reasoner, stages=args.stage, jobs=args.jobs, progress=_progress if show else None
     )
     report.apply(profile)
     return Output(render(report, args.format), 1 if report.fails(args.fail_on) else 0)
+
+
+def forbid_network_for_check(args: argparse.Namespace) -> None:
+    """No stage of ``check`` needs the network, so none may use it: the seccomp barrier
+    (:mod:`axilla_kg.sandbox`) is installed before any file is read or any JVM starts, and the
+    reasoners' JVMs inherit it. Only when the CLI owns its process (the barrier is permanent)."""
+    if not getattr(args, "owns_process", False):
+        return
+    from axilla_kg.sandbox import SandboxUnavailable, forbid_network
+
+    try:
+        forbid_network()
+    except SandboxUnavailable as exc:
+        raise UsageError(f"{exc}; check refuses to run without it") from None
