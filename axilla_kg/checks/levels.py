@@ -39,8 +39,9 @@ STAGE_RULES = (
 def known_rules() -> set[str]:
     """The rule ids ``check`` can report (besides the open families in ``OPEN_RULES``)."""
     from axilla_kg.checks.rules import load_rules
+    from axilla_kg.checks.untrusted import RULE as INPUT_RULE
 
-    return set(STAGE_RULES) | {rule.id for rule in load_rules()}
+    return set(STAGE_RULES) | {INPUT_RULE} | {rule.id for rule in load_rules()}
 
 
 def read_profile(path: str | Path) -> dict[str, Level | None]:
