@@ -380,9 +380,8 @@ def gaps(ctx: CheckContext, compiled: Compiled) -> list[Finding]:
             case = {k: v for k, v in NEUTRAL.items() if k in features}
             case.update({name: pick(c, features.get(name)) for name, c in gap.box.items()})
             case.setdefault("sex", "female")
-            described = ", ".join(
-                describe(k, c) for k, c in sorted(gap.box.items(), key=lambda kv: features[kv[0]].order)
-            )
+            shown = [(k, c) for k, c in gap.box.items() if c != domain(features[k])]  # a whole domain says nothing
+            described = ", ".join(describe(k, c) for k, c in sorted(shown, key=lambda kv: features[kv[0]].order))
             findings.append(
                 Finding(
                     "variant-gap",
