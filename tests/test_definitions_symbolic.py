@@ -22,7 +22,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from axilla_kg.checks import run_checks
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.definitions import NEUTRAL, Compiled, Gap, reference_overlaps, topic_gaps
-from axilla_kg.checks.regions import Constraint, Interval, Region, admits, domain, intersect
+from axilla_kg.checks.regions import Constraint, Interval, Region, admits, domain
 from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.contract.features import Feature
 from axilla_kg.reasoning.reasoner import class_relations
@@ -42,8 +42,7 @@ def _compiled(ctx: CheckContext) -> Compiled:
 def _symbolic_pairs(compiled: Compiled) -> set[tuple[str, str]]:
     out = set()
     for a, b in itertools.combinations(compiled.classifier.variants, 2):
-        ra, rb = compiled.region(a), compiled.region(b)
-        if ra is not None and rb is not None and intersect(ra, rb) is not None:
+        if compiled.meet(a, b) is not None:
             out.add((min(a.class_iri, b.class_iri), max(a.class_iri, b.class_iri)))
     return out
 

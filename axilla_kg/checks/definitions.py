@@ -24,14 +24,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.checks.regions import Constraint, Interval, Region, admits, atoms, describe, domain, intersect, pick
+from axilla_kg.checks.regions import (
+    Constraint,
+    Interval,
+    Region,
+    admits,
+    atoms,
+    condition_constraint,
+    describe,
+    domain,
+    feasible,
+    intersect,
+    pick,
+)
 from axilla_kg.checks.regions import region_of as _region_of
 from axilla_kg.contract.cases import CaseError, parse_case
-from axilla_kg.contract.features import Registry
+from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
 
 #: Fields held at a neutral value in a gap search (no lump, no suspicious node, diagnostic
@@ -49,15 +62,23 @@ NEUTRAL_TEXT = "with no lump, no suspicious node, diagnostic imaging done, age 5
 
 @dataclass
 class Compiled:
-    """The classifier with each variant's box (None: its definition is unsatisfiable)."""
+    """The classifier with each variant's box (None: its definition is unsatisfiable), and the
+    registry's derivation rules (a feature derived from others, mirrored by OWL class axioms)."""
 
     classifier: Classifier
     regions: dict[str, Region | None]
+    features: dict[str, Feature]
+    derivations: tuple[Any, ...] = ()
 
     @classmethod
     def from_classifier(cls, classifier: Classifier) -> Compiled:
         features = {f.name: f for f in classifier.registry.features}
-        return cls(classifier, {v.variant_iri: _region_of(v, features) for v in classifier.variants})
+        derivations = tuple(getattr(classifier.registry, "derivations", ()))
+        regions: dict[str, Region | None] = {}
+        for v in classifier.variants:
+            box = _region_of(v, features)
+            regions[v.variant_iri] = box if box is not None and feasible(box, derivations, features) else None
+        return cls(classifier, regions, features, derivations)
 
     @property
     def registry(self) -> Registry:
@@ -65,6 +86,14 @@ class Compiled:
 
     def region(self, v: CompiledVariant) -> Region | None:
         return self.regions[v.variant_iri]
+
+    def feasible(self, region: Region | None) -> Region | None:
+        return feasible(region, self.derivations, self.features) if region is not None else None
+
+    def meet(self, a: CompiledVariant, b: CompiledVariant) -> Region | None:
+        """What the two variants have in common (a box the derivation rules allow), or None."""
+        ra, rb = self.region(a), self.region(b)
+        return self.feasible(intersect(ra, rb)) if ra is not None and rb is not None else None
 
 
 def witness(variants: Sequence[CompiledVariant], compiled: Compiled, region: Region) -> dict[str, Any] | None:
@@ -107,8 +136,7 @@ def overlaps(ctx: CheckContext, compiled: Compiled) -> list[Finding]:
     for mine in _by_topic(compiled.classifier.variants).values():
         for i, a in enumerate(mine):
             for b in mine[i + 1 :]:
-                ra, rb = compiled.region(a), compiled.region(b)
-                common = intersect(ra, rb) if ra is not None and rb is not None else None
+                common = compiled.meet(a, b)
                 if common is None:
                     continue
                 both = [
@@ -139,8 +167,7 @@ def overlapping_pairs(
     """The candidate pairs whose boxes meet, as sorted (class IRI, class IRI) pairs."""
     out = set()
     for a, b in candidates:
-        ra, rb = compiled.region(a), compiled.region(b)
-        if ra is not None and rb is not None and intersect(ra, rb) is not None:
+        if compiled.meet(a, b) is not None:
             out.add((min(a.class_iri, b.class_iri), max(a.class_iri, b.class_iri)))
     return out
 
@@ -205,14 +232,13 @@ def conflicts(ctx: CheckContext, compiled: Compiled, ratings: dict[str, dict[str
             a, b = sorted((group[i], group[j]), key=lambda v: (v.topic, v.number))
             if ratings[a.variant_iri][procedure][0] == ratings[b.variant_iri][procedure][0]:
                 continue
-            ra, rb = compiled.region(a), compiled.region(b)
-            if ra is not None and rb is not None and intersect(ra, rb) is not None:
+            if compiled.meet(a, b) is not None:
                 found.setdefault((a.variant_iri, b.variant_iri), set()).add(procedure)
     variants = {v.variant_iri: v for v in compiled.classifier.variants}
     findings = []
     for (ia, ib), procedures in sorted(found.items()):
         a, b = variants[ia], variants[ib]
-        common = intersect(compiled.region(a) or {}, compiled.region(b) or {})
+        common = compiled.meet(a, b)
         example = witness([a, b], compiled, common) if common is not None else None
         for procedure in sorted(procedures):
             (cat_a, src_a), (cat_b, src_b) = ratings[ia][procedure], ratings[ib][procedure]
@@ -295,13 +321,27 @@ def topic_gaps(compiled: Compiled, mine: list[CompiledVariant]) -> list[Gap]:
             scope[name] = first
     axes = sorted({k for b in alive for k in b} - set(scope) - set(neutral), key=lambda k: (features[k].order, k))
     found: list[Region] = []
+    derived = {d.feature for d in compiled.derivations}
+    fixed: Region = {
+        k: frozenset([v]) if isinstance(v, (str, bool)) else Interval(Decimal(v), False, Decimal(v), False, True)
+        for k, v in neutral.items()
+    }
+    conditions: dict[str, list[Constraint]] = {}
+    for d in compiled.derivations:
+        for c in d.conditions:
+            conditions.setdefault(c.field, []).append(condition_constraint(c, features))
 
     def search(i: int, assigned: Region, live: list[Region]) -> None:
         if not live:
             found.append(dict(assigned))
             return
-        if i == len(axes) or any(not (set(b) & set(axes[i:])) for b in live):
+        if any(not (set(b) & set(axes[i:])) and not (set(b) & derived) for b in live):
             return  # some variant matches whatever the remaining fields say
+        if i == len(axes):
+            cell = {**fixed, **scope, **assigned}
+            if not any(compiled.feasible(intersect(cell, b)) is not None for b in live):
+                found.append(dict(assigned))  # the derivation rules refute what is left
+            return
         name = axes[i]
         dom = _applicable(registry, name, assigned, domain(features[name]))
         if dom is None:  # inapplicable here: unknown, refutes nothing
@@ -309,8 +349,9 @@ def topic_gaps(compiled: Compiled, mine: list[CompiledVariant]) -> list[Gap]:
             return
         if isinstance(dom, frozenset):
             dom = dom - excluded.get(name, set())
-        for piece, accepting in atoms(dom, [b.get(name) for b in live]):
-            search(i + 1, {**assigned, name: piece}, [live[j] for j in sorted(accepting)])
+        parts = [b.get(name) for b in live] + list(conditions.get(name, []))
+        for piece, accepting in atoms(dom, parts):
+            search(i + 1, {**assigned, name: piece}, [live[j] for j in sorted(accepting) if j < len(live)])
 
     search(0, {}, alive)
     for box in _merge(found):

@@ -103,7 +103,7 @@ def _compiled_classes(ctx: CheckContext) -> dict[str, str]:
     """Variant class IRI → why it is unsatisfiable ('' when it is not), for every variant class
     the compiled classifier reads exactly; {} when some class is outside its fragment (then
     HermiT decides them all)."""
-    from axilla_kg.checks.regions import empty_field
+    from axilla_kg.checks.regions import empty_field, feasible, region_of
     from axilla_kg.recommend.classify import Classifier, CompileError
 
     try:
@@ -111,14 +111,20 @@ def _compiled_classes(ctx: CheckContext) -> dict[str, str]:
     except CompileError:
         return {}
     features = {f.name: f for f in classifier.registry.features}
+    derivations = tuple(getattr(classifier.registry, "derivations", ()))
     out: dict[str, str] = {}
     for v in classifier.variants:
         name = empty_field(v, features)
-        if name is None:
-            out[v.class_iri] = ""
+        if name is not None:
+            tests = "; ".join(f"{name} {t.describe()}" for t in v.tests if t.field == name)
+            out[v.class_iri] = f"its definition's tests on {name} cannot all hold ({tests})"
             continue
-        tests = "; ".join(f"{name} {t.describe()}" for t in v.tests if t.field == name)
-        out[v.class_iri] = f"its definition's tests on {name} cannot all hold ({tests})"
+        box = region_of(v, features)
+        if box is not None and feasible(box, derivations, features) is None:
+            rules = ", ".join(sorted(d.label for d in derivations if d.feature in box))
+            out[v.class_iri] = f"the derivation rules of its derived fields rule out every case it describes ({rules})"
+            continue
+        out[v.class_iri] = ""
     return out
 
 

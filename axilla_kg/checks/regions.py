@@ -15,7 +15,9 @@ cases, respect them.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -229,3 +231,63 @@ def atoms(dom: Constraint, parts: list[Constraint | None]) -> list[tuple[Constra
         else:
             out.append((piece, accepting))
     return out
+
+
+def condition_constraint(condition: Any, features: dict[str, Feature]) -> Constraint:
+    """A derivation rule's condition (``registry.derivations``) as a constraint on its field."""
+    if not getattr(condition, "op", ""):
+        return frozenset(condition.values)
+    integer = condition.field in features and features[condition.field].kind == "integer"
+    if condition.op in (">", ">="):
+        return Interval(lo=condition.limit, lo_open=condition.op == ">", integer=integer)
+    return Interval(hi=condition.limit, hi_open=condition.op == "<", integer=integer)
+
+
+def _within(piece: Constraint, c: Constraint) -> bool:
+    """The piece (an atom with respect to ``c``) lies inside ``c``."""
+    if isinstance(piece, frozenset) and isinstance(c, frozenset):
+        return piece <= c
+    if isinstance(piece, Interval) and isinstance(c, Interval):
+        return not piece.empty() and c.contains(piece.pick())
+    return False
+
+
+def feasible(region: Region, derivations: Sequence[Any], features: dict[str, Feature]) -> Region | None:
+    """A part of ``region`` that the derivation rules allow, or None when they rule all of it out.
+
+    A derivation rule (``registry.derivations``, mirrored by an OWL class axiom) says that a case
+    with every one of its conditions has ``feature`` = ``value``. A box meets it when some case in
+    the box either misses a condition or has that value: a field the box leaves open can stay
+    unknown (no condition on it holds), so only the fields the box constrains are split, into the
+    pieces the conditions distinguish, and the first piece no rule contradicts is returned.
+    """
+    if not derivations:
+        return region
+    conditions: dict[str, list[Constraint]] = {}
+    for d in derivations:
+        for c in d.conditions:
+            if c.field in region:
+                conditions.setdefault(c.field, []).append(condition_constraint(c, features))
+    names = sorted(conditions)
+    choices = [[piece for piece, _ in atoms(region[n], list(conditions[n]))] for n in names]
+    for combo in itertools.product(*choices):
+        cell = dict(region)
+        cell.update(zip(names, combo, strict=True))
+        derived: dict[str, Any] = {}
+        ok = True
+        for d in derivations:
+            if all(c.field in cell and _within(cell[c.field], condition_constraint(c, features)) for c in d.conditions):
+                if derived.get(d.feature, d.value) != d.value:
+                    ok = False
+                    break
+                derived[d.feature] = d.value
+        for name, value in derived.items():
+            if not ok:
+                break
+            if name in cell and not admits(cell[name], value):
+                ok = False
+            else:
+                cell[name] = frozenset([value])
+        if ok:
+            return cell
+    return None
