@@ -610,6 +610,8 @@ def replay(rec: Recommender, p: Presentation, limit: int = 10) -> Replay:
     asked: list[str] = []
     skip: set[str] = set()
     truth = truth_answers(rec, p.truth)
+    # what the patient's facts say, derived ones included (the clinical stage follows from size and nodes)
+    known = parse_case(p.truth).values
     contradicted: list[str] = []
     category = None
     for _ in range(limit):
@@ -626,8 +628,8 @@ def replay(rec: Recommender, p: Presentation, limit: int = 10) -> Replay:
             break
         name = question["field"]
         asked.append(name)
-        if name in p.truth:
-            case[name] = p.truth[name]
+        if name in known:
+            case[name] = known[name]
         else:
             skip.add(name)  # the clinician does not know: "not known"
     return Replay(p.key, asked, category, p.category, sorted(set(contradicted)))

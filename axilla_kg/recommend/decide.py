@@ -34,7 +34,9 @@ Only a field some candidate tests and the case does not give (nor assume) is ask
 applies to the patient: every case rule that makes the field presuppose another field (a rule
 triggered by the field itself or by a "yes"/a value of it, not one triggered by a "no") must be
 satisfied by a given value (no tumour size, nodal status or neoadjuvant phase before a known
-cancer), and only the answers the contract accepts together with the given facts are offered.
+cancer; a rule marked ``ax:rulePresupposes false`` or with conditions only refuses combinations of
+given values and presupposes nothing), and only the answers the contract accepts together with the
+given facts are offered.
 A field whose answers change nothing is never asked: ``None`` when nothing is undecided or no
 question can change anything.
 """
@@ -239,6 +241,8 @@ class Decider:
                 continue
             if rule.when is not None and False in rule.when:
                 continue  # triggered by a "no": a consistency rule, not a presupposition
+            if not rule.presupposes or rule.conditions:
+                continue  # marked in the ontology as a consistency check of given values only
             if case.values.get(rule.other) not in rule.allows:
                 return False
         return True
