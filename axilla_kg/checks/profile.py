@@ -21,9 +21,9 @@ from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
+from axilla_kg.errors import ProfileCheckUnavailable
 from axilla_kg.reasoning import jvm
 from axilla_kg.reasoning.hermit import HermitError, load_ontology
-from axilla_kg.reasoning.reasoner import ReasonerUnavailable
 
 STAGE = "profile"
 _IRI = re.compile(r"<([^<>\s]+)>|\b(owl|rdfs?|xsd):([A-Za-z_][\w.-]*)")
@@ -34,10 +34,6 @@ _RESERVED = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
-
-
-class ProfileCheckUnavailable(ReasonerUnavailable):
-    """No Java runtime to run the OWL API's profile checker."""
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,7 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_serve(args: argparse.Namespace) -> None:
     from axilla_kg.server import ServerConfig, serve
+    from axilla_kg.web.frontdoor import front_door_routes
 
     public_url = args.public_url
     if public_url is not None:
@@ -190,7 +191,7 @@ def run_serve(args: argparse.Namespace) -> None:
         access_log=args.access_log,
         public_url=public_url,
     )
-    serve(config)  # mounts the front door (axilla_kg.web) when it is installed
+    serve(config, front_door=front_door_routes)  # the lookup pages and CDS Hooks beside the endpoint
     return None
 
 

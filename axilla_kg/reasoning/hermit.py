@@ -17,12 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import HermitError
 from axilla_kg.reasoning import jvm
-
-
-class HermitError(AxillaKGError):
-    """HermiT or the OWL API could not answer (an unreadable file, a term that is not a class...)."""
 
 
 def load_ontology(path: Path) -> tuple[Any, Any]:

@@ -25,13 +25,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import JavaUnavailable
 
 _START_LOCK = threading.Lock()
-
-
-class JavaUnavailable(AxillaKGError):
-    """No Java runtime (``libjvm``) to start the in-process JVM, or it failed to start."""
 
 
 def java_available() -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from axilla_kg import vocab
 from axilla_kg.contract.cases import PatientCase
 from axilla_kg.contract.features import Feature, Registry
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import AxillaKGError, InconsistentGraphError, ReasonerUnavailable
 from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.reasoning import jvm
@@ -32,15 +32,6 @@ if TYPE_CHECKING:
     import pyoxigraph
 
 REASONERS = ("hermit", "pellet")
-
-
-class ReasonerUnavailable(AxillaKGError):
-    """No Java runtime to run the reasoner."""
-
-
-class InconsistentGraphError(AxillaKGError):
-    """The graph (with whatever the question added) is logically inconsistent, so the reasoner
-    cannot answer class questions; ``check`` reports it as a finding instead of failing."""
 
 
 _TEMPDIR_LOCK = threading.Lock()
