@@ -193,6 +193,14 @@ class ResultTooLarge(Exception):
     """A serialised answer would exceed the server's byte cap."""
 
 
+class Busy(Exception):
+    """More calls are running or waiting than the pool admits."""
+
+
+class WorkTimeout(Exception):
+    """A call ran past its deadline and was stopped."""
+
+
 # --- the front door (web, cdshooks) ------------------------------------------------------------------
 
 
@@ -207,3 +215,23 @@ class BadRequest(Exception):
         super().__init__(f"{element}: {message}" if element else message)
         self.element = element
         self.message = message
+
+
+class SearchError(ValueError):
+    """The search text cannot be used (too long); the message names the field."""
+
+
+class MappingFileError(Exception):
+    """The shipped mapping file is broken (a bug in this package's data, not in a request)."""
+
+
+class SettingsError(Exception):
+    """A CDS Hooks start-up setting that cannot be used (the message names the flag)."""
+
+
+class TrustConfigError(Exception):
+    """A ``--cds-trust`` value or JWKS file that cannot be used (a user error at start-up)."""
+
+
+class Unauthorized(Exception):
+    """The request is not from a trusted client; the message is the reason given in the 401."""

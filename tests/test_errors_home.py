@@ -36,11 +36,14 @@ def _base_name(node: ast.expr) -> str:
 
 
 def _exception_classes(tree: ast.AST, exceptions: set[str]) -> list[str]:
-    """The classes defined in ``tree`` whose bases name one of ``exceptions``."""
+    """The public classes defined in ``tree`` whose bases name one of ``exceptions`` (a private,
+    underscore-named one is a module's own control flow, never raised to a caller)."""
     return [
         node.name
         for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef) and any(_base_name(b) in exceptions for b in node.bases)
+        if isinstance(node, ast.ClassDef)
+        and not node.name.startswith("_")
+        and any(_base_name(b) in exceptions for b in node.bases)
     ]
 
 
@@ -56,7 +59,7 @@ def test_every_exception_class_is_defined_in_errors_py() -> None:
 
 def test_the_check_sees_a_misplaced_exception() -> None:
     """The scan above would find an exception class defined outside errors.py."""
-    tree = ast.parse("class Oops(DataError):\n    pass\nclass Fine:\n    pass\n")
+    tree = ast.parse("class Oops(DataError):\n    pass\nclass Fine:\n    pass\nclass _Own(Exception):\n    pass\n")
     assert _exception_classes(tree, _exception_names()) == ["Oops"]
 
 

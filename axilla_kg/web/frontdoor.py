@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from axilla_kg.cdshooks.settings import configure
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.server.protocol import ServerConfig
 from axilla_kg.web.app import front_routes
 
 
 def front_door_routes(config: ServerConfig) -> list[BaseRoute]:
-    """The lookup pages and the CDS Hooks service for a server with ``config``."""
+    """The lookup pages and the CDS Hooks service (its trust and feedback settings from ``config``)
+    for a server with ``config``."""
     base = config.endpoint_url.removesuffix("/sparql")
-    return list(front_routes(Lookup.load(), base))
+    trust, feedback = configure(config.cds_trust, base, config.cds_feedback_db)
+    return list(front_routes(Lookup.load(), base, trust=trust, feedback=feedback))
