@@ -2,7 +2,7 @@
 
 owlready2 reads RDF/XML, OWL/XML and N-Triples but not Turtle, so the graph is handed to it as
 one N-Triples file written by Oxigraph. The reasoner runs in a JVM started by owlready2; Java
-must be on PATH (``.ci/run`` installs a JRE when it is missing).
+must be on PATH (``.ci/system-packages`` installs a JRE when it is missing).
 """
 
 from __future__ import annotations
