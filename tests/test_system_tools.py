@@ -32,6 +32,7 @@ def test_the_table_names_the_tools_the_tests_look_for() -> None:
         "rapper": "raptor2-utils",
         "dot": "graphviz",
         "chromium": "chromium",
+        "virtuoso-t": "virtuoso-opensource",
     }
     listed = subprocess.run([str(SYSTEM_PACKAGES), "--list"], capture_output=True, text=True, check=True).stdout
     packages = {line.split()[0] for line in listed.splitlines()}
