@@ -43,6 +43,7 @@ from axilla_kg.graph.queries import QueryLibrary
 from axilla_kg.graph.sparql_text import QueryRefused, screen
 from axilla_kg.graph.terms import Term
 from axilla_kg.server.formats import Limits, NotAcceptable, negotiate
+from axilla_kg.server.limits import RequestLimits
 from axilla_kg.server.page import render_page
 from axilla_kg.server.protocol import HTTPError, ServerConfig, service_description
 from axilla_kg.server.worker import Job, PoolBusy, QueryTimeout, Reply, WorkerLost, WorkerPool
@@ -183,7 +184,7 @@ def _reply(reply: Reply) -> Response:
 
 def _error(status: int, message: str) -> Response:
     # after a 408 or 413 the rest of the body is unread: it would be taken for the next request
-    headers = {"Connection": "close"} if status in (408, 413) else None
+    headers = {"Connection": "close"} if status in (408, 413, 431) else None
     return Response((message.rstrip("\n") + "\n").encode(), status_code=status, media_type=_TEXT, headers=headers)
 
 
@@ -320,7 +321,10 @@ def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[Bas
         Route("/", handlers["page"], methods=["GET"]),
         *extra_routes,
     ]
-    middleware = [Middleware(_Guard)]
+    middleware = [
+        Middleware(_Guard),
+        Middleware(RequestLimits, max_body=config.max_body, body_timeout=config.body_timeout),
+    ]
     if config.cors:
         middleware.append(
             Middleware(
