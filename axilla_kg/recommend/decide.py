@@ -308,7 +308,8 @@ class Decider:
         for shown, now, _ in gains:
             if now:
                 answer = " or ".join(_text(v) for v in shown)
-                parts.append(f"{answer} decides {', '.join(now)}")
+                named = ", ".join(now[:3]) + (f" and {len(now) - 3} more" if len(now) > 3 else "")
+                parts.append(f"{answer} decides {named}")
         why = "; ".join(parts) if parts else "no one answer decides it yet"
         why += f"; expected {decides:.2g} decided, {out:.2g} of {total} possible variants ruled out"
         return {
