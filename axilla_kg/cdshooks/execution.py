@@ -15,6 +15,8 @@ answer over ``MAX_ANSWER_BYTES`` is replaced by a 413 that says so.
 
 from __future__ import annotations
 
+from typing import Any
+
 import simplejson
 
 from axilla_kg.cdshooks.request import BadRequest, parse_request
@@ -49,16 +51,24 @@ def encode(body: object) -> bytes:
     return text.encode("utf-8")
 
 
-def answer_call(hook: str, body: bytes) -> tuple[int, bytes]:
-    """The status and JSON body of one call to the service for ``hook``; never raises for bad input."""
+#: What an answer issued, for the feedback store in the server's process: the hook instance and, per
+#: card, its uuid and what it rates (``{"uuid", "extension"}``); None when no card was issued.
+Issued = tuple[str, list[dict[str, Any]]] | None
+
+
+def answer_call(hook: str, body: bytes) -> tuple[int, bytes, Issued]:
+    """The status and JSON body of one call to the service for ``hook``, and the cards it issued;
+    never raises for bad input."""
     if _service is None:  # pragma: no cover - start() or use() runs first
         raise RuntimeError("the CDS Hooks service is not loaded in this process")
     try:
         parsed = parse_request(body, hook)
     except BadRequest as exc:
-        return 400, encode({"error": str(exc), "element": exc.element})
-    answer = encode(_service.answer(parsed))
+        return 400, encode({"error": str(exc), "element": exc.element}), None
+    answered = _service.answer(parsed)
+    answer = encode(answered)
     if len(answer) > MAX_ANSWER_BYTES:
         message = f"the answer would be {len(answer)} bytes, over the limit of {MAX_ANSWER_BYTES}: send fewer orders"
-        return 413, encode({"error": message, "element": "context.draftOrders"})
-    return 200, answer
+        return 413, encode({"error": message, "element": "context.draftOrders"}), None
+    cards = [{"uuid": c["uuid"], "extension": c.get("extension")} for c in answered["cards"]]
+    return 200, answer, (parsed.hook_instance, cards)

@@ -17,8 +17,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from axilla_kg.cdshooks import execution
+from axilla_kg.cdshooks.feedback import FeedbackStore, parse_feedback
 from axilla_kg.cdshooks.request import MAX_BODY, BadRequest
 from axilla_kg.cdshooks.service import SERVICES, HookService, discovery
+from axilla_kg.cdshooks.trust import Trust, Unauthorized
 from axilla_kg.server.offload import Busy, OffLoop, WorkTimeout
 
 CORS = {
@@ -55,11 +57,40 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def routes(service: HookService, offload: OffLoop | None = None) -> list[BaseRoute]:
-    """``GET /cds-services`` and ``POST /cds-services/{id}`` (plus CORS pre-flight). Calls run on
-    ``offload`` (by default a new pool of worker processes, :func:`offloaded`)."""
+def _unauthorized(reason: str) -> Response:
+    """401 with the reason (CDS Hooks 2.0: the client's JWT was not accepted); nothing was evaluated."""
+    return _json(
+        {"error": f"unauthorized: {reason}", "element": "Authorization"},
+        401,
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _checked(trust: Trust | None, request: Request, *paths: str) -> Response | None:
+    """None when the caller may go on (no ``--cds-trust``, or a trusted JWT for one of ``paths``).
+    Checked here, in the server's process, before the body is read: cheap, and one replay cache."""
+    if trust is None:
+        return None
+    try:
+        trust.check(request.headers.get("authorization"), paths)
+    except Unauthorized as exc:
+        return _unauthorized(str(exc))
+    return None
+
+
+def routes(
+    service: HookService,
+    offload: OffLoop | None = None,
+    trust: Trust | None = None,
+    feedback: FeedbackStore | None = None,
+) -> list[BaseRoute]:
+    """``GET /cds-services``, ``POST /cds-services/{id}`` and ``POST /cds-services/{id}/feedback`` (plus
+    CORS pre-flight). Calls run on ``offload`` (by default a new pool of worker processes,
+    :func:`offloaded`). With ``trust`` every POST needs a trusted JWT; ``feedback`` stores feedback and
+    the cards issued (default: an in-memory database)."""
     listing = discovery()
     pool = offload if offload is not None else offloaded(service)
+    store = feedback if feedback is not None else FeedbackStore()
 
     async def discover(request: Request) -> Response:
         return _json(listing)
@@ -72,21 +103,42 @@ def routes(service: HookService, offload: OffLoop | None = None) -> list[BaseRou
         hook = SERVICES.get(sid)
         if hook is None:
             return _json({"error": f"no CDS service '{sid}'", "element": "id"}, 404)
+        denied = _checked(trust, request, f"/cds-services/{sid}")
+        if denied is not None:
+            return denied
         try:
             body = await _body(request)
         except BadRequest as exc:
             return _json({"error": str(exc), "element": exc.element}, 413, {"Connection": "close"})
         try:
-            status, payload = await pool.run(execution.answer_call, hook, body)
+            status, payload, issued = await pool.run(execution.answer_call, hook, body)
         except Busy as exc:
             return _json({"error": f"service busy: {exc}; retry shortly", "element": ""}, 503, {"Retry-After": "1"})
         except WorkTimeout as exc:
             return _json({"error": f"call stopped: {exc}", "element": ""}, 503)
+        if issued is not None:
+            store.record_cards(sid, *issued)
         return _raw(payload, status)
+
+    async def feedback_call(request: Request) -> Response:
+        sid = request.path_params["service_id"]
+        if sid not in SERVICES:
+            return _json({"error": f"no CDS service '{sid}'", "element": "id"}, 404)
+        denied = _checked(trust, request, f"/cds-services/{sid}/feedback", f"/cds-services/{sid}")
+        if denied is not None:
+            return denied
+        try:
+            entries = parse_feedback(await _body(request))
+        except BadRequest as exc:
+            return _json({"error": str(exc), "element": exc.element}, 400)
+        store.record_feedback(sid, entries)
+        return Response(status_code=200, headers=CORS)
 
     return [
         Route("/cds-services", discover, methods=["GET"]),
         Route("/cds-services", preflight, methods=["OPTIONS"]),
         Route("/cds-services/{service_id}", call, methods=["POST"]),
         Route("/cds-services/{service_id}", preflight, methods=["OPTIONS"]),
+        Route("/cds-services/{service_id}/feedback", feedback_call, methods=["POST"]),
+        Route("/cds-services/{service_id}/feedback", preflight, methods=["OPTIONS"]),
     ]
