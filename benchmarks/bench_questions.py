@@ -526,8 +526,9 @@ PRESENTATIONS: list[Presentation] = [
     ),
     Presentation(
         "235-6-bone",
-        "the same, bone scan",
-        {**F, "age": 60, "breast_cancer": "new", "question": "systemic_staging", "metastatic_suspicion": True},
+        "60 y woman, new 4 cm node-positive cancer, suspected metastases: bone scan",
+        {**F, "age": 60, "breast_cancer": "new", "tumor_size_cm": 4, "clinical_nodes": "positive"}
+        | {"question": "systemic_staging", "metastatic_suspicion": True},
         BONE,
         STAGING,
         ("235", 6),
@@ -535,8 +536,9 @@ PRESENTATIONS: list[Presentation] = [
     ),
     Presentation(
         "235-6-ct",
-        "the same, CT chest/abdomen/pelvis",
-        {**F, "age": 60, "breast_cancer": "new", "question": "systemic_staging", "metastatic_suspicion": True},
+        "60 y woman, new 4 cm node-positive cancer, suspected metastases: CT chest/abdomen/pelvis",
+        {**F, "age": 60, "breast_cancer": "new", "tumor_size_cm": 4, "clinical_nodes": "positive"}
+        | {"question": "systemic_staging", "metastatic_suspicion": True},
         CT,
         STAGING,
         ("235", 6),

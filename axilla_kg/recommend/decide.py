@@ -211,7 +211,7 @@ class Decider:
             rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
             if decides == 0 and rules_out == 0:
                 continue
-            score = (decides, rules_out, -self.order[name])
+            score = (round(decides, 9), round(rules_out, 9), -self.order[name])  # ties: not float noise
             if best is None or score > best[0]:
                 best = (score, self._question(feature, len(variants), gains, decides, rules_out))
         return best[1] if best is not None else None
