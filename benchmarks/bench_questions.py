@@ -613,6 +613,8 @@ def replay(rec: Recommender, p: Presentation, limit: int = 10) -> Replay:
     asked: list[str] = []
     skip: set[str] = set()
     truth = truth_answers(rec, p.truth)
+    # what the patient's facts say, derived ones included (the clinical stage follows from size and nodes)
+    known = parse_case(p.truth).values
     contradicted: list[str] = []
     category = None
     for _ in range(limit):

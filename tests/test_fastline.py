@@ -124,7 +124,8 @@ def test_the_fast_path_takes_plain_lines_and_declines_the_lenient_ones(
     found = fast(taken[1])
     assert found is not None
     key, echo = found
-    assert key[0] == "male" and key[1] == (True,)  # the age only by the side of its bound (adult: >= 18)
+    # the age only by the sides of the variants' age bounds: < 25 (205), >= 18 (adult), >= 25 (205), >= 40 (153)
+    assert key[0] == "male" and key[1] == (False, True, True, True)
     assert json.loads(echo) == {"sex": "male", "age": 40, "question": "axilla", "breast_cancer": "new",
                                 "tumor_size_cm": 2}  # fmt: skip
 

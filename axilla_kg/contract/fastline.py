@@ -63,9 +63,12 @@ def supported(registry: Registry, bounded: set[str]) -> bool:
     for rule in registry.rules:
         if rule.field in numeric and rule.when is not None:
             return False
-        if rule.other in numeric:
+        if rule.other in numeric or any(c.field in numeric for c in rule.conditions):
             return False
-    return True
+    if any(e.field in numeric for e in registry.default_exceptions):
+        return False
+    # a derived value must follow from the key: a numeric condition only by a side the key holds
+    return all(c.field not in numeric or c.field in bounded for rule in registry.derivations for c in rule.conditions)
 
 
 class FastLine:
@@ -107,6 +110,10 @@ class FastLine:
                 check = reader.checks[feature.name]
                 self.numeric[index] = (check, feature.kind == "decimal", sides.get(feature.name), memo)
                 self.memos.append((index, memo))
+        #: a default is left out of the echo when the key holds a fact that suspends it
+        #: (``ax:DefaultException``): (position of the defaulted field, position of the fact, its values)
+        position = {f.name: i for i, f in enumerate(reader.registry.features)}
+        self.suspensions = [(position[e.feature], position[e.field], e.when) for e in reader.exceptions]
         self.templates: dict[tuple[Any, ...], tuple[bytes, ...]] = {}
         struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True)
         self.decode = msgspec.json.Decoder(struct).decode
@@ -146,9 +153,10 @@ class FastLine:
         cuts: list[bytes] = []
         text = b"{"
         first = True
+        suspended = {field for field, fact, when in self.suspensions if key[fact] in when}
         for index, (table, value) in enumerate(zip(self.fragments, key, strict=True)):
             number = index in self.numeric and value is not None and value is not msgspec.UNSET
-            fragment = b"" if number else table[value]
+            fragment = b"" if number or (index in suspended and value is msgspec.UNSET) else table[value]
             if not number and not fragment:
                 continue
             text += b"" if first else b","

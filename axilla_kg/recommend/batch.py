@@ -86,6 +86,10 @@ class CellKey:
             for test in variant.tests:
                 if test.kind == "bound":
                     bounds.setdefault(test.field, set()).add((test.op, test.limit))
+        for rule in recommender.registry.derivations:  # a derived value depends on these sides too
+            for condition in rule.conditions:
+                if condition.op:
+                    bounds.setdefault(condition.field, set()).add((condition.op, condition.limit))
         names = case_attributes(recommender)
         unknown = set(bounds) - set(names)
         if unknown:  # pragma: no cover - the classifier reads these fields from the case too
