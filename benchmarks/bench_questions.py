@@ -202,7 +202,7 @@ GYNECOMASTIA = {
 YOUNG_MALE_MASS = {"sex": "male", "age": 20, **MASS, "imaging_step": "initial"}
 MALE_MASS = {"sex": "male", "age": 40, **MASS, "imaging_step": "initial"}
 #: stage I-IIA: T1-2 N0-1 M0 (no distant metastases), newly diagnosed, invasive
-EARLY = {"distant_metastases": False, "invasive": True}
+EARLY = {"distant_metastases": False, "invasive": True, "chest_wall_or_skin": False}
 EARLY_LOCOREGIONAL = _untreated(
     age=50, question="locoregional_staging", tumor_size_cm=1.8, clinical_nodes="negative", **EARLY
 )

@@ -284,9 +284,10 @@ class Decider:
             values = [v for v in values if v not in presupposed]
             if len(values) < 2:
                 return []  # only the answer "no" is left: the field is about a fact not known yet
+        given = {k: v for k, v in case.values.items() if k not in case.derived}  # derived again by the check
         for value in values:
             try:
-                self.check({**case.values, name: value})
+                self.check({**given, name: value})
             except CaseError:
                 continue
             kept = [o for o in variants if all(t.evaluate(value) for t in tests[o.variant.variant_iri])]
