@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import AxillaKGError, BatchOutputError
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 #: ``--detail`` values batch mode understands: the recommender's own, plus ``ref`` (variant
@@ -64,10 +64,6 @@ _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 
 Block = tuple[int, list[bytes | None]]
 """A run of input lines: the number of the first, and each line's bytes (``None``: over-long)."""
-
-
-class BatchOutputError(AxillaKGError):
-    """Writing the answers failed (disk full, a worker killed): the output is incomplete."""
 
 
 # --- the cell of a case -----------------------------------------------------------------------
