@@ -51,6 +51,9 @@ from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.recommend.classify import CompiledVariant, Test
 
+#: memo entries kept per cache before it starts afresh (a server answering hostile cases for days
+#: must not grow without bound; a batch of realistic cases has a few thousand open sets)
+MEMO_LIMIT = 50_000
 #: steps either side of a numeric bound when the answers of a number field are enumerated
 _DECIMAL_STEP = Decimal("0.000001")
 
@@ -119,6 +122,8 @@ class Decider:
         key = tuple(f"{o.status[0]}{o.variant.variant_iri}" for o in variants)
         found = self._decided.get(key)
         if found is None:
+            if len(self._decided) >= MEMO_LIMIT:
+                self._decided.clear()
             found = self._decided[key] = self._decide(variants)
         return found
 
@@ -177,6 +182,8 @@ class Decider:
         )
         if key in self._questions:
             return self._questions[key]
+        if len(self._questions) >= MEMO_LIMIT:
+            self._questions.clear()
         found = self._questions[key] = self._ask(case, variants, procedure, skip)
         return found
 
