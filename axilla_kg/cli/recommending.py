@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph, whole_number
+from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph
 from axilla_kg.errors import DataError, UsageError
 
 if TYPE_CHECKING:
@@ -86,13 +86,6 @@ def _recommend_arguments(p: argparse.ArgumentParser) -> None:
         "--details",
         metavar="FILE",
         help="with --cases --detail ref: write the referenced variant details here (one JSON object)",
-    )
-    p.add_argument(
-        "--jobs",
-        type=whole_number,
-        default=None,
-        metavar="N",
-        help="worker processes for --cases (default: one per core, at most 4)",
     )
     p.add_argument(
         "--reasoner",
@@ -188,9 +181,6 @@ def _run_batch(args: argparse.Namespace) -> None:
     from axilla_kg.formats.atomic import write_atomically
     from axilla_kg.recommend import batch
 
-    jobs = args.jobs if args.jobs is not None else batch.default_jobs()
-    if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
     recommender = _recommender(args)
     stream: IO[bytes]
     if args.cases == "-":
@@ -201,9 +191,7 @@ def _run_batch(args: argparse.Namespace) -> None:
         except OSError as exc:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
-        counts = batch.run(
-            recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail
-        )
+        counts = batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), detail=args.detail)
         sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()

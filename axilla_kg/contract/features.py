@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,9 @@ class Registry:
     #: variant-definition property IRI -> (feature name, facet or "" for accepted values)
     definition_props: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def fields(self) -> tuple[str, ...]:
+        """The field names in contract order (computed once: the recommender asks per list it orders)."""
         return tuple(f.name for f in self.features)
 
     def __getitem__(self, name: str) -> Feature:

@@ -1,0 +1,275 @@
+"""The answer of a class of cases (:mod:`axilla_kg.recommend.partition`), rendered from cached parts.
+
+Batch mode meets a new class of case every few lines on real data (a department's 200,000 orders
+hold tens of thousands), so building each one's answer with :meth:`Recommender.recommend` and
+``json.dumps`` (about half a millisecond) would dominate the run. Here a class's answer is compiled
+work instead:
+
+* each variant's status (match; candidate and what it needs; miss and where it differs) is
+  remembered per class of the fields it tests — a tuple lookup, not a walk over its tests;
+* the answer's parts depend on few things, and each part is rendered to JSON once per value of what
+  it depends on: ``matches`` and ``conflicts`` on the set of matches, ``needs`` and ``candidates`` on
+  the candidates, ``nearest`` on the misses that count, ``assumed`` on the defaults assumed.
+
+The bytes are those of ``dumps(recommend(case))`` with the ``case`` echo left out (the caller splices
+each line's own echo in). That equality is the recommender's to define: it is held by
+``tests/test_classanswers.py`` with hypothesis over the whole contract, and checked again at start-up
+on probe classes — if the recommender's answer has changed shape (a new part this module does not
+know), every class is answered through :meth:`Recommender.recommend` instead, slower but exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
+from axilla_kg.recommend.classify import CompiledVariant
+from axilla_kg.recommend.partition import ABSENT, Key, Partition
+from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
+
+#: ``--detail`` value: each match as a reference into a separate details document.
+REF = "ref"
+#: What comes before each line's case echo: ``{"line":N,`` + this + echo + the class's tail.
+CASE_HEAD = b'"case":'
+#: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
+MAX_PARTS = 20_000
+PROBES = 48
+_MATCH = ("match",)
+#: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_CASE_MARK = "\x00axilla-kg:case\x00"
+_CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
+Status = tuple[Any, ...]
+
+
+@dataclass
+class _Variant:
+    """A compiled variant with its status per class of the fields it tests."""
+
+    variant: CompiledVariant
+    positions: tuple[int, ...]  # registry positions of the fields it tests
+    refs: tuple[tuple[int, int], ...]  # per test: (index into positions, index into that field's tests)
+    classes: Callable[[Key], Any]  # key -> the classes of its fields
+    statuses: dict[Any, Status] = field(default_factory=dict)
+
+
+class ClassAnswers:
+    """``class key -> tail bytes`` (everything after the case echo, newline included)."""
+
+    def __init__(self, recommender: Recommender, partition: Partition, detail: str = "full") -> None:
+        self.recommender, self.partition, self.detail = recommender, partition, detail
+        self.reader: CaseReader = recommender.reader
+        self.names = partition.registry.fields
+        self.variants: list[_Variant] = []
+        for variant in recommender.classifier.variants:
+            positions = tuple(sorted({self.names.index(t.field) for t in variant.tests}))
+            refs = tuple(
+                (positions.index(p), partition.fields[p].tests.index(t))
+                for t in variant.tests
+                for p in (self.names.index(t.field),)
+            )
+            classes: Callable[[Key], Any] = itemgetter(*positions) if positions else _nothing
+            self.variants.append(_Variant(variant, positions, refs, classes))
+        self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
+        self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}]  # assumed, matches, candidates, nearest
+        self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
+        self.topics: dict[tuple[Any, ...], str] = {}  # one topic's nearest entries
+        self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
+        self.compiled = True
+        self.compiled = self.check(PROBES)
+
+    # --- the check against the recommender ------------------------------------------------------
+    def probes(self, count: int, seed: int = 24) -> list[tuple[Key, PatientCase]]:
+        """Valid classes drawn over every field's classes (fixed seed: the same probes every run)."""
+        rng = random.Random(seed)
+        found: list[tuple[Key, PatientCase]] = []
+        for _ in range(count * 20):
+            key = tuple(rng.randrange(len(c.members)) for c in self.partition.fields)
+            try:
+                case = self.reader.parse(self.partition.member(key))
+            except CaseError:
+                continue
+            found.append((self.partition.key_of(case), case))
+            if len(found) == count:
+                break
+        return found
+
+    def check(self, count: int) -> bool:
+        """Whether the compiled answers equal the recommender's on ``count`` probe classes."""
+        for key, case in self.probes(count):
+            compiled = self._compiled(key)
+            self.clear()
+            if compiled != self._recommended(case):
+                return False
+        return True
+
+    def clear(self) -> None:
+        caches: list[dict[Any, Any]] = [*self.parts, self.items, self.topics]
+        for cache in caches:
+            cache.clear()
+
+    # --- answers ------------------------------------------------------------------------------
+    def tail(self, key: Key, case: PatientCase | None = None) -> bytes | None:
+        """The tail of the class's answer lines; ``None`` when the recommender does not echo the
+        case as given (then each line is rendered whole). ``case`` is any case of the class."""
+        if self.compiled:
+            return self._compiled(key)
+        if case is None:
+            case = self.reader.parse(self.partition.member(key))
+        return self._recommended(case)
+
+    def result(self, case: PatientCase) -> dict[str, Any]:
+        """The recommender's own answer for one case, at this detail level (``ref``: matches as references)."""
+        if self.detail != REF:
+            return self.recommender.recommend(case, detail=self.detail)
+        result = self.recommender.recommend(case, detail="full")
+        result["matches"] = [self._ref(match) for match in result["matches"]]
+        return result
+
+    def _recommended(self, case: PatientCase) -> bytes | None:
+        result = self.result(case)
+        if "case" not in result or dumps(result["case"]) != dumps(case.to_json()):
+            return None
+        result["case"] = _CASE_MARK
+        text = dumps(result)
+        at = text.index(_CASE_MARK_JSON)
+        if not text.startswith("{" + CASE_HEAD.decode()):
+            return None
+        return text[at + len(_CASE_MARK_JSON) :].encode() + b"\n"
+
+    def _ref(self, match: dict[str, Any]) -> dict[str, Any]:
+        details = dumps(match).encode()
+        ref = f"{match['topic']}-{match['variant']}-{hashlib.sha256(details).hexdigest()[:10]}"
+        self.details.setdefault(ref, details)
+        return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
+
+    def _compiled(self, key: Key) -> bytes:
+        statuses = []
+        for compiled in self.variants:
+            classes = compiled.classes(key)
+            status = compiled.statuses.get(classes)
+            if status is None:
+                status = compiled.statuses[classes] = self._status(compiled, classes)
+            statuses.append(status)
+        variants = self.variants
+        matched = tuple(j for j, s in enumerate(statuses) if s is _MATCH)
+        candidates = tuple((j, s[1]) for j, s in enumerate(statuses) if s[0] == "candidate")
+        closed = {variants[j].variant.topic for j in matched} | {variants[j].variant.topic for j, _ in candidates}
+        misses = tuple(
+            (j, s[1], s[2])
+            for j, s in enumerate(statuses)
+            if s[0] == "miss" and variants[j].variant.topic not in closed
+        )
+        assumed = tuple(key[p] for p in self.defaults)
+        parts = self.parts
+        return b"".join(
+            (
+                b',"assumed":',
+                parts[0].get(assumed) or self._part(0, assumed, self._assumed),
+                b',"matches":',
+                parts[1].get(matched) or self._part(1, matched, self._matches),
+                b',"needs":',
+                parts[2].get(candidates) or self._part(2, candidates, self._candidates),
+                b',"nearest":',
+                parts[3].get(misses) or self._part(3, misses, self._nearest),
+                b"}\n",
+            )
+        )
+
+    def _part(self, kind: int, key: Any, render: Callable[[Any], bytes]) -> bytes:
+        part = self.parts[kind]
+        if len(part) >= MAX_PARTS:
+            part.clear()
+        found = part[key] = render(key)
+        return found
+
+    def _status(self, compiled: _Variant, classes: Any) -> Status:
+        each = classes if len(compiled.positions) > 1 else (classes,)
+        fields = self.partition.fields
+        results = [fields[compiled.positions[k]].outcomes[each[k]][t] for k, t in compiled.refs]
+        if all(r is True for r in results):
+            return _MATCH
+        violated = self._names(compiled, results, False)
+        unknown = self._names(compiled, results, None)
+        return ("candidate", unknown) if not violated else ("miss", violated, unknown)
+
+    def _names(self, compiled: _Variant, results: list[bool | None], wanted: bool | None) -> tuple[str, ...]:
+        """The fields with a test giving ``wanted``, in registry order (as the recommender lists them)."""
+        positions = {compiled.positions[k] for (k, _), r in zip(compiled.refs, results, strict=True) if r is wanted}
+        return tuple(self.names[p] for p in sorted(positions))
+
+    # --- the parts ------------------------------------------------------------------------------
+    def _assumed(self, classes: tuple[int, ...]) -> bytes:
+        fields = self.partition.fields
+        assumed = {}
+        for position, code in zip(self.defaults, classes, strict=True):
+            if fields[position].members[code] is ABSENT:  # left out: the default was assumed
+                assumed[fields[position].feature.name] = fields[position].feature.default
+        return dumps(assumed).encode()
+
+    def _matches(self, matched: tuple[int, ...]) -> bytes:
+        rec = self.recommender
+        ordered = sorted((self.variants[j].variant for j in matched), key=lambda v: (topic_order(v.topic), v.number))
+        matches = []
+        for v in ordered:
+            info = rec.info(v)
+            payload = info.payload if self.detail != "brief" else {k: info.payload[k] for k in BRIEF_KEYS}
+            match = {**payload, "explanation": info.explanation}
+            matches.append(self._ref(match) if self.detail == REF else match)
+        return (_encode(matches) + ',"conflicts":' + _encode(rec.conflicts(ordered))).encode()
+
+    def _item(self, kind: str, j: int, lists: tuple[tuple[str, ...], ...]) -> str:
+        """One entry of ``candidates`` (lists: needs) or ``nearest`` (differs_in, also_needs), as JSON."""
+        key = (kind, j, lists)
+        found = self.items.get(key)
+        if found is None:
+            if len(self.items) >= MAX_PARTS:
+                self.items.clear()
+            v = self.variants[j].variant
+            item: dict[str, Any] = {"topic": v.topic, "variant": v.number, "title": self.recommender.title(v)}
+            if self.detail == "brief":  # brief: variant numbers only (titles come with `show`)
+                del item["title"]
+            names = ("needs",) if kind == "candidate" else ("differs_in", "also_needs")
+            item |= {name: list(values) for name, values in zip(names, lists, strict=True)}
+            found = self.items[key] = dumps(item)
+        return found
+
+    def _candidates(self, candidates: tuple[tuple[int, tuple[str, ...]], ...]) -> bytes:
+        wanted = {name for _, needs in candidates for name in needs}
+        needs = [f for f in self.names if f in wanted]
+        items = ",".join(self._item("candidate", j, (n,)) for j, n in candidates)
+        return (_encode(needs) + ',"candidates":[' + items + "]").encode()
+
+    def _nearest(self, misses: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> bytes:
+        variants = self.variants
+        topics: dict[str, list[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
+        for miss in misses:
+            topics.setdefault(variants[miss[0]].variant.topic, []).append(miss)
+        parts = []
+        for topic in sorted(topics, key=topic_order):
+            in_topic = tuple(topics[topic])
+            part = self.topics.get(in_topic)
+            if part is None:
+                if len(self.topics) >= MAX_PARTS:
+                    self.topics.clear()
+                part = self.topics[in_topic] = self._nearest_in(in_topic)
+            parts.append(part)
+        return ("[" + ",".join(parts) + "]").encode()
+
+    def _nearest_in(self, misses: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> str:
+        """The nearest variants of one topic: those differing in the fewest fields, then needing fewest."""
+        best = min(len(m[1]) for m in misses)
+        closest = sorted(
+            (m for m in misses if len(m[1]) == best), key=lambda m: (len(m[2]), self.variants[m[0]].variant.number)
+        )
+        return ",".join(self._item("nearest", j, (violated, unknown)) for j, violated, unknown in closest)
+
+
+def _nothing(key: Key) -> tuple[()]:
+    return ()
