@@ -167,7 +167,7 @@ class BatchRecommender:
             self.answers.clear()
             self.cell_bytes = 0
         if case is None:
-            ruled = tuple([key[p] for p in self.partition.ruled])
+            ruled = self.partition.ruled_of(key)
             valid = self.valid.get(ruled)
             if valid is None:
                 try:
@@ -190,6 +190,7 @@ class BatchRecommender:
         pieces: list[bytes] = []
         errors = 0
         answer, cells, seen, append, head = self.answer_line, self.cells, self.seen, pieces.append, CASE_HEAD
+        cell = self._cell
         fast = self.fast.read if self.fast is not None else None
         for number, raw in enumerate(lines, first):
             if raw is not None:  # the common lines, inline (answer_line does the rest)
@@ -200,7 +201,7 @@ class BatchRecommender:
                     continue
                 found = fast(raw) if fast is not None else None
                 if found is not None:
-                    tail = cells.get(found[0])
+                    tail = cells.get(found[0]) or cell(found[0])  # (a class met for the first time)
                     if tail is not None and tail is not _INVALID:
                         if len(seen) >= MAX_SEEN_LINES:
                             seen.clear()
@@ -263,6 +264,9 @@ def write_pieces(fd: int, pieces: list[bytes]) -> None:
     while start < len(views):
         batch = views[start : start + _IOV_MAX]
         written = os.writev(fd, batch)
+        if written == sum(map(len, batch)):  # the usual case: all of it
+            start += len(batch)
+            continue
         for piece in batch:
             if written >= len(piece):
                 written -= len(piece)

@@ -25,7 +25,8 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import repeat
+from operator import call, itemgetter
 from typing import Any
 
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
@@ -40,7 +41,7 @@ CASE_HEAD = b'"case":'
 #: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
 MAX_PARTS = 20_000
 PROBES = 48
-_MATCH = ("match",)
+_MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
@@ -57,6 +58,24 @@ class _Variant:
     refs: tuple[tuple[int, int], ...]  # per test: (index into positions, index into that field's tests)
     classes: Callable[[Key], Any]  # key -> the classes of its fields
     statuses: dict[Any, Status] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _TopicAnswer:
+    """A topic's share of an answer, for one combination of the classes of the fields it tests."""
+
+    matched: tuple[int, ...]  # its matching variants (indices, classifier order)
+    needs: int  # the fields its candidates need, as a bit mask over registry positions
+    candidates: bytes  # its candidates' JSON entries, comma-separated
+    nearest: bytes  # its nearest variants' JSON entries (none when it has a match or a candidate)
+
+
+@dataclass
+class _Topic:
+    topic: str
+    variants: tuple[int, ...]  # indices of its variants
+    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants test
+    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)
 
 
 class ClassAnswers:
@@ -76,10 +95,20 @@ class ClassAnswers:
             )
             classes: Callable[[Key], Any] = itemgetter(*positions) if positions else _nothing
             self.variants.append(_Variant(variant, positions, refs, classes))
+        groups: dict[str, list[int]] = {}
+        for j, compiled in enumerate(self.variants):
+            groups.setdefault(compiled.variant.topic, []).append(j)
+        self.topics: list[_Topic] = []
+        for topic, members in groups.items():  # classifier order (by topic, then number)
+            tested = sorted({p for j in members for p in self.variants[j].positions})
+            self.topics.append(_Topic(topic, tuple(members), itemgetter(*tested) if tested else _nothing))
+        self.getters = [t.classes for t in self.topics]
+        self.memos = [t.answers for t in self.topics]
+        #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
+        self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
         self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
-        self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}]  # assumed, matches, candidates, nearest
+        self.parts: list[dict[Any, bytes]] = [{}, {}, {}]  # assumed, matches (and conflicts), needs
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
-        self.topics: dict[tuple[Any, ...], str] = {}  # one topic's nearest entries
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True
         self.compiled = self.check(PROBES)
@@ -110,7 +139,7 @@ class ClassAnswers:
         return True
 
     def clear(self) -> None:
-        caches: list[dict[Any, Any]] = [*self.parts, self.items, self.topics]
+        caches: list[dict[Any, Any]] = [*self.parts, self.items, *self.memos]
         for cache in caches:
             cache.clear()
 
@@ -150,24 +179,20 @@ class ClassAnswers:
         return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
 
     def _compiled(self, key: Key) -> bytes:
-        statuses = []
-        for compiled in self.variants:
-            classes = compiled.classes(key)
-            status = compiled.statuses.get(classes)
-            if status is None:
-                status = compiled.statuses[classes] = self._status(compiled, classes)
-            statuses.append(status)
-        variants = self.variants
-        matched = tuple(j for j, s in enumerate(statuses) if s is _MATCH)
-        candidates = tuple((j, s[1]) for j, s in enumerate(statuses) if s[0] == "candidate")
-        closed = {variants[j].variant.topic for j in matched} | {variants[j].variant.topic for j, _ in candidates}
-        misses = tuple(
-            (j, s[1], s[2])
-            for j, s in enumerate(statuses)
-            if s[0] == "miss" and variants[j].variant.topic not in closed
-        )
-        assumed = tuple(key[p] for p in self.defaults)
-        parts = self.parts
+        memos = self.memos
+        topics: list[Any] = list(map(dict.get, memos, map(call, self.getters, repeat(key))))
+        if None in topics:  # a topic meets this combination of its fields' classes for the first time
+            for i, found in enumerate(topics):
+                if found is None:
+                    if len(memos[i]) >= MAX_PARTS:
+                        memos[i].clear()
+                    topics[i] = memos[i][self.getters[i](key)] = self._topic(self.topics[i], key)
+        matched: tuple[int, ...] = ()
+        needs = 0
+        for answer in topics:
+            matched += answer.matched
+            needs |= answer.needs
+        assumed, parts = tuple([key[p] for p in self.defaults]), self.parts
         return b"".join(
             (
                 b',"assumed":',
@@ -175,12 +200,39 @@ class ClassAnswers:
                 b',"matches":',
                 parts[1].get(matched) or self._part(1, matched, self._matches),
                 b',"needs":',
-                parts[2].get(candidates) or self._part(2, candidates, self._candidates),
-                b',"nearest":',
-                parts[3].get(misses) or self._part(3, misses, self._nearest),
-                b"}\n",
+                parts[2].get(needs) or self._part(2, needs, self._needs),
+                b',"candidates":[',
+                b",".join([answer.candidates for answer in topics if answer.candidates]),
+                b'],"nearest":[',
+                b",".join([topics[i].nearest for i in self.nearest_order if topics[i].nearest]),
+                b"]}\n",
             )
         )
+
+    def _topic(self, topic: _Topic, key: Key) -> _TopicAnswer:
+        matched: list[int] = []
+        candidates: list[Status] = []
+        misses: list[Status] = []
+        for j in topic.variants:
+            compiled = self.variants[j]
+            classes = compiled.classes(key)
+            status = compiled.statuses.get(classes)
+            if status is None:
+                status = compiled.statuses[classes] = self._status(j, classes)
+            if status[0] == _MATCHED:
+                matched.append(j)
+            elif status[0] == _CANDIDATE:
+                candidates.append(status)
+            else:
+                misses.append(status)
+        needs = 0
+        for status in candidates:
+            for name in status[3]:
+                needs |= 1 << self.names.index(name)
+        entries = ",".join(self._item("candidate", status[1], (status[3],)) for status in candidates)
+        # nearest: only for a topic where nothing matches and nothing could match with more facts
+        nearest = self._nearest_in(tuple(misses)) if misses and not matched and not candidates else ""
+        return _TopicAnswer(tuple(matched), needs, entries.encode(), nearest.encode())
 
     def _part(self, kind: int, key: Any, render: Callable[[Any], bytes]) -> bytes:
         part = self.parts[kind]
@@ -189,20 +241,28 @@ class ClassAnswers:
         found = part[key] = render(key)
         return found
 
-    def _status(self, compiled: _Variant, classes: Any) -> Status:
+    def _status(self, j: int, classes: Any) -> Status:
+        """``(matched, j, topic)``, ``(candidate, j, topic, needs)`` or ``(missed, j, topic, differs_in,
+        also_needs)``: variant ``j`` for one combination of the classes of the fields it tests. Fields
+        are listed in registry order, once each (as the recommender lists them)."""
+        compiled = self.variants[j]
         each = classes if len(compiled.positions) > 1 else (classes,)
-        fields = self.partition.fields
-        results = [fields[compiled.positions[k]].outcomes[each[k]][t] for k, t in compiled.refs]
-        if all(r is True for r in results):
-            return _MATCH
-        violated = self._names(compiled, results, False)
-        unknown = self._names(compiled, results, None)
-        return ("candidate", unknown) if not violated else ("miss", violated, unknown)
-
-    def _names(self, compiled: _Variant, results: list[bool | None], wanted: bool | None) -> tuple[str, ...]:
-        """The fields with a test giving ``wanted``, in registry order (as the recommender lists them)."""
-        positions = {compiled.positions[k] for (k, _), r in zip(compiled.refs, results, strict=True) if r is wanted}
-        return tuple(self.names[p] for p in sorted(positions))
+        fields, positions = self.partition.fields, compiled.positions
+        violated: set[int] = set()
+        unknown: set[int] = set()
+        for k, t in compiled.refs:
+            result = fields[positions[k]].outcomes[each[k]][t]
+            if result is False:
+                violated.add(positions[k])
+            elif result is None:
+                unknown.add(positions[k])
+        topic, names = compiled.variant.topic, self.names
+        if not violated and not unknown:
+            return (_MATCHED, j, topic)
+        needs = tuple([names[p] for p in sorted(unknown)])
+        if not violated:
+            return (_CANDIDATE, j, topic, needs)
+        return (_MISSED, j, topic, tuple([names[p] for p in sorted(violated)]), needs)
 
     # --- the parts ------------------------------------------------------------------------------
     def _assumed(self, classes: tuple[int, ...]) -> bytes:
@@ -240,35 +300,15 @@ class ClassAnswers:
             found = self.items[key] = dumps(item)
         return found
 
-    def _candidates(self, candidates: tuple[tuple[int, tuple[str, ...]], ...]) -> bytes:
-        wanted = {name for _, needs in candidates for name in needs}
-        needs = [f for f in self.names if f in wanted]
-        items = ",".join(self._item("candidate", j, (n,)) for j, n in candidates)
-        return (_encode(needs) + ',"candidates":[' + items + "]").encode()
+    def _needs(self, mask: int) -> bytes:
+        return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()
 
-    def _nearest(self, misses: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> bytes:
-        variants = self.variants
-        topics: dict[str, list[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
-        for miss in misses:
-            topics.setdefault(variants[miss[0]].variant.topic, []).append(miss)
-        parts = []
-        for topic in sorted(topics, key=topic_order):
-            in_topic = tuple(topics[topic])
-            part = self.topics.get(in_topic)
-            if part is None:
-                if len(self.topics) >= MAX_PARTS:
-                    self.topics.clear()
-                part = self.topics[in_topic] = self._nearest_in(in_topic)
-            parts.append(part)
-        return ("[" + ",".join(parts) + "]").encode()
-
-    def _nearest_in(self, misses: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]) -> str:
+    def _nearest_in(self, misses: tuple[Status, ...]) -> str:
         """The nearest variants of one topic: those differing in the fewest fields, then needing fewest."""
-        best = min(len(m[1]) for m in misses)
-        closest = sorted(
-            (m for m in misses if len(m[1]) == best), key=lambda m: (len(m[2]), self.variants[m[0]].variant.number)
-        )
-        return ",".join(self._item("nearest", j, (violated, unknown)) for j, violated, unknown in closest)
+        best = min(len(m[3]) for m in misses)
+        closest = [m for m in misses if len(m[3]) == best]
+        closest.sort(key=lambda m: (len(m[4]), self.variants[m[1]].variant.number))
+        return ",".join(self._item("nearest", m[1], (m[3], m[4])) for m in closest)
 
 
 def _nothing(key: Key) -> tuple[()]:

@@ -45,6 +45,9 @@ class FieldClasses:
     codes: dict[Any, int] = field(default_factory=dict)  # value (None: null, ABSENT: left out) -> class
     members: list[Any] = field(default_factory=list)  # class -> one value of it (None, ABSENT, a value)
     outcomes: list[tuple[bool | None, ...]] = field(default_factory=list)  # class -> results of ``tests``
+    #: class -> what the contract's rules see of it (given or not, and in which of their value sets)
+    ruled: list[int] = field(default_factory=list)
+    rule_signatures: dict[tuple[Any, ...], int] = field(default_factory=dict)
     signatures: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
     @property
@@ -70,6 +73,9 @@ class FieldClasses:
             self.members.append(value)
             evaluated = self.feature.default if value is ABSENT and self.feature.default is not None else value
             self.outcomes.append(tuple(t.evaluate(None if evaluated is ABSENT else evaluated) for t in self.tests))
+            given = value is not None and value is not ABSENT  # a default is not given: no rule looks at it
+            seen = (given, tuple(value in s for s in self.value_sets)) if given else (False,)
+            self.ruled.append(self.rule_signatures.setdefault(seen, len(self.rule_signatures)))
         if not self.numeric or value is None or value is ABSENT:
             self.codes[value] = code
         return code
@@ -105,6 +111,12 @@ class Partition:
         """The class key of a validated case (the strict path's)."""
         values, assumed = case.values, case.assumed
         return tuple(c.code(ABSENT if c.feature.name in assumed else values.get(c.feature.name)) for c in self.fields)
+
+    def ruled_of(self, key: Key) -> tuple[int, ...]:
+        """What the contract's rules and required fields see of a class: whether a case of it is
+        valid depends on nothing else, so it is decided once per value of this."""
+        fields = self.fields
+        return tuple([fields[p].ruled[key[p]] for p in self.ruled])
 
     def member(self, key: Key) -> dict[str, Any]:
         """One case object of the class (as a program would send it: left-out fields absent)."""
