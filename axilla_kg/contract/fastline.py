@@ -36,7 +36,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from operator import getitem
+from functools import partial
+from itertools import repeat
+from operator import eq, getitem, sub
 from typing import Any, Literal
 
 import msgspec
@@ -70,7 +72,9 @@ def supported(registry: Registry, bounded: set[str]) -> bool:
 
 
 class FastLine:
-    """``line bytes -> (class key, echo bytes)``, or ``None`` when the strict path must answer.
+    """``line bytes -> (class key, echo members)``, or ``None`` when the strict path must answer; and
+    the same for a whole block of lines at once (:meth:`read_block`). The echo members are the case
+    echo without its braces (``b'"sex":"female","age":40'``).
 
     ``classes`` gives, per registry field in order, the function that classes one of its values
     (``None`` for null, ``msgspec.UNSET`` for a field left out, or a valid value): batch mode's
@@ -121,8 +125,9 @@ class FastLine:
             self.fragments.append(fragments)
         #: a numeric field's memo entries that are not numbers (restored when the memo is cleared)
         self.fixed = {index: (dict(self.codes[index]), dict(self.fragments[index])) for index in self.numeric}
-        struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True)
+        struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True, gc=False)
         self.decode = msgspec.json.Decoder(struct).decode
+        self.decode_all = msgspec.json.Decoder(list[struct]).decode  # type: ignore[valid-type]
         self.astuple = msgspec.structs.astuple
         self.read = self._reader()
 
@@ -190,6 +195,51 @@ class FastLine:
                         value = values[index] = bytes(value)
                     if value not in memo and not learn(index, value):
                         return None
-            return tuple(map(getitem, codes, values)), b"{" + join(filter(None, map(getitem, fragments, values))) + b"}"
+            return tuple(map(getitem, codes, values)), join(filter(None, map(getitem, fragments, values)))
 
         return read
+
+    def read_block(self, lines: list[bytes]) -> tuple[list[tuple[int, ...] | None], list[bytes]] | None:
+        """Every line of a block at once: per line its class key (``None``: the strict path must answer
+        it) and echo members; ``None`` when the block as a whole cannot be decoded (a line that is not
+        a plain case object), so each line must be read on its own.
+
+        The lines are decoded as one JSON array (``[`` + lines joined by ``,`` + ``]``): a line holding
+        anything but one object of the case's scalar fields makes that fail or changes the element
+        count, so element *i* is line *i*. Then each field is a column, and the class keys and echoes
+        are C-level ``map`` and ``zip`` passes over the columns (no Python code runs per line unless a
+        line needs the strict path)."""
+        if not lines or max(map(len, lines)) > MAX_FAST_BYTES:
+            return None
+        try:
+            cases = self.decode_all(b"[" + b",".join(lines) + b"]")
+        except (msgspec.MsgspecError, ValueError, RecursionError):
+            return None
+        if len(cases) != len(lines):
+            return None
+        rows = list(map(self.astuple, cases))
+        columns: list[Any] = list(zip(*rows, strict=True))
+        keyed: list[bool] = list(
+            map(
+                eq,
+                map(bytes.count, lines, repeat(b":")),
+                map(sub, repeat(len(columns)), map(tuple.count, rows, repeat(msgspec.UNSET))),
+            )
+        )  # one ``:`` per field set, so no repeated key, nested object or colon in a string
+        for index in self.numeric:
+            column: Any = columns[index]
+            if self.numeric[index][1]:  # raw JSON text: as bytes (a Raw cannot be a dict key)
+                column = columns[index] = [bytes(v) if type(v) is msgspec.Raw else v for v in column]
+            codes = self.codes[index]
+            for value in set(column).difference(codes):
+                self._learn(index, value)
+            if not set(column).issubset(codes):  # a value the contract refuses (or not a plain number)
+                keyed = [ok and value in codes for ok, value in zip(keyed, column, strict=True)]
+        keys = list(
+            zip(*[list(map(table.get, column)) for table, column in zip(self.codes, columns, strict=True)], strict=True)
+        )
+        members = [list(map(table.get, column)) for table, column in zip(self.fragments, columns, strict=True)]
+        echoes = list(map(b",".join, map(partial(filter, None), zip(*members, strict=True))))
+        if not all(keyed):
+            return [key if ok else None for key, ok in zip(keys, keyed, strict=True)], echoes
+        return keys, echoes  # type: ignore[return-value]

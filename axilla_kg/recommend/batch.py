@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from typing import IO, Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
@@ -46,10 +47,14 @@ MAX_SEEN_LINES = 50_000
 MAX_LINE_BYTES = 1 << 20
 #: Lines per block: big enough to amortise a write, small enough to keep memory flat.
 BLOCK_LINES = 2048
+#: Lines read together again when a block as a whole cannot be (see :meth:`BatchRecommender._keys`).
+RUN_LINES = 64
 READ_BYTES = 1 << 16
 _IOV_MAX = 1024
 #: ``recommend.dumps`` without building an encoder per call (the tests hold the bytes equal)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+#: ``{"line":N,"case":{`` and the case echo's members; the class's tail closes the echo
+_HEAD = b'{"line":%d,' + CASE_HEAD + b"%b"
 _INVALID = b"invalid"  # a class whose cases break a contract rule: the strict path words each line's error
 
 Block = tuple[int, list[bytes | None]]
@@ -121,21 +126,21 @@ class BatchRecommender:
             if fast is not None:
                 tail = self._cell(fast[0])
                 if tail is not None and tail is not _INVALID:
-                    return b'{"line":%d,%b%b' % (number, CASE_HEAD, fast[1]), tail, False
+                    return _HEAD % (number, fast[1]), tail, False
             seen = self.seen.get(raw)
             if seen is not None:  # the same bytes as an earlier line: the same case, the same answer
-                return b'{"line":%d,%b%b' % (number, CASE_HEAD, seen[0]), seen[1], False
+                return _HEAD % (number, seen[0]), seen[1], False
             if not raw.strip():
                 return self._error(number, "blank line: expected a patient case (a JSON object)"), b"", True
             case = self.load(raw)  # strict: UTF-8, limits, plain numbers (axilla_kg.inputs.safejson)
             tail = self._cell(self.key(case), case)
             if tail is None or tail is _INVALID:  # (never _INVALID for a case the contract accepted)
                 return dumps({"line": number, **self.answers.result(case)}).encode() + b"\n", b"", False
-            echo = _encode(case.to_json()).encode()
+            echo = _encode(case.to_json()).encode()[1:-1]  # its members (the head opens the object)
             if len(self.seen) >= MAX_SEEN_LINES:
                 self.seen.clear()
             self.seen[raw] = (echo, tail)
-            return b'{"line":%d,%b%b' % (number, CASE_HEAD, echo), tail, False
+            return _HEAD % (number, echo), tail, False
         except CaseError as exc:
             return self._error(number, str(exc), exc.field), b"", True
         except RecursionError:
@@ -185,36 +190,74 @@ class BatchRecommender:
 
     # a block ----------------------------------------------------------------------------------
     def answer_block(self, block: Block) -> tuple[list[bytes], int]:
-        """The pieces to write for a block of lines, and how many of its lines are errors."""
+        """The pieces to write for a block of lines, and how many of its lines are errors.
+
+        Lines sent before (same bytes) take their echo and tail from ``seen``; the others are read
+        together (:meth:`FastLine.read_block`), and only a line met with a new class or refused by
+        the fast reader runs Python code of its own."""
         first, lines = block
-        pieces: list[bytes] = []
+        count = len(lines)
+        seen: Callable[[Any], Any] = self.seen.get
+        found: list[Any] = list(map(seen, lines))  # (echo, tail), or None
+        todo = [i for i, hit in enumerate(found) if hit is None]
+        slow: dict[int, bytes] = {}  # line index -> its whole output (error lines, strict-path lines)
+        if todo:
+            self._read(lines, found, todo, slow)
         errors = 0
-        answer, cells, seen, append, head = self.answer_line, self.cells, self.seen, pieces.append, CASE_HEAD
-        cell = self._cell
-        fast = self.fast.read if self.fast is not None else None
-        for number, raw in enumerate(lines, first):
-            if raw is not None:  # the common lines, inline (answer_line does the rest)
-                hit = seen.get(raw)
-                if hit is not None:  # the same bytes as an earlier line: the same case, the same answer
-                    append(b'{"line":%d,%b%b' % (number, head, hit[0]))
-                    append(hit[1])
-                    continue
-                found = fast(raw) if fast is not None else None
-                if found is not None:
-                    tail = cells.get(found[0]) or cell(found[0])  # (a class met for the first time)
-                    if tail is not None and tail is not _INVALID:
-                        if len(seen) >= MAX_SEEN_LINES:
-                            seen.clear()
-                        seen[raw] = (found[1], tail)
-                        append(b'{"line":%d,%b%b' % (number, head, found[1]))
-                        append(tail)
-                        continue
-            line_head, tail, failed = answer(number, raw)
-            append(line_head)
-            if tail:
-                append(tail)
-            errors += failed
+        if slow:
+            for i in slow:
+                head, tail, failed = self.answer_line(first + i, lines[i])
+                slow[i] = head + tail
+                errors += failed
+                found[i] = (b"", b"")
+        pieces: list[bytes] = [b""] * (2 * count)
+        pieces[0::2] = map(_HEAD.__mod__, zip(range(first, first + count), map(itemgetter(0), found), strict=True))
+        pieces[1::2] = map(itemgetter(1), found)
+        for i, whole in slow.items():
+            pieces[2 * i], pieces[2 * i + 1] = whole, b""
         return pieces, errors
+
+    def _keys(self, part: list[bytes | None]) -> tuple[list[Any], list[bytes]]:
+        """Class keys (``None``: the strict path answers the line) and echo members of lines: a block at
+        once; a block with a line that is not plainly a case in runs of :data:`RUN_LINES`, and a run
+        with such a line line by line (so a bad line now and then costs little)."""
+        if self.fast is None:
+            return [None] * len(part), [b""] * len(part)
+        read = None if None in part else self.fast.read_block(part)  # type: ignore[arg-type]
+        if read is not None:
+            return read
+        if len(part) > RUN_LINES:
+            keys: list[Any] = []
+            echoes: list[bytes] = []
+            for start in range(0, len(part), RUN_LINES):
+                more = self._keys(part[start : start + RUN_LINES])
+                keys += more[0]
+                echoes += more[1]
+            return keys, echoes
+        each = [self.fast.read(raw) if raw is not None else None for raw in part]
+        return [r[0] if r is not None else None for r in each], [r[1] if r is not None else b"" for r in each]
+
+    def _read(self, lines: list[bytes | None], found: list[Any], todo: list[int], slow: dict[int, bytes]) -> None:
+        """Fill ``found`` at ``todo`` with (echo, tail) from the fast reader, or mark the line ``slow``."""
+        part: list[Any] = lines if len(todo) == len(lines) else [lines[i] for i in todo]
+        keys, echoes = self._keys(part)
+        tails: list[Any] = list(map(self.cells.get, keys))
+        if None in tails:  # a class met for the first time, or a line the fast reader declined
+            for k in [k for k, tail in enumerate(tails) if tail is None]:
+                tails[k] = self._cell(keys[k]) if keys[k] is not None else None
+        pairs = list(zip(echoes, tails, strict=True))
+        if len(self.seen) + len(todo) >= MAX_SEEN_LINES:
+            self.seen.clear()
+        self.seen.update(zip(part, pairs, strict=True))
+        if None in tails or _INVALID in tails:  # (only a few lines of a block, if any)
+            for k in [k for k, tail in enumerate(tails) if tail is None or tail is _INVALID]:
+                slow[todo[k]] = b""
+                self.seen.pop(part[k], None)
+        if part is lines:
+            found[:] = pairs
+        else:
+            for i, pair in zip(todo, pairs, strict=True):
+                found[i] = pair
 
 
 # --- reading ------------------------------------------------------------------------------------

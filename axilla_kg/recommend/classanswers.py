@@ -36,8 +36,9 @@ from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topi
 
 #: ``--detail`` value: each match as a reference into a separate details document.
 REF = "ref"
-#: What comes before each line's case echo: ``{"line":N,`` + this + echo + the class's tail.
-CASE_HEAD = b'"case":'
+#: What comes before each line's case echo: ``{"line":N,`` + this + the echo's members + the class's
+#: tail (which closes the echo's object first).
+CASE_HEAD = b'"case":{'
 #: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
 MAX_PARTS = 20_000
 PROBES = 48
@@ -79,7 +80,7 @@ class _Topic:
 
 
 class ClassAnswers:
-    """``class key -> tail bytes`` (everything after the case echo, newline included)."""
+    """``class key -> tail bytes`` (everything after the case echo's members, newline included)."""
 
     def __init__(self, recommender: Recommender, partition: Partition, detail: str = "full") -> None:
         self.recommender, self.partition, self.detail = recommender, partition, detail
@@ -109,6 +110,7 @@ class ClassAnswers:
         self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]  # assumed, matches (and conflicts), needs
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
+        self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True
         self.compiled = self.check(PROBES)
@@ -139,7 +141,7 @@ class ClassAnswers:
         return True
 
     def clear(self) -> None:
-        caches: list[dict[Any, Any]] = [*self.parts, self.items, *self.memos]
+        caches: list[dict[Any, Any]] = [*self.parts, self.items, self.combinations, *self.memos]
         for cache in caches:
             cache.clear()
 
@@ -168,9 +170,9 @@ class ClassAnswers:
         result["case"] = _CASE_MARK
         text = dumps(result)
         at = text.index(_CASE_MARK_JSON)
-        if not text.startswith("{" + CASE_HEAD.decode()):
+        if not text.startswith('{"case":'):
             return None
-        return text[at + len(_CASE_MARK_JSON) :].encode() + b"\n"
+        return b"}" + text[at + len(_CASE_MARK_JSON) :].encode() + b"\n"
 
     def _ref(self, match: dict[str, Any]) -> dict[str, Any]:
         details = dumps(match).encode()
@@ -195,7 +197,7 @@ class ClassAnswers:
         assumed, parts = tuple([key[p] for p in self.defaults]), self.parts
         return b"".join(
             (
-                b',"assumed":',
+                b'},"assumed":',
                 parts[0].get(assumed) or self._part(0, assumed, self._assumed),
                 b',"matches":',
                 parts[1].get(matched) or self._part(1, matched, self._matches),
@@ -210,21 +212,28 @@ class ClassAnswers:
         )
 
     def _topic(self, topic: _Topic, key: Key) -> _TopicAnswer:
-        matched: list[int] = []
-        candidates: list[Status] = []
-        misses: list[Status] = []
+        """A topic's share of the answer: from its variants' statuses (each remembered per class of the
+        fields it tests), rendered once per combination of statuses."""
+        statuses = []
         for j in topic.variants:
             compiled = self.variants[j]
             classes = compiled.classes(key)
             status = compiled.statuses.get(classes)
             if status is None:
                 status = compiled.statuses[classes] = self._status(j, classes)
-            if status[0] == _MATCHED:
-                matched.append(j)
-            elif status[0] == _CANDIDATE:
-                candidates.append(status)
-            else:
-                misses.append(status)
+            statuses.append(status)
+        combination = tuple(statuses)
+        found = self.combinations.get(combination)
+        if found is None:
+            if len(self.combinations) >= MAX_PARTS:
+                self.combinations.clear()
+            found = self.combinations[combination] = self._render_topic(statuses)
+        return found
+
+    def _render_topic(self, statuses: list[Status]) -> _TopicAnswer:
+        matched = tuple(status[1] for status in statuses if status[0] == _MATCHED)
+        candidates = [status for status in statuses if status[0] == _CANDIDATE]
+        misses = [status for status in statuses if status[0] == _MISSED]
         needs = 0
         for status in candidates:
             for name in status[3]:
@@ -232,7 +241,7 @@ class ClassAnswers:
         entries = ",".join(self._item("candidate", status[1], (status[3],)) for status in candidates)
         # nearest: only for a topic where nothing matches and nothing could match with more facts
         nearest = self._nearest_in(tuple(misses)) if misses and not matched and not candidates else ""
-        return _TopicAnswer(tuple(matched), needs, entries.encode(), nearest.encode())
+        return _TopicAnswer(matched, needs, entries.encode(), nearest.encode())
 
     def _part(self, kind: int, key: Any, render: Callable[[Any], bytes]) -> bytes:
         part = self.parts[kind]
