@@ -15,20 +15,23 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 HERE = Path(__file__).resolve().parent
+#: the seed patient: the facts the seed article gives, untreated, the first imaging of the axilla
 SEED = (
     "/case?sex=female&age=52&breast_cancer=new&tumor_size_cm=1.5&clinical_nodes=positive"
-    "&diagnostic_breast_imaging_done=true"
+    "&diagnostic_breast_imaging_done=true&neoadjuvant=none&imaging_step=initial"
 )
 SHOTS = [
+    ("home.png", "/", (1000, 760)),
+    ("search.png", "/search?q=PET", (1000, 900)),
     ("topics.png", "/topics", (1000, 760)),
     ("variant.png", "/topics/286/variants/4", (1000, 1400)),
-    ("case.png", SEED, (1000, 1200)),
+    ("case.png", SEED + "&procedure=FDG-PET%2FCT+skull+base+to+mid-thigh", (1280, 800)),
     (
         "dose.png",
         "/dose?procedure=US+axilla&procedure=Mammography+diagnostic&procedure=FDG-PET%2FCT+skull+base+to+mid-thigh",
         (1000, 760),
     ),
-    ("phone-case.png", SEED.replace("tumor_size_cm=1.5&", ""), (390, 1300)),
+    ("phone-case.png", SEED, (375, 812)),
 ]
 
 
@@ -57,7 +60,7 @@ def main() -> None:
                 ],
             )
             for name, path, (width, height) in SHOTS:
-                page = browser.new_page(viewport={"width": width, "height": height})
+                page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=width < 500)
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(HERE / name))

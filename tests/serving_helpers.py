@@ -46,14 +46,18 @@ class Served:
     process: subprocess.Popen[str]
 
     def worker_pids(self) -> list[int]:
-        """The pids of its query workers (its child processes), from /proc."""
+        """The pids of its query workers (its child processes running ``axilla_kg.server.worker``;
+        not the CDS Hooks pool's fork server), from /proc."""
         children = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
             except OSError:
+                continue
+            if b"axilla_kg.server.worker" not in command:
                 continue
             fields = stat.rsplit(")", 1)[1].split()
             if int(fields[1]) == self.process.pid and fields[0] not in ("Z", "X"):

@@ -177,7 +177,7 @@ def test_seed_pet_ct_is_not_appropriate_with_us_axilla_suggestion(base: str) -> 
     actions = suggestion_card["suggestions"][0]["actions"]
     created = next(a for a in actions if a["type"] == "create")
     assert created["resource"]["code"]["text"] == "US axilla"
-    assert next(a for a in actions if a["type"] == "delete")["resourceId"] == ["ServiceRequest/order-1"]
+    assert next(a for a in actions if a["type"] == "delete")["resourceId"] == "ServiceRequest/order-1"
 
 
 def test_seed_us_axilla_is_appropriate_and_links_its_variant_page(base: str) -> None:

@@ -76,6 +76,7 @@ REQUIRED = {
     "audit": ["orders.csv"],
     "export": ["--format", "ttl"],
     "import-ratings": ["table.csv", "--topic", "286"],
+    "feedback-report": ["--db", "feedback.sqlite"],
 }
 
 

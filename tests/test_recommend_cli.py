@@ -142,8 +142,11 @@ def test_audit(tmp_path: Path) -> None:
     body = json.loads(proc.stdout)
     verdicts = {o["order_id"]: o["verdict"] for o in body["orders"]}
     assert verdicts["a1"] == "appropriate"
-    assert verdicts["a2"] == "not appropriate"
-    assert verdicts["a3"] == "may be appropriate"
+    # nac_planned not given: 235 V4 could still apply and rates PET/CT and MRI otherwise than 286 V4
+    # (issue 18: an undecided order says which field decides it)
+    assert verdicts["a2"] == "needs more information" and verdicts["a3"] == "needs more information"
+    a2 = next(o for o in body["orders"] if o["order_id"] == "a2")
+    assert a2["message"].startswith("decided by nac_planned")
     assert verdicts["a4"] == "no criteria apply"
     assert verdicts["a5"] == "not rated in our data"
     assert verdicts["a6"] == "invalid" and verdicts["a7"] == "invalid"
@@ -159,10 +162,35 @@ def test_audit(tmp_path: Path) -> None:
     assert "did you mean 'US axilla'" in a7["message"] and ":8:" in a7["message"]
     summary = {r["verdict"]: r["orders"] for r in body["summary"]["by_verdict"]}
     assert sum(summary.values()) == len(rows) - 1
-    assert summary["conflicting criteria"] == 1 and summary["needs more information"] == 1
+    assert summary["conflicting criteria"] == 1 and summary["needs more information"] == 3
     assert summary["appropriate"] == 1 and summary["invalid"] == 2
     table = run_cli("audit", str(path))
     assert "Summary by verdict" in table.stdout and "Summary by procedure" in table.stdout
+
+
+def test_audit_grades_from_decided_answers(tmp_path: Path) -> None:
+    """Issue 18: an order decided Usually Appropriate is appropriate with facts missing (235 V4
+    and 286 V4 both could apply and agree on US axilla); an undecided order names the field that
+    decides it; a verdict resting only on low-confidence rows says so in the verdict (235 V5's US
+    axilla row is low confidence in the reference table: two sources disagree)."""
+    rows = [
+        "order_id,sex,age,breast_cancer,question,clinical_nodes,neoadjuvant,axilla_previously_evaluated,"
+        "imaging_step,tumor_size_cm,diagnostic_breast_imaging_done,procedure",
+        "d1,female,52,new,axilla,positive,,,initial,1.5,true,US axilla",
+        "d2,female,52,new,axilla,positive,,,,1.5,true,US axilla",
+        "d3,female,50,new,axilla,negative,completed,false,initial,1.5,,US axilla",
+    ]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    proc = run_cli("audit", str(path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    orders = {o["order_id"]: o for o in json.loads(proc.stdout)["orders"]}
+    assert orders["d1"]["verdict"] == "appropriate"
+    assert orders["d1"]["message"] == "decided: Usually Appropriate in 286 V4 (candidate); 235 V4 (candidate)"
+    assert orders["d2"]["verdict"] == "needs more information"
+    assert orders["d2"]["message"].startswith("decided by imaging_step (imaging step)")
+    assert orders["d3"]["verdict"] == "appropriate (low confidence only)"
+    assert orders["d3"]["confidence"] == "low"
 
 
 def test_audit_bad_header(tmp_path: Path) -> None:

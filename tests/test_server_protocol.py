@@ -171,7 +171,7 @@ def test_named_query_route_binds_typed_parameters(base: str, local: KnowledgeGra
 
 
 def test_query_page_is_self_contained(base: str, local: KnowledgeGraph) -> None:
-    status, ctype, body = request(base, "GET", "/")
+    status, ctype, body = request(base, "GET", "/query")
     page = body.decode()
     assert status == 200 and ctype.startswith("text/html")
     for query in local.named_queries():
@@ -414,3 +414,7 @@ def test_the_front_door_is_served_beside_the_endpoint(base: str) -> None:
     assert status == 200 and json.loads(body)["services"]
     status, _, _ = request(base, "GET", "/health")
     assert status == 200  # the endpoint's own routes come first
+    status, ctype, body = request(base, "GET", "/")
+    assert status == 200 and b'action="/search"' in body  # the lookup home, not a redirect to /query
+    status, ctype, body = request(base, "GET", "/query")
+    assert status == 200 and b'id="named-data"' in body

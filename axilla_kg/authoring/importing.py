@@ -60,7 +60,7 @@ def existing_topic(key: str) -> ExistingTopic | None:
     """Topic metadata and variant definition sources from the shipped graph (None if absent)."""
     from axilla_kg.export.rdf import AX, load_source
 
-    source = load_source(canonical=False)  # named nodes only are read: no blank node relabelling
+    source = load_source()  # named nodes only are read
     if key not in source.topics:
         return None
     g, node = source.graph, source.topics[key]

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import re
+import urllib.parse
 import uuid
 from typing import Any
 
 from axilla_kg.cdshooks import codes
-from axilla_kg.cdshooks.orders import Verdict
+from axilla_kg.cdshooks.fhir_case import Derivation
+from axilla_kg.cdshooks.orders import Identified, Verdict
 from axilla_kg.vocab import CATEGORY_SYSTEM
 
 SOURCE_LABEL = "axilla-kg: ACR Appropriateness Criteria (topic 286 Imaging of the Axilla)"
@@ -48,10 +50,29 @@ def _names(variants: list[tuple[str, int]]) -> str:
     return ", ".join(f"{t} V{n}" for t, n in variants)
 
 
-def make_card(summary: str, indicator: str, detail: str, base: str, links: list[dict[str, Any]]) -> dict[str, Any]:
+#: CDS Hooks 2.0: a card's summary "SHALL be less than 140 characters". Every summary below is built
+#: from short parts; optional parts are added only while the whole stays under the limit, and the full
+#: wording is always in ``detail``. A summary is never cut.
+SUMMARY_LIMIT = 140
+
+
+def summary(base: str, *optional: str) -> str:
+    """``base`` plus each optional part that still fits (in order); never cut."""
+    if len(base) >= SUMMARY_LIMIT:
+        raise ValueError(f"summary by design under {SUMMARY_LIMIT} characters, got {len(base)}: {base!r}")
+    out = base
+    for part in optional:
+        if len(out + part) < SUMMARY_LIMIT:
+            out += part
+    return out
+
+
+def make_card(summary_text: str, indicator: str, detail: str, base: str, links: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(summary_text) >= SUMMARY_LIMIT:
+        raise ValueError(f"card summary over the CDS Hooks limit: {summary_text!r}")
     return {
         "uuid": str(uuid.uuid4()),
-        "summary": summary[:140],
+        "summary": summary_text,
         "indicator": indicator,
         "detail": f"{detail}\n\n{CAVEAT}",
         "source": {"label": SOURCE_LABEL, "url": f"{base}/topics"},
@@ -59,63 +80,172 @@ def make_card(summary: str, indicator: str, detail: str, base: str, links: list[
     }
 
 
+def _list(items: list[str], empty: str) -> str:
+    """A list in prose; ``empty`` (a whole phrase) when there is nothing to list."""
+    return ", ".join(items) if items else empty
+
+
+def case_url(base: str, case: dict[str, Any]) -> str:
+    """The case page pre-filled with what the EHR sent (contract field names as query parameters,
+    values in their contract spelling: booleans true/false, numbers plain decimals)."""
+
+    def spell(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return f"{base}/case?" + urllib.parse.urlencode([(k, spell(v)) for k, v in case.items()])
+
+
+def _facts(derived: Derivation) -> str:
+    used = "".join(f"\n- `{k}`: {v}" for k, v in derived.evidence.items()) or " none"
+    out = f"\n\nPatient facts read from the record:{used}"
+    if derived.notes:
+        out += "\n\nNot used, or in disagreement:" + "".join(f"\n- {md_escape(n)}" for n in derived.notes)
+    return out
+
+
+def _reading(found: Identified) -> str:
+    if not found.readings:
+        return ""
+    return "\n\nHow the order was read:" + "".join(f"\n- {md_escape(r)}" for r in found.readings)
+
+
+def _decided_lines(result: dict[str, Any] | None, first: str | None) -> str:
+    """The decided answers (issue 18) for the patient, the ordered study first."""
+    decided = list((result or {}).get("decided") or [])
+    if not decided:
+        return ""
+    decided.sort(key=lambda d: d.get("procedure") != first)
+    lines = "".join(
+        f"\n- **{d['procedure']}**: {d['category']}"
+        + (f" (radiation {d['rrl']})" if d.get("rrl") else "")
+        + (f", confidence {d['confidence']}" if d.get("confidence") else "")
+        + (f" - ACR {_names(_variant_pairs(d.get('variants')))}" if d.get("variants") else "")
+        for d in decided
+    )
+    return f"Decided for this patient by the facts given:{lines}\n\n"
+
+
+def _variant_pairs(variants: Any) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for v in variants or []:
+        if isinstance(v, dict):
+            out.append((str(v.get("topic")), int(v.get("variant", 0))))
+        elif isinstance(v, (list, tuple)) and len(v) == 2:
+            out.append((str(v[0]), int(v[1])))
+    return out
+
+
+def ambiguous_card(base: str, order: dict[str, Any], found: Identified) -> dict[str, Any]:
+    """Issue 19: codings and text naming different studies (or a text naming several) are never rated."""
+    return make_card(
+        "Ambiguous order: its codes and text name different studies - not rated",
+        "warning",
+        f"The order '{md_escape(_display(order))}' does not name one study: its parts disagree or name several. "
+        "No rating and no PAMA stamp are given; correct the order so that its codes and text name the same study."
+        + _reading(found),
+        base,
+        [],
+    )
+
+
+def unknown_card(base: str, order: dict[str, Any], found: Identified) -> dict[str, Any]:
+    return make_card(
+        "Order not recognised as a study these criteria rate - no rating",
+        "info",
+        f"The order '{md_escape(_display(order))}' maps to none of the ACR procedures of this graph (by a code in "
+        "the order mapping, the exact ACR procedure name or a catalogue name), so no rating and no PAMA stamp "
+        "are given." + _reading(found),
+        base,
+        [],
+    )
+
+
 def order_cards(
-    base: str, order: dict[str, Any], verdict: Verdict, labels: dict[str, str], evidence: dict[str, str]
+    base: str,
+    order: dict[str, Any],
+    verdict: Verdict,
+    labels: dict[str, str],
+    derived: Derivation,
+    found: Identified | None = None,
+    result: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """The card(s) for one draft order."""
-    ordered = md_escape(_display(order))
+    """The card(s) for one draft order (its study identified)."""
     # evidence strings hold only validated values (codes checked against the code tables, FHIR
-    # dates and decimals, our own procedure names), never free text from the request
-    used = "".join(f"\n- `{k}`: {v}" for k, v in evidence.items()) or " none"
-    facts = f"\n\nPatient facts read from the record:{used}"
+    # dates and decimals, our own procedure names); notes and readings are escaped
+    facts = _facts(derived) + (_reading(found) if found else "")
     links = _variant_links(base, verdict.variants)
-    if verdict.kind == "unknown-procedure":
-        return [
-            make_card(
-                f"{_display(order)[:80]}: not an imaging study these criteria rate",
-                "info",
-                f"The order '{ordered}' does not name one of the ACR procedures in this graph "
-                "(by a verified code or the exact ACR procedure name), so no rating is given.",
-                base,
-                [],
-            )
-        ]
     name = verdict.procedure or ""
+    lead = _decided_lines(result, name)
     if verdict.kind == "needs":
-        asked = ", ".join(labels.get(f, f) for f in verdict.needs)
+        question = (result or {}).get("next_question")
+        field = question["field"] if question else (verdict.needs[0] if verdict.needs else None)
+        label = (question or {}).get("label") or labels.get(field or "", field or "")
+        asked = "; ".join(f"**{labels.get(f, f)}** (`{f}`)" for f in verdict.needs)
+        waiting = _list([f"{t} V{n}" for t, n in verdict.variants], "none listed")
+        case_link = {
+            "label": "Answer it on the case page (pre-filled)",
+            "url": case_url(base, derived.data),
+            "type": "absolute",
+        }
+        why = f": {md_escape(str(question['why']))}" if question and question.get("why") else ""
         return [
             make_card(
-                f"{name}: no rating yet - needs {asked}"[:140],
+                summary(f"{name}: no rating yet", f" - next question: {label}" if label else ""),
                 "warning",
-                f"The rating of **{name}** depends on facts the record does not state: "
-                + "; ".join(f"**{labels.get(f, f)}** (`{f}`)" for f in verdict.needs)
-                + f". Variants waiting on them: {_names(verdict.variants)}. {facts}",
+                lead
+                + (f"The next question: **{label}** (`{field}`){why}. " if field else "")
+                + f"The rating of **{name}** depends on facts the record does not state: {asked or 'none named'}. "
+                f"Variants waiting on them: {waiting}.{facts}",
                 base,
-                links,
+                [case_link, *links],
             )
         ]
     if verdict.kind == "conflict":
         parts = "; ".join(f"{d['category']} in {d['topic']} V{d['variant']}" for d in verdict.disagreements)
         return [
             make_card(
-                f"{name}: conflicting criteria - no single rating",
+                summary(f"{name}: criteria conflict - no single rating"),
                 "warning",
-                f"Matching variants rate **{name}** differently: {parts}. {facts}",
+                f"{lead}Matching variants rate **{name}** differently: {parts}. {facts}",
+                base,
+                links,
+            )
+        ]
+    if verdict.kind == "several":
+        parts = "; ".join(f"**{p}**: {what}" for p, what in verdict.covered)
+        return [
+            make_card(
+                summary("Order covers several ACR studies rated differently - no single rating"),
+                "warning",
+                f"{lead}The order's code covers several ACR procedures and the facts do not single one out: {parts}. "
+                f"Order the study you mean. {facts}",
                 base,
                 links,
             )
         ]
     if verdict.kind == "no-criteria":
         return [
-            make_card(f"{name}: no criteria apply", "info", f"No variant of these criteria fits. {facts}", base, [])
+            make_card(
+                summary(f"{name}: no criteria apply"),
+                "info",
+                f"{lead}No variant of these criteria fits. {facts}",
+                base,
+                [],
+            )
         ]
     if verdict.kind == "unrated":
+        which = (
+            f"Matching variants ({_names(verdict.variants)}) have no rating"
+            if verdict.variants
+            else "No matching variant has a rating"
+        )
         return [
             make_card(
-                f"{name}: not rated in our data",
+                summary(f"{name}: not rated in our data"),
                 "info",
-                f"Matching variants ({_names(verdict.variants)}) have no rating for **{name}** in this graph; "
-                f"their tables are partial, so this is not a rating. {facts}",
+                f"{lead}{which} for **{name}** in this graph; the tables are partial, so this is not a rating. {facts}",
                 base,
                 links,
             )
@@ -127,14 +257,20 @@ def order_cards(
             f"{d['category']} in {d['topic']} V{d['variant']}" for d in verdict.disagreements
         )
         detail += "."
+    if verdict.covered:
+        detail += " The order's code also covers: " + "; ".join(f"{p} ({what})" for p, what in verdict.covered) + "."
     card = make_card(
-        f"{name}: {verdict.category} (ACR {_names(verdict.variants)})", indicator, f"{detail} {facts}", base, links
+        summary(f"{name}: {verdict.category}", f" (ACR {_names(verdict.variants)})"),
+        indicator,
+        f"{lead}{detail} {facts}",
+        base,
+        links,
     )
     cards = [card]
     alt = verdict.alternative
     if alt is not None:
         suggestion = make_card(
-            f"Consider {alt['procedure']}: Usually Appropriate, lower radiation ({alt['rrl']})",
+            summary(f"Consider {alt['procedure']}", f": Usually Appropriate, lower radiation ({alt['rrl']})"),
             "info",
             f"In ACR {alt['topic']} V{alt['variant']}, **{alt['procedure']}** is Usually Appropriate with relative "
             f"radiation level {alt['rrl']}, lower than the ordered {name} ({verdict.rrl}).",
@@ -176,7 +312,7 @@ def _replace(order: dict[str, Any], procedure: str) -> dict[str, Any]:
             {
                 "type": "delete",
                 "description": f"Remove the draft order {_display(order)}",
-                "resourceId": [f"ServiceRequest/{order['id']}"],
+                "resourceId": f"ServiceRequest/{order['id']}",  # CDS Hooks 2.0: a string
             },
         )
     return {"label": f"Order {procedure} instead", "uuid": str(uuid.uuid4()), "isRecommended": True, "actions": actions}

@@ -79,6 +79,11 @@ def is_axillary_node_metastasis(code: str) -> bool:
     return icd10cm.is_valid_item(code) and icd10cm.remove_dot(code) == icd10cm.remove_dot(AXILLARY_NODE_METASTASIS)
 
 
+def is_valid(code: str) -> bool:
+    """A code of the shipped ICD-10-CM table (with or without its dot)."""
+    return bool(icd10cm.is_valid_item(code))
+
+
 def describe(code: str) -> str:
     return str(icd10cm.get_description(code))
 

@@ -25,6 +25,8 @@ class Derivation:
 
     data: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
+    #: what the reader could not use or found contradicting (shown in the cards; plain text)
+    notes: list[str] = field(default_factory=list)
 
     def put(self, name: str, value: Any, source: str) -> None:
         if name in field_names():  # a field the contract does not have (any more) is never sent
@@ -71,24 +73,27 @@ def derive_case(
     procedure_of: Callable[[dict[str, Any] | None], str | None],
     today: dt.date | None = None,
     axillary_imaging: frozenset[str] = frozenset({"US axilla"}),
+    reason: Derivation | None = None,
 ) -> Derivation:
     """The case fields the prefetched ``patient``, ``conditions``, ``observations`` and
     ``procedures`` state. ``procedure_of`` names our procedure for a FHIR CodeableConcept;
     ``axillary_imaging`` are our procedures that image the axilla (a completed one makes the
-    ordered study a next step)."""
+    ordered study a next step); ``reason`` are the facts the order's own reason states
+    (:mod:`axilla_kg.cdshooks.indication`), merged with the Conditions by :func:`merge`."""
     today = today or dt.datetime.now(dt.UTC).date()
-    out = Derivation()
+    record = Derivation()
     patient = prefetch.get("patient")
     if isinstance(patient, dict):
         gender = patient.get("gender")
         if gender in ("female", "male"):
-            out.put("sex", gender, f"Patient.gender = {gender}")
+            record.put("sex", gender, f"Patient.gender = {gender}")
         birth = patient.get("birthDate")
         if isinstance(birth, str):
             age = age_on(birth, today)
             if age is not None:
-                out.put("age", age, f"Patient.birthDate = {birth} (age on {today.isoformat()})")
-    _conditions(prefetch.get("conditions"), out)
+                record.put("age", age, f"Patient.birthDate = {birth} (age on {today.isoformat()})")
+    read_conditions(prefetch.get("conditions"), record)
+    out = record if reason is None else merge(record, reason, isinstance(prefetch.get("conditions"), dict))
     _tumour_size(prefetch.get("observations"), out)
     _imaging_done(prefetch.get("procedures"), procedure_of, out)
     if isinstance(prefetch.get("procedures"), dict):
@@ -96,7 +101,9 @@ def derive_case(
     return out
 
 
-def _conditions(bundle: dict[str, Any] | None, out: Derivation) -> None:
+def read_conditions(bundle: dict[str, Any] | None, out: Derivation) -> None:
+    """``breast_cancer`` and ``clinical_nodes`` from a Bundle of Conditions (also used for a Condition an
+    order's ``reasonReference`` points to)."""
     cancer: list[tuple[str, str, str]] = []  # (value, code, status)
     nodes: str | None = None
     for i, cond in resources(bundle, "Condition"):
@@ -198,3 +205,30 @@ def _history(
         out.put("imaging_step", "initial", f"no completed axillary imaging among {count} prefetched procedures")
     else:
         out.put("imaging_step", "next", f"procedures.entry[{imaged[0]}] '{imaged[1]}', completed")
+
+
+def merge(record: Derivation, reason: Derivation, conditions_sent: bool) -> Derivation:
+    """The record's facts with the order's reason merged in, field by field: a fact only one states is
+    used (reported when the Conditions were sent but do not state it); two different values are a
+    disagreement: the field is left out (so the card asks for it) and both are reported."""
+    out = Derivation(dict(record.data), dict(record.evidence), list(record.notes))
+    for name, value in reason.data.items():
+        said = reason.evidence[name]
+        if name not in record.data:
+            out.put(name, value, said)
+            if conditions_sent:
+                out.notes.append(f"the order's reason states {name} = {value}; the prefetched Conditions do not")
+            continue
+        mine = record.data[name]
+        if mine == value:
+            out.evidence[name] = f"{record.evidence[name]}; also {said}"
+        elif name == "breast_cancer" and mine == "recurrent" and "no recurrence stated" in said:
+            out.evidence[name] = f"{record.evidence[name]}; the order's reason agrees (recurrence from the record)"
+        else:
+            del out.data[name]
+            del out.evidence[name]
+            out.notes.append(
+                f"disagreement on {name}: the record says {mine} ({record.evidence[name]}), "
+                f"the order's reason says {value} ({said}); not used"
+            )
+    return out

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from axilla_kg.cdshooks import codes
+from axilla_kg.cdshooks import catalogue, codes, ordermap
 from axilla_kg.contract.fields import field_names
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.recommend.recommender import PRIMARY_TOPIC
@@ -33,7 +33,7 @@ from axilla_kg.recommend.recommender import PRIMARY_TOPIC
 class Verdict:
     """What the service says about one order."""
 
-    kind: str  # rated | needs | conflict | unrated | no-criteria | unknown-procedure | invalid-case
+    kind: str  # rated | needs | conflict | several | unrated | no-criteria
     procedure: str | None
     category: str | None = None
     rrl: str | None = None
@@ -41,6 +41,8 @@ class Verdict:
     needs: list[str] = field(default_factory=list)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     alternative: dict[str, Any] | None = None
+    #: for an order covering several ACR procedures: the others, each with what was found for it
+    covered: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def pama(self) -> str | None:
@@ -49,19 +51,112 @@ class Verdict:
         return "no-criteria-apply" if self.kind == "no-criteria" else None
 
 
-def procedure_of(lookup: Lookup, concept: dict[str, Any] | None) -> str | None:
-    """Our procedure name for a FHIR CodeableConcept, or None."""
-    if not concept:
+#: The set an order part stands for when it names an imaging study that is none of ours.
+OTHER_STUDY = "\x00another study"
+
+
+@dataclass
+class Identified:
+    """What an order names: ``known`` (one or more ACR procedures; several when one code or text covers
+    several and the indication must decide), ``ambiguous`` (its parts name different studies, or its
+    text names several) or ``unknown`` (nothing we can map). ``readings`` say how each part was read."""
+
+    status: str
+    procedures: tuple[str, ...] = ()
+    readings: list[str] = field(default_factory=list)
+
+
+def _code_name(system: str) -> str:
+    return ordermap.SYSTEM_NAMES.get(system, system)
+
+
+def _text_set(lookup: Lookup, text: str, where: str, readings: list[str]) -> set[str] | None:
+    """The procedures a text names: its exact ACR name, else its catalogue normal form; None when the
+    text names no study we can read (it then says nothing either way)."""
+    if text in lookup.procedure_info:
+        readings.append(f"{where} is the ACR procedure name")
+        return {text}
+    form = catalogue.normalise(text)
+    if form.several_studies:
+        readings.append(f"{where} names several studies ({form.describe()})")
+        return set()
+    if not form.names_a_study:
         return None
-    for c in concept.get("coding") or []:
-        name = lookup.procedure_for_code(str(c.get("system")), str(c.get("code")))
+    rows = [
+        row
+        for row in ordermap.shipped().catalogue
+        for region in form.regions
+        if catalogue.matches(row.features(), form, region)
+    ]
+    if form.contrast is None and any("contrast" not in r.features() for r in rows):
+        # no contrast named and a study of this kind without a contrast attribute exists (mammography):
+        # the plain study is meant, not its contrast-enhanced form
+        rows = [r for r in rows if "contrast" not in r.features()]
+    if not rows:
+        readings.append(f"{where} reads as {form.describe()}: no ACR procedure of these criteria")
+        return {OTHER_STUDY}
+    names = {r.procedure for r in rows}
+    fdg = form.tracer is None and any("tracer=" in r.subject_label for r in rows)
+    assumed = " (no tracer named: read as FDG)" if fdg else ""
+    readings.append(f"{where} reads as {form.describe()}{assumed} -> {', '.join(sorted(names))}")
+    return names
+
+
+def identify(lookup: Lookup, concept: dict[str, Any] | None) -> Identified:
+    """Which ACR procedures an order's ``code`` names, read from every part: each coding (by the SSSOM
+    mapping, else a verified mapping of ``ontology/mappings.ttl``, else its display as text) and
+    ``code.text``. Parts that name studies must agree: the order is the studies all of them name; when
+    their intersection is empty (or a text names two studies) the order is ambiguous."""
+    if not concept:
+        return Identified("unknown")
+    readings: list[str] = []
+    parts: list[set[str]] = []
+    several = False
+    for i, c in enumerate(concept.get("coding") or []):
+        system, code = str(c.get("system")), str(c.get("code"))
+        rows = ordermap.shipped().for_coding(system, code)
+        where = f"{_code_name(system)} {code}"
+        if rows:
+            parts.append({r.procedure for r in rows})
+            for r in rows:
+                readings.append(
+                    f"{where} -> {r.procedure} (skos:{r.predicate}, confidence {r.confidence:g}; source {r.source})"
+                )
+            continue
+        name = lookup.procedure_for_code(system, code)
         if name is not None:
-            return name
-    texts = [concept.get("text"), *(c.get("display") for c in concept.get("coding") or [])]
-    for text in texts:
-        if isinstance(text, str) and text in lookup.procedure_info:
-            return text
-    return None
+            parts.append({name})
+            readings.append(f"{where} -> {name} (ontology/mappings.ttl)")
+            continue
+        display = c.get("display")
+        if isinstance(display, str) and display.strip():
+            found = _text_set(lookup, display, f"coding[{i}].display", readings)
+            if found is not None:
+                several = several or not found
+                parts.append(found)
+    text = concept.get("text")
+    if isinstance(text, str) and text.strip():
+        found = _text_set(lookup, text, "code.text", readings)
+        if found is not None:
+            several = several or not found
+            parts.append(found)
+    if several:
+        return Identified("ambiguous", readings=readings)
+    if not parts:
+        return Identified("unknown", readings=readings)
+    common = set.intersection(*parts)
+    if not common:
+        return Identified("ambiguous", readings=readings)
+    if common == {OTHER_STUDY}:
+        return Identified("unknown", readings=readings)
+    order = {name: i for i, name in enumerate(lookup.procedures)}
+    return Identified("known", tuple(sorted(common, key=lambda n: order.get(n, len(order)))), readings)
+
+
+def procedure_of(lookup: Lookup, concept: dict[str, Any] | None) -> str | None:
+    """Our procedure name for a FHIR CodeableConcept when it names exactly one, else None."""
+    found = identify(lookup, concept)
+    return found.procedures[0] if found.status == "known" and len(found.procedures) == 1 else None
 
 
 def _tier(topic: str) -> int:
@@ -150,3 +245,66 @@ def _alternative(
         "topic": match["topic"],
         "variant": match["variant"],
     }
+
+
+def _says(v: Verdict) -> str:
+    return {
+        "rated": str(v.category),
+        "needs": "needs more facts",
+        "conflict": "criteria conflict",
+        "unrated": "not rated in our data",
+        "no-criteria": "no criteria apply",
+    }.get(v.kind, v.kind)
+
+
+def judge_order(lookup: Lookup, result: dict[str, Any], procedures: tuple[str, ...]) -> Verdict:
+    """The verdict for an order that may be any of ``procedures`` (one code covering several ACR
+    procedures): the indication decides. While any of them still needs facts (or conflicts), the order
+    needs them too; otherwise the procedures the matching variants rate decide - one rating, or the same
+    category for all of them; different categories are no single rating ("several")."""
+    verdicts = [_decided(judge(lookup, result, p), result) for p in procedures]
+    if len(verdicts) == 1:
+        return verdicts[0]
+    covered = [(v.procedure or "", _says(v)) for v in verdicts]
+    open_ = [v for v in verdicts if v.kind in ("needs", "conflict")]
+    if open_:
+        first = open_[0]
+        if first.kind == "needs":
+            wanted = {f for v in open_ for f in v.needs}
+            first.needs = [f for f in field_names() if f in wanted]
+            first.variants = sorted({t for v in open_ for t in v.variants})
+        first.covered = [c for c in covered if c[0] != first.procedure]
+        return first
+    rated = [v for v in verdicts if v.kind == "rated"]
+    if rated and len({v.category for v in rated}) == 1:
+        chosen = rated[0]
+        chosen.covered = [c for c in covered if c[0] != chosen.procedure]
+        return chosen
+    if rated:
+        return Verdict(
+            "several",
+            None,
+            variants=sorted({t for v in rated for t in v.variants}),
+            covered=covered,
+        )
+    kinds = {v.kind for v in verdicts}
+    base = verdicts[0] if kinds == {"no-criteria"} else next(v for v in verdicts if v.kind == "unrated")
+    base.covered = [c for c in covered if c[0] != base.procedure]
+    return base
+
+
+def _decided(verdict: Verdict, result: dict[str, Any]) -> Verdict:
+    """Issue 18: a procedure the facts already decide (``result["decided"]``: every variant that could
+    still apply rates it in one category) is rated although other facts are missing."""
+    if verdict.kind != "needs" or not verdict.procedure:
+        return verdict
+    for d in result.get("decided") or []:
+        if d.get("procedure") == verdict.procedure and d.get("category"):
+            variants: list[tuple[str, int]] = []
+            for v in d.get("variants") or []:
+                if isinstance(v, dict):
+                    variants.append((str(v.get("topic")), int(v.get("variant", 0))))
+                elif isinstance(v, (list, tuple)) and len(v) == 2:
+                    variants.append((str(v[0]), int(v[1])))
+            return Verdict("rated", verdict.procedure, str(d["category"]), d.get("rrl"), variants)
+    return verdict

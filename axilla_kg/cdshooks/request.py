@@ -18,6 +18,11 @@ from pydantic import ValidationError
 from axilla_kg.inputs import safejson
 
 MAX_BODY = 1_048_576  # bytes
+#: Resources in one prefetched Bundle (a patient's Conditions, Observations...), checked before any
+#: is validated: 12,000 Conditions cost ~2 s of FHIR validation.
+MAX_PREFETCH_ENTRIES = 1000
+#: Draft orders in one call (an order set is a handful; each gets a card, so this also caps the answer).
+MAX_DRAFT_ORDERS = 100
 #: FHIR nests deeper than a patient case (Bundle > entry > resource > code > coding > ...).
 MAX_DEPTH = 64
 PREFETCH_KINDS = {
@@ -89,9 +94,12 @@ def _string(obj: dict[str, Any], key: str, element: str) -> str:
     return value
 
 
-def _bundle_of(data: Any, element: str) -> dict[str, Any]:
+def _bundle_of(data: Any, element: str, max_entries: int = MAX_PREFETCH_ENTRIES) -> dict[str, Any]:
     """A Bundle, validated with every entry's resource (the R4B Bundle model validates each
-    ``entry.resource`` as the type its ``resourceType`` names)."""
+    ``entry.resource`` as the type its ``resourceType`` names); at most ``max_entries`` entries."""
+    entries = data.get("entry") if isinstance(data, dict) else None
+    if isinstance(entries, list) and len(entries) > max_entries:
+        raise BadRequest(f"{element}.entry", f"{len(entries)} entries, at most {max_entries} are accepted")
     _validate("Bundle", data, element)
     for i, entry in enumerate(data.get("entry") or []):
         resource = entry.get("resource")
@@ -113,7 +121,7 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
         raise BadRequest("context", "required, a JSON object")
     _string(context, "userId", "context.userId")
     patient_id = _string(context, "patientId", "context.patientId")
-    drafts = _bundle_of(context.get("draftOrders"), "context.draftOrders")
+    drafts = _bundle_of(context.get("draftOrders"), "context.draftOrders", MAX_DRAFT_ORDERS)
     orders = [e["resource"] for e in drafts.get("entry") or [] if e["resource"].get("resourceType") == "ServiceRequest"]
     selections = context.get("selections")
     if hook == "order-select":
@@ -121,9 +129,12 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
             raise BadRequest("context.selections", "required for order-select, a list of 'Type/id' strings")
         chosen = set(selections)
         orders = [o for o in orders if f"ServiceRequest/{o.get('id')}" in chosen]
-    prefetch_in = data.get("prefetch") or {}
+    prefetch_in = data.get("prefetch")
+    if prefetch_in is None:
+        prefetch_in = {}
     if not isinstance(prefetch_in, dict):
-        raise BadRequest("prefetch", "a JSON object")
+        kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(prefetch_in), "a number")
+        raise BadRequest("prefetch", f"must be a JSON object of prefetch keys, got {kind}")
     prefetch: dict[str, Any] = {}
     for key, value in prefetch_in.items():
         if value is None or key not in PREFETCH_KINDS:

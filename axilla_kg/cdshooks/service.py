@@ -13,9 +13,19 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from axilla_kg.cdshooks.cards import make_card, md_escape, order_cards, system_action
-from axilla_kg.cdshooks.fhir_case import derive_case
-from axilla_kg.cdshooks.orders import Verdict, judge, procedure_of
+from axilla_kg.cdshooks.cards import (
+    ambiguous_card,
+    make_card,
+    md_escape,
+    order_cards,
+    summary,
+    system_action,
+    unknown_card,
+)
+from axilla_kg.cdshooks.feedback import CARD_EXTENSION
+from axilla_kg.cdshooks.fhir_case import Derivation, derive_case
+from axilla_kg.cdshooks.indication import reason_facts
+from axilla_kg.cdshooks.orders import Verdict, identify, judge_order, procedure_of
 from axilla_kg.cdshooks.request import HookRequest
 from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.recommend.lookup import Lookup
@@ -55,37 +65,66 @@ def discovery() -> dict[str, Any]:
 
 @dataclass
 class HookService:
+    """Request in, cards out: :meth:`answer` is a pure function of the request and the loaded graph
+    (no I/O, no shared mutable state), so it runs wherever the server puts it (event loop or a worker
+    process)."""
+
     lookup: Lookup
     base_url: str
 
-    def answer(self, request: HookRequest) -> dict[str, Any]:
+    def _case(
+        self, request: HookRequest, order: dict[str, Any], procedures: tuple[str, ...]
+    ) -> tuple[Derivation, dict[str, Any] | None, Any]:
+        """The order's case (the record plus the order's own reason) and its recommendation, with the
+        next question focused on the ordered study when the order names one."""
+        reason, notes = reason_facts(order, request.prefetch)
         derived = derive_case(
-            request.prefetch, lambda c: procedure_of(self.lookup, c), axillary_imaging=self.lookup.axillary_imaging()
+            request.prefetch,
+            lambda c: procedure_of(self.lookup, c),
+            axillary_imaging=self.lookup.axillary_imaging(),
+            reason=reason,
         )
-        labels = self.lookup.recommender.feature_labels
+        derived.notes.extend(notes)
         try:
             case = parse_case(dict(derived.data))
-            result: dict[str, Any] | None = self.lookup.recommender.recommend(case, detail="brief")
-            problem = None
+            focus = procedures[0] if len(procedures) == 1 else None
+            return derived, self.lookup.recommender.recommend(case, detail="brief", procedure=focus), None
         except CaseError as exc:
-            result, problem = None, exc
+            return derived, None, exc
+
+    def answer(self, request: HookRequest) -> dict[str, Any]:
+        labels = self.lookup.recommender.feature_labels
         cards: list[dict[str, Any]] = []
         actions: list[dict[str, Any]] = []
         consult = f"urn:uuid:{uuid.uuid4()}"
         for order in request.orders:
-            name = procedure_of(self.lookup, order.get("code"))
-            if name is None:
-                verdict = Verdict("unknown-procedure", None)
-            elif result is None:
-                assert problem is not None
+            found = identify(self.lookup, order.get("code"))
+            if found.status == "ambiguous":
+                cards.append(ambiguous_card(self.base_url, order, found))
+                continue
+            if found.status == "unknown":
+                cards.append(unknown_card(self.base_url, order, found))
+                continue
+            derived, result, problem = self._case(request, order, found.procedures)
+            if result is None:
                 field = problem.field or "sex"
-                verdict = Verdict("needs", name, needs=[field])
                 if field in derived.data:  # a contradiction in the record, not a missing fact
-                    cards.append(self._contradiction(name, str(problem)))
+                    cards.append(self._contradiction(found.procedures[0], str(problem)))
                     continue
+                verdict = Verdict("needs", found.procedures[0], needs=[field])
             else:
-                verdict = judge(self.lookup, result, name)
-            cards.extend(order_cards(self.base_url, order, verdict, labels, derived.evidence))
+                verdict = judge_order(self.lookup, result, found.procedures)
+            issued = order_cards(self.base_url, order, verdict, labels, derived, found, result)
+            rating = {
+                "procedure": verdict.procedure,
+                "category": verdict.category,
+                "pama": verdict.pama,
+                "kind": verdict.kind,
+                "variants": [f"{t}/{n}" for t, n in verdict.variants],
+            }
+            for card in issued:  # what the card rates, for the feedback report (CDS Hooks 2.0 card extension)
+                card["extension"] = {CARD_EXTENSION: rating}
+            cards.extend(issued)
             if verdict.pama is not None:
                 auc = (
                     f"{DATA_ID}topic-{verdict.variants[0][0]}-variant-{verdict.variants[0][1]}"
@@ -101,7 +140,7 @@ class HookService:
 
     def _contradiction(self, procedure: str, message: str) -> dict[str, Any]:
         return make_card(
-            f"{procedure}: no rating - the record contradicts itself",
+            summary(f"{procedure}: no rating - the record contradicts itself"),
             "warning",
             f"The facts read from the record break the case contract: {md_escape(message)}.",
             self.base_url,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from axilla_kg.checks.findings import Finding
+from axilla_kg.checks.untrusted import without_imports
 from axilla_kg.errors import UsageError
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.reasoning.reasoner import REASONERS
@@ -29,17 +31,27 @@ class CheckContext:
     _tmp: tempfile.TemporaryDirectory[str] | None = None
     _labels: dict[str, str] | None = None
     extra: list[Path] = field(default_factory=list)
+    #: findings about the inputs themselves (``owl:imports`` taken out, see ``checks.untrusted``)
+    input_findings: list[Finding] = field(default_factory=list)
+    _inputs: tempfile.TemporaryDirectory[str] | None = None
 
     @classmethod
     def load(
         cls, extra: Sequence[str | Path] = (), *, reasoner: str = "hermit", include_shipped: bool = True
     ) -> CheckContext:
         """Load and parse every input first: a bad ``--data`` file fails here (file and line named),
-        before any stage has run or printed anything."""
+        before any stage has run or printed anything. No stage ever sees a user file: each is
+        copied as N-Triples without its ``owl:imports`` (:mod:`axilla_kg.checks.untrusted`)."""
         if reasoner not in REASONERS:
             raise UsageError(f"unknown reasoner '{reasoner}' (expected one of {', '.join(REASONERS)})")
-        kg = KnowledgeGraph.load(extra, include_shipped=include_shipped)
-        return cls(kg=kg, reasoner=reasoner, extra=[Path(p) for p in extra])
+        inputs = tempfile.TemporaryDirectory(prefix="axilla-kg-inputs-")
+        try:
+            copies, notes = without_imports([Path(p) for p in extra], Path(inputs.name))
+            kg = KnowledgeGraph.load(copies, include_shipped=include_shipped)
+        except BaseException:
+            inputs.cleanup()
+            raise
+        return cls(kg=kg, reasoner=reasoner, extra=copies, input_findings=notes, _inputs=inputs)
 
     @property
     def files(self) -> list[Path]:
@@ -76,6 +88,9 @@ class CheckContext:
         return (iri, self.label(iri))
 
     def close(self) -> None:
+        if self._inputs is not None:
+            self._inputs.cleanup()
+            self._inputs = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

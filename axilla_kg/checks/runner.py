@@ -127,6 +127,8 @@ def run_checks(
     started = time.perf_counter()
     ctx = CheckContext.load(extra, reasoner=reasoner, include_shipped=include_shipped)
     report = CheckReport(load_seconds=time.perf_counter() - started, triples=len(ctx.kg))
+    if ctx.input_findings:  # e.g. owl:imports never followed (checks.untrusted)
+        report.stages.append(StageResult("inputs", list(ctx.input_findings), 0.0))
     selected = list(STAGES) if stages is None else [_stage(name) for name in stages]
     try:
         for stage in selected:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from axilla_kg.cli.common import Output, Wanted, add_command, add_data, add_format
+from axilla_kg.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
@@ -48,5 +49,20 @@ def run_check(args: argparse.Namespace) -> Output:
     from axilla_kg.checks.render import render
     from axilla_kg.checks.runner import run_checks
 
+    forbid_network_for_check(args)
     report = run_checks(args.data, reasoner=args.reasoner, stages=args.stage)
     return Output(render(report, args.format), 1 if report.fails(args.fail_on) else 0)
+
+
+def forbid_network_for_check(args: argparse.Namespace) -> None:
+    """No stage of ``check`` needs the network, so none may use it: the seccomp barrier
+    (:mod:`axilla_kg.sandbox`) is installed before any file is read or any JVM starts, and the
+    reasoners' JVMs inherit it. Only when the CLI owns its process (the barrier is permanent)."""
+    if not getattr(args, "owns_process", False):
+        return
+    from axilla_kg.sandbox import SandboxUnavailable, forbid_network
+
+    try:
+        forbid_network()
+    except SandboxUnavailable as exc:
+        raise UsageError(f"{exc}; check refuses to run without it") from None

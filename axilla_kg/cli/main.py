@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from typing import NoReturn
 
 from axilla_kg import __version__
-from axilla_kg.cli import browse, checking, dose, exporting, querying, recommending, serving
+from axilla_kg.cli import browse, checking, dose, exporting, feedback, querying, recommending, serving
 from axilla_kg.cli.common import Output
 from axilla_kg.errors import AxillaKGError
 
@@ -51,7 +51,7 @@ class CommandParser(OneLineParser):
         return parsed, extras
 
 
-COMMAND_MODULES = (browse, querying, dose, checking, exporting, recommending, serving)
+COMMAND_MODULES = (browse, querying, dose, checking, exporting, recommending, serving, feedback)
 
 
 def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:

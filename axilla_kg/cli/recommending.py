@@ -93,6 +93,18 @@ def _recommend_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="decide the matches with the OWL reasoner itself (slow; the default fast path gives the same answers)",
     )
+    p.add_argument(
+        "--procedure",
+        metavar="NAME",
+        help="an ordered procedure (exact ACR name): the next question is the one that decides it, "
+        "and --ask stops once it is decided",
+    )
+    p.add_argument(
+        "--ask",
+        action="store_true",
+        help="ask the next question on the terminal (answers read from stdin, one per line; an empty "
+        "line: not known) until everything (or --procedure) is decided, then print the answer",
+    )
     add_data(p)
     add_engine(p)
 
@@ -156,23 +168,59 @@ def run_recommend(args: argparse.Namespace) -> str | None:
     if (args.detail == batch.REF) != (args.details is not None) or (args.details and args.cases is None):
         raise UsageError("--detail ref and --details FILE go together, with --cases")
     if args.cases is not None:
+        if args.ask or args.procedure is not None:
+            raise UsageError("--ask and --procedure work on one case; batch lines carry next_question")
         if args.reasoner:
             raise UsageError("--reasoner works on one case at a time; batch mode uses the fast path")
         _run_batch(args)
         return None
     if args.case is None and not flags:
         raise UsageError("describe a case: e.g. --sex female --breast-cancer new --tumor-size-cm 1.5, or --case FILE")
+    if args.ask and (args.case == "-" or args.reasoner):
+        raise UsageError(
+            "--ask reads the answers from stdin and uses the fast path: give the case with flags or --case FILE"
+        )
     recommender = _recommender(args)
-    case = recommender.reader.loads(_read_case(args.case)) if args.case is not None else recommender.reader.parse(flags)
+    procedure = _procedure(recommender, args.procedure)
+    data: Any = flags
+    if args.case is not None:
+        from axilla_kg.contract.cases import CaseError
+        from axilla_kg.inputs import safejson
+
+        try:
+            data = safejson.loads(_read_case(args.case))
+        except safejson.JSONInputError as exc:
+            raise CaseError(exc.field, str(exc)) from None
+    case = recommender.reader.parse(data)
+    if args.ask:
+        from axilla_kg.cli.asking import ask
+
+        result = ask(recommender, data, procedure, args.detail, sys.stdin.buffer, sys.stderr)
+        return (
+            json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n"
+            if args.format == "json"
+            else render_text(result)
+        )
     matched = None
     if args.reasoner:
         matched = classify_cases([case], reasoner=args.reasoner, extra=args.data)[0]
-    result = recommender.recommend(case, matched, detail=args.detail)
+    result = recommender.recommend(case, matched, detail=args.detail, procedure=procedure)
     if args.reasoner:
         result["decided_by"] = args.reasoner
     if args.format == "json":
         return json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n"
     return render_text(result)
+
+
+def _procedure(recommender: Recommender, name: str | None) -> str | None:
+    """``--procedure``: an exact procedure name of the graph, or a one-line error naming the flag."""
+    if name is None or name in recommender.procedures:
+        return name
+    import difflib
+
+    close = difflib.get_close_matches(name, recommender.procedures, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise UsageError(f"--procedure: {name!r} is not a procedure of this graph{hint}")
 
 
 def _run_batch(args: argparse.Namespace) -> None:
@@ -229,6 +277,44 @@ def _rating_rows(ratings: list[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def _variants(items: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{v['topic']} V{v['variant']}" + ("?" if v.get("status") == "candidate" else "") for v in items)
+
+
+def question_line(question: dict[str, Any]) -> str:
+    """The next question in one line: label, field, the answers it takes, and why it is asked."""
+    values = question.get("values")
+    if values is None:
+        choices = " | ".join(question.get("ranges") or []) + (f" ({question['unit']})" if question.get("unit") else "")
+    else:
+        choices = " | ".join(json.dumps(v) if isinstance(v, bool) else str(v) for v in values)
+    return f"{question['label']} ({question['field']}: {choices}) - {question['why']}"
+
+
+def specificity(conflict: dict[str, Any]) -> str:
+    """Which side of a conflict the reasoner shows strictly more specific, or '-' (a plain conflict)."""
+    lead = conflict.get("more_specific")
+    if not lead:
+        return "-"
+    return f"{_variants(lead['variants'])}: {lead['category']} (class inside {_variants(lead['inside'])})"
+
+
+def _decided_lines(result: dict[str, Any]) -> list[str]:
+    """The answer first: the decided procedures, then the one question that decides the most."""
+    from axilla_kg.formats.output import text_table
+
+    out: list[str] = []
+    decided = result.get("decided") or []
+    if decided:
+        out.append("\nDECIDED by the facts given (every variant that could still apply agrees; ? = candidate):")
+        rows = [[*_rating_rows([d])[0], _variants(d["variants"])] for d in decided]
+        out.append(text_table(["procedure", "category", "rrl", "confidence", "variants"], rows))
+    question = result.get("next_question")
+    if question:
+        out.append("\nNext question: " + question_line(question))
+    return out
+
+
 def render_text(result: dict[str, Any]) -> str:
     from axilla_kg.formats.output import text_table
 
@@ -237,6 +323,7 @@ def render_text(result: dict[str, Any]) -> str:
         out.append("Assumed (not given): " + _case_line(result["assumed"]))
     if result.get("decided_by"):
         out.append(f"Matches decided by the {result['decided_by']} reasoner.")
+    out.extend(_decided_lines(result))
     if not result["matches"]:
         out.append("\nNo ACR variant in this graph matches the case.")
     low = False
@@ -268,16 +355,20 @@ def render_text(result: dict[str, Any]) -> str:
     if low:
         out.append("\n(!) low confidence: inferred, truncated or conflicting sources; not a plain ACR answer.")
     if result.get("conflicts"):
-        out.append("\nCONFLICTS between matching variants (not resolved; check the differing criteria):")
+        out.append(
+            "\nCONFLICTS between matching variants (never resolved by picking one; 'more specific': the reasoner "
+            "shows that variant's patient class strictly inside the others'):"
+        )
         rows = [
             [
                 c["procedure"],
                 "; ".join(f"{r['topic']} V{r['variant']}: {r['category']}" for r in c["ratings"]),
                 ", ".join(c["differs_in"]),
+                specificity(c),
             ]
             for c in result["conflicts"]
         ]
-        out.append(text_table(["procedure", "ratings", "variants differ in"], rows, max_width=80))
+        out.append(text_table(["procedure", "ratings", "variants differ in", "more specific"], rows, max_width=80))
     if result["needs"]:
         out.append("\nUndecided: the case leaves out " + ", ".join(result["needs"]))
         titled = all("title" in c for c in result["candidates"])  # --detail brief leaves titles out

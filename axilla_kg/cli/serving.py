@@ -156,6 +156,20 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="the /sparql URL as clients reach it (behind a reverse proxy); used in the service description",
     )
+    p.add_argument(
+        "--cds-trust",
+        action="append",
+        default=[],
+        metavar="ISSUER=JWKS_FILE",
+        help="only EHRs whose bearer JWT (ES384/RS384) is signed by a key of ISSUER (a local JWKS file) may call "
+        "CDS Hooks; repeatable; needs --public-url (the JWT audience). Without it CDS Hooks are open",
+    )
+    p.add_argument(
+        "--cds-feedback-db",
+        metavar="FILE",
+        help="SQLite file keeping CDS Hooks feedback and the cards issued (default: in memory); "
+        "read it with 'axilla-kg feedback-report --db FILE'",
+    )
     p.add_argument("--cors", action="store_true", help="allow cross-origin requests (e.g. from YASGUI in a browser)")
     p.add_argument("--access-log", action="store_true", help="log each request to standard error")
 
@@ -172,6 +186,25 @@ def run_serve(args: argparse.Namespace) -> None:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"--public-url must be an http(s) URL, got '{public_url[:100]}'")
         sparql_term(IRI(public_url))  # a valid IRI, or a one-line error
+    if args.cds_trust:
+        if public_url is None:
+            raise UsageError("--cds-trust needs --public-url: the JWT audience is built from it, never from Host")
+        from axilla_kg.cdshooks.trust import TrustConfigError, load_issuer
+
+        for spec in args.cds_trust:  # a bad value or file: one line before anything starts
+            try:
+                load_issuer(spec)
+            except TrustConfigError as exc:
+                raise UsageError(str(exc)) from None
+    if args.cds_feedback_db:
+        import sqlite3
+
+        from axilla_kg.cdshooks.feedback import FeedbackStore
+
+        try:
+            FeedbackStore(args.cds_feedback_db).close()
+        except sqlite3.Error as exc:
+            raise UsageError(f"--cds-feedback-db {args.cds_feedback_db[:200]}: {exc}") from None
     config = ServerConfig(
         host=args.host,
         port=args.port,
@@ -189,6 +222,8 @@ def run_serve(args: argparse.Namespace) -> None:
         cors=args.cors,
         access_log=args.access_log,
         public_url=public_url,
+        cds_trust=tuple(args.cds_trust),
+        cds_feedback_db=args.cds_feedback_db,
     )
     serve(config)  # mounts the front door (axilla_kg.web) when it is installed
     return None

@@ -1,11 +1,11 @@
 """RDF exports (Turtle, N-Triples, JSON-LD, RDF/XML, TriG, OWL) and the per-topic partition.
 
-Determinism: rdflib gives parsed blank nodes random labels and its serializers follow the
-store's insertion order, so the same input could print differently on two runs. Here the
-blank nodes are relabelled canonically (rdflib.compare's hash-based canonical labels, renamed
-to short ``b0``, ``b1``... in hash order) and the triples are added to a fresh graph in sorted
-order before any serializer runs; N-Triples and JSON-LD are additionally sorted after
-serialization. The tests check byte-identical output across interpreter hash seeds.
+Determinism: parsed blank nodes get random labels and rdflib's serializers follow the store's
+insertion order, so the same input could print differently on two runs. Here the statements to
+be written get content-derived blank node labels (RDFC-1.0 over the statements that touch a blank
+node, see ``axilla_kg.export.oxload``) and are added to a fresh graph in sorted order before any
+serializer runs; N-Triples and JSON-LD are additionally sorted after serialization. The tests
+check byte-identical output across interpreter hash seeds. The graph is read by pyoxigraph.
 
 Topics: a topic's content is its ``ax:Topic`` node, its variants, everything that points at
 them (ratings, variant relations, differentials...), and, transitively, the non-shared nodes
@@ -25,9 +25,9 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import rdflib
 from rdflib import RDF, BNode, Literal, Namespace, URIRef
-from rdflib.compare import to_canonical_graph
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import TurtleSerializer
 from rdflib.term import Node
@@ -35,6 +35,7 @@ from rdflib.term import Node
 from axilla_kg import vocab
 from axilla_kg.errors import UnknownTopicError
 from axilla_kg.export import rdfxml
+from axilla_kg.export.oxload import canonical_blank_nodes, ox_triple, read_turtle
 from axilla_kg.resources import ontology_dir, ontology_files
 from axilla_kg.vocab import PREFIXES
 
@@ -54,7 +55,7 @@ Triple = tuple[Node, Node, Node]
 
 @dataclass
 class SourceGraph:
-    """The shipped graph as rdflib triples with canonical blank nodes, plus what it was read from."""
+    """The shipped graph as rdflib triples (blank nodes as parsed), plus what it was read from."""
 
     graph: rdflib.Graph
     files: list[Path]
@@ -105,21 +106,26 @@ class SourceGraph:
             out[key] = owned
         return out
 
+    @cached_property
+    def _all(self) -> list[Triple]:
+        """Every triple, read out of the store once (walking rdflib's store is the slow part)."""
+        return list(self.graph)
+
     def topic_triples(self, key: str) -> list[Triple]:
         """The triples of one topic's own content (without the shared part)."""
         self.topic_node(key)
         owned = self.owned[key]
-        return sorted((t for t in self.graph if t[0] in owned), key=_triple_key)
+        return sorted((t for t in self._all if t[0] in owned), key=_triple_key)
 
     def shared_triples(self) -> list[Triple]:
         """The triples no topic owns: T-box, terminology, procedures, mappings and the like."""
         owned = set().union(*self.owned.values()) if self.owned else set()
-        return sorted((t for t in self.graph if t[0] not in owned), key=_triple_key)
+        return sorted((t for t in self._all if t[0] not in owned), key=_triple_key)
 
     def triples(self, topic: str | None = None) -> list[Triple]:
         """All triples, or one topic's content plus the shared part, sorted."""
         if topic is None:
-            return sorted(self.graph, key=_triple_key)
+            return sorted(self._all, key=_triple_key)
         return sorted([*self.topic_triples(topic), *self.shared_triples()], key=_triple_key)
 
     @cached_property
@@ -196,38 +202,27 @@ def _triple_key(triple: Triple) -> tuple[str, str, str]:
     return (triple[0].n3(), triple[1].n3(), triple[2].n3())
 
 
-def _canonical(graph: rdflib.Graph) -> rdflib.Graph:
-    """Relabel blank nodes deterministically. Only the triples touching a blank node take part
-    in the (costly) canonical hashing; the hashes are then renamed to short ``b0, b1, ...``."""
-    with_bnodes = rdflib.Graph()
-    out = rdflib.Graph()
-    for triple in graph:
-        (with_bnodes if any(isinstance(t, BNode) for t in triple) else out).add(triple)
-    if len(with_bnodes):
-        canonical = list(to_canonical_graph(with_bnodes))
-        labels = sorted({t for triple in canonical for t in triple if isinstance(t, BNode)})
-        rename = {old: BNode(f"b{i}") for i, old in enumerate(labels)}
-        for s, p, o in canonical:
-            out.add((rename.get(s, s), p, rename.get(o, o)))  # type: ignore[call-overload]
-    return out
+def _canonical(triples: list[Triple]) -> list[Triple]:
+    """``triples`` with content-derived blank node labels (RDFC-1.0, see ``oxload``)."""
+    return [(s, p, o) for s, p, o, _ in canonical_blank_nodes((s, p, o, None) for s, p, o in triples)]
 
 
-def load_source(*, inferred: bool = False, extra: list[Path] | None = None, canonical: bool = True) -> SourceGraph:
+def load_source(*, inferred: bool = False, extra: list[Path] | None = None) -> SourceGraph:
     """Read the shipped Turtle files (with ``ontology/inferred/`` only when ``inferred``).
 
-    ``canonical=False`` keeps the parser's blank node labels: for readers that never write the
-    graph out (``import-ratings`` reads topic metadata), as the stable relabelling costs ~5 s."""
+    The blank nodes keep the parser's random labels: only the RDF serialisations print them, and
+    they relabel what they write (``rdf_export``)."""
     files = list(ontology_files(include_inferred=inferred)) + list(extra or [])
     graph = rdflib.Graph()
     shared: set[Node] = set()
     root = ontology_dir().resolve()
     for path in files:
-        part = rdflib.Graph()
-        part.parse(path, format="turtle")
-        if path.resolve().parent == root and path.name in SHARED_FILES:
-            shared.update(s for s in part.subjects() if isinstance(s, URIRef))
-        graph += part
-    return SourceGraph(_canonical(graph) if canonical else graph, files, shared, inferred)
+        is_shared = path.resolve().parent == root and path.name in SHARED_FILES
+        for triple in read_turtle(path):
+            graph.add(triple)
+            if is_shared and isinstance(triple[0], URIRef):
+                shared.add(triple[0])
+    return SourceGraph(graph, files, shared, inferred)
 
 
 def context() -> dict[str, Any]:
@@ -250,9 +245,11 @@ def ordered_graph(triples: list[Triple]) -> rdflib.Graph:
     return graph
 
 
-def _sorted_ntriples(graph: rdflib.Graph) -> str:
-    lines = graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
-    return "".join(line + "\n" for line in sorted(set(lines)) if line.strip())
+def sorted_ntriples(triples: list[Triple]) -> str:
+    """N-Triples, one statement a line, lines sorted: pyoxigraph's writer (rdflib's gives the same
+    lines, ten times slower)."""
+    text = ox.serialize(map(ox_triple, triples), format=ox.RdfFormat.N_TRIPLES) or b""
+    return "".join(line + "\n" for line in sorted(set(text.decode("utf-8").splitlines())) if line.strip())
 
 
 def _normalise_jsonld(value: Any, key: str = "") -> Any:
@@ -326,11 +323,14 @@ def _trig(source: SourceGraph, topic: str | None) -> str:
     keys = [topic] if topic is not None else list(source.topics)
     named: dict[URIRef, list[Triple]] = {graph_iri(k): source.topic_triples(k) for k in keys}
     named[SHARED_GRAPH] = source.shared_triples()
+    relabelled: dict[Node | None, list[Triple]] = {name: [] for name in named}
+    for s, p, o, g in canonical_blank_nodes((*t, name) for name, triples in named.items() for t in triples):
+        relabelled[g].append((s, p, o))
     dataset = rdflib.Dataset(default_union=False)
     _bind(dataset)
     for name in sorted(named, key=str):
         g = dataset.graph(name)
-        for triple in named[name]:
+        for triple in sorted(relabelled[name], key=_triple_key):
             g.add(triple)
     default = dataset.default_graph
     for triple in sorted(provenance(source, named), key=_triple_key):
@@ -344,9 +344,10 @@ def rdf_export(source: SourceGraph, fmt: str, *, topic: str | None = None) -> st
         source.topic_node(topic)
     if fmt == "trig":
         return _trig(source, topic)
-    graph = ordered_graph(source.triples(topic))
+    triples = _canonical(source.triples(topic))
     if fmt == "nt":
-        return _sorted_ntriples(graph)
+        return sorted_ntriples(triples)
+    graph = ordered_graph(triples)
     if fmt == "jsonld":
         return _jsonld(graph)
     if fmt == "ttl":

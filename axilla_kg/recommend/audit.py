@@ -31,10 +31,17 @@ from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.recommend.recommender import Recommender, topic_order
 
+#: confidence levels that are not a plain ACR answer
+LOW_CONFIDENCE = frozenset({"low"})
+#: appended to a verdict that rests only on low-confidence rows
+LOW_ONLY = "(low confidence only)"
 VERDICTS = (
     "appropriate",
+    f"appropriate {LOW_ONLY}",
     "may be appropriate",
+    f"may be appropriate {LOW_ONLY}",
     "not appropriate",
+    f"not appropriate {LOW_ONLY}",
     "conflicting criteria",
     "needs more information",
     "no criteria apply",
@@ -141,19 +148,27 @@ def _judge(
     except CaseError as exc:
         order["message"] = f"{path.name}:{line}: {exc}"
         return order
-    result = recommender.recommend(case, detail="brief")
+    result = recommender.recommend(case, detail="brief", procedure=procedure)
     matches = sorted(result["matches"], key=lambda m: (topic_order(m["topic"]), m["variant"]))
     order["variants"] = [f"{m['topic']} V{m['variant']}" for m in matches]
+    decided = next((d for d in result["decided"] if d["procedure"] == procedure), None)
+    if decided is not None:
+        return _graded(recommender, order, decided)
     rated = [
         (m, r) for m in matches for r in m["ratings"] if r["procedure"] == procedure and r["category"] in _BY_CATEGORY
     ]
-    if rated:
-        verdicts = {_BY_CATEGORY[r["category"]] for _, r in rated}
-        order["verdict"] = verdicts.pop() if len(verdicts) == 1 else "conflicting criteria"
-        order["acr_category"] = "; ".join(sorted({r["category"] for _, r in rated}, key=_category_order))
-        order["rrl"] = rated[0][1]["rrl"]
-        order["confidence"] = ", ".join(sorted({r["confidence"] for _, r in rated if r["confidence"]}))
-        order["message"] = "; ".join(f"{r['category']} in {m['topic']} V{m['variant']}" for m, r in rated)
+    conflict = next((c for c in result["conflicts"] if c["procedure"] == procedure), None)
+    question = result["next_question"]
+    if conflict is not None:
+        order["verdict"] = "conflicting criteria"
+        _describe(order, rated)
+        ratings = "; ".join(f"{r['category']} in {r['topic']} V{r['variant']}" for r in conflict["ratings"])
+        lead = conflict.get("more_specific")
+        if lead:
+            narrow = ", ".join(f"{v['topic']} V{v['variant']}" for v in lead["variants"])
+            broad = ", ".join(f"{v['topic']} V{v['variant']}" for v in lead["inside"])
+            ratings = f"more specific: {narrow} ({lead['category']}; its patient class is inside {broad}'s); {ratings}"
+        order["message"] = ratings
         return order
     by_number = {(v.topic, v.number): v for v in recommender.classifier.variants}
     hopeful = []
@@ -162,6 +177,21 @@ def _judge(
         for r in info.payload["ratings"]:
             if r["procedure"] == procedure and r["category"] in _BY_CATEGORY:
                 hopeful.append((c, r))
+    if question is not None and (rated or hopeful):
+        order["verdict"] = "needs more information"
+        shown = [f"{r['category']} in {m['topic']} V{m['variant']}" for m, r in rated]
+        shown += [f"{r['category']} in {c['topic']} V{c['variant']} (candidate)" for c, r in hopeful]
+        order["message"] = f"decided by {question['field']} ({question['label']}); rated " + "; ".join(shown)
+        return order
+    if rated:  # the matches agree, but a variant that could still apply has no row for it in our data
+        verdicts = {_BY_CATEGORY[r["category"]] for _, r in rated}
+        _describe(order, rated)
+        order["verdict"] = _low(recommender, verdicts.pop(), [r for _, r in rated])
+        order["message"] = (
+            "; ".join(f"{r['category']} in {m['topic']} V{m['variant']}" for m, r in rated)
+            + "; not decided: a variant that could apply lists no rating for it in our data"
+        )
+        return order
     if hopeful:
         order["verdict"] = "needs more information"
         needs = recommender.registry.fields
@@ -174,6 +204,50 @@ def _judge(
         return order
     order["verdict"] = "no criteria apply" if not matches else "not rated in our data"
     return order
+
+
+def _graded(recommender: Recommender, order: dict[str, Any], decided: dict[str, Any]) -> dict[str, Any]:
+    """An order whose category the facts given already decide (every variant that could still
+    apply agrees): graded from that answer even when facts are missing."""
+    names = [
+        f"{v['topic']} V{v['variant']}" + (" (candidate)" if v["status"] == "candidate" else "")
+        for v in decided["variants"]
+    ]
+    order["variants"] = [f"{v['topic']} V{v['variant']}" for v in decided["variants"]]
+    order["acr_category"] = decided["category"]
+    order["rrl"] = decided["rrl"]
+    order["confidence"] = decided["confidence"]
+    rows = _rows_for(recommender, decided)
+    order["verdict"] = _low(recommender, _BY_CATEGORY.get(decided["category"], "not rated in our data"), rows)
+    order["confidence"] = ", ".join(sorted({r["confidence"] for r in rows if r["confidence"]}))
+    order["message"] = f"decided: {decided['category']} in " + "; ".join(names)
+    return order
+
+
+def _rows_for(recommender: Recommender, decided: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rating rows a decided answer rests on."""
+    by_number = {(v.topic, v.number): v for v in recommender.classifier.variants}
+    rows = []
+    for v in decided["variants"]:
+        for r in recommender.info(by_number[(v["topic"], v["variant"])]).payload["ratings"]:
+            if r["procedure"] == decided["procedure"]:
+                rows.append(r)
+    return rows
+
+
+def _low(recommender: Recommender, verdict: str, rows: list[dict[str, Any]]) -> str:
+    """A verdict resting only on low-confidence rows says so in the verdict itself."""
+    if rows and all(r.get("confidence") in LOW_CONFIDENCE for r in rows):
+        return f"{verdict} {LOW_ONLY}"
+    return verdict
+
+
+def _describe(order: dict[str, Any], rated: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    if not rated:
+        return
+    order["acr_category"] = "; ".join(sorted({r["category"] for _, r in rated}, key=_category_order))
+    order["rrl"] = rated[0][1]["rrl"]
+    order["confidence"] = ", ".join(sorted({r["confidence"] for _, r in rated if r["confidence"]}))
 
 
 def _category_order(category: str) -> int:

@@ -19,6 +19,7 @@ from axilla_kg.contract.features import Registry
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.summary import list_variants, variant_summary
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
+from axilla_kg.recommend.decide import Decider, Open, Row, Table
 
 PRIMARY_TOPIC = "286"
 DETAILS = ("full", "brief")
@@ -49,6 +50,15 @@ class Recommender:
     _info: dict[str, _VariantInfo] = field(default_factory=dict)
     _notes: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     _titles: dict[str, dict[int, str]] = field(default_factory=dict)
+    _tables: dict[str, Table] | None = None
+    #: topic IRIs of superseded editions: history, never an open variant of a decided answer
+    superseded: frozenset[str] = frozenset()
+    confidence_rank: dict[str, int] = field(default_factory=dict)
+    _decider: Decider | None = None
+    _procedures: list[str] | None = None
+    #: (narrower, broader) variant IRIs: the reasoner found the first's patient class strictly
+    #: inside the second's (``ax:patientClassContainedIn``, written by ``derive``)
+    inside: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def load(cls, kg: KnowledgeGraph) -> Recommender:
@@ -74,6 +84,18 @@ class Recommender:
                 "OPTIONAL { ?s rdfs:label ?sl } BIND(COALESCE(?sl, STR(?s)) AS ?source) }",
             )
         }
+        superseded = frozenset(str(t) for (t,) in _rows(kg, "SELECT ?t WHERE { ?t ax:supersededBy ?newer }"))
+        confidence = _lookup(
+            kg, "SELECT ?label ?rank WHERE { ?c a ax:ConfidenceLevel ; rdfs:label ?label ; ax:confidenceRank ?rank }"
+        )
+        contained = {
+            (str(a), str(b))
+            for a, b in _rows(
+                kg,
+                "SELECT ?a ?b WHERE { ?a ax:patientClass ?ca . ?b ax:patientClass ?cb . "
+                "?ca ax:patientClassContainedIn ?cb FILTER(?a != ?b) }",
+            )
+        }
         return cls(
             kg,
             Classifier.from_graph(kg, registry),
@@ -83,7 +105,45 @@ class Recommender:
             {k: int(v) for k, v in ranks.items()},
             {k: int(v) for k, v in orders.items()},
             _notes=notes,
+            superseded=superseded,
+            confidence_rank={k: int(v) for k, v in confidence.items()},
+            inside=frozenset((a, b) for a, b in contained if (b, a) not in contained),  # strictly inside
         )
+
+    @property
+    def decider(self) -> Decider:
+        """Decided answers and the next question over this graph (:mod:`axilla_kg.recommend.decide`)."""
+        if self._decider is None:
+            self._decider = Decider(
+                self.registry,
+                self._table,
+                self.confidence_rank,
+                self.category_rank,
+                lambda p, rrl: self.rrl_order.get(rrl or "", self.procedure_rrl.get(p, (None, 99))[1]),
+                self.reader.parse,
+                lambda topic, number: (topic_order(topic), number),
+            )
+        return self._decider
+
+    def _table(self, v: CompiledVariant) -> Table:
+        """A variant's rating table for decisions: its rating rows and completeness, read for every
+        variant at once on first use (one query, the rows ``variant-ratings`` gives), so the first
+        case of a batch worker does not pay a query per candidate."""
+        if self._tables is None:
+            found: dict[str, list[dict[str, Any]]] = {}
+            for variant, procedure, category, rrl, confidence in _rows(self.kg, _ALL_RATINGS):
+                found.setdefault(str(variant), []).append(
+                    {"procedure": procedure, "category": category, "rrl": rrl, "confidence": confidence}
+                )
+            complete = {str(v): bool(c) for v, c in _rows(self.kg, _COMPLETE)}
+            self._tables = {}
+            for c in self.classifier.variants:
+                rows: dict[str, list[Row]] = {}
+                for r in self._ratings(found.get(c.variant_iri, [])):
+                    rows.setdefault(r["procedure"], []).append(Row(r["category"], r["rrl"], r["confidence"]))
+                table = {p: tuple(rs) for p, rs in rows.items()}
+                self._tables[c.variant_iri] = Table(table, complete.get(c.variant_iri, False))
+        return self._tables[v.variant_iri]
 
     @property
     def reader(self) -> CaseReader:
@@ -181,11 +241,20 @@ class Recommender:
     def outcomes(self, case: PatientCase) -> list[tuple[CompiledVariant, list[bool | None]]]:
         return [(v, v.evaluate(case)) for v in self.classifier.variants]
 
-    def recommend(self, case: PatientCase, matched: set[str] | None = None, detail: str = "full") -> dict[str, Any]:
+    def recommend(
+        self,
+        case: PatientCase,
+        matched: set[str] | None = None,
+        detail: str = "full",
+        procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
         """The recommendation for one case. ``matched`` (variant IRIs) overrides the fast
-        classifier, e.g. with the reasoner's answer."""
+        classifier, e.g. with the reasoner's answer; ``procedure`` (an ordered procedure's exact
+        name) makes ``next_question`` the one that decides that procedure; ``skip`` names fields
+        not to ask (the user does not know them)."""
         outcomes = self.outcomes(case)
-        return self._result(case, outcomes, matched, detail)
+        return self._result(case, outcomes, matched, detail, procedure, skip)
 
     def _result(
         self,
@@ -193,6 +262,8 @@ class Recommender:
         outcomes: list[tuple[CompiledVariant, list[bool | None]]],
         matched: set[str] | None = None,
         detail: str = "full",
+        procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         def is_match(v: CompiledVariant, res: list[bool | None]) -> bool:
             return v.variant_iri in matched if matched is not None else all(r is True for r in res)
@@ -200,6 +271,7 @@ class Recommender:
         matches = [v for v, res in outcomes if is_match(v, res)]
         matched_topics = {v.topic for v in matches}
         candidates: list[dict[str, Any]] = []
+        open_: list[Open] = [Open(v, "match") for v in matches if v.topic_iri not in self.superseded]
         misses: list[tuple[int, int, CompiledVariant, list[str], list[str]]] = []
         for v, res in outcomes:
             if is_match(v, res):
@@ -207,6 +279,8 @@ class Recommender:
             violated = self._fields([t.field for t, r in zip(v.tests, res, strict=True) if r is False])
             unknown = self._fields([t.field for t, r in zip(v.tests, res, strict=True) if r is None])
             if not violated:
+                if v.topic_iri not in self.superseded:
+                    open_.append(Open(v, "candidate", tuple(t for t, r in zip(v.tests, res, strict=True) if r is None)))
                 candidates.append({"topic": v.topic, "variant": v.number, "title": self.title(v), "needs": unknown})
             elif v.topic not in matched_topics:
                 misses.append((len(violated), len(unknown), v, violated, unknown))
@@ -239,9 +313,12 @@ class Recommender:
         if detail != "full":  # brief: variant numbers only; titles come with `show`
             for item in (*candidates, *nearest):
                 del item["title"]
+        decided, _ = self.decider.decided(open_)
         return {
             "case": case.to_json(),
             "assumed": case.assumed_json(),
+            "decided": decided,
+            "next_question": self.decider.next_question(case, open_, procedure, skip),
             "matches": out_matches,
             "conflicts": self.conflicts(ordered),
             "needs": needs,
@@ -251,7 +328,10 @@ class Recommender:
 
     def conflicts(self, matches: list[CompiledVariant]) -> list[dict[str, Any]]:
         """Procedures that two matching variants rate in different categories, with every rating
-        and the criteria in which the variants' definitions differ: shown, never resolved."""
+        and the criteria in which the variants' definitions differ. Never resolved by picking a
+        rating; only *specificity* is said: when the reasoner found the patient class of the
+        variants rating it one way strictly inside that of every variant rating it otherwise
+        (``inside``), ``more_specific`` names them and their rating comes first."""
         by_procedure: dict[str, list[tuple[CompiledVariant, dict[str, Any]]]] = {}
         for v in matches:
             for rating in self.info(v).payload["ratings"]:
@@ -266,6 +346,10 @@ class Recommender:
             differs = self._fields(
                 [f for i, a in enumerate(variants) for b in variants[i + 1 :] for f in a.differing_fields(b)]
             )
+            lead = self._more_specific(rated)
+            if lead is not None:
+                first = {(v.topic, v.number) for v in lead[1]}
+                rated = sorted(rated, key=lambda item: (item[0].topic, item[0].number) not in first)
             out.append(
                 {
                     "procedure": procedure,
@@ -279,13 +363,52 @@ class Recommender:
                         for v, r in rated
                     ],
                     "differs_in": differs,
+                    "more_specific": None
+                    if lead is None
+                    else {
+                        "category": lead[0],
+                        "variants": [{"topic": v.topic, "variant": v.number} for v in lead[1]],
+                        "inside": [{"topic": v.topic, "variant": v.number} for v in lead[2]],
+                    },
                 }
             )
         return out
 
+    def _more_specific(
+        self, rated: list[tuple[CompiledVariant, dict[str, Any]]]
+    ) -> tuple[str, list[CompiledVariant], list[CompiledVariant]] | None:
+        """(category, the variants rating it so, the variants they are strictly inside) when the
+        variants of one category are each strictly inside every variant rating another category."""
+        for category in dict.fromkeys(r["category"] for _, r in rated):
+            mine = [v for v, r in rated if r["category"] == category]
+            others = [v for v, r in rated if r["category"] != category]
+            if all((v.variant_iri, w.variant_iri) in self.inside for v in mine for w in others):
+                return category, mine, others
+        return None
+
+    @property
+    def procedures(self) -> list[str]:
+        """Every procedure name of the graph (what ``--procedure`` and ``audit`` accept)."""
+        if self._procedures is None:
+            rows = self.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
+            self._procedures = sorted(str(r[0]) for r in rows)
+        return self._procedures
+
     def _fields(self, names: list[str]) -> list[str]:
         wanted = set(names)
         return [f for f in self.registry.fields if f in wanted]
+
+
+#: every rating row of every variant, as ``variant-ratings`` selects them (category stated or not)
+_ALL_RATINGS = """SELECT ?v ?procedure ?category ?rrl ?confidence WHERE {
+  ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p ; ax:category ?c ; ax:confidence ?conf ; ax:hasSourceRecord ?src .
+  ?p ax:procedureName ?procedure . ?c ax:categoryRank ?rank . ?conf rdfs:label ?label .
+  ?src ax:sourceCitation ?citation ; ax:sourceFile ?file .
+  OPTIONAL { ?c ax:categoryText ?category }
+  OPTIONAL { ?r ax:listedRRL ?level . ?level ax:rrlSymbol ?rrl }
+  BIND(STR(?label) AS ?confidence)
+}"""
+_COMPLETE = "SELECT ?v ?complete WHERE { ?v ax:patientClass ?cls ; ax:ratingTableComplete ?complete }"
 
 
 def _rows(kg: KnowledgeGraph, select: str) -> list[tuple[Any, ...]]:

@@ -4,7 +4,7 @@ The server is a Starlette ASGI application under uvicorn. Layout: ``app`` is the
 (routes, request parsing, answers; :func:`build_app`), ``listener`` the uvicorn protocol with the
 request-head deadline, ``worker`` the self-healing pool of query processes, ``formats`` content
 negotiation and pyoxigraph's writers under a byte cap, ``protocol`` the configuration and the
-service description, ``page`` the HTML query page; screening lives in
+service description, ``page`` the HTML query page (at ``/query``); screening lives in
 :mod:`axilla_kg.graph.sparql_text` and the network barrier in :mod:`axilla_kg.sandbox`.
 
 To serve other Starlette routes beside the endpoint (the lookup pages, the CDS Hooks service), pass
@@ -80,7 +80,9 @@ def front_door_routes(config: ServerConfig) -> list[Any]:
         return []
     try:
         base = config.endpoint_url.removesuffix("/sparql")
-        return list(web.front_routes(lookup.Lookup.load(), base))
+        cds = importlib.import_module("axilla_kg.cdshooks.settings")
+        trust, feedback = cds.configure(config.cds_trust, base, config.cds_feedback_db)
+        return list(web.front_routes(lookup.Lookup.load(), base, trust=trust, feedback=feedback))
     except Exception as exc:
         print(f"axilla-kg serve: warning: the front door is not served: {' '.join(str(exc).split())}", file=sys.stderr)
         return []
@@ -142,7 +144,7 @@ def serve(
             print(f"axilla-kg serve: warning: listening on {host}, reachable from other machines", file=sys.stderr)
         (announce or _print)(
             f"axilla-kg: serving {pool.triples} triples at http://{shown}:{port}/sparql "
-            f"(query page http://{shown}:{port}/; {pool.size} workers, time limit {config.timeout:g} s, "
+            f"(query page http://{shown}:{port}/query; {pool.size} workers, time limit {config.timeout:g} s, "
             f"answers up to {config.max_answer_mb} MiB)"
         )
         server.run(sockets=[sock])

@@ -10,7 +10,8 @@ under the same server and limits. The endpoint's routes:
 * ``/queries`` (the named queries as JSON) and ``/queries/NAME?param=value`` (one named query,
   parameters bound as typed terms by the engine).
 * ``/health``: the worker pool as it is (503 when no worker is alive).
-* ``/``: the self-contained HTML query page.
+* ``/query``: the self-contained HTML query page (``/`` is the lookup home when the front door
+  is mounted, otherwise a redirect to ``/query``).
 
 Every request is parsed strictly (UTF-8 query strings and bodies, one value per parameter except
 ``format``, a body cap and a body deadline) before anything is screened; the query is screened
@@ -34,7 +35,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +44,7 @@ from axilla_kg.graph.queries import QueryLibrary
 from axilla_kg.graph.sparql_text import QueryRefused, screen
 from axilla_kg.graph.terms import Term
 from axilla_kg.server.formats import Limits, NotAcceptable, negotiate
+from axilla_kg.server.limits import RequestLimits
 from axilla_kg.server.page import render_page
 from axilla_kg.server.protocol import HTTPError, ServerConfig, service_description
 from axilla_kg.server.worker import Job, PoolBusy, QueryTimeout, Reply, WorkerLost, WorkerPool
@@ -183,7 +185,7 @@ def _reply(reply: Reply) -> Response:
 
 def _error(status: int, message: str) -> Response:
     # after a 408 or 413 the rest of the body is unread: it would be taken for the next request
-    headers = {"Connection": "close"} if status in (408, 413) else None
+    headers = {"Connection": "close"} if status in (408, 413, 431) else None
     return Response((message.rstrip("\n") + "\n").encode(), status_code=status, media_type=_TEXT, headers=headers)
 
 
@@ -317,10 +319,15 @@ def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[Bas
         Route("/queries", handlers["catalogue"], methods=["GET"]),
         Route("/queries/{name}", handlers["named"], methods=["GET"]),
         Route("/health", handlers["health"], methods=["GET"]),
-        Route("/", handlers["page"], methods=["GET"]),
+        Route("/query", handlers["page"], methods=["GET"]),
         *extra_routes,
+        # tried after the front door's own "/" (the lookup home): without it, "/" leads to the query page
+        Route("/", lambda request: RedirectResponse("/query"), methods=["GET"]),
     ]
-    middleware = [Middleware(_Guard)]
+    middleware = [
+        Middleware(_Guard),
+        Middleware(RequestLimits, max_body=config.max_body, body_timeout=config.body_timeout),
+    ]
     if config.cors:
         middleware.append(
             Middleware(

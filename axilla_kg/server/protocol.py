@@ -34,6 +34,8 @@ class ServerConfig:
     cors: bool = False
     access_log: bool = False
     public_url: str | None = None  # the endpoint's URL as clients see it (behind a reverse proxy)
+    cds_trust: tuple[str, ...] = ()  # ISSUER=JWKS_FILE: only these EHRs may call CDS Hooks (cdshooks.trust)
+    cds_feedback_db: str | None = None  # SQLite file for CDS Hooks feedback (None: in memory)
 
     @property
     def endpoint_url(self) -> str:

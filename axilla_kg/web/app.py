@@ -1,4 +1,4 @@
-"""The front door as one ASGI app: lookup pages, CDS Hooks and the SPARQL query page.
+"""The front door as one ASGI app: the lookup home and pages, CDS Hooks and the SPARQL query page.
 
 ``front_routes(lookup, base_url)`` is what a host app mounts (``axilla-kg serve`` does);
 ``create_app`` wraps them in a Starlette app of their own for the standalone runner
@@ -12,8 +12,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from axilla_kg.cdshooks.feedback import FeedbackStore
 from axilla_kg.cdshooks.routes import routes as cds_routes
 from axilla_kg.cdshooks.service import HookService
+from axilla_kg.cdshooks.trust import Trust
 from axilla_kg.graph.queries import QueryLibrary
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.server.page import render_page
@@ -21,15 +23,20 @@ from axilla_kg.web.routes import SECURITY_HEADERS
 from axilla_kg.web.routes import routes as page_routes
 
 
-def front_routes(lookup: Lookup, base_url: str) -> list[BaseRoute]:
-    """Lookup pages plus CDS Hooks; ``base_url`` (http://host:port) is used for card links."""
+def front_routes(
+    lookup: Lookup, base_url: str, trust: Trust | None = None, feedback: FeedbackStore | None = None
+) -> list[BaseRoute]:
+    """Lookup pages plus CDS Hooks; ``base_url`` (http://host:port) is used for card links; ``trust``
+    and ``feedback`` are the CDS Hooks caller check and feedback database (``axilla_kg.cdshooks.settings``)."""
     lookup.warm()
-    return [*page_routes(lookup), *cds_routes(HookService(lookup, base_url.rstrip("/")))]
+    service = HookService(lookup, base_url.rstrip("/"))
+    store = feedback if feedback is not None else FeedbackStore()  # the report page reads what the route writes
+    return [*page_routes(lookup, store), *cds_routes(service, trust=trust, feedback=store)]
 
 
 def create_app(lookup: Lookup, base_url: str) -> Starlette:
-    """The standalone app: the front door plus the SPARQL page at ``/`` (its queries need the
-    ``/sparql`` endpoint of ``axilla-kg serve``) and ``/health``."""
+    """The standalone app: the front door (its home at ``/``) plus the SPARQL page at ``/query``
+    (its queries need the ``/sparql`` endpoint of ``axilla-kg serve``) and ``/health``."""
     page = render_page(QueryLibrary.load())
     page_csp = {
         **SECURITY_HEADERS,
@@ -37,10 +44,10 @@ def create_app(lookup: Lookup, base_url: str) -> Starlette:
         "style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
     }
 
-    async def home(request: Request) -> Response:
+    async def query_page(request: Request) -> Response:
         return HTMLResponse(page, headers=page_csp)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "triples": len(lookup.kg)})
 
-    return Starlette(routes=[Route("/", home), Route("/health", health), *front_routes(lookup, base_url)])
+    return Starlette(routes=[Route("/query", query_page), Route("/health", health), *front_routes(lookup, base_url)])

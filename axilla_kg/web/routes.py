@@ -10,6 +10,7 @@ server only), so the pages are equally strict wherever the routes are mounted.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from axilla_kg.cdshooks.feedback import FeedbackStore, summarise
 from axilla_kg.contract.cases import CaseError, parse_case
+from axilla_kg.contract.fields import CaseField
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend.dose import dose_report
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.web.forms import form_fields, read_form
+from axilla_kg.web.present import group_related
+from axilla_kg.web.search import Results, SearchError, SearchIndex
 from axilla_kg.web.workflow import DiagramError, render_svg, workflow_dot
 
 HERE = Path(__file__).resolve().parent
@@ -53,17 +58,37 @@ def _environment() -> Environment:
     )
     env.filters["category_class"] = lambda c: CATEGORY_CLASS.get(c or "", "cat-none")
     env.filters["urls"] = lambda text: _URL.findall(str(text or ""))
+    env.filters["evidence"] = evidence_links
     return env
 
 
-class Pages:
-    """The page handlers over one :class:`Lookup`."""
+def evidence_links(source: object) -> list[tuple[str, str]]:
+    """The links of a rating's source text, the ACR evidence first: the ACR appendix (the
+    evidence table), then the ACR narrative, then any other public source, each URL once."""
+    found = list(dict.fromkeys(_URL.findall(str(source or ""))))
 
-    def __init__(self, lookup: Lookup) -> None:
+    def kind(url: str) -> tuple[int, str]:
+        if "acsearch.acr.org" in url and "GetAppendix" in url:
+            return 0, "ACR appendix"
+        if "acr.org" in url:
+            return 1, "ACR narrative"
+        return 2, urllib.parse.urlsplit(url).hostname or "source"
+
+    ranked = sorted(found, key=lambda u: kind(u)[0])
+    return [(kind(u)[1], u) for u in ranked]
+
+
+class Pages:
+    """The page handlers over one :class:`Lookup` (and the CDS Hooks feedback store, when given)."""
+
+    def __init__(self, lookup: Lookup, feedback: FeedbackStore | None = None) -> None:
         self.lookup = lookup
+        self.feedback = feedback
         self.env = _environment()
         self.fields = form_fields(lookup.recommender.feature_labels)
         self._svg: dict[tuple[str, int], bytes] = {}
+        self.index = SearchIndex(lookup)
+        self.doses = {name: info.get("adult_dose") for name, info in lookup.procedure_info.items()}
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = self.env.get_template(name).render(**context)
@@ -76,13 +101,26 @@ class Pages:
         topic = str(request.path_params["topic"])
         return topic if topic in self.lookup.variants else None
 
-    # --- pages ----------------------------------------------------------------------------------
-    def topics(self, request: Request) -> Response:
-        order = self.lookup.topic_order()
+    def _ordered_topics(self) -> list[dict[str, Any]]:
         by_key = {str(t["topic"]): t for t in self.lookup.topics}
-        return self.render(
-            "topics.html", title="Topics", topics=[by_key[k] for k in order], variants=self.lookup.variants
-        )
+        return [by_key[k] for k in self.lookup.topic_order()]
+
+    # --- pages ----------------------------------------------------------------------------------
+    def home(self, request: Request) -> Response:
+        return self.render("home.html", title="Lookup", topics=self._ordered_topics())
+
+    def search(self, request: Request) -> Response:
+        query = request.query_params.get("q", "")
+        results: Results | None = None
+        error, status = None, 200
+        try:
+            results = self.index.search(query) if query.strip() else None
+        except SearchError as exc:
+            error, status, query = str(exc), 400, query[:200]
+        return self.render("search.html", status, title="Search", query=query, results=results, error=error)
+
+    def topics(self, request: Request) -> Response:
+        return self.render("topics.html", title="Topics", topics=self._ordered_topics(), variants=self.lookup.variants)
 
     def topic(self, request: Request) -> Response:
         topic = self._topic(request)
@@ -99,8 +137,10 @@ class Pages:
         if topic is None or not self.lookup.has_variant(topic, number):
             return self.not_found("No such variant in the graph.")
         s = self.lookup.summary(topic, number)
-        doses = {name: info.get("adult_dose") for name, info in self.lookup.procedure_info.items()}
-        return self.render("variant.html", title=f"Topic {topic}, variant {number}", s=s, doses=doses, key=topic)
+        related = group_related(s["related_variants"])
+        return self.render(
+            "variant.html", title=f"Topic {topic}, variant {number}", s=s, doses=self.doses, key=topic, related=related
+        )
 
     def workflow_svg(self, request: Request) -> Response:
         topic = self._topic(request)
@@ -121,26 +161,58 @@ class Pages:
         return Response(svg, media_type="image/svg+xml", headers={**SECURITY_HEADERS, "Cache-Control": "max-age=3600"})
 
     def case(self, request: Request) -> Response:
+        """The case page: the answer first (decided studies, then the one next question as a single
+        control that carries the given facts as hidden fields), the matches below, the full form
+        folded. The case comes as query parameters named by the contract fields, plus an optional
+        ``procedure`` (an ordered study, e.g. from a CDS card), so any link can open it pre-filled."""
         values = {f.name: request.query_params.get(f.name, "") for f in self.fields}
+        ordered = request.query_params.get("procedure", "").strip()
         submitted = any(values.values())
-        result, error, status = None, None, 200
-        if submitted:
-            try:
+        result: dict[str, Any] | None = None
+        error: CaseError | None = None
+        status = 200
+        try:
+            if ordered and ordered not in self.lookup.procedure_info:
+                raise CaseError("procedure", f"'{ordered[:100]}' is not a procedure in the graph")
+            if submitted:
                 case = parse_case(read_form(self.fields, values))
-                result = self.lookup.recommender.recommend(case)  # reads caches only (Lookup.warm)
-            except CaseError as exc:
-                error, status = exc, 400
+                # reads caches only (Lookup.warm); an ordered study focuses the next question on it
+                result = self.lookup.recommender.recommend(case, procedure=ordered or None)
+        except CaseError as exc:
+            error, status, result = exc, 400, None
         labels = {f.name: f.label for f in self.fields}
+        by_name = {f.name: f for f in self.fields}
+        decided: list[dict[str, Any]] = list((result or {}).get("decided") or [])
+        question = (result or {}).get("next_question")
+        if question is not None and question.get("field") not in by_name:
+            question = None  # a field this form does not know cannot be asked here
         return self.render(
             "case.html",
             status,
             title="Patient case",
             fields=self.fields,
             values=values,
+            given=[(f.name, text, _shown(f, text)) for f in self.fields if (text := values[f.name].strip())],
+            ordered=ordered if error is None or error.field != "procedure" else "",
+            ordered_answer=next((d for d in decided if d["procedure"] == ordered), None),
             result=result,
+            decided=decided,
+            has_decided=result is not None and "decided" in result,
+            question=question,
+            question_field=by_name[question["field"]] if question else None,
             error=error,
-            labels=labels,
+            labels={**labels, "procedure": "ordered procedure"},
+            doses=self.doses,
         )
+
+    def feedback_report(self, request: Request) -> Response:
+        """Overrides per variant and procedure, from the store the CDS Hooks feedback route writes."""
+        rows = summarise(self.feedback.rows()) if self.feedback is not None else []
+        for row in rows:
+            topic, _, number = str(row["variant"]).partition("/")
+            known = number.isdigit() and topic in self.lookup.variants and self.lookup.has_variant(topic, int(number))
+            row.update(topic=topic, number=number, link=f"/topics/{topic}/variants/{number}" if known else None)
+        return self.render("feedback.html", title="Feedback report", rows=rows)
 
     def dose(self, request: Request) -> Response:
         chosen = [p for p in request.query_params.getlist("procedure") if p][:MAX_DOSE_STUDIES]
@@ -170,17 +242,33 @@ class Pages:
         )
 
 
-def routes(lookup: Lookup) -> list[BaseRoute]:
-    """The lookup pages: ``/topics``, ``/topics/{topic}``, variant pages and their workflow
-    diagrams, ``/case`` (the patient-case form) and ``/dose`` (the dose calculator)."""
-    pages = Pages(lookup)
+def _shown(f: CaseField, text: str) -> str:
+    """A given value as the page writes it: yes/no for booleans, words for enum values."""
+    text = text.strip()
+    if f.kind == "boolean":
+        return {"true": "yes", "false": "no"}.get(text, text)
+    if f.kind == "decimal" and f.unit:
+        return f"{text} {f.unit}"
+    return text.replace("_", " ")
+
+
+def routes(lookup: Lookup, feedback: FeedbackStore | None = None) -> list[BaseRoute]:
+    """The lookup pages: ``/`` (the lookup home), ``/search``, ``/topics``, ``/topics/{topic}``,
+    variant pages and their workflow diagrams, ``/case`` (the patient case) and ``/dose`` (the dose
+    calculator) and ``/feedback`` (the CDS cards' override report, read from ``feedback``, the store
+    the CDS Hooks feedback route writes). Call after ``lookup.warm()``: the search index is built
+    from its caches."""
+    pages = Pages(lookup, feedback)
     return [
+        Route("/", pages.home),
+        Route("/search", pages.search),
         Route("/topics", pages.topics),
         Route("/topics/{topic}", pages.topic),
         Route("/topics/{topic}/variants/{number:int}", pages.variant),
         Route("/topics/{topic}/variants/{number:int}/workflow.svg", pages.workflow_svg),
         Route("/case", pages.case),
         Route("/dose", pages.dose),
-        Route("/lookup", lambda request: RedirectResponse("/topics")),
+        Route("/feedback", pages.feedback_report),
+        Route("/lookup", lambda request: RedirectResponse("/")),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -1,0 +1,366 @@
+"""Decided answers and the one next question, computed from the compiled classifier's verdicts.
+
+A case leaves facts out, so some variants only *could* apply (candidates). A procedure's category
+is **decided** when whatever the missing facts turn out to be, no variant that then matches rates
+it differently. Only matches and candidates can ever match (adding a fact never repairs a violated
+criterion), so a procedure is decided in category C when every open variant (match or candidate,
+superseded editions excluded)
+
+* rates it, and only in category C, or
+* has a table marked *complete* that does not list it ("not rated there": it neither supports
+  nor blocks C — a complete table's silence never makes a procedure look appropriate),
+
+and at least one open variant rates it C. A variant whose *incomplete* table does not list the
+procedure keeps it open: the full ACR table may rate it, in any category. No open variant at all:
+nothing is decided. The confidence of a decided answer is the lowest of the rows that decide it.
+
+Because ``decided`` is a function of the set of open variants only, and that set is exactly
+matches + candidates (held equal to HermiT by ``tests/test_fast_path.py``), it is memoised per set.
+
+**The next question** is one contract field, chosen by this score, highest first:
+
+1. the expected number of the currently undecided procedures (or only the ordered one, when a
+   ``procedure`` is given) that its answer decides. The expectation is over the field's *distinct
+   answers* — values grouped by their effect on the open variants (``imaging_step``: initial |
+   next; ``tumor_size_cm``: the intervals between the bounds the candidates use) — each weighted
+   by how likely it is if every unknown fact takes each of its values equally often and the
+   patient fits one of the open variants (:meth:`Decider._weights`). An answer no open variant
+   accepts ("no criteria apply") weighs nothing, so an implausible answer that would rule
+   everything out does not make a question look good;
+2. then the expected number of open variants its answer rules out (the same weights);
+3. then the registry's fixed field order (``ax:caseOrder``).
+
+Only a field some candidate tests and the case does not give (nor assume) is asked, only if it
+applies to the patient: a field that a case rule makes presuppose another as a whole (no tumour
+size, nodal status or clinical stage before a known cancer) waits for that field; a value that
+presupposes a fact not given (planned NAC, suspicion of metastases, a question about NAC response)
+is not offered, and a field left with only "no" is not asked. Only the answers the contract
+accepts together with the given facts are offered.
+A field whose answers change nothing is never asked: ``None`` when nothing is undecided or no
+question can change anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from axilla_kg.contract.cases import CaseError, PatientCase
+from axilla_kg.contract.features import Feature, Registry
+from axilla_kg.recommend.classify import CompiledVariant, Test
+
+#: steps either side of a numeric bound when the answers of a number field are enumerated
+_DECIMAL_STEP = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One rating row as decisions need it."""
+
+    category: str | None
+    rrl: str | None
+    confidence: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A variant's rating table: procedure -> its rows, and whether the table is complete."""
+
+    rows: dict[str, tuple[Row, ...]]
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Open:
+    """A variant that could still apply: a match or a candidate with its unknown tests."""
+
+    variant: CompiledVariant
+    status: str  # "match" | "candidate"
+    unknown: tuple[Test, ...] = ()
+
+
+class Decider:
+    """Decided answers and next questions over one graph's compiled variants (build once)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        table: Callable[[CompiledVariant], Table],
+        confidence_rank: dict[str, int],
+        category_rank: dict[str, int],
+        rrl_rank: Callable[[str, str | None], int],
+        check: Callable[[dict[str, Any]], Any],
+        variant_order: Callable[[str, int], Any] = lambda topic, number: (topic, number),
+    ) -> None:
+        self.registry = registry
+        self._table = table
+        self._tables: dict[str, Table] = {}
+        self.confidence_rank = confidence_rank
+        self.category_rank = category_rank
+        self.rrl_rank = rrl_rank
+        self.check = check  # raises CaseError when a case object breaks the contract
+        self.variant_order = variant_order
+        self.order = {name: i for i, name in enumerate(registry.fields)}
+        self._ruled = sorted({name for r in registry.rules for name in (r.field, r.other)})
+        self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
+        self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+
+    def table(self, v: CompiledVariant) -> Table:
+        found = self._tables.get(v.variant_iri)
+        if found is None:
+            found = self._tables[v.variant_iri] = self._table(v)
+        return found
+
+    # --- decided ------------------------------------------------------------------------------
+    def decided(self, variants: Sequence[Open]) -> tuple[list[dict[str, Any]], frozenset[str]]:
+        """(decided answers, undecided procedures) for a set of open variants; memoised per set."""
+        key = tuple(f"{o.status[0]}{o.variant.variant_iri}" for o in variants)
+        found = self._decided.get(key)
+        if found is None:
+            found = self._decided[key] = self._decide(variants)
+        return found
+
+    def _decide(self, variants: Sequence[Open]) -> tuple[list[dict[str, Any]], frozenset[str]]:
+        tables = [(o, self.table(o.variant)) for o in variants]
+        procedures = sorted({p for _, t in tables for p, rows in t.rows.items() if rows})
+        out: list[tuple[tuple[int, int, str], dict[str, Any]]] = []
+        undecided: set[str] = set()
+        for p in procedures:
+            deciding: list[tuple[Open, Row]] = []
+            open_ = False
+            for o, t in tables:
+                rows = t.rows.get(p)
+                if rows:
+                    deciding += [(o, r) for r in rows]
+                elif not t.complete:
+                    open_ = True
+            categories = {r.category for _, r in deciding}
+            if open_ or len(categories) != 1 or None in categories:
+                undecided.add(p)
+                continue
+            category = deciding[0][1].category
+            assert category is not None
+            rrl = next((r.rrl for _, r in deciding if r.rrl is not None), None)
+            confidence = max((r.confidence for _, r in deciding), key=lambda c: self.confidence_rank.get(c, 99))
+            keys = {(o.variant.topic, o.variant.number) for o, _ in deciding}
+            seen = sorted(keys, key=lambda k: self.variant_order(*k))
+            status = {(o.variant.topic, o.variant.number): o.status for o, _ in deciding}
+            answer = {
+                "procedure": p,
+                "category": category,
+                "rrl": rrl,
+                "confidence": confidence,
+                "variants": [{"topic": t, "variant": n, "status": status[(t, n)]} for t, n in seen],
+            }
+            out.append(((self.category_rank.get(category, 9), self.rrl_rank(p, rrl), p), answer))
+        return [a for _, a in sorted(out, key=lambda item: item[0])], frozenset(undecided)
+
+    # --- the next question --------------------------------------------------------------------
+    def next_question(
+        self,
+        case: PatientCase,
+        variants: Sequence[Open],
+        procedure: str | None = None,
+        skip: frozenset[str] = frozenset(),
+    ) -> dict[str, Any] | None:
+        """The one field whose answer decides the most (see the module docstring), or None.
+        ``skip``: fields the user could not answer (``recommend --ask``), never asked again."""
+        ruled = tuple((name, case.values.get(name)) for name in self._ruled)  # all that rules look at
+        key = (
+            tuple(o.variant.variant_iri for o in variants),
+            frozenset(case.values),
+            ruled,
+            procedure,
+            skip,
+        )
+        if key in self._questions:
+            return self._questions[key]
+        found = self._questions[key] = self._ask(case, variants, procedure, skip)
+        return found
+
+    def _ask(
+        self, case: PatientCase, variants: Sequence[Open], procedure: str | None, skip: frozenset[str]
+    ) -> dict[str, Any] | None:
+        _, undecided = self.decided(variants)
+        wanted = undecided & {procedure} if procedure is not None else undecided
+        if not wanted:
+            return None
+        fields = sorted(
+            {t.field for o in variants for t in o.unknown if t.field not in case.values and t.field not in skip},
+            key=self.order.__getitem__,
+        )
+        best: tuple[tuple[float, float, int], dict[str, Any]] | None = None
+        for name in fields:
+            feature = self.registry[name]
+            if not self._applies(feature, case):
+                continue
+            answers = self._answers(feature, case, variants)
+            if not answers:
+                continue
+            weights = self._weights(feature, answers, variants)
+            if not any(weights):
+                continue
+            gains: list[tuple[Any, list[str], int]] = []
+            for shown, kept in answers:
+                decided, _ = self.decided(kept)
+                now = [d["procedure"] for d in decided if d["procedure"] in wanted]
+                gains.append((shown, now, len(variants) - len(kept)))
+            decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
+            rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
+            if decides == 0 and rules_out == 0:
+                continue
+            score = (decides, rules_out, -self.order[name])
+            if best is None or score > best[0]:
+                best = (score, self._question(feature, len(variants), gains, decides, rules_out))
+        return best[1] if best is not None else None
+
+    def _weights(
+        self, feature: Feature, answers: list[tuple[list[Any], list[Open]]], variants: Sequence[Open]
+    ) -> list[float]:
+        """How likely each distinct answer is if every unknown fact takes each of its values
+        equally often and the patient fits one of the open variants: a variant weighs the share of
+        completions it accepts (the product, over its unknown fields, of the share of values its
+        criterion accepts; a number bound counts one half), spread over the answers it accepts
+        (an enum or boolean answer counts once per value it groups, a number range once). An answer
+        no open variant accepts weighs nothing."""
+        units = [1 if feature.kind in ("integer", "decimal") else len(shown) for shown, _ in answers]
+        mass = [0.0] * len(answers)
+        for o in variants:
+            mine = [i for i, (_, kept) in enumerate(answers) if o in kept]
+            total = sum(units[i] for i in mine)
+            prior = self._prior(o)
+            for i in mine:
+                mass[i] += prior * units[i] / total
+        whole = sum(mass)
+        return [m / whole for m in mass] if whole else mass
+
+    def _prior(self, o: Open) -> float:
+        """The share of the completions of the case that a variant accepts (its unknown criteria
+        taken as independent, each value equally likely)."""
+        share = 1.0
+        for name in {t.field for t in o.unknown}:
+            feature = self.registry[name]
+            tests = [t for t in o.unknown if t.field == name]
+            if feature.kind in ("integer", "decimal"):
+                share *= 0.5 ** len(tests)
+                continue
+            values = feature.values if feature.kind == "enum" else (True, False)
+            share *= sum(all(t.evaluate(v) for t in tests) for v in values) / len(values)
+        return share
+
+    def _applies(self, feature: Feature, case: PatientCase) -> bool:
+        """A field that presupposes another (a case rule on the field as a whole, e.g. a tumour
+        size needs a known cancer) applies only when the case gives that other field an allowed
+        value."""
+        for rule in self.registry.rules:
+            if rule.field == feature.name and rule.when is None and case.values.get(rule.other) not in rule.allows:
+                return False
+        return True
+
+    def _presupposed(self, feature: Feature, case: PatientCase) -> frozenset[Any]:
+        """Values of the field that presuppose a fact the case does not give (a case rule on those
+        values, e.g. planned NAC or suspicion of metastases need a known cancer, a question about
+        NAC response needs NAC started): not offered. A rule triggered by "false" is a consistency
+        rule (NAC not planned implies none given), checked by the contract instead."""
+        out: set[Any] = set()
+        for rule in self.registry.rules:
+            if rule.field != feature.name or rule.when is None or False in rule.when:
+                continue
+            if case.values.get(rule.other) not in rule.allows:
+                out |= rule.when
+        return frozenset(out)
+
+    def _answers(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
+        """The field's distinct answers (grouped by their effect on the open variants) that the
+        contract accepts with the given facts, each with the open variants it keeps."""
+        name = feature.name
+        tests = {o.variant.variant_iri: [t for t in o.unknown if t.field == name] for o in variants}
+        groups: dict[tuple[bool, ...], tuple[list[Any], list[Open]]] = {}
+        values = self._values(feature, tests)
+        presupposed = self._presupposed(feature, case)
+        if presupposed:
+            values = [v for v in values if v not in presupposed]
+            if len(values) < 2:
+                return []  # only the answer "no" is left: the field is about a fact not known yet
+        for value in values:
+            try:
+                self.check({**case.values, name: value})
+            except CaseError:
+                continue
+            kept = [o for o in variants if all(t.evaluate(value) for t in tests[o.variant.variant_iri])]
+            signature = tuple(o in kept for o in variants)
+            groups.setdefault(signature, ([], kept))[0].append(value)
+        if all(len(kept) == len(variants) for _, kept in groups.values()):
+            return []  # every accepted answer keeps every variant: asking changes nothing
+        limits = {t.limit for ts in tests.values() for t in ts if t.kind == "bound"}
+        return [(self._shown(feature, values, limits), kept) for values, kept in groups.values()]
+
+    def _values(self, feature: Feature, tests: dict[str, list[Test]]) -> list[Any]:
+        if feature.kind == "enum":
+            return list(feature.values)
+        if feature.kind == "boolean":
+            return [True, False]
+        step = Decimal(1) if feature.kind == "integer" else _DECIMAL_STEP
+        limits = sorted({t.limit for ts in tests.values() for t in ts if t.kind == "bound"})
+        points = sorted({p for limit in limits for p in (limit - step, limit, limit + step)})
+        if feature.kind == "integer":
+            return [int(p) for p in points if p == p.to_integral_value()]
+        return [float(p) if p == p.to_integral_value() else p for p in points]
+
+    @staticmethod
+    def _shown(feature: Feature, values: list[Any], limits: set[Decimal]) -> list[Any]:
+        """Enum and boolean answers as their values; a number field's answers as the interval
+        between the candidates' bounds that they fall in (e.g. ``["<= 2"]``, ``["> 2"]``)."""
+        if feature.kind in ("enum", "boolean"):
+            return values
+        low, high = Decimal(str(min(values))), Decimal(str(max(values)))
+        below = [lim for lim in limits if lim <= low]
+        above = [lim for lim in limits if lim >= high]
+        parts = []
+        if below:
+            lim = max(below)
+            parts.append(f">= {_text(lim)}" if lim == low else f"> {_text(lim)}")
+        if above:
+            lim = min(above)
+            parts.append(f"<= {_text(lim)}" if lim == high else f"< {_text(lim)}")
+        return [" and ".join(parts)]
+
+    def _question(
+        self,
+        feature: Feature,
+        total: int,
+        gains: list[tuple[Any, list[str], int]],
+        decides: float,
+        out: float,
+    ) -> dict[str, Any]:
+        """The question object; ``why`` says which answers decide what, and the score."""
+        numeric = feature.kind in ("integer", "decimal")
+        offered = [v for shown, _, _ in gains for v in shown]
+        values = None if numeric else [v for v in (feature.values or (True, False)) if v in offered]
+        parts = []
+        for shown, now, _ in gains:
+            if now:
+                answer = " or ".join(_text(v) for v in shown)
+                named = ", ".join(now[:3]) + (f" and {len(now) - 3} more" if len(now) > 3 else "")
+                parts.append(f"{answer} decides {named}")
+        why = "; ".join(parts) if parts else "no one answer decides it yet"
+        why += f"; expected {decides:.2g} decided, {out:.2g} of {total} possible variants ruled out"
+        return {
+            "field": feature.name,
+            "label": feature.label,
+            "values": values,
+            "kind": feature.kind,
+            "unit": feature.unit or None,
+            **({"ranges": offered} if numeric else {}),
+            "why": why,
+        }
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)

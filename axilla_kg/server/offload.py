@@ -1,0 +1,160 @@
+"""CPU-heavy request work in a pool of processes, off the server's event loop.
+
+Why: the event loop serves every route of the server (``/health``, the pages, ``/sparql``'s
+hand-off to the query workers). Work that holds the CPU for long on that loop — parsing a 1 MB
+JSON body, validating thousands of FHIR resources with pydantic, classifying and rendering cards
+— freezes all of them at once, and runs on one core whatever the machine has. :class:`OffLoop`
+runs such work in worker processes instead, so the loop only waits (asynchronously) for the
+answer, and concurrent requests use every core.
+
+Generic on purpose: ``await offload.run(fn, *args)`` runs any module-level function ``fn`` of
+picklable arguments in a worker; the per-process state a function needs (a loaded knowledge
+graph, a service object) is built once per worker by the pool's ``initializer``. Each call has:
+
+* a deadline (``deadline`` seconds): the worker interrupts the call itself (``SIGALRM``) and the
+  caller gets :class:`WorkTimeout`; if the worker does not come back shortly after (stuck inside
+  native code), the caller still gets :class:`WorkTimeout`, and the pool replaces a worker that dies;
+* an admission cap (``max_waiting`` calls running or queued): beyond it :class:`Busy` at once,
+  so a flood of requests cannot build a queue that every later caller waits behind.
+
+Workers are started from a fork server (``multiprocessing`` "forkserver": no fork of the threaded
+server process), ignore Ctrl+C (the server ends them), and install the network barrier
+(:mod:`axilla_kg.sandbox`) before any work: request work never needs a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from multiprocessing.pool import Pool
+from typing import Any, TypeVar
+
+from axilla_kg.sandbox import SandboxUnavailable, forbid_network
+
+T = TypeVar("T")
+_GRACE_SECONDS = 2.0  # after the deadline, how long the caller waits for the worker's own stop
+
+
+class Busy(Exception):
+    """More calls are running or waiting than the pool admits."""
+
+
+class WorkTimeout(Exception):
+    """A call ran past its deadline and was stopped."""
+
+
+class _Deadline(BaseException):
+    """Raised inside a worker by SIGALRM; a BaseException, so library ``except Exception`` blocks
+    inside the work do not swallow it."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Deadline
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the server, which then ends us
+    signal.signal(signal.SIGALRM, _alarm)
+    with contextlib.suppress(SandboxUnavailable):  # the barrier is a second line here, not the first
+        forbid_network()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _call(fn: Callable[..., T], deadline: float, args: tuple[Any, ...]) -> tuple[bool, T | None]:
+    """Run ``fn(*args)`` in a worker under an interval timer; (False, None) when it ran out of time."""
+    signal.setitimer(signal.ITIMER_REAL, deadline)
+    try:
+        return True, fn(*args)
+    except _Deadline:
+        return False, None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def default_processes() -> int:
+    """One worker per core the process may use (at least one, at most four)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+class OffLoop:
+    """A pool of worker processes for request work; see the module docstring."""
+
+    def __init__(
+        self,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+        *,
+        processes: int | None = None,
+        deadline: float = 10.0,
+        max_waiting: int | None = None,
+        preload: tuple[str, ...] = (),
+    ) -> None:
+        self.processes = processes or default_processes()
+        self.deadline = deadline
+        self.max_waiting = max_waiting if max_waiting is not None else self.processes * 8
+        self.waiting = 0
+        context = multiprocessing.get_context("forkserver")
+        if preload:
+            context.set_forkserver_preload(list(preload))
+        self._pool: Pool | None = context.Pool(self.processes, _start_worker, (initializer, initargs))
+        atexit.register(self.close)
+        # one call through the pool: the server announces itself only once a worker can answer
+        # (the workers start together, so the others are about as far)
+        self._pool.apply(os.getpid)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a worker; raises :class:`Busy`, :class:`WorkTimeout`, or what ``fn`` raised."""
+        if self._pool is None:
+            raise Busy("the server is shutting down")
+        if self.waiting >= self.max_waiting:
+            raise Busy(f"{self.waiting} requests are already running or waiting")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[tuple[bool, T | None]] = loop.create_future()
+
+        def finished(value: tuple[bool, T | None]) -> None:
+            loop.call_soon_threadsafe(_settle, done, value, None)
+
+        def failed(error: BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, done, None, error)
+
+        self.waiting += 1
+        try:
+            self._pool.apply_async(_call, (fn, self.deadline, args), callback=finished, error_callback=failed)
+            # the worker stops itself at the deadline; the grace (and the queue wait, bounded by
+            # max_waiting calls of at most one deadline each) covers a worker stuck in native code
+            queue_bound = self.deadline * (1 + self.max_waiting / self.processes)
+            try:
+                in_time, value = await asyncio.wait_for(done, queue_bound + _GRACE_SECONDS)
+            except TimeoutError:
+                raise WorkTimeout(f"not answered within {self.deadline:g} s") from None
+        finally:
+            self.waiting -= 1
+        if not in_time:
+            raise WorkTimeout(f"stopped after the time limit of {self.deadline:g} s")
+        return value  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the workers (idempotent; also at interpreter exit)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+def _settle(done: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if done.done():  # the caller gave up (timeout, disconnect)
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(value)
