@@ -31,6 +31,7 @@ from typing import Any
 
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.recommend.classify import CompiledVariant
+from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.partition import ABSENT, Key, Partition
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
 
@@ -69,6 +70,7 @@ class _TopicAnswer:
     needs: int  # the fields its candidates need, as a bit mask over registry positions
     candidates: bytes  # its candidates' JSON entries, comma-separated
     nearest: bytes  # its nearest variants' JSON entries (none when it has a match or a candidate)
+    open: tuple[Status, ...]  # its candidates' statuses (what decided answers and the next question need)
 
 
 @dataclass
@@ -108,7 +110,8 @@ class ClassAnswers:
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
         self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
-        self.parts: list[dict[Any, bytes]] = [{}, {}, {}]  # assumed, matches (and conflicts), needs
+        #: assumed, matches (and conflicts), needs, decided, next question
+        self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
         self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
@@ -190,15 +193,26 @@ class ClassAnswers:
                         memos[i].clear()
                     topics[i] = memos[i][self.getters[i](key)] = self._topic(self.topics[i], key)
         matched: tuple[int, ...] = ()
+        candidates: tuple[Status, ...] = ()
         needs = 0
         for answer in topics:
             matched += answer.matched
+            candidates += answer.open
             needs |= answer.needs
         assumed, parts = tuple([key[p] for p in self.defaults]), self.parts
+        variants = (matched, candidates)
+        # the next question looks at the case only through what the contract's rules see of it and
+        # the defaults it assumes (the fields it may ask are those open candidates test, which the
+        # case leaves unknown)
+        asked = (variants, self.partition.ruled_of(key), assumed)
         return b"".join(
             (
                 b'},"assumed":',
                 parts[0].get(assumed) or self._part(0, assumed, self._assumed),
+                b',"decided":',
+                parts[3].get(variants) or self._part(3, variants, self._decided),
+                b',"next_question":',
+                parts[4].get(asked) or self._part(4, asked, lambda _: self._next_question(variants, key)),
                 b',"matches":',
                 parts[1].get(matched) or self._part(1, matched, self._matches),
                 b',"needs":',
@@ -241,7 +255,7 @@ class ClassAnswers:
         entries = ",".join(self._item("candidate", status[1], (status[3],)) for status in candidates)
         # nearest: only for a topic where nothing matches and nothing could match with more facts
         nearest = self._nearest_in(tuple(misses)) if misses and not matched and not candidates else ""
-        return _TopicAnswer(matched, needs, entries.encode(), nearest.encode())
+        return _TopicAnswer(matched, needs, entries.encode(), nearest.encode(), tuple(candidates))
 
     def _part(self, kind: int, key: Any, render: Callable[[Any], bytes]) -> bytes:
         part = self.parts[kind]
@@ -308,6 +322,25 @@ class ClassAnswers:
             item |= {name: list(values) for name, values in zip(names, lists, strict=True)}
             found = self.items[key] = dumps(item)
         return found
+
+    def _open(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> list[Open]:
+        """The open variants (matches, then candidates with their unknown tests; superseded editions
+        left out), as :mod:`axilla_kg.recommend.decide` takes them."""
+        superseded = self.recommender.superseded
+        matched, candidates = variants
+        out = [Open(self.variants[j].variant, "match") for j in matched]
+        for status in candidates:
+            v = self.variants[status[1]].variant
+            out.append(Open(v, "candidate", tuple(t for t in v.tests if t.field in status[3])))
+        return [o for o in out if o.variant.topic_iri not in superseded]
+
+    def _decided(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> bytes:
+        decided, _ = self.recommender.decider.decided(self._open(variants))
+        return _encode(decided).encode()
+
+    def _next_question(self, variants: tuple[tuple[int, ...], tuple[Status, ...]], key: Key) -> bytes:
+        case = self.reader.parse(self.partition.member(key))  # any case of the class asks the same
+        return _encode(self.recommender.decider.next_question(case, self._open(variants))).encode()
 
     def _needs(self, mask: int) -> bytes:
         return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()

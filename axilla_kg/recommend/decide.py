@@ -106,6 +106,7 @@ class Decider:
         self._ruled = sorted({name for r in registry.rules for name in (r.field, r.other)})
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._priors: dict[tuple[str, tuple[Test, ...]], float] = {}
 
     def table(self, v: CompiledVariant) -> Table:
         found = self._tables.get(v.variant_iri)
@@ -238,7 +239,14 @@ class Decider:
 
     def _prior(self, o: Open) -> float:
         """The share of the completions of the case that a variant accepts (its unknown criteria
-        taken as independent, each value equally likely)."""
+        taken as independent, each value equally likely); remembered per variant and unknown tests."""
+        key = (o.variant.variant_iri, o.unknown)
+        found = self._priors.get(key)
+        if found is None:
+            found = self._priors[key] = self._share(o)
+        return found
+
+    def _share(self, o: Open) -> float:
         share = 1.0
         for name in {t.field for t in o.unknown}:
             feature = self.registry[name]
