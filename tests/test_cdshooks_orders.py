@@ -13,11 +13,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.servicerequest import ServiceRequest
-from frontdoor_helpers import front_door, post_json
+from frontdoor_helpers import fetch, front_door, post_json
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_cdshooks import PET_CT, SIGN, check_response, seed_request
 
 from axilla_kg.cdshooks import catalogue, ordermap
+from axilla_kg.cdshooks.orders import identify
 from axilla_kg.recommend.lookup import Lookup
 
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -106,6 +110,16 @@ def test_a_broken_mapping_file_is_refused_with_its_line(tmp_path: Any) -> None:
         ("US AXILLA RT", ("US",), ("axilla",), None, "right"),
         ("MRI BREAST BILAT W/O & W CONTRAST", ("MRI",), ("breast",), "without-and-with", "bilateral"),
         ("MR Breast Left WO", ("MRI",), ("breast",), "without", "left"),
+        ("MRI BREAST W WO", ("MRI",), ("breast",), "without-and-with", None),
+        ("MRI BREAST WWO", ("MRI",), ("breast",), "without-and-with", None),
+        ("MRI BREAST WITH AND WITHOUT CONTRAST", ("MRI",), ("breast",), "without-and-with", None),
+        ("MRI BREAST W/O CONTRAST", ("MRI",), ("breast",), "without", None),
+        ("CT CAP WITH IV CONTRAST", ("CT",), ("chest-abdomen-pelvis",), "with", None),
+        # CMS short descriptors and LOINC playbook names, as EHRs put them in Coding.display
+        ("MRI BREAST C-+ W/CAD BI", ("MRI",), ("breast",), "without-and-with", "bilateral"),
+        ("PET IMAGE W/CT SKULL-THIGH", ("PET/CT",), ("skull-base-to-mid-thigh",), None, None),
+        ("PET+CT Skull base to mid-thigh W 18F-FDG IV", ("PET/CT",), ("skull-base-to-mid-thigh",), None, None),
+        ("MR Breast - bilateral WO and W contrast IV", ("MRI",), ("breast",), "without-and-with", "bilateral"),
         ("CT CHEST/ABD/PELVIS W CONTRAST", ("CT",), ("chest-abdomen-pelvis",), "with", None),
         ("MAMMO DIAG BILAT", ("MG",), ("breast",), None, "bilateral"),
         ("NM BONE SCAN", ("bone-scan",), ("whole-body",), None, None),
@@ -225,7 +239,7 @@ def test_a_reason_the_conditions_do_not_state_is_reported(base: str) -> None:
     status, body = post_json(base + SIGN, request)
     assert status == 200
     detail = body["cards"][0]["detail"]
-    assert "breast\\_cancer = new; the prefetched Conditions do not" in detail
+    assert "breast_cancer = new; the prefetched Conditions do not" in detail
 
 
 # --- CDS Hooks 2.0 to the letter ----------------------------------------------------------------------
@@ -296,4 +310,116 @@ def test_an_undecided_order_names_one_question_and_links_the_prefilled_case_page
         "breast_cancer": ["new"],
         "clinical_nodes": ["positive"],
         "tumor_size_cm": ["1.5"],
+        "procedure": ["US axilla"],
     }
+    status, _, page = fetch(case_link["url"])  # the case page (web branch) takes exactly these parameters
+    assert status == 200 and b"US axilla" in page
+
+
+def test_a_reason_that_contradicts_the_conditions_is_reported_and_not_used(base: str) -> None:
+    """The record's Condition says an active (new) breast cancer; the order's reason lists Z85.3 (personal
+    history of breast cancer) with C50.911, i.e. a recurrence: the field is left out, both are shown, and
+    the order is not rated on either reading."""
+    reasons = {"reasonCode": [{"coding": [{"system": ICD, "code": "C50.911"}, {"system": ICD, "code": "Z85.3"}]}]}
+    status, body = post_json(base + SIGN, seed_request(order({"text": PET_CT}, **reasons)))
+    assert status == 200
+    check_response(body)
+    assert "systemActions" not in body
+    detail = body["cards"][0]["detail"]
+    assert "disagreement on breast_cancer: the record says new" in detail
+    assert "the order's reason says recurrent" in detail
+
+
+def test_every_procedure_in_every_record_shape_gets_short_whole_summaries(lookup: Lookup) -> None:
+    """Every ACR procedure of the graph ordered for the seed patient with the full record, without the
+    tumour size, without treatment history and with no record at all: every card's summary is under
+    140 characters (the card builder refuses a longer one rather than cut it), no list in text is
+    empty. Run on the service's pure request -> cards function (the HTTP path is tested above)."""
+    from axilla_kg.cdshooks.request import parse_request
+    from axilla_kg.cdshooks.service import HookService
+
+    service = HookService(lookup, "http://127.0.0.1:1")
+
+    def shapes(name: str) -> Iterator[dict[str, Any]]:
+        yield seed_request(order({"text": name}))
+        yield seed_request(order({"text": name}), size_cm=None)
+        bare = seed_request(order({"text": name}))
+        del bare["prefetch"]["procedures"]
+        yield bare
+        empty = seed_request(order({"text": name}))
+        empty["prefetch"] = {}
+        yield empty
+
+    seen = 0
+    for name in lookup.procedures:
+        for request in shapes(name):
+            answer = service.answer(parse_request(json.dumps(request).encode(), "order-sign"))
+            for card in answer["cards"]:
+                seen += 1
+                assert len(card["summary"]) < 140, card["summary"]
+                assert "()" not in card["summary"] + card["detail"], card["detail"]
+                assert not card["detail"].rstrip().endswith(":"), card["detail"]
+    assert seen >= 4 * len(lookup.procedures)
+
+
+CATALOGUE_NAMES = [
+    "NM PET/CT SKULL BASE TO MID-THIGH",
+    "US Axilla",
+    "MRI BREAST W/O & W CONTRAST",
+    "MR BREAST WO",
+    "MAMMO DIAG",
+    "CT CHEST/ABD/PELVIS W CONTRAST",
+    "NM BONE SCAN WHOLE BODY",
+    "US GUIDED CORE BIOPSY AXILLARY NODE",
+    "US BREAST",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(CATALOGUE_NAMES),
+    side=st.sampled_from(["", " LEFT", " RIGHT", " BILAT", " RT", " LT", " BILATERAL"]),
+    case=st.sampled_from([str.upper, str.lower, str.title]),
+    noise=st.sampled_from(["", ",", " ;", "  "]),
+)
+def test_side_case_and_punctuation_never_change_the_study(
+    lookup: Lookup, name: str, side: str, case: Any, noise: str
+) -> None:
+    """Laterality is kept for display only (ACR procedures are side-less); letter case and stray
+    punctuation are not part of a catalogue name."""
+    reference = identify(lookup, {"text": name})
+    assert reference.status == "known"
+    varied = identify(lookup, {"text": case(name + side) + noise})
+    assert (varied.status, varied.procedures) == (reference.status, reference.procedures)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=400))
+def test_any_text_is_read_without_error(lookup: Lookup, text: str) -> None:
+    found = identify(lookup, {"text": text, "coding": [{"system": CPT, "code": "78815"}]})
+    assert found.status in ("known", "ambiguous")
+    if found.status == "known":
+        assert found.procedures == (PET_CT,)
+
+
+def test_a_done_study_whose_code_may_have_imaged_the_axilla_leaves_the_imaging_step_open(base: str) -> None:
+    """A completed CPT 76642 (breast US including the axilla when performed) may or may not have
+    imaged the axilla: the imaging step is not derived ("initial" would be a guess) and the card says why."""
+    request = seed_request(order({"text": "US axilla"}))
+    done = Procedure(id="pr2", status="completed", subject={"reference": "Patient/p1"}, code=cpt("76642"))
+    request["prefetch"]["procedures"]["entry"].append({"resource": json.loads(done.model_dump_json(exclude_none=True))})
+    status, body = post_json(base + SIGN, request)
+    assert status == 200
+    check_response(body)
+    detail = body["cards"][0]["detail"]
+    assert "imaging step not known" in detail and "`imaging_step`:" not in detail.split("Not used")[0]
+
+
+def test_an_unmapped_loinc_code_is_read_by_its_playbook_name(lookup: Lookup) -> None:
+    """A LOINC radiology-playbook coding whose code is not in the mapping is read by its display (the
+    playbook name); without a readable display it may be any study and never agrees with the text."""
+    loinc = "http://loinc.org"
+    named = identify(lookup, {"coding": [{"system": loinc, "code": "00000-0", "display": "US Axilla - left"}]})
+    assert (named.status, named.procedures) == ("known", ("US axilla",))
+    bare = identify(lookup, {"text": "US axilla", "coding": [{"system": loinc, "code": "00000-0"}]})
+    assert bare.status == "ambiguous"

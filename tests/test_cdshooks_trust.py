@@ -254,3 +254,15 @@ def test_a_private_key_in_the_trust_file_is_refused(tmp_path: Path) -> None:
     jwks.write_text(json.dumps({"keys": [Keys.ec.as_dict(private=True)]}), encoding="utf-8")
     result = cli_in_process("serve", "--port", "0", "--cds-trust", f"e={jwks}", "--public-url", f"{PUBLIC}/sparql")
     assert result.returncode == 2 and "private key" in result.stderr
+
+
+def test_the_in_memory_store_keeps_only_the_most_recent_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from axilla_kg.cdshooks import feedback
+
+    monkeypatch.setattr(feedback, "MEMORY_ROWS", 100)
+    store = feedback.FeedbackStore()
+    for _ in range(1024):
+        store.record_cards("s", "h", [{"uuid": str(uuid.uuid4())}])
+    kept = store.size()["cards"]
+    store.close()
+    assert 100 <= kept <= 100 + 256

@@ -11,14 +11,14 @@ escaped before it goes into Markdown, so it cannot turn into a link or formattin
 from __future__ import annotations
 
 import copy
-import re
 import urllib.parse
 import uuid
 from typing import Any
 
 from axilla_kg.cdshooks import codes
 from axilla_kg.cdshooks.fhir_case import Derivation
-from axilla_kg.cdshooks.orders import Identified, Verdict
+from axilla_kg.cdshooks.markdown import md_escape
+from axilla_kg.cdshooks.orders import Identified, Verdict, variant_pairs
 from axilla_kg.vocab import CATEGORY_SYSTEM
 
 SOURCE_LABEL = "axilla-kg: ACR Appropriateness Criteria (topic 286 Imaging of the Axilla)"
@@ -27,12 +27,6 @@ CAVEAT = (
     "ACR Appropriateness Criteria content (c) American College of Radiology; the graph is partial. "
     "Not a substitute for the ACR documents or clinical judgement."
 )
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
-
-
-def md_escape(text: str) -> str:
-    """Client text made inert in Markdown (and one line)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def variant_url(base: str, topic: str, variant: int) -> str:
@@ -85,30 +79,34 @@ def _list(items: list[str], empty: str) -> str:
     return ", ".join(items) if items else empty
 
 
-def case_url(base: str, case: dict[str, Any]) -> str:
+def case_url(base: str, case: dict[str, Any], procedure: str | None = None) -> str:
     """The case page pre-filled with what the EHR sent (contract field names as query parameters,
-    values in their contract spelling: booleans true/false, numbers plain decimals)."""
+    values in their contract spelling: booleans true/false, numbers plain decimals) and, when the
+    order names one study, ``procedure`` (the page then leads with that study's answer)."""
 
     def spell(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
 
-    return f"{base}/case?" + urllib.parse.urlencode([(k, spell(v)) for k, v in case.items()])
+    pairs = [(k, spell(v)) for k, v in case.items()]
+    if procedure:
+        pairs.append(("procedure", procedure))
+    return f"{base}/case?" + urllib.parse.urlencode(pairs)
 
 
 def _facts(derived: Derivation) -> str:
     used = "".join(f"\n- `{k}`: {v}" for k, v in derived.evidence.items()) or " none"
     out = f"\n\nPatient facts read from the record:{used}"
     if derived.notes:
-        out += "\n\nNot used, or in disagreement:" + "".join(f"\n- {md_escape(n)}" for n in derived.notes)
+        out += "\n\nNot used, or in disagreement:" + "".join(f"\n- {n}" for n in derived.notes)
     return out
 
 
 def _reading(found: Identified) -> str:
     if not found.readings:
         return ""
-    return "\n\nHow the order was read:" + "".join(f"\n- {md_escape(r)}" for r in found.readings)
+    return "\n\nHow the order was read:" + "".join(f"\n- {r}" for r in found.readings)
 
 
 def _decided_lines(result: dict[str, Any] | None, first: str | None) -> str:
@@ -121,20 +119,10 @@ def _decided_lines(result: dict[str, Any] | None, first: str | None) -> str:
         f"\n- **{d['procedure']}**: {d['category']}"
         + (f" (radiation {d['rrl']})" if d.get("rrl") else "")
         + (f", confidence {d['confidence']}" if d.get("confidence") else "")
-        + (f" - ACR {_names(_variant_pairs(d.get('variants')))}" if d.get("variants") else "")
+        + (f" - ACR {_names(variant_pairs(d.get('variants')))}" if d.get("variants") else "")
         for d in decided
     )
     return f"Decided for this patient by the facts given:{lines}\n\n"
-
-
-def _variant_pairs(variants: Any) -> list[tuple[str, int]]:
-    out: list[tuple[str, int]] = []
-    for v in variants or []:
-        if isinstance(v, dict):
-            out.append((str(v.get("topic")), int(v.get("variant", 0))))
-        elif isinstance(v, (list, tuple)) and len(v) == 2:
-            out.append((str(v[0]), int(v[1])))
-    return out
 
 
 def ambiguous_card(base: str, order: dict[str, Any], found: Identified) -> dict[str, Any]:
@@ -186,7 +174,7 @@ def order_cards(
         waiting = _list([f"{t} V{n}" for t, n in verdict.variants], "none listed")
         case_link = {
             "label": "Answer it on the case page (pre-filled)",
-            "url": case_url(base, derived.data),
+            "url": case_url(base, derived.data, None if verdict.covered else name),
             "type": "absolute",
         }
         why = f": {md_escape(str(question['why']))}" if question and question.get("why") else ""

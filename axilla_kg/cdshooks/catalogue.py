@@ -16,12 +16,16 @@ The rules, in order (text is upper-cased, punctuation other than ``/ & + -`` bec
   text is DBT; PET with CT is PET/CT. Two modalities left after that mean the text names two studies.
 - **region**: axilla (``AXILLA``, ``AXILLARY``, ``AXILLAE``), breast (``BREAST(S)``), skull base to mid-thigh
   (``SKULL BASE TO MID-THIGH``, ``SKULL-THIGH``, ``EYES TO THIGHS``...), whole body (``WHOLE BODY``, ``WB``,
-  ``TOTAL BODY``), chest-abdomen-pelvis (``CHEST ABDOMEN PELVIS``, ``CHEST/ABD/PELVIS``, ``CAP``). A text may
-  name several regions (``US BREAST AND AXILLA``): it then covers each.
+  ``TOTAL BODY``, ``FULL BODY``), chest-abdomen-pelvis (``CHEST ABDOMEN PELVIS``, ``CHEST/ABD/PELVIS``,
+  ``CAP``). A text may name several regions (``US BREAST AND AXILLA``): it then covers each.
 - **laterality**: right / left / bilateral (``RT``, ``LT``, ``BILAT``, ``BIL``, ``BOTH``). Our ACR procedures
   are side-less, so the side is kept for display and never decides the procedure.
-- **contrast**: without-and-with (``W/O & W``, ``WO/W``, ``W/WO``, ``WITHOUT AND WITH``...), without (``W/O``,
-  ``WO``, ``WITHOUT``, ``NON-CONTRAST``, ``NONCON``), with (``W/``, ``W``, ``WITH``, ``CONTRAST``, ``CE``).
+- **contrast** (only for MRI, CT and mammography): the "without" words (``W/O``, ``WO``,
+  ``WITHOUT``, ``NON-CONTRAST``, ``NONCON``, each with a following ``CONTRAST``) are taken out, then the
+  "with" words (``W/``, ``W``, ``WITH``, ``CONTRAST``, ``CE``) looked for in the rest: both = without and
+  with (``W/O & W``, ``W WO``, ``WITH AND WITHOUT CONTRAST``; also ``WWO``, ``W/WO``), one = that one.
+  The marks of CMS short descriptors are read too (``C-`` without, ``C+`` with, ``C-+`` both; ``W/CAD``
+  is computer-aided detection, not contrast). PET named with CT is PET/CT ("PET IMAGE W/CT").
 - **purpose**: screening (``SCREENING``, ``SCREEN``, ``SCR``), diagnostic (``DIAGNOSTIC``, ``DIAG``, ``DX``).
 - **action**: core biopsy (``BIOPSY``, ``BX``, ``CORE``), FNA (``FNA``, ``FINE NEEDLE``, ``ASPIRATION``).
 - **tracer**: FDG (``FDG``, ``F-18 FDG``, ``FLUORODEOXYGLUCOSE``) or another named PET tracer (``PSMA``, ``FES``,
@@ -51,7 +55,7 @@ _REGION = [
         r"\bSKULL\s*BASE\s*(?:TO|-)?\s*MID\s*-?\s*THIGH\b|\bSKULL\s*(?:TO|-)\s*(?:MID\s*-?\s*)?THIGHS?\b"
         r"|\bEYES?\s*(?:TO|-)\s*THIGHS?\b|\bBASE\s+OF\s+SKULL\s+TO\s+MID\s*-?\s*THIGH\b",
     ),
-    ("whole-body", r"\bWHOLE\s*-?\s*BODY\b|\bWB\b|\bTOTAL\s+BODY\b|\bVERTEX\s+TO\s+TOES?\b"),
+    ("whole-body", r"\bWHOLE\s*-?\s*BODY\b|\bWB\b|\b(?:TOTAL|FULL)\s+BODY\b|\bVERTEX\s+TO\s+TOES?\b"),
     (
         "chest-abdomen-pelvis",
         r"\bCHEST\s*[/,&]?\s*(?:AND\s+)?ABD(?:OMEN)?\s*[/,&]?\s*(?:AND\s+)?PELVIS\b|\bCAP\b",
@@ -69,19 +73,23 @@ _OTHER_REGION = (
 #: Modalities that only ever image the breast: their text needs no region word.
 _BREAST_ONLY = frozenset({"MG", "DBT", "MBI", "PEM"})
 _LATERALITY = [
-    ("bilateral", r"\bBILAT(?:ERAL)?\b|\bBIL\b|\bBOTH\b|\bBL\b"),
+    ("bilateral", r"\bBILAT(?:ERAL)?\b|\bBIL\b|\bBOTH\b|\bBL\b|\bBI\b"),
     ("right", r"\bRIGHT\b|\bRT\b|\bR\b"),
     ("left", r"\bLEFT\b|\bLT\b|\bL\b"),
 ]
-_CONTRAST = [
-    (
-        "without-and-with",
-        r"\bW\s*/?\s*O\s*(?:&|AND|/|\+)\s*W\b/?|\bW\s*(?:&|AND|/|\+)\s*W\s*/?\s*O\b|\bWO\s*/\s*W\b|\bW\s*/\s*WO\b"
-        r"|\bWITHOUT\s+(?:AND|&)\s+WITH\b|\bWITH\s+(?:AND|&)\s+WITHOUT\b",
-    ),
-    ("without", r"\bW\s*/\s*O\b|\bWO\b|\bWITHOUT\b|\bNON\s*-?\s*CONTRAST\b|\bNONCON\b|\bNO\s+CONTRAST\b"),
-    ("with", r"\bW\s*/|\bW\b|\bWITH\b|\bCONTRAST\b|\bCE\b|\bIV\s+CON\w*"),
-]
+#: Contrast, read in two steps: the "without" forms (with a trailing CONTRAST word) are found and taken out,
+#: then the "with" forms in what is left; both found = without and with ("W/O & W", "W WO", "WITH AND
+#: WITHOUT CONTRAST"), one = that one. "WWO" is the one-word shorthand for without and with.
+_WITHOUT = re.compile(
+    r"\bW\s*/\s*O\b(?:\s+(?:IV\s+)?CONTRAST)?|\bWO\b(?:\s+(?:IV\s+)?CONTRAST)?"
+    r"|\bWITHOUT\b(?:\s+(?:IV\s+)?CONTRAST)?|\bNON\s*-?\s*CONTRAST\b|\bNONCON\b|\bNO\s+CONTRAST\b"
+)
+_WITH = re.compile(r"\bW\s*/|\bW\b|\bWITH\b|\bCONTRAST\b|\bCE\b|\bIV\s+CON\w*")
+_BOTH = re.compile(r"\bWWO\b|\bW/WO\b|\bWO/W\b|\bC\s*-\s*\+|\bC\s*\+\s*-")
+#: CMS short-descriptor contrast marks ("MRI BREAST C-+ W/CAD BI"): C- without, C+ with; W/CAD is not contrast.
+_CMS_WITHOUT = re.compile(r"\bC\s*-(?!\s*\+)")
+_CMS_WITH = re.compile(r"\bC\s*\+(?!\s*-)")
+_NOT_CONTRAST = re.compile(r"\bW\s*/?\s*CAD\b")
 _PURPOSE = [
     ("screening", r"\bSCREEN(?:ING)?\b|\bSCR\b"),
     ("diagnostic", r"\bDIAG(?:NOSTIC)?\b|\bDX\b"),
@@ -146,12 +154,25 @@ def _first(rules: list[tuple[str, str]], text: str) -> str | None:
     return found[0] if found else None
 
 
+def _contrast(upper: str) -> str | None:
+    upper = _NOT_CONTRAST.sub(" ", upper)
+    if _BOTH.search(upper):
+        return "without-and-with"
+    without = bool(_WITHOUT.search(upper) or _CMS_WITHOUT.search(upper))
+    with_ = bool(_WITH.search(_WITHOUT.sub(" ", upper)) or _CMS_WITH.search(upper))
+    if without and with_:
+        return "without-and-with"
+    return "without" if without else ("with" if with_ else None)
+
+
 def normalise(text: str) -> OrderText:
     """The normal form of a catalogue text (an empty form when it names no study we can read)."""
     if len(text) > MAX_TEXT:
         return OrderText()
     upper = " " + _CLEAN.sub(" ", text.upper()) + " "
     modalities = _all(_MODALITY, upper)
+    if "PET" in modalities and "CT" in modalities:  # "PET IMAGE W/CT": PET with CT is PET/CT
+        modalities = ["PET/CT", *(m for m in modalities if m not in ("PET", "CT", "PET/CT"))]
     if "PET/CT" in modalities:
         modalities = [m for m in modalities if m not in ("PET", "CT")]
     if "DBT" in modalities:
@@ -172,7 +193,8 @@ def normalise(text: str) -> OrderText:
         # "US-guided core biopsy": the US is the guidance, not a second study
         modalities = modalities[:1]
     # "W" alone is only a contrast word next to a modality that takes contrast
-    contrast = _first(_CONTRAST, upper) if set(modalities) & {"MRI", "CT", "MG", "PET/CT"} else None
+    # (not for PET/CT: its "W 18F-FDG IV" is the tracer, and our PET/CT studies do not differ by contrast)
+    contrast = _contrast(upper) if set(modalities) & {"MRI", "CT", "MG"} else None
     out = OrderText(
         modalities=tuple(modalities),
         regions=tuple(regions),

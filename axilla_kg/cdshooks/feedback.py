@@ -30,6 +30,8 @@ OUTCOMES = frozenset({"accepted", "overridden"})
 #: Most feedback entries in one request, and longest free text kept (a comment is a note, not a file).
 MAX_ENTRIES = 100
 MAX_TEXT = 2000
+#: Without a database file the store is in memory: it keeps the most recent cards and feedback only.
+MEMORY_ROWS = 50_000
 #: The card extension that carries what a card rates (so feedback can be grouped by variant).
 CARD_EXTENSION = "axilla-kg-rating"
 SCHEMA = """
@@ -121,6 +123,8 @@ class FeedbackStore:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
+        self.in_memory = self.path == ":memory:"
+        self._writes = 0
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.executescript(SCHEMA)
@@ -148,6 +152,18 @@ class FeedbackStore:
             )
         with self._lock:
             self._db.executemany("INSERT OR IGNORE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._bound()
+
+    def _bound(self) -> None:
+        """In memory, drop the oldest rows beyond :data:`MEMORY_ROWS` (checked every 256 writes)."""
+        self._writes += 1
+        if not self.in_memory or self._writes % 256:
+            return
+        for table in ("cards", "feedback"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE rowid <= (SELECT max(rowid) FROM {table}) - ?",  # table: a literal
+                (MEMORY_ROWS,),
+            )
 
     def record_feedback(self, service: str, entries: list[dict[str, Any]]) -> int:
         rows = [
@@ -172,7 +188,16 @@ class FeedbackStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            self._bound()
         return len(rows)
+
+    def size(self) -> dict[str, int]:
+        """Rows held per table (cards issued, feedback received)."""
+        with self._lock:
+            return {
+                "cards": int(self._db.execute("SELECT count(*) FROM cards").fetchone()[0]),
+                "feedback": int(self._db.execute("SELECT count(*) FROM feedback").fetchone()[0]),
+            }
 
     def rows(self) -> list[dict[str, Any]]:
         """Every feedback entry joined with its card (a card we never issued has no procedure)."""

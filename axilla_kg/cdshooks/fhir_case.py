@@ -25,13 +25,24 @@ class Derivation:
 
     data: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
-    #: what the reader could not use or found contradicting (shown in the cards; plain text)
+    #: what the reader could not use or found contradicting (shown in the cards; Markdown with any
+    #: client text escaped where it was written)
     notes: list[str] = field(default_factory=list)
 
     def put(self, name: str, value: Any, source: str) -> None:
         if name in field_names():  # a field the contract does not have (any more) is never sent
             self.data[name] = value
             self.evidence[name] = source
+
+
+#: Names our procedure(s) for a FHIR CodeableConcept: one name, the several a code covers, or None.
+ProcedureOf = Callable[[dict[str, Any] | None], "str | tuple[str, ...] | None"]
+
+
+def _covered(found: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if found is None:
+        return ()
+    return (found,) if isinstance(found, str) else tuple(found)
 
 
 def resources(bundle: dict[str, Any] | None, kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -70,7 +81,7 @@ def age_on(birth_date: str, today: dt.date) -> int | None:
 
 def derive_case(
     prefetch: dict[str, Any],
-    procedure_of: Callable[[dict[str, Any] | None], str | None],
+    procedure_of: ProcedureOf,
     today: dt.date | None = None,
     axillary_imaging: frozenset[str] = frozenset({"US axilla"}),
     reason: Derivation | None = None,
@@ -160,13 +171,12 @@ def _tumour_size(bundle: dict[str, Any] | None, out: Derivation) -> None:
         out.put("tumor_size_cm", best[1], best[2])
 
 
-def _imaging_done(
-    bundle: dict[str, Any] | None, procedure_of: Callable[[dict[str, Any] | None], str | None], out: Derivation
-) -> None:
+def _imaging_done(bundle: dict[str, Any] | None, procedure_of: ProcedureOf, out: Derivation) -> None:
     for i, proc in resources(bundle, "Procedure"):
         if proc.get("status") != "completed":
             continue
-        name = procedure_of(proc.get("code"))
+        covered = _covered(procedure_of(proc.get("code")))
+        name = covered[0] if len(covered) == 1 else None
         if name in codes.DIAGNOSTIC_BREAST_IMAGING:
             out.put("diagnostic_breast_imaging_done", True, f"procedures.entry[{i}] Procedure '{name}', completed")
             return
@@ -174,7 +184,7 @@ def _imaging_done(
 
 def _history(
     bundle: dict[str, Any],
-    procedure_of: Callable[[dict[str, Any] | None], str | None],
+    procedure_of: ProcedureOf,
     axillary_imaging: frozenset[str],
     out: Derivation,
 ) -> None:
@@ -184,6 +194,7 @@ def _history(
     count = sum(1 for _ in resources(bundle, "Procedure"))
     chemo: tuple[int, str] | None = None
     imaged: tuple[int, str] | None = None
+    maybe: tuple[int, str] | None = None  # a completed study whose code covers axillary imaging and more
     for i, proc in resources(bundle, "Procedure"):
         status = str(proc.get("status"))
         codings = (proc.get("code") or {}).get("coding") or []
@@ -193,15 +204,23 @@ def _history(
             and (chemo is None or codes.CHEMO_PHASE[status] == "mid_treatment")
         ):
             chemo = (i, status)
-        if status == "completed" and procedure_of(proc.get("code")) in axillary_imaging and imaged is None:
-            imaged = (i, str(procedure_of(proc.get("code"))))
+        covered = set(_covered(procedure_of(proc.get("code")))) if status == "completed" else set()
+        if covered and covered <= axillary_imaging and imaged is None:
+            imaged = (i, ", ".join(sorted(covered)))
+        elif covered & axillary_imaging and maybe is None:
+            maybe = (i, ", ".join(sorted(covered)))
     if out.data.get("breast_cancer") == "new":
         if chemo is None:
             out.put("neoadjuvant", "none", f"no chemotherapy Procedure (SNOMED CT 367336001/385786002) among {count}")
         else:
             i, status = chemo
             out.put("neoadjuvant", codes.CHEMO_PHASE[status], f"procedures.entry[{i}] chemotherapy, status {status}")
-    if imaged is None:
+    if imaged is None and maybe is not None:
+        out.notes.append(
+            f"procedures.entry[{maybe[0]}] may or may not have imaged the axilla (its code covers {maybe[1]}): "
+            "imaging step not known"
+        )
+    elif imaged is None:
         out.put("imaging_step", "initial", f"no completed axillary imaging among {count} prefetched procedures")
     else:
         out.put("imaging_step", "next", f"procedures.entry[{imaged[0]}] '{imaged[1]}', completed")

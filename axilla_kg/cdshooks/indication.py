@@ -19,6 +19,7 @@ from typing import Any
 
 from axilla_kg.cdshooks import codes
 from axilla_kg.cdshooks.fhir_case import Derivation, read_conditions, resources
+from axilla_kg.cdshooks.markdown import md_escape
 
 BREAST_CANCER_HISTORY = "Z85.3"
 
@@ -49,7 +50,7 @@ def reason_facts(order: dict[str, Any], prefetch: dict[str, Any]) -> tuple[Deriv
             elif codes.is_valid(code):
                 notes.append(f"{where}: ICD-10-CM {code} ({codes.describe(code)}) sets no case field")
             else:
-                notes.append(f"{where}: '{code[:20]}' is not an ICD-10-CM code")
+                notes.append(f"{where}: '{md_escape(code[:20])}' is not an ICD-10-CM code")
     if cancer is not None:
         code, where = cancer
         value = "recurrent" if history else "new"
@@ -65,13 +66,13 @@ def reason_facts(order: dict[str, Any], prefetch: dict[str, Any]) -> tuple[Deriv
             notes.append(f"{where}: only Condition references are read")
             continue
         if rid not in ids:
-            notes.append(f"{where}: Condition/{rid[:64]} is not in the conditions prefetch (never fetched)")
+            notes.append(f"{where}: Condition/{md_escape(rid[:64])} is not in the conditions prefetch (never fetched)")
             continue
         entry, resource = ids[rid]
         single = Derivation()
         read_conditions({"entry": [{"resource": resource}]}, single)
         if not single.data:
-            notes.append(f"{where}: Condition/{rid[:64]} states no case field (or is refuted)")
+            notes.append(f"{where}: Condition/{md_escape(rid[:64])} states no case field (or is refuted)")
         for name, value in single.data.items():
             out.put(name, value, f"{where} -> conditions.entry[{entry}]: {single.evidence[name]}")
     return out, notes

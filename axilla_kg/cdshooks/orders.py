@@ -1,9 +1,13 @@
 """One draft order against one recommendation: which of our procedures it is and what it rates.
 
-Identifying the procedure: by code only where ``ontology/mappings.ttl`` holds a verified
-exactMatch/narrowMatch for it, else by the exact ACR procedure name as the order's
-``code.text`` or a coding's ``display``; anything else is "not a procedure we know" and gets no
-rating.
+Identifying the procedure (:func:`identify`): every part of ``ServiceRequest.code`` is read — each
+coding through the SSSOM order mapping (:mod:`ordermap`), else a verified mapping of
+``ontology/mappings.ttl``; ``code.text`` (and the display of a coding of an unknown system) as the
+exact ACR name or a catalogue name (:mod:`catalogue`). The order is the studies *every* part names:
+parts that name different studies, or a text naming two, make it ambiguous (never rated); a CPT,
+HCPCS or LOINC code outside the mapping, or a text longer than a catalogue name, never agrees with
+another part; nothing readable is "not a procedure we know" (no rating). A code covering several ACR
+procedures leaves several; :func:`judge_order` lets the indication decide between them.
 
 Deciding the rating, in the order a careful reviewer would:
 
@@ -16,6 +20,8 @@ Deciding the rating, in the order a careful reviewer would:
    for exactly the ``needs`` of those candidates.
 4. Nothing matches and nothing could: ``no-criteria-apply``. A variant matches but none rates
    the procedure: "not rated in our data" (our tables are partial, so this is not a rating).
+5. A procedure the facts already decide (the recommender's ``decided``, issue 18) is rated even
+   where step 3 would wait for facts.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axilla_kg.cdshooks import catalogue, codes, ordermap
+from axilla_kg.cdshooks.markdown import md_escape
 from axilla_kg.contract.fields import field_names
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.recommend.recommender import PRIMARY_TOPIC
@@ -51,6 +58,9 @@ class Verdict:
         return "no-criteria-apply" if self.kind == "no-criteria" else None
 
 
+#: Standard procedure code systems: a code of one of them that we do not map may name any study, so it
+#: never agrees with another part. (A local order-catalogue code system says nothing; its display is read.)
+STANDARD_SYSTEMS = frozenset({*ordermap.SYSTEM_NAMES, codes.SNOMED, "http://www.radlex.org"})
 #: The set an order part stands for when it names an imaging study that is none of ours.
 OTHER_STUDY = "\x00another study"
 
@@ -59,15 +69,20 @@ OTHER_STUDY = "\x00another study"
 class Identified:
     """What an order names: ``known`` (one or more ACR procedures; several when one code or text covers
     several and the indication must decide), ``ambiguous`` (its parts name different studies, or its
-    text names several) or ``unknown`` (nothing we can map). ``readings`` say how each part was read."""
+    text names several) or ``unknown`` (nothing we can map). ``readings`` say how each part was read
+    (Markdown: our wording, with anything a client sent escaped)."""
 
     status: str
     procedures: tuple[str, ...] = ()
     readings: list[str] = field(default_factory=list)
 
 
+_SYSTEM_LABELS = {**ordermap.SYSTEM_NAMES, codes.SNOMED: "SNOMED CT", "http://www.radlex.org": "RadLex"}
+
+
 def _code_name(system: str) -> str:
-    return ordermap.SYSTEM_NAMES.get(system, system)
+    """A code system as the card names it (a system we do not know: its URI, escaped)."""
+    return _SYSTEM_LABELS.get(system) or md_escape(system[:80])
 
 
 def _text_set(lookup: Lookup, text: str, where: str, readings: list[str]) -> set[str] | None:
@@ -76,6 +91,10 @@ def _text_set(lookup: Lookup, text: str, where: str, readings: list[str]) -> set
     if text in lookup.procedure_info:
         readings.append(f"{where} is the ACR procedure name")
         return {text}
+    if len(text) > catalogue.MAX_TEXT:
+        # longer than any catalogue name: it could hide another study's name, so it never agrees
+        readings.append(f"{where} is longer than a catalogue name ({len(text)} characters): not read")
+        return {OTHER_STUDY}
     form = catalogue.normalise(text)
     if form.several_studies:
         readings.append(f"{where} names several studies ({form.describe()})")
@@ -129,11 +148,19 @@ def identify(lookup: Lookup, concept: dict[str, Any] | None) -> Identified:
             readings.append(f"{where} -> {name} (ontology/mappings.ttl)")
             continue
         display = c.get("display")
-        if isinstance(display, str) and display.strip():
-            found = _text_set(lookup, display, f"coding[{i}].display", readings)
-            if found is not None:
-                several = several or not found
-                parts.append(found)
+        shown = display if isinstance(display, str) and display.strip() else None
+        found = _text_set(lookup, shown, f"coding[{i}].display", readings) if shown else None
+        if system in STANDARD_SYSTEMS and found is None:
+            # a standard procedure code we do not map, with no display we can read (a LOINC playbook
+            # name such as "US Axilla - left" is read above): it may name any study, so it never
+            # agrees with a part that names one of ours (no rating on a guess)
+            where = f"{_code_name(system)} {md_escape(code[:40])}"  # a client's code, not one of ours
+            parts.append({OTHER_STUDY})
+            readings.append(f"{where} is not in the order mapping (another study, or one not mapped)")
+            continue
+        if found is not None:
+            several = several or not found
+            parts.append(found)
     text = concept.get("text")
     if isinstance(text, str) and text.strip():
         found = _text_set(lookup, text, "code.text", readings)
@@ -300,11 +327,18 @@ def _decided(verdict: Verdict, result: dict[str, Any]) -> Verdict:
         return verdict
     for d in result.get("decided") or []:
         if d.get("procedure") == verdict.procedure and d.get("category"):
-            variants: list[tuple[str, int]] = []
-            for v in d.get("variants") or []:
-                if isinstance(v, dict):
-                    variants.append((str(v.get("topic")), int(v.get("variant", 0))))
-                elif isinstance(v, (list, tuple)) and len(v) == 2:
-                    variants.append((str(v[0]), int(v[1])))
-            return Verdict("rated", verdict.procedure, str(d["category"]), d.get("rrl"), variants)
+            return Verdict(
+                "rated", verdict.procedure, str(d["category"]), d.get("rrl"), variant_pairs(d.get("variants"))
+            )
     return verdict
+
+
+def variant_pairs(variants: Any) -> list[tuple[str, int]]:
+    """(topic, number) of each variant of a ``decided`` entry (``{"topic", "variant", ...}`` objects)."""
+    out: list[tuple[str, int]] = []
+    for v in variants or []:
+        if isinstance(v, dict):
+            out.append((str(v.get("topic")), int(v.get("variant", 0))))
+        elif isinstance(v, (list, tuple)) and len(v) == 2:
+            out.append((str(v[0]), int(v[1])))
+    return out

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
+from axilla_kg.cdshooks.codes import LENGTH_UNITS, UCUM
 from axilla_kg.inputs import safejson
 
 MAX_BODY = 1_048_576  # bytes
@@ -23,6 +25,9 @@ MAX_BODY = 1_048_576  # bytes
 MAX_PREFETCH_ENTRIES = 1000
 #: Draft orders in one call (an order set is a handful; each gets a card, so this also caps the answer).
 MAX_DRAFT_ORDERS = 100
+#: Largest length read from an Observation (any UCUM length unit), in centimetres: a measurement
+#: over a metre is a unit or typing error, refused rather than read as a tumour size.
+MAX_LENGTH_CM = Decimal(100)
 #: FHIR nests deeper than a patient case (Bundle > entry > resource > code > coding > ...).
 MAX_DEPTH = 64
 PREFETCH_KINDS = {
@@ -148,4 +153,31 @@ def parse_request(body: bytes, hook: str) -> HookRequest:
             prefetch[key] = value
         else:
             prefetch[key] = _bundle_of(value, f"prefetch.{key}")
+    _plausible_lengths(prefetch.get("observations"), "prefetch.observations")
     return HookRequest(hook, instance, patient_id, orders, prefetch)
+
+
+def _plausible_lengths(bundle: dict[str, Any] | None, element: str) -> None:
+    """Refuse an Observation length (value or component value, UCUM cm or mm) over ``MAX_LENGTH_CM``."""
+    for i, entry in enumerate((bundle or {}).get("entry") or []):
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") != "Observation":
+            continue
+        where = f"{element}.entry[{i}].resource"
+        quantities = [(f"{where}.valueQuantity", resource.get("valueQuantity"))]
+        quantities += [
+            (f"{where}.component[{j}].valueQuantity", comp.get("valueQuantity"))
+            for j, comp in enumerate(resource.get("component") or [])
+            if isinstance(comp, dict)
+        ]
+        for path, quantity in quantities:
+            if not isinstance(quantity, dict) or quantity.get("system") != UCUM:
+                continue
+            per_cm = LENGTH_UNITS.get(str(quantity.get("code")))
+            value = quantity.get("value")
+            if per_cm is None or not isinstance(value, int | Decimal):
+                continue
+            if abs(Decimal(value)) > MAX_LENGTH_CM * per_cm:
+                raise BadRequest(
+                    f"{path}.value", f"a length of more than {MAX_LENGTH_CM} cm is not a plausible measurement"
+                )

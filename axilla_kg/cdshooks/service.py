@@ -25,7 +25,7 @@ from axilla_kg.cdshooks.cards import (
 from axilla_kg.cdshooks.feedback import CARD_EXTENSION
 from axilla_kg.cdshooks.fhir_case import Derivation, derive_case
 from axilla_kg.cdshooks.indication import reason_facts
-from axilla_kg.cdshooks.orders import Verdict, identify, judge_order, procedure_of
+from axilla_kg.cdshooks.orders import Verdict, identify, judge_order
 from axilla_kg.cdshooks.request import HookRequest
 from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.recommend.lookup import Lookup
@@ -72,6 +72,11 @@ class HookService:
     lookup: Lookup
     base_url: str
 
+    def _procedures_of(self, concept: dict[str, Any] | None) -> tuple[str, ...]:
+        """The ACR procedures a record's Procedure.code names (several when its code covers several)."""
+        found = identify(self.lookup, concept)
+        return found.procedures if found.status == "known" else ()
+
     def _case(
         self, request: HookRequest, order: dict[str, Any], procedures: tuple[str, ...]
     ) -> tuple[Derivation, dict[str, Any] | None, Any]:
@@ -80,7 +85,7 @@ class HookService:
         reason, notes = reason_facts(order, request.prefetch)
         derived = derive_case(
             request.prefetch,
-            lambda c: procedure_of(self.lookup, c),
+            self._procedures_of,
             axillary_imaging=self.lookup.axillary_imaging(),
             reason=reason,
         )

@@ -8,7 +8,8 @@ key of its own, with ``iss`` (the client), ``aud`` (the CDS Service's URL, as in
   a ``jku`` (or ``x5u``) header is never fetched, and ``kid`` only picks among the trusted keys;
 - the signature must be ES384 or RS384 (``alg: none`` and every other algorithm refused);
 - ``aud`` must equal the URL of the service called, built from ``--public-url`` (never from the
-  request's Host header, which the client controls); ``exp`` must be in the future, ``iat`` not in it;
+  request's Host header, which the client controls); ``exp`` must be in the future (at most an hour
+  ahead), ``iat`` present and not in the future;
 - ``jti`` must not have been seen from that issuer before it expired (a replay cache in the server's
   main process, so one cache sees every request; bounded, oldest expiry dropped first).
 
@@ -131,7 +132,9 @@ class Trust:
             raise Unauthorized("the JWT has expired")
         if exp - now > MAX_LIFETIME:
             raise Unauthorized(f"the JWT lives longer than {MAX_LIFETIME} s")
-        if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat - LEEWAY > now:
+        if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+            raise Unauthorized("the JWT has no issue time (iat)")
+        if iat - LEEWAY > now:
             raise Unauthorized("the JWT was issued in the future (iat)")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise Unauthorized("the JWT has no jti")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph
-from axilla_kg.errors import DataError, UsageError
+from axilla_kg.errors import AxillaKGError, DataError, UsageError
 
 if TYPE_CHECKING:
     from axilla_kg.contract.features import Registry
@@ -58,8 +58,27 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
     )
     p.set_defaults(run=run_audit)
     if wanted("audit"):
-        p.add_argument("orders", help="CSV with a 'procedure' column and case-field columns (empty cell = not known)")
-        add_format(p)
+        from axilla_kg.formats.columnar import COLUMNAR_FORMATS
+        from axilla_kg.formats.output import FORMATS
+
+        p.add_argument(
+            "orders",
+            help="CSV, Parquet (.parquet) or Arrow IPC (.arrow, .feather) with a 'procedure' column and case-field "
+            "columns (empty cell or null = not known)",
+        )
+        add_format(p, [*FORMATS, *COLUMNAR_FORMATS], note="parquet and arrow need --output")
+        p.add_argument(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="write the per-order verdicts there (replaced atomically; with --spark a folder of Parquet "
+            "files, which must not exist) and print only the summary",
+        )
+        p.add_argument(
+            "--spark",
+            metavar="MASTER",
+            help="judge a Parquet file's orders on Spark (e.g. 'local[2]' or spark://host:7077; needs PySpark)",
+        )
         add_data(p)
         add_engine(p)
 
@@ -72,7 +91,19 @@ def _recommend_arguments(p: argparse.ArgumentParser) -> None:
 
     add_case_flags(p, shipped_registry())
     p.add_argument("--case", metavar="FILE", help="one case as a JSON object (- for stdin)")
-    p.add_argument("--cases", metavar="FILE", help="JSON Lines, one case per line (- for stdin); JSON Lines out")
+    p.add_argument(
+        "--cases",
+        metavar="FILE",
+        help="JSON Lines, one case per line (- for stdin), or a Parquet/Arrow IPC file of case-field columns (row "
+        "N = line N); JSON Lines out",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="with --cases: write the answers there instead of stdout (atomically); a .parquet or .arrow path "
+        "gets a table of line, error, field and the JSON answer line",
+    )
     add_format(p, ("table", "json"), note="the answer is nested, so there is no csv or tsv; --cases is JSON Lines")
     p.add_argument(
         "--detail",
@@ -167,6 +198,8 @@ def run_recommend(args: argparse.Namespace) -> str | None:
         raise UsageError("give the case once: with flags, --case or --cases")
     if (args.detail == batch.REF) != (args.details is not None) or (args.details and args.cases is None):
         raise UsageError("--detail ref and --details FILE go together, with --cases")
+    if args.output is not None and args.cases is None:
+        raise UsageError("--output writes the answers of --cases: give --cases FILE")
     if args.cases is not None:
         if args.ask or args.procedure is not None:
             raise UsageError("--ask and --procedure work on one case; batch lines carry next_question")
@@ -227,20 +260,26 @@ def _run_batch(args: argparse.Namespace) -> None:
     """Stream the cases as bytes: each line is decoded on its own, so one bad line (even invalid
     UTF-8) gets its own error line and the rest are answered."""
     from axilla_kg.formats.atomic import write_atomically
+    from axilla_kg.inputs.arrowfile import is_columnar, json_lines
     from axilla_kg.recommend import batch
 
     recommender = _recommender(args)
     stream: IO[bytes]
     if args.cases == "-":
         stream = sys.stdin.buffer
+    elif is_columnar(args.cases):
+        stream = json_lines(args.cases)  # the header is checked here, before any output
     else:
         try:
             stream = open(args.cases, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
-        counts = batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), detail=args.detail)
-        sys.stdout.flush()
+        if args.output is not None:
+            counts = _batch_to_file(args, recommender, stream)
+        else:
+            counts = batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), detail=args.detail)
+            sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
         return None
@@ -256,11 +295,69 @@ def _run_batch(args: argparse.Namespace) -> None:
     return None
 
 
-def run_audit(args: argparse.Namespace) -> str:
-    from axilla_kg.recommend.audit import audit_orders, render_audit
+def _batch_to_file(args: argparse.Namespace, recommender: Recommender, stream: IO[bytes]) -> Any:
+    """``--cases ... --output PATH``: the answers streamed into a file that replaces PATH only when
+    every line was answered (Parquet or Arrow IPC by the suffix, JSON Lines otherwise)."""
+    from axilla_kg.formats.atomic import open_atomically
+    from axilla_kg.formats.columnar import JsonLinesTable
+    from axilla_kg.inputs.arrowfile import ARROW_SUFFIXES, PARQUET_SUFFIXES
+    from axilla_kg.recommend import batch
 
-    report = audit_orders(_recommender(args), Path(args.orders))
-    return render_audit(report, args.format)
+    suffix = Path(args.output).suffix.lower()
+    fmt = "parquet" if suffix in PARQUET_SUFFIXES else "arrow" if suffix in ARROW_SUFFIXES else None
+    with open_atomically(args.output) as out:
+        sink: Any = out if fmt is None else JsonLinesTable(out, fmt)
+        counts = batch.run(recommender, stream, sink, progress=batch.progress_stream(), detail=args.detail)
+        if fmt is not None:
+            sink.close()
+    return counts
+
+
+def run_audit(args: argparse.Namespace) -> str:
+    from axilla_kg.recommend import audit
+
+    orders = Path(args.orders)
+    if args.format in ("parquet", "arrow") and args.output is None:
+        raise UsageError(f"--format {args.format} writes a binary file: give --output PATH")
+    if args.spark is not None:
+        return _audit_on_spark(args, orders)
+    if args.output is None:
+        return audit.render_audit(audit.audit_orders(_recommender(args), orders), args.format)
+    summary = audit.write_audit(_recommender(args), orders, Path(args.output), args.format)
+    return audit.render_summary(summary, "table" if args.format in ("parquet", "arrow") else args.format)
+
+
+def _audit_on_spark(args: argparse.Namespace, orders: Path) -> str:
+    from axilla_kg import spark
+    from axilla_kg.recommend import audit
+
+    if orders.suffix.lower() not in (".parquet", ".parq") and not orders.is_dir():
+        raise UsageError("--spark reads Parquet: give a .parquet file or a folder of them")
+    if not orders.exists():
+        raise DataError(f"{orders}: no such file")
+    if args.output is not None and args.format not in ("parquet", "table"):
+        raise UsageError("with --spark, --output writes a folder of Parquet files: use --format parquet")
+    if args.output is not None and Path(args.output).exists():
+        raise DataError(f"{args.output}: exists; Spark writes a new folder there")
+    kg = graph(args)
+    session = spark.session(args.spark)
+    try:
+        frame = spark.read_orders(session, orders)
+        verdicts = spark.audit_dataframe(frame, kg, line_column=spark.ROW_INDEX, source=orders.name)
+        if args.output is not None:
+            verdicts.write.parquet(str(args.output))
+            verdicts = session.read.parquet(str(args.output))
+        counts = verdicts.groupBy("procedure", "verdict").count().collect()
+    except AxillaKGError:
+        raise
+    except Exception as exc:  # a failed Spark job (Py4J / PySpark errors): one line, no Java stack
+        raise DataError(f"the Spark job failed: {spark.first_line(exc)}") from None
+    finally:
+        session.stop()
+    summary = audit.AuditSummary()
+    for row in counts:
+        summary.add_count(row["procedure"], row["verdict"], int(row["count"]))
+    return audit.render_summary(summary, "table" if args.format in ("parquet", "arrow") else args.format)
 
 
 # --- the table for people -------------------------------------------------------------------------

@@ -19,8 +19,9 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from axilla_kg.errors import DataError
 
@@ -107,3 +108,25 @@ def write_all_atomically(files: Mapping[Path, str]) -> None:
         for temp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+
+
+@contextlib.contextmanager
+def open_atomically(path: Path | str) -> Iterator[BinaryIO]:
+    """A binary file to stream into, that replaces ``path`` only when the block ends without an
+    error (large outputs, such as a Parquet file of millions of verdicts, are written as they are
+    made, never held in memory); on any failure the target is untouched and the temporary gone."""
+    target = Path(path)
+    temp = _stage(target, "")
+    try:
+        with temp.open("r+b") as out:
+            yield out
+            out.flush()
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            raise DataError(f"{target}: cannot write ({exc.strerror})") from None
+    except OSError as exc:
+        raise DataError(f"{target}: cannot write ({exc.strerror})") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()

@@ -122,6 +122,10 @@ class OxigraphEngine:
         try:
             # quads of named-graph formats are merged into the default graph: one graph to query
             self._store.bulk_load(path=str(path), format=fmt, to_graph=self._ox.DefaultGraph())
+        except MemoryError as exc:  # the parser's buffer cap: one token (a literal, an IRI) over 16 MiB
+            if "buffer maximal size" not in str(exc):
+                raise
+            raise DataError(f"{path}: a literal or IRI longer than 16 MiB (the parser's limit for one term)") from None
         except SyntaxError as exc:
             raise DataError(f"{path}: {_oxigraph_location(str(exc))}") from None
         except OSError as exc:

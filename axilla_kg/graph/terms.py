@@ -67,7 +67,8 @@ Term = IRI | BNode | Literal
 
 
 def canonical(term: Term | None) -> Term | None:
-    """Normalise lexical variants the two engines may print differently (e.g. '2.0' vs '2')."""
+    """Normalise lexical variants that engines and stores may print differently ('2.0' vs '2' for a
+    decimal, '1' vs 'true' for a boolean): the same RDF value, compared as one term."""
     if isinstance(term, Literal) and term.datatype == XSD + "decimal":
         try:
             number = Decimal(term.value)
@@ -75,6 +76,10 @@ def canonical(term: Term | None) -> Term | None:
             return term
         text = format(number.normalize(), "f")
         return Literal(text if "." in text else text + ".0", term.datatype)
+    if isinstance(term, Literal) and term.datatype == XSD + "boolean" and term.value in ("0", "1"):
+        # "1" and "0" are valid lexical forms of xsd:boolean (Virtuoso writes them); XSD's canonical
+        # forms are "true" and "false"
+        return Literal("true" if term.value == "1" else "false", term.datatype)
     if isinstance(term, Literal) and term.lang is not None:
         return Literal(term.value, RDF_LANGSTRING, term.lang.lower())
     return term

@@ -71,12 +71,19 @@ class ReasonerReport:
 
 
 def merged_ntriples(paths: Sequence[Path], target: Path) -> int:
-    """Write the union of ``paths`` as one N-Triples file; returns the triple count."""
+    """Write the union of ``paths`` as one N-Triples file; returns the triple count.
+
+    ``owl:imports`` statements are left out: this file is what the reasoners (owlready2, HermiT,
+    the OWL API) read, and they would fetch every imported IRI (``http://`` anywhere, ``file://``
+    any local file) — a ``--data`` file must never make them read anything else (issue 19)."""
     import pyoxigraph
 
     engine = engines.OxigraphEngine()
     engines.load_all(engine, paths)
     store = engine.store
+    imports = pyoxigraph.NamedNode("http://www.w3.org/2002/07/owl#imports")
+    for quad in list(store.quads_for_pattern(None, imports, None)):
+        store.remove(quad)
     with target.open("wb") as handle:
         triples = (quad.triple for quad in store.quads_for_pattern(None, None, None))
         pyoxigraph.serialize(triples, handle, format=pyoxigraph.RdfFormat.N_TRIPLES)

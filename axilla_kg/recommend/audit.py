@@ -17,16 +17,22 @@ A bad row is reported in place and does not stop the review of the others.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from axilla_kg.contract.cases import CaseError
 from axilla_kg.contract.features import Feature
 from axilla_kg.errors import DataError
+from axilla_kg.formats.atomic import write_atomically
+from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, to_batch, write_batches
 from axilla_kg.formats.output import records_table, text_table
+from axilla_kg.inputs.arrowfile import BATCH_ROWS, is_columnar, read_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.recommend.recommender import Recommender, topic_order
@@ -58,22 +64,48 @@ ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_ca
 
 
 @dataclass
+class AuditSummary:
+    """Counts per verdict and per procedure, added to one order at a time (so a streamed audit of
+    millions of orders keeps only the counts)."""
+
+    verdicts: Counter[str] = field(default_factory=Counter)
+    procedures: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, order: dict[str, Any]) -> None:
+        self.add_count(order["procedure"], order["verdict"])
+
+    def add_count(self, procedure: str, verdict: str, orders: int = 1) -> None:
+        self.verdicts[verdict] += orders
+        self.procedures.setdefault(procedure, Counter())[verdict] += orders
+
+    def by_verdict(self) -> list[dict[str, Any]]:
+        total = sum(self.verdicts.values()) or 1
+        return [
+            {"verdict": v, "orders": self.verdicts[v], "share": round(self.verdicts[v] / total, 4)} for v in VERDICTS
+        ]
+
+    def by_procedure(self) -> list[dict[str, Any]]:
+        return [
+            {"procedure": name, "orders": sum(counts.values()), **{v: counts[v] for v in VERDICTS}}
+            for name, counts in sorted(self.procedures.items())
+        ]
+
+
+@dataclass
 class AuditReport:
     orders: list[dict[str, Any]] = field(default_factory=list)
 
+    def summary(self) -> AuditSummary:
+        summary = AuditSummary()
+        for order in self.orders:
+            summary.add(order)
+        return summary
+
     def by_verdict(self) -> list[dict[str, Any]]:
-        counts = Counter(o["verdict"] for o in self.orders)
-        total = len(self.orders) or 1
-        return [{"verdict": v, "orders": counts[v], "share": round(counts[v] / total, 4)} for v in VERDICTS]
+        return self.summary().by_verdict()
 
     def by_procedure(self) -> list[dict[str, Any]]:
-        procedures = sorted({o["procedure"] for o in self.orders})
-        rows = []
-        for name in procedures:
-            mine = [o for o in self.orders if o["procedure"] == name]
-            counts = Counter(o["verdict"] for o in mine)
-            rows.append({"procedure": name, "orders": len(mine), **{v: counts[v] for v in VERDICTS}})
-        return rows
+        return self.summary().by_procedure()
 
 
 def _cell_value(feature: Feature, text: str) -> Any:
@@ -92,23 +124,145 @@ def _cell_value(feature: Feature, text: str) -> Any:
 
 
 def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
-    """Read and judge every order; an unreadable file or a header without ``procedure`` is an
-    error for the whole run, a bad row only for that row."""
+    """Read and judge every order of a CSV, Parquet or Arrow IPC file; an unreadable file or a
+    header without ``procedure`` is an error for the whole run, a bad row only for that row."""
+    return AuditReport([order for batch in audit_batches(recommender, path) for order in batch])
+
+
+def audit_batches(recommender: Recommender, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+    """The verdicts of a file's orders, a batch at a time, in file order.
+
+    The file and its header are checked before this returns (one error for the whole run), so a
+    caller can open its output only once the input is known to be readable.
+    """
+    judge = OrderJudge(recommender, path.name)
+    if is_columnar(path):
+        header, batches = read_batches(path, batch_rows)
+        judge.check_header(header, str(path))
+        return ([judge.judge(line, cells) for line, cells in batch.rows()] for batch in batches)
     table = read_table(path)  # strict UTF-8 (BOM accepted), size cap, distinct column names
-    header = table.header
-    if "procedure" not in header:
-        raise DataError(f"{path}:1: the header needs a 'procedure' column (and case-field columns)")
-    fields = recommender.registry.fields
-    unknown = [h for h in header if h not in fields and h not in ("procedure", "order_id")]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], fields, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise DataError(f"{path}:1: unknown column '{unknown[0]}'{hint}")
-    procedures = _procedure_names(recommender)
-    report = AuditReport()
-    for row in table.rows:
-        report.orders.append(_judge(recommender, procedures, path, row.line, row.cells, row.extra))
-    return report
+    judge.check_header(table.header, str(path))
+    rows = table.rows
+
+    def chunks() -> Iterator[list[dict[str, Any]]]:
+        while batch := list(itertools.islice(rows, batch_rows)):
+            yield [judge.judge(row.line, row.cells, row.extra) for row in batch]
+
+    return chunks()
+
+
+def flat_order(order: dict[str, Any]) -> dict[str, Any]:
+    """An order as one row of the CSV, TSV, Parquet and Arrow outputs (variants as one text)."""
+    return {**order, "variants": " ".join(order["variants"])}
+
+
+class OrderJudge:
+    """Judges orders one row at a time, wherever the rows come from (a CSV, a Parquet record batch,
+    a Spark partition), so every path gives the same verdict for the same row.
+
+    A valid row's verdict depends only on which variants its case matches or could match and on
+    the procedure: never on its line, its order id, or where a number falls between two of the
+    thresholds the compiled definitions test (age 18, tumour size 2 cm, ...). So rows are memoised
+    on their *class*: the text cells, with each number replaced by the sides of those thresholds
+    it falls on. A number stands for its class only once it has passed the contract's checks in a
+    full evaluation of some row (field checks are per field; the case rules look at whether a
+    number is given, never at its value — a rule that did would make that field exact in the key),
+    so an invalid value always takes the full path and gets its own message. Millions of orders
+    with continuous ages and sizes are judged at the cost of their few thousand classes. The rows
+    of one judge share one column order (one file or DataFrame).
+    """
+
+    MEMO_LIMIT = 200_000
+
+    def __init__(self, recommender: Recommender, source: str, *, memo: bool = True) -> None:
+        self.recommender = recommender
+        self.source = source
+        self.memo = memo
+        self.hits = 0  # rows answered from the memo (the benchmark reports it)
+        self.procedures = _procedure_names(recommender)
+        self.features = {f.name: f for f in recommender.registry.features}
+        bounds: dict[str, set[tuple[str, Decimal]]] = {}
+        for variant in recommender.classifier.variants:
+            for test in variant.tests:
+                if test.kind == "bound":
+                    bounds.setdefault(test.field, set()).add((test.op, test.limit))
+        by_value = {r.field for r in recommender.registry.rules if r.when is not None}
+        by_value |= {r.other for r in recommender.registry.rules}
+        self._bounds = {
+            name: sorted(bounds.get(name, ()))
+            for name, f in self.features.items()
+            if f.kind in ("integer", "decimal") and name not in by_value
+        }
+        self._sides: dict[str, dict[str, tuple[bool, ...]]] = {name: {} for name in self._bounds}
+        self._memo: dict[tuple[str | tuple[bool, ...], ...], dict[str, Any]] = {}
+
+    def check_header(self, header: list[str], label: str) -> None:
+        """Refuse, for the whole run, a header without ``procedure`` or with an unknown column."""
+        if "procedure" not in header:
+            raise DataError(f"{label}:1: the header needs a 'procedure' column (and case-field columns)")
+        fields = self.recommender.registry.fields
+        unknown = [h for h in header if h not in fields and h not in ("procedure", "order_id")]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], fields, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise DataError(f"{label}:1: unknown column '{unknown[0]}'{hint}")
+
+    def _class(self, row: dict[str, str]) -> tuple[str | tuple[bool, ...], ...] | None:
+        """The row's class key, or None when a number in it has not been checked yet."""
+        key: list[str | tuple[bool, ...]] = []
+        for name, cell in row.items():
+            if name == "order_id":
+                continue
+            text = (cell or "").strip()
+            sides = self._sides.get(name)
+            if sides is None or not text:
+                key.append(text)
+                continue
+            side = sides.get(text)
+            if side is None:
+                return None
+            key.append(side)
+        return tuple(key)
+
+    def _learn(self, row: dict[str, str]) -> None:
+        """Record the sides of a validly judged row's numbers (they passed the contract's checks)."""
+        for name, tests in self._bounds.items():
+            text = (row.get(name) or "").strip()
+            if not text or text in self._sides[name]:
+                continue
+            if len(self._sides[name]) >= self.MEMO_LIMIT:
+                self._sides[name].clear()
+            value = _cell_value(self.features[name], text)
+            self._sides[name][text] = tuple(_holds(value, op, limit) for op, limit in tests)
+
+    def judge(self, line: int, row: dict[str, str], extra: int = 0) -> dict[str, Any]:
+        """The verdict of one order row (cells as text; empty = not known)."""
+        order_id = (row.get("order_id") or "").strip() or None
+        key = None if extra or not self.memo else self._class(row)
+        if key is not None:
+            known = self._memo.get(key)
+            if known is not None:
+                self.hits += 1
+                return {"line": line, "order_id": order_id, **known}
+        order = _judge(self.recommender, self.features, self.procedures, self.source, line, row, extra)
+        if order["verdict"] != "invalid" and not extra and self.memo:
+            self._learn(row)
+            key = self._class(row)
+            if key is not None:
+                if len(self._memo) >= self.MEMO_LIMIT:
+                    self._memo.clear()
+                self._memo[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
+        return order
+
+
+def _holds(value: Decimal | int, op: str, limit: Decimal) -> bool:
+    if op == "<=":
+        return value <= limit
+    if op == "<":
+        return value < limit
+    if op == ">=":
+        return value >= limit
+    return value > limit
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
@@ -117,7 +271,13 @@ def _procedure_names(recommender: Recommender) -> list[str]:
 
 
 def _judge(
-    recommender: Recommender, procedures: list[str], path: Path, line: int, row: dict[str, str], extra: int = 0
+    recommender: Recommender,
+    features: dict[str, Feature],
+    procedures: list[str],
+    source: str,
+    line: int,
+    row: dict[str, str],
+    extra: int = 0,
 ) -> dict[str, Any]:
     procedure = (row.get("procedure") or "").strip()
     order: dict[str, Any] = {
@@ -131,7 +291,6 @@ def _judge(
         "confidence": None,
         "message": None,
     }
-    features = {f.name: f for f in recommender.registry.features}
     try:
         if extra:  # more cells than header columns
             raise CaseError("", "more cells than the header has columns")
@@ -146,7 +305,7 @@ def _judge(
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
     except CaseError as exc:
-        order["message"] = f"{path.name}:{line}: {exc}"
+        order["message"] = f"{source}:{line}: {exc}"
         return order
     result = recommender.recommend(case, detail="brief", procedure=procedure)
     matches = sorted(result["matches"], key=lambda m: (topic_order(m["topic"]), m["variant"]))
@@ -254,8 +413,43 @@ def _category_order(category: str) -> int:
     return list(_BY_CATEGORY).index(category)
 
 
+def write_audit(recommender: Recommender, path: Path, output: Path, fmt: str) -> AuditSummary:
+    """Judge a file's orders and stream the verdicts to ``output`` (Parquet, Arrow IPC, or the CSV,
+    TSV, JSON or table text), batch by batch for the columnar formats; returns the counts."""
+    batches = audit_batches(recommender, path)  # the input is checked before the output is opened
+    summary = AuditSummary()
+    if fmt in COLUMNAR_FORMATS:
+        table_schema = schema(ORDER_COLUMNS)
+
+        def arrow_batches() -> Iterator[Any]:
+            for batch in batches:
+                for order in batch:
+                    summary.add(order)
+                yield to_batch([flat_order(o) for o in batch], table_schema)
+
+        write_batches(output, fmt, table_schema, arrow_batches())
+        return summary
+    report = AuditReport([order for batch in batches for order in batch])
+    write_atomically(output, render_audit(report, fmt))
+    return report.summary()
+
+
+def render_summary(summary: AuditSummary, fmt: str) -> str:
+    """The counts per verdict and per procedure alone (when the orders went to a file)."""
+    by_verdict, by_procedure = summary.by_verdict(), summary.by_procedure()
+    if fmt == "json":
+        return json.dumps({"by_verdict": by_verdict, "by_procedure": by_procedure}, ensure_ascii=False, indent=2) + "\n"
+    if fmt in ("csv", "tsv"):
+        return records_table(by_verdict, ["verdict", "orders", "share"], fmt)
+    rows = [[r["verdict"], r["orders"], f"{100 * r['share']:.1f}%"] for r in by_verdict]
+    text = "Summary by verdict\n" + text_table(["verdict", "orders", "share"], rows) + "\n"
+    columns = ["procedure", "orders", *VERDICTS]
+    text += "\nSummary by procedure\n" + text_table(columns, [[r[c] for c in columns] for r in by_procedure]) + "\n"
+    return text
+
+
 def render_audit(report: AuditReport, fmt: str) -> str:
-    orders = [{**o, "variants": " ".join(o["variants"])} for o in report.orders]
+    orders = [flat_order(o) for o in report.orders]
     if fmt in ("csv", "tsv"):
         return records_table(orders, ORDER_COLUMNS, fmt)
     if fmt == "json":
@@ -264,10 +458,5 @@ def render_audit(report: AuditReport, fmt: str) -> str:
             "summary": {"by_verdict": report.by_verdict(), "by_procedure": report.by_procedure()},
         }
         return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
-    text = "Orders\n" + text_table(ORDER_COLUMNS, [[o[c] for c in ORDER_COLUMNS] for o in orders]) + "\n"
-    summary = [[r["verdict"], r["orders"], f"{100 * r['share']:.1f}%"] for r in report.by_verdict()]
-    text += "\nSummary by verdict\n" + text_table(["verdict", "orders", "share"], summary) + "\n"
-    columns = ["procedure", "orders", *VERDICTS]
-    rows = [[r[c] for c in columns] for r in report.by_procedure()]
-    text += "\nSummary by procedure\n" + text_table(columns, rows) + "\n"
-    return text
+    text = "Orders\n" + text_table(ORDER_COLUMNS, [[o[c] for c in ORDER_COLUMNS] for o in orders]) + "\n\n"
+    return text + render_summary(report.summary(), "table")

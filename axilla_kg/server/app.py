@@ -21,7 +21,6 @@ itself. Blocking pool calls run in threads, bounded by a limiter.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import urllib.parse
@@ -34,7 +33,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +42,7 @@ from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph.queries import QueryLibrary
 from axilla_kg.graph.sparql_text import QueryRefused, screen
 from axilla_kg.graph.terms import Term
+from axilla_kg.server.fairness import CostBook, query_key
 from axilla_kg.server.formats import Limits, NotAcceptable, negotiate
 from axilla_kg.server.limits import RequestLimits
 from axilla_kg.server.page import render_page
@@ -65,6 +65,9 @@ class Endpoint:
         # once for a while instead of costing another worker; key -> monotonic expiry
         self.stopped: OrderedDict[str, float] = OrderedDict()
         self.limiter = anyio.CapacityLimiter(max(4, pool.size * 8))
+        # fair admission (fairness.py): what each query cost, and permits for the costly ones
+        self.costs = CostBook()
+        self.costly = anyio.Semaphore(max(1, pool.size - 1))
         self.library = QueryLibrary.load()
         self.page = render_page(self.library).encode()
         self.catalogue = json.dumps(
@@ -94,7 +97,7 @@ class Endpoint:
             fmt = negotiate(accept, screened.is_graph, formats)
         except NotAcceptable as exc:
             raise HTTPError(406, str(exc)) from None
-        key = hashlib.sha256(repr((text, sorted(bindings.items()))).encode()).hexdigest()
+        key = query_key(text, bindings)  # the same for any spelling of the same query (fairness.py)
         expiry = self.stopped.get(key)
         if expiry is not None and expiry > time.monotonic():
             raise HTTPError(
@@ -103,9 +106,23 @@ class Endpoint:
         job = Job(text, bindings, fmt, self.limits, self.config.base_iri)
         wait = max(self.config.timeout, 5.0)
         call = partial(self.pool.run, job, self.config.timeout, wait)
+        costly = self.costs.is_costly(key)
         try:
-            return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+            if not costly:
+                reply = await anyio.to_thread.run_sync(call, limiter=self.limiter)
+            else:  # at most workers - 1 costly queries hold a worker: one is always left for the rest
+                with anyio.fail_after(wait):
+                    await self.costly.acquire()
+                try:
+                    reply = await anyio.to_thread.run_sync(call, limiter=self.limiter)
+                finally:
+                    self.costly.release()
+        except TimeoutError:
+            raise HTTPError(
+                503, "server busy: the workers this costly query may use stayed busy with costly queries; retry later"
+            ) from None
         except QueryTimeout:
+            self.costs.record(key, self.config.timeout)
             self._remember(key)
             raise HTTPError(
                 503, f"query stopped: it ran longer than the time limit of {self.config.timeout:g} s (--timeout)"
@@ -116,8 +133,15 @@ class Endpoint:
             ) from None
         except PoolBusy as exc:
             if exc.args and str(exc.args[0]).startswith("stopped"):
+                self.costs.record(key, self.config.timeout)
                 self._remember(key)
             raise HTTPError(503, f"server busy: {exc}") from None
+        self.costs.record(key, reply.seconds)
+        return reply
+
+    def costly_running(self) -> int:
+        """Costly queries holding a worker now (at most workers - 1, see fairness.py)."""
+        return max(1, self.pool.size - 1) - int(self.costly.value)
 
     def _remember(self, key: str) -> None:
         self.stopped[key] = time.monotonic() + _PENALTY_SECONDS
@@ -168,7 +192,7 @@ async def read_body(request: Request, config: ServerConfig) -> bytes:
                     raise HTTPError(413, f"request body exceeds the limit of {config.max_body} bytes (--max-body)")
                 chunks.append(chunk)
     except TimeoutError:
-        raise HTTPError(408, f"request body not received within {config.body_timeout:g} s") from None
+        raise HTTPError(408, f"request body not received within {config.body_timeout:g} s (--body-timeout)") from None
     return b"".join(chunks)
 
 
@@ -260,13 +284,14 @@ def _handler(endpoint: Endpoint) -> dict[str, Any]:
             "idle": state.idle,
             "restarts": state.restarts,
             "last_error": state.last_error,
+            "costly_running": endpoint.costly_running(),
         }
         return JSONResponse(body, status_code=200 if state.ok else 503)
 
     async def page(request: Request) -> Response:
         headers = {
             "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
-            "style-src 'unsafe-inline'; connect-src 'self'"
+            "style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
         }
         return Response(endpoint.page, media_type="text/html; charset=utf-8", headers=headers)
 
@@ -278,7 +303,8 @@ def _handler(endpoint: Endpoint) -> dict[str, Any]:
 
 class _Guard:
     """Outermost middleware: maps HTTPError and the library's own errors to plain-text answers,
-    and adds headers every answer carries. Anything else is Starlette's plain 500, no traceback."""
+    and adds headers every answer carries. A client that disconnects mid-request is not an error
+    (nothing is logged). Anything else is Starlette's plain 500, no traceback."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -302,6 +328,8 @@ class _Guard:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            return  # the client went away mid-request: nobody to answer, and not a server error
         except (HTTPError, AxillaKGError) as exc:
             if started:
                 raise

@@ -55,7 +55,8 @@ class RequestLimits:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise HTTPError(413, f"request body of {int(declared)} bytes exceeds the limit of {self.max_body} (--max-body)")
+            message = f"request body of {int(declared)} bytes exceeds the limit of {self.max_body} (--max-body)"
+            raise HTTPError(413, message)
         expects_body = declared not in (None, b"0") or b"transfer-encoding" in headers
         complete = not expects_body
         read = 0

@@ -12,8 +12,8 @@ picklable arguments in a worker; the per-process state a function needs (a loade
 graph, a service object) is built once per worker by the pool's ``initializer``. Each call has:
 
 * a deadline (``deadline`` seconds): the worker interrupts the call itself (``SIGALRM``) and the
-  caller gets :class:`WorkTimeout`; if the worker does not come back shortly after (stuck inside
-  native code), the caller still gets :class:`WorkTimeout`, and the pool replaces a worker that dies;
+  caller gets :class:`WorkTimeout`; if no answer comes back at all (a worker stuck inside native
+  code, or killed), the caller still gets :class:`WorkTimeout` and the whole pool is replaced;
 * an admission cap (``max_waiting`` calls running or queued): beyond it :class:`Busy` at once,
   so a flood of requests cannot build a queue that every later caller waits behind.
 
@@ -30,6 +30,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable
 from multiprocessing.pool import Pool
 from typing import Any, TypeVar
@@ -103,14 +104,26 @@ class OffLoop:
         self.deadline = deadline
         self.max_waiting = max_waiting if max_waiting is not None else self.processes * 8
         self.waiting = 0
-        context = multiprocessing.get_context("forkserver")
+        self._context = multiprocessing.get_context("forkserver")
         if preload:
-            context.set_forkserver_preload(list(preload))
-        self._pool: Pool | None = context.Pool(self.processes, _start_worker, (initializer, initargs))
+            self._context.set_forkserver_preload(list(preload))
+        self._start = (initializer, initargs)
+        self._pool: Pool | None = self._new_pool()
         atexit.register(self.close)
         # one call through the pool: the server announces itself only once a worker can answer
         # (the workers start together, so the others are about as far)
         self._pool.apply(os.getpid)
+
+    def _new_pool(self) -> Pool:
+        return self._context.Pool(self.processes, _start_worker, self._start)
+
+    def _renew(self) -> None:
+        """Replace the whole pool: a worker that did not stop itself at the deadline is stuck in
+        native code and would hold its process for good. Calls still running on the old pool end
+        with their own timeout."""
+        old, self._pool = self._pool, self._new_pool()
+        if old is not None:
+            threading.Thread(target=_end, args=(old,), daemon=True, name="offload-renew").start()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker; raises :class:`Busy`, :class:`WorkTimeout`, or what ``fn`` raised."""
@@ -136,6 +149,8 @@ class OffLoop:
             try:
                 in_time, value = await asyncio.wait_for(done, queue_bound + _GRACE_SECONDS)
             except TimeoutError:
+                if self._pool is not None:
+                    self._renew()
                 raise WorkTimeout(f"not answered within {self.deadline:g} s") from None
         finally:
             self.waiting -= 1
@@ -147,8 +162,12 @@ class OffLoop:
         """Stop the workers (idempotent; also at interpreter exit)."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            _end(pool)
+
+
+def _end(pool: Pool) -> None:
+    pool.terminate()
+    pool.join()
 
 
 def _settle(done: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

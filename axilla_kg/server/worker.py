@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import queue
 import signal
 import socket
@@ -70,6 +71,7 @@ class Reply:
     status: int
     content_type: str
     body: bytes
+    seconds: float = 0.0  # time on the worker (set by the pool; what the fair admission learns from)
 
 
 class QueryTimeout(Exception):
@@ -315,8 +317,9 @@ class WorkerPool:
                 self._replace(worker)
                 continue
             try:
+                started = time.monotonic()
                 worker.conn.send(job)
-                reply = self._await(worker, time_limit)
+                reply = dataclasses.replace(self._await(worker, time_limit), seconds=time.monotonic() - started)
             except (EOFError, OSError):
                 self._replace(worker)
                 deaths += 1

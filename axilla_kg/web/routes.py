@@ -26,6 +26,7 @@ from axilla_kg.contract.fields import CaseField
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend.dose import dose_report
 from axilla_kg.recommend.lookup import Lookup
+from axilla_kg.web import convertors  # noqa: F401  (registers {number:variant_number})
 from axilla_kg.web.forms import form_fields, read_form
 from axilla_kg.web.present import group_related
 from axilla_kg.web.search import Results, SearchError, SearchIndex
@@ -264,8 +265,8 @@ def routes(lookup: Lookup, feedback: FeedbackStore | None = None) -> list[BaseRo
         Route("/search", pages.search),
         Route("/topics", pages.topics),
         Route("/topics/{topic}", pages.topic),
-        Route("/topics/{topic}/variants/{number:int}", pages.variant),
-        Route("/topics/{topic}/variants/{number:int}/workflow.svg", pages.workflow_svg),
+        Route("/topics/{topic}/variants/{number:variant_number}", pages.variant),
+        Route("/topics/{topic}/variants/{number:variant_number}/workflow.svg", pages.workflow_svg),
         Route("/case", pages.case),
         Route("/dose", pages.dose),
         Route("/feedback", pages.feedback_report),

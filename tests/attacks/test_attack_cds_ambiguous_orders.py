@@ -41,6 +41,8 @@ def _order(code: dict[str, Any]) -> ServiceRequest:
         {"text": "US axilla", "coding": [{"system": "urn:local", "code": "X1", "display": "MRI BREAST W/O & W"}]},
         # a PET/CT code with a non-FDG tracer named in the text
         {"text": "PSMA PET/CT skull base to mid-thigh", "coding": [{"system": CPT, "code": "78815"}]},
+        # a CPT code outside the mapping (it may be any study) with a text naming one of ours
+        {"text": "US axilla", "coding": [{"system": CPT, "code": "70450"}]},
         # a LOINC code (US-guided FNA of the axilla) with a PET/CT text
         {"text": "FDG-PET/CT skull base to mid-thigh", "coding": [{"system": LOINC, "code": "106308-0"}]},
     ],

@@ -163,3 +163,31 @@ def test_without_the_barrier_the_jvm_would_connect(tmp_path: Path) -> None:
             env=cli_env(),
         )
         assert bird.connections >= 1
+
+
+@pytest.mark.slow
+def test_recommend_with_the_reasoner_reads_no_imported_ontology(tmp_path: Path) -> None:
+    """``recommend --reasoner hermit --data`` hands the reasoner one merged N-Triples file
+    (``reasoning.reasoner.merged_ntriples``); it fetched the import before (1 connection)."""
+    with canary() as bird:
+        data = tmp_path / "imports.ttl"
+        data.write_text(
+            f"<urn:o> a <http://www.w3.org/2002/07/owl#Ontology> ; "
+            f"<http://www.w3.org/2002/07/owl#imports> <{bird.url}/r.owl>, <{_secret(tmp_path).as_uri()}> .\n",
+            encoding="utf-8",
+        )
+        case = (
+            '{"sex": "female", "age": 52, "breast_cancer": "new", "tumor_size_cm": 1.5, "clinical_nodes": "positive"}'
+        )
+        done = subprocess.run(
+            [*cli_command(), "recommend", "--case", "-", "--reasoner", "hermit", "--data", str(data)],
+            input=case,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=600,
+            env=cli_env(),
+        )
+        assert done.returncode == 0, done.stderr
+        assert bird.connections == 0
+        assert MARKER not in done.stdout + done.stderr

@@ -88,3 +88,12 @@ def test_escaped_quotes_after_deep_brackets_are_refused_at_once() -> None:
         assert str(exc) == "nested more than 64 levels deep"
     else:  # pragma: no cover - the assertion is the test
         raise AssertionError("accepted")
+
+
+def test_the_cli_refuses_the_quadratic_case_in_one_line() -> None:
+    """``recommend --case -`` with 64 kB of the once-quadratic shape: one line, exit 2."""
+    from conftest import cli_in_process
+
+    done = cli_in_process("recommend", "--case", "-", stdin="[" * 70 + '\\"' * 32_000)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().endswith("nested more than 64 levels deep") and done.stderr.count("\n") == 1

@@ -1,0 +1,214 @@
+"""Audits at data-lake scale: a Parquet file of generated imaging orders, audited by the
+single-process path (``axilla-kg audit ORDERS.parquet --format parquet --output FILE``) and by the
+Spark path in local mode (``--spark 'local[2]' --output DIR``), in one run: wall time, orders/s,
+peak memory of each whole process tree, and the verdict counts, which must be identical.
+
+    python benchmarks/audit_scale.py --rows 10000000 --out /tmp/audit-scale
+
+The orders are realistic, not kind: ages and tumour sizes vary continuously, a field is often
+unknown (null), the facts follow the patient (no tumour size without a known cancer, most of the
+time), a share of rows is invalid as real extracts are (negative sizes, impossible ages, facts that
+contradict each other, misspelt procedures), and the procedure mix is an axillary/breast imaging
+department's. ``generate`` is also what ``tests/test_spark.py`` audits.
+
+On a cluster the same job runs with ``spark-submit`` (see README "Audits on Spark"): every
+executor needs Python with ``axilla-kg[spark]`` of the driver's version installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PROCEDURES = [  # (ACR procedure name in the graph, share of orders)
+    ("US axilla", 0.30),
+    ("Mammography diagnostic", 0.14),
+    ("Digital breast tomosynthesis diagnostic", 0.08),
+    ("US breast", 0.10),
+    ("MRI breast without and with IV contrast", 0.12),
+    ("FDG-PET/CT skull base to mid-thigh", 0.08),
+    ("CT chest abdomen pelvis with IV contrast", 0.04),
+    ("Bone scan whole body", 0.04),
+    ("US-guided core biopsy axillary node", 0.05),
+    ("MRI breast without IV contrast", 0.02),
+    ("Ultrasound axila", 0.01),  # misspelt, as order catalogues have them: invalid
+    ("US axila ", 0.02),  # likewise
+]
+
+
+def _choice(rng: np.random.Generator, n: int, values: list[Any], shares: list[float]) -> np.ndarray:
+    p = np.asarray(shares, dtype=float)
+    return rng.choice(np.asarray(values, dtype=object), size=n, p=p / p.sum())
+
+
+def _chunk(rng: np.random.Generator, start: int, n: int) -> pa.Table:
+    cancer = _choice(rng, n, ["none", "new", "recurrent", None], [0.35, 0.45, 0.08, 0.12])
+    has = np.isin(cancer, ["new", "recurrent"])
+    age = np.clip(rng.normal(58, 13, n).round(), 12, 97).astype(np.int64)
+    age_valid = rng.random(n) > 0.20
+    age[rng.random(n) < 0.0005] = 212  # impossible ages happen in extracts
+    size = np.round(rng.lognormal(np.log(1.8), 0.6, n), 2)
+    size[rng.random(n) < 0.002] = -1.0
+    size_valid = has & (rng.random(n) > 0.25)
+    size_valid |= (~has) & (rng.random(n) < 0.01)  # a size without a known cancer: contradiction
+
+    def masked(values: np.ndarray, keep: np.ndarray) -> list[Any]:
+        return [v if k else None for v, k in zip(values.tolist(), keep.tolist(), strict=True)]
+
+    def cancer_only(values: list[Any], shares: list[float]) -> list[Any]:
+        drawn = _choice(rng, n, values, shares)
+        return [v if h else None for v, h in zip(drawn.tolist(), has.tolist(), strict=True)]
+
+    lump = _choice(rng, n, ["unilateral", "bilateral", "none", None], [0.45, 0.05, 0.10, 0.40])
+    columns: dict[str, Any] = {
+        "order_id": [f"O-{start + i:09d}" for i in range(n)],
+        "sex": _choice(rng, n, ["female", "male"], [0.97, 0.03]).tolist(),
+        "age": pa.array(masked(age, age_valid), pa.int64()),
+        "breast_cancer": cancer.tolist(),
+        "tumor_size_cm": pa.array(masked(size, size_valid), pa.float64()),
+        "clinical_nodes": cancer_only(["negative", "positive", None], [0.6, 0.3, 0.1]),
+        "neoadjuvant": cancer_only(["none", "mid_treatment", "completed", None], [0.55, 0.1, 0.1, 0.25]),
+        "nac_planned": cancer_only([True, False, None], [0.2, 0.3, 0.5]),
+        "surgery_done": cancer_only([False, True, None], [0.3, 0.05, 0.65]),
+        "node_side": cancer_only(["ipsilateral", "contralateral", None], [0.1, 0.02, 0.88]),
+        "metastatic_suspicion": cancer_only([True, False, None], [0.03, 0.2, 0.77]),
+        "diagnostic_breast_imaging_done": _choice(rng, n, [True, None], [0.6, 0.4]).tolist(),
+        "axillary_lump": [v if not h or r < 0.15 else None for v, h, r in zip(lump, has, rng.random(n), strict=True)],
+        "suspicious_node_on": _choice(
+            rng,
+            n,
+            [None, "none", "ultrasound", "mammography", "mri", "ct", "pet_ct"],
+            [0.8, 0.05, 0.06, 0.03, 0.03, 0.02, 0.01],
+        ).tolist(),
+        "imaging_step": _choice(rng, n, ["initial", "next", None], [0.5, 0.15, 0.35]).tolist(),
+        "question": _choice(
+            rng, n, [None, "axilla", "breast_extent", "systemic_staging"], [0.86, 0.1, 0.02, 0.02]
+        ).tolist(),
+        "procedure": _choice(rng, n, [p for p, _ in PROCEDURES], [s for _, s in PROCEDURES]).tolist(),
+    }
+    types = {"nac_planned": pa.bool_(), "surgery_done": pa.bool_(), "metastatic_suspicion": pa.bool_()}
+    types["diagnostic_breast_imaging_done"] = pa.bool_()
+    return pa.table(
+        {k: v if isinstance(v, pa.Array) else pa.array(v, types.get(k, pa.string())) for k, v in columns.items()}
+    )
+
+
+def generate(path: Path, rows: int, seed: int = 1, row_group_size: int = 262_144) -> None:
+    """Write ``rows`` generated orders to a Parquet file, a chunk at a time (flat memory)."""
+    rng = np.random.default_rng(seed)
+    writer = None
+    try:
+        for start in range(0, rows, row_group_size):
+            table = _chunk(rng, start, min(row_group_size, rows - start))
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=row_group_size)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            rss[int(entry.name)] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+            children.setdefault(int(stat[1]), []).append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
+    return total
+
+
+def measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a command; its wall time, its whole process tree's peak RSS (sampled), its stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.25):
+            peak = max(peak, _tree_rss(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    done.set()
+    sampler.join()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}): {err[-2000:]}")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": out}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--master", default="local[2]", help="Spark master for the Spark path")
+    parser.add_argument("--out", type=Path, required=True, help="working folder (orders and verdicts)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    orders = args.out / "orders.parquet"
+    t = time.perf_counter()
+    generate(orders, args.rows, args.seed)
+    print(
+        f"generated {args.rows:,} orders in {time.perf_counter() - t:.1f} s ({orders.stat().st_size / 2**20:.0f} MiB)"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
+    cli = [sys.executable, "-m", "axilla_kg", "audit", str(orders), "--format", "json"]
+    single_out = args.out / "verdicts.parquet"
+    spark_out = args.out / "verdicts-spark"
+    shutil.rmtree(spark_out, ignore_errors=True)
+    load_before = os.getloadavg()
+    single = measure([*cli[:-2], "--format", "parquet", "--output", str(single_out)], env)
+    single_json = measure(
+        [sys.executable, "-c", "import pyarrow.parquet as pq, collections, json, sys;"
+         "t = pq.read_table(sys.argv[1], columns=['verdict']).column(0).to_pylist();"
+         "print(json.dumps(collections.Counter(t)))", str(single_out)], env)  # fmt: skip
+    spark = measure([*cli, "--spark", args.master, "--output", str(spark_out)], env)
+    load_after = os.getloadavg()
+    single_counts = json.loads(single_json["stdout"])
+    spark_counts = {r["verdict"]: r["orders"] for r in json.loads(spark["stdout"])["by_verdict"] if r["orders"]}
+    rows = [
+        ("single process", single["wall_s"], args.rows / single["wall_s"], single["peak_rss_mb"]),
+        (f"Spark {args.master}", spark["wall_s"], args.rows / spark["wall_s"], spark["peak_rss_mb"]),
+    ]
+    print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} (2 cores)")
+    print(f"{'path':<20} {'wall s':>8} {'orders/s':>10} {'peak RSS MB':>12}")
+    for name, wall, rate, rss in rows:
+        print(f"{name:<20} {wall:>8.1f} {rate:>10,.0f} {rss:>12.0f}")
+    print(f"Spark / single-process wall time: {spark['wall_s'] / single['wall_s']:.2f}")
+    print("verdict counts:", json.dumps(single_counts, sort_keys=True))
+    print("identical verdict counts:", single_counts == spark_counts)
+    if single_counts != spark_counts:
+        print("Spark counts:", json.dumps(spark_counts, sort_keys=True))
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

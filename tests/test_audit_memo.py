@@ -1,0 +1,99 @@
+"""The audit's class memo never changes a verdict: a judge that memoises rows on their class
+(numbers reduced to the sides of the definitions' thresholds) gives, row for row, what a judge that
+evaluates every row in full gives — for rows drawn from every field's values, numbers on and near
+every threshold, unknown cells, contradictions and invalid values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from cases_gold import GOLD
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend.audit import OrderJudge
+from axilla_kg.recommend.recommender import Recommender
+
+
+@pytest.fixture(scope="module")
+def recommender() -> Recommender:
+    return Recommender.load(KnowledgeGraph.load())
+
+
+def number_texts(limits: list[Decimal]) -> st.SearchStrategy[str]:
+    """Texts of numbers on, just above and below, and well away on both sides of every threshold
+    (mostly), arbitrary ones, and junk."""
+    sides = [
+        str(limit + delta)
+        for limit in limits
+        for delta in (Decimal(0), Decimal("0.001"), Decimal("-0.001"), Decimal("1.5"), Decimal("-0.5"))
+    ]
+    sides += [str(limit) + ".0" for limit in limits if "." not in str(limit)]
+    anywhere = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("160"), places=2).map(str)
+    junk = st.sampled_from(["-1", "0", "1e3", "abc", "999", "1.0000000000000001", " 3 "])
+    return st.one_of(*[st.sampled_from(sides)] * 8, anywhere, junk)
+
+
+def text(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+@st.composite
+def rows(draw: st.DrawFn, recommender: Recommender) -> dict[str, str]:
+    """A row near a gold case (so most rows are valid and classes recur): some of its facts left
+    out, a few others added, numbers anywhere near the thresholds, now and then junk."""
+    limits: dict[str, list[Decimal]] = {}
+    for variant in recommender.classifier.variants:
+        for test in variant.tests:
+            if test.kind == "bound":
+                limits.setdefault(test.field, []).append(test.limit)
+    base = draw(st.sampled_from(sorted(GOLD.values(), key=repr)))
+    row: dict[str, str] = {}
+    for feature in recommender.registry.features:
+        name = feature.name
+        keep = draw(st.integers(min_value=0, max_value=19)) < (18 if name in base else 1)
+        if not keep:
+            row[name] = ""
+        elif feature.kind in ("integer", "decimal"):
+            row[name] = draw(number_texts(limits.get(name, [Decimal(50)])))
+        elif name in base and draw(st.integers(min_value=0, max_value=9)) < 9:
+            row[name] = text(base[name])
+        elif feature.kind == "boolean":
+            row[name] = draw(st.sampled_from(["true", "false", "TRUE", "maybe"]))
+        else:
+            row[name] = draw(st.sampled_from([*map(str, feature.values), "unheard-of"]))
+    procedures = OrderJudge(recommender, "t").procedures
+    row["procedure"] = draw(st.sampled_from([*procedures[:10], "Not a procedure"]))
+    return row
+
+
+@st.composite
+def families(draw: st.DrawFn, recommender: Recommender) -> list[dict[str, str]]:
+    """A row and siblings that differ from it only in their numbers: the rows a class memo merges
+    (or must not merge, when a number crosses a threshold or is invalid)."""
+    first = draw(rows(recommender))
+    family = [first]
+    numeric = [f.name for f in recommender.registry.features if f.kind in ("integer", "decimal")]
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        sibling = dict(first)
+        for name in numeric:
+            if first[name] and draw(st.booleans()):
+                sibling[name] = draw(rows(recommender))[name] or first[name]
+        family.append(sibling)
+    return family
+
+
+def test_the_class_memo_gives_the_verdicts_of_full_evaluation(recommender: Recommender) -> None:
+    memo = OrderJudge(recommender, "t")
+    full = OrderJudge(recommender, "t", memo=False)
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(families(recommender))
+    def check(family: list[dict[str, str]]) -> None:
+        for line, row in enumerate(family, start=2):
+            assert memo.judge(line, row) == full.judge(line, row), row
+
+    check()
+    assert memo.hits > 100, "the memo was hardly used: the comparison proves little"
