@@ -1,16 +1,25 @@
-"""Benchmark ``recommend``: batch throughput on a realistic mix, against a dict-lookup limit;
-optionally the cold CLI, warm in-process calls and HermiT itself.
+"""Benchmark ``recommend``: batch throughput on two mixes, against a dict-lookup limit; optionally
+peak memory for millions of lines, the cold CLI, warm in-process calls and HermiT itself.
 
 Run from the repository root (the CLI runs as ``python -m axilla_kg`` from this checkout)::
 
-    python benchmarks/bench_recommend.py                      # 200,000 realistic cases, to a file
+    python benchmarks/bench_recommend.py                      # 200,000 cases of each mix, to a file
     python benchmarks/bench_recommend.py --baseline ../old    # the same run, also timing another checkout
+    python benchmarks/bench_recommend.py --big 10000000       # + peak memory for 10 million lines
     python benchmarks/bench_recommend.py --cases 50000 --all  # + cold CLI, warm calls, HermiT (500 cases)
 
-The batch section writes 200,000 generated cases (70 % new cancers: sizes 0.3-7 cm to two decimals,
-node status, neoadjuvant phase, 10 % of them male; 20 % palpable lumps; 10 % suspicious nodes by
-modality) to a file, runs ``recommend --cases FILE`` end to end as a user would (stdout to a file,
-default settings, then ``--jobs 1`` and the other ``--detail`` levels), and times a *dict-lookup
+Two mixes (``--mix``). *varied* (issue 24): every contract field occurs, ages (14-96) and tumour
+sizes (0.1-8 cm, one to three decimals) vary continuously, optional fields are left out or sent as
+null, and each line is written by one of three programs (registry order with ``", "`` separators, or
+its own key order per line, compact or spaced); six clinical situations (work-up of a new cancer,
+NAC response, recurrence, palpable lump, suspicious node, staging) set which fields a line carries;
+about 0.5 % of lines break the contract (no sex). *few-kinds* (issue 14's mix): 70 % new cancers,
+20 % palpable lumps, 10 % suspicious nodes, about 30 kinds of case. Each mix reports its distinct
+lines, cases, classes (the batch cache key) and answers.
+
+Per mix the batch section writes 200,000 generated cases to a file, runs ``recommend --cases FILE``
+end to end as a user would (stdout to a file, default settings, then the other ``--detail`` levels;
+the ``--baseline`` checkout's default and ``--jobs 1`` when it has that flag), and times a *dict-lookup
 limit*: a plain script that looks every input line up in a dictionary of precomputed answers (built
 from the product's own output beforehand and pickled) and writes the same bytes with the same
 ``writev`` calls. The limit is timed like the product, end to end (process start, loading its
@@ -18,9 +27,10 @@ answers, the loop); the loop alone is reported too, as the floor no per-line pro
 run with byte code cached, as an installed package has it. Each figure carries the 1-minute load
 average taken just before it; all come from one run, so the ratios are the figures to read on a
 shared machine. Peak memory is the largest sum of RSS over the whole process tree (sampled every 20
-ms; shared pages count once per process, so it overstates). Nothing is asserted about speed; the run
-stops only if an answer is wrong (every 500th line is checked against ``Recommender.recommend``),
-since timing a wrong answer is meaningless.
+ms). With ``--baseline`` the outputs are compared byte for byte, and, JSON member by member, on
+every member the baseline's lines have (a newer answer may add members). Nothing is asserted about
+speed; the run stops only if an answer is wrong (every 500th line is checked against
+``Recommender.recommend``), since timing a wrong answer is meaningless.
 """
 
 from __future__ import annotations
@@ -366,6 +376,29 @@ def distinct(rec: Recommender, cases: Path, answered: Path) -> dict[str, int]:
     return {"lines": len(lines), "cases": len(echoes), "classes": len(classes), "answers": len(answers)}
 
 
+def _known(new: Any, old: Any, added: set[str], where: str = "") -> Any:
+    """``new`` with only the object members ``old`` has (the names of the others go to ``added``)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        added.update(f"{where}{k}" for k in new if k not in old)
+        return {k: _known(v, old[k], added, f"{where}{k}.") for k, v in new.items() if k in old}
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        return [_known(a, b, added, f"{where}[].") for a, b in zip(new, old, strict=True)]
+    return new
+
+
+def same_on_old_fields(after: Path, before: Path) -> tuple[bool, list[str]]:
+    """Whether every output line equals the baseline's on every member the baseline's line has (a
+    newer answer may add members): JSON-level, line by line; and which members were added."""
+    added: set[str] = set()
+    with after.open("rb") as new, before.open("rb") as old:
+        for a, b in zip(new, old, strict=True):
+            if a != b:
+                theirs = json.loads(b)
+                if _known(json.loads(a), theirs, added) != theirs:
+                    return False, sorted(added)
+    return True, sorted(added)
+
+
 def batch_section(rec: Recommender, n: int, baseline: Path | None, mix: str) -> dict[str, Any]:
     """One mix: the product end to end (default settings, other detail levels), the same run of the
     ``--baseline`` checkout (its default and ``--jobs 1``), and the dict-lookup limit, twice."""
@@ -386,6 +419,7 @@ def batch_section(rec: Recommender, n: int, baseline: Path | None, mix: str) -> 
         results["checked_lines"] = check_answers(rec, cases, full, "full")
         if baseline:  # the baseline may answer differently (another contract): said, not stopped on
             results["identical_to_baseline"] = full.read_bytes() == before.read_bytes()
+            results["equal_on_baseline_fields"], results["fields_added"] = same_on_old_fields(full, before)
         results["distinct"] = distinct(rec, cases, full)
         print(f"{mix}, dict-lookup limit ...", file=sys.stderr)
         runs.append(limit_run(cases, full, tmp / "limit.jsonl", n, tmp))
@@ -449,7 +483,10 @@ def print_batch(results: dict[str, Any]) -> None:
           f"checked; distinct: {d['lines']:,} lines, {d['cases']:,} cases, {d['classes']:,} classes (cache keys), "
           f"{d['answers']:,} answers")  # fmt: skip
     if "identical_to_baseline" in results:
-        print(f"output byte-identical to the baseline's: {'yes' if results['identical_to_baseline'] else 'NO'}")
+        same = "yes" if results["identical_to_baseline"] else "no"
+        print(f"output byte-identical to the baseline's: {same}; equal on every member the baseline's lines have: "
+              f"{'yes' if results['equal_on_baseline_fields'] else 'NO'} (members added: "
+              f"{', '.join(results['fields_added']) or 'none'})")  # fmt: skip
     print(f"{'run':<40} {'cases/s':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'B/line':>7} {'load':>5}")
     for r in results["runs"]:
         peak = f"{r['peak_tree_rss_mb']:.0f}" if "peak_tree_rss_mb" in r else "-"
