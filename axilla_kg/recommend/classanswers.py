@@ -109,6 +109,13 @@ class ClassAnswers:
         self.memos = [t.answers for t in self.topics]
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
+        #: per field position: the positions of the fields it shares a contract rule with (itself included)
+        self.partners: dict[int, set[int]] = {}
+        for rule in partition.registry.rules:
+            tied = {self.names.index(rule.field), self.names.index(rule.other)}
+            for p in tied:
+                self.partners.setdefault(p, set()).update(tied)
+        self.tied: dict[int, tuple[int, ...]] = {}
         self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
         #: assumed, matches (and conflicts), needs, decided, next question
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}, {}]
@@ -201,10 +208,9 @@ class ClassAnswers:
             needs |= answer.needs
         assumed, parts = tuple([key[p] for p in self.defaults]), self.parts
         variants = (matched, candidates)
-        # the next question looks at the case only through what the contract's rules see of it and
-        # the defaults it assumes (the fields it may ask are those open candidates test, which the
-        # case leaves unknown)
-        asked = (variants, self.partition.ruled_of(key), assumed)
+        # the next question looks at the case only through the defaults it assumes and what the
+        # contract's rules see of the fields they tie to a field it may ask (one the candidates need)
+        asked = (variants, self._seen_by_rules(key, needs), assumed)
         return b"".join(
             (
                 b'},"assumed":',
@@ -322,6 +328,17 @@ class ClassAnswers:
             item |= {name: list(values) for name, values in zip(names, lists, strict=True)}
             found = self.items[key] = dumps(item)
         return found
+
+    def _seen_by_rules(self, key: Key, needs: int) -> tuple[int, ...]:
+        """What the contract's rules see of the fields that share a rule with a field in ``needs``
+        (a bit mask) or with a field that has a default (the next question checks its answers
+        against those rules, with the defaults as given; other rules hold whatever it asks)."""
+        positions = self.tied.get(needs)
+        if positions is None:
+            wanted = {p for p in range(len(self.names)) if needs >> p & 1} | set(self.defaults)
+            positions = self.tied[needs] = tuple(sorted({q for p in wanted for q in self.partners.get(p, ())}))
+        fields = self.partition.fields
+        return tuple([fields[p].ruled[key[p]] for p in positions])
 
     def _open(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> list[Open]:
         """The open variants (matches, then candidates with their unknown tests; superseded editions
