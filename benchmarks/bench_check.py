@@ -1,24 +1,35 @@
-"""Benchmark `axilla-kg check`: stage times on the shipped graph and on synthetic topics.
+"""Benchmark `axilla-kg check` at ACR scale, against a cold-start baseline measured in the same run.
 
 Run from the repository root::
 
-    python benchmarks/bench_check.py                 # shipped graph (3 cold CLI runs) + 10/30/100 synthetic topics
-    python benchmarks/bench_check.py --quick         # one cold run, 10 synthetic topics
+    python benchmarks/bench_check.py                 # baseline, shipped graph, ACR scale x1/x2/x4/x8
+    python benchmarks/bench_check.py --quick         # sizes x1 and x2 only (an eighth and a quarter of ACR)
     python benchmarks/bench_check.py --json out.json
 
-The shipped-graph figure is the wall time of a cold ``axilla-kg check`` process (Python start,
-imports, loading, JVM start for the reasoner and ``pellet explain`` when needed, every stage),
-i.e. what a knowledge engineer waits for. Synthetic topics (each 10 variants x 10 procedures, so
-100 ratings, each with its own source record, as the generated topic files have) are checked
-together with the shipped graph in-process, and each stage is timed by the runner. No timing is
-asserted: this is a measuring tool. See benchmarks/README.md, section "check".
+Prints, in one run:
+
+1. the **cold-start baseline**: wall time of a cold ``axilla-kg show 4`` process (median of 3),
+   the unit every other figure is divided by (the machine is shared and noisy: ratios measured
+   in one run travel better than seconds);
+2. the **shipped graph**: a cold ``axilla-kg check`` process, wall time and stage times;
+3. **ACR scale**: graphs from ``benchmarks/acr_scale.py`` at x1, x2, x4, x8 (x8 = 198 topics,
+   1,760 variants, 8,815 ratings, ACR's October 2020 release; x1 an eighth of it), each checked
+   in-process with the shipped graph, every stage timed by the runner, with its ratio to the
+   baseline; the growth exponent of each stage between successive sizes (1.0 is linear); and
+   whether the planted faults were matched exactly (every answer-key entry found, nothing else
+   beyond the shipped graph's own findings).
+
+No timing is asserted: this is a measuring tool. It exits 1 when an answer key is not matched
+(timing a check that misses faults would measure the wrong thing). See benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
+import math
 import os
 import platform
 import statistics
@@ -30,140 +41,139 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+for path in (REPO_ROOT, Path(__file__).resolve().parent):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-from axilla_kg.checks import Level, run_checks  # noqa: E402
+import acr_scale  # noqa: E402
+
+from axilla_kg.checks import run_checks  # noqa: E402
 
 DEFAULT_RESULTS = Path(__file__).resolve().parent / "results" / "check.json"
-CATEGORIES = (("UsuallyAppropriate", 8), ("MayBeAppropriate", 5), ("UsuallyNotAppropriate", 2))
-PREFIXES = """@prefix ax: <https://w3id.org/axilla-kg/vocab#> .
-@prefix axd: <https://w3id.org/axilla-kg/id/> .
-@prefix owl: <http://www.w3.org/2002/07/owl#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-@prefix prov: <http://www.w3.org/ns/prov#> .
-"""
+ACR = (198, 1760, 8815)  # topics, variants, ratings
+CLI = "import sys; from axilla_kg.cli import main; sys.exit(main())"
 
 
-def synthetic_topics(topics: int, variants: int = 10, procedures: int = 10) -> str:
-    """Well-formed topics that pass every check: the time measured is the time of a clean graph."""
-    out = [PREFIXES]
-    for p in range(procedures):
-        out.append(
-            f'axd:syn-proc-{p} a ax:Procedure , owl:NamedIndividual ; rdfs:label "synthetic US {p}"@en ;\n'
-            f'    ax:procedureName "synthetic US {p}" ; skos:definition "Synthetic procedure."@en ;\n'
-            "    ax:modality ax:Ultrasound ; ax:usesIonizingRadiation false ; ax:adultRRL ax:RRL-O ;\n"
-            "    ax:rrlSource axd:src-rrl-procedures ; ax:rrlConfidence ax:ConfidenceHigh .\n"
-        )
-    for t in range(topics):
-        number = 9000 + t
-        topic = f"axd:syn-topic-{t}"
-        out.append(
-            f'{topic} a ax:Topic , owl:NamedIndividual ; rdfs:label "synthetic topic {t}"@en ;\n'
-            f'    ax:topicNumber {number} ; ax:topicKey "{number}" ;\n'
-            f'    ax:topicTitle "Synthetic {t}" ; ax:edition "current" .\n'
-        )
-        for v in range(1, variants + 1):
-            variant = f"axd:syn-{t}-v{v}"
-            source = f"axd:syn-src-{t}-v{v}"
-            out.append(
-                f'{variant} a ax:Variant , owl:NamedIndividual ; rdfs:label "synthetic {t} variant {v}"@en ;\n'
-                f"    ax:inTopic {topic} ; ax:variantNumber {v} ;\n"
-                f'    ax:officialTitle "Synthetic topic {t}, variant {v}." ;\n'
-                f"    ax:ratingTableComplete true ; ax:definitionSource {source} .\n"
-                f'{source} a ax:SourceRecord , owl:NamedIndividual ; rdfs:label "synthetic source {t}/{v}"@en ;\n'
-                f'    ax:sourceFile "synthetic.csv" ; ax:sourceRow {v + 1} ; ax:confidence ax:ConfidenceHigh .\n'
-            )
-            for p in range(procedures):
-                category, score = CATEGORIES[(v + p) % len(CATEGORIES)]
-                rating = f"axd:syn-{t}-v{v}-p{p}"
-                rsource = f"axd:syn-src-{t}-v{v}-p{p}"
-                out.append(
-                    f"{rating} a ax:AppropriatenessRating , owl:NamedIndividual ;\n"
-                    f'    rdfs:label "synthetic rating"@en ;\n'
-                    f"    ax:ratedVariant {variant} ; ax:ratedProcedure axd:syn-proc-{p} ;\n"
-                    f"    ax:category ax:{category} ;\n"
-                    f"    ax:listedRRL ax:RRL-O ; ax:ratingScore {score} ; ax:medianRating {score} ;\n"
-                    f"    ax:confidence ax:ConfidenceHigh ; ax:hasSourceRecord {rsource} .\n"
-                    f'{rsource} a ax:SourceRecord , owl:NamedIndividual ; rdfs:label "synthetic row"@en ;\n'
-                    f'    ax:sourceFile "synthetic.csv" ; ax:sourceRow {p + 2} ; ax:confidence ax:ConfidenceHigh .\n'
-                )
-    return "\n".join(out)
-
-
-def cold_cli(runs: int) -> dict[str, Any]:
-    """Wall time of complete `check` processes on the shipped graph, with the runner's stage times."""
+def cold(args: list[str], runs: int) -> tuple[list[float], str]:
     walls: list[float] = []
-    last: dict[str, Any] = {}
-    code = "import sys; from axilla_kg.cli import main; sys.exit(main())"
+    out = ""
     for _ in range(runs):
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", code, "check", "--format", "json", "--fail-on", "none"],
-            capture_output=True,
-            text=True,
-            cwd=REPO_ROOT,
-            check=False,
+            [sys.executable, "-c", CLI, *args], capture_output=True, text=True, cwd=REPO_ROOT, check=False
         )
         walls.append(time.perf_counter() - started)
-        if done.returncode != 0:
-            raise SystemExit(f"check failed: {done.stderr}")
-        last = json.loads(done.stdout)["summary"]
-        print(f"  cold run: {walls[-1]:.2f} s", file=sys.stderr)
-    return {"runs": runs, "wall_seconds": walls, "wall_median_seconds": statistics.median(walls), "last": last}
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"axilla-kg {' '.join(args)} failed: {done.stderr}")
+        out = done.stdout
+    return walls, out
 
 
-def synthetic(topics: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="axilla-kg-bench-") as tmp:
-        path = Path(tmp) / f"synthetic-{topics}.ttl"
-        path.write_text(synthetic_topics(topics), encoding="utf-8")
+def findings_set(report: Any) -> set[tuple[str, frozenset[str]]]:
+    return {(f.rule, frozenset(iri for iri, _ in f.entities)) for f in report.findings}
+
+
+def scale_row(factor: int, base: set[tuple[str, frozenset[str]]], jobs: int, seed: int) -> dict[str, Any]:
+    topics, variants, ratings = (max(10, round(x * factor / 8)) for x in ACR)
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-acr-") as tmp:
+        out = Path(tmp)
+        key = acr_scale.generate(topics, variants, ratings, seed=seed, out=out)
         started = time.perf_counter()
-        report = run_checks([path])
+        report = run_checks([out / "graph.ttl"], jobs=jobs)
         wall = time.perf_counter() - started
-    errors = [f for f in report.findings if f.level is Level.ERROR]
-    if errors:  # timing a graph the checks reject would measure the wrong thing
-        raise SystemExit(f"synthetic graph with {topics} topics has errors: {errors[:3]}")
+    expected = {(str(e["rule"]), frozenset(str(i) for i in e["iris"])) for e in key}
+    got = findings_set(report) - base
     row = {
+        "factor": factor,
         "topics": topics,
-        "ratings": topics * 100,
+        "variants": variants,
+        "ratings": ratings,
         "triples": report.triples,
         "load_seconds": round(report.load_seconds, 3),
         "stages": {s.name: round(s.seconds, 3) for s in report.stages},
         "wall_seconds": round(wall, 3),
+        "planted": len(expected),
+        "missed": sorted(f"{r} {sorted(i)}" for r, i in expected - got),
+        "unexpected": sorted(f"{r} {sorted(i)}" for r, i in got - expected),
     }
-    print(f"  {topics} topics: {row}", file=sys.stderr)
+    print(f"  x{factor}: {topics} topics, {variants} variants: wall {wall:.1f} s {row['stages']}", file=sys.stderr)
     return row
 
 
+def exponent(small: float, large: float) -> float | None:
+    return round(math.log(large / small, 2), 2) if small > 0.05 and large > 0 else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one cold run, 10 synthetic topics")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes x1 and x2 only")
+    parser.add_argument("--jobs", type=int, default=2, help="check --jobs (default 2)")
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=DEFAULT_RESULTS, help="where to write the figures")
     args = parser.parse_args(argv)
-    sizes = [10] if args.quick else [10, 30, 100]
-    print("shipped graph, cold CLI:", file=sys.stderr)
-    shipped = cold_cli(1 if args.quick else 3)
-    print("synthetic topics:", file=sys.stderr)
-    rows = [synthetic(n) for n in sizes]
+    factors = [1, 2] if args.quick else [1, 2, 4, 8]
+    print("cold start baseline (axilla-kg show 4):", file=sys.stderr)
+    cold(["show", "4"], 1)  # warm the OS file cache
+    base_walls, _ = cold(["show", "4"], 3)
+    baseline = statistics.median(base_walls)
+    print("shipped graph, cold check:", file=sys.stderr)
+    walls, text = cold(["check", "--format", "json", "--fail-on", "none", "--jobs", str(args.jobs)], 1)
+    shipped = {"wall_seconds": round(walls[0], 3), "summary": json.loads(text)["summary"]}
+    base = findings_set(run_checks(jobs=args.jobs))
+    print("ACR scale:", file=sys.stderr)
+    rows = [scale_row(f, base, args.jobs, args.seed) for f in factors]
+    stages = list(rows[0]["stages"])
+    exponents = {
+        name: [exponent(a["stages"][name], b["stages"][name]) for a, b in itertools.pairwise(rows)]
+        for name in [*stages, "wall_seconds"]
+        if name != "wall_seconds"
+    }
+    exponents["total"] = [exponent(a["wall_seconds"], b["wall_seconds"]) for a, b in itertools.pairwise(rows)]
+    if len(rows) > 2:  # over the whole range too: one step is at the mercy of the load
+        span = math.log2(rows[-1]["factor"] / rows[0]["factor"])
+        for name in exponents:
+            first = rows[0]["wall_seconds"] if name == "total" else rows[0]["stages"][name]
+            last = rows[-1]["wall_seconds"] if name == "total" else rows[-1]["stages"][name]
+            exponents[name].append(round(math.log2(last / first) / span, 2) if first > 0.05 else None)
     result = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
+        },
+        "baseline_show4_seconds": round(baseline, 3),
+        "baseline_walls": [round(w, 3) for w in base_walls],
         "shipped": shipped,
-        "synthetic": rows,
+        "scale": rows,
+        "exponents": exponents,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     tmp.replace(args.json)
-    print(f"shipped graph: cold wall median {shipped['wall_median_seconds']:.2f} s; stages {shipped['last']['stages']}")
-    print("topics  ratings  triples  load_s  " + "  ".join(f"{n}_s" for n in rows[0]["stages"]) + "  wall_s")
-    for row in rows:
-        stages = "  ".join(f"{row['stages'][n]:.2f}" for n in row["stages"])
-        sizes_text = f"{row['topics']:>6}  {row['ratings']:>7}  {row['triples']:>7}"
-        print(f"{sizes_text}  {row['load_seconds']:.2f}  {stages}  {row['wall_seconds']:.2f}")
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min), {os.cpu_count()} CPUs")
+    print(f"baseline: cold `axilla-kg show 4` median {baseline:.2f} s")
+    ratio = shipped["wall_seconds"] / baseline
+    print(f"shipped graph: cold `check` {shipped['wall_seconds']:.1f} s = {ratio:.0f}x baseline")
+    print("ACR scale (x8 = 198 topics, 1,760 variants, 8,815 ratings), seconds and ratio to the baseline:")
+    head = ["size", "variants", "triples", "load", *stages, "total", "total/baseline", "answer key"]
+    print("  ".join(f"{h:>11}" for h in head))
+    for r in rows:
+        matched = "exact" if not r["missed"] and not r["unexpected"] else f"-{len(r['missed'])} +{len(r['unexpected'])}"
+        cells = [f"x{r['factor']}", r["variants"], r["triples"], f"{r['load_seconds']:.1f}"]
+        cells += [f"{r['stages'][s]:.1f}" for s in stages]
+        cells += [f"{r['wall_seconds']:.1f}", f"{r['wall_seconds'] / baseline:.0f}x", matched]
+        print("  ".join(f"{c!s:>11}" for c in cells))
+    largest = rows[-1]
+    print("per stage at the largest size, ratio to the baseline: " + ", ".join(
+        f"{s} {largest['stages'][s] / baseline:.1f}x" for s in stages))  # fmt: skip
+    print("growth exponents between successive sizes, then over the whole range (1.0 = linear):")
+    for name, values in exponents.items():
+        print(f"  {name:<12} " + "  ".join("-" if v is None else f"{v:.2f}" for v in values))
     print(f"figures written to {args.json}")
-    return 0
+    return 0 if all(not r["missed"] and not r["unexpected"] for r in rows) else 1
 
 
 if __name__ == "__main__":

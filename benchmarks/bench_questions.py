@@ -184,7 +184,32 @@ NODE_ON_MAMMO_CANCER = _untreated(age=63, tumor_size_cm=1.2, suspicious_node_on=
 for _truth in (NODE_ON_MRI_CANCER, NODE_ON_MAMMO_CANCER):
     _truth.pop("clinical_nodes", None)  # the title says nothing; the clinician does not know yet
 
+# topics 153, 179, 205, 310 (their titles, in ../shared/reference/related_topics_ratings.csv)
+MASS = {"question": "breast_presentation", "breast_presentation": "palpable_mass", "breast_cancer": "none"}
+PALPABLE_MASS = {"sex": "female", "age": 45, **MASS, "imaging_step": "initial", "axillary_lump": "none"}
+PALPABLE_BIRADS_4 = {"sex": "female", "age": 52, **MASS, "imaging_step": "next", "mammography_birads": "4"}
+PALPABLE_BIRADS_3 = {
+    "sex": "female", "age": 48, **MASS, "imaging_step": "next", "mammography_birads": "3", "us_birads": "3",
+}  # fmt: skip
+SCREENING = {
+    "sex": "female", "age": 50, "question": "screening", "breast_cancer_risk": "average", "breast_cancer": "none",
+    "breast_presentation": "none", "axillary_lump": "none",
+}  # fmt: skip
+GYNECOMASTIA = {
+    "sex": "male", "age": 30, "question": "breast_presentation", "breast_presentation": "gynecomastia",
+    "breast_cancer": "none", "imaging_step": "initial",
+}  # fmt: skip
+YOUNG_MALE_MASS = {"sex": "male", "age": 20, **MASS, "imaging_step": "initial"}
+MALE_MASS = {"sex": "male", "age": 40, **MASS, "imaging_step": "initial"}
+#: stage I-IIA: T1-2 N0-1 M0 (no distant metastases), newly diagnosed, invasive
+EARLY = {"distant_metastases": False, "invasive": True, "chest_wall_or_skin": False}
+EARLY_LOCOREGIONAL = _untreated(
+    age=50, question="locoregional_staging", tumor_size_cm=1.8, clinical_nodes="negative", **EARLY
+)
+EARLY_DISTANT = _untreated(age=58, question="systemic_staging", tumor_size_cm=1.2, clinical_nodes="negative", **EARLY)
+
 F = {"sex": "female"}
+M = {"sex": "male"}
 
 PRESENTATIONS: list[Presentation] = [
     # 286 V1: "Female. New palpable, unilateral, axillary lump. Initial imaging of the axilla."
@@ -526,8 +551,9 @@ PRESENTATIONS: list[Presentation] = [
     ),
     Presentation(
         "235-6-bone",
-        "the same, bone scan",
-        {**F, "age": 60, "breast_cancer": "new", "question": "systemic_staging", "metastatic_suspicion": True},
+        "60 y woman, new 4 cm node-positive cancer, suspected metastases: bone scan",
+        {**F, "age": 60, "breast_cancer": "new", "tumor_size_cm": 4, "clinical_nodes": "positive"}
+        | {"question": "systemic_staging", "metastatic_suspicion": True},
         BONE,
         STAGING,
         ("235", 6),
@@ -535,8 +561,9 @@ PRESENTATIONS: list[Presentation] = [
     ),
     Presentation(
         "235-6-ct",
-        "the same, CT chest/abdomen/pelvis",
-        {**F, "age": 60, "breast_cancer": "new", "question": "systemic_staging", "metastatic_suspicion": True},
+        "60 y woman, new 4 cm node-positive cancer, suspected metastases: CT chest/abdomen/pelvis",
+        {**F, "age": 60, "breast_cancer": "new", "tumor_size_cm": 4, "clinical_nodes": "positive"}
+        | {"question": "systemic_staging", "metastatic_suspicion": True},
         CT,
         STAGING,
         ("235", 6),
@@ -577,6 +604,148 @@ PRESENTATIONS: list[Presentation] = [
         NODE_ON_MAMMO_CANCER,
         ("235", 8),
         UA,
+    ),
+    # 153 V1: "Adult female, 40 years of age or older. Palpable breast mass. Initial imaging."
+    Presentation(
+        "153-1-mammo",
+        "45 y woman, palpable breast lump",
+        {**F, "age": 45, "breast_presentation": "palpable_mass"},
+        MAMMO,
+        PALPABLE_MASS,
+        ("153", 1),
+        UA,
+    ),
+    Presentation(
+        "153-1-usb",
+        "the same, breast US",
+        {**F, "age": 45, "breast_presentation": "palpable_mass"},
+        US_BREAST,
+        PALPABLE_MASS,
+        ("153", 1),
+        MBA,
+    ),
+    # 153 V2: "... Mammography findings are suspicious or highly suggestive of malignancy (BI-RADS 4 or 5).
+    # Next imaging study."
+    Presentation(
+        "153-2-usb",
+        "52 y woman, palpable lump, mammogram BI-RADS 4",
+        {**F, "age": 52, "breast_presentation": "palpable_mass", "mammography_birads": "4"},
+        US_BREAST,
+        PALPABLE_BIRADS_4,
+        ("153", 2),
+        UA,
+    ),
+    # 153 V3: "... Diagnostic mammography, DBT, and US findings are probably benign (BI-RADS 3). Next imaging study."
+    Presentation(
+        "153-3-core",
+        "48 y woman, palpable lump, BI-RADS 3 on mammogram and US",
+        {**F, "age": 48, "breast_presentation": "palpable_mass", "mammography_birads": "3", "us_birads": "3"},
+        "Image-guided core biopsy breast",
+        PALPABLE_BIRADS_3,
+        ("153", 3),
+        UNA,
+    ),
+    # 179 V1: "Adult female. Breast cancer screening. Average risk."
+    Presentation(
+        "179-1-dbt",
+        "50 y woman, average risk, screening",
+        {**F, "age": 50, "question": "screening", "breast_cancer_risk": "average"},
+        "Digital breast tomosynthesis screening",
+        SCREENING,
+        ("179", 1),
+        UA,
+    ),
+    # 205 V1: "Male patient of any age with symptoms of gynecomastia ... Initial imaging."
+    Presentation(
+        "205-1-usb",
+        "30 y man, gynecomastia",
+        {**M, "age": 30, "breast_presentation": "gynecomastia"},
+        US_BREAST,
+        GYNECOMASTIA,
+        ("205", 1),
+        UNA,
+    ),
+    # 205 V2: "Male younger than 25 years of age with indeterminate palpable breast mass. Initial imaging."
+    Presentation(
+        "205-2-usb",
+        "20 y man, palpable breast lump",
+        {**M, "age": 20, "breast_presentation": "palpable_mass"},
+        US_BREAST,
+        YOUNG_MALE_MASS,
+        ("205", 2),
+        UA,
+    ),
+    # 205 V3: "Male 25 years of age or older with indeterminate palpable breast mass. Initial imaging."
+    Presentation(
+        "205-3-mri",
+        "40 y man, palpable breast lump: breast MRI",
+        {**M, "age": 40, "breast_presentation": "palpable_mass"},
+        MRI,
+        MALE_MASS,
+        ("205", 3),
+        UNA,
+    ),
+    Presentation(
+        "205-3-mammo-open",
+        "the same, diagnostic mammography",
+        {**M, "age": 40, "breast_presentation": "palpable_mass"},
+        MAMMO,
+        MALE_MASS,
+        ("205", 3),
+        None,
+        "205 V4 (mammography already indeterminate or suspicious) cannot be ruled out before a mammogram: "
+        "no case value says 'not done', and our copy of its table has no mammography row",
+    ),
+    # 310 V1: "Newly diagnosed. Clinical stage I-IIA ... Evaluation for locoregional disease"
+    Presentation(
+        "310-1-mri",
+        "50 y woman, new 1.8 cm node-negative cancer: locoregional staging",
+        {
+            **F,
+            "age": 50,
+            "breast_cancer": "new",
+            "tumor_size_cm": 1.8,
+            "clinical_nodes": "negative",
+            "question": "locoregional_staging",
+        },
+        MRI,
+        EARLY_LOCOREGIONAL,
+        ("310", 1),
+        UA,
+    ),
+    # 310 V2: "Newly diagnosed. Clinical stage I-IIA ... Evaluation for distant disease" (the issue's example)
+    Presentation(
+        "310-2-pet",
+        "58 y woman, new 1.2 cm node-negative cancer, asymptomatic: staging PET/CT",
+        {
+            **F,
+            "age": 58,
+            "breast_cancer": "new",
+            "tumor_size_cm": 1.2,
+            "clinical_nodes": "negative",
+            "question": "systemic_staging",
+            "metastatic_suspicion": False,
+        },
+        PET,
+        EARLY_DISTANT,
+        ("310", 2),
+        UNA,
+    ),
+    Presentation(
+        "310-2-bone",
+        "the same, not saying asymptomatic: bone scan",
+        {
+            **F,
+            "age": 58,
+            "breast_cancer": "new",
+            "tumor_size_cm": 1.2,
+            "clinical_nodes": "negative",
+            "question": "systemic_staging",
+        },
+        BONE,
+        EARLY_DISTANT,
+        ("310", 2),
+        UNA,
     ),
 ]
 

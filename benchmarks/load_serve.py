@@ -231,12 +231,15 @@ class CdsClient(threading.Thread):
 
     def _half_sent(self, body: bytes) -> int:
         """The head and half the body, then silence until the server answers and closes."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=120) as sock:
-            head = f"POST {SIGN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            sock.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body[: len(body) // 2])
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
+        answer = b""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=120) as sock:
+                head = f"POST {SIGN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                sock.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body[: len(body) // 2])
+                while chunk := sock.recv(65536):
+                    answer += chunk
+        except OSError:  # a server with no body deadline never answers: the client gives up after 120 s
+            return 0
         try:
             return int(answer.split(b" ", 2)[1])
         except (IndexError, ValueError):

@@ -1,9 +1,10 @@
 """Gold patient cases, written from the official ACR variant titles (and, where the title is
 silent, the scope its secondary source states), never from the implementation's output.
 
-One case per variant of topic 286 (12) and topic 235 (8). Each states every criterion of its
-variant's title, so it must match that variant and no other variant of either topic; a criterion
-it leaves out must turn the variant into a candidate whose ``needs`` names that field.
+One case per variant of topics 286 (12), 235 (8), 153 (4), 179 (1), 205 (4) and 310 (2). Each
+states every criterion of its variant's title, so it must match that variant and no other variant
+of its topic; a criterion it leaves out must turn the variant into a candidate whose ``needs``
+names that field.
 """
 
 from __future__ import annotations
@@ -106,8 +107,47 @@ GOLD_235: dict[int, dict[str, Any]] = {
     8: {**F, **ADULT, **NEW, **AXILLA, "suspicious_node_on": "mri", **BEFORE_NAC, **NEXT},
 }
 
-GOLD: dict[tuple[str, int], dict[str, Any]] = {("286", n): c for n, c in GOLD_286.items()} | {
-    ("235", n): c for n, c in GOLD_235.items()
+M = {"sex": "male"}
+MASS = {"question": "breast_presentation", "breast_presentation": "palpable_mass"}
+GOLD_153: dict[int, dict[str, Any]] = {
+    # "Adult female, 40 years of age or older. Palpable breast mass. Initial imaging."
+    1: {**F, "age": 45, **MASS, **INITIAL},
+    # "... Mammography findings are suspicious or highly suggestive of malignancy (BI-RADS 4 or 5).
+    # Next imaging study."
+    2: {**F, "age": 52, **MASS, "mammography_birads": "5", **NEXT},
+    # "... Diagnostic mammography, DBT, and US findings are probably benign (BI-RADS 3). Next imaging study."
+    3: {**F, "age": 61, **MASS, "mammography_birads": "3", "us_birads": "3", **NEXT},
+    # "... Mammography findings are benign (BI-RADS 2) at the site of palpable mass. Next imaging
+    # study." (40 exactly: "40 years of age or older")
+    4: {**F, "age": 40, **MASS, "mammography_birads": "2", **NEXT},
+}
+GOLD_179: dict[int, dict[str, Any]] = {
+    # "Adult female. Breast cancer screening. Average risk."
+    1: {**F, "age": 50, "question": "screening", "breast_cancer_risk": "average"},
+}
+GOLD_205: dict[int, dict[str, Any]] = {
+    # "Male patient of any age with symptoms of gynecomastia and physical examination consistent
+    # with gynecomastia or pseudogynecomastia. Initial imaging."
+    1: {**M, "age": 16, "question": "breast_presentation", "breast_presentation": "gynecomastia", **INITIAL},
+    # "Male younger than 25 years of age with indeterminate palpable breast mass. Initial imaging."
+    2: {**M, "age": 24, **MASS, **INITIAL},
+    # "Male 25 years of age or older with indeterminate palpable breast mass. Initial imaging."
+    3: {**M, "age": 25, **MASS, **INITIAL},
+    # "Male 25 years of age or older with indeterminate palpable breast mass. Mammography or digital
+    # breast tomosynthesis indeterminate or suspicious."
+    4: {**M, "age": 67, **MASS, "mammography_birads": "4"},
+}
+GOLD_310: dict[int, dict[str, Any]] = {
+    # "Newly diagnosed. Clinical stage I-IIA (early stage) breast cancer at presentation. Evaluation
+    # for locoregional disease (includes IDC, ILC or NOS)." (at presentation: before treatment)
+    1: {**F, "age": 52, **NEW, "question": "locoregional_staging", "clinical_stage": "I-IIA", **BEFORE_NAC},
+    # "... Evaluation for distant disease (includes IDC, or ILC, or NOS)."
+    2: {**M, "age": 66, **NEW, "question": "systemic_staging", "clinical_stage": "I-IIA", **BEFORE_NAC},
+}
+
+BY_TOPIC = {"286": GOLD_286, "235": GOLD_235, "153": GOLD_153, "179": GOLD_179, "205": GOLD_205, "310": GOLD_310}
+GOLD: dict[tuple[str, int], dict[str, Any]] = {
+    (topic, n): c for topic, cases in BY_TOPIC.items() for n, c in cases.items()
 }
 
 # size (as JSON text, so no float rounding) -> the topic-286 variant a node-positive case falls in

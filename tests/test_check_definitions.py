@@ -38,7 +38,6 @@ def _replays(witness: dict, *variants: tuple[str, int], extra: tuple[Path, ...] 
     return set(variants) <= matched
 
 
-@pytest.mark.slow
 def test_overlap_in_one_topic(shipped: list, broken: list) -> None:  # type: ignore[type-arg]
     assert _about(shipped, "variant-overlap", V1, V2) == []
     hits = _about(broken, "variant-overlap", V1, V2)
@@ -46,13 +45,11 @@ def test_overlap_in_one_topic(shipped: list, broken: list) -> None:  # type: ign
     assert _replays(hits[0].witness, ("998", 1), ("998", 2), extra=(FIXTURE,))
 
 
-@pytest.mark.slow
 def test_disjoint_variants_are_not_reported(shipped: list) -> None:  # type: ignore[type-arg]
     v3, v4 = AXD + "topic-286-variant-3", AXD + "topic-286-variant-4"  # node-negative vs node-positive
     assert _about(shipped, "variant-overlap", v3, v4) == []
 
 
-@pytest.mark.slow
 def test_cross_topic_conflict(shipped: list, broken: list) -> None:  # type: ignore[type-arg]
     v4 = AXD + "topic-286-variant-4"
     assert _about(shipped, "cross-topic-conflict", V2, v4) == []
@@ -63,7 +60,6 @@ def test_cross_topic_conflict(shipped: list, broken: list) -> None:  # type: ign
     assert _replays(hits[0].witness, ("998", 2), ("286", 4), extra=(FIXTURE,))
 
 
-@pytest.mark.slow
 def test_gap_for_a_value_no_variant_accepts(shipped: list, broken: list) -> None:  # type: ignore[type-arg]
     assert _about(shipped, "variant-gap", T998) == []
     hits = [f for f in _about(broken, "variant-gap", T998) if "sex 'male'" in f.message]
@@ -72,8 +68,7 @@ def test_gap_for_a_value_no_variant_accepts(shipped: list, broken: list) -> None
     assert not any(m["topic"] == "998" for m in result["matches"])
 
 
-@pytest.mark.slow
 def test_shipped_gap_small_cancer_after_neoadjuvant_therapy(shipped: list) -> None:  # type: ignore[type-arg]
-    gaps = [f for f in shipped if f.rule == "variant-gap" and "topic 286" in f.message]
+    gaps = [f for f in shipped if f.rule == "variant-gap" and f.entities[0][0] == AXD + "topic-286"]
     witnesses = [f.witness for f in gaps]
     assert any(w["tumor_size_cm"] <= 2 and w["neoadjuvant"] == "completed" for w in witnesses if "tumor_size_cm" in w)

@@ -89,15 +89,16 @@ def test_compiled_answers_equal_the_recommenders(
 
 
 def test_the_bounds_are_read_from_the_definitions(rec: Recommender) -> None:
-    """An age bound no definition uses today (40) splits the ages once a definition uses it: the
+    """An age bound no definition uses today (60) splits the ages once a definition uses it: the
     partition reads its bounds from the compiled classifier, never from a list of its own."""
     shipped = Partition(rec.classifier, rec.registry)
     first = rec.classifier.variants[0]
-    bounded = dataclasses.replace(first, tests=[*first.tests, VariantTest("age", "bound", op=">=", limit=Decimal(40))])
+    bounded = dataclasses.replace(first, tests=[*first.tests, VariantTest("age", "bound", op=">=", limit=Decimal(60))])
     wider = Partition(Classifier([bounded, *rec.classifier.variants[1:]], rec.registry), rec.registry)
-    ages = {age: rec.reader.parse({"sex": "female", "age": age}) for age in (17, 39, 41, 90)}
-    assert shipped.key_of(ages[39]) == shipped.key_of(ages[41]) != shipped.key_of(ages[17])
-    assert wider.key_of(ages[39]) != wider.key_of(ages[41]) == wider.key_of(ages[90])
+    ages = {age: rec.reader.parse({"sex": "female", "age": age}) for age in (17, 59, 61, 90)}
+    assert 60 not in {t.limit for v in rec.classifier.variants for t in v.tests if t.field == "age"}
+    assert shipped.key_of(ages[59]) == shipped.key_of(ages[61]) != shipped.key_of(ages[17])
+    assert wider.key_of(ages[59]) != wider.key_of(ages[61]) == wider.key_of(ages[90])
 
 
 def test_absent_and_null_share_a_class_unless_a_default_is_assumed(rec: Recommender) -> None:

@@ -77,6 +77,7 @@ REQUIRED = {
     "export": ["--format", "ttl"],
     "import-ratings": ["table.csv", "--topic", "286"],
     "feedback-report": ["--db", "feedback.sqlite"],
+    "diff": ["235-2017", "235"],
 }
 
 

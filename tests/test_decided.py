@@ -246,3 +246,20 @@ def test_the_decision_tables_are_the_variants_rating_tables(rec: Recommender) ->
             rows.setdefault(r["procedure"], []).append((r["category"], r["rrl"], r["confidence"]))
         assert {p: [(x.category, x.rrl, x.confidence) for x in xs] for p, xs in table.rows.items()} == rows
         assert table.complete is bool(payload["complete"])
+
+
+def test_the_memo_is_bounded(rec: Recommender, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-running server answering ever new cases must not grow the memo without bound."""
+    from axilla_kg.recommend import decide
+
+    monkeypatch.setattr(decide, "MEMO_LIMIT", 3)
+    rec.decider._decided.clear()
+    rec.decider._questions.clear()
+    for size in ("0.5", "1.5", "2.5", "3.5", "4.5", "6"):
+        for nodes in ("negative", "positive"):
+            rec.recommend(
+                parse_case(
+                    {"sex": "female", "breast_cancer": "new", "tumor_size_cm": Decimal(size), "clinical_nodes": nodes}
+                )
+            )
+    assert len(rec.decider._decided) <= 3 and len(rec.decider._questions) <= 3

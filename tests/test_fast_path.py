@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from decimal import Decimal
+from itertools import product
 from typing import Any
 
 import pytest
@@ -32,13 +33,18 @@ from axilla_kg.recommend.recommender import Recommender
 
 TOTAL = int(os.environ.get("AXILLA_KG_REASONER_CASES", "5000"))
 
-boundary = st.sampled_from(["2", "2.0", "2.0000001", "1.9999999", "2.00000000000001", "1.99999999999999"]).map(Decimal)
+#: the 2 cm bound of the 286 titles and the 2 and 5 cm bounds of the AJCC stage derivation
+boundary = st.sampled_from(
+    ["2", "2.0", "2.0000001", "1.9999999", "2.00000000000001", "1.99999999999999", "5", "5.0000001", "4.9999999"]
+).map(Decimal)
 sizes = st.one_of(
     st.none(),
     boundary,
     st.decimals(min_value=Decimal("0.0000001"), max_value=Decimal("12"), places=7, allow_nan=False),
 )
-ages = st.one_of(st.none(), st.sampled_from([17, 18]), st.integers(min_value=0, max_value=120))
+#: every age bound of a title, from both sides: adult (18), 205's "younger than 25" / "25 or older",
+#: 153's "40 years of age or older"
+ages = st.one_of(st.none(), st.sampled_from([17, 18, 24, 25, 39, 40]), st.integers(min_value=0, max_value=120))
 
 
 @st.composite
@@ -109,6 +115,34 @@ def test_case_questions_equal_the_realisation_on_a_fixed_set(recommender: Recomm
     assert any(len(t.matched) + len(t.refuted) < variants for t in asked), "no candidate in the fixed set"
 
 
+def _stage_grid() -> list[PatientCase]:
+    """Every combination of the facts the clinical-stage derivation reads, around its bounds."""
+    out: dict[PatientCase, None] = {}
+    base = {"sex": "female", "breast_cancer": "new", "question": "systemic_staging", "neoadjuvant": "none"}
+    nodal = [("negative", None), ("positive", None), ("positive", "N1"), ("positive", "N2"), (None, None)]
+    sizes = ("2", "2.5", "5", "5.5", None)
+    for size, (nodes, category), invasive, t4, m1 in product(
+        sizes, nodal, (True, False, None), (False, True, None), (False, None)
+    ):
+        facts = {"clinical_nodes": nodes, "clinical_n_category": category, "invasive": invasive}
+        facts |= {"chest_wall_or_skin": t4, "distant_metastases": m1, "tumor_size_cm": Decimal(size) if size else None}
+        out[parse_case(base | {k: v for k, v in facts.items() if v is not None})] = None
+    return list(out)
+
+
+@pytest.mark.slow
+def test_hermit_derives_the_stage_as_the_contract_does(recommender: Recommender, hermit: CaseQuestions) -> None:
+    """The derivation rules' class axioms: HermiT, given only the facts the case states (not the
+    stage the contract derived), reaches the same matches and candidates as the fast path."""
+    grid = _stage_grid()
+    assert sum(1 for c in grid if c.derived) > len(grid) // 2  # most of the grid derives a stage
+    assert any(c.get("clinical_stage") == "I-IIA" for c in grid) and any(
+        c.get("clinical_stage") == "other" for c in grid
+    )
+    for case, types in zip(grid, hermit.verdicts([c.given() for c in grid]), strict=True):
+        assert (types.matched, types.refuted) == answered(recommender, case), case.values
+
+
 @pytest.mark.slow
 def test_fast_path_equals_hermit(recommender: Recommender, hermit: CaseQuestions) -> None:
     """One case per example, so a failure shrinks to one small case. Hypothesis repeats some
@@ -122,6 +156,9 @@ def test_fast_path_equals_hermit(recommender: Recommender, hermit: CaseQuestions
     @example(parse_case({**GOLD[("286", 4)], "imaging_step": None}))  # a candidate
     @example(loads_case(boundary_case_json("2.0")))
     @example(loads_case(boundary_case_json("2.0000001")))
+    @example(loads_case(boundary_case_json("5")))
+    @example(loads_case(boundary_case_json("5.0000001")))
+    @example(parse_case(GOLD[("310", 2)]))
     def check(case: PatientCase) -> None:
         expected = asked.get(case)
         if expected is None:
@@ -139,4 +176,4 @@ def test_fast_path_equals_hermit(recommender: Recommender, hermit: CaseQuestions
     assert any(t.matched for t in asked.values())
     assert any(len(t.matched) + len(t.refuted) < variants for t in asked.values())
     sizes = {c.get("tumor_size_cm") for c in asked}
-    assert {Decimal("2"), Decimal("2.0000001")} <= sizes
+    assert {Decimal("2"), Decimal("2.0000001"), Decimal("5"), Decimal("5.0000001")} <= sizes

@@ -183,7 +183,7 @@ def test_the_fast_path_takes_plain_lines_and_declines_the_lenient_ones(
     line = b'{"sex":"male","age":%d,"breast_cancer":"new","tumor_size_cm":2}'
     classes = [fast(line % age) for age in (17, 40, 41)]
     assert classes[0] is not None and classes[1] is not None and classes[2] is not None
-    assert classes[0][0] != classes[1][0] == classes[2][0]  # the age only by the side of its bound (adult: >= 18)
+    assert classes[0][0] != classes[1][0] == classes[2][0]  # the age only by the sides of the variants' bounds
     assert json.loads(b"{" + echo + b"}") == {"sex": "male", "age": 40, "question": "axilla", "breast_cancer": "new",
                                 "tumor_size_cm": 2}  # fmt: skip
 

@@ -73,6 +73,12 @@ def test_topics(kg) -> None:  # type: ignore[no-untyped-def]
     assert set(rows) == {"153", "179", "205", "235", "235-2017", "286", "310"}
     assert rows["286"]["variants"] == 12 and rows["286"]["ratings"] == len(read_csv("acr286_ratings.csv"))
     assert rows["235-2017"]["edition"] == "2017"
+    # the superseded edition is history: shown, with no definition (never matched)
+    assert rows["235-2017"]["superseded_by"] == "235" and rows["235-2017"]["defined"] == 0
+    assert {k: r["defined"] for k, r in rows.items() if k != "235-2017"} == {
+        "153": 4, "179": 1, "205": 4, "235": 8, "286": 12, "310": 2
+    }  # fmt: skip
+    assert all(r["superseded_by"] is None for k, r in rows.items() if k != "235-2017")
 
 
 def test_variants_defaults_to_topic_286(kg) -> None:  # type: ignore[no-untyped-def]

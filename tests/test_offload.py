@@ -7,13 +7,18 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from canary import canary
 
 from axilla_kg.server.offload import Busy, OffLoop, WorkTimeout
+
+from conftest import cli_env
 
 
 def spin(seconds: float) -> int:
@@ -83,3 +88,54 @@ def test_workers_cannot_reach_the_network(pool: OffLoop) -> None:
     with canary() as bird:
         assert asyncio.run(pool.run(connect, bird.port)) == "PermissionError"
         assert bird.connections == 0
+
+
+HOLDER = """
+import asyncio, os, sys
+from axilla_kg.server.offload import OffLoop
+pool = OffLoop(processes=2)
+print(asyncio.run(pool.run(os.getpid)), flush=True)
+sys.stdin.read()  # until the test kills this process
+"""
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_workers_end_when_the_server_is_killed() -> None:
+    """SIGKILL leaves no atexit handler to stop the pool: the workers (children of the fork
+    server) must notice on their own, and the fork server then ends too."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=cli_env()
+    )
+    try:
+        assert holder.stdout is not None
+        worker = int(holder.stdout.readline())
+        servers = [p for p in _children(holder.pid) if worker in _children(p)]
+        assert len(servers) == 1
+        workers = _children(servers[0])
+        assert worker in workers and len(workers) == 2
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while any(_alive(p) for p in [*workers, *servers]):
+        assert time.monotonic() < deadline, "workers outlived the server"

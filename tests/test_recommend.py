@@ -15,6 +15,9 @@ from axilla_kg.recommend.recommender import Recommender
 NOT_CRITERIA: dict[tuple[str, int], set[str]] = {
     **{("286", n): {"age"} for n in range(1, 13)},
     **{("286", n): {"age", "nac_planned"} for n in (3, 5, 6)},
+    ("205", 1): {"age"},  # "of any age"
+    ("310", 1): {"age"},  # no age or sex in the 310 titles
+    ("310", 2): {"age"},
 }
 SYSTEMIC = {"FDG-PET/CT skull base to mid-thigh", "Bone scan whole body", "CT chest abdomen pelvis with IV contrast"}
 
@@ -32,16 +35,18 @@ def _keys(result: dict) -> set[tuple[str, int]]:
     return {(m["topic"], m["variant"]) for m in result["matches"]}
 
 
-def test_every_variant_of_286_and_235_has_a_gold_case(rec: Recommender) -> None:
-    keys = {(v.topic, v.number) for v in rec.classifier.variants if v.topic in ("286", "235")}
+def test_every_defined_variant_has_a_gold_case(rec: Recommender) -> None:
+    keys = {(v.topic, v.number) for v in rec.classifier.variants}
     assert keys == set(GOLD)
-    assert len(keys) == 12 + 8
+    assert sorted({t for t, _ in keys}) == ["153", "179", "205", "235", "286", "310"]
+    assert len(keys) == 12 + 8 + 4 + 1 + 4 + 2
 
 
 @pytest.mark.parametrize("key", sorted(GOLD))
 def test_gold_case_matches_its_variant_and_only_it(rec: Recommender, key: tuple[str, int]) -> None:
     result = rec.recommend(parse_case(GOLD[key]))
-    assert _keys(result) == {key}
+    assert {k for k in _keys(result) if k[0] == key[0]} == {key}
+    assert _keys(result) == {key}  # and, as written, no variant of another topic either
     assert result["assumed"] == {}  # every gold case states its question
 
 

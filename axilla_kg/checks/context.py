@@ -8,6 +8,7 @@ built on first use and cached, so a run that skips a stage does not pay for its 
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ class CheckContext:
     #: findings about the inputs themselves (``owl:imports`` taken out, see ``checks.untrusted``)
     input_findings: list[Finding] = field(default_factory=list)
     _inputs: tempfile.TemporaryDirectory[str] | None = None
+    #: stages may run in threads (``check --jobs``): each cached form is built once, under this lock
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
     def load(
@@ -59,6 +62,10 @@ class CheckContext:
 
     def rdflib_graph(self) -> Any:
         """The union of the input files as one rdflib Graph (what pySHACL validates)."""
+        with self._lock:
+            return self._rdflib_graph()
+
+    def _rdflib_graph(self) -> Any:
         if self._rdflib is None:
             from axilla_kg.graph import engines
 
@@ -69,6 +76,10 @@ class CheckContext:
 
     def ntriples(self) -> Path:
         """The union of the input files as one N-Triples file (owlready2 does not read Turtle)."""
+        with self._lock:
+            return self._ntriples_file()
+
+    def _ntriples_file(self) -> Path:
         if self._ntriples is None:
             from axilla_kg.reasoning.reasoner import merged_ntriples
 
@@ -79,9 +90,10 @@ class CheckContext:
 
     def label(self, iri: str) -> str:
         """The rdfs:label of an IRI ('' when it has none), for findings people can read."""
-        if self._labels is None:
-            rows = self.kg.sparql("SELECT ?s (SAMPLE(?l) AS ?label) WHERE { ?s rdfs:label ?l } GROUP BY ?s")
-            self._labels = {str(r[0]): str(r[1]) for r in rows.rows if r[0] is not None and r[1] is not None}
+        with self._lock:
+            if self._labels is None:
+                rows = self.kg.sparql("SELECT ?s (SAMPLE(?l) AS ?label) WHERE { ?s rdfs:label ?l } GROUP BY ?s")
+                self._labels = {str(r[0]): str(r[1]) for r in rows.rows if r[0] is not None and r[1] is not None}
         return self._labels.get(iri, "")
 
     def entity(self, iri: str) -> tuple[str, str]:

@@ -1,5 +1,21 @@
 """Logic stage: the OWL reasoner (HermiT, or Pellet) on the shipped graph plus ``--data``.
 
+The reasoner does what only it can do, and no more (measured in ``benchmarks/bench_check.py``):
+
+* consistency (``HermiT -k``) on the whole graph, every individual included: it grows linearly;
+* unsatisfiable classes (``-U``) on a module: the class axioms, the individuals named in class
+  expressions (the feature values), and nothing else. Asking ``-U`` of the whole graph tests
+  every class against every individual (hours at ACR scale); leaving assertions out can only
+  remove entailments, so a class the module finds unsatisfiable is unsatisfiable, and the other
+  way round holds because the individuals left out (variants, ratings, source records...) occur
+  in no class expression and the whole graph is consistent (tests compare with the whole graph);
+* the variant classes the compiled classifier reads exactly are left out of the module too: an
+  empty box of :mod:`axilla_kg.checks.regions` is an unsatisfiable class (held equal to HermiT
+  by the tests), and the algebra says which field's tests contradict each other, where a
+  ``pellet explain`` run per class would cost a JVM start on the whole graph.
+
+The two HermiT runs are independent JVMs and run at the same time.
+
 The reasoners are the ones owlready2 bundles (its HermiT and Pellet jars and its Java settings,
 from ``axilla_kg.reasoning.jvm``), called through their own command lines so that only what the
 check needs is computed (see ``_run_hermit``). Reports an inconsistent graph and every
@@ -36,16 +52,39 @@ def check_logic(ctx: CheckContext) -> list[Finding]:
             "the OWL reasoner needs Java: install a JRE (e.g. apt-get install default-jre-headless)"
         )
     nt = ctx.ntriples()
-    outcome = _run_pellet(ctx, nt) if ctx.reasoner == "pellet" else _run_hermit(nt)
+    symbolic: dict[str, str] = {}
+    if ctx.reasoner == "pellet":
+        outcome = _run_pellet(ctx, nt)
+        explain_in = nt
+    else:
+        compiled = _compiled_classes(ctx)
+        explain_in = _module(ctx, nt, set(compiled))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            whole = pool.submit(_run_hermit, nt, ["-k"])
+            module = pool.submit(_run_hermit, explain_in, ["-k", "-U"])
+            outcome, classes = whole.result(), module.result()
+        if not outcome.error and outcome.consistent:
+            outcome = classes if classes.error else _Outcome(unsatisfiable=classes.unsatisfiable)
+        symbolic = {iri: why for iri, why in compiled.items() if why}
+        outcome.unsatisfiable = sorted(set(outcome.unsatisfiable) | set(symbolic))
     if outcome.error:
         message = f"{ctx.reasoner} could not process the graph: {outcome.error}"
         return [Finding("logic-reasoner-failed", Level.ERROR, message, stage=STAGE)]
     if not outcome.consistent:
         return [_inconsistent(ctx, nt)]
     findings = []
-    for index, iri in enumerate(outcome.unsatisfiable):
-        explanation = _explain(nt, ["--unsat", iri]) if index < MAX_UNSAT_EXPLAINED else ""
-        entities = _entities(ctx, explanation, first=iri)
+    explained = 0
+    for iri in outcome.unsatisfiable:
+        if iri in symbolic:
+            explanation = symbolic[iri]
+        elif explained < MAX_UNSAT_EXPLAINED:
+            explained += 1
+            explanation = _explain(explain_in, ["--unsat", iri])
+        else:
+            explanation = ""
+        entities = _entities(ctx, explanation, first=iri) if iri not in symbolic else (ctx.entity(iri),)
         message = f"class {local_name(iri)} is unsatisfiable: no individual can be a member of it"
         if explanation:
             message += f"; because: {explanation}"
@@ -60,7 +99,65 @@ class _Outcome:
     error: str = ""
 
 
-def _run_hermit(nt: Path) -> _Outcome:
+def _compiled_classes(ctx: CheckContext) -> dict[str, str]:
+    """Variant class IRI → why it is unsatisfiable ('' when it is not), for every variant class
+    the compiled classifier reads exactly; {} when some class is outside its fragment (then
+    HermiT decides them all)."""
+    from axilla_kg.checks.regions import empty_field, feasible, region_of
+    from axilla_kg.recommend.classify import Classifier, CompileError
+
+    try:
+        classifier = Classifier.from_graph(ctx.kg)
+    except CompileError:
+        return {}
+    features = {f.name: f for f in classifier.registry.features}
+    derivations = tuple(getattr(classifier.registry, "derivations", ()))
+    out: dict[str, str] = {}
+    for v in classifier.variants:
+        name = empty_field(v, features)
+        if name is not None:
+            tests = "; ".join(f"{name} {t.describe()}" for t in v.tests if t.field == name)
+            out[v.class_iri] = f"its definition's tests on {name} cannot all hold ({tests})"
+            continue
+        box = region_of(v, features)
+        if box is not None and feasible(box, derivations, features) is None:
+            rules = ", ".join(sorted(d.label for d in derivations if d.feature in box))
+            out[v.class_iri] = f"the derivation rules of its derived fields rule out every case it describes ({rules})"
+            continue
+        out[v.class_iri] = ""
+    return out
+
+
+def _module(ctx: CheckContext, nt: Path, drop_classes: set[str]) -> Path:
+    """The graph's class axioms and the individuals named in class expressions, without the
+    definitions of ``drop_classes``: what ``-U`` needs (see the module docstring)."""
+    import pyoxigraph as ox
+
+    owl, rdf = "http://www.w3.org/2002/07/owl#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    triples = list(ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES))
+    a, named = ox.NamedNode(rdf + "type"), ox.NamedNode(owl + "NamedIndividual")
+    individuals = {t.subject for t in triples if t.predicate == a and t.object == named}
+    nominals = {t.object for t in triples if t.predicate.value in (owl + "hasValue", rdf + "first")}
+    left_out: set[object] = (individuals - nominals) | {ox.NamedNode(c) for c in drop_classes}
+    by_subject: dict[object, list[object]] = {}
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode):
+            by_subject.setdefault(t.subject, []).append(t.object)
+    todo = [t.object for t in triples if t.subject in left_out and isinstance(t.object, ox.BlankNode)]
+    while todo:  # the blank nodes of the left-out class expressions
+        node = todo.pop()
+        if node in left_out:
+            continue
+        left_out.add(node)
+        todo += [o for o in by_subject.get(node, []) if isinstance(o, ox.BlankNode)]
+    kept = [t for t in triples if t.subject not in left_out and t.object not in left_out]
+    target = nt.with_name("module.nt")
+    with target.open("wb") as handle:
+        ox.serialize(kept, handle, ox.RdfFormat.N_TRIPLES)
+    return target
+
+
+def _run_hermit(nt: Path, flags: list[str]) -> _Outcome:
     """HermiT's own command line: consistency (-k) and unsatisfiable classes (-U).
 
     owlready2's ``sync_reasoner_hermit`` also realises every individual (-I) and classifies the
@@ -68,7 +165,7 @@ def _run_hermit(nt: Path) -> _Outcome:
     """
     done = run_java(
         hermit_classpath(),
-        ["org.semanticweb.HermiT.cli.CommandLine", "-k", "-U", nt.as_uri()],
+        ["org.semanticweb.HermiT.cli.CommandLine", *flags, nt.as_uri()],
         timeout=REASONER_TIMEOUT_S,
     )
     output = done.stdout + done.stderr

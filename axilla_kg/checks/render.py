@@ -63,6 +63,11 @@ def _counts_line(report: CheckReport) -> str:
     return ", ".join(f"{n} {level}" for level, n in report.counts().items())
 
 
+def _rules_table(report: CheckReport) -> str:
+    rows: list[list[object]] = [[level, rule, n] for level, rule, n in report.rule_counts()]
+    return text_table(["level", "rule", "findings"], rows).rstrip("\n")
+
+
 def _table(report: CheckReport) -> str:
     out: list[str] = []
     for f in report.findings:
@@ -76,6 +81,9 @@ def _table(report: CheckReport) -> str:
             out.append(f"       source: {f.source}")
     if out:
         out.append("")
+    if report.findings:
+        out.append(_rules_table(report))
+        out.append("")
     out.append(text_table(["stage", "seconds", "findings"], _summary_rows(report)).rstrip("\n"))
     out.append(f"Findings: {_counts_line(report)}")
     return "\n".join(out) + "\n"
@@ -85,13 +93,31 @@ def _md_cell(text: str) -> str:
     return _clean(text).replace("|", "\\|")
 
 
+MD_SHOWN_PER_RULE = 20  # findings listed per rule before the rest is folded away
+
+
 def _markdown(report: CheckReport) -> str:
-    out = ["# axilla-kg check", "", f"**Findings:** {_counts_line(report)}", ""]
-    out += ["| stage | seconds | findings |", "|---|---:|---:|"]
-    out += [f"| {a} | {b} | {c} |" for a, b, c in _summary_rows(report)]
+    """A pull-request comment: the verdict, a count per rule, then each rule's findings (most
+    severe first), folded in ``<details>`` so a long list does not bury the summary."""
+    counts = report.counts()
+    verdict = "❌" if counts.get("ERROR") else ("⚠️" if counts.get("WARN") else "✅")
+    out = [f"## {verdict} axilla-kg check", "", f"**Findings:** {_counts_line(report)}", ""]
     if report.findings:
-        out += ["", "| level | rule | entities | message |", "|---|---|---|---|"]
-        for f in report.findings:
-            message = f.message + (f" — witness case: `{_witness(f)}`" if f.witness is not None else "")
-            out.append(f"| {f.level.name} | `{f.rule}` | {_md_cell(_entities(f))} | {_md_cell(message)} |")
+        out += ["| level | rule | findings |", "|---|---|---:|"]
+        out += [f"| {level} | `{rule}` | {n} |" for level, rule, n in report.rule_counts()]
+        out.append("")
+        for level, rule, n in report.rule_counts():
+            mine = [f for f in report.findings if f.rule == rule and f.level.name == level]
+            fold = "<details open>" if level == "ERROR" else "<details>"
+            out += [f"{fold}<summary><b>{level}</b> <code>{rule}</code> ({n})</summary>", ""]
+            out += ["| entities | message |", "|---|---|"]
+            for f in mine[:MD_SHOWN_PER_RULE]:
+                message = f.message + (f" — witness case: `{_witness(f)}`" if f.witness is not None else "")
+                out.append(f"| {_md_cell(_entities(f))} | {_md_cell(message)} |")
+            if n > MD_SHOWN_PER_RULE:
+                out.append(f"| … | {n - MD_SHOWN_PER_RULE} more (see `--format json`) |")
+            out += ["", "</details>", ""]
+    out += ["<details><summary>stages</summary>", "", "| stage | seconds | findings |", "|---|---:|---:|"]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in _summary_rows(report)]
+    out += ["", "</details>"]
     return "\n".join(out) + "\n"

@@ -41,12 +41,7 @@ class Stage:
 STAGES: list[Stage] = [
     Stage("profile", check_profile, "OWL 2 DL profile (the OWL API's OWL2DLProfile, as ROBOT validate-profile)"),
     Stage("logic", check_logic, "OWL reasoner: consistency and unsatisfiable classes"),
-    Stage(
-        "definitions",
-        check_definitions,
-        "variant classes: overlaps, gaps, cross-topic conflicts (reasoner)",
-        needs_consistency=True,
-    ),
+    Stage("definitions", check_definitions, "variant classes: overlaps, gaps, cross-topic conflicts (set algebra)"),
     Stage("shapes", check_shapes, "SHACL shapes (ontology/*.shapes.ttl)"),
     Stage("rules", check_rules, "guideline rules (queries/checks/*.rq)"),
 ]
@@ -85,11 +80,28 @@ class CheckReport:
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for stage in self.stages for f in stage.findings]
+        """Every finding, most severe first, then by rule and by the entities it names."""
+        found = [f for stage in self.stages for f in stage.findings]
+        return sorted(found, key=lambda f: (-f.level, f.rule, f.entities, f.message))
 
     def counts(self) -> dict[str, int]:
         counter = Counter(f.level.name for f in self.findings)
         return {level.name: counter.get(level.name, 0) for level in sorted(Level, reverse=True)}
+
+    def rule_counts(self) -> list[tuple[str, str, int]]:
+        """(level, rule, number of findings), in the order of the findings."""
+        counter = Counter((f.level.name, f.rule) for f in self.findings)
+        return [
+            (level, rule, n)
+            for (level, rule), n in sorted(counter.items(), key=lambda kv: (-Level[kv[0][0]], kv[0][1]))
+        ]
+
+    def apply(self, profile: dict[str, Level | None]) -> None:
+        """Give each finding its level from a report profile (see :mod:`axilla_kg.checks.levels`)."""
+        from axilla_kg.checks.levels import apply_profile
+
+        for stage in self.stages:
+            stage.findings = apply_profile(stage.findings, profile)
 
     def total_seconds(self) -> float:
         return self.load_seconds + sum(s.seconds for s in self.stages)
@@ -105,6 +117,7 @@ class CheckReport:
         return {
             "summary": {
                 "counts": self.counts(),
+                "rules": [{"level": level, "rule": rule, "findings": n} for level, rule, n in self.rule_counts()],
                 "triples": self.triples,
                 "load_seconds": round(self.load_seconds, 3),
                 "stages": [
@@ -116,46 +129,102 @@ class CheckReport:
         }
 
 
+Progress = Callable[[str, str, float], None]
+"""``progress(stage, event, seconds)``: event is "start", "running" (every few seconds) or "done"."""
+
+
 def run_checks(
     extra: Sequence[str | Path] = (),
     *,
     reasoner: str = "hermit",
     stages: Sequence[str] | None = None,
     include_shipped: bool = True,
+    jobs: int = 1,
+    progress: Progress | None = None,
 ) -> CheckReport:
-    """Check the shipped graph plus ``extra`` files; ``stages`` selects stages by name (default all)."""
+    """Check the shipped graph plus ``extra`` files; ``stages`` selects stages by name (default all).
+
+    ``jobs`` > 1 runs that many stages at once (threads: the profile and logic stages wait on a
+    JVM, the others on Oxigraph or Python), stages that need a consistent graph after the logic
+    stage; results are reported in stage order either way."""
     started = time.perf_counter()
     ctx = CheckContext.load(extra, reasoner=reasoner, include_shipped=include_shipped)
     report = CheckReport(load_seconds=time.perf_counter() - started, triples=len(ctx.kg))
     if ctx.input_findings:  # e.g. owl:imports never followed (checks.untrusted)
         report.stages.append(StageResult("inputs", list(ctx.input_findings), 0.0))
     selected = list(STAGES) if stages is None else [_stage(name) for name in stages]
+    results: dict[str, StageResult] = {}
+
+    def one(stage: Stage) -> StageResult:
+        began = time.perf_counter()
+        ticker = _Ticker(stage.name, progress, began) if progress is not None else None
+        try:
+            findings = _run_stage(stage, ctx, results)
+        finally:
+            if ticker is not None:
+                ticker.stop()
+        findings = [f if f.stage else _with_stage(f, stage.name) for f in findings]
+        result = StageResult(stage.name, findings, time.perf_counter() - began)
+        if progress is not None:
+            progress(stage.name, "done", result.seconds)
+        return result
+
     try:
-        for stage in selected:
-            began = time.perf_counter()
-            findings = _run_stage(stage, ctx, report)
-            findings = [f if f.stage else _with_stage(f, stage.name) for f in findings]
-            report.stages.append(StageResult(stage.name, findings, time.perf_counter() - began))
+        if jobs <= 1:
+            for stage in selected:
+                results[stage.name] = one(stage)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            first = [s for s in selected if not s.needs_consistency]
+            later = [s for s in selected if s.needs_consistency]
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                for stage, result in zip(first, pool.map(one, first), strict=True):
+                    results[stage.name] = result
+                for stage, result in zip(later, pool.map(one, later), strict=True):
+                    results[stage.name] = result
+        report.stages += [results[s.name] for s in selected]
     finally:
         ctx.close()
     return report
 
 
-def _inconsistent(report: CheckReport) -> bool:
-    return any(f.rule == INCONSISTENT for f in report.findings)
+class _Ticker:
+    """Reports a running stage every ``every`` seconds, from a daemon thread, until stopped."""
+
+    def __init__(self, stage: str, progress: Progress, began: float, every: float = 2.0) -> None:
+        import threading
+
+        self.stage, self.progress, self.began, self.every = stage, progress, began, every
+        self.stopped = threading.Event()
+        progress(stage, "start", 0.0)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.progress(self.stage, "running", time.perf_counter() - self.began)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
-def _run_stage(stage: Stage, ctx: CheckContext, report: CheckReport) -> list[Finding]:
+def _inconsistent(results: dict[str, StageResult]) -> bool:
+    return any(f.rule == INCONSISTENT for r in list(results.values()) for f in r.findings)
+
+
+def _run_stage(stage: Stage, ctx: CheckContext, results: dict[str, StageResult]) -> list[Finding]:
     """One stage's findings. An inconsistent graph is what ``check`` exists to report, so it is
     a finding (reported once, with the reasoner's explanation), never an abort of the run."""
-    if stage.needs_consistency and _inconsistent(report):
+    if stage.needs_consistency and _inconsistent(results):
         return [_skipped(stage)]
     try:
         findings = stage.run(ctx)
     except InconsistentGraphError:
-        findings = [] if _inconsistent(report) else [inconsistency_finding(ctx)]
+        findings = [] if _inconsistent(results) else [inconsistency_finding(ctx)]
         return [*findings, _skipped(stage)]
-    if _inconsistent(report):  # e.g. --stage definitions --stage logic: already reported
+    if _inconsistent(results):  # e.g. --stage definitions --stage logic: already reported
         findings = [f for f in findings if f.rule != INCONSISTENT]
     return findings
 

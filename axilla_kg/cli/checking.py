@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
         "0 otherwise, 2 on bad usage or unreadable input.",
     )
     p.set_defaults(run=run_check)
+    register_diff(sub, wanted)
     if not wanted("check"):
         return
     from axilla_kg.checks.render import FORMATS
@@ -35,6 +36,18 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
     add_format(p, FORMATS, note="md: a Markdown report")
     p.add_argument("--reasoner", choices=REASONERS, default="hermit", help="OWL reasoner (default hermit)")
     p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="report profile: lines 'LEVEL rule-id' (ERROR, WARN, INFO or IGNORE) that override rule levels",
+    )
+    p.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="run up to N stages at once (default 1)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="report each stage's progress on stderr (default: when stderr is a terminal)",
+    )
+    p.add_argument(
         "--stage",
         action="append",
         default=None,
@@ -45,12 +58,63 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
     )
 
 
+def register_diff(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
+    p = add_command(
+        sub,
+        "diff",
+        "compare two editions of a topic: variants paired, ratings same/changed/added/removed/renamed",
+        "Compare two editions of a topic, each a topic key of the graph (235-2017, 235) or an RDF file "
+        "holding one topic: variants are paired by definition, then by title (with the reason), and marked "
+        "unchanged, retitled, redefined, added or removed; the ratings of each pair are compared procedure by "
+        "procedure (renames from ax:alsoKnownAs). Exit status 0, or 2 on bad usage or unreadable input.",
+    )
+    p.set_defaults(run=run_diff)
+    if not wanted("diff"):
+        return
+    p.add_argument("old", metavar="OLD", help="older edition: topic key (e.g. 235-2017) or RDF file")
+    p.add_argument("new", metavar="NEW", help="newer edition: topic key (e.g. 235) or RDF file")
+    add_format(p, ("table", "json", "md"), note="md: Markdown tables")
+
+
+def run_diff(args: argparse.Namespace) -> Output:
+    from axilla_kg.checks.editions import diff, load, render
+
+    return Output(render(diff(load(args.old), load(args.new)), args.format), 0)
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text[:20]}'") from None
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError("must be from 1 to 16")
+    return value
+
+
+def _progress(stage: str, event: str, seconds: float) -> None:
+    """One stderr line per stage start, every couple of seconds while it runs, and at its end."""
+    import sys
+
+    text = {"start": f"check: {stage} ...", "running": f"check: {stage} running, {seconds:.0f} s"}
+    line = text.get(event, f"check: {stage} done in {seconds:.1f} s")
+    print(line, file=sys.stderr, flush=True)
+
+
 def run_check(args: argparse.Namespace) -> Output:
+    import sys
+
+    from axilla_kg.checks.levels import read_profile
     from axilla_kg.checks.render import render
     from axilla_kg.checks.runner import run_checks
 
+    profile = read_profile(args.profile) if args.profile else {}  # a bad profile fails before any stage runs
     forbid_network_for_check(args)
-    report = run_checks(args.data, reasoner=args.reasoner, stages=args.stage)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    report = run_checks(
+        args.data, reasoner=args.reasoner, stages=args.stage, jobs=args.jobs, progress=_progress if show else None
+    )
+    report.apply(profile)
     return Output(render(report, args.format), 1 if report.fails(args.fail_on) else 0)
 
 

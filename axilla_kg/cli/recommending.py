@@ -418,6 +418,8 @@ def render_text(result: dict[str, Any]) -> str:
     out = [f"Case: {_case_line(result['case'])}"]
     if result.get("assumed"):
         out.append("Assumed (not given): " + _case_line(result["assumed"]))
+    if result.get("derived"):
+        out.append("Derived from the facts given: " + _case_line(result["derived"]))
     if result.get("decided_by"):
         out.append(f"Matches decided by the {result['decided_by']} reasoner.")
     out.extend(_decided_lines(result))

@@ -20,18 +20,9 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from axilla_kg.contract.features import Feature, Registry, Rule, shipped_registry
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.contract.features import DefaultException, Derivation, Feature, Registry, Rule, shipped_registry
+from axilla_kg.errors import CaseError
 from axilla_kg.inputs import safejson
-
-
-class CaseError(AxillaKGError):
-    """A patient case that breaks the contract; the message names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"field '{field}': {message}" if field else message)
-        self.field = field
-
 
 #: owlready2 keeps xsd:decimal values as IEEE doubles, so the reasoner would see 2.00000000000000000001
 #: as 2.0. Up to 15 significant digits a decimal survives that round trip exactly, so every path —
@@ -43,14 +34,18 @@ MAX_WHOLE_DIGITS = 30
 
 
 class PatientCase:
-    """One validated case: the known field values in contract order (absent = not known), and
-    which of them were assumed from a registry default rather than given."""
+    """One validated case: the known field values in contract order (absent = not known), which
+    of them were assumed from a registry default rather than given, and which were derived from
+    the given facts by a derivation rule (``ax:DerivationRule``, e.g. the clinical stage)."""
 
-    __slots__ = ("_key", "assumed", "values")
+    __slots__ = ("_key", "assumed", "derived", "values")
 
-    def __init__(self, values: dict[str, Any], assumed: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, values: dict[str, Any], assumed: frozenset[str] = frozenset(), derived: frozenset[str] = frozenset()
+    ) -> None:
         self.values = values
         self.assumed = assumed
+        self.derived = derived
         self._key: tuple[tuple[str, Any], ...] | None = None  # built on first hash/compare (batch never needs it)
 
     def _items(self) -> tuple[tuple[str, Any], ...]:
@@ -79,15 +74,33 @@ class PatientCase:
         return f"PatientCase({self.values!r})"
 
     def to_json(self) -> dict[str, Any]:
-        """The case in contract form, known fields only, assumed ones included (replayable)."""
-        return {k: (_json_number(v) if isinstance(v, Decimal) else v) for k, v in self.values.items()}
+        """The case in contract form, known fields only, assumed ones included, derived ones left
+        out (replayable: reading it again derives them again)."""
+        derived = self.derived
+        return {
+            k: (_json_number(v) if isinstance(v, Decimal) else v) for k, v in self.values.items() if k not in derived
+        }
 
     def assumed_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.values.items() if k in self.assumed}
 
+    def derived_json(self) -> dict[str, Any]:
+        """The derived fields and their values (the answer may echo them beside ``assumed``)."""
+        return {k: v for k, v in self.values.items() if k in self.derived}
+
+    def given(self) -> PatientCase:
+        """The same case without its derived fields: what the reasoner must derive by itself."""
+        if not self.derived:
+            return self
+        return PatientCase({k: v for k, v in self.values.items() if k not in self.derived}, self.assumed)
+
 
 def _json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _plain(value: Any) -> Any:
+    return _json_number(value) if isinstance(value, Decimal) else value
 
 
 def _shown(value: Any) -> str:
@@ -187,6 +200,8 @@ class CaseReader:
         self.defaults = registry.defaults()
         self.required = [f for f in registry.features if f.required]
         self.rules: tuple[Rule, ...] = registry.rules
+        self.exceptions: tuple[DefaultException, ...] = registry.default_exceptions
+        self.derivations: tuple[Derivation, ...] = registry.derivations
 
     def parse(self, data: Any) -> PatientCase:
         if type(data) is not dict:
@@ -212,6 +227,8 @@ class CaseReader:
             value = given.get(rule.field)
             if value is None or (rule.when is not None and value not in rule.when):
                 continue
+            if not all(c.holds(given.get(c.field)) for c in rule.conditions):
+                continue
             other = given.get(rule.other)
             if other is None and not rule.needs_other:
                 continue
@@ -220,15 +237,44 @@ class CaseReader:
                 if other is None:
                     raise CaseError(rule.field, f"{_shown(value)} needs {rule.other} {allowed} ({rule.label})")
                 raise CaseError(rule.field, f"{_shown(value)} contradicts {rule.other} {_shown(other)} ({rule.label})")
+        suspended = {e.feature for e in self.exceptions if given.get(e.field) in e.when}
         values: dict[str, Any] = {}
         assumed: list[str] = []
         for name in self.fields:
             if name in given:
                 values[name] = given[name]
-            elif name in self.defaults and name not in unknown:
+            elif name in self.defaults and name not in unknown and name not in suspended:
                 values[name] = self.defaults[name]
                 assumed.append(name)
-        return PatientCase(values, frozenset(assumed))
+        derived = self._derive(given, values)
+        return PatientCase(values, frozenset(assumed), frozenset(derived))
+
+    def _derive(self, given: dict[str, Any], values: dict[str, Any]) -> list[str]:
+        """Apply the derivation rules to the given facts (never to assumed or derived ones): a
+        derived value joins ``values``; a given value that a rule contradicts is an error naming
+        both it and the facts the rule reads."""
+        derived: dict[str, tuple[Any, Derivation]] = {}
+        for rule in self.derivations:
+            if not all(c.holds(given.get(c.field)) for c in rule.conditions):
+                continue
+            reasons = ", ".join(f"{c.field} {_shown(_plain(given[c.field]))}" for c in rule.conditions)
+            stated = given.get(rule.feature)
+            if stated is not None and stated != rule.value:
+                raise CaseError(rule.feature, f"{_shown(stated)} contradicts {reasons} ({rule.label})")
+            earlier = derived.get(rule.feature)
+            if earlier is not None and earlier[0] != rule.value:  # pragma: no cover - the shipped rules exclude it
+                raise CaseError(rule.feature, f"the facts {reasons} and those of '{earlier[1].label}' contradict")
+            derived[rule.feature] = (rule.value, rule)
+        out = []
+        for name in self.fields:
+            if name in derived and name not in given:
+                values[name] = derived[name][0]
+                out.append(name)
+        if out:  # keep the contract's field order
+            ordered = {name: values[name] for name in self.fields if name in values}
+            values.clear()
+            values.update(ordered)
+        return out
 
     def loads(self, text: str | bytes) -> PatientCase:
         """Decode (strictly, see :mod:`axilla_kg.inputs.safejson`) and validate one case."""

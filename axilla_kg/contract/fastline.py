@@ -66,9 +66,12 @@ def supported(registry: Registry, bounded: set[str]) -> bool:
     for rule in registry.rules:
         if rule.field in numeric and rule.when is not None:
             return False
-        if rule.other in numeric:
+        if rule.other in numeric or any(c.field in numeric for c in rule.conditions):
             return False
-    return True
+    if any(e.field in numeric for e in registry.default_exceptions):
+        return False
+    # a derived value must follow from the key: a numeric condition only by a side the key holds
+    return all(c.field not in numeric or c.field in bounded for rule in registry.derivations for c in rule.conditions)
 
 
 class FastLine:
@@ -123,6 +126,10 @@ class FastLine:
                 codes[b"null"], fragments[b"null"] = codes[None], b""
             self.codes.append(codes)
             self.fragments.append(fragments)
+        #: a default left out when the line gives a fact that suspends it (``ax:DefaultException``):
+        #: (position of the defaulted field, position of the fact, its values); such lines are declined
+        position = {f.name: i for i, f in enumerate(reader.registry.features)}
+        self.suspensions = [(position[e.feature], position[e.field], e.when) for e in reader.exceptions]
         #: a numeric field's memo entries that are not numbers (restored when the memo is cleared)
         self.fixed = {index: (dict(self.codes[index]), dict(self.fragments[index])) for index in self.numeric}
         struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True, gc=False)
@@ -173,7 +180,7 @@ class FastLine:
         the echo are each one pass of C-level ``map`` over the field tables."""
         decode, astuple, unset, raw_type, learn = self.decode, self.astuple, msgspec.UNSET, msgspec.Raw, self._learn
         numeric = [(index, self.codes[index]) for index in self.numeric]
-        codes, fragments = self.codes, self.fragments
+        codes, fragments, suspensions = self.codes, self.fragments, self.suspensions
         errors = (msgspec.MsgspecError, ValueError, RecursionError)  # invalid UTF-8 is a ValueError
         limit, join = MAX_FAST_BYTES, b",".join
 
@@ -195,6 +202,9 @@ class FastLine:
                         value = values[index] = bytes(value)
                     if value not in memo and not learn(index, value):
                         return None
+            for feature, fact, when in suspensions:
+                if values[feature] is unset and values[fact] in when:
+                    return None  # the default is suspended: the strict path leaves it out of the echo
             return tuple(map(getitem, codes, values)), join(filter(None, map(getitem, fragments, values)))
 
         return read
@@ -235,6 +245,13 @@ class FastLine:
                 self._learn(index, value)
             if not set(column).issubset(codes):  # a value the contract refuses (or not a plain number)
                 keyed = [ok and value in codes for ok, value in zip(keyed, column, strict=True)]
+        for feature, fact, when in self.suspensions:  # a suspended default: the strict path answers the line
+            unset = msgspec.UNSET
+            if any(f is unset and v in when for f, v in zip(columns[feature], columns[fact], strict=True)):
+                keyed = [
+                    ok and not (f is unset and v in when)
+                    for ok, f, v in zip(keyed, columns[feature], columns[fact], strict=True)
+                ]
         keys = list(
             zip(*[list(map(table.get, column)) for table, column in zip(self.codes, columns, strict=True)], strict=True)
         )

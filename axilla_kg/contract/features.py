@@ -74,6 +74,53 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One fact a rule needs: ``field`` has one of ``values``, or (a numeric field) satisfies
+    ``op limit``. An unknown field never satisfies a condition."""
+
+    field: str
+    values: frozenset[Any] = frozenset()
+    op: str = ""  # ">=", ">", "<=", "<" for a bound
+    limit: Decimal = Decimal(0)
+
+    def holds(self, value: Any) -> bool:
+        if value is None:
+            return False
+        if not self.op:
+            return value in self.values
+        if self.op == "<=":
+            return bool(value <= self.limit)
+        if self.op == "<":
+            return bool(value < self.limit)
+        if self.op == ">=":
+            return bool(value >= self.limit)
+        return bool(value > self.limit)
+
+    def describe(self) -> str:
+        if self.op:
+            return f"{self.field} {self.op} {self.limit}"
+        shown = sorted(v if isinstance(v, str) else ("true" if v else "false") for v in self.values)
+        return f"{self.field} {' or '.join(shown)}"
+
+
+#: facet -> comparison, for conditions on numeric fields
+FACET_OPS = {"minInclusive": ">=", "minExclusive": ">", "maxInclusive": "<=", "maxExclusive": "<"}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """When a case gives every condition, ``feature`` is ``value`` (a case that gives another
+    value contradicts it). Mirrored by an OWL class axiom, so the reasoner derives the same."""
+
+    iri: str
+    label: str
+    feature: str
+    value: Any
+    value_iri: str
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     """A contradiction: when ``field`` is given (with a value in ``when``, if set), ``other`` must
     be one of ``allows`` — and must be given at all when ``needs_other``."""
@@ -85,6 +132,22 @@ class Rule:
     allows: frozenset[Any]
     when: frozenset[Any] | None = None
     needs_other: bool = False
+    #: further facts the case must give for the rule to apply
+    conditions: tuple[Condition, ...] = ()
+    #: False (``ax:rulePresupposes false``): only a consistency check of given values; the next
+    #: question may ask ``field`` while ``other`` is unknown
+    presupposes: bool = True
+
+
+@dataclass(frozen=True)
+class DefaultException:
+    """When ``field`` is given with a value in ``when``, ``feature``'s default is not assumed."""
+
+    iri: str
+    label: str
+    feature: str
+    field: str
+    when: frozenset[Any]
 
 
 @dataclass(frozen=True)
@@ -93,6 +156,8 @@ class Registry:
     rules: tuple[Rule, ...] = ()
     #: variant-definition property IRI -> (feature name, facet or "" for accepted values)
     definition_props: dict[str, tuple[str, str]] = field(default_factory=dict)
+    default_exceptions: tuple[DefaultException, ...] = ()
+    derivations: tuple[Derivation, ...] = ()
 
     @cached_property
     def fields(self) -> tuple[str, ...]:
@@ -172,7 +237,14 @@ class Registry:
             if facet and facet not in FACETS:
                 raise DataError(f"<{pred}>: unknown bound facet '{facet}'")
             definition_props[pred] = (by_iri[feat].name, facet or "")
-        return cls(tuple(features), tuple(_rules(run, by_iri)), definition_props)
+        conditions = _conditions(run, by_iri)
+        return cls(
+            tuple(features),
+            tuple(_rules(run, by_iri, conditions)),
+            definition_props,
+            tuple(_exceptions(run, by_iri)),
+            tuple(_derivations(run, by_iri, conditions)),
+        )
 
     @classmethod
     def from_graph(cls, kg: Any) -> Registry:
@@ -218,15 +290,48 @@ def _default(kind: str, text: str | None, datatype: str | None, value_iris: dict
     return Decimal(text)
 
 
-def _rules(run: Runner, by_iri: dict[str, Feature]) -> list[Rule]:
+def _conditions(run: Runner, by_iri: dict[str, Feature]) -> dict[str, list[Condition]]:
+    """The ``ax:ruleCondition`` nodes of every case rule and derivation rule, by rule IRI."""
+    nodes: dict[tuple[str, str], dict[str, Any]] = {}
+    for iri, node, cfield, value, facet, limit in run(_CONDITIONS):
+        assert iri is not None and node is not None
+        where = f"rule <{iri}>"
+        if cfield not in by_iri:
+            raise DataError(f"{where}: a condition needs ax:conditionField naming a case feature")
+        entry = nodes.setdefault((iri, node), {"feature": by_iri[cfield], "values": set(), "bound": None})
+        if value is not None:
+            entry["values"].add(_case_value(entry["feature"], value, where))
+        if facet is not None or limit is not None:
+            if facet not in FACET_OPS or limit is None or entry["feature"].kind not in ("decimal", "integer"):
+                raise DataError(f"{where}: a bound condition needs a numeric feature, a facet and a limit")
+            entry["bound"] = (FACET_OPS[facet], Decimal(limit))
+    out: dict[str, list[Condition]] = {}
+    for (iri, _), entry in sorted(nodes.items()):
+        name = entry["feature"].name
+        if (entry["bound"] is None) == (not entry["values"]):
+            raise DataError(f"rule <{iri}>: a condition on '{name}' needs either ax:conditionValue or a bound")
+        if entry["bound"] is not None:
+            out.setdefault(iri, []).append(Condition(name, op=entry["bound"][0], limit=entry["bound"][1]))
+        else:
+            out.setdefault(iri, []).append(Condition(name, frozenset(entry["values"])))
+    return out
+
+
+def _rules(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, list[Condition]]) -> list[Rule]:
     found: dict[str, dict[str, Any]] = {}
-    for iri, label, fld, other, needs, pred, value in run(_RULES):
+    for iri, label, fld, other, needs, presupposes, pred, value in run(_RULES):
         assert iri is not None and fld is not None and other is not None
         if fld not in by_iri or other not in by_iri:
             raise DataError(f"case rule <{iri}>: ax:ruleField and ax:ruleOtherField must be case features")
         rule = found.setdefault(
             iri,
-            {"label": label or iri, "field": by_iri[fld], "other": by_iri[other], "needs": needs == "true"},
+            {
+                "label": label or iri,
+                "field": by_iri[fld],
+                "other": by_iri[other],
+                "needs": needs == "true",
+                "presupposes": presupposes not in ("false", "0"),
+            },
         )
         if pred is not None and value is not None:
             target = rule["field"] if pred.endswith("ruleWhen") else rule["other"]
@@ -245,9 +350,49 @@ def _rules(run: Runner, by_iri: dict[str, Feature]) -> list[Rule]:
                 frozenset(r["ruleAllows"]),
                 frozenset(when) if when is not None else None,
                 r["needs"],
+                tuple(sorted(conditions.get(iri, []), key=Condition.describe)),
+                r["presupposes"],
             )
         )
     return out
+
+
+def _derivations(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, list[Condition]]) -> list[Derivation]:
+    out = []
+    for iri, label, feat, value in run(_DERIVATIONS):
+        assert iri is not None
+        where = f"derivation rule <{iri}>"
+        if feat not in by_iri or value is None or not conditions.get(iri):
+            raise DataError(f"{where}: needs ax:derivesFeature (a case feature), ax:derivesValue and ax:ruleCondition")
+        feature = by_iri[feat]
+        if feature.kind != "enum":
+            raise DataError(f"{where}: only an enumerated feature can be derived")
+        derived = _case_value(feature, value, where)
+        if any(c.field == feature.name for c in conditions[iri]):
+            raise DataError(f"{where}: a derivation cannot depend on the feature it derives")
+        out.append(
+            Derivation(
+                iri, label or iri, feature.name, derived, value, tuple(sorted(conditions[iri], key=Condition.describe))
+            )
+        )
+    return out
+
+
+def _exceptions(run: Runner, by_iri: dict[str, Feature]) -> list[DefaultException]:
+    found: dict[str, tuple[str, Feature, Feature, set[Any]]] = {}
+    for iri, label, feat, fld, value in run(_EXCEPTIONS):
+        assert iri is not None
+        where = f"default exception <{iri}>"
+        if feat not in by_iri or fld not in by_iri or value is None:
+            raise DataError(f"{where}: needs ax:suspendsDefaultOf, ax:ruleField (case features) and ax:ruleWhen")
+        if by_iri[feat].default is None:
+            raise DataError(f"{where}: '{by_iri[feat].name}' has no ax:caseDefault to suspend")
+        entry = found.setdefault(iri, (label or iri, by_iri[feat], by_iri[fld], set()))
+        entry[3].add(_case_value(entry[2], value, where))
+    return [
+        DefaultException(iri, label, feature.name, other.name, frozenset(values))
+        for iri, (label, feature, other, values) in sorted(found.items())
+    ]
 
 
 def _case_value(feature: Feature, value: str, where: str) -> Any:
@@ -283,11 +428,35 @@ _DEFINITION_PROPS = (
 )
 _RULES = (
     _PREFIX
-    + """SELECT ?r ?label ?field ?other ?needs ?p ?value WHERE {
+    + """SELECT ?r ?label ?field ?other ?needs ?presupposes ?p ?value WHERE {
   ?r a ax:CaseRule ; ax:ruleField ?field ; ax:ruleOtherField ?other .
   OPTIONAL { ?r rdfs:label ?label } OPTIONAL { ?r ax:ruleNeedsOther ?needs }
+  OPTIONAL { ?r ax:rulePresupposes ?presupposes }
   OPTIONAL { ?r ?p ?value FILTER(?p IN (ax:ruleWhen, ax:ruleAllows)) }
 } ORDER BY ?r"""
+)
+
+_CONDITIONS = (
+    _PREFIX
+    + """SELECT ?r ?c ?field ?value ?facet ?limit WHERE {
+  ?r ax:ruleCondition ?c .
+  OPTIONAL { ?c ax:conditionField ?field } OPTIONAL { ?c ax:conditionValue ?value }
+  OPTIONAL { ?c ax:conditionFacet ?facet } OPTIONAL { ?c ax:conditionLimit ?limit }
+} ORDER BY ?r"""
+)
+_DERIVATIONS = (
+    _PREFIX
+    + """SELECT ?r ?label ?feature ?value WHERE {
+  ?r a ax:DerivationRule . OPTIONAL { ?r rdfs:label ?label }
+  OPTIONAL { ?r ax:derivesFeature ?feature } OPTIONAL { ?r ax:derivesValue ?value }
+} ORDER BY ?r"""
+)
+_EXCEPTIONS = (
+    _PREFIX
+    + """SELECT ?e ?label ?feature ?field ?value WHERE {
+  ?e a ax:DefaultException . OPTIONAL { ?e rdfs:label ?label } OPTIONAL { ?e ax:suspendsDefaultOf ?feature }
+  OPTIONAL { ?e ax:ruleField ?field } OPTIONAL { ?e ax:ruleWhen ?value }
+} ORDER BY ?e"""
 )
 
 

@@ -2,12 +2,16 @@
 
 Each CSV row is a patient case (columns named as the case contract's fields; an empty cell is
 "not known") plus the ordered ``procedure`` (exact ACR name) and optionally an ``order_id``.
-The verdict is that of a careful reviewer, never the most lenient rating:
+The verdict is that of a careful reviewer, never the most lenient rating, graded from the decided
+answers (:mod:`axilla_kg.recommend.decide`):
 
-* appropriate / may be appropriate / not appropriate: every matching variant that rates the
-  procedure puts it in that category band;
-* conflicting criteria: matching variants rate it in different bands (every rating is named);
-* needs more information: no match rates it but a candidate does (the fields that would decide);
+* appropriate / may be appropriate / not appropriate: the facts given decide the procedure's
+  category (every variant that could still apply agrees), even when facts are missing; a verdict
+  resting only on low-confidence rows says so in the verdict ("appropriate (low confidence only)");
+* conflicting criteria: matching variants rate it in different categories (every rating is named,
+  the more specific first when the reasoner shows one variant's class inside the other's);
+* needs more information: not decided, and a question can decide it (the message names the field)
+  or only candidates rate it (the fields that would decide them);
 * no criteria apply (nothing matches), not rated in our data (matches, none rates it), or invalid
   (the row breaks the contract; the message names line and field).
 

@@ -33,7 +33,7 @@ from typing import IO, Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import BatchOutputError
 from axilla_kg.recommend.classanswers import CASE_HEAD, REF, ClassAnswers
 from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import Recommender, dumps
@@ -59,10 +59,6 @@ _INVALID = b"invalid"  # a class whose cases break a contract rule: the strict p
 
 Block = tuple[int, list[bytes | None]]
 """A run of input lines: the number of the first, and each line's bytes (``None``: over-long)."""
-
-
-class BatchOutputError(AxillaKGError):
-    """Writing the answers failed (disk full, output closed): the output is incomplete."""
 
 
 # --- the class of a case ------------------------------------------------------------------------

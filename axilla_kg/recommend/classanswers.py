@@ -25,14 +25,13 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import call, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
-from axilla_kg.recommend.partition import ABSENT, Key, Partition
+from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
 
 #: ``--detail`` value: each match as a reference into a separate details document.
@@ -109,13 +108,7 @@ class ClassAnswers:
         self.memos = [t.answers for t in self.topics]
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
-        #: per field position: the positions of the fields it shares a contract rule with (itself included)
-        self.partners: dict[int, set[int]] = {}
-        for rule in partition.registry.rules:
-            tied = {self.names.index(rule.field), self.names.index(rule.other)}
-            for p in tied:
-                self.partners.setdefault(p, set()).update(tied)
-        self.tied: dict[int, tuple[int, ...]] = {}
+        self.order = {name: i for i, name in enumerate(self.names)}
         self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
         #: assumed, matches (and conflicts), needs, decided, next question
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}, {}]
@@ -191,14 +184,17 @@ class ClassAnswers:
         return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
 
     def _compiled(self, key: Key) -> bytes:
-        memos = self.memos
-        topics: list[Any] = list(map(dict.get, memos, map(call, self.getters, repeat(key))))
-        if None in topics:  # a topic meets this combination of its fields' classes for the first time
-            for i, found in enumerate(topics):
-                if found is None:
-                    if len(memos[i]) >= MAX_PARTS:
-                        memos[i].clear()
-                    topics[i] = memos[i][self.getters[i](key)] = self._topic(self.topics[i], key)
+        # one case of the class, as the contract reads it (defaults, their exceptions, derived facts)
+        case = self.reader.parse(self.partition.member(key))
+        topics: list[_TopicAnswer] = []
+        for topic in self.topics:
+            outcomes = tuple([tuple(self.variants[j].variant.evaluate(case)) for j in topic.variants])
+            found = topic.answers.get(outcomes)
+            if found is None:
+                if len(topic.answers) >= MAX_PARTS:
+                    topic.answers.clear()
+                found = topic.answers[outcomes] = self._topic(topic, outcomes)
+            topics.append(found)
         matched: tuple[int, ...] = ()
         candidates: tuple[Status, ...] = ()
         needs = 0
@@ -206,19 +202,17 @@ class ClassAnswers:
             matched += answer.matched
             candidates += answer.open
             needs |= answer.needs
-        assumed, parts = tuple([key[p] for p in self.defaults]), self.parts
-        variants = (matched, candidates)
-        # the next question looks at the case only through the defaults it assumes and what the
-        # contract's rules see of the fields they tie to a field it may ask (one the candidates need)
-        asked = (variants, self._seen_by_rules(key, needs), assumed)
+        variants, parts = (matched, candidates), self.parts
+        assumed = (tuple(case.assumed), tuple(case.derived_json().items()))
+        question = self.recommender.decider.next_question(case, self._open(variants))
         return b"".join(
             (
-                b'},"assumed":',
-                parts[0].get(assumed) or self._part(0, assumed, self._assumed),
+                b"},",
+                parts[0].get(assumed) or self._part(0, assumed, lambda _: self._assumed(case)),
                 b',"decided":',
                 parts[3].get(variants) or self._part(3, variants, self._decided),
                 b',"next_question":',
-                parts[4].get(asked) or self._part(4, asked, lambda _: self._next_question(variants, key)),
+                _encode(question).encode(),
                 b',"matches":',
                 parts[1].get(matched) or self._part(1, matched, self._matches),
                 b',"needs":',
@@ -231,16 +225,15 @@ class ClassAnswers:
             )
         )
 
-    def _topic(self, topic: _Topic, key: Key) -> _TopicAnswer:
-        """A topic's share of the answer: from its variants' statuses (each remembered per class of the
-        fields it tests), rendered once per combination of statuses."""
+    def _topic(self, topic: _Topic, outcomes: tuple[tuple[bool | None, ...], ...]) -> _TopicAnswer:
+        """A topic's share of the answer from its variants' test results, rendered once per
+        combination of its variants' statuses."""
         statuses = []
-        for j in topic.variants:
-            compiled = self.variants[j]
-            classes = compiled.classes(key)
-            status = compiled.statuses.get(classes)
+        for j, results in zip(topic.variants, outcomes, strict=True):
+            memo = self.variants[j].statuses
+            status = memo.get(results)
             if status is None:
-                status = compiled.statuses[classes] = self._status(j, classes)
+                status = memo[results] = self._status(j, results)
             statuses.append(status)
         combination = tuple(statuses)
         found = self.combinations.get(combination)
@@ -270,37 +263,25 @@ class ClassAnswers:
         found = part[key] = render(key)
         return found
 
-    def _status(self, j: int, classes: Any) -> Status:
-        """``(matched, j, topic)``, ``(candidate, j, topic, needs)`` or ``(missed, j, topic, differs_in,
-        also_needs)``: variant ``j`` for one combination of the classes of the fields it tests. Fields
+    def _status(self, j: int, results: tuple[bool | None, ...]) -> Status:
+        """``(matched, j, topic)``, ``(candidate, j, topic, needs, unknown tests)`` or ``(missed, j,
+        topic, differs_in, also_needs)``: variant ``j`` for one result of each of its tests. Fields
         are listed in registry order, once each (as the recommender lists them)."""
         compiled = self.variants[j]
-        each = classes if len(compiled.positions) > 1 else (classes,)
-        fields, positions = self.partition.fields, compiled.positions
-        violated: set[int] = set()
-        unknown: set[int] = set()
-        for k, t in compiled.refs:
-            result = fields[positions[k]].outcomes[each[k]][t]
-            if result is False:
-                violated.add(positions[k])
-            elif result is None:
-                unknown.add(positions[k])
-        topic, names = compiled.variant.topic, self.names
-        if not violated and not unknown:
+        tests = compiled.variant.tests
+        topic, order = compiled.variant.topic, self.order
+        if all(r is True for r in results):
             return (_MATCHED, j, topic)
-        needs = tuple([names[p] for p in sorted(unknown)])
+        violated = sorted({t.field for t, r in zip(tests, results, strict=True) if r is False}, key=order.__getitem__)
+        unknown = sorted({t.field for t, r in zip(tests, results, strict=True) if r is None}, key=order.__getitem__)
         if not violated:
-            return (_CANDIDATE, j, topic, needs)
-        return (_MISSED, j, topic, tuple([names[p] for p in sorted(violated)]), needs)
+            tested = tuple(t for t, r in zip(tests, results, strict=True) if r is None)
+            return (_CANDIDATE, j, topic, tuple(unknown), tested)
+        return (_MISSED, j, topic, tuple(violated), tuple(unknown))
 
     # --- the parts ------------------------------------------------------------------------------
-    def _assumed(self, classes: tuple[int, ...]) -> bytes:
-        fields = self.partition.fields
-        assumed = {}
-        for position, code in zip(self.defaults, classes, strict=True):
-            if fields[position].members[code] is ABSENT:  # left out: the default was assumed
-                assumed[fields[position].feature.name] = fields[position].feature.default
-        return dumps(assumed).encode()
+    def _assumed(self, case: PatientCase) -> bytes:
+        return ('"assumed":' + _encode(case.assumed_json()) + ',"derived":' + _encode(case.derived_json())).encode()
 
     def _matches(self, matched: tuple[int, ...]) -> bytes:
         rec = self.recommender
@@ -329,17 +310,6 @@ class ClassAnswers:
             found = self.items[key] = dumps(item)
         return found
 
-    def _seen_by_rules(self, key: Key, needs: int) -> tuple[int, ...]:
-        """What the contract's rules see of the fields that share a rule with a field in ``needs``
-        (a bit mask) or with a field that has a default (the next question checks its answers
-        against those rules, with the defaults as given; other rules hold whatever it asks)."""
-        positions = self.tied.get(needs)
-        if positions is None:
-            wanted = {p for p in range(len(self.names)) if needs >> p & 1} | set(self.defaults)
-            positions = self.tied[needs] = tuple(sorted({q for p in wanted for q in self.partners.get(p, ())}))
-        fields = self.partition.fields
-        return tuple([fields[p].ruled[key[p]] for p in positions])
-
     def _open(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> list[Open]:
         """The open variants (matches, then candidates with their unknown tests; superseded editions
         left out), as :mod:`axilla_kg.recommend.decide` takes them."""
@@ -348,7 +318,7 @@ class ClassAnswers:
         out = [Open(self.variants[j].variant, "match") for j in matched]
         for status in candidates:
             v = self.variants[status[1]].variant
-            out.append(Open(v, "candidate", tuple(t for t in v.tests if t.field in status[3])))
+            out.append(Open(v, "candidate", status[4]))
         return [o for o in out if o.variant.topic_iri not in superseded]
 
     def _decided(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> bytes:

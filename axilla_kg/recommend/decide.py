@@ -34,8 +34,10 @@ Only a field some candidate tests and the case does not give (nor assume) is ask
 applies to the patient: a field that a case rule makes presuppose another as a whole (no tumour
 size, nodal status or clinical stage before a known cancer) waits for that field; a value that
 presupposes a fact not given (planned NAC, suspicion of metastases, a question about NAC response)
-is not offered, and a field left with only "no" is not asked. Only the answers the contract
-accepts together with the given facts are offered.
+is not offered, and a field left with only "no" is not asked. A rule marked
+``ax:rulePresupposes false`` or with conditions only refuses combinations of given values and
+presupposes nothing. Only the answers the contract accepts together with the given facts are
+offered.
 A field whose answers change nothing is never asked: ``None`` when nothing is undecided or no
 question can change anything.
 """
@@ -51,6 +53,9 @@ from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.recommend.classify import CompiledVariant, Test
 
+#: memo entries kept per cache before it starts afresh (a server answering hostile cases for days
+#: must not grow without bound; a batch of realistic cases has a few thousand open sets)
+MEMO_LIMIT = 50_000
 #: steps either side of a numeric bound when the answers of a number field are enumerated
 _DECIMAL_STEP = Decimal("0.000001")
 #: grouped answers remembered before the memo is cleared (memory stays flat in batch mode)
@@ -123,6 +128,8 @@ class Decider:
         key = tuple(f"{o.status[0]}{o.variant.variant_iri}" for o in variants)
         found = self._decided.get(key)
         if found is None:
+            if len(self._decided) >= MEMO_LIMIT:
+                self._decided.clear()
             found = self._decided[key] = self._decide(variants)
         return found
 
@@ -181,6 +188,8 @@ class Decider:
         )
         if key in self._questions:
             return self._questions[key]
+        if len(self._questions) >= MEMO_LIMIT:
+            self._questions.clear()
         found = self._questions[key] = self._ask(case, variants, procedure, skip)
         return found
 
@@ -215,7 +224,7 @@ class Decider:
             rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
             if decides == 0 and rules_out == 0:
                 continue
-            score = (decides, rules_out, -self.order[name])
+            score = (round(decides, 9), round(rules_out, 9), -self.order[name])  # ties: not float noise
             if best is None or score > best[0]:
                 best = (score, self._question(feature, len(variants), gains, decides, rules_out))
         return best[1] if best is not None else None
@@ -266,7 +275,11 @@ class Decider:
         size needs a known cancer) applies only when the case gives that other field an allowed
         value."""
         for rule in self.registry.rules:
-            if rule.field == feature.name and rule.when is None and case.values.get(rule.other) not in rule.allows:
+            if rule.field != feature.name or rule.when is not None:
+                continue
+            if not rule.presupposes or rule.conditions:
+                continue  # marked in the ontology as a consistency check of given values only
+            if case.values.get(rule.other) not in rule.allows:
                 return False
         return True
 
@@ -279,6 +292,8 @@ class Decider:
         for rule in self.registry.rules:
             if rule.field != feature.name or rule.when is None or False in rule.when:
                 continue
+            if not rule.presupposes or rule.conditions:
+                continue  # a consistency check of given values: the contract checks the answer
             if case.values.get(rule.other) not in rule.allows:
                 out |= rule.when
         return frozenset(out)
@@ -315,9 +330,10 @@ class Decider:
             values = [v for v in values if v not in presupposed]
             if len(values) < 2:
                 return []  # only the answer "no" is left: the field is about a fact not known yet
+        given = {k: v for k, v in case.values.items() if k not in case.derived}  # derived again by the check
         for value in values:
             try:
-                self.check({**case.values, name: value})
+                self.check({**given, name: value})
             except CaseError:
                 continue
             kept = [o for o in variants if all(t.evaluate(value) for t in tests[o.variant.variant_iri])]

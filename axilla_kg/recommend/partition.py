@@ -42,6 +42,7 @@ class FieldClasses:
     position: int
     tests: tuple[Test, ...]  # the distinct variant tests on this field
     value_sets: tuple[frozenset[Any], ...]  # the value sets contract rules name for this field
+    bounds: tuple[Test, ...] = ()  # the bounds contract rules' conditions put on it (a number field)
     codes: dict[Any, int] = field(default_factory=dict)  # value (None: null, ABSENT: left out) -> class
     members: list[Any] = field(default_factory=list)  # class -> one value of it (None, ABSENT, a value)
     outcomes: list[tuple[bool | None, ...]] = field(default_factory=list)  # class -> results of ``tests``
@@ -59,7 +60,13 @@ class FieldClasses:
             return ("assumed", *self._signature(self.feature.default))
         if value is None or value is ABSENT:
             return ("unknown",)
-        return ("given", tuple(t.evaluate(value) for t in self.tests), tuple(value in s for s in self.value_sets))
+        return ("given", tuple(t.evaluate(value) for t in self.tests), self._seen_by_rules(value))
+
+    def _seen_by_rules(self, value: Any) -> tuple[Any, ...]:
+        """What the contract's rules see of a given value: its sets and the sides of their bounds."""
+        if self.numeric:
+            return tuple(t.evaluate(value) for t in self.bounds)
+        return tuple(value in s for s in self.value_sets)
 
     def code(self, value: Any) -> int:
         """The class of a valid value (numbers are classed on first sight and not remembered here)."""
@@ -74,7 +81,7 @@ class FieldClasses:
             evaluated = self.feature.default if value is ABSENT and self.feature.default is not None else value
             self.outcomes.append(tuple(t.evaluate(None if evaluated is ABSENT else evaluated) for t in self.tests))
             given = value is not None and value is not ABSENT  # a default is not given: no rule looks at it
-            seen = (given, tuple(value in s for s in self.value_sets)) if given else (False,)
+            seen = (given, self._seen_by_rules(value)) if given else (False,)
             self.ruled.append(self.rule_signatures.setdefault(seen, len(self.rule_signatures)))
         if not self.numeric or value is None or value is ABSENT:
             self.codes[value] = code
@@ -90,13 +97,29 @@ class Partition:
         for variant in classifier.variants:
             for test in variant.tests:
                 tests[test.field][test] = None  # distinct tests, in a fixed order
+        # what the contract itself looks at besides the definitions: the value sets and bounds of its
+        # rules, their conditions, the derivation rules and the exceptions to defaults
         sets: dict[str, dict[frozenset[Any], None]] = {name: {} for name in registry.fields}
+        bounds: dict[str, dict[Test, None]] = {name: {} for name in registry.fields}
+        conditions = [c for rule in registry.rules for c in rule.conditions]
+        conditions += [c for derivation in registry.derivations for c in derivation.conditions]
         for rule in registry.rules:
             if rule.when is not None:
                 sets[rule.field][rule.when] = None
             sets[rule.other][rule.allows] = None
+        for derivation in registry.derivations:
+            sets[derivation.feature][frozenset([derivation.value])] = None
+        for exception in registry.default_exceptions:
+            sets[exception.field][exception.when] = None
+        for condition in conditions:
+            if condition.op:
+                bounds[condition.field][Test(condition.field, "bound", op=condition.op, limit=condition.limit)] = None
+            else:
+                sets[condition.field][condition.values] = None
         self.fields = [
-            FieldClasses(feature, position, tuple(tests[feature.name]), tuple(sets[feature.name]))
+            FieldClasses(
+                feature, position, tuple(tests[feature.name]), tuple(sets[feature.name]), tuple(bounds[feature.name])
+            )
             for position, feature in enumerate(registry.features)
         ]
         for classes in self.fields:
@@ -104,13 +127,15 @@ class Partition:
                 classes.code(value)
         #: the fields whose class decides whether a case is valid (named by a rule, or required)
         ruled = {r.field for r in registry.rules} | {r.other for r in registry.rules}
-        ruled |= {f.name for f in registry.features if f.required}
+        ruled |= {f.name for f in registry.features if f.required} | {c.field for c in conditions}
+        ruled |= {d.feature for d in registry.derivations}
+        ruled |= {e.field for e in registry.default_exceptions} | {e.feature for e in registry.default_exceptions}
         self.ruled = tuple(c.position for c in self.fields if c.feature.name in ruled)
 
     def key_of(self, case: PatientCase) -> Key:
         """The class key of a validated case (the strict path's)."""
-        values, assumed = case.values, case.assumed
-        return tuple(c.code(ABSENT if c.feature.name in assumed else values.get(c.feature.name)) for c in self.fields)
+        values, absent = case.values, case.assumed | case.derived  # assumed or derived: not given
+        return tuple(c.code(ABSENT if c.feature.name in absent else values.get(c.feature.name)) for c in self.fields)
 
     def ruled_of(self, key: Key) -> tuple[int, ...]:
         """What the contract's rules and required fields see of a class: whether a case of it is

@@ -317,6 +317,7 @@ class Recommender:
         return {
             "case": case.to_json(),
             "assumed": case.assumed_json(),
+            "derived": case.derived_json(),
             "decided": decided,
             "next_question": self.decider.next_question(case, open_, procedure, skip),
             "matches": out_matches,

@@ -18,8 +18,9 @@ graph, a service object) is built once per worker by the pool's ``initializer``.
   so a flood of requests cannot build a queue that every later caller waits behind.
 
 Workers are started from a fork server (``multiprocessing`` "forkserver": no fork of the threaded
-server process), ignore Ctrl+C (the server ends them), and install the network barrier
-(:mod:`axilla_kg.sandbox`) before any work: request work never needs a socket.
+server process), ignore Ctrl+C (the server ends them), end themselves when the server process
+ends however it ends (a pidfd lifeline), and install the network barrier (:mod:`axilla_kg.sandbox`)
+before any work: request work never needs a socket.
 """
 
 from __future__ import annotations
@@ -27,26 +28,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import gc
 import multiprocessing
 import os
+import select
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.pool import Pool
 from typing import Any, TypeVar
 
+from axilla_kg.errors import Busy as Busy  # re-exported: moved to errors.py
+from axilla_kg.errors import WorkTimeout as WorkTimeout
 from axilla_kg.sandbox import SandboxUnavailable, forbid_network
 
 T = TypeVar("T")
 _GRACE_SECONDS = 2.0  # after the deadline, how long the caller waits for the worker's own stop
-
-
-class Busy(Exception):
-    """More calls are running or waiting than the pool admits."""
-
-
-class WorkTimeout(Exception):
-    """A call ran past its deadline and was stopped."""
 
 
 class _Deadline(BaseException):
@@ -58,7 +56,25 @@ def _alarm(signum: int, frame: object) -> None:
     raise _Deadline
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+def _exit_with(server: int) -> None:
+    """End this worker as soon as process ``server`` ends. A pool worker is a child of the fork
+    server, not of the server, and one blocked on the pool's queue lock (a sibling killed while
+    holding it) would never notice the server is gone; it would also keep the fork server alive."""
+    try:
+        lifeline = os.pidfd_open(server)
+    except (AttributeError, OSError):  # pragma: no cover - Linux before 5.3
+        while True:
+            try:
+                os.kill(server, 0)
+            except OSError:
+                os._exit(0)
+            time.sleep(1.0)
+    select.select([lifeline], [], [])  # readable once the process has ended
+    os._exit(0)
+
+
+def _start_worker(server: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    threading.Thread(target=_exit_with, args=(server,), daemon=True, name="lifeline").start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the server, which then ends us
     signal.signal(signal.SIGALRM, _alarm)
     with contextlib.suppress(SandboxUnavailable):  # the barrier is a second line here, not the first
@@ -115,7 +131,7 @@ class OffLoop:
         self._pool.apply(os.getpid)
 
     def _new_pool(self) -> Pool:
-        return self._context.Pool(self.processes, _start_worker, self._start)
+        return self._context.Pool(self.processes, _start_worker, (os.getpid(), *self._start))
 
     def _renew(self) -> None:
         """Replace the whole pool: a worker that did not stop itself at the deadline is stuck in
@@ -163,6 +179,8 @@ class OffLoop:
         pool, self._pool = self._pool, None
         if pool is not None:
             _end(pool)
+            del pool
+            gc.collect()  # finalise the pool's semaphores now, or the resource tracker warns at exit
 
 
 def _end(pool: Pool) -> None:
