@@ -114,6 +114,7 @@ class ClassAnswers:
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
         self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
+        self.questions: dict[tuple[Any, ...], bytes] = {}  # -> the next question (JSON)
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True
         self.compiled = self.check(PROBES)
@@ -144,7 +145,7 @@ class ClassAnswers:
         return True
 
     def clear(self) -> None:
-        caches: list[dict[Any, Any]] = [*self.parts, self.items, self.combinations, *self.memos]
+        caches: list[dict[Any, Any]] = [*self.parts, self.items, self.combinations, self.questions, *self.memos]
         for cache in caches:
             cache.clear()
 
@@ -204,7 +205,16 @@ class ClassAnswers:
             needs |= answer.needs
         variants, parts = (matched, candidates), self.parts
         assumed = (tuple(case.assumed), tuple(case.derived_json().items()))
-        question = self.recommender.decider.next_question(case, self._open(variants))
+        # the next question looks at the case only through its open variants, what the contract's
+        # rules (their conditions, derivations and exceptions) see of it, and its assumed and
+        # derived facts
+        asked = (variants, self.partition.ruled_of(key), assumed)
+        question = self.questions.get(asked)
+        if question is None:
+            if len(self.questions) >= MAX_PARTS:
+                self.questions.clear()
+            found = self.recommender.decider.next_question(case, self._open(variants))
+            question = self.questions[asked] = _encode(found).encode()
         return b"".join(
             (
                 b"},",
@@ -212,7 +222,7 @@ class ClassAnswers:
                 b',"decided":',
                 parts[3].get(variants) or self._part(3, variants, self._decided),
                 b',"next_question":',
-                _encode(question).encode(),
+                question,
                 b',"matches":',
                 parts[1].get(matched) or self._part(1, matched, self._matches),
                 b',"needs":',
