@@ -213,8 +213,8 @@ class ClassAnswers:
         if question is None:
             if len(self.questions) >= MAX_PARTS:
                 self.questions.clear()
-            found = self.recommender.decider.next_question(case, self._open(variants))
-            question = self.questions[asked] = _encode(found).encode()
+            asking = self.recommender.decider.next_question(case, self._open(variants))
+            question = self.questions[asked] = _encode(asking).encode()
         return b"".join(
             (
                 b"},",
