@@ -58,6 +58,8 @@ from axilla_kg.recommend.classify import CompiledVariant, Test
 MEMO_LIMIT = 50_000
 #: steps either side of a numeric bound when the answers of a number field are enumerated
 _DECIMAL_STEP = Decimal("0.000001")
+#: grouped answers remembered before the memo is cleared (memory stays flat in batch mode)
+_MAX_REMEMBERED = 50_000
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class Decider:
         self._ruled = sorted({name for r in registry.rules for name in (r.field, r.other)})
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._priors: dict[tuple[str, tuple[Test, ...]], float] = {}
+        self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = {}
 
     def table(self, v: CompiledVariant) -> Table:
         found = self._tables.get(v.variant_iri)
@@ -247,7 +251,14 @@ class Decider:
 
     def _prior(self, o: Open) -> float:
         """The share of the completions of the case that a variant accepts (its unknown criteria
-        taken as independent, each value equally likely)."""
+        taken as independent, each value equally likely); remembered per variant and unknown tests."""
+        key = (o.variant.variant_iri, o.unknown)
+        found = self._priors.get(key)
+        if found is None:
+            found = self._priors[key] = self._share(o)
+        return found
+
+    def _share(self, o: Open) -> float:
         share = 1.0
         for name in {t.field for t in o.unknown}:
             feature = self.registry[name]
@@ -288,6 +299,26 @@ class Decider:
         return frozenset(out)
 
     def _answers(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
+        """:meth:`_grouped`, remembered per field, the open variants' unknown tests on it and what the
+        case rules see of the case (all it depends on): batch mode asks for thousands of classes."""
+        name = feature.name
+        key = (
+            name,
+            tuple((o.variant.variant_iri, tuple(t for t in o.unknown if t.field == name)) for o in variants),
+            tuple((rule, case.values.get(rule)) for rule in self._ruled),
+        )
+        found = self._grouped_answers.get(key)
+        if found is None:
+            if len(self._grouped_answers) >= _MAX_REMEMBERED:
+                self._grouped_answers.clear()
+            answers = self._grouped(feature, case, variants)
+            found = self._grouped_answers[key] = [
+                (shown, tuple(i for i, o in enumerate(variants) if any(o is k for k in kept)))
+                for shown, kept in answers
+            ]
+        return [(shown, [variants[i] for i in kept]) for shown, kept in found]
+
+    def _grouped(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
         """The field's distinct answers (grouped by their effect on the open variants) that the
         contract accepts with the given facts, each with the open variants it keeps."""
         name = feature.name
