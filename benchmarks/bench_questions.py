@@ -607,6 +607,7 @@ def truth_answers(rec: Recommender, truth: dict[str, Any]) -> dict[str, set[str]
 def replay(rec: Recommender, p: Presentation, limit: int = 10) -> Replay:
     """Answer only the questions asked, from the truth, until the ordered procedure is decided."""
     case = dict(p.typed)
+    known = dict(parse_case(p.truth).values) | p.truth  # and the facts the contract derives from it
     asked: list[str] = []
     skip: set[str] = set()
     truth = truth_answers(rec, p.truth)
@@ -626,8 +627,8 @@ def replay(rec: Recommender, p: Presentation, limit: int = 10) -> Replay:
             break
         name = question["field"]
         asked.append(name)
-        if name in p.truth:
-            case[name] = p.truth[name]
+        if name in known:
+            case[name] = known[name]
         else:
             skip.add(name)  # the clinician does not know: "not known"
     return Replay(p.key, asked, category, p.category, sorted(set(contradicted)))

@@ -1,16 +1,25 @@
-"""Benchmark ``recommend``: batch throughput on a realistic mix, against a dict-lookup limit;
-optionally the cold CLI, warm in-process calls and HermiT itself.
+"""Benchmark ``recommend``: batch throughput on two mixes, against a dict-lookup limit; optionally
+peak memory for millions of lines, the cold CLI, warm in-process calls and HermiT itself.
 
 Run from the repository root (the CLI runs as ``python -m axilla_kg`` from this checkout)::
 
-    python benchmarks/bench_recommend.py                      # 200,000 realistic cases, to a file
+    python benchmarks/bench_recommend.py                      # 200,000 cases of each mix, to a file
     python benchmarks/bench_recommend.py --baseline ../old    # the same run, also timing another checkout
+    python benchmarks/bench_recommend.py --big 10000000       # + peak memory for 10 million lines
     python benchmarks/bench_recommend.py --cases 50000 --all  # + cold CLI, warm calls, HermiT (500 cases)
 
-The batch section writes 200,000 generated cases (70 % new cancers: sizes 0.3-7 cm to two decimals,
-node status, neoadjuvant phase, 10 % of them male; 20 % palpable lumps; 10 % suspicious nodes by
-modality) to a file, runs ``recommend --cases FILE`` end to end as a user would (stdout to a file,
-default settings, then ``--jobs 1`` and the other ``--detail`` levels), and times a *dict-lookup
+Two mixes (``--mix``). *varied* (issue 24): every contract field occurs, ages (14-96) and tumour
+sizes (0.1-8 cm, one to three decimals) vary continuously, optional fields are left out or sent as
+null, and each line is written by one of three programs (registry order with ``", "`` separators, or
+its own key order per line, compact or spaced); six clinical situations (work-up of a new cancer,
+NAC response, recurrence, palpable lump, suspicious node, staging) set which fields a line carries;
+about 0.5 % of lines break the contract (no sex). *few-kinds* (issue 14's mix): 70 % new cancers,
+20 % palpable lumps, 10 % suspicious nodes, about 30 kinds of case. Each mix reports its distinct
+lines, cases, classes (the batch cache key) and answers.
+
+Per mix the batch section writes 200,000 generated cases to a file, runs ``recommend --cases FILE``
+end to end as a user would (stdout to a file, default settings, then the other ``--detail`` levels;
+the ``--baseline`` checkout's default and ``--jobs 1`` when it has that flag), and times a *dict-lookup
 limit*: a plain script that looks every input line up in a dictionary of precomputed answers (built
 from the product's own output beforehand and pickled) and writes the same bytes with the same
 ``writev`` calls. The limit is timed like the product, end to end (process start, loading its
@@ -18,9 +27,10 @@ answers, the loop); the loop alone is reported too, as the floor no per-line pro
 run with byte code cached, as an installed package has it. Each figure carries the 1-minute load
 average taken just before it; all come from one run, so the ratios are the figures to read on a
 shared machine. Peak memory is the largest sum of RSS over the whole process tree (sampled every 20
-ms; shared pages count once per process, so it overstates). Nothing is asserted about speed; the run
-stops only if an answer is wrong (every 500th line is checked against ``Recommender.recommend``),
-since timing a wrong answer is meaningless.
+ms). With ``--baseline`` the outputs are compared byte for byte, and, JSON member by member, on
+every member the baseline's lines have (a newer answer may add members). Nothing is asserted about
+speed; the run stops only if an answer is wrong (every 500th line is checked against
+``Recommender.recommend``), since timing a wrong answer is meaningless.
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from axilla_kg.contract.cases import PatientCase, loads_case, parse_case  # noqa: E402
+from axilla_kg.contract.cases import CaseError, PatientCase, loads_case, parse_case  # noqa: E402
 from axilla_kg.graph.knowledge import KnowledgeGraph  # noqa: E402
 from axilla_kg.reasoning.reasoner import classify_cases  # noqa: E402
 from axilla_kg.recommend.recommender import Recommender, dumps  # noqa: E402
@@ -109,11 +119,99 @@ def random_case(rng: random.Random) -> dict[str, Any]:
     return case
 
 
-def write_cases(path: Path, n: int, seed: int) -> None:
+#: How programs write a case: key order (``None``: shuffled per line) and JSON separators.
+PROGRAMS: list[tuple[list[str] | None, tuple[str, str]]] = [
+    (["sex", "age", "question", "breast_cancer", "recurrence_site", "tumor_size_cm", "clinical_nodes", "node_side",
+      "metastatic_suspicion", "nac_planned", "neoadjuvant", "surgery_done", "axillary_lump", "suspicious_node_on",
+      "diagnostic_breast_imaging_done", "axilla_previously_evaluated", "imaging_step"], (", ", ": ")),
+    (None, (",", ":")),  # a dict built from a form, in whatever order the form was filled
+    (None, (", ", ": ")),
+]  # fmt: skip
+
+
+def _maybe(rng: random.Random, case: dict[str, Any], name: str, value: Any, present: float = 0.55) -> None:
+    """Set ``name`` with probability ``present``; otherwise leave it out or (one time in four) send null."""
+    draw = rng.random()
+    if draw < present:
+        case[name] = value
+    elif draw < present + (1 - present) / 4:
+        case[name] = None
+
+
+def varied_case(rng: random.Random) -> dict[str, Any]:
+    """One case of the *varied* mix (issue 24): every contract field occurs, ages and tumour sizes
+    vary continuously, optional fields are missing or explicitly null. Each line is one of six
+    clinical situations and carries the fields that situation makes a program send (each present,
+    left out, or null at random); values respect the contract's rules between fields (a clinic's
+    system sends consistent cases), so nearly every line is answered."""
+    case: dict[str, Any] = {}
+    _maybe(rng, case, "sex", "male" if rng.random() < 0.04 else "female", 0.995)
+    _maybe(rng, case, "age", rng.randint(14, 96), 0.85)
+    situation = rng.choices(["work-up", "nac", "recurrence", "lump", "node", "staging"], [45, 10, 8, 20, 12, 5])[0]
+    size = round(rng.uniform(0.1, 8.0), rng.choice([1, 1, 2, 2, 3])) or 0.1
+    if situation in ("work-up", "nac", "staging"):
+        case["breast_cancer"] = "new"
+        question = {"work-up": rng.choice(["axilla", "breast_extent", "systemic_staging"]),
+                    "nac": "nac_response", "staging": "systemic_staging"}[situation]  # fmt: skip
+        _maybe(rng, case, "question", question, {"work-up": 0.5, "nac": 0.7, "staging": 0.8}[situation])
+        _maybe(rng, case, "tumor_size_cm", size, 0.85 if situation == "work-up" else 0.6)
+        _maybe(rng, case, "clinical_nodes", rng.choice(["negative", "positive"]), 0.7)
+        if case.get("clinical_nodes") == "positive":
+            _maybe(rng, case, "node_side", rng.choice(["ipsilateral", "ipsilateral", "contralateral"]), 0.3)
+        _maybe(rng, case, "metastatic_suspicion", rng.random() < 0.3, 0.6 if situation == "staging" else 0.15)
+        if situation == "nac":
+            _maybe(rng, case, "nac_planned", True, 0.5)
+            _maybe(rng, case, "neoadjuvant", rng.choice(["mid_treatment", "completed"]), 0.9)
+            _maybe(rng, case, "surgery_done", False, 0.4)
+        else:
+            planned = rng.random() < 0.3
+            _maybe(rng, case, "nac_planned", planned, 0.3)
+            _maybe(rng, case, "neoadjuvant", "mid_treatment" if planned and rng.random() < 0.3 else "none", 0.4)
+            _maybe(rng, case, "diagnostic_breast_imaging_done", rng.random() < 0.8, 0.6)
+            _maybe(rng, case, "imaging_step", rng.choice(["initial", "next"]), 0.3)
+    elif situation == "recurrence":
+        case["breast_cancer"] = "recurrent"
+        _maybe(rng, case, "recurrence_site", rng.choice(["local", "other"]), 0.7)
+        _maybe(rng, case, "question", rng.choice(["axilla", "breast_extent", "systemic_staging"]), 0.3)
+        _maybe(rng, case, "tumor_size_cm", size, 0.4)
+        _maybe(rng, case, "clinical_nodes", rng.choice(["negative", "positive"]), 0.4)
+        _maybe(rng, case, "surgery_done", rng.random() < 0.5, 0.5)
+        _maybe(rng, case, "metastatic_suspicion", rng.random() < 0.3, 0.3)
+    else:  # a palpable lump or a suspicious node, cancer not known
+        _maybe(rng, case, "breast_cancer", "none", 0.5)
+        if situation == "lump":
+            _maybe(rng, case, "axillary_lump", rng.choice(["unilateral", "unilateral", "bilateral"]), 0.95)
+            _maybe(rng, case, "diagnostic_breast_imaging_done", rng.random() < 0.5, 0.3)
+        else:
+            _maybe(rng, case, "suspicious_node_on", rng.choice(MODALITIES), 0.95)
+            _maybe(rng, case, "axillary_lump", "none", 0.2)
+        _maybe(rng, case, "axilla_previously_evaluated", rng.random() < 0.3, 0.35)
+        _maybe(rng, case, "imaging_step", rng.choice(["initial", "next"]), 0.35)
+    return case
+
+
+def varied_line(rng: random.Random) -> str:
+    """A varied case as one of :data:`PROGRAMS` writes it (its key order and spacing)."""
+    case = varied_case(rng)
+    order, separators = rng.choice(PROGRAMS)
+    if order is None:
+        names = list(case)
+        rng.shuffle(names)
+    else:
+        names = [n for n in order if n in case]
+    return json.dumps({n: case[n] for n in names}, separators=separators)
+
+
+#: The mixes: ``varied`` (issue 24: few repeats) and ``few-kinds`` (issue 14's mix, ~32 kinds of case).
+MIXES = {"varied": varied_line, "few-kinds": lambda rng: json.dumps(realistic_case(rng))}
+
+
+def write_cases(path: Path, n: int, seed: int, mix: str = "varied") -> None:
     rng = random.Random(seed)
+    line = MIXES[mix]
     with path.open("w", encoding="utf-8") as handle:
         for _ in range(n):
-            handle.write(json.dumps(realistic_case(rng)) + "\n")
+            handle.write(line(rng) + "\n")
 
 
 class TreeMemory:
@@ -243,50 +341,152 @@ def check_answers(rec: Recommender, cases: Path, answered: Path, detail: str, ev
     with cases.open(encoding="utf-8") as src, answered.open(encoding="utf-8") as ans:
         for number, (line, result) in enumerate(zip(src, ans, strict=True), start=1):
             if number % every == 1:
-                expected = dumps({"line": number, **rec.recommend(loads_case(line), detail=detail)})
+                try:
+                    case = loads_case(line)
+                except CaseError as exc:  # the line's own error, naming the field
+                    wanted = {"line": number, "error": str(exc), **({"field": exc.field} if exc.field else {})}
+                    if json.loads(result) != wanted:
+                        sys.exit(f"line {number}: the batch error differs from the contract's")
+                    checked += 1
+                    continue
+                expected = dumps({"line": number, **rec.recommend(case, detail=detail)})
                 if result.rstrip("\n") != expected:
                     sys.exit(f"line {number}: the batch answer differs from the single-case answer")
                 checked += 1
     return checked
 
 
-def batch_section(rec: Recommender, n: int, baseline: Path | None) -> dict[str, Any]:
-    results: dict[str, Any] = {"runs": []}
+def distinct(rec: Recommender, cases: Path, answered: Path) -> dict[str, int]:
+    """How varied a mix is: distinct lines, cases (their echo), classes (this checkout's cache key:
+    ``batch.CellKey``) and answers (an output line without its line number and case echo)."""
+    from axilla_kg.recommend.batch import CellKey
+
+    key = CellKey(rec)
+    lines, echoes, classes, answers = set(), set(), set(), set()
+    with cases.open("rb") as src, answered.open("rb") as ans:
+        for line, result in zip(src, ans, strict=True):
+            lines.add(line)
+            try:
+                case = loads_case(line)
+            except CaseError:
+                continue
+            echoes.add(dumps(case.to_json()))
+            classes.add(key(case))
+            answers.add(result[result.index(b',"assumed":') :])
+    return {"lines": len(lines), "cases": len(echoes), "classes": len(classes), "answers": len(answers)}
+
+
+def _known(new: Any, old: Any, added: set[str], where: str = "") -> Any:
+    """``new`` with only the object members ``old`` has (the names of the others go to ``added``)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        added.update(f"{where}{k}" for k in new if k not in old)
+        return {k: _known(v, old[k], added, f"{where}{k}.") for k, v in new.items() if k in old}
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        return [_known(a, b, added, f"{where}[].") for a, b in zip(new, old, strict=True)]
+    return new
+
+
+def same_on_old_fields(after: Path, before: Path) -> tuple[bool, list[str]]:
+    """Whether every output line equals the baseline's on every member the baseline's line has (a
+    newer answer may add members): JSON-level, line by line; and which members were added."""
+    added: set[str] = set()
+    with after.open("rb") as new, before.open("rb") as old:
+        for a, b in zip(new, old, strict=True):
+            if a != b:
+                theirs = json.loads(b)
+                if _known(json.loads(a), theirs, added) != theirs:
+                    return False, sorted(added)
+    return True, sorted(added)
+
+
+def batch_section(rec: Recommender, n: int, baseline: Path | None, mix: str) -> dict[str, Any]:
+    """One mix: the product end to end (default settings, other detail levels), the same run of the
+    ``--baseline`` checkout (its default and ``--jobs 1``), and the dict-lookup limit, twice."""
+    results: dict[str, Any] = {"mix": mix, "runs": []}
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        cases, full = tmp / "cases.jsonl", tmp / "full.jsonl"
-        write_cases(cases, n, seed=14)
+        cases, full, before = tmp / "cases.jsonl", tmp / "full.jsonl", tmp / "before.jsonl"
+        write_cases(cases, n, seed=14, mix=mix)
         runs = results["runs"]
         trees = [("after", REPO_ROOT)] + ([("before", baseline)] if baseline else [])
         for _, tree in trees:  # one untimed warm-up each: the OS file cache, .pyc files
-            subprocess.run([*cli(), "recommend", "--cases", str(cases), "--jobs", "1"], env=cli_env(tree), cwd=tree,
+            subprocess.run([*cli(), "recommend", "--cases", str(cases)], env=cli_env(tree), cwd=tree,
                            stdout=subprocess.DEVNULL, check=True)  # fmt: skip
         for label, tree in trees:
-            print(f"{label}: default settings ...", file=sys.stderr)
-            # the baseline may answer differently (another contract): only this checkout's output is checked
-            target = full if tree == REPO_ROOT else tmp / "baseline.jsonl"
+            print(f"{mix}, {label}: default settings ...", file=sys.stderr)
+            target = full if tree == REPO_ROOT else before
             runs.append(product_run(tree, f"{label}: default (full detail)", cases, target, n, []))
         results["checked_lines"] = check_answers(rec, cases, full, "full")
-        print("dict-lookup limit ...", file=sys.stderr)
+        if baseline:  # the baseline may answer differently (another contract): said, not stopped on
+            results["identical_to_baseline"] = full.read_bytes() == before.read_bytes()
+            results["equal_on_baseline_fields"], results["fields_added"] = same_on_old_fields(full, before)
+        results["distinct"] = distinct(rec, cases, full)
+        print(f"{mix}, dict-lookup limit ...", file=sys.stderr)
         runs.append(limit_run(cases, full, tmp / "limit.jsonl", n, tmp))
-        for label, tree in trees:
-            for extra in (["--jobs", "1"], ["--detail", "brief"]):
-                print(f"{label}: {' '.join(extra)} ...", file=sys.stderr)
-                runs.append(product_run(tree, f"{label}: {' '.join(extra)}", cases, tmp / "other.jsonl", n, extra))
+        others = [("after", REPO_ROOT, ["--detail", "brief"])]
+        if baseline:
+            others += [("before", baseline, ["--jobs", "1"]), ("before", baseline, ["--detail", "brief"])]
+        for label, tree, extra in others:
+            print(f"{mix}, {label}: {' '.join(extra)} ...", file=sys.stderr)
+            runs.append(product_run(tree, f"{label}: {' '.join(extra)}", cases, tmp / "other.jsonl", n, extra))
         details = tmp / "details.json"
-        print("after: --detail ref ...", file=sys.stderr)
+        print(f"{mix}, after: --detail ref ...", file=sys.stderr)
         ref = product_run(REPO_ROOT, "after: --detail ref", cases, tmp / "ref.jsonl", n,
                           ["--detail", "ref", "--details", str(details)])  # fmt: skip
         ref["details_kb"] = details.stat().st_size / 1024
         runs.append(ref)
-        print("after: default, again ...", file=sys.stderr)
+        print(f"{mix}, after: default, again ...", file=sys.stderr)
         runs.append(product_run(REPO_ROOT, "after: default (full detail), again", cases, full, n, []))
         results["limit_again"] = limit_run(cases, full, tmp / "limit.jsonl", n, tmp)
     return results
 
 
+FEEDER = """
+import sys
+data = open(sys.argv[1], "rb").read()
+for _ in range(int(sys.argv[2])):
+    sys.stdout.buffer.write(data)
+"""
+
+
+def big_run(lines: int) -> dict[str, Any]:
+    """Peak memory for ``lines`` lines: 200,000 varied lines fed again and again through a pipe
+    (``--cases -``), output to /dev/null (a file of that size would not fit); the peak covers the
+    product's process tree, not the feeder."""
+    with tempfile.TemporaryDirectory() as name:
+        cases = Path(name) / "cases.jsonl"
+        block = 200_000
+        write_cases(cases, block, seed=15)
+        load = os.getloadavg()[0]
+        feeder = subprocess.Popen([sys.executable, "-c", FEEDER, str(cases), str(max(1, lines // block))],
+                                  stdout=subprocess.PIPE)  # fmt: skip
+        started = time.perf_counter()
+        with open(os.devnull, "wb") as sink:
+            proc = subprocess.Popen([*cli(), "recommend", "--cases", "-"], stdin=feeder.stdout, stdout=sink,
+                                    stderr=subprocess.PIPE, env=cli_env(REPO_ROOT), cwd=REPO_ROOT)  # fmt: skip
+            assert feeder.stdout is not None
+            feeder.stdout.close()
+            memory = TreeMemory(proc.pid)
+            _, err = proc.communicate()
+        wall = time.perf_counter() - started
+        feeder.wait()
+        peak = memory.finish()
+    if proc.returncode != 0:
+        sys.exit(f"10M run: exit {proc.returncode}: {err.decode()[-500:]}")
+    done = max(1, lines // block) * block
+    return {"lines": done, "wall_s": wall, "cases_per_s": done / wall, "peak_tree_rss_mb": peak, "load_avg_1m": load}
+
+
 def print_batch(results: dict[str, Any]) -> None:
-    print(f"batch: {results['runs'][0]['cases']:,} realistic cases, output to a file; every 500th line checked")
+    d = results["distinct"]
+    print(f"\nbatch, {results['mix']} mix: {results['runs'][0]['cases']:,} cases, output to a file; every 500th line "
+          f"checked; distinct: {d['lines']:,} lines, {d['cases']:,} cases, {d['classes']:,} classes (cache keys), "
+          f"{d['answers']:,} answers")  # fmt: skip
+    if "identical_to_baseline" in results:
+        same = "yes" if results["identical_to_baseline"] else "no"
+        print(f"output byte-identical to the baseline's: {same}; equal on every member the baseline's lines have: "
+              f"{'yes' if results['equal_on_baseline_fields'] else 'NO'} (members added: "
+              f"{', '.join(results['fields_added']) or 'none'})")  # fmt: skip
     print(f"{'run':<40} {'cases/s':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'B/line':>7} {'load':>5}")
     for r in results["runs"]:
         peak = f"{r['peak_tree_rss_mb']:.0f}" if "peak_tree_rss_mb" in r else "-"
@@ -304,9 +504,12 @@ def print_batch(results: dict[str, Any]) -> None:
             f"without loading its answers) (load {run['load_avg_1m']:.2f} / {limit['load_avg_1m']:.2f}); "
             f"CPU time {run['cpu_s'] / limit['cpu_s']:.2f}x the limit's"
         )
-    before = [r for r in results["runs"] if r["run"] == "before: default (full detail)"]
+    before = {r["run"]: r for r in results["runs"] if r["run"].startswith("before: ")}
     if before:
-        print(f"after / before (default settings): {product['cases_per_s'] / before[0]['cases_per_s']:.2f}x")
+        old, jobs1 = before["before: default (full detail)"], before["before: --jobs 1"]
+        print(f"after / before default: {product['cases_per_s'] / old['cases_per_s']:.2f}x the speed, "
+              f"{product['cpu_s'] / old['cpu_s']:.2f}x the CPU time; before --jobs 1 / before default: "
+              f"{jobs1['cases_per_s'] / old['cases_per_s']:.2f}x the speed")  # fmt: skip
 
 
 def cold_cli(runs: int) -> dict[str, float]:
@@ -373,7 +576,9 @@ def hermit(rec: Recommender, cases: list[PatientCase], batch_size: int) -> dict[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=200_000, help="batch size of the realistic mix")
+    parser.add_argument("--cases", type=int, default=200_000, help="batch size of each mix")
+    parser.add_argument("--mix", choices=[*MIXES, "both"], default="both", help="which mix (default: both)")
+    parser.add_argument("--big", type=int, default=0, metavar="LINES", help="also peak memory for LINES lines")
     parser.add_argument("--baseline", type=Path, help="another checkout to time in the same run (before/after)")
     parser.add_argument("--all", action="store_true", help="also the cold CLI, warm calls and HermiT (500 cases)")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "recommend.json")
@@ -383,7 +588,11 @@ def main() -> int:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    results["batch"] = batch_section(rec, args.cases, args.baseline)
+    mixes = list(MIXES) if args.mix == "both" else [args.mix]
+    results["batch"] = [batch_section(rec, args.cases, args.baseline, mix) for mix in mixes]
+    if args.big:
+        print(f"{args.big:,} lines through a pipe ...", file=sys.stderr)
+        results["big"] = big_run(args.big)
     if args.all:
         rng = random.Random(286)
         cases = [parse_case(random_case(rng)) for _ in range(5000)]
@@ -396,7 +605,12 @@ def main() -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
-    print_batch(results["batch"])
+    for section in results["batch"]:
+        print_batch(section)
+    if args.big:
+        b = results["big"]
+        print(f"\n{b['lines']:,} lines through a pipe to /dev/null: {b['cases_per_s']:,.0f} cases/s, peak memory "
+              f"{b['peak_tree_rss_mb']:.0f} MB (load {b['load_avg_1m']:.2f})")  # fmt: skip
     if args.all:
         c, w, h = results["cold_cli"], results["warm"], results["hermit"]
         cold, bare = c["median_s"] * 1000, c["python_pass_median_s"] * 1000

@@ -1,5 +1,5 @@
-"""Batch mode: one output line per input line, in order, whatever the line holds and whatever
-``--jobs``; worker processes give byte-identical output; the cell cache never changes an answer."""
+"""Batch mode: one output line per input line, in order, whatever the line holds; a file descriptor
+and a stream get the same bytes; the class cache never changes an answer."""
 
 from __future__ import annotations
 
@@ -106,23 +106,22 @@ def _check(rec: Recommender, data: bytes, bad: dict[int, str], output: bytes, ev
 def test_every_bad_line_gets_its_own_error_line(rec: Recommender) -> None:
     data, bad = _input(len(BAD_LINES) * 101 + 50)
     out = io.BytesIO()
-    counts = batch.run(rec, io.BytesIO(data), out, jobs=1)
+    counts = batch.run(rec, io.BytesIO(data), out)
     _check(rec, data, bad, out.getvalue())
     assert counts == {"cases": len(data.split(b"\n")) - 1, "errors": len(bad)}
 
 
-def test_workers_write_the_same_bytes_in_order(rec: Recommender, tmp_path: Path) -> None:
-    """Through real file descriptors: in-process, and forked workers writing in turn."""
+def test_a_file_descriptor_gets_the_same_bytes_as_a_stream(rec: Recommender, tmp_path: Path) -> None:
+    """Through a real file descriptor (``os.writev``, blocks of lines) and through a Python stream."""
     data, bad = _input(3 * batch.BLOCK_LINES + 77, seed=7)
-    outputs = []
-    for jobs in (1, 2, 3):
-        path = tmp_path / f"out{jobs}.jsonl"
-        with path.open("wb") as out:
-            counts = batch.run(rec, io.BytesIO(data), out, jobs=jobs)
-        assert counts["errors"] == len(bad)
-        outputs.append(path.read_bytes())
-    assert outputs[0] == outputs[1] == outputs[2]
-    _check(rec, data, bad, outputs[0])
+    path = tmp_path / "out.jsonl"
+    with path.open("wb") as out:
+        counts = batch.run(rec, io.BytesIO(data), out)
+    assert counts["errors"] == len(bad)
+    stream = io.BytesIO()
+    batch.run(rec, io.BytesIO(data), stream)
+    assert path.read_bytes() == stream.getvalue()
+    _check(rec, data, bad, stream.getvalue())
 
 
 def test_text_streams_and_line_lists(rec: Recommender) -> None:
@@ -192,14 +191,13 @@ def test_cases_differing_in_one_attribute_share_a_cell_only_with_equal_answers(r
 
 
 def test_every_case_attribute_is_part_of_the_key(rec: Recommender) -> None:
-    """A new case field joins the key with no code change: the key covers the contract's fields."""
+    """A new case field joins the key with no code change: the key has one class per contract field,
+    and the bounds it sides numbers by are the classifier's."""
     key = batch.CellKey(rec)
     case = parse_case({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5, "age": 40})
-    plain, assumed, *sides = key(case)
-    assert assumed == case.assumed  # the echoed defaults belong to the cell
-    bounded = {name for name, _ in key.bounded}
-    assert len(plain) >= len(batch.case_attributes(rec)) - len(bounded)
-    assert len(sides) == len(bounded) and bounded <= set(batch.case_attributes(rec))
+    assert len(key(case)) == len(batch.case_attributes(rec))
+    bounds = {(t.field, t.op, t.limit) for v in rec.classifier.variants for t in v.tests if t.kind == "bound"}
+    assert {(name, op, limit) for name, tests in key.bounded for op, limit in tests} == bounds
 
 
 # --- --detail ref ---------------------------------------------------------------------------------
@@ -228,17 +226,13 @@ def _cli(*args: str, stdin: bytes | None = None, stdout: Any = subprocess.PIPE) 
 
 def test_cli_bad_lines_never_end_the_run(rec: Recommender, tmp_path: Path) -> None:
     """Issue 11: one bad line ended the run (0 of 5 lines, or 12,288 of 20,000 then a traceback),
-    and one invalid-UTF-8 line rejected the whole batch. Now every line is answered, at any --jobs."""
+    and one invalid-UTF-8 line rejected the whole batch. Now every line is answered."""
     data, bad = _input(20_000, seed=3)
     path = tmp_path / "cases.jsonl"
     path.write_bytes(data)
-    outputs = []
-    for jobs in ("1", "2"):
-        proc = _cli("--cases", str(path), "--jobs", jobs)
-        assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()[-2000:]
-        outputs.append(proc.stdout)
-    assert outputs[0] == outputs[1]
-    _check(rec, data, bad, outputs[0], every=20)
+    proc = _cli("--cases", str(path))
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()[-2000:]
+    _check(rec, data, bad, proc.stdout, every=20)
     five = b"\n".join([b'{"sex": "male"}', b'{"sex": "female", "age": NaN}', b"\xff", b"[" * 100_000, b"{}"])
     proc = _cli("--cases", "-", "--detail", "brief", stdin=five + b"\n")
     assert proc.returncode == 0 and proc.stderr == b""
@@ -269,13 +263,12 @@ def test_cli_detail_ref_needs_details_and_cases(args: tuple[str, ...], tmp_path:
     assert proc.stderr.decode().count("\n") == 1 and "--detail ref" in proc.stderr.decode()
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_cli_full_disk_is_one_line_not_a_traceback(jobs: str, tmp_path: Path) -> None:
+def test_cli_full_disk_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     data, _ = _input(3 * batch.BLOCK_LINES, seed=1)
     path = tmp_path / "cases.jsonl"
     path.write_bytes(data)
     with open("/dev/full", "wb") as full:
-        proc = _cli("--cases", str(path), "--jobs", jobs, stdout=full)
+        proc = _cli("--cases", str(path), stdout=full)
     err = proc.stderr.decode()
     assert proc.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert "cannot write" in err

@@ -233,3 +233,16 @@ def test_seed_patient_as_typed_is_decided_in_one_and_two_questions(rec: Recommen
     category, asked = seed_replay(rec, PET, SEED_TRUTH)
     assert category == "Usually Not Appropriate"
     assert asked <= 2
+
+
+def test_the_decision_tables_are_the_variants_rating_tables(rec: Recommender) -> None:
+    """The one-query tables the decisions read hold the same rows and completeness as each
+    variant's summary (what ``show`` and the matches print)."""
+    for v in rec.classifier.variants:
+        payload = rec.info(v).payload
+        table = rec.decider.table(v)
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for r in payload["ratings"]:
+            rows.setdefault(r["procedure"], []).append((r["category"], r["rrl"], r["confidence"]))
+        assert {p: [(x.category, x.rrl, x.confidence) for x in xs] for p, xs in table.rows.items()} == rows
+        assert table.complete is bool(payload["complete"])

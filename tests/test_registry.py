@@ -132,8 +132,10 @@ def test_derive_links_the_new_feature(rec: Recommender, registry: Registry) -> N
 def test_batch_key_and_flags_carry_it(rec: Recommender, registry: Registry) -> None:
     key = batch.CellKey(rec)
     a = rec.reader.parse(LUMP_IN_PREGNANCY)
-    b = rec.reader.parse({**LUMP_IN_PREGNANCY, "pregnancy": "pregnant"})
+    b = rec.reader.parse({**LUMP_IN_PREGNANCY, "pregnancy": "neither"})
     assert key(a) != key(b)  # two cases the draft variant tells apart never share a cache cell
+    c = rec.reader.parse({**LUMP_IN_PREGNANCY, "pregnancy": "pregnant"})
+    assert key(a) == key(c)  # no definition nor rule tells pregnant from lactating: one class
     parser = argparse.ArgumentParser()
     add_case_flags(parser, registry)
     assert "--pregnancy" in parser.format_help() and "pregnant|lactating|neither" in parser.format_help()

@@ -54,12 +54,13 @@ def ask(
         if answered is _EOF:
             prompts.write("(no more answers: the answer as it stands)\n")
             break
-        asked.append({"field": feature.name, "answer": answered})
         if answered is None:
             skip.add(feature.name)
         else:
             data[feature.name] = answered
             case = recommender.reader.parse(data)
+            answered = case.to_json()[feature.name]  # as the contract writes it (a size as a JSON number)
+        asked.append({"field": feature.name, "answer": answered})
     result["asked"] = asked
     return result
 
@@ -79,18 +80,18 @@ def _one_answer(
     error: CaseError | None = None
     for _ in range(TRIES):
         if error is not None:
-            prompts.write(f"axilla-kg: error: {error}\n")
+            prompts.write(f"axilla-kg: error: {printable(str(error))}\n")
         prompts.write(f"{feature.name} [{choices}, Enter: not known]: ")
         prompts.flush()
         raw = stdin.readline(MAX_LINE + 1)
         if raw == b"":
             return _EOF
         if not stdin.isatty():  # piped answers: show each in the transcript
-            prompts.write(raw.decode("utf-8", "replace").strip()[:80] + "\n")
+            prompts.write(printable(raw.decode("utf-8", "replace").strip()[:80]) + "\n")
         try:
-            text = raw.decode("utf-8").strip()
             if len(raw) > MAX_LINE:
                 raise CaseError(feature.name, f"answer longer than {MAX_LINE} bytes")
+            text = raw.decode("utf-8").strip()
             if text in NOT_KNOWN:
                 return None
             value = _typed(feature, text)
@@ -105,6 +106,11 @@ def _one_answer(
                 raw = stdin.readline(MAX_LINE + 1)
     assert error is not None
     raise error
+
+
+def printable(text: str) -> str:
+    """Text echoed to the terminal with control characters (escape sequences) shown as '?'."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _choices(question: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph, whole_number
+from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph
 from axilla_kg.errors import AxillaKGError, DataError, UsageError
 
 if TYPE_CHECKING:
@@ -117,13 +117,6 @@ def _recommend_arguments(p: argparse.ArgumentParser) -> None:
         "--details",
         metavar="FILE",
         help="with --cases --detail ref: write the referenced variant details here (one JSON object)",
-    )
-    p.add_argument(
-        "--jobs",
-        type=whole_number,
-        default=None,
-        metavar="N",
-        help="worker processes for --cases (default: one per core, at most 4)",
     )
     p.add_argument(
         "--reasoner",
@@ -267,12 +260,8 @@ def _run_batch(args: argparse.Namespace) -> None:
     """Stream the cases as bytes: each line is decoded on its own, so one bad line (even invalid
     UTF-8) gets its own error line and the rest are answered."""
     from axilla_kg.formats.atomic import write_atomically
-    from axilla_kg.recommend import batch
-
-    jobs = args.jobs if args.jobs is not None else batch.default_jobs()
-    if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
     from axilla_kg.inputs.arrowfile import is_columnar, json_lines
+    from axilla_kg.recommend import batch
 
     recommender = _recommender(args)
     stream: IO[bytes]
@@ -287,11 +276,9 @@ def _run_batch(args: argparse.Namespace) -> None:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
         if args.output is not None:
-            counts = _batch_to_file(args, recommender, stream, jobs)
+            counts = _batch_to_file(args, recommender, stream)
         else:
-            counts = batch.run(
-                recommender, stream, sys.stdout, progress=batch.progress_stream(), jobs=jobs, detail=args.detail
-            )
+            counts = batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), detail=args.detail)
             sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
@@ -308,7 +295,7 @@ def _run_batch(args: argparse.Namespace) -> None:
     return None
 
 
-def _batch_to_file(args: argparse.Namespace, recommender: Recommender, stream: IO[bytes], jobs: int) -> Any:
+def _batch_to_file(args: argparse.Namespace, recommender: Recommender, stream: IO[bytes]) -> Any:
     """``--cases ... --output PATH``: the answers streamed into a file that replaces PATH only when
     every line was answered (Parquet or Arrow IPC by the suffix, JSON Lines otherwise)."""
     from axilla_kg.formats.atomic import open_atomically
@@ -320,7 +307,7 @@ def _batch_to_file(args: argparse.Namespace, recommender: Recommender, stream: I
     fmt = "parquet" if suffix in PARQUET_SUFFIXES else "arrow" if suffix in ARROW_SUFFIXES else None
     with open_atomically(args.output) as out:
         sink: Any = out if fmt is None else JsonLinesTable(out, fmt)
-        counts = batch.run(recommender, stream, sink, progress=batch.progress_stream(), jobs=jobs, detail=args.detail)
+        counts = batch.run(recommender, stream, sink, progress=batch.progress_stream(), detail=args.detail)
         if fmt is not None:
             sink.close()
     return counts

@@ -19,20 +19,26 @@ lookups. It never decides anything the strict path (:class:`axilla_kg.contract.c
   decoded as raw JSON text and accepted only in plain decimal notation, then checked by the
   contract's own field check);
 * every numeric value goes through the contract's own field check (memoised per value), and the
-  rules between fields (contradictions, required fields) depend only on what the cell key holds,
-  so the caller runs the strict path once per new key and remembers whether it was valid.
+  rules between fields (contradictions, required fields) depend only on the classes the key holds
+  (the caller's classes separate every value set a rule names), so the caller decides validity
+  once per class, with the strict contract, and remembers it.
 
-What it returns is the line's *cell key* (the registry's values in order, ``UNSET`` for a field
-left out — so an assumed default is part of the key — and the side of every bound for a bounded
-numeric field) and the case echo, byte for byte what ``json`` writes for ``case.to_json()``.
+What it returns is the line's *class key* (per registry field, the class of its value, from the
+caller's class functions: an assumed default, a null and a value are told apart where they can
+change anything) and the case echo, byte for byte what ``json`` writes for ``case.to_json()``.
+Both come from one C-level ``map`` over per-field tables each, with no per-line structures built
+beyond the decoded values.
 ``tests/test_fastline.py`` holds both paths equal with hypothesis over valid and hostile lines.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
+from itertools import repeat
+from operator import eq, getitem, sub
 from typing import Any, Literal
 
 import msgspec
@@ -45,10 +51,7 @@ from axilla_kg.inputs.numbers import is_plain_decimal
 MAX_FAST_BYTES = 4096
 #: Numeric values remembered per field; cleared when full, so memory stays flat.
 MAX_MEMO = 50_000
-#: Echo templates remembered (one per cell key seen; a run has a few hundred).
-MAX_TEMPLATES = 100_000
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-_DECLINED = object()
 
 
 def _json_number(value: Decimal) -> int | float:
@@ -69,18 +72,26 @@ def supported(registry: Registry, bounded: set[str]) -> bool:
 
 
 class FastLine:
-    """``line bytes -> (cell key, echo bytes)``, or ``None`` when the strict path must answer."""
+    """``line bytes -> (class key, echo members)``, or ``None`` when the strict path must answer; and
+    the same for a whole block of lines at once (:meth:`read_block`). The echo members are the case
+    echo without its braces (``b'"sex":"female","age":40'``).
 
-    def __init__(self, reader: CaseReader, sides: Mapping[str, Callable[[Any], Any]]) -> None:
+    ``classes`` gives, per registry field in order, the function that classes one of its values
+    (``None`` for null, ``msgspec.UNSET`` for a field left out, or a valid value): batch mode's
+    equivalence classes (:mod:`axilla_kg.recommend.partition`), which this layer does not know.
+    """
+
+    def __init__(self, reader: CaseReader, classes: Sequence[Callable[[Any], int]]) -> None:
         fields: list[tuple[str, Any, Any]] = []
-        #: per numeric field (by position): the contract's check, whether it is read as raw JSON text,
-        #: its side function (bounded fields) and its memo (value -> (key part, echo fragment) or _DECLINED)
-        self.numeric: dict[int, tuple[Callable[[Any], Any], bool, Callable[[Any], Any] | None, dict[Any, Any]]] = {}
-        self.memos: list[tuple[int, dict[Any, Any]]] = []
-        #: per field: value -> its echo fragment (b"" when the echo leaves it out)
+        #: per field: value -> its class, and value -> its echo fragment (b"" when the echo leaves it out);
+        #: a numeric field's tables are memos, filled as values are met (through the contract's check)
+        self.codes: list[dict[Any, int]] = []
         self.fragments: list[dict[Any, bytes]] = []
+        #: per numeric field (by position): the contract's check, whether it is read as raw JSON text, its class
+        self.numeric: dict[int, tuple[Callable[[Any], Any], bool, Callable[[Any], int]]] = {}
+        self.declined: dict[int, set[Any]] = {}
         self.heads: list[bytes] = []
-        for index, feature in enumerate(reader.registry.features):
+        for index, (feature, classify) in enumerate(zip(reader.registry.features, classes, strict=True)):
             kind: Any
             if feature.kind == "enum":
                 kind = Literal[feature.values]
@@ -96,116 +107,139 @@ class FastLine:
             head = _encode(feature.name) + ":"
             self.heads.append(head.encode())
             default = (head + _encode(feature.default)).encode() if feature.default is not None else b""
-            table: dict[Any, bytes] = {None: b"", msgspec.UNSET: default}
-            for value in feature.values:
-                table[value] = (head + _encode(value)).encode()
-            if feature.kind == "boolean":
-                table[True], table[False] = (head + "true").encode(), (head + "false").encode()
-            self.fragments.append(table)
-            if feature.kind in ("integer", "decimal"):
-                memo: dict[Any, Any] = {b"null": (None, b"")}  # a raw null: not known
-                check = reader.checks[feature.name]
-                self.numeric[index] = (check, feature.kind == "decimal", sides.get(feature.name), memo)
-                self.memos.append((index, memo))
-        self.templates: dict[tuple[Any, ...], tuple[bytes, ...]] = {}
-        struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True)
+            fragments: dict[Any, bytes] = {None: b"", msgspec.UNSET: default}
+            values: list[Any] = [None, msgspec.UNSET]
+            if feature.kind == "enum":
+                values += feature.values
+                fragments |= {value: (head + _encode(value)).encode() for value in feature.values}
+            elif feature.kind == "boolean":
+                values += [True, False]
+                fragments[True], fragments[False] = (head + "true").encode(), (head + "false").encode()
+            else:
+                self.numeric[index] = (reader.checks[feature.name], feature.kind == "decimal", classify)
+                self.declined[index] = set()
+            codes = {value: classify(value) for value in values}
+            if feature.kind == "decimal":  # a raw null: not known
+                codes[b"null"], fragments[b"null"] = codes[None], b""
+            self.codes.append(codes)
+            self.fragments.append(fragments)
+        #: a numeric field's memo entries that are not numbers (restored when the memo is cleared)
+        self.fixed = {index: (dict(self.codes[index]), dict(self.fragments[index])) for index in self.numeric}
+        struct = msgspec.defstruct("Case", fields, forbid_unknown_fields=True, gc=False)
         self.decode = msgspec.json.Decoder(struct).decode
+        self.decode_all = msgspec.json.Decoder(list[struct]).decode  # type: ignore[valid-type]
         self.astuple = msgspec.structs.astuple
         self.read = self._reader()
 
-    def _learn(self, index: int, value: Any) -> Any:
-        """(key part, echo fragment) of a numeric value not seen before, through the contract's own
-        field check; remembered in the field's memo."""
-        check, text, side, memo = self.numeric[index]
-        if len(memo) >= MAX_MEMO:  # keep memory flat whatever the input
-            memo.clear()
-            memo[b"null"] = (None, b"")
-        found: Any = _DECLINED
+    def _learn(self, index: int, value: Any) -> bool:
+        """Class and echo fragment of a numeric value not seen before, through the contract's own
+        field check; remembered in the field's memos. False: the strict path must read the line."""
+        codes, fragments, declined = self.codes[index], self.fragments[index], self.declined[index]
+        if value in declined:
+            return False
+        if len(codes) >= MAX_MEMO:  # keep memory flat whatever the input
+            fixed_codes, fixed_fragments = self.fixed[index]
+            codes.clear()
+            fragments.clear()
+            codes.update(fixed_codes)
+            fragments.update(fixed_fragments)
+        check, text, classify = self.numeric[index]
         try:
             if text:  # raw JSON: only a number in plain decimal notation (no exponent, not a string)
                 shown = value.decode("ascii")
                 if is_plain_decimal(shown):
                     number = check(Decimal(shown))
-                    found = (side(number) if side is not None else number, _json_number(number))
+                    codes[value] = classify(number)
+                    fragments[value] = self.heads[index] + _encode(_json_number(number)).encode()
+                    return True
             else:
                 number = check(value)
-                found = (side(number) if side is not None else number, number)
+                codes[value] = classify(number)
+                fragments[value] = self.heads[index] + _encode(number).encode()
+                return True
         except (CaseError, UnicodeDecodeError, ArithmeticError, ValueError):
             pass
-        if found is not _DECLINED:
-            fragment = self.heads[index] + _encode(found[1]).encode()
-            found = (found[0], fragment)
-        memo[value] = found
-        return found
+        if len(declined) >= MAX_MEMO:
+            declined.clear()
+        declined.add(value)
+        return False
 
-    def _segments(self, key: tuple[Any, ...]) -> tuple[bytes, ...]:
-        """The echo of every line with this key, cut where its numeric values go: the key holds
-        every other value (and whether each numeric one is there), so this is computed once per key."""
-        if len(self.templates) >= MAX_TEMPLATES:
-            self.templates.clear()
-        cuts: list[bytes] = []
-        text = b"{"
-        first = True
-        for index, (table, value) in enumerate(zip(self.fragments, key, strict=True)):
-            number = index in self.numeric and value is not None and value is not msgspec.UNSET
-            fragment = b"" if number else table[value]
-            if not number and not fragment:
-                continue
-            text += b"" if first else b","
-            first = False
-            if number:
-                cuts.append(text)
-                text = b""
-            else:
-                text += fragment
-        segments = self.templates[key] = (*cuts, text + b"}")
-        return segments
-
-    def __call__(self, raw: bytes) -> tuple[tuple[Any, ...], bytes] | None:
+    def __call__(self, raw: bytes) -> tuple[tuple[int, ...], bytes] | None:
         return self.read(raw)
 
-    def _reader(self) -> Callable[[bytes], tuple[tuple[Any, ...], bytes] | None]:
+    def _reader(self) -> Callable[[bytes], tuple[tuple[int, ...], bytes] | None]:
         """The per-line function, as a closure over local names (batch mode calls it a million
-        times: attribute and global lookups are a measurable share of its time)."""
-        decode, astuple, unset, raw_type = self.decode, self.astuple, msgspec.UNSET, msgspec.Raw
-        memos, templates, segments_of, learn = self.memos, self.templates, self._segments, self._learn
+        times: attribute and global lookups are a measurable share of its time). The class key and
+        the echo are each one pass of C-level ``map`` over the field tables."""
+        decode, astuple, unset, raw_type, learn = self.decode, self.astuple, msgspec.UNSET, msgspec.Raw, self._learn
+        numeric = [(index, self.codes[index]) for index in self.numeric]
+        codes, fragments = self.codes, self.fragments
         errors = (msgspec.MsgspecError, ValueError, RecursionError)  # invalid UTF-8 is a ValueError
-        declined, limit = _DECLINED, MAX_FAST_BYTES
+        limit, join = MAX_FAST_BYTES, b",".join
 
-        def read(raw: bytes) -> tuple[tuple[Any, ...], bytes] | None:
+        def read(raw: bytes) -> tuple[tuple[int, ...], bytes] | None:
             if len(raw) > limit:
                 return None
+            values: Any
             try:
-                values = list(astuple(decode(raw)))
+                values = astuple(decode(raw))
             except errors:
                 return None
             if raw.count(b":") != len(values) - values.count(unset):
                 return None  # a repeated key, a nested object or a colon in a string: the strict path decides
-            numbers: list[bytes] = []
-            for index, memo in memos:
-                value = values[index]
-                if value is None or value is unset:
-                    continue
-                if type(value) is raw_type:
-                    value = bytes(value)
-                found = memo.get(value)
-                if found is None:
-                    found = learn(index, value)
-                if found is declined:
-                    return None
-                values[index], fragment = found
-                if fragment:
-                    numbers.append(fragment)
-            key = tuple(values)
-            segments = templates.get(key)
-            if segments is None:
-                segments = segments_of(key)
-            if not numbers:
-                return key, segments[0]
-            if len(numbers) == 1:
-                return key, segments[0] + numbers[0] + segments[1]
-            return key, b"".join([part for pair in zip(segments, numbers, strict=False) for part in pair]) + segments[
-                -1
-            ]
+            if numeric:
+                values = list(values)
+                for index, memo in numeric:
+                    value = values[index]
+                    if type(value) is raw_type:
+                        value = values[index] = bytes(value)
+                    if value not in memo and not learn(index, value):
+                        return None
+            return tuple(map(getitem, codes, values)), join(filter(None, map(getitem, fragments, values)))
 
         return read
+
+    def read_block(self, lines: list[bytes]) -> tuple[list[tuple[int, ...] | None], list[bytes]] | None:
+        """Every line of a block at once: per line its class key (``None``: the strict path must answer
+        it) and echo members; ``None`` when the block as a whole cannot be decoded (a line that is not
+        a plain case object), so each line must be read on its own.
+
+        The lines are decoded as one JSON array (``[`` + lines joined by ``,`` + ``]``): a line holding
+        anything but one object of the case's scalar fields makes that fail or changes the element
+        count, so element *i* is line *i*. Then each field is a column, and the class keys and echoes
+        are C-level ``map`` and ``zip`` passes over the columns (no Python code runs per line unless a
+        line needs the strict path)."""
+        if not lines or max(map(len, lines)) > MAX_FAST_BYTES:
+            return None
+        try:
+            cases = self.decode_all(b"[" + b",".join(lines) + b"]")
+        except (msgspec.MsgspecError, ValueError, RecursionError):
+            return None
+        if len(cases) != len(lines):
+            return None
+        rows = list(map(self.astuple, cases))
+        columns: list[Any] = list(zip(*rows, strict=True))
+        keyed: list[bool] = list(
+            map(
+                eq,
+                map(bytes.count, lines, repeat(b":")),
+                map(sub, repeat(len(columns)), map(tuple.count, rows, repeat(msgspec.UNSET))),
+            )
+        )  # one ``:`` per field set, so no repeated key, nested object or colon in a string
+        for index in self.numeric:
+            column: Any = columns[index]
+            if self.numeric[index][1]:  # raw JSON text: as bytes (a Raw cannot be a dict key)
+                column = columns[index] = [bytes(v) if type(v) is msgspec.Raw else v for v in column]
+            codes = self.codes[index]
+            for value in set(column).difference(codes):
+                self._learn(index, value)
+            if not set(column).issubset(codes):  # a value the contract refuses (or not a plain number)
+                keyed = [ok and value in codes for ok, value in zip(keyed, column, strict=True)]
+        keys = list(
+            zip(*[list(map(table.get, column)) for table, column in zip(self.codes, columns, strict=True)], strict=True)
+        )
+        members = [list(map(table.get, column)) for table, column in zip(self.fragments, columns, strict=True)]
+        echoes = list(map(b",".join, map(partial(filter, None), zip(*members, strict=True))))
+        if not all(keyed):
+            return [key if ok else None for key, ok in zip(keys, keyed, strict=True)], echoes
+        return keys, echoes  # type: ignore[return-value]

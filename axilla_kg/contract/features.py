@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +94,18 @@ class Registry:
     #: variant-definition property IRI -> (feature name, facet or "" for accepted values)
     definition_props: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def fields(self) -> tuple[str, ...]:
+        """The field names in contract order (computed once: the recommender asks per list it orders)."""
         return tuple(f.name for f in self.features)
 
+    @cached_property
+    def named(self) -> dict[str, Feature]:
+        """Field name -> feature (built once: the next-question search looks features up by name a lot)."""
+        return {f.name: f for f in self.features}
+
     def __getitem__(self, name: str) -> Feature:
-        for f in self.features:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        return self.named[name]
 
     def by_prop(self) -> dict[str, Feature]:
         return {f.prop: f for f in self.features}

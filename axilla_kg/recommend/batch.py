@@ -6,147 +6,114 @@ Why it looks like this:
   any failure, whatever it is, becomes that line's error line; a blank, over-long or invalid-UTF-8
   line is an error line too. So output line N always answers input line N, and a program can
   ``paste`` input and output side by side.
-* **A cell cache.** A recommendation depends on a case only through its *cell*: the value of every
-  case attribute, except that a numeric attribute the variant classes bound (the tumour size, the
-  age) only counts through which side of each bound it lies on. The key is derived from the case
-  type and the compiled variant tests, never listed by hand, so a new case field is part of it
-  automatically. The answer of a cell is rendered once; per case only the line number and the
-  case echo are encoded.
-* **Workers write, in turn.** The per-case work (decode, validate, encode the echo) runs in
-  forked worker processes, and each worker writes its own block straight to the output file
-  descriptor with ``os.writev`` (no joining of kilobyte-sized answers, nothing answered is sent
-  between processes). A ring of semaphores hands the right to write from block to block, so the
-  output is in input order. The main process only reads and splits the input. Memory stays flat:
-  at most one block per worker is in flight and the cell cache is bounded.
+* **One answer per class of case.** A recommendation depends on a case only through its
+  equivalence class under the compiled definitions (:mod:`axilla_kg.recommend.partition`: each value
+  by the tests and rules it can change, each number by the side of each bound the definitions use),
+  so the answer's tail is rendered once per class (:mod:`axilla_kg.recommend.classanswers`, from cached
+  parts); per line only the line number and the case echo are written. The batch reader
+  (:mod:`axilla_kg.contract.fastline`) gives a common line's class key and echo in one msgspec decode
+  and two C-level passes over per-field tables; any other line takes the strict path.
+* **One process.** The class memo makes a new line cheap, so a single process answers at about the
+  speed of a dict lookup per line (``benchmarks/bench_recommend.py``); worker processes would each
+  have to learn the classes again. The output goes to the file descriptor with ``os.writev`` (no
+  joining of kilobyte-sized answers). Memory stays flat: one block of lines at a time, and the
+  memos are bounded.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import functools
-import gc
-import hashlib
 import io
 import json
 import os
-import queue
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal
+from operator import itemgetter
 from typing import IO, Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
 from axilla_kg.errors import AxillaKGError
+from axilla_kg.recommend.classanswers import CASE_HEAD, REF, ClassAnswers
+from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import Recommender, dumps
 
-#: ``--detail`` values batch mode understands: the recommender's own, plus ``ref`` (variant
-#: details once, in a separate document; each case line refers to them).
-REF = "ref"
-MAX_CACHED_CELLS = 100_000
+__all__ = ["REF", "BatchOutputError", "BatchRecommender", "CellKey", "details_document", "read_blocks", "run"]
+#: Rendered answer tails kept, in bytes, before the memo is cleared (memory stays flat).
+MAX_CELL_BYTES = 96 << 20
 #: Repeated lines (the same case sent again) skip decoding; bounded so memory stays flat.
 MAX_SEEN_LINES = 50_000
 #: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
 MAX_LINE_BYTES = 1 << 20
-#: Lines per block handed to a worker: big enough to amortise the hand-over, small enough to keep memory flat.
+#: Lines per block: big enough to amortise a write, small enough to keep memory flat.
 BLOCK_LINES = 2048
+#: Lines read together again when a block as a whole cannot be (see :meth:`BatchRecommender._keys`).
+RUN_LINES = 64
 READ_BYTES = 1 << 16
 _IOV_MAX = 1024
 #: ``recommend.dumps`` without building an encoder per call (the tests hold the bytes equal)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-_CASE_MARK = "\x00axilla-kg:case\x00"
-_INVALID = object()
-_MISSING = object()  # a fast-path cell key whose cases break a rule: the strict path words the error
-_CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
+#: ``{"line":N,"case":{`` and the case echo's members; the class's tail closes the echo
+_HEAD = b'{"line":%d,' + CASE_HEAD + b"%b"
+_INVALID = b"invalid"  # a class whose cases break a contract rule: the strict path words each line's error
 
 Block = tuple[int, list[bytes | None]]
 """A run of input lines: the number of the first, and each line's bytes (``None``: over-long)."""
 
 
 class BatchOutputError(AxillaKGError):
-    """Writing the answers failed (disk full, a worker killed): the output is incomplete."""
+    """Writing the answers failed (disk full, output closed): the output is incomplete."""
 
 
-# --- the cell of a case -----------------------------------------------------------------------
+# --- the class of a case ------------------------------------------------------------------------
 def case_attributes(recommender: Recommender) -> list[str]:
     """Every field a case can carry, from the feature registry (so a new field joins the key)."""
     return list(recommender.registry.fields)
 
 
 class CellKey:
-    """Builds the cell of a case: all its fields, the bounded ones reduced to their sides, and
-    which fields were assumed (the answer echoes them)."""
+    """The class key of a validated case (:class:`~axilla_kg.recommend.partition.Partition`): two
+    cases with one key get the same answer, apart from the echoed case."""
 
-    def __init__(self, recommender: Recommender) -> None:
-        bounds: dict[str, set[tuple[str, Decimal]]] = {}
-        for variant in recommender.classifier.variants:
-            for test in variant.tests:
-                if test.kind == "bound":
-                    bounds.setdefault(test.field, set()).add((test.op, test.limit))
-        names = case_attributes(recommender)
-        unknown = set(bounds) - set(names)
-        if unknown:  # pragma: no cover - the classifier reads these fields from the case too
-            raise AxillaKGError(f"variant tests bound {', '.join(sorted(unknown))}, which a case does not carry")
-        self.plain = [n for n in names if n not in bounds]
-        self.bounded = [(n, sorted(bounds[n])) for n in names if n in bounds]
+    def __init__(self, recommender: Recommender, partition: Partition | None = None) -> None:
+        self.partition = partition or Partition(recommender.classifier, recommender.registry)
+        #: the numeric fields some definition bounds, with their bounds (read from the classifier)
+        self.bounded = [
+            (c.feature.name, sorted((t.op, t.limit) for t in c.tests))
+            for c in self.partition.fields
+            if c.numeric and c.tests
+        ]
 
-    @staticmethod
-    def _side(value: Any, tests: list[tuple[str, Decimal]]) -> tuple[bool, ...] | None:
-        if value is None:
-            return None
-        out = []
-        for op, limit in tests:
-            if op == "<=":
-                out.append(value <= limit)
-            elif op == "<":
-                out.append(value < limit)
-            elif op == ">=":
-                out.append(value >= limit)
-            else:
-                out.append(value > limit)
-        return tuple(out)
-
-    def __call__(self, case: PatientCase) -> tuple[Any, ...]:
-        values = case.values
-        return (
-            tuple([values.get(n) for n in self.plain]),
-            case.assumed,
-            *[self._side(values.get(n), tests) for n, tests in self.bounded],
-        )
+    def __call__(self, case: PatientCase) -> Key:
+        return self.partition.key_of(case)
 
 
 # --- answering lines ----------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class _Cell:
-    """The constant parts of every answer in one cell: ``{"line":N,`` + prefix + case echo + tail."""
-
-    prefix: bytes
-    tail: bytes  # ends with the newline
-
-
 class BatchRecommender:
-    """Answers JSON-Lines cases, one output line per input line, with a per-cell cache."""
+    """Answers JSON-Lines cases, one output line per input line, with one answer per class."""
 
     def __init__(self, recommender: Recommender, detail: str = "full") -> None:
         self.recommender = recommender
         self.detail = detail
         self.key = CellKey(recommender)
+        partition = self.partition = self.key.partition
+        self.answers = ClassAnswers(recommender, partition, detail)
         # the graph's own case reader (a --data draft may add case fields): strict UTF-8, JSON
         # limits and plain numbers (axilla_kg.inputs.safejson)
         self.load: Callable[[bytes], PatientCase] = recommender.reader.loads
-        self.cells: dict[tuple[Any, ...], _Cell | None] = {}  # None: the cell cannot be cached
-        self.tails: dict[bytes, bytes] = {}  # many cells share one answer: keep one copy
-        self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
-        self.seen: dict[bytes, tuple[bytes, _Cell]] = {}  # line bytes -> its case echo and cell
-        # the fast path (axilla_kg.contract.fastline) when the cell key decides every contract rule
+        self.cells: dict[Key, bytes | None] = {}  # class -> answer tail; None: render each line whole; _INVALID
+        self.cell_bytes = 0
+        self.valid: dict[tuple[int, ...], bool] = {}  # the classes of the ruled fields -> valid?
+        self.seen: dict[bytes, tuple[bytes, bytes]] = {}  # line bytes -> its head (case echo) and tail
+        # the fast path (axilla_kg.contract.fastline) when the class key decides every contract rule
         self.fast: FastLine | None = None
         if supported(recommender.registry, {name for name, _ in self.key.bounded}):
-            sides = {name: functools.partial(CellKey._side, tests=tests) for name, tests in self.key.bounded}
-            self.fast = FastLine(recommender.reader, sides)
-        self.fast_cells: dict[tuple[Any, ...], Any] = {}  # fast key -> _Cell, None (not cacheable) or _INVALID
+            self.fast = FastLine(recommender.reader, [c.code for c in partition.fields])
+
+    @property
+    def details(self) -> dict[str, bytes]:
+        """``--detail ref``: reference -> the variant's details (JSON)."""
+        return self.answers.details
 
     # one line ---------------------------------------------------------------------------------
     def answer_line(self, number: int, raw: bytes | None) -> tuple[bytes, bytes, bool]:
@@ -157,25 +124,23 @@ class BatchRecommender:
                 return self._error(number, f"line longer than {MAX_LINE_BYTES:,} bytes"), b"", True
             fast = self.fast(raw) if self.fast is not None else None
             if fast is not None:
-                cell = self.fast_cells.get(fast[0], _MISSING)
-                if cell is _MISSING:
-                    cell = self._fast_cell(fast[0], raw)
-                if cell is not None and cell is not _INVALID:
-                    return b'{"line":%d,%b%b' % (number, cell.prefix, fast[1]), cell.tail, False
+                tail = self._cell(fast[0])
+                if tail is not None and tail is not _INVALID:
+                    return _HEAD % (number, fast[1]), tail, False
             seen = self.seen.get(raw)
             if seen is not None:  # the same bytes as an earlier line: the same case, the same answer
-                return b'{"line":%d,%b%b' % (number, seen[1].prefix, seen[0]), seen[1].tail, False
+                return _HEAD % (number, seen[0]), seen[1], False
             if not raw.strip():
                 return self._error(number, "blank line: expected a patient case (a JSON object)"), b"", True
             case = self.load(raw)  # strict: UTF-8, limits, plain numbers (axilla_kg.inputs.safejson)
-            found = self._cell(case)
-            if found is None:
-                return self._render(number, case), b"", False
-            cell, echo = found, _encode(case.to_json()).encode()
+            tail = self._cell(self.key(case), case)
+            if tail is None or tail is _INVALID:  # (never _INVALID for a case the contract accepted)
+                return dumps({"line": number, **self.answers.result(case)}).encode() + b"\n", b"", False
+            echo = _encode(case.to_json()).encode()[1:-1]  # its members (the head opens the object)
             if len(self.seen) >= MAX_SEEN_LINES:
                 self.seen.clear()
-            self.seen[raw] = (echo, cell)
-            return b'{"line":%d,%b%b' % (number, cell.prefix, echo), cell.tail, False
+            self.seen[raw] = (echo, tail)
+            return _HEAD % (number, echo), tail, False
         except CaseError as exc:
             return self._error(number, str(exc), exc.field), b"", True
         except RecursionError:
@@ -183,19 +148,6 @@ class BatchRecommender:
         except Exception as exc:
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             return self._error(number, f"cannot answer this line: {reason}"), b"", True
-
-    def _fast_cell(self, key: tuple[Any, ...], raw: bytes) -> Any:
-        """The cell of a fast-path key not seen before: the strict path reads the line (so the
-        contract's rules decide), and its verdict holds for every line with this key."""
-        if len(self.fast_cells) >= MAX_CACHED_CELLS:
-            self.fast_cells.clear()
-        try:
-            case = self.load(raw)
-        except CaseError:
-            self.fast_cells[key] = _INVALID
-            return _INVALID
-        cell = self.fast_cells[key] = self._cell(case)
-        return cell
 
     def answer(self, number: int, text: str) -> str:
         """One whole output line (without the newline), as text."""
@@ -209,76 +161,103 @@ class BatchRecommender:
             error["field"] = field
         return dumps(error).encode() + b"\n"
 
-    def _result(self, case: PatientCase) -> dict[str, Any]:
-        if self.detail != REF:
-            return self.recommender.recommend(case, detail=self.detail)
-        result = self.recommender.recommend(case, detail="full")
-        refs = []
-        for match in result["matches"]:
-            details = dumps(match).encode()
-            ref = f"{match['topic']}-{match['variant']}-{hashlib.sha256(details).hexdigest()[:10]}"
-            self.details.setdefault(ref, details)
-            refs.append({"topic": match["topic"], "variant": match["variant"], "ref": ref})
-        result["matches"] = refs
-        return result
-
-    def _render(self, number: int, case: PatientCase) -> bytes:
-        """A whole answer line, computed afresh (cells whose answer does not fit the cache)."""
-        return dumps({"line": number, **self._result(case)}).encode() + b"\n"
-
-    def _cell(self, case: PatientCase) -> _Cell | None:
-        key = self.key(case)
-        try:
+    def _cell(self, key: Key, case: PatientCase | None = None) -> bytes | None:
+        """The answer tail of a class not met before (``_INVALID`` if its cases break a rule; the
+        strict contract decides, once per class of the fields the rules look at)."""
+        if key in self.cells:
             return self.cells[key]
-        except KeyError:
-            pass
-        if len(self.cells) >= MAX_CACHED_CELLS:  # keep memory flat whatever the input
+        if self.cell_bytes >= MAX_CELL_BYTES:  # keep memory flat whatever the input
             self.cells.clear()
-            self.tails.clear()
             self.seen.clear()
-        result = self._result(case)
-        cell: _Cell | None = None
-        # the echo is spliced in per case; that is only right if the answer echoes the case as is
-        if "case" in result and dumps(result["case"]) == dumps(case.to_json()):
-            result["case"] = _CASE_MARK
-            text = dumps(result)
-            at = text.index(_CASE_MARK_JSON)
-            tail = text[at + len(_CASE_MARK_JSON) :].encode() + b"\n"
-            cell = _Cell(text[1:at].encode(), self.tails.setdefault(tail, tail))
-        self.cells[key] = cell
-        return cell
+            self.answers.clear()
+            self.cell_bytes = 0
+        if case is None:
+            ruled = self.partition.ruled_of(key)
+            valid = self.valid.get(ruled)
+            if valid is None:
+                try:
+                    case = self.recommender.reader.parse(self.partition.member(key))
+                    valid = True
+                except CaseError:
+                    valid = False
+                self.valid[ruled] = valid
+            if not valid:
+                self.cells[key] = _INVALID
+                return _INVALID
+        tail = self.cells[key] = self.answers.tail(key, case)
+        self.cell_bytes += len(tail) if tail is not None else 0
+        return tail
 
     # a block ----------------------------------------------------------------------------------
     def answer_block(self, block: Block) -> tuple[list[bytes], int]:
-        """The pieces to write for a block of lines, and how many of its lines are errors."""
+        """The pieces to write for a block of lines, and how many of its lines are errors.
+
+        Lines sent before (same bytes) take their echo and tail from ``seen``; the others are read
+        together (:meth:`FastLine.read_block`), and only a line met with a new class or refused by
+        the fast reader runs Python code of its own."""
         first, lines = block
-        pieces: list[bytes] = []
+        count = len(lines)
+        seen: Callable[[Any], Any] = self.seen.get
+        found: list[Any] = list(map(seen, lines))  # (echo, tail), or None
+        todo = [i for i, hit in enumerate(found) if hit is None]
+        slow: dict[int, bytes] = {}  # line index -> its whole output (error lines, strict-path lines)
+        if todo:
+            self._read(lines, found, todo, slow)
         errors = 0
-        answer, cells, seen, append = self.answer_line, self.fast_cells, self.seen, pieces.append
-        fast = self.fast.read if self.fast is not None else None
-        for number, raw in enumerate(lines, first):
-            if raw is not None:  # the common lines, inline (answer_line does the rest)
-                hit = seen.get(raw)
-                if hit is not None:  # the same bytes as an earlier line: the same case, the same answer
-                    append(b'{"line":%d,%b%b' % (number, hit[1].prefix, hit[0]))
-                    append(hit[1].tail)
-                    continue
-                found = fast(raw) if fast is not None else None
-                if found is not None:
-                    cell = cells.get(found[0])
-                    if type(cell) is _Cell:
-                        if len(seen) >= MAX_SEEN_LINES:
-                            seen.clear()
-                        seen[raw] = (found[1], cell)
-                        append(b'{"line":%d,%b%b' % (number, cell.prefix, found[1]))
-                        append(cell.tail)
-                        continue
-            head, tail, failed = answer(number, raw)
-            append(head)
-            if tail:
-                append(tail)
-            errors += failed
+        if slow:
+            for i in slow:
+                head, tail, failed = self.answer_line(first + i, lines[i])
+                slow[i] = head + tail
+                errors += failed
+                found[i] = (b"", b"")
+        pieces: list[bytes] = [b""] * (2 * count)
+        pieces[0::2] = map(_HEAD.__mod__, zip(range(first, first + count), map(itemgetter(0), found), strict=True))
+        pieces[1::2] = map(itemgetter(1), found)
+        for i, whole in slow.items():
+            pieces[2 * i], pieces[2 * i + 1] = whole, b""
         return pieces, errors
+
+    def _keys(self, part: list[bytes | None]) -> tuple[list[Any], list[bytes]]:
+        """Class keys (``None``: the strict path answers the line) and echo members of lines: a block at
+        once; a block with a line that is not plainly a case in runs of :data:`RUN_LINES`, and a run
+        with such a line line by line (so a bad line now and then costs little)."""
+        if self.fast is None:
+            return [None] * len(part), [b""] * len(part)
+        read = None if None in part else self.fast.read_block(part)  # type: ignore[arg-type]
+        if read is not None:
+            return read
+        if len(part) > RUN_LINES:
+            keys: list[Any] = []
+            echoes: list[bytes] = []
+            for start in range(0, len(part), RUN_LINES):
+                more = self._keys(part[start : start + RUN_LINES])
+                keys += more[0]
+                echoes += more[1]
+            return keys, echoes
+        each = [self.fast.read(raw) if raw is not None else None for raw in part]
+        return [r[0] if r is not None else None for r in each], [r[1] if r is not None else b"" for r in each]
+
+    def _read(self, lines: list[bytes | None], found: list[Any], todo: list[int], slow: dict[int, bytes]) -> None:
+        """Fill ``found`` at ``todo`` with (echo, tail) from the fast reader, or mark the line ``slow``."""
+        part: list[Any] = lines if len(todo) == len(lines) else [lines[i] for i in todo]
+        keys, echoes = self._keys(part)
+        tails: list[Any] = list(map(self.cells.get, keys))
+        if None in tails:  # a class met for the first time, or a line the fast reader declined
+            for k in [k for k, tail in enumerate(tails) if tail is None]:
+                tails[k] = self._cell(keys[k]) if keys[k] is not None else None
+        pairs = list(zip(echoes, tails, strict=True))
+        if len(self.seen) + len(todo) >= MAX_SEEN_LINES:
+            self.seen.clear()
+        self.seen.update(zip(part, pairs, strict=True))
+        if None in tails or _INVALID in tails:  # (only a few lines of a block, if any)
+            for k in [k for k, tail in enumerate(tails) if tail is None or tail is _INVALID]:
+                slow[todo[k]] = b""
+                self.seen.pop(part[k], None)
+        if part is lines:
+            found[:] = pairs
+        else:
+            for i, pair in zip(todo, pairs, strict=True):
+                found[i] = pair
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -328,6 +307,9 @@ def write_pieces(fd: int, pieces: list[bytes]) -> None:
     while start < len(views):
         batch = views[start : start + _IOV_MAX]
         written = os.writev(fd, batch)
+        if written == sum(map(len, batch)):  # the usual case: all of it
+            start += len(batch)
+            continue
         for piece in batch:
             if written >= len(piece):
                 written -= len(piece)
@@ -391,201 +373,25 @@ def run(
     source: IO[bytes] | IO[str] | Iterable[str | bytes],
     out: IO[str] | IO[bytes],
     progress: IO[str] | None = None,
-    jobs: int = 1,
     detail: str = "full",
 ) -> dict[str, Any]:
     """Answer every line of ``source`` on ``out`` in input order; returns the counts (and, with
-    ``detail="ref"``, the ``details`` document: reference -> variant details).
-
-    With ``jobs`` > 1 forked worker processes answer and write blocks of lines in turn; a small
-    input (one block) is answered in this process, since forking would cost more than it saves.
-    """
+    ``detail="ref"``, the ``details`` document: reference -> variant details)."""
     answerer = BatchRecommender(recommender, detail)
     counts: dict[str, Any] = {"cases": 0, "errors": 0}
     meter = _Progress(progress, time.monotonic())
     sink = _Sink(out)
-    blocks = read_blocks(_source_stream(source))
-    head = [b for _, b in zip(range(2), blocks, strict=False)]
-    if jobs > 1 and len(head) > 1 and sink.fd is not None:
-        _run_workers(answerer, _chain(head, blocks), sink.fd, jobs, counts, meter)
-    else:
-        writer = _Writer(lambda pieces, lines, errors: sink.write(pieces))
-        try:
-            for block in _chain(head, blocks):
-                pieces, errors = answerer.answer_block(block)
-                writer.put(pieces, len(block[1]), errors)
-                counts["cases"] += len(block[1])
-                counts["errors"] += errors
-                meter.update(counts)
-        finally:
-            writer.close()
-        counts["details"] = answerer.details
+    for block in read_blocks(_source_stream(source)):
+        pieces, errors = answerer.answer_block(block)
+        sink.write(pieces)
+        counts["cases"] += len(block[1])
+        counts["errors"] += errors
+        meter.update(counts)
     sink.flush()
     meter.finish(counts)
-    if detail != REF:
-        counts.pop("details", None)
+    if detail == REF:
+        counts["details"] = answerer.details
     return counts
-
-
-def _chain(head: list[Block], rest: Iterator[Block]) -> Iterator[Block]:
-    yield from head
-    yield from rest
-
-
-class _Writer:
-    """Writes blocks on a thread, so that answering the next block overlaps the kernel's copy of
-    this one (``writev`` releases the GIL). At most two blocks wait, so memory stays flat; a write
-    error is raised to the producer at its next :meth:`put` or at :meth:`close`."""
-
-    def __init__(self, write: Callable[[list[bytes], int, int], None]) -> None:
-        self.write = write
-        self.queue: queue.Queue[tuple[list[bytes], int, int] | None] = queue.Queue(maxsize=2)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="axilla-kg batch writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            if self.error is None:  # after a failure keep draining, so the producer never blocks
-                try:
-                    self.write(*item)
-                except BaseException as exc:  # handed to the producer
-                    self.error = exc
-
-    def put(self, pieces: list[bytes], lines: int, errors: int) -> None:
-        if self.error is not None:
-            raise self.error
-        self.queue.put((pieces, lines, errors))
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-
-def _worker(index: int, jobs: int, answerer: BatchRecommender, conn: Any, turns: list[Any], done: Any, fd: int) -> None:
-    """A forked worker: answer its blocks (every ``jobs``-th), write each when its turn comes.
-
-    It never prints: a failure is reported to the main process as a message and an exit code.
-    """
-
-    def write(pieces: list[bytes], lines: int, errors: int) -> None:
-        turns[index].acquire()
-        try:
-            write_pieces(fd, pieces)
-        finally:
-            turns[(index + 1) % jobs].release()
-        done[2 * index] += lines
-        done[2 * index + 1] += errors
-
-    try:
-        writer = _Writer(write)
-        while (block := conn.recv()) is not None:
-            pieces, errors = answerer.answer_block(block)
-            writer.put(pieces, len(block[1]), errors)
-        writer.close()
-        conn.send(("ok", answerer.details))
-        conn.close()
-    except BrokenPipeError:
-        _report(conn, ("pipe", "output closed"))
-        os._exit(3)
-    except OSError as exc:
-        _report(conn, ("error", f"cannot write the answers: {exc.strerror or exc}"))
-        os._exit(4)
-    except BaseException as exc:  # reported to the main process, never printed
-        _report(conn, ("error", f"{type(exc).__name__}: {exc}"))
-        os._exit(4)
-
-
-def _report(conn: Any, message: tuple[str, Any]) -> None:
-    with contextlib.suppress(OSError):
-        conn.send(message)
-
-
-def _run_workers(
-    answerer: BatchRecommender,
-    blocks: Iterator[Block],
-    fd: int,
-    jobs: int,
-    counts: dict[str, Any],
-    meter: _Progress,
-) -> None:
-    import multiprocessing
-    from multiprocessing.connection import wait
-
-    context = multiprocessing.get_context("fork")
-    # the workers inherit the graph, the compiled classifier and the caches: keep the collector off
-    # those pages, so they stay shared instead of being copied into every worker
-    gc.freeze()
-    turns = [context.Semaphore(0) for _ in range(jobs)]
-    turns[0].release()
-    done = context.Array("q", 2 * jobs, lock=False)
-    conns, procs = [], []
-    for index in range(jobs):
-        here, there = context.Pipe()
-        proc = context.Process(
-            target=_worker, args=(index, jobs, answerer, there, turns, done, fd), name=f"axilla-kg batch {index}"
-        )
-        proc.daemon = True
-        proc.start()
-        there.close()
-        conns.append(here)
-        procs.append(proc)
-
-    def watchdog() -> None:
-        """A worker that dies holds the turn for ever: end the others, so nothing waits on it.
-        (The only place that reaps the workers until it returns, so no exit status is lost.)"""
-        remaining = {p.sentinel: p for p in procs}
-        while remaining:
-            for sentinel in wait(list(remaining)):
-                proc = remaining.pop(sentinel)  # type: ignore[arg-type]
-                proc.join()  # the sentinel closes just before the exit status is ready: wait for it
-                if proc.exitcode != 0:
-                    for other in procs:
-                        other.terminate()
-
-    guard = threading.Thread(target=watchdog, name="axilla-kg batch watchdog", daemon=True)
-    guard.start()
-    try:
-        for number, block in enumerate(blocks):
-            conns[number % jobs].send(block)
-            counts["cases"], counts["errors"] = sum(done[0::2]), sum(done[1::2])
-            meter.update(counts)
-        for conn in conns:
-            conn.send(None)
-    except OSError:  # a worker has gone: its report says why
-        for proc in procs:
-            proc.terminate()
-    except BaseException:  # interrupted: end the workers, and say nothing more
-        for proc in procs:
-            proc.terminate()
-        raise
-    finally:
-        reports = []
-        for conn in conns:
-            try:
-                reports.append(conn.recv())
-            except (EOFError, OSError):
-                reports.append(None)
-            conn.close()
-        guard.join()
-        for proc in procs:
-            proc.join()
-    counts["cases"], counts["errors"] = sum(done[0::2]), sum(done[1::2])
-    details: dict[str, bytes] = {}
-    for report in reports:
-        if report is not None and report[0] == "pipe":
-            raise BrokenPipeError(report[1])
-    failures = [report[1] for report in reports if report is not None and report[0] != "ok"]
-    failures += [
-        f"a worker ended with exit code {p.exitcode}" for r, p in zip(reports, procs, strict=True) if r is None
-    ]
-    if failures:  # the workers' own reports first: a worker ended by the watchdog only says it was ended
-        raise BatchOutputError(f"batch output incomplete after {counts['cases']:,} lines: {failures[0]}")
-    for report in reports:
-        details.update(report[1])
-    counts["details"] = details
 
 
 class _Progress:
@@ -615,11 +421,6 @@ def details_document(details: dict[str, bytes]) -> bytes:
     """``--detail ref``: one JSON object mapping each reference to its variant's details, sorted."""
     body = ",".join(f"{_encode(ref)}:{details[ref].decode()}" for ref in sorted(details))
     return ("{" + body + "}\n").encode()
-
-
-def default_jobs() -> int:
-    """One worker per core, at most four (reading the input needs a share too)."""
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def progress_stream() -> IO[str] | None:

@@ -23,18 +23,19 @@ matches + candidates (held equal to HermiT by ``tests/test_fast_path.py``), it i
    ``procedure`` is given) that its answer decides. The expectation is over the field's *distinct
    answers* — values grouped by their effect on the open variants (``imaging_step``: initial |
    next; ``tumor_size_cm``: the intervals between the bounds the candidates use) — each weighted
-   by how likely it is if the patient fits one of the open variants, each equally likely, and a
-   variant takes each value it accepts equally often. An answer no open variant accepts ("no
-   criteria apply") weighs nothing, so an implausible answer that would rule everything out does
-   not make a question look good;
+   by how likely it is if every unknown fact takes each of its values equally often and the
+   patient fits one of the open variants (:meth:`Decider._weights`). An answer no open variant
+   accepts ("no criteria apply") weighs nothing, so an implausible answer that would rule
+   everything out does not make a question look good;
 2. then the expected number of open variants its answer rules out (the same weights);
 3. then the registry's fixed field order (``ax:caseOrder``).
 
 Only a field some candidate tests and the case does not give (nor assume) is asked, only if it
-applies to the patient: every case rule that makes the field presuppose another field (a rule
-triggered by the field itself or by a "yes"/a value of it, not one triggered by a "no") must be
-satisfied by a given value (no tumour size, nodal status or neoadjuvant phase before a known
-cancer), and only the answers the contract accepts together with the given facts are offered.
+applies to the patient: a field that a case rule makes presuppose another as a whole (no tumour
+size, nodal status or clinical stage before a known cancer) waits for that field; a value that
+presupposes a fact not given (planned NAC, suspicion of metastases, a question about NAC response)
+is not offered, and a field left with only "no" is not asked. Only the answers the contract
+accepts together with the given facts are offered.
 A field whose answers change nothing is never asked: ``None`` when nothing is undecided or no
 question can change anything.
 """
@@ -52,6 +53,8 @@ from axilla_kg.recommend.classify import CompiledVariant, Test
 
 #: steps either side of a numeric bound when the answers of a number field are enumerated
 _DECIMAL_STEP = Decimal("0.000001")
+#: grouped answers remembered before the memo is cleared (memory stays flat in batch mode)
+_MAX_REMEMBERED = 50_000
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class Decider:
         self._ruled = sorted({name for r in registry.rules for name in (r.field, r.other)})
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._priors: dict[tuple[str, tuple[Test, ...]], float] = {}
+        self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = {}
 
     def table(self, v: CompiledVariant) -> Table:
         found = self._tables.get(v.variant_iri)
@@ -215,41 +220,102 @@ class Decider:
                 best = (score, self._question(feature, len(variants), gains, decides, rules_out))
         return best[1] if best is not None else None
 
-    @staticmethod
     def _weights(
-        feature: Feature, answers: list[tuple[list[Any], list[Open]]], variants: Sequence[Open]
+        self, feature: Feature, answers: list[tuple[list[Any], list[Open]]], variants: Sequence[Open]
     ) -> list[float]:
-        """How likely each distinct answer is if the patient fits one of the open variants, each
-        equally likely, and a variant takes each answer it accepts equally often (an enum or boolean
-        answer counts once per value it groups, a number range once). An answer no open variant
-        accepts weighs nothing."""
+        """How likely each distinct answer is if every unknown fact takes each of its values
+        equally often and the patient fits one of the open variants: a variant weighs the share of
+        completions it accepts (the product, over its unknown fields, of the share of values its
+        criterion accepts; a number bound counts one half), spread over the answers it accepts
+        (an enum or boolean answer counts once per value it groups, a number range once). An answer
+        no open variant accepts weighs nothing."""
         units = [1 if feature.kind in ("integer", "decimal") else len(shown) for shown, _ in answers]
         mass = [0.0] * len(answers)
         for o in variants:
             mine = [i for i, (_, kept) in enumerate(answers) if o in kept]
             total = sum(units[i] for i in mine)
+            prior = self._prior(o)
             for i in mine:
-                mass[i] += units[i] / total
+                mass[i] += prior * units[i] / total
         whole = sum(mass)
         return [m / whole for m in mass] if whole else mass
 
-    def _applies(self, feature: Feature, case: PatientCase) -> bool:
-        for rule in self.registry.rules:
-            if rule.field != feature.name:
+    def _prior(self, o: Open) -> float:
+        """The share of the completions of the case that a variant accepts (its unknown criteria
+        taken as independent, each value equally likely); remembered per variant and unknown tests."""
+        key = (o.variant.variant_iri, o.unknown)
+        found = self._priors.get(key)
+        if found is None:
+            found = self._priors[key] = self._share(o)
+        return found
+
+    def _share(self, o: Open) -> float:
+        share = 1.0
+        for name in {t.field for t in o.unknown}:
+            feature = self.registry[name]
+            tests = [t for t in o.unknown if t.field == name]
+            if feature.kind in ("integer", "decimal"):
+                share *= 0.5 ** len(tests)
                 continue
-            if rule.when is not None and False in rule.when:
-                continue  # triggered by a "no": a consistency rule, not a presupposition
-            if case.values.get(rule.other) not in rule.allows:
+            values = feature.values if feature.kind == "enum" else (True, False)
+            share *= sum(all(t.evaluate(v) for t in tests) for v in values) / len(values)
+        return share
+
+    def _applies(self, feature: Feature, case: PatientCase) -> bool:
+        """A field that presupposes another (a case rule on the field as a whole, e.g. a tumour
+        size needs a known cancer) applies only when the case gives that other field an allowed
+        value."""
+        for rule in self.registry.rules:
+            if rule.field == feature.name and rule.when is None and case.values.get(rule.other) not in rule.allows:
                 return False
         return True
 
+    def _presupposed(self, feature: Feature, case: PatientCase) -> frozenset[Any]:
+        """Values of the field that presuppose a fact the case does not give (a case rule on those
+        values, e.g. planned NAC or suspicion of metastases need a known cancer, a question about
+        NAC response needs NAC started): not offered. A rule triggered by "false" is a consistency
+        rule (NAC not planned implies none given), checked by the contract instead."""
+        out: set[Any] = set()
+        for rule in self.registry.rules:
+            if rule.field != feature.name or rule.when is None or False in rule.when:
+                continue
+            if case.values.get(rule.other) not in rule.allows:
+                out |= rule.when
+        return frozenset(out)
+
     def _answers(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
+        """:meth:`_grouped`, remembered per field, the open variants' unknown tests on it and what the
+        case rules see of the case (all it depends on): batch mode asks for thousands of classes."""
+        name = feature.name
+        key = (
+            name,
+            tuple((o.variant.variant_iri, tuple(t for t in o.unknown if t.field == name)) for o in variants),
+            tuple((rule, case.values.get(rule)) for rule in self._ruled),
+        )
+        found = self._grouped_answers.get(key)
+        if found is None:
+            if len(self._grouped_answers) >= _MAX_REMEMBERED:
+                self._grouped_answers.clear()
+            answers = self._grouped(feature, case, variants)
+            found = self._grouped_answers[key] = [
+                (shown, tuple(i for i, o in enumerate(variants) if any(o is k for k in kept)))
+                for shown, kept in answers
+            ]
+        return [(shown, [variants[i] for i in kept]) for shown, kept in found]
+
+    def _grouped(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
         """The field's distinct answers (grouped by their effect on the open variants) that the
         contract accepts with the given facts, each with the open variants it keeps."""
         name = feature.name
         tests = {o.variant.variant_iri: [t for t in o.unknown if t.field == name] for o in variants}
         groups: dict[tuple[bool, ...], tuple[list[Any], list[Open]]] = {}
-        for value in self._values(feature, tests):
+        values = self._values(feature, tests)
+        presupposed = self._presupposed(feature, case)
+        if presupposed:
+            values = [v for v in values if v not in presupposed]
+            if len(values) < 2:
+                return []  # only the answer "no" is left: the field is about a fact not known yet
+        for value in values:
             try:
                 self.check({**case.values, name: value})
             except CaseError:
@@ -308,7 +374,8 @@ class Decider:
         for shown, now, _ in gains:
             if now:
                 answer = " or ".join(_text(v) for v in shown)
-                parts.append(f"{answer} decides {', '.join(now)}")
+                named = ", ".join(now[:3]) + (f" and {len(now) - 3} more" if len(now) > 3 else "")
+                parts.append(f"{answer} decides {named}")
         why = "; ".join(parts) if parts else "no one answer decides it yet"
         why += f"; expected {decides:.2g} decided, {out:.2g} of {total} possible variants ruled out"
         return {

@@ -50,6 +50,7 @@ class Recommender:
     _info: dict[str, _VariantInfo] = field(default_factory=dict)
     _notes: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     _titles: dict[str, dict[int, str]] = field(default_factory=dict)
+    _tables: dict[str, Table] | None = None
     #: topic IRIs of superseded editions: history, never an open variant of a decided answer
     superseded: frozenset[str] = frozenset()
     confidence_rank: dict[str, int] = field(default_factory=dict)
@@ -125,11 +126,24 @@ class Recommender:
         return self._decider
 
     def _table(self, v: CompiledVariant) -> Table:
-        payload = self.info(v).payload
-        rows: dict[str, list[Row]] = {}
-        for r in payload["ratings"]:
-            rows.setdefault(r["procedure"], []).append(Row(r["category"], r["rrl"], r["confidence"]))
-        return Table({p: tuple(rs) for p, rs in rows.items()}, bool(payload["complete"]))
+        """A variant's rating table for decisions: its rating rows and completeness, read for every
+        variant at once on first use (one query, the rows ``variant-ratings`` gives), so the first
+        case of a batch worker does not pay a query per candidate."""
+        if self._tables is None:
+            found: dict[str, list[dict[str, Any]]] = {}
+            for variant, procedure, category, rrl, confidence in _rows(self.kg, _ALL_RATINGS):
+                found.setdefault(str(variant), []).append(
+                    {"procedure": procedure, "category": category, "rrl": rrl, "confidence": confidence}
+                )
+            complete = {str(v): bool(c) for v, c in _rows(self.kg, _COMPLETE)}
+            self._tables = {}
+            for c in self.classifier.variants:
+                rows: dict[str, list[Row]] = {}
+                for r in self._ratings(found.get(c.variant_iri, [])):
+                    rows.setdefault(r["procedure"], []).append(Row(r["category"], r["rrl"], r["confidence"]))
+                table = {p: tuple(rs) for p, rs in rows.items()}
+                self._tables[c.variant_iri] = Table(table, complete.get(c.variant_iri, False))
+        return self._tables[v.variant_iri]
 
     @property
     def reader(self) -> CaseReader:
@@ -383,6 +397,18 @@ class Recommender:
     def _fields(self, names: list[str]) -> list[str]:
         wanted = set(names)
         return [f for f in self.registry.fields if f in wanted]
+
+
+#: every rating row of every variant, as ``variant-ratings`` selects them (category stated or not)
+_ALL_RATINGS = """SELECT ?v ?procedure ?category ?rrl ?confidence WHERE {
+  ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p ; ax:category ?c ; ax:confidence ?conf ; ax:hasSourceRecord ?src .
+  ?p ax:procedureName ?procedure . ?c ax:categoryRank ?rank . ?conf rdfs:label ?label .
+  ?src ax:sourceCitation ?citation ; ax:sourceFile ?file .
+  OPTIONAL { ?c ax:categoryText ?category }
+  OPTIONAL { ?r ax:listedRRL ?level . ?level ax:rrlSymbol ?rrl }
+  BIND(STR(?label) AS ?confidence)
+}"""
+_COMPLETE = "SELECT ?v ?complete WHERE { ?v ax:patientClass ?cls ; ax:ratingTableComplete ?complete }"
 
 
 def _rows(kg: KnowledgeGraph, select: str) -> list[tuple[Any, ...]]:

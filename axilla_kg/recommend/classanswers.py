@@ -1,0 +1,357 @@
+"""The answer of a class of cases (:mod:`axilla_kg.recommend.partition`), rendered from cached parts.
+
+Batch mode meets a new class of case every few lines on real data (a department's 200,000 orders
+hold tens of thousands), so building each one's answer with :meth:`Recommender.recommend` and
+``json.dumps`` (about half a millisecond) would dominate the run. Here a class's answer is compiled
+work instead:
+
+* each variant's status (match; candidate and what it needs; miss and where it differs) is
+  remembered per class of the fields it tests — a tuple lookup, not a walk over its tests;
+* the answer's parts depend on few things, and each part is rendered to JSON once per value of what
+  it depends on: ``matches`` and ``conflicts`` on the set of matches, ``needs`` and ``candidates`` on
+  the candidates, ``nearest`` on the misses that count, ``assumed`` on the defaults assumed.
+
+The bytes are those of ``dumps(recommend(case))`` with the ``case`` echo left out (the caller splices
+each line's own echo in). That equality is the recommender's to define: it is held by
+``tests/test_classanswers.py`` with hypothesis over the whole contract, and checked again at start-up
+on probe classes — if the recommender's answer has changed shape (a new part this module does not
+know), every class is answered through :meth:`Recommender.recommend` instead, slower but exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import repeat
+from operator import call, itemgetter
+from typing import Any
+
+from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
+from axilla_kg.recommend.classify import CompiledVariant
+from axilla_kg.recommend.decide import Open
+from axilla_kg.recommend.partition import ABSENT, Key, Partition
+from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
+
+#: ``--detail`` value: each match as a reference into a separate details document.
+REF = "ref"
+#: What comes before each line's case echo: ``{"line":N,`` + this + the echo's members + the class's
+#: tail (which closes the echo's object first).
+CASE_HEAD = b'"case":{'
+#: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
+MAX_PARTS = 20_000
+PROBES = 48
+_MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
+#: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_CASE_MARK = "\x00axilla-kg:case\x00"
+_CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
+Status = tuple[Any, ...]
+
+
+@dataclass
+class _Variant:
+    """A compiled variant with its status per class of the fields it tests."""
+
+    variant: CompiledVariant
+    positions: tuple[int, ...]  # registry positions of the fields it tests
+    refs: tuple[tuple[int, int], ...]  # per test: (index into positions, index into that field's tests)
+    classes: Callable[[Key], Any]  # key -> the classes of its fields
+    statuses: dict[Any, Status] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _TopicAnswer:
+    """A topic's share of an answer, for one combination of the classes of the fields it tests."""
+
+    matched: tuple[int, ...]  # its matching variants (indices, classifier order)
+    needs: int  # the fields its candidates need, as a bit mask over registry positions
+    candidates: bytes  # its candidates' JSON entries, comma-separated
+    nearest: bytes  # its nearest variants' JSON entries (none when it has a match or a candidate)
+    open: tuple[Status, ...]  # its candidates' statuses (what decided answers and the next question need)
+
+
+@dataclass
+class _Topic:
+    topic: str
+    variants: tuple[int, ...]  # indices of its variants
+    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants test
+    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)
+
+
+class ClassAnswers:
+    """``class key -> tail bytes`` (everything after the case echo's members, newline included)."""
+
+    def __init__(self, recommender: Recommender, partition: Partition, detail: str = "full") -> None:
+        self.recommender, self.partition, self.detail = recommender, partition, detail
+        self.reader: CaseReader = recommender.reader
+        self.names = partition.registry.fields
+        self.variants: list[_Variant] = []
+        for variant in recommender.classifier.variants:
+            positions = tuple(sorted({self.names.index(t.field) for t in variant.tests}))
+            refs = tuple(
+                (positions.index(p), partition.fields[p].tests.index(t))
+                for t in variant.tests
+                for p in (self.names.index(t.field),)
+            )
+            classes: Callable[[Key], Any] = itemgetter(*positions) if positions else _nothing
+            self.variants.append(_Variant(variant, positions, refs, classes))
+        groups: dict[str, list[int]] = {}
+        for j, compiled in enumerate(self.variants):
+            groups.setdefault(compiled.variant.topic, []).append(j)
+        self.topics: list[_Topic] = []
+        for topic, members in groups.items():  # classifier order (by topic, then number)
+            tested = sorted({p for j in members for p in self.variants[j].positions})
+            self.topics.append(_Topic(topic, tuple(members), itemgetter(*tested) if tested else _nothing))
+        self.getters = [t.classes for t in self.topics]
+        self.memos = [t.answers for t in self.topics]
+        #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
+        self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
+        self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
+        #: assumed, matches (and conflicts), needs, decided, next question
+        self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}, {}]
+        self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
+        self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
+        self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
+        self.compiled = True
+        self.compiled = self.check(PROBES)
+
+    # --- the check against the recommender ------------------------------------------------------
+    def probes(self, count: int, seed: int = 24) -> list[tuple[Key, PatientCase]]:
+        """Valid classes drawn over every field's classes (fixed seed: the same probes every run)."""
+        rng = random.Random(seed)
+        found: list[tuple[Key, PatientCase]] = []
+        for _ in range(count * 20):
+            key = tuple(rng.randrange(len(c.members)) for c in self.partition.fields)
+            try:
+                case = self.reader.parse(self.partition.member(key))
+            except CaseError:
+                continue
+            found.append((self.partition.key_of(case), case))
+            if len(found) == count:
+                break
+        return found
+
+    def check(self, count: int) -> bool:
+        """Whether the compiled answers equal the recommender's on ``count`` probe classes."""
+        for key, case in self.probes(count):
+            compiled = self._compiled(key)
+            self.clear()
+            if compiled != self._recommended(case):
+                return False
+        return True
+
+    def clear(self) -> None:
+        caches: list[dict[Any, Any]] = [*self.parts, self.items, self.combinations, *self.memos]
+        for cache in caches:
+            cache.clear()
+
+    # --- answers ------------------------------------------------------------------------------
+    def tail(self, key: Key, case: PatientCase | None = None) -> bytes | None:
+        """The tail of the class's answer lines; ``None`` when the recommender does not echo the
+        case as given (then each line is rendered whole). ``case`` is any case of the class."""
+        if self.compiled:
+            return self._compiled(key)
+        if case is None:
+            case = self.reader.parse(self.partition.member(key))
+        return self._recommended(case)
+
+    def result(self, case: PatientCase) -> dict[str, Any]:
+        """The recommender's own answer for one case, at this detail level (``ref``: matches as references)."""
+        if self.detail != REF:
+            return self.recommender.recommend(case, detail=self.detail)
+        result = self.recommender.recommend(case, detail="full")
+        result["matches"] = [self._ref(match) for match in result["matches"]]
+        return result
+
+    def _recommended(self, case: PatientCase) -> bytes | None:
+        result = self.result(case)
+        if "case" not in result or dumps(result["case"]) != dumps(case.to_json()):
+            return None
+        result["case"] = _CASE_MARK
+        text = dumps(result)
+        at = text.index(_CASE_MARK_JSON)
+        if not text.startswith('{"case":'):
+            return None
+        return b"}" + text[at + len(_CASE_MARK_JSON) :].encode() + b"\n"
+
+    def _ref(self, match: dict[str, Any]) -> dict[str, Any]:
+        details = dumps(match).encode()
+        ref = f"{match['topic']}-{match['variant']}-{hashlib.sha256(details).hexdigest()[:10]}"
+        self.details.setdefault(ref, details)
+        return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
+
+    def _compiled(self, key: Key) -> bytes:
+        memos = self.memos
+        topics: list[Any] = list(map(dict.get, memos, map(call, self.getters, repeat(key))))
+        if None in topics:  # a topic meets this combination of its fields' classes for the first time
+            for i, found in enumerate(topics):
+                if found is None:
+                    if len(memos[i]) >= MAX_PARTS:
+                        memos[i].clear()
+                    topics[i] = memos[i][self.getters[i](key)] = self._topic(self.topics[i], key)
+        matched: tuple[int, ...] = ()
+        candidates: tuple[Status, ...] = ()
+        needs = 0
+        for answer in topics:
+            matched += answer.matched
+            candidates += answer.open
+            needs |= answer.needs
+        assumed, parts = tuple([key[p] for p in self.defaults]), self.parts
+        variants = (matched, candidates)
+        # the next question looks at the case only through what the contract's rules see of it and
+        # the defaults it assumes (the fields it may ask are those open candidates test, which the
+        # case leaves unknown)
+        asked = (variants, self.partition.ruled_of(key), assumed)
+        return b"".join(
+            (
+                b'},"assumed":',
+                parts[0].get(assumed) or self._part(0, assumed, self._assumed),
+                b',"decided":',
+                parts[3].get(variants) or self._part(3, variants, self._decided),
+                b',"next_question":',
+                parts[4].get(asked) or self._part(4, asked, lambda _: self._next_question(variants, key)),
+                b',"matches":',
+                parts[1].get(matched) or self._part(1, matched, self._matches),
+                b',"needs":',
+                parts[2].get(needs) or self._part(2, needs, self._needs),
+                b',"candidates":[',
+                b",".join([answer.candidates for answer in topics if answer.candidates]),
+                b'],"nearest":[',
+                b",".join([topics[i].nearest for i in self.nearest_order if topics[i].nearest]),
+                b"]}\n",
+            )
+        )
+
+    def _topic(self, topic: _Topic, key: Key) -> _TopicAnswer:
+        """A topic's share of the answer: from its variants' statuses (each remembered per class of the
+        fields it tests), rendered once per combination of statuses."""
+        statuses = []
+        for j in topic.variants:
+            compiled = self.variants[j]
+            classes = compiled.classes(key)
+            status = compiled.statuses.get(classes)
+            if status is None:
+                status = compiled.statuses[classes] = self._status(j, classes)
+            statuses.append(status)
+        combination = tuple(statuses)
+        found = self.combinations.get(combination)
+        if found is None:
+            if len(self.combinations) >= MAX_PARTS:
+                self.combinations.clear()
+            found = self.combinations[combination] = self._render_topic(statuses)
+        return found
+
+    def _render_topic(self, statuses: list[Status]) -> _TopicAnswer:
+        matched = tuple(status[1] for status in statuses if status[0] == _MATCHED)
+        candidates = [status for status in statuses if status[0] == _CANDIDATE]
+        misses = [status for status in statuses if status[0] == _MISSED]
+        needs = 0
+        for status in candidates:
+            for name in status[3]:
+                needs |= 1 << self.names.index(name)
+        entries = ",".join(self._item("candidate", status[1], (status[3],)) for status in candidates)
+        # nearest: only for a topic where nothing matches and nothing could match with more facts
+        nearest = self._nearest_in(tuple(misses)) if misses and not matched and not candidates else ""
+        return _TopicAnswer(matched, needs, entries.encode(), nearest.encode(), tuple(candidates))
+
+    def _part(self, kind: int, key: Any, render: Callable[[Any], bytes]) -> bytes:
+        part = self.parts[kind]
+        if len(part) >= MAX_PARTS:
+            part.clear()
+        found = part[key] = render(key)
+        return found
+
+    def _status(self, j: int, classes: Any) -> Status:
+        """``(matched, j, topic)``, ``(candidate, j, topic, needs)`` or ``(missed, j, topic, differs_in,
+        also_needs)``: variant ``j`` for one combination of the classes of the fields it tests. Fields
+        are listed in registry order, once each (as the recommender lists them)."""
+        compiled = self.variants[j]
+        each = classes if len(compiled.positions) > 1 else (classes,)
+        fields, positions = self.partition.fields, compiled.positions
+        violated: set[int] = set()
+        unknown: set[int] = set()
+        for k, t in compiled.refs:
+            result = fields[positions[k]].outcomes[each[k]][t]
+            if result is False:
+                violated.add(positions[k])
+            elif result is None:
+                unknown.add(positions[k])
+        topic, names = compiled.variant.topic, self.names
+        if not violated and not unknown:
+            return (_MATCHED, j, topic)
+        needs = tuple([names[p] for p in sorted(unknown)])
+        if not violated:
+            return (_CANDIDATE, j, topic, needs)
+        return (_MISSED, j, topic, tuple([names[p] for p in sorted(violated)]), needs)
+
+    # --- the parts ------------------------------------------------------------------------------
+    def _assumed(self, classes: tuple[int, ...]) -> bytes:
+        fields = self.partition.fields
+        assumed = {}
+        for position, code in zip(self.defaults, classes, strict=True):
+            if fields[position].members[code] is ABSENT:  # left out: the default was assumed
+                assumed[fields[position].feature.name] = fields[position].feature.default
+        return dumps(assumed).encode()
+
+    def _matches(self, matched: tuple[int, ...]) -> bytes:
+        rec = self.recommender
+        ordered = sorted((self.variants[j].variant for j in matched), key=lambda v: (topic_order(v.topic), v.number))
+        matches = []
+        for v in ordered:
+            info = rec.info(v)
+            payload = info.payload if self.detail != "brief" else {k: info.payload[k] for k in BRIEF_KEYS}
+            match = {**payload, "explanation": info.explanation}
+            matches.append(self._ref(match) if self.detail == REF else match)
+        return (_encode(matches) + ',"conflicts":' + _encode(rec.conflicts(ordered))).encode()
+
+    def _item(self, kind: str, j: int, lists: tuple[tuple[str, ...], ...]) -> str:
+        """One entry of ``candidates`` (lists: needs) or ``nearest`` (differs_in, also_needs), as JSON."""
+        key = (kind, j, lists)
+        found = self.items.get(key)
+        if found is None:
+            if len(self.items) >= MAX_PARTS:
+                self.items.clear()
+            v = self.variants[j].variant
+            item: dict[str, Any] = {"topic": v.topic, "variant": v.number, "title": self.recommender.title(v)}
+            if self.detail == "brief":  # brief: variant numbers only (titles come with `show`)
+                del item["title"]
+            names = ("needs",) if kind == "candidate" else ("differs_in", "also_needs")
+            item |= {name: list(values) for name, values in zip(names, lists, strict=True)}
+            found = self.items[key] = dumps(item)
+        return found
+
+    def _open(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> list[Open]:
+        """The open variants (matches, then candidates with their unknown tests; superseded editions
+        left out), as :mod:`axilla_kg.recommend.decide` takes them."""
+        superseded = self.recommender.superseded
+        matched, candidates = variants
+        out = [Open(self.variants[j].variant, "match") for j in matched]
+        for status in candidates:
+            v = self.variants[status[1]].variant
+            out.append(Open(v, "candidate", tuple(t for t in v.tests if t.field in status[3])))
+        return [o for o in out if o.variant.topic_iri not in superseded]
+
+    def _decided(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> bytes:
+        decided, _ = self.recommender.decider.decided(self._open(variants))
+        return _encode(decided).encode()
+
+    def _next_question(self, variants: tuple[tuple[int, ...], tuple[Status, ...]], key: Key) -> bytes:
+        case = self.reader.parse(self.partition.member(key))  # any case of the class asks the same
+        return _encode(self.recommender.decider.next_question(case, self._open(variants))).encode()
+
+    def _needs(self, mask: int) -> bytes:
+        return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()
+
+    def _nearest_in(self, misses: tuple[Status, ...]) -> str:
+        """The nearest variants of one topic: those differing in the fewest fields, then needing fewest."""
+        best = min(len(m[3]) for m in misses)
+        closest = [m for m in misses if len(m[3]) == best]
+        closest.sort(key=lambda m: (len(m[4]), self.variants[m[1]].variant.number))
+        return ",".join(self._item("nearest", m[1], (m[3], m[4])) for m in closest)
+
+
+def _nothing(key: Key) -> tuple[()]:
+    return ()

@@ -1,0 +1,140 @@
+"""The equivalence classes of patient cases under the compiled variant definitions: batch mode's cache key.
+
+A recommendation depends on a case only through the three-valued result of every variant test
+(:mod:`axilla_kg.recommend.classify`) and through which fields were assumed from a default; whether
+the case is valid at all depends on the contract's rules between fields. So two cases whose fields
+fall, one by one, into the same *class* get the same answer (apart from the echoed ``case``):
+
+* an enumerated or boolean value counts only through the outcome of each distinct test on its field
+  and through its membership in every value set a contract rule names for that field;
+* a number counts only through which side of each bound it lies on: the bounds are read from the
+  compiled classifier (age 18, tumour size 2 cm, ... whatever the definitions say), never listed here;
+* a field left out and a field sent as ``null`` are both "not known" — unless the field has a
+  registry default, where leaving it out assumes the default (its own class) and ``null`` does not.
+
+Each field's classes are numbered; a case's key is the tuple of its fields' class numbers, in the
+registry's order. The tables are built once from the classifier, the registry and its rules, so a
+new topic with new bounds or a new case field changes the key with no code change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from axilla_kg.contract.cases import PatientCase
+from axilla_kg.contract.features import Feature, Registry
+from axilla_kg.recommend.classify import Classifier, Test
+
+#: A field the case leaves out (msgspec's marker, as the batch reader decodes it).
+ABSENT: Any = msgspec.UNSET
+Key = tuple[int, ...]
+
+
+@dataclass
+class FieldClasses:
+    """One case field's classes: what a value of it can change in an answer."""
+
+    feature: Feature
+    position: int
+    tests: tuple[Test, ...]  # the distinct variant tests on this field
+    value_sets: tuple[frozenset[Any], ...]  # the value sets contract rules name for this field
+    codes: dict[Any, int] = field(default_factory=dict)  # value (None: null, ABSENT: left out) -> class
+    members: list[Any] = field(default_factory=list)  # class -> one value of it (None, ABSENT, a value)
+    outcomes: list[tuple[bool | None, ...]] = field(default_factory=list)  # class -> results of ``tests``
+    #: class -> what the contract's rules see of it (given or not, and in which of their value sets)
+    ruled: list[int] = field(default_factory=list)
+    rule_signatures: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    signatures: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+    @property
+    def numeric(self) -> bool:
+        return self.feature.kind in ("integer", "decimal")
+
+    def _signature(self, value: Any) -> tuple[Any, ...]:
+        if value is ABSENT and self.feature.default is not None:
+            return ("assumed", *self._signature(self.feature.default))
+        if value is None or value is ABSENT:
+            return ("unknown",)
+        return ("given", tuple(t.evaluate(value) for t in self.tests), tuple(value in s for s in self.value_sets))
+
+    def code(self, value: Any) -> int:
+        """The class of a valid value (numbers are classed on first sight and not remembered here)."""
+        found = self.codes.get(value) if not self.numeric or value is None or value is ABSENT else None
+        if found is not None:
+            return found
+        signature = self._signature(value)
+        code = self.signatures.get(signature)
+        if code is None:
+            code = self.signatures[signature] = len(self.members)
+            self.members.append(value)
+            evaluated = self.feature.default if value is ABSENT and self.feature.default is not None else value
+            self.outcomes.append(tuple(t.evaluate(None if evaluated is ABSENT else evaluated) for t in self.tests))
+            given = value is not None and value is not ABSENT  # a default is not given: no rule looks at it
+            seen = (given, tuple(value in s for s in self.value_sets)) if given else (False,)
+            self.ruled.append(self.rule_signatures.setdefault(seen, len(self.rule_signatures)))
+        if not self.numeric or value is None or value is ABSENT:
+            self.codes[value] = code
+        return code
+
+
+class Partition:
+    """The classes of every case field, read from a compiled classifier and its registry."""
+
+    def __init__(self, classifier: Classifier, registry: Registry) -> None:
+        self.registry = registry
+        tests: dict[str, dict[Test, None]] = {name: {} for name in registry.fields}
+        for variant in classifier.variants:
+            for test in variant.tests:
+                tests[test.field][test] = None  # distinct tests, in a fixed order
+        sets: dict[str, dict[frozenset[Any], None]] = {name: {} for name in registry.fields}
+        for rule in registry.rules:
+            if rule.when is not None:
+                sets[rule.field][rule.when] = None
+            sets[rule.other][rule.allows] = None
+        self.fields = [
+            FieldClasses(feature, position, tuple(tests[feature.name]), tuple(sets[feature.name]))
+            for position, feature in enumerate(registry.features)
+        ]
+        for classes in self.fields:
+            for value in (None, ABSENT, *_values(classes.feature)):
+                classes.code(value)
+        #: the fields whose class decides whether a case is valid (named by a rule, or required)
+        ruled = {r.field for r in registry.rules} | {r.other for r in registry.rules}
+        ruled |= {f.name for f in registry.features if f.required}
+        self.ruled = tuple(c.position for c in self.fields if c.feature.name in ruled)
+
+    def key_of(self, case: PatientCase) -> Key:
+        """The class key of a validated case (the strict path's)."""
+        values, assumed = case.values, case.assumed
+        return tuple(c.code(ABSENT if c.feature.name in assumed else values.get(c.feature.name)) for c in self.fields)
+
+    def ruled_of(self, key: Key) -> tuple[int, ...]:
+        """What the contract's rules and required fields see of a class: whether a case of it is
+        valid depends on nothing else, so it is decided once per value of this."""
+        fields = self.fields
+        return tuple([fields[p].ruled[key[p]] for p in self.ruled])
+
+    def member(self, key: Key) -> dict[str, Any]:
+        """One case object of the class (as a program would send it: left-out fields absent)."""
+        out: dict[str, Any] = {}
+        for classes, code in zip(self.fields, key, strict=True):
+            value = classes.members[code]
+            if value is not ABSENT:
+                out[classes.feature.name] = value
+        return out
+
+    def outcomes(self, key: Key) -> list[tuple[bool | None, ...]]:
+        """Per field (registry order), the results of its distinct tests for the class."""
+        return [classes.outcomes[code] for classes, code in zip(self.fields, key, strict=True)]
+
+
+def _values(feature: Feature) -> Iterable[Any]:
+    if feature.kind == "enum":
+        return feature.values
+    if feature.kind == "boolean":
+        return (True, False)
+    return ()
