@@ -5,6 +5,10 @@ working tree rather than whatever copy ``pip`` installed last."""
 
 import sys
 
-from axilla_kg.cli import main
+try:
+    from axilla_kg.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the CLI itself is being imported: the same one line as later
+    print("axilla-kg: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

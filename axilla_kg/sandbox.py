@@ -20,10 +20,7 @@ import errno
 import socket
 import sys
 
-
-class SandboxUnavailable(RuntimeError):
-    """The network barrier cannot be installed on this system (not Linux, or no libseccomp)."""
-
+from axilla_kg.errors import SandboxUnavailable
 
 _installed = False
 

@@ -1,18 +1,25 @@
 """Shared fixtures. The curated reference tables live beside the repository in
 ``../shared/reference`` (CI clones the repo with ``shared/`` next to it); AXILLA_KG_REFERENCE
-overrides that location. Tests that need them fail, with that explanation, when they are absent."""
+overrides that location. Tests that need them fail, with that explanation, when they are absent.
+
+A test that needs a system tool (Java, rapper, Graphviz, Chromium, libseccomp: the list is
+``.ci/system-packages``) skips with the package to install where the tool is missing, through
+:func:`require_tool` or, for Java and libseccomp, the library's own "unavailable" error; under
+``CI=true`` it fails instead, so CI never passes by skipping."""
 
 from __future__ import annotations
 
 import csv
+import ctypes.util
 import io
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -22,6 +29,74 @@ if TYPE_CHECKING:
     from axilla_kg.export import SourceGraph
 
 REPO = Path(__file__).resolve().parent.parent
+SYSTEM_PACKAGES = REPO / ".ci" / "system-packages"
+
+
+# --- system tools: skip with the reason where one is missing, but never in CI ---------------------
+
+
+def system_packages() -> dict[str, str]:
+    """Command the tests look for -> the Debian package that has it, read from the one list
+    (``.ci/system-packages``, which installs them all)."""
+    text = SYSTEM_PACKAGES.read_text(encoding="utf-8")
+    table = text.split("PACKAGES='", 1)[1].split("'", 1)[0]
+    rows = [line.split() for line in table.splitlines() if line.strip()]
+    return {row[1]: row[0] for row in rows if row[1] != "-"}
+
+
+def tool_missing(what: str) -> NoReturn:
+    """Skip the calling test because ``what`` is not installed, naming the command that installs it.
+    Under ``CI`` (set by CI services and by ``.ci/run``) the test fails instead: CI must run every test."""
+    message = f"{what} is not installed; `.ci/system-packages` installs it"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message} (CI=true: a missing tool fails, it never skips)")
+    pytest.skip(message)
+
+
+def require_tool(command: str) -> str:
+    """The path of a system tool a test needs (a command or an absolute path); a missing one
+    skips the test with the Debian package to install (see :func:`tool_missing`)."""
+    found = shutil.which(command)
+    if found is None:
+        package = system_packages().get(Path(command).name, "?")
+        tool_missing(f"{command} (Debian package {package})")
+    return found
+
+
+def _absent_java_or_seccomp(exc: BaseException) -> str | None:
+    """What is missing when ``exc`` is the library saying a system tool is absent, else None (a real
+    failure, which must not turn into a skip)."""
+    from axilla_kg.errors import JavaUnavailable, ReasonerUnavailable, SandboxUnavailable
+
+    if isinstance(exc, JavaUnavailable | ReasonerUnavailable) and shutil.which("java") is None:
+        return f"java (Debian package {system_packages()['java']})"
+    if isinstance(exc, SandboxUnavailable) and ctypes.util.find_library("seccomp") is None:
+        return "libseccomp (Debian package libseccomp2)"
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """A fixture that needs Java or libseccomp where it is absent: skip with the reason (CI: fail)."""
+    try:
+        return (yield)
+    except Exception as exc:
+        what = _absent_java_or_seccomp(exc)
+        if what is None:
+            raise
+        tool_missing(what)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A test that needs Java or libseccomp where it is absent: skip with the reason (CI: fail)."""
+    try:
+        return (yield)
+    except Exception as exc:
+        what = _absent_java_or_seccomp(exc)
+        if what is None:
+            raise
+        tool_missing(what)
 
 
 def _reference_path() -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from axilla_kg.export import EXPORT_FORMATS, SourceGraph, load_source, rdf_expor
 from axilla_kg.export.rdf import AX, GRAPH_BASE, PROV, SHARED_GRAPH, context
 from axilla_kg.resources import ontology_dir, ontology_files
 
-from conftest import REPO, Exported, python_cli
+from conftest import REPO, Exported, python_cli, require_tool
 
 PARSE_AS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml", "owl": "xml"}
 
@@ -136,11 +135,7 @@ def test_inferred_triples_only_with_the_flag(export_source: SourceGraph) -> None
 
 @pytest.mark.parametrize(("fmt", "syntax"), [("xml", "rdfxml"), ("owl", "rdfxml"), ("ttl", "turtle"), ("trig", "trig")])
 def test_rapper_accepts_the_export(tmp_path: Path, exported: Exported, fmt: str, syntax: str) -> None:
-    rapper = shutil.which("rapper")
-    if rapper is None:
-        if os.environ.get("CI"):
-            pytest.fail("rapper (raptor2-utils) is not installed; .ci/run installs it")
-        pytest.skip("rapper (Debian raptor2-utils) not installed")
+    rapper = require_tool("rapper")
     path = tmp_path / f"graph.{fmt}"
     path.write_text(exported(fmt), encoding="utf-8")
     done = subprocess.run([rapper, "-q", "-i", syntax, "-c", str(path)], capture_output=True, text=True, timeout=120)
@@ -179,8 +174,7 @@ def test_exports_are_byte_identical_across_runs(tmp_path: Path, exported: Export
 
 @pytest.mark.slow
 def test_owl_export_loads_in_owlready2_and_hermit_finds_it_consistent(tmp_path: Path, exported: Exported) -> None:
-    if shutil.which("java") is None:
-        pytest.fail("the reasoner test needs Java on PATH")
+    require_tool("java")
     import owlready2
 
     path = tmp_path / "axilla-kg.owl"

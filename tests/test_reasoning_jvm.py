@@ -1,4 +1,6 @@
-"""The reasoners' jars as ``axilla_kg.reasoning.jvm`` finds them: the same as owlready2 runs.
+"""The reasoners' jars as ``axilla_kg.reasoning.jvm`` finds them: the same as owlready2 runs; and
+the process's one JVM (JPype): HermiT answers in it, it runs under the seccomp network barrier,
+and Ctrl-C still reaches Python.
 
 ``check`` runs HermiT's and Pellet's own command lines with these classpaths, while answers run
 through owlready2's ``sync_reasoner_*``; both must use the same jars. owlready2 keeps its
@@ -8,11 +10,18 @@ moves its jars."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from owlready2 import reasoning
 
 from axilla_kg.reasoning import jvm
+from axilla_kg.reasoning.hermit import HermitError, HermitSession
+
+from conftest import cli_env
 
 
 def _entries(classpath: str) -> list[str]:
@@ -37,3 +46,157 @@ def test_hermit_jar_holds_the_owl_api() -> None:
         names = set(jar.namelist())
     assert "org/semanticweb/HermiT/cli/CommandLine.class" in names
     assert "org/semanticweb/owlapi/profiles/OWL2DLProfile.class" in names
+
+
+# --- the in-process JVM (JPype) -------------------------------------------------------------------
+
+TINY = """\
+<urn:t:A> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Class> .
+<urn:t:B> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Class> .
+<urn:t:C> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Class> .
+<urn:t:A> <http://www.w3.org/2002/07/owl#disjointWith> <urn:t:B> .
+<urn:t:C> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <urn:t:A> .
+"""
+
+
+def _tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.nt"
+    path.write_text(TINY, encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_hermit_answers_satisfiability_in_process(tmp_path: Path) -> None:
+    """A ⊓ B is unsatisfiable (disjoint), C ⊓ ¬A too (C ⊑ A); A ⊓ ¬B and C alone are not."""
+    session = HermitSession(_tiny(tmp_path))
+    try:
+        assert session.consistent()
+        assert not session.satisfiable(["urn:t:A", "urn:t:B"])
+        assert not session.satisfiable(["urn:t:C", "!urn:t:A"])
+        assert not session.satisfiable(["urn:t:C", "urn:t:B"])
+        assert session.satisfiable(["urn:t:A", "!urn:t:B"])
+        assert session.satisfiable(["urn:t:C"])
+        with pytest.raises(HermitError, match="not a class: urn:t:Fresh"):
+            session.satisfiable(["urn:t:Fresh"])
+    finally:
+        session.close()
+
+
+@pytest.mark.slow
+def test_defined_classes_stand_for_their_expression(tmp_path: Path) -> None:
+    """D ≡ C ⊓ B is defined outside the ontology: unsatisfiable, like C ⊓ B; E ≡ ¬B is satisfiable."""
+    owl = "http://www.w3.org/2002/07/owl#"
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    definitions = tmp_path / "defs.nt"
+    definitions.write_text(
+        f"<urn:t:D> <{rdf}type> <{owl}Class> .\n"
+        f"<urn:t:D> <{owl}equivalentClass> _:x .\n"
+        f"_:x <{rdf}type> <{owl}Class> .\n"
+        f"_:x <{owl}intersectionOf> _:l1 .\n"
+        f"_:l1 <{rdf}first> <urn:t:C> .\n_:l1 <{rdf}rest> _:l2 .\n"
+        f"_:l2 <{rdf}first> <urn:t:B> .\n_:l2 <{rdf}rest> <{rdf}nil> .\n"
+        f"<urn:t:E> <{rdf}type> <{owl}Class> .\n<urn:t:E> <{owl}equivalentClass> _:y .\n"
+        f"_:y <{rdf}type> <{owl}Class> .\n_:y <{owl}complementOf> <urn:t:B> .\n",
+        encoding="utf-8",
+    )
+    session = HermitSession(_tiny(tmp_path))
+    try:
+        assert session.define(definitions) == 2
+        assert not session.satisfiable(["urn:t:D"])
+        assert session.satisfiable(["urn:t:E"])
+        assert not session.satisfiable(["urn:t:E", "urn:t:B"])
+        clash = tmp_path / "clash.nt"
+        clash.write_text(
+            f"<urn:t:A> <{owl}equivalentClass> _:z .\n"
+            f"_:z <{rdf}type> <{owl}Class> .\n_:z <{owl}complementOf> <urn:t:C> .\n",
+            encoding="utf-8",
+        )
+        with pytest.raises(HermitError, match="already a class of the ontology"):
+            session.define(clash)
+        assert session.satisfiable(["urn:t:E"])  # a refused definition file keeps the previous ones
+    finally:
+        session.close()
+
+
+_UNDER_BARRIER = """
+import socket, sys
+from pathlib import Path
+from axilla_kg.sandbox import forbid_network
+forbid_network()
+from axilla_kg.checks.profile import profile_violations
+from axilla_kg.reasoning.hermit import HermitSession
+tiny = Path(sys.argv[1])
+print("profile", len(profile_violations([tiny])[tiny]))
+session = HermitSession(tiny)
+print("hermit", session.consistent(), session.satisfiable(["urn:t:A", "urn:t:B"]))
+import jpype
+try:
+    jpype.JClass("java.net.Socket")("127.0.0.1", 9)
+    print("java socket opened")
+except jpype.JException as exc:
+    print("java socket refused")
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    print("python socket opened")
+except OSError:
+    print("python socket refused")
+"""
+
+
+@pytest.mark.slow
+def test_the_in_process_jvm_runs_under_the_network_barrier(tmp_path: Path) -> None:
+    """``check`` installs the seccomp barrier before its stages: the JVM then starts under it,
+    answers, and can open no socket itself."""
+    done = subprocess.run(
+        [sys.executable, "-c", _UNDER_BARRIER, str(_tiny(tmp_path))],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "profile 0",
+        "hermit True False",
+        "java socket refused",
+        "python socket refused",
+    ]
+
+
+_WAIT_AFTER_START = """
+import sys
+from axilla_kg.reasoning import jvm
+try:
+    jvm.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+except KeyboardInterrupt:
+    print("KeyboardInterrupt in Python", flush=True)
+    sys.exit(130)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_reaches_python_once_the_jvm_runs() -> None:
+    """The JVM must not take SIGINT for itself (halting the process): Python gets it, so the CLI
+    can print its one line. Readiness is the child's "ready" line, not a sleep."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WAIT_AFTER_START],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert out == "KeyboardInterrupt in Python\n", err
+    assert process.returncode == 130

@@ -4,7 +4,6 @@ downloaded) and over plain HTTP, against a real uvicorn server process."""
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +14,8 @@ from frontdoor_helpers import fetch, front_door, post_json
 from test_cdshooks import PET_CT, SIGN, seed_request
 
 from axilla_kg.graph.knowledge import KnowledgeGraph
+
+from conftest import require_tool
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -36,8 +37,7 @@ def base() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed (.ci/run installs it with apt-get)")
+    require_tool(CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -334,6 +334,7 @@ def test_underspecified_case_shows_its_questions(page: Any, base: str) -> None:
 
 
 def test_variant_page_draws_its_workflow_diagram(page: Any, base: str) -> None:
+    require_tool("dot")
     page.goto(base + "/topics/286/variants/4")
     image = page.locator("#workflow-diagram")
     image.wait_for()
@@ -504,6 +505,7 @@ def test_bad_input_gets_a_clear_status(base: str, path: str, status: int) -> Non
 
 
 def test_workflow_svg_is_svg(base: str) -> None:
+    require_tool("dot")
     status, headers, body = fetch(base + "/topics/286/variants/4/workflow.svg")
     assert status == 200 and headers["content-type"].startswith("image/svg+xml")
     assert b"<svg" in body and b"US axilla" in body

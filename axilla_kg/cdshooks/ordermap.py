@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from axilla_kg.errors import MappingFileError as MappingFileError  # re-exported: moved to errors.py
 from axilla_kg.resources import ontology_dir
 
 FILE_NAME = "order-codes.sssom.tsv"
@@ -42,10 +43,6 @@ COLUMNS = (
     "see_also",
     "comment",
 )
-
-
-class MappingFileError(Exception):
-    """The shipped mapping file is broken (a bug in this package's data, not in a request)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from axilla_kg.cdshooks.codes import LENGTH_UNITS, UCUM
+from axilla_kg.errors import BadRequest
 from axilla_kg.inputs import safejson
 
 MAX_BODY = 1_048_576  # bytes
@@ -37,13 +38,6 @@ PREFETCH_KINDS = {
     "procedures": "Procedure",
 }
 GENDERS = frozenset({"male", "female", "other", "unknown"})
-
-
-class BadRequest(Exception):
-    def __init__(self, element: str, message: str) -> None:
-        super().__init__(f"{element}: {message}" if element else message)
-        self.element = element
-        self.message = message
 
 
 @dataclass

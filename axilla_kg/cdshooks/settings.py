@@ -8,10 +8,7 @@ import sys
 
 from axilla_kg.cdshooks.feedback import FeedbackStore
 from axilla_kg.cdshooks.trust import Trust, TrustConfigError
-
-
-class SettingsError(Exception):
-    """A CDS Hooks start-up setting that cannot be used (the message names the flag)."""
+from axilla_kg.errors import SettingsError as SettingsError  # re-exported: moved to errors.py
 
 
 def configure(

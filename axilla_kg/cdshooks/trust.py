@@ -29,6 +29,9 @@ from typing import Any
 from joserfc import errors, jws, jwt
 from joserfc.jwk import KeySet
 
+from axilla_kg.errors import TrustConfigError as TrustConfigError  # re-exported: moved to errors.py
+from axilla_kg.errors import Unauthorized as Unauthorized
+
 ALGORITHMS = ["ES384", "RS384"]
 #: Clock skew allowed on ``exp`` and ``iat`` (seconds), and the longest token life accepted.
 LEEWAY = 30
@@ -36,14 +39,6 @@ MAX_LIFETIME = 3600
 #: Most remembered ``jti``; beyond it the entries closest to expiry are dropped first.
 MAX_SEEN = 100_000
 MAX_TOKEN = 16_384
-
-
-class TrustConfigError(Exception):
-    """A ``--cds-trust`` value or JWKS file that cannot be used (a user error at start-up)."""
-
-
-class Unauthorized(Exception):
-    """The request is not from a trusted client; the message is the reason given in the 401."""
 
 
 def load_issuer(spec: str) -> tuple[str, KeySet]:

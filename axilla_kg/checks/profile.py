@@ -4,13 +4,12 @@ The reasoners only give the graph its meaning when it is OWL 2 DL: an undeclared
 property punned as object and data property, or a non-simple property in a cardinality
 restriction makes HermiT guess, or silently drop axioms. ROBOT's ``validate-profile`` is the
 model: the OWL API's own ``OWL2DLProfile`` decides, not a hand-written approximation of it. The
-OWL API is already here, inside owlready2's HermiT jar, so ``java/ProfileCheck.java`` (a few
-lines around ``OWL2DLProfile.checkOntology``) is compiled once with ``javac`` against that jar
-into a per-user cache and run on the stage's N-Triples file. Every violation is an ERROR
-finding; violations of one kind about one entity are reported once, with their count.
-
-Compiling needs a JDK (Debian ``default-jdk-headless``); without ``javac`` and without a cached
-build the stage cannot decide and says so in one WARN finding rather than passing silently.
+OWL API is already here, inside owlready2's HermiT jar: this module calls
+``OWL2DLProfile.checkOntology`` from Python through JPype, in the process's one JVM
+(:func:`axilla_kg.reasoning.jvm.start`; a JRE is enough), on the stage's N-Triples file. Every
+violation is an ERROR finding; violations of one kind about one entity are reported once, with
+their count. Without a Java runtime the stage cannot decide and says so in one WARN finding
+rather than passing silently.
 """
 
 from __future__ import annotations
@@ -22,12 +21,11 @@ from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
-from axilla_kg.reasoning.jvm import CompilerUnavailable, compiled_classpath, java_available, run_java
-from axilla_kg.reasoning.reasoner import ReasonerUnavailable
+from axilla_kg.errors import ProfileCheckUnavailable
+from axilla_kg.reasoning import jvm
+from axilla_kg.reasoning.hermit import HermitError, load_ontology
 
 STAGE = "profile"
-SOURCE = Path(__file__).resolve().parent / "java" / "ProfileCheck.java"
-TIMEOUT_S = 600
 _IRI = re.compile(r"<([^<>\s]+)>|\b(owl|rdfs?|xsd):([A-Za-z_][\w.-]*)")
 # the OWL API abbreviates IRIs of the reserved vocabularies with these prefixes
 _RESERVED = {
@@ -36,10 +34,6 @@ _RESERVED = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
-
-
-class ProfileCheckUnavailable(ReasonerUnavailable):
-    """No JDK to compile the profile checker and no compiled copy in the cache."""
 
 
 @dataclass(frozen=True)
@@ -63,40 +57,26 @@ class Violation:
         return match.group(1) or _RESERVED[match.group(2)] + match.group(3)
 
 
-def checker_classpath() -> str:
-    """Directory of the compiled ``ProfileCheck`` plus the HermiT jar; compiles on first use
-    (see :func:`axilla_kg.reasoning.jvm.compiled_classpath`)."""
-    try:
-        return compiled_classpath(SOURCE, "profile-check")
-    except CompilerUnavailable as exc:
-        raise ProfileCheckUnavailable(f"the OWL 2 DL profile check: {exc}") from None
-
-
 def profile_violations(files: Sequence[Path]) -> dict[Path, list[Violation]]:
-    """The OWL 2 DL violations of each file (N-Triples, RDF/XML...), checked independently in one JVM."""
-    if not java_available():
-        raise ReasonerUnavailable("the OWL 2 DL profile check needs Java: install a JDK (default-jdk-headless)")
-    done = run_java(checker_classpath(), ["ProfileCheck", *map(str, files)], timeout=TIMEOUT_S, heap=False)
-    if done.returncode != 0:
-        raise ReasonerUnavailable(f"the OWL 2 DL profile check failed: {_first_line(done.stderr)}")
-    return parse_report(done.stdout, files)
+    """The OWL 2 DL violations of each file (N-Triples, RDF/XML...), each read by its own OWL API
+    manager, so files are checked independently. A file the OWL API cannot read gets one
+    ``UnreadableOntology`` violation."""
+    try:
+        jvm.start()
+    except jvm.JavaUnavailable as exc:
+        raise ProfileCheckUnavailable(f"the OWL 2 DL profile check: {exc}") from None
+    from org.semanticweb.owlapi.profiles import OWL2DLProfile
 
-
-def parse_report(stdout: str, files: Sequence[Path]) -> dict[Path, list[Violation]]:
-    """Read ``ProfileCheck``'s output (see the Java source) back into violations per file."""
-    by_name = {str(f): f for f in files}
-    out: dict[Path, list[Violation]] = {f: [] for f in files}
-    current: Path | None = None
-    for line in stdout.splitlines():
-        head, _, rest = line.partition("\t")
-        if head == "FILE":
-            current = by_name.get(rest)
-        elif current is None or head in ("IN-PROFILE", "NOT-IN-PROFILE"):
+    out: dict[Path, list[Violation]] = {}
+    for path in files:
+        try:
+            ontology, _ = load_ontology(path)
+        except HermitError as exc:
+            out[path] = [Violation("UnreadableOntology", str(exc))]
             continue
-        elif head == "UNREADABLE":
-            out[current].append(Violation("UnreadableOntology", rest))
-        elif rest:
-            out[current].append(Violation(head, rest))
+        report = OWL2DLProfile().checkOntology(ontology)
+        out[path] = [Violation(str(v.getClass().getSimpleName()), _one_line(str(v))) for v in report.getViolations()]
+        ontology.getOWLOntologyManager().removeOntology(ontology)
     return out
 
 
@@ -125,6 +105,5 @@ def without_ontology_id(text: str) -> str:
     return re.sub(r"\s+in OntologyID\(.*?\)\)?\]?$", "]", text).replace("]]", "]")
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else "no output"
+def _one_line(text: str) -> str:
+    return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")

@@ -58,9 +58,18 @@ def _emit(text: str, output: Path | None, what: str) -> str:
     return f"wrote {what} to {output}\n"
 
 
+def _check_output(output: Path | None) -> None:
+    """A wrong ``--output`` is reported before the work, not after it."""
+    if output is not None:
+        from axilla_kg.formats.atomic import check_target
+
+        check_target(output)
+
+
 def run_export(args: argparse.Namespace) -> str:
     from axilla_kg.export import export
 
+    _check_output(args.output)
     text = export(args.format, topic=args.topic, inferred=args.inferred)
     return _emit(text, args.output, f"{args.format} export")
 
@@ -68,5 +77,6 @@ def run_export(args: argparse.Namespace) -> str:
 def run_import(args: argparse.Namespace) -> str:
     from axilla_kg.authoring.importing import import_ratings
 
+    _check_output(args.output)
     text = import_ratings(args.table, args.topic, topic_title=args.topic_title)
     return _emit(text, args.output, f"topic {args.topic} Turtle")

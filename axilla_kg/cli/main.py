@@ -1,4 +1,5 @@
-"""Entry point: parse the command line, run one verb, map library errors to exit status 2.
+"""Entry point: parse the command line, run one verb, map library errors to exit status 2 and
+Ctrl-C to one line and exit status 130.
 
 Only the command being run gets its arguments built (see ``axilla_kg.cli.common``), and the
 command modules import what they use when they run, so ``axilla-kg --version`` or the help loads
@@ -7,9 +8,11 @@ neither the RDF engines nor the ontology. Bare ``axilla-kg`` prints the help and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import re
+import signal
 import sys
 from collections.abc import Collection, Sequence
 from typing import NoReturn
@@ -18,6 +21,9 @@ from axilla_kg import __version__
 from axilla_kg.cli import browse, checking, dose, exporting, feedback, querying, recommending, serving
 from axilla_kg.cli.common import Output
 from axilla_kg.errors import AxillaKGError
+
+#: the exit status after Ctrl-C: 128 + SIGINT, what a shell reports for a command it interrupted
+INTERRUPTED = 128 + signal.SIGINT
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -82,6 +88,18 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line; the exit status: 0, 2 for a user error, 130 when interrupted (Ctrl-C)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C anywhere: one line, the shell's status for SIGINT, no traceback
+        if argv is None:  # a second Ctrl-C while we finish must not print a traceback either
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with contextlib.suppress(OSError, ValueError):
+            print("axilla-kg: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     command = command_of(words)
     parser = build_parser(() if command is None else (command,))

@@ -176,6 +176,7 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_serve(args: argparse.Namespace) -> None:
     from axilla_kg.server import ServerConfig, serve
+    from axilla_kg.web.frontdoor import front_door_routes
 
     public_url = args.public_url
     if public_url is not None:
@@ -225,7 +226,7 @@ def run_serve(args: argparse.Namespace) -> None:
         cds_trust=tuple(args.cds_trust),
         cds_feedback_db=args.cds_feedback_db,
     )
-    serve(config)  # mounts the front door (axilla_kg.web) when it is installed
+    serve(config, front_door=front_door_routes)  # the lookup pages and CDS Hooks beside the endpoint
     return None
 
 

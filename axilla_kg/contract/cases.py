@@ -21,17 +21,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from axilla_kg.contract.features import Feature, Registry, Rule, shipped_registry
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import CaseError
 from axilla_kg.inputs import safejson
-
-
-class CaseError(AxillaKGError):
-    """A patient case that breaks the contract; the message names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"field '{field}': {message}" if field else message)
-        self.field = field
-
 
 #: owlready2 keeps xsd:decimal values as IEEE doubles, so the reasoner would see 2.00000000000000000001
 #: as 2.0. Up to 15 significant digits a decimal survives that round trip exactly, so every path —

@@ -174,11 +174,27 @@ class _FaithfulLiterals:
         return self.get_pname(iri, False)  # type: ignore[attr-defined]
 
 
-class FaithfulTurtleSerializer(_FaithfulLiterals, TurtleSerializer):
+class _MemoisedNames:
+    """rdflib's Turtle/TriG writers compute an IRI's prefixed name on every occurrence (~43,000
+    calls for the graph, half the writing time); the answer cannot change until ``reset`` (the
+    namespaces seen only grow, and registering one twice is a no-op), so it is remembered."""
+
+    def reset(self) -> None:
+        super().reset()  # type: ignore[misc]
+        self._pnames: dict[tuple[Node, bool], str | None] = {}
+
+    def get_pname(self, uri: Node, gen_prefix: bool = True) -> str | None:
+        key = (uri, gen_prefix)
+        if key not in self._pnames:
+            self._pnames[key] = super().get_pname(uri, gen_prefix)  # type: ignore[misc]
+        return self._pnames[key]
+
+
+class FaithfulTurtleSerializer(_MemoisedNames, _FaithfulLiterals, TurtleSerializer):
     pass
 
 
-class FaithfulTrigSerializer(_FaithfulLiterals, TrigSerializer):
+class FaithfulTrigSerializer(_MemoisedNames, _FaithfulLiterals, TrigSerializer):
     """TriG with the graphs in a stable order: the default graph (provenance) first, then by name."""
 
     def __init__(self, store: rdflib.Dataset) -> None:
@@ -237,8 +253,9 @@ def _bind(graph: rdflib.Graph | rdflib.Dataset) -> None:
 
 
 def ordered_graph(triples: list[Triple]) -> rdflib.Graph:
-    """A fresh graph holding ``triples`` inserted in sorted order, with the project's prefixes."""
-    graph = rdflib.Graph(bind_namespaces="core")
+    """A fresh graph holding ``triples`` inserted in sorted order, with the project's prefixes.
+    rdflib's context-free store: the writers walk it many times, and named graphs are not needed."""
+    graph = rdflib.Graph(store="SimpleMemory", bind_namespaces="core")
     _bind(graph)
     for triple in sorted(triples, key=_triple_key):
         graph.add(triple)

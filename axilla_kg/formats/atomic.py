@@ -9,7 +9,8 @@ temporary file in the target's folder, which then replaces the target by a renam
 - a target that is a symbolic link, a FIFO, a device, a socket or a directory is refused with a
   clear error (renaming over it would silently replace the link or the pipe with a plain file);
 - the temporary file is removed on every failure path, including KeyboardInterrupt;
-- every OS failure becomes one :class:`DataError` line naming the file.
+- every OS failure becomes one :class:`DataError` line naming the file;
+- :func:`check_target` applies the same refusals up front, before a command computes its output.
 """
 
 from __future__ import annotations
@@ -62,6 +63,19 @@ def _target_mode(path: Path) -> int:
     if kind is not None:
         raise DataError(f"{path}: is {kind}; give the path of a regular file to write")
     return stat.S_IMODE(info.st_mode)
+
+
+def check_target(path: Path | str) -> None:
+    """Refuse, before any work, an output path :func:`write_atomically` would refuse after it: a
+    missing or unwritable folder, a target that is not a regular file. (A command that takes
+    seconds to compute its output should not spend them for nothing.) Raises :class:`DataError`."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(f"{path}: folder '{folder}' does not exist")
+    _target_mode(path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{path}: cannot write (folder '{folder}' is not writable)")
 
 
 def _stage(path: Path, text: str) -> Path:

@@ -24,17 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from axilla_kg.errors import QuerySyntaxError, UsageError
+from axilla_kg.errors import QuerySyntaxError, RemoteError, UsageError
 from axilla_kg.graph.queries import QueryLibrary
 from axilla_kg.graph.sparql_text import bind_parameters, sparql_term, tokens
 from axilla_kg.graph.terms import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.vocab import PREFIXES
 
 USER_AGENT = "axilla-kg (SPARQLWrapper)"
-
-
-class RemoteError(UsageError):
-    """A remote endpoint could not be reached or refused a request; the message says which and why."""
 
 
 def _check_url(url: str, what: str) -> str:

@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from axilla_kg.errors import UsageError
+from axilla_kg.errors import QueryRefused, QueryRejected, QueryTooLarge, UsageError
 from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Term
 
 # --- the terminals of the SPARQL 1.1 grammar (section 19.8) ------------------------------------
@@ -91,24 +91,6 @@ class Token:
     def keyword(self) -> str:
         """The upper-cased text of a bare word ('' for any other token)."""
         return self.text.upper() if self.kind == "word" else ""
-
-
-class QueryRefused(UsageError):
-    """A query this endpoint will not run: an update, SERVICE, LOAD or a FROM dataset clause."""
-
-    status = 403
-
-
-class QueryRejected(QueryRefused):
-    """A query the screen cannot vouch for: too deeply nested, too long a chain, or not tokenizable."""
-
-    status = 400
-
-
-class QueryTooLarge(QueryRejected):
-    """A query text over the size limit (checked before anything else reads it)."""
-
-    status = 413
 
 
 def tokens(text: str) -> Iterator[Token]:

@@ -12,16 +12,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from axilla_kg.errors import NumberSyntaxError
+
 #: Longest number text accepted anywhere; far above any clinical value, far below the sizes
 #: that make Python's int/str conversion slow or refuse (4,300 digits).
 MAX_NUMBER_CHARS = 100
 
 _WHOLE = re.compile(r"-?[0-9]+", re.ASCII)
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
-
-
-class NumberSyntaxError(ValueError):
-    """The text is not a plain decimal number (the message says why, without the field name)."""
 
 
 def _check(text: str, pattern: re.Pattern[str], expected: str) -> None:

@@ -21,7 +21,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from axilla_kg.errors import DataError
+from axilla_kg.errors import JSONInputError
 from axilla_kg.inputs.numbers import MAX_NUMBER_CHARS, is_plain_decimal
 
 #: Deepest nesting of arrays and objects accepted (a patient case is one flat object).
@@ -36,14 +36,6 @@ MAX_JSON_CHARS = 1_048_576
 # with an unterminated string is refused by the parser that follows.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-class JSONInputError(DataError):
-    """JSON text the tool refuses; ``field`` names the object key involved ('' when none)."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class _Refused:

@@ -1,41 +1,33 @@
-"""The Java side of the reasoners: the ``java`` command, the jars owlready2 ships, and our own
-small Java programs against them.
+"""The Java side of the reasoners: the ``java`` command, the jars owlready2 ships, and the one
+JVM inside this process.
 
 ``reasoner`` asks owlready2 itself to run HermiT or Pellet (``sync_reasoner_*``) for answers; the
 ``check`` stages run the reasoners' own command lines (HermiT's consistency and unsatisfiability
-report, Pellet's ``unsat`` and ``explain``) and the OWL API's profile checker, for what owlready2
-does not expose. Both must run the same jars with the same Java settings, so this module is the one
-place that knows them: the executable and heap size are owlready2's public settings
-(``owlready2.JAVA_EXE``, ``owlready2.reasoning.JAVA_MEMORY``), and the classpaths are built from
-the jar folders of the installed owlready2 (as owlready2 builds its own, which it keeps private).
+report, Pellet's ``unsat`` and ``explain``). Both must run the same jars with the same Java
+settings, so this module is the one place that knows them: the executable and heap size are
+owlready2's public settings (``owlready2.JAVA_EXE``, ``owlready2.reasoning.JAVA_MEMORY``), and the
+classpaths are built from the jar folders of the installed owlready2 (as owlready2 builds its own,
+which it keeps private).
 
 Some questions are best asked of the OWL API or HermiT directly: the OWL 2 DL profile check
-(``checks/java/ProfileCheck.java``) and thousands of class satisfiability questions in one JVM
-(``reasoning/java/ClassQuestions.java``, see :class:`axilla_kg.reasoning.reasoner.CaseQuestions`).
-Their sources ship with the package and are compiled once with ``javac`` against the HermiT jar
-into a per-user cache (:func:`compiled_classpath`), so no jar is ever downloaded and the build
-always matches the installed owlready2.
+(:mod:`axilla_kg.checks.profile`) and thousands of class satisfiability questions
+(:mod:`axilla_kg.reasoning.hermit`). They call the Java classes from Python through JPype, in one
+long-lived JVM per process (:func:`start`) over the same HermiT jar, which bundles the OWL API: no
+Java is compiled at run time, a JRE is enough, and a question costs a method call, not a JVM start.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import JavaUnavailable
 
-COMPILE_TIMEOUT_S = 600
-#: the Java sources of the reasoning package's own programs
-JAVA_DIR = Path(__file__).resolve().parent / "java"
-
-
-class CompilerUnavailable(AxillaKGError):
-    """No ``javac`` to compile a Java program and no compiled copy in the cache, or it failed."""
+_START_LOCK = threading.Lock()
 
 
 def java_available() -> bool:
@@ -88,52 +80,72 @@ def run_java(
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "axilla-kg"
-
-
-def compiled_classpath(source: Path, prefix: str) -> str:
-    """Classpath holding ``source`` compiled plus the HermiT jar; compiles on first use.
-
-    The build directory (``<prefix>-<hash>`` in the cache) is keyed by the hashes of the Java
-    source and the jar, so an edited source or another owlready2 gets its own build; it is written
-    to a temporary folder and renamed into place, so two processes compiling at once never see
-    half a class file.
-    """
-    jar = hermit_jar()
-    digest = hashlib.sha256(source.read_bytes() + str(jar.stat().st_size).encode()).hexdigest()[:16]
-    target = cache_root() / f"{prefix}-{digest}"
-    built = target / f"{source.stem}.class"
-    if not built.is_file():
-        javac = shutil.which("javac")
-        if javac is None:
-            raise CompilerUnavailable(
-                f"{source.name} is compiled on first use and needs javac: install a JDK "
-                "(e.g. apt-get install default-jdk-headless)"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        build = tempfile.mkdtemp(dir=target.parent, prefix="build-")
-        try:
-            done = subprocess.run(
-                [javac, "-nowarn", "-Xlint:none", "-cp", str(jar), "-d", build, str(source)],
-                capture_output=True,
-                text=True,
-                timeout=COMPILE_TIMEOUT_S,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise CompilerUnavailable(f"javac could not compile {source.name}: {first_line(done.stderr)}")
-            try:
-                os.rename(build, target)
-            except OSError:  # another process won the race; its build is identical
-                if not built.is_file():
-                    raise
-        finally:
-            shutil.rmtree(build, ignore_errors=True)
-    return os.pathsep.join([str(target), str(jar)])
-
-
 def first_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[0] if lines else "no output"
+
+
+def start() -> None:
+    """Start this process's JVM, once: HermiT's jar (and so the OWL API) on its classpath,
+    owlready2's heap limit. Later calls return at once; a JVM cannot be restarted in a process.
+
+    ``interrupt=False`` leaves Ctrl-C to Python (a KeyboardInterrupt, which the CLI turns into one
+    line and exit 130) instead of letting the JVM halt the process, and ``-Xrs`` keeps the JVM from
+    installing its own SIGINT handler over Python's (without it a Ctrl-C during a blocking read
+    went unseen until the process exited). Java strings stay Java strings
+    (``convertStrings=False``, JPype's advice); callers convert with ``str()``."""
+    import jpype
+    import jpype.imports
+
+    with _START_LOCK:
+        if jpype.isJVMStarted():
+            return
+        library = jvm_library()
+        from owlready2 import reasoning
+
+        folder = owlready_dir() / "hermit"
+        try:
+            jpype.startJVM(
+                f"-Xmx{reasoning.JAVA_MEMORY}M",
+                "-Djava.awt.headless=true",
+                "-Xrs",  # no JVM handlers for SIGINT/SIGTERM: Python keeps them
+                jvmpath=library,
+                classpath=[str(folder), str(hermit_jar())],
+                convertStrings=False,
+                interrupt=False,
+            )
+        except OSError as exc:
+            raise JavaUnavailable(f"the Java runtime at {library} did not start: {first_line(str(exc))}") from None
+
+
+_LIBRARIES = ("libjvm.so", "libjvm.dylib", "jvm.dll")
+
+
+def jvm_library() -> str:
+    """The JVM library of the Java runtime owlready2 runs (``JAVA_HOME`` when set, else the ``java``
+    on PATH), so the in-process JVM and owlready2's reasoner processes are the same Java."""
+    import jpype
+
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        try:
+            return str(jpype.getDefaultJVMPath())
+        except jpype.JVMNotFoundException:
+            raise JavaUnavailable(f"JAVA_HOME={home} holds no Java runtime (no libjvm)") from None
+    import owlready2
+
+    java = shutil.which(str(owlready2.JAVA_EXE))
+    if java is None:
+        raise JavaUnavailable(
+            "the OWL API and HermiT need a Java runtime: install a JRE (e.g. apt-get install default-jre-headless)"
+        )
+    runtime = Path(os.path.realpath(java)).parent.parent
+    found = sorted((p for name in _LIBRARIES for p in runtime.rglob(name)), key=lambda p: ("server" not in p.parts, p))
+    if not found:
+        raise JavaUnavailable(f"the Java runtime of {java} has no JVM library (libjvm) under {runtime}")
+    return str(found[0])
+
+
+def java_error(exc: BaseException) -> str:
+    """One line for a Java exception raised through JPype (its class and message)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

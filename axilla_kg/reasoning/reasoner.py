@@ -2,29 +2,29 @@
 
 owlready2 reads RDF/XML, OWL/XML and N-Triples but not Turtle, so the graph is handed to it as
 one N-Triples file written by Oxigraph. The reasoner runs in a JVM started by owlready2; Java
-must be on PATH (``.ci/run`` installs a JRE when it is missing).
+must be on PATH (``.ci/system-packages`` installs a JRE when it is missing).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from axilla_kg import vocab
 from axilla_kg.contract.cases import PatientCase
 from axilla_kg.contract.features import Feature, Registry
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import AxillaKGError, InconsistentGraphError, ReasonerUnavailable
 from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.reasoning import jvm
+from axilla_kg.reasoning.hermit import HermitError, HermitSession
 from axilla_kg.reasoning.jvm import java_available
 from axilla_kg.resources import ontology_dir, ontology_files
 
@@ -32,15 +32,6 @@ if TYPE_CHECKING:
     import pyoxigraph
 
 REASONERS = ("hermit", "pellet")
-
-
-class ReasonerUnavailable(AxillaKGError):
-    """No Java runtime to run the reasoner."""
-
-
-class InconsistentGraphError(AxillaKGError):
-    """The graph (with whatever the question added) is logically inconsistent, so the reasoner
-    cannot answer class questions; ``check`` reports it as a finding instead of failing."""
 
 
 _TEMPDIR_LOCK = threading.Lock()
@@ -303,9 +294,10 @@ class CaseQuestions:
     Why not the realisation: HermiT realises individuals against complement classes slowly (¬V
     becomes a disjunction on every individual: about 4-9 s per case here), and classifying
     thousands of helper classes ≡ C ⊓ V through owlready2 grows worse than linearly (25 cases
-    took 90 s). Here one JVM (``reasoning/java/ClassQuestions.java``) loads the case module once and asks
-    HermiT's ``isSatisfiable`` directly: about 21 questions per distinct case (C itself, C ⊓ V
-    per variant, and C ⊓ ¬V only where V is not refuted), a millisecond or two each.
+    took 90 s). Here HermiT, in the process's one JVM (:mod:`axilla_kg.reasoning.hermit`, JPype),
+    loads the case module once and is asked ``isSatisfiable`` directly: about 21 questions per
+    distinct case (C itself, C ⊓ V per variant, and C ⊓ ¬V only where V is not refuted), a
+    millisecond or two each.
     """
 
     def __init__(self, extra: Sequence[str | Path] = ()) -> None:
@@ -313,8 +305,7 @@ class CaseQuestions:
         extras = [Path(p) for p in extra]
         self._tmp = tempfile.TemporaryDirectory(prefix="axilla-kg-")
         self._folder = Path(self._tmp.name)
-        self._process: subprocess.Popen[str] | None = None
-        self._stderr: IO[bytes] | None = None
+        self._session: HermitSession | None = None
         self._batches = 0
         try:
             self.registry = Registry.from_graph(KnowledgeGraph.load(extra))
@@ -325,24 +316,13 @@ class CaseQuestions:
             module = self._folder / "module.nt"
             merged_ntriples([ontology_dir() / name for name in CASE_MODULE] + extras, module)
             try:
-                classpath = jvm.compiled_classpath(jvm.JAVA_DIR / "ClassQuestions.java", "class-questions")
-            except jvm.CompilerUnavailable as exc:
+                self._session = HermitSession(module)
+            except jvm.JavaUnavailable as exc:
                 raise ReasonerUnavailable(f"the case verdicts: {exc}") from None
-            self._stderr = (self._folder / "stderr.txt").open("w+b")
-            self._process = subprocess.Popen(
-                [*jvm.java_command(), "-cp", classpath, "ClassQuestions", str(module)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                text=True,
-                encoding="utf-8",
-                bufsize=1,
-            )
-            ready = self._reply()
-            if ready == "INCONSISTENT":
+            except HermitError as exc:
+                raise ReasonerUnavailable(f"HermiT could not load the case module: {exc}") from None
+            if not self._session.consistent():
                 raise InconsistentGraphError("the case module of the graph is inconsistent")
-            if ready != "READY":
-                raise ReasonerUnavailable(f"HermiT could not load the case module: {ready.partition(chr(9))[2]}")
         except BaseException:
             self.close()
             raise
@@ -354,20 +334,10 @@ class CaseQuestions:
         self.close()
 
     def close(self) -> None:
-        """Stop the JVM (it exits when its input ends) and remove the temporary files."""
-        process, self._process = self._process, None
-        if process is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # type: ignore[union-attr]
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            process.stdout.close()  # type: ignore[union-attr]
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
+        """Free HermiT's structures and remove the temporary files (the process's JVM stays up)."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
         self._tmp.cleanup()
 
     def verdicts(self, cases: Sequence[PatientCase]) -> list[CaseTypes]:
@@ -377,9 +347,9 @@ class CaseQuestions:
         iris = {case: f"{CASE_CLASS_NS}{self._batches}:{k}" for k, case in enumerate(unique)}
         definitions = self._folder / "cases.nt"
         self._write_definitions(iris, definitions)
-        defined = self._ask(f"DEFINE\t{_plain_path(definitions)}")
-        if defined != f"DEFINED\t{len(unique)}":
-            raise AxillaKGError(f"HermiT read {defined!r} from the case classes, expected {len(unique)}")
+        defined = self._hermit().define(definitions)
+        if defined != len(unique):
+            raise AxillaKGError(f"HermiT read {defined} case classes, expected {len(unique)}")
         found: dict[PatientCase, CaseTypes] = {}
         for case, iri in iris.items():
             if not self._satisfiable(iri):
@@ -429,37 +399,15 @@ class CaseQuestions:
             ox.serialize(triples, handle, format=ox.RdfFormat.N_TRIPLES)
 
     def _satisfiable(self, *terms: str) -> bool:
-        answer = self._ask("\t".join(("SAT", *terms)))
-        if answer not in ("YES", "NO"):
-            raise AxillaKGError(f"HermiT answered {answer!r} to a satisfiability question")
-        return answer == "YES"
-
-    def _ask(self, line: str) -> str:
-        process = self._process
-        if process is None:
-            raise AxillaKGError("the case verdicts were asked after close()")
         try:
-            process.stdin.write(line + "\n")  # type: ignore[union-attr]
-            process.stdin.flush()  # type: ignore[union-attr]
-        except OSError:
-            raise ReasonerUnavailable(f"HermiT stopped: {self._stderr_line()}") from None
-        answer = self._reply()
-        if answer.startswith("ERROR\t"):
-            raise AxillaKGError(f"HermiT could not answer: {answer[6:]}")
-        return answer
+            return self._hermit().satisfiable(terms)
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
 
-    def _reply(self) -> str:
-        assert self._process is not None and self._process.stdout is not None
-        answer = self._process.stdout.readline()
-        if not answer:
-            raise ReasonerUnavailable(f"HermiT stopped: {self._stderr_line()}")
-        return answer.rstrip("\n")
-
-    def _stderr_line(self) -> str:
-        if self._stderr is None:
-            return "no output"
-        self._stderr.seek(0)
-        return jvm.first_line(self._stderr.read().decode("utf-8", "replace"))
+    def _hermit(self) -> HermitSession:
+        if self._session is None:
+            raise AxillaKGError("the case verdicts were asked after close()")
+        return self._session
 
 
 def case_verdicts(
@@ -483,18 +431,11 @@ def case_verdicts(
 
 
 def _plain_iri(iri: str) -> str:
-    """An IRI safe for the line protocol: no whitespace or control characters, not starting with
-    the complement marker. (RDF parsers refuse such IRIs anyway; this keeps a question one line.)"""
+    """An IRI that can be a question's term: no whitespace or control characters, not starting with
+    the complement marker ``!`` (RDF parsers refuse such IRIs anyway)."""
     if not iri or iri.startswith("!") or any(ch.isspace() or ord(ch) < 32 for ch in iri):
         raise AxillaKGError(f"the class IRI {iri!r} cannot be asked of HermiT")
     return iri
-
-
-def _plain_path(path: Path) -> str:
-    text = str(path)
-    if any(ch in text for ch in "\t\r\n"):
-        raise AxillaKGError(f"temporary path {text!r} cannot be passed to HermiT")
-    return text
 
 
 _OWL = "http://www.w3.org/2002/07/owl#"

@@ -25,7 +25,7 @@ from typing import Any
 
 from axilla_kg.contract.cases import PatientCase
 from axilla_kg.contract.features import Feature, Registry
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import CompileError
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.terms import IRI, Literal, Term
 from axilla_kg.vocab import AX, OWL, RDF, RDFS, XSD
@@ -34,10 +34,6 @@ PATIENT_CASE = AX + "PatientCase"
 
 SATISFIED, VIOLATED, UNKNOWN = True, False, None
 FACETS = {"minInclusive": ">=", "minExclusive": ">", "maxInclusive": "<=", "maxExclusive": "<"}
-
-
-class CompileError(AxillaKGError):
-    """A variant class uses an OWL construct the fast path cannot evaluate exactly."""
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ service description, ``page`` the HTML query page (at ``/query``); screening liv
 :mod:`axilla_kg.graph.sparql_text` and the network barrier in :mod:`axilla_kg.sandbox`.
 
 To serve other Starlette routes beside the endpoint (the lookup pages, the CDS Hooks service), pass
-them to ``build_app(config, pool, extra_routes=[...])`` or to ``serve(config, extra_routes=[...])``;
-by default ``serve`` mounts the project's front door (``axilla_kg.web``, ``axilla_kg.cdshooks``)
-when those packages are present.
+them to ``build_app(config, pool, extra_routes=[...])`` or to ``serve(config, extra_routes=[...])``,
+or pass ``serve(config, front_door=F)``: ``F(config)`` is called once the server listens (the
+configuration then holds the real port) and returns the routes. This package never imports the
+front door: ``axilla-kg serve`` (the CLI) hands it ``axilla_kg.web.frontdoor.front_door_routes``.
 """
 
 from __future__ import annotations
@@ -64,30 +65,6 @@ def graph_ntriples(data: Sequence[str]) -> bytes:
     return bytes(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
 
 
-def front_door_routes(config: ServerConfig) -> list[Any]:
-    """The lookup pages and CDS Hooks service (``axilla_kg.web``), when this installation has them.
-
-    Looked up by name, not imported statically: the endpoint works without the front door, and the
-    front door is mounted under the same server, limits and middleware as soon as it is present.
-    A front door that fails to load is reported in one line and left out; the endpoint still serves.
-    """
-    import importlib
-
-    try:
-        web = importlib.import_module("axilla_kg.web.app")
-        lookup = importlib.import_module("axilla_kg.recommend.lookup")
-    except ImportError:
-        return []
-    try:
-        base = config.endpoint_url.removesuffix("/sparql")
-        cds = importlib.import_module("axilla_kg.cdshooks.settings")
-        trust, feedback = cds.configure(config.cds_trust, base, config.cds_feedback_db)
-        return list(web.front_routes(lookup.Lookup.load(), base, trust=trust, feedback=feedback))
-    except Exception as exc:
-        print(f"axilla-kg serve: warning: the front door is not served: {' '.join(str(exc).split())}", file=sys.stderr)
-        return []
-
-
 def _listen(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -105,9 +82,12 @@ def _listen(host: str, port: int) -> socket.socket:
 def serve(
     config: ServerConfig,
     announce: Callable[[str], None] | None = None,
-    extra_routes: Sequence[Any] | None = None,
+    extra_routes: Sequence[Any] = (),
+    front_door: Callable[[ServerConfig], Sequence[Any]] | None = None,
 ) -> None:
-    """Run the endpoint until interrupted (Ctrl+C or SIGTERM); announce the URL once listening."""
+    """Run the endpoint until interrupted (Ctrl+C or SIGTERM); announce the URL once listening.
+
+    ``extra_routes`` are served beside the endpoint, and so are ``front_door(config)``'s."""
     import uvicorn
 
     from axilla_kg.server.listener import HEAD_LIMIT, protocol_class
@@ -123,7 +103,7 @@ def serve(
         sock.close()
         raise DataError(str(exc)) from None
     try:
-        routes = extra_routes if extra_routes is not None else front_door_routes(config)
+        routes = [*extra_routes, *(front_door(config) if front_door is not None else ())]
         app = build_app(config, pool, routes)
         server = uvicorn.Server(
             uvicorn.Config(

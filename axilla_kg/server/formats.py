@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
+from axilla_kg.errors import NotAcceptable, ResultTooLarge
+
 # format key -> media type sent back
 RESULT_FORMATS = {
     "json": "application/sparql-results+json",
@@ -68,10 +70,6 @@ _SHORT = {
     "rdf+xml": (None, "rdfxml"),
     "n3": (None, "turtle"),  # Turtle is a subset of N3: a Turtle answer is a valid N3 answer
 }
-
-
-class NotAcceptable(Exception):
-    """None of the media types the client accepts can carry this kind of answer."""
 
 
 def negotiate(accept: str | None, is_graph: bool, formats: Sequence[str] = ()) -> str:
@@ -126,10 +124,6 @@ class Limits:
 
     max_results: int
     max_bytes: int
-
-
-class ResultTooLarge(Exception):
-    pass
 
 
 class _CappedBuffer:

@@ -39,18 +39,12 @@ from collections.abc import Callable
 from multiprocessing.pool import Pool
 from typing import Any, TypeVar
 
+from axilla_kg.errors import Busy as Busy  # re-exported: moved to errors.py
+from axilla_kg.errors import WorkTimeout as WorkTimeout
 from axilla_kg.sandbox import SandboxUnavailable, forbid_network
 
 T = TypeVar("T")
 _GRACE_SECONDS = 2.0  # after the deadline, how long the caller waits for the worker's own stop
-
-
-class Busy(Exception):
-    """More calls are running or waiting than the pool admits."""
-
-
-class WorkTimeout(Exception):
-    """A call ran past its deadline and was stopped."""
 
 
 class _Deadline(BaseException):

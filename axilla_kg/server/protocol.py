@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from axilla_kg.errors import HTTPError as HTTPError  # re-exported: moved to errors.py
 from axilla_kg.server.formats import GRAPH_FORMATS
 
 
@@ -48,13 +49,6 @@ class ServerConfig:
     @property
     def base_iri(self) -> str:
         return self.endpoint_url
-
-
-class HTTPError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 _RESULT_FORMAT_IRIS = [

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from axilla_kg.errors import PoolBusy, QueryTimeout, WorkerLost
 from axilla_kg.graph.engines import to_oxigraph
 from axilla_kg.graph.terms import Term
 from axilla_kg.sandbox import SandboxUnavailable, forbid_network
@@ -72,18 +73,6 @@ class Reply:
     content_type: str
     body: bytes
     seconds: float = 0.0  # time on the worker (set by the pool; what the fair admission learns from)
-
-
-class QueryTimeout(Exception):
-    """The worker did not answer within the time limit (it has been killed)."""
-
-
-class WorkerLost(Exception):
-    """Workers died while answering this query, twice (e.g. it exhausted the memory limit)."""
-
-
-class PoolBusy(Exception):
-    """No worker became free in time, or the query would have taken the last free worker for long."""
 
 
 # --- the worker process --------------------------------------------------------------------

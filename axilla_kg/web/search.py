@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from axilla_kg.errors import SearchError as SearchError  # re-exported: moved to errors.py
 from axilla_kg.recommend.lookup import Lookup
 
 MAX_QUERY_CHARS = 200
@@ -33,10 +34,6 @@ MAX_TERMS = 8
 MAX_ROWS = 500
 _START, _END = "\ue000", "\ue001"  # private-use markers around highlighted words
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class SearchError(ValueError):
-    """The search text cannot be used (too long); the message names the field."""
 
 
 @dataclass

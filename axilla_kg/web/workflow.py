@@ -13,11 +13,9 @@ import shutil
 import subprocess
 from typing import Any
 
+from axilla_kg.errors import DiagramError
+
 DOT_TIMEOUT = 10.0  # seconds
-
-
-class DiagramError(Exception):
-    """``dot`` is missing, failed or overran its time limit."""
 
 
 def dot_label(text: str) -> str:
