@@ -33,13 +33,9 @@ from typing import IO, Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
-<<<<<<< HEAD
-from axilla_kg.errors import AxillaKGError
+from axilla_kg.errors import BatchOutputError
 from axilla_kg.recommend.classanswers import CASE_HEAD, REF, ClassAnswers
 from axilla_kg.recommend.partition import Key, Partition
-=======
-from axilla_kg.errors import AxillaKGError, BatchOutputError
->>>>>>> main
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 __all__ = ["REF", "BatchOutputError", "BatchRecommender", "CellKey", "details_document", "read_blocks", "run"]
@@ -65,15 +61,7 @@ Block = tuple[int, list[bytes | None]]
 """A run of input lines: the number of the first, and each line's bytes (``None``: over-long)."""
 
 
-<<<<<<< HEAD
-class BatchOutputError(AxillaKGError):
-    """Writing the answers failed (disk full, output closed): the output is incomplete."""
-
-
 # --- the class of a case ------------------------------------------------------------------------
-=======
-# --- the cell of a case -----------------------------------------------------------------------
->>>>>>> main
 def case_attributes(recommender: Recommender) -> list[str]:
     """Every field a case can carry, from the feature registry (so a new field joins the key)."""
     return list(recommender.registry.fields)
