@@ -33,7 +33,7 @@ def virtuoso_missing() -> str | None:
     """Why Virtuoso cannot be started here, or None when it can."""
     missing = [name for name in (VIRTUOSO, ISQL) if shutil.which(name) is None]
     if missing:
-        return f"{', '.join(missing)} not on PATH (Debian package virtuoso-opensource, which .ci/run installs)"
+        return f"{', '.join(missing)} not on PATH (Debian package virtuoso-opensource: run .ci/system-packages)"
     return None
 
 

@@ -71,8 +71,9 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
             "-o",
             "--output",
             metavar="PATH",
-            help="write the per-order verdicts there (replaced atomically; with --spark a folder of Parquet "
-            "files, which must not exist) and print only the summary",
+            help="write the per-order verdicts there (replaced atomically; with --spark always a folder of "
+            "Parquet files, which must not exist, and --format chooses the summary's format) and print only "
+            "the summary",
         )
         p.add_argument(
             "--spark",
@@ -335,8 +336,8 @@ def _audit_on_spark(args: argparse.Namespace, orders: Path) -> str:
         raise UsageError("--spark reads Parquet: give a .parquet file or a folder of them")
     if not orders.exists():
         raise DataError(f"{orders}: no such file")
-    if args.output is not None and args.format not in ("parquet", "table"):
-        raise UsageError("with --spark, --output writes a folder of Parquet files: use --format parquet")
+    if args.format == "arrow":
+        raise UsageError("with --spark the verdicts are written as Parquet: use --format parquet (or a summary format)")
     if args.output is not None and Path(args.output).exists():
         raise DataError(f"{args.output}: exists; Spark writes a new folder there")
     kg = graph(args)

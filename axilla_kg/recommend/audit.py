@@ -26,7 +26,6 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from axilla_kg.formats.output import records_table, text_table
 from axilla_kg.inputs.arrowfile import BATCH_ROWS, is_columnar, read_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
+from axilla_kg.recommend.partition import ABSENT, Partition
 from axilla_kg.recommend.recommender import Recommender, topic_order
 
 #: confidence levels that are not a plain ACR answer
@@ -164,16 +164,16 @@ class OrderJudge:
     """Judges orders one row at a time, wherever the rows come from (a CSV, a Parquet record batch,
     a Spark partition), so every path gives the same verdict for the same row.
 
-    A valid row's verdict depends only on which variants its case matches or could match and on
-    the procedure: never on its line, its order id, or where a number falls between two of the
-    thresholds the compiled definitions test (age 18, tumour size 2 cm, ...). So rows are memoised
-    on their *class*: the text cells, with each number replaced by the sides of those thresholds
-    it falls on. A number stands for its class only once it has passed the contract's checks in a
-    full evaluation of some row (field checks are per field; the case rules look at whether a
-    number is given, never at its value — a rule that did would make that field exact in the key),
-    so an invalid value always takes the full path and gets its own message. Millions of orders
-    with continuous ages and sizes are judged at the cost of their few thousand classes. The rows
-    of one judge share one column order (one file or DataFrame).
+    A valid row's verdict depends on its case only through the case's *class* under the compiled
+    definitions (:class:`~axilla_kg.recommend.partition.Partition`, batch mode's cache key: each
+    value counts only through the outcomes of the tests on its field and what the contract's rules
+    see of it; a number only through the sides of the thresholds the definitions test), and on the
+    procedure — never on its line or order id. So verdicts are memoised per (procedure, class).
+
+    A cell's text stands for its class only once it has been read and checked in a full evaluation
+    of some valid row (a field's own checks do not look at other fields; what the rules see of a
+    value is part of its class), so an unseen or invalid value always takes the full path and gets
+    its own message. Millions of orders are judged at the cost of their distinct classes.
     """
 
     MEMO_LIMIT = 200_000
@@ -185,20 +185,12 @@ class OrderJudge:
         self.hits = 0  # rows answered from the memo (the benchmark reports it)
         self.procedures = _procedure_names(recommender)
         self.features = {f.name: f for f in recommender.registry.features}
-        bounds: dict[str, set[tuple[str, Decimal]]] = {}
-        for variant in recommender.classifier.variants:
-            for test in variant.tests:
-                if test.kind == "bound":
-                    bounds.setdefault(test.field, set()).add((test.op, test.limit))
-        by_value = {r.field for r in recommender.registry.rules if r.when is not None}
-        by_value |= {r.other for r in recommender.registry.rules}
-        self._bounds = {
-            name: sorted(bounds.get(name, ()))
-            for name, f in self.features.items()
-            if f.kind in ("integer", "decimal") and name not in by_value
-        }
-        self._sides: dict[str, dict[str, tuple[bool, ...]]] = {name: {} for name in self._bounds}
-        self._memo: dict[tuple[str | tuple[bool, ...], ...], dict[str, Any]] = {}
+        self.partition = Partition(recommender.classifier, recommender.registry)
+        self._position = {c.feature.name: c.position for c in self.partition.fields}
+        absent = [c.code(ABSENT) for c in self.partition.fields]
+        self._absent = absent
+        self._codes: dict[str, dict[str, int]] = {name: {} for name in self._position}
+        self._memo: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
 
     def check_header(self, header: list[str], label: str) -> None:
         """Refuse, for the whole run, a header without ``procedure`` or with an unknown column."""
@@ -211,33 +203,34 @@ class OrderJudge:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise DataError(f"{label}:1: unknown column '{unknown[0]}'{hint}")
 
-    def _class(self, row: dict[str, str]) -> tuple[str | tuple[bool, ...], ...] | None:
-        """The row's class key, or None when a number in it has not been checked yet."""
-        key: list[str | tuple[bool, ...]] = []
+    def _class(self, row: dict[str, str]) -> tuple[str, tuple[int, ...]] | None:
+        """(procedure, the case's class key), or None when a cell has not been checked yet."""
+        key = list(self._absent)  # a column the file lacks: the field is left out
+        position, codes = self._position, self._codes
         for name, cell in row.items():
-            if name == "order_id":
-                continue
+            where = position.get(name)
+            if where is None:
+                continue  # procedure, order_id
             text = (cell or "").strip()
-            sides = self._sides.get(name)
-            if sides is None or not text:
-                key.append(text)
-                continue
-            side = sides.get(text)
-            if side is None:
+            if not text:
+                continue  # an empty cell is left out, as the full path leaves it out
+            code = codes[name].get(text)
+            if code is None:
                 return None
-            key.append(side)
-        return tuple(key)
+            key[where] = code
+        return (row.get("procedure") or "").strip(), tuple(key)
 
     def _learn(self, row: dict[str, str]) -> None:
-        """Record the sides of a validly judged row's numbers (they passed the contract's checks)."""
-        for name, tests in self._bounds.items():
-            text = (row.get(name) or "").strip()
-            if not text or text in self._sides[name]:
+        """Record the class of each cell of a validly judged row (every cell passed its checks)."""
+        fields = self.partition.fields
+        for name, cell in row.items():
+            where = self._position.get(name)
+            text = (cell or "").strip()
+            if where is None or not text or text in self._codes[name]:
                 continue
-            if len(self._sides[name]) >= self.MEMO_LIMIT:
-                self._sides[name].clear()
-            value = _cell_value(self.features[name], text)
-            self._sides[name][text] = tuple(_holds(value, op, limit) for op, limit in tests)
+            if len(self._codes[name]) >= self.MEMO_LIMIT:
+                self._codes[name].clear()
+            self._codes[name][text] = fields[where].code(_cell_value(self.features[name], text))
 
     def judge(self, line: int, row: dict[str, str], extra: int = 0) -> dict[str, Any]:
         """The verdict of one order row (cells as text; empty = not known)."""
@@ -257,16 +250,6 @@ class OrderJudge:
                     self._memo.clear()
                 self._memo[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
         return order
-
-
-def _holds(value: Decimal | int, op: str, limit: Decimal) -> bool:
-    if op == "<=":
-        return value <= limit
-    if op == "<":
-        return value < limit
-    if op == ">=":
-        return value >= limit
-    return value > limit
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
