@@ -58,6 +58,12 @@ def rows(draw: st.DrawFn, recommender: Recommender) -> dict[str, str]:
         for test in variant.tests:
             if test.kind == "bound":
                 limits.setdefault(test.field, []).append(test.limit)
+    registry = recommender.registry
+    conditions = [c for r in registry.rules for c in r.conditions]
+    conditions += [c for d in registry.derivations for c in d.conditions]
+    for condition in conditions:  # the thresholds the contract's own rules look at (e.g. 5 cm for the stage)
+        if condition.op:
+            limits.setdefault(condition.field, []).append(condition.limit)
     base = draw(st.sampled_from(sorted(GOLD.values(), key=repr)))
     row: dict[str, str] = {}
     for feature in recommender.registry.features:
