@@ -47,10 +47,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import product
 from typing import Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
-from axilla_kg.contract.features import Feature, Registry
+from axilla_kg.contract.features import Condition, Feature, Registry
 from axilla_kg.recommend.classify import CompiledVariant, Test
 
 #: memo entries kept per cache before it starts afresh (a server answering hostile cases for days
@@ -113,8 +114,12 @@ class Decider:
         self._ruled = sorted({name for r in registry.rules for name in (r.field, r.other)})
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-        self._priors: dict[tuple[str, tuple[Test, ...]], float] = {}
+        self._priors: dict[tuple[str, tuple[Test, ...], tuple[Any, ...]], float] = {}
         self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = {}
+        self._derivations = {
+            d.feature: tuple(r for r in registry.derivations if r.feature == d.feature) for d in registry.derivations
+        }
+        self._value_shares: dict[tuple[Any, ...], dict[Any, float]] = {}
 
     def table(self, v: CompiledVariant) -> Table:
         found = self._tables.get(v.variant_iri)
@@ -185,6 +190,7 @@ class Decider:
             ruled,
             procedure,
             skip,
+            self._shares_key(case),
         )
         if key in self._questions:
             return self._questions[key]
@@ -212,7 +218,7 @@ class Decider:
             answers = self._answers(feature, case, variants)
             if not answers:
                 continue
-            weights = self._weights(feature, answers, variants)
+            weights = self._weights(feature, answers, variants, case)
             if not any(weights):
                 continue
             gains: list[tuple[Any, list[str], int]] = []
@@ -230,35 +236,44 @@ class Decider:
         return best[1] if best is not None else None
 
     def _weights(
-        self, feature: Feature, answers: list[tuple[list[Any], list[Open]]], variants: Sequence[Open]
+        self,
+        feature: Feature,
+        answers: list[tuple[list[Any], list[Open]]],
+        variants: Sequence[Open],
+        case: PatientCase,
     ) -> list[float]:
         """How likely each distinct answer is if every unknown fact takes each of its values
         equally often and the patient fits one of the open variants: a variant weighs the share of
         completions it accepts (the product, over its unknown fields, of the share of values its
-        criterion accepts; a number bound counts one half), spread over the answers it accepts
-        (an enum or boolean answer counts once per value it groups, a number range once). An answer
+        criterion accepts; a number bound counts one half), spread over the answers it accepts in
+        proportion to their values' shares (:meth:`_shares`; a number range counts once). An answer
         no open variant accepts weighs nothing."""
-        units = [1 if feature.kind in ("integer", "decimal") else len(shown) for shown, _ in answers]
+        shares = self._shares(feature, case)
+        numeric = feature.kind in ("integer", "decimal")
+        units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _ in answers]
         mass = [0.0] * len(answers)
         for o in variants:
             mine = [i for i, (_, kept) in enumerate(answers) if o in kept]
             total = sum(units[i] for i in mine)
-            prior = self._prior(o)
+            if not total:
+                continue
+            prior = self._prior(o, case)
             for i in mine:
                 mass[i] += prior * units[i] / total
         whole = sum(mass)
         return [m / whole for m in mass] if whole else mass
 
-    def _prior(self, o: Open) -> float:
+    def _prior(self, o: Open, case: PatientCase) -> float:
         """The share of the completions of the case that a variant accepts (its unknown criteria
-        taken as independent, each value equally likely); remembered per variant and unknown tests."""
-        key = (o.variant.variant_iri, o.unknown)
+        taken as independent, each value equally likely); remembered per variant, unknown tests and
+        what the given facts say of the derivations of derived fields."""
+        key = (o.variant.variant_iri, o.unknown, self._shares_key(case))
         found = self._priors.get(key)
         if found is None:
-            found = self._priors[key] = self._share(o)
+            found = self._priors[key] = self._share(o, case)
         return found
 
-    def _share(self, o: Open) -> float:
+    def _share(self, o: Open, case: PatientCase) -> float:
         share = 1.0
         for name in {t.field for t in o.unknown}:
             feature = self.registry[name]
@@ -266,9 +281,96 @@ class Decider:
             if feature.kind in ("integer", "decimal"):
                 share *= 0.5 ** len(tests)
                 continue
-            values = feature.values if feature.kind == "enum" else (True, False)
-            share *= sum(all(t.evaluate(v) for t in tests) for v in values) / len(values)
+            shares = self._shares(feature, case)
+            share *= sum(s for v, s in shares.items() if all(t.evaluate(v) for t in tests))
         return share
+
+    def _shares_key(self, case: PatientCase) -> tuple[Any, ...]:
+        """All that :meth:`_shares` reads of a case: for each derivation condition, whether the
+        given facts hold it (None: the fact is not given), and what the case rules see of the case
+        (the contract check of a completion depends on nothing else). Part of the memo keys."""
+        given = self._given(case)
+        return (
+            tuple(
+                None if c.field not in given else c.holds(given[c.field])
+                for rules in self._derivations.values()
+                for r in rules
+                for c in r.conditions
+            ),
+            tuple((name, case.values.get(name)) for name in self._ruled),
+        )
+
+    @staticmethod
+    def _given(case: PatientCase) -> dict[str, Any]:
+        """The case's facts without the derived ones (the contract check derives them again)."""
+        return {k: v for k, v in case.values.items() if k not in case.derived}
+
+    def _shares(self, feature: Feature, case: PatientCase) -> dict[Any, float]:
+        """The share of the completions of the case in which the field takes each value. A patient
+        fact of its own: each value equally often. A **derived** field (clinical stage): the share
+        of the completions of the facts its derivation rules read (the given ones as given, each
+        unknown one taking each of its values, or each interval between the rules' bounds, equally
+        often, and left out only when no value fits the rest, e.g. no N category for negative nodes)
+        that the contract accepts and derives the value from; a completion it derives no value
+        from counts for every value equally. So "I-IIA", which needs many facts at once, is
+        the rare value, and the answer "other" that refutes the early-stage variants weighs what
+        it is worth (counted as one value in two, it made the question look worse than fields
+        that decide less)."""
+        values = list(feature.values) if feature.kind == "enum" else [True, False]
+        rules = self._derivations.get(feature.name) if feature.kind == "enum" else None
+        if not rules:
+            return {v: 1 / len(values) for v in values}
+        key = (feature.name, self._shares_key(case))
+        found = self._value_shares.get(key)
+        if found is not None:
+            return found
+        if len(self._value_shares) >= MEMO_LIMIT:
+            self._value_shares.clear()
+        given = self._given(case)
+        conditions = [c for r in rules for c in r.conditions]
+        unknown = sorted({c.field for c in conditions if c.field not in given})
+        choices = [
+            self._representatives(self.registry[name], [c for c in conditions if c.field == name]) for name in unknown
+        ]
+        accepted: dict[tuple[Any, ...], Any] = {}
+        for combo in product(*[[*c, None] for c in choices]):
+            try:
+                known = {n: v for n, v in zip(unknown, combo, strict=True) if v is not None}
+                completed = self.check({**given, **known})
+            except CaseError:
+                continue  # facts that contradict each other: no patient
+            accepted[combo] = completed.values[feature.name] if feature.name in completed.derived else None
+        counts = dict.fromkeys(values, 0.0)
+        for combo, value in accepted.items():
+            if any(
+                v is None and any((*combo[:i], w, *combo[i + 1 :]) in accepted for w in choices[i])
+                for i, v in enumerate(combo)
+            ):
+                continue  # a fact left out that could be known: not a completion
+            if value is not None:
+                counts[value] += 1
+            else:
+                for v in values:
+                    counts[v] += 1 / len(values)
+        whole = sum(counts.values())
+        found = {v: (n / whole if whole else 1 / len(values)) for v, n in counts.items()}
+        self._value_shares[key] = found
+        return found
+
+    @staticmethod
+    def _representatives(feature: Feature, conditions: list[Condition]) -> list[Any]:
+        """One value per distinct outcome of the conditions on a field: every enum or boolean
+        value; for a number, one point per interval between the conditions' bounds."""
+        if feature.kind == "enum":
+            return list(feature.values)
+        if feature.kind == "boolean":
+            return [True, False]
+        limits = sorted({c.limit for c in conditions if c.op})
+        points = sorted({p for limit in limits for p in (limit - _DECIMAL_STEP, limit, limit + _DECIMAL_STEP)})
+        seen: dict[tuple[bool, ...], Any] = {}
+        for p in points:
+            seen.setdefault(tuple(c.holds(p) for c in conditions), p)
+        return list(seen.values())
 
     def _applies(self, feature: Feature, case: PatientCase) -> bool:
         """A field that presupposes another (a case rule on the field as a whole, e.g. a tumour
