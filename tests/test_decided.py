@@ -194,6 +194,22 @@ def test_a_number_field_is_asked_with_its_ranges(rec: Recommender) -> None:
     assert sorted(q["ranges"]) == ["<= 2", "> 2"]
 
 
+def test_a_derived_field_is_weighed_by_its_derivation(rec: Recommender) -> None:
+    """A woman with a new cancer, suspected metastases, asking for systemic staging, PET/CT ordered:
+    235 V6 (metastatic suspicion) rates it Usually Appropriate, 310 V2 (clinical stage I-IIA,
+    distant disease) Usually Not Appropriate. Clinical stage "other" rules 310 V2 out at once; and
+    I-IIA needs a small invasive tumour, few nodes, no skin or chest wall and no distant
+    metastases together (AJCC), so "other" is by far the likelier answer. Counted as one value in
+    two it lost to the neoadjuvant phase, and three questions were asked; now the stage is asked,
+    and its answer "other" decides the study."""
+    case = {"sex": "female", "age": 60, "breast_cancer": "new", "question": "systemic_staging"}
+    case["metastatic_suspicion"] = True
+    q = rec.recommend(parse_case(case), procedure=PET)["next_question"]
+    assert q is not None and q["field"] == "clinical_stage"
+    after = rec.recommend(parse_case({**case, "clinical_stage": "other"}), procedure=PET)
+    assert decided(after)[PET] == "Usually Appropriate"
+
+
 def seed_replay(rec: Recommender, procedure: str, truth: dict[str, Any], limit: int = 5) -> tuple[str | None, int]:
     """Answer only the questions the tool asks (from ``truth``) until ``procedure`` is decided."""
     case = dict(SEED_AS_TYPED)

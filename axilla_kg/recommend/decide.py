@@ -26,7 +26,11 @@ matches + candidates (held equal to HermiT by ``tests/test_fast_path.py``), it i
    by how likely it is if every unknown fact takes each of its values equally often and the
    patient fits one of the open variants (:meth:`Decider._weights`). An answer no open variant
    accepts ("no criteria apply") weighs nothing, so an implausible answer that would rule
-   everything out does not make a question look good;
+   everything out does not make a question look good. A *derived* field (clinical stage) does not
+   take each value equally often: a value weighs the share of the completions of the facts its
+   derivation rules read that the contract derives it from (:meth:`Decider._shares`). Counted as
+   one value in two, the rare "I-IIA" made the answer "other", which refutes the early-stage
+   variants at once, look no likelier than it, and fields deciding less were asked first;
 2. then the expected number of open variants its answer rules out (the same weights);
 3. then the registry's fixed field order (``ax:caseOrder``).
 
