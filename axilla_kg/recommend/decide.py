@@ -115,15 +115,25 @@ class Decider:
         self.check = check  # raises CaseError when a case object breaks the contract
         self.variant_order = variant_order
         self.order = {name: i for i, name in enumerate(registry.fields)}
-        self._ruled = sorted({name for r in registry.rules for name in (r.field, r.other)})
+        #: all that case rules and derivations look at (so what :meth:`_shares` reads is in the key)
+        self._ruled = sorted(
+            {name for r in registry.rules for name in (r.field, r.other)}
+            | {c.field for d in registry.derivations for c in d.conditions}
+        )
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-        self._priors: dict[tuple[str, tuple[Test, ...], tuple[Any, ...]], float] = {}
+        self._priors: dict[tuple[str, tuple[Test, ...], tuple[Any, ...] | None], float] = {}
         self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = {}
         self._derivations = {
             d.feature: tuple(r for r in registry.derivations if r.feature == d.feature) for d in registry.derivations
         }
         self._value_shares: dict[tuple[Any, ...], dict[Any, float]] = {}
+        inputs = {c.field for d in registry.derivations for c in d.conditions}
+        #: the case rules a completion of the derivations' inputs can break (the others held when
+        #: the case was read, and a completion changes none of the facts they read)
+        self._input_rules = tuple(
+            r for r in registry.rules if {r.field, r.other, *(c.field for c in r.conditions)} & inputs
+        )
 
     def table(self, v: CompiledVariant) -> Table:
         found = self._tables.get(v.variant_iri)
@@ -194,7 +204,6 @@ class Decider:
             ruled,
             procedure,
             skip,
-            self._shares_key(case),
         )
         if key in self._questions:
             return self._questions[key]
@@ -271,7 +280,8 @@ class Decider:
         """The share of the completions of the case that a variant accepts (its unknown criteria
         taken as independent, each value equally likely); remembered per variant, unknown tests and
         what the given facts say of the derivations of derived fields."""
-        key = (o.variant.variant_iri, o.unknown, self._shares_key(case))
+        derived = any(t.field in self._derivations for t in o.unknown)
+        key = (o.variant.variant_iri, o.unknown, self._shares_key(case) if derived else None)
         found = self._priors.get(key)
         if found is None:
             found = self._priors[key] = self._share(o, case)
@@ -291,18 +301,27 @@ class Decider:
 
     def _shares_key(self, case: PatientCase) -> tuple[Any, ...]:
         """All that :meth:`_shares` reads of a case: for each derivation condition, whether the
-        given facts hold it (None: the fact is not given), and what the case rules see of the case
-        (the contract check of a completion depends on nothing else). Part of the memo keys."""
+        given facts hold it (None: the fact is not given), and for each case rule, what it tests
+        of the given facts (the contract check of a completion depends on nothing else, and a
+        tumour size of 1.2 or 1.3 cm shares an entry). Part of the memo keys."""
         given = self._given(case)
-        return (
-            tuple(
-                None if c.field not in given else c.holds(given[c.field])
-                for rules in self._derivations.values()
-                for r in rules
-                for c in r.conditions
-            ),
-            tuple((name, case.values.get(name)) for name in self._ruled),
+        derivations = tuple(
+            None if c.field not in given else c.holds(given[c.field])
+            for rules in self._derivations.values()
+            for r in rules
+            for c in r.conditions
         )
+        rules = tuple(
+            (
+                given.get(r.field) is None,
+                r.when is not None and given.get(r.field) in r.when,
+                tuple(c.holds(given.get(c.field)) for c in r.conditions),
+                given.get(r.other) is None,
+                given.get(r.other) in r.allows,
+            )
+            for r in self._input_rules
+        )
+        return derivations, rules
 
     @staticmethod
     def _given(case: PatientCase) -> dict[str, Any]:
