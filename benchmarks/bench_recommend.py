@@ -425,7 +425,9 @@ def batch_section(rec: Recommender, n: int, baseline: Path | None, mix: str) -> 
         runs.append(limit_run(cases, full, tmp / "limit.jsonl", n, tmp))
         others = [("after", REPO_ROOT, ["--detail", "brief"])]
         if baseline:
-            others += [("before", baseline, ["--jobs", "1"]), ("before", baseline, ["--detail", "brief"])]
+            if has_jobs_flag(baseline):  # the fork ring's flag, gone since issue 24
+                others.append(("before", baseline, ["--jobs", "1"]))
+            others.append(("before", baseline, ["--detail", "brief"]))
         for label, tree, extra in others:
             print(f"{mix}, {label}: {' '.join(extra)} ...", file=sys.stderr)
             runs.append(product_run(tree, f"{label}: {' '.join(extra)}", cases, tmp / "other.jsonl", n, extra))
@@ -506,10 +508,24 @@ def print_batch(results: dict[str, Any]) -> None:
         )
     before = {r["run"]: r for r in results["runs"] if r["run"].startswith("before: ")}
     if before:
-        old, jobs1 = before["before: default (full detail)"], before["before: --jobs 1"]
+        old, jobs1 = before["before: default (full detail)"], before.get("before: --jobs 1")
         print(f"after / before default: {product['cases_per_s'] / old['cases_per_s']:.2f}x the speed, "
-              f"{product['cpu_s'] / old['cpu_s']:.2f}x the CPU time; before --jobs 1 / before default: "
-              f"{jobs1['cases_per_s'] / old['cases_per_s']:.2f}x the speed")  # fmt: skip
+              f"{product['cpu_s'] / old['cpu_s']:.2f}x the CPU time"
+              + (f"; before --jobs 1 / before default: {jobs1['cases_per_s'] / old['cases_per_s']:.2f}x the speed"
+                 if jobs1 else ""))  # fmt: skip
+
+
+def has_jobs_flag(tree: Path) -> bool:
+    """Whether a checkout's ``recommend`` still has ``--jobs`` (removed with the fork ring)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "axilla_kg", "recommend", "--help"],
+        capture_output=True,
+        text=True,
+        env=cli_env(tree),
+        cwd=tree,
+        timeout=120,
+    )
+    return "--jobs" in result.stdout
 
 
 def cold_cli(runs: int) -> dict[str, float]:
