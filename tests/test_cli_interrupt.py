@@ -7,9 +7,11 @@ inside the command, blocked on that read."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,9 +27,19 @@ def _interrupt_while_reading(fifo: Path, *args: str) -> subprocess.CompletedProc
     process = subprocess.Popen(
         [*cli_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()
     )
+
+    def unblock_if_it_ends() -> None:
+        """A CLI that ends without opening the FIFO (a usage error) would leave the test's open
+        blocked for ever: open the reading side ourselves, so the test fails instead of hanging."""
+        process.wait()
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=unblock_if_it_ends, daemon=True).start()
     try:
         fd = os.open(fifo, os.O_WRONLY)  # returns when the CLI has opened the FIFO to read it
         try:
+            assert process.poll() is None, f"the CLI ended before reading: {process.communicate()}"
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=60)
         finally:
@@ -51,7 +63,7 @@ def test_ctrl_c_while_reading_the_query_is_one_line_and_exit_130(tmp_path: Path)
 def test_ctrl_c_in_batch_mode_after_the_graph_loaded_is_one_line_and_exit_130(tmp_path: Path) -> None:
     """The cases file is opened only after the graph and the recommender are loaded."""
     fifo = tmp_path / "cases.jsonl"
-    done = _interrupt_while_reading(fifo, "recommend", "--cases", str(fifo), "--jobs", "1")
+    done = _interrupt_while_reading(fifo, "recommend", "--cases", str(fifo))
     assert done.returncode == INTERRUPTED
     assert done.stderr.splitlines() == ["axilla-kg: interrupted"]
     assert done.stdout == ""
