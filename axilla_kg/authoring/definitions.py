@@ -183,6 +183,13 @@ def derivation_axioms(registry: Registry) -> list[Resource]:
     for rule in sorted(registry.derivations, key=lambda r: r.iri):
         cls = Resource(_ref(rule.iri + "-cases").turtle()).add("a", Ref("owl:Class"))
         cls.add("rdfs:label", Lang(f"patient cases to which the derivation rule applies: {rule.label}"))
+        cls.add(
+            "skos:definition",
+            Lang(
+                "The patient cases that give every condition of this derivation rule; each of them has the "
+                "value the rule derives."
+            ),
+        )
         cls.add("rdfs:seeAlso", _ref(rule.iri))
         members = Collection(
             (Ref("ax:PatientCase"), *[_condition_restriction(registry, c) for c in rule.conditions]), multiline=True
