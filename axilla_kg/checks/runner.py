@@ -41,7 +41,14 @@ class Stage:
 STAGES: list[Stage] = [
     Stage("profile", check_profile, "OWL 2 DL profile (the OWL API's OWL2DLProfile, as ROBOT validate-profile)"),
     Stage("logic", check_logic, "OWL reasoner: consistency and unsatisfiable classes"),
-    Stage("definitions", check_definitions, "variant classes: overlaps, gaps, cross-topic conflicts (set algebra)"),
+    # set algebra, held equal to HermiT's answers: on an inconsistent graph HermiT has none to give
+    # (everything follows), so the stage waits for the logic stage and is skipped after an inconsistency
+    Stage(
+        "definitions",
+        check_definitions,
+        "variant classes: overlaps, gaps, cross-topic conflicts (set algebra)",
+        needs_consistency=True,
+    ),
     Stage("shapes", check_shapes, "SHACL shapes (ontology/*.shapes.ttl)"),
     Stage("rules", check_rules, "guideline rules (queries/checks/*.rq)"),
 ]
@@ -169,15 +176,17 @@ def run_checks(
             progress(stage.name, "done", result.seconds)
         return result
 
+    # the stages that need a consistent graph run after the others (the logic stage among them), so
+    # an inconsistency is known before they start, whatever order the user named the stages in
+    first = [s for s in selected if not s.needs_consistency]
+    later = [s for s in selected if s.needs_consistency]
     try:
         if jobs <= 1:
-            for stage in selected:
+            for stage in first + later:
                 results[stage.name] = one(stage)
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            first = [s for s in selected if not s.needs_consistency]
-            later = [s for s in selected if s.needs_consistency]
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 for stage, result in zip(first, pool.map(one, first), strict=True):
                     results[stage.name] = result
