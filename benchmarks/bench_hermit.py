@@ -5,11 +5,13 @@ the fast-path-equals-HermiT test.
 working tree. For each side a fresh interpreter with that tree first on ``PYTHONPATH`` opens
 :class:`axilla_kg.reasoning.reasoner.CaseQuestions` (*warm-up*: the JVM, loading the case module,
 HermiT's consistency check) and asks the verdicts of ``--cases`` distinct patient cases, one
-``verdicts([case])`` call each, as ``tests/test_fast_path.py`` does. A case costs 1 + V + (V -
+``verdicts([case])`` call each, as ``tests/test_fast_path.py`` did, then all of them in one
+``verdicts(cases)`` call (*batched*, as the test now asks them). A case costs 1 + V + (V -
 refuted) satisfiability questions for V variants, so *per question* is the case time divided by
 the questions it asked. The two sides must give the same verdicts (the run fails otherwise).
-``--pytest`` also times ``python -m pytest tests/test_fast_path.py -m slow`` in each tree (with
-``AXILLA_KG_REASONER_CASES`` = ``--pytest-cases``). A measuring tool: it asserts no timing.
+``--pytest`` also times ``python -m pytest -m slow tests/test_fast_path*.py`` in each tree (the file
+is now split in two), with ``AXILLA_KG_REASONER_CASES`` = ``--pytest-cases``. A measuring tool: it
+asserts no timing.
 
     python benchmarks/bench_hermit.py --cases 200
     python benchmarks/bench_hermit.py --cases 500 --pytest --pytest-cases 5000
@@ -74,8 +76,14 @@ for case in cases:
     per_case.append(time.perf_counter() - s)
     n = len(questions.variants)
     verdicts.append([sorted(types.matched), sorted(types.refuted), 1 + 2 * n - len(types.refuted)])
+good = [case for case, v in zip(cases, verdicts) if v is not None]
+s = time.perf_counter()
+batched = questions.verdicts(good)
+batched_s = time.perf_counter() - s
+assert [[sorted(t.matched), sorted(t.refuted)] for t in batched] == [v[:2] for v in verdicts if v is not None]
 questions.close()
-print(json.dumps({"import_s": t1 - t0, "warmup_s": t2 - t1, "per_case": per_case, "verdicts": verdicts}))
+print(json.dumps({"import_s": t1 - t0, "warmup_s": t2 - t1, "per_case": per_case, "verdicts": verdicts,
+                  "batched_s": batched_s}))
 """
 
 
@@ -95,7 +103,8 @@ def probe(tree: Path, cases: int) -> dict[str, object]:
 def fast_path_test(tree: Path, cases: int) -> float:
     env = {**os.environ, "PYTHONPATH": str(tree), "AXILLA_KG_REASONER_CASES": str(cases)}
     started = time.perf_counter()
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow", "tests/test_fast_path.py"]
+    files = sorted(str(p.relative_to(tree)) for p in (tree / "tests").glob("test_fast_path*.py"))  # split in two
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow", *files]
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=7200)
     if done.returncode != 0:
         raise SystemExit(f"tests/test_fast_path.py failed in {tree}:\n{done.stdout[-3000:]}")
@@ -112,6 +121,8 @@ def summary(result: dict[str, object]) -> dict[str, float]:
         "questions": asked,
         "ms_per_case": round(1000 * total / len(per_case), 2),
         "ms_per_question": round(1000 * total / asked, 3),
+        "batched_ms_per_case": round(1000 * float(result["batched_s"]) / len(per_case), 2),  # type: ignore[arg-type]
+        "batched_ms_per_question": round(1000 * float(result["batched_s"]) / asked, 3),  # type: ignore[arg-type]
         "process_s": round(float(result["process_s"]), 2),  # type: ignore[arg-type]
     }
 

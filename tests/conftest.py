@@ -280,3 +280,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True under ``--update-golden``: snapshot tests write their file before comparing."""
     return bool(request.config.getoption("--update-golden"))
+
+
+# --- order: the long files first ------------------------------------------------------------------
+
+#: test files that take minutes (``--durations``), longest first. ``-n 2 --dist loadfile`` hands
+#: whole files to the two workers in collection order (``--no-loadscope-reorder`` in pyproject's
+#: pytest options: xdist would otherwise order files by their number of tests, which put the
+#: three-test fast-path file last), so these start at once and no worker ends the run alone on one.
+LONG_FILES = (
+    "test_fast_path.py",
+    "test_fast_path_reference.py",
+    "test_spark.py",
+    "test_web_pages.py",
+    "test_virtuoso.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The files of :data:`LONG_FILES` first, in that order; the rest keep their order."""
+    rank = {name: k for k, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
