@@ -178,7 +178,7 @@ def _condition_restriction(registry: Registry, condition: Condition) -> Blank:
 def derivation_axioms(registry: Registry) -> list[Resource]:
     """One named class per derivation rule, equivalent to the cases that give its conditions and
     contained in the cases whose derived feature has the derived value: so the reasoner derives
-    what the case contract derives (``tests/test_fast_path.py`` checks it without the derived value)."""
+    what the case contract derives (``tests/test_fast_path_reference.py`` checks it without the derived value)."""
     resources: list[Resource] = []
     for rule in sorted(registry.derivations, key=lambda r: r.iri):
         cls = Resource(_ref(rule.iri + "-cases").turtle()).add("a", Ref("owl:Class"))
