@@ -110,10 +110,10 @@ def test_the_same_seed_draws_the_same_cases() -> None:
     runs: list[list[PatientCase]] = []
     for draws in (7, 7, 8):
         runs.append([])
-        drawn(runs[-1].append, draws, examples=150)
+        drawn(runs[-1].append, draws, examples=60)
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
-    assert len(set(runs[0])) > 100
+    assert len(set(runs[0])) > 40
 
 
 def differ(case: PatientCase, fast: tuple[set[str], set[str]], expected: CaseTypes) -> str:
