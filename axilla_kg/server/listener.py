@@ -119,7 +119,12 @@ class _Watch(asyncio.Protocol):
             self.timer = None
 
     def _timed_out(self) -> None:
+        # one more turn of the loop first: a head completed by the bytes just received has had its
+        # application task created, and that task's first step (which calls head_arrived) runs first
         self.timer = None
+        asyncio.get_running_loop().call_soon(self._expire)
+
+    def _expire(self) -> None:
         transport = self.transport
         if transport is None or transport.is_closing() or not self.waiting:
             return
@@ -191,6 +196,7 @@ def run(app: ASGIApp, sock: socket.socket, config: ServerConfig) -> None:
         uvicorn.Config(
             deadline.middleware(app),
             http="h11",
+            ws="none",  # no route speaks WebSocket; an Upgrade header is an ordinary request
             lifespan="off",
             timeout_keep_alive=max(1, round(config.idle_timeout)),
             limit_concurrency=config.max_connections,
