@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -224,6 +225,9 @@ def stopped_by_sigterm() -> Iterator[None]:
     handler; with the default one the process died there, before the query pool and the CDS Hooks
     pool were closed, and the multiprocessing resource tracker reported their semaphores as leaked.
     """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         yield
