@@ -24,7 +24,7 @@ from axilla_kg.formats.atomic import write_all_atomically
 from axilla_kg.formats.turtle import Lang, Ref, Resource, document
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.resources import ontology_dir
-from axilla_kg.vocab import AX, CATEGORIES, CONFIDENCES, RRLS, SOES
+from axilla_kg.vocab import CATEGORIES, CONFIDENCES, RRLS, SOES
 
 AXILLA_TOPIC = 286
 AXILLA_TITLE = "Imaging of the Axilla"
@@ -92,10 +92,12 @@ def known_procedures(path: Path | None = None) -> set[str]:
     """Exact ACR procedure names declared in ``procedures.ttl`` (parsed as RDF, not scraped)."""
     import pyoxigraph
 
+    from axilla_kg.graph.reads import read_store
+
     source = path or ontology_dir() / "procedures.ttl"
-    name = pyoxigraph.NamedNode(AX + "procedureName")
-    triples = pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
-    return {t.object.value for t in triples if t.predicate == name}
+    store = pyoxigraph.Store()
+    store.bulk_load(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
+    return {str(name) for (name,) in read_store(store, "procedure-names").rows}
 
 
 def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:

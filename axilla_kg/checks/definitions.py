@@ -258,13 +258,7 @@ def conflicts(ctx: CheckContext, compiled: Compiled, ratings: dict[str, dict[str
 
 def _ratings(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
     """Variant IRI → procedure → (category, source file:line) for ratings with a stated category."""
-    rows = ctx.kg.sparql(
-        """SELECT ?v ?procedure ?category ?file ?line WHERE {
-          ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p ; ax:category ?c .
-          ?p ax:procedureName ?procedure . ?c ax:categoryText ?category .
-          OPTIONAL { ?r ax:hasSourceRecord ?s . ?s ax:sourceFile ?file . OPTIONAL { ?s ax:sourceRow ?line } }
-        }"""
-    ).records()
+    rows = ctx.kg.read("stated-ratings").records()
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for r in rows:
         where = f"{r['file']}:{r['line']}" if r.get("line") else str(r.get("file") or "no source")

@@ -61,6 +61,12 @@ class KnowledgeGraph:
         named = self.library.get(name)
         return self.engine.query(named.text, named.bindings(params))
 
+    def read(self, name: str, /, **params: Any) -> QueryResult:
+        """Run one of the library's internal queries (``queries/internal/``): see :mod:`axilla_kg.graph.reads`."""
+        from axilla_kg.graph.reads import read
+
+        return read(self.engine, name, **params)
+
     def sparql(self, text: str) -> QueryResult:
         """Run any SELECT, ASK, CONSTRUCT or DESCRIBE query. The one screen every query passes
         (:func:`~axilla_kg.graph.sparql_text.screen`) refuses updates, ``SERVICE`` and ``FROM``

@@ -253,7 +253,7 @@ class OrderJudge:
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
-    rows = recommender.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
+    rows = recommender.kg.read("procedure-names").rows
     return sorted(str(r[0]) for r in rows)
 
 
