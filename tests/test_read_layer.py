@@ -28,6 +28,11 @@ it is not a read of the knowledge graph's content):
 - ``authoring/importing.py`` ``checked_document``: counts the triples of the Turtle text the importer
   just wrote (a self-check of its own output).
 
+Not flagged, and not reads of content either: ``server/__init__.py`` ``graph_ntriples`` dumps the
+whole store as N-Triples for the server's workers; ``server/worker.py`` runs the *users'* queries
+(the SPARQL endpoint); ``checks/rules.py`` runs the check rules, which are named queries
+(``queries/checks/*.rq``); ``web/search.py`` and ``cdshooks/feedback.py`` hold SQLite SQL.
+
 Exporters: ``export/*`` is owned by helper ``vocab`` (issue 22, "no triple walks in exporters"),
 whose branch moves their reads into ``queries/internal/export-*.rq``.
 TODO(vocab): when the ``vocab`` branch is merged, delete ``EXPORT_UNTIL_VOCAB_LANDS`` below so
