@@ -16,7 +16,7 @@ from axilla_kg.authoring.importing import import_ratings
 from axilla_kg.export import SourceGraph
 from axilla_kg.export.fhir import fhir_bundle
 from axilla_kg.export.rdf import AX
-from axilla_kg.export.sssom import CURIE_MAP, PREDICATES, sssom_tsv
+from axilla_kg.export.sssom import CURIE_MAP, sssom_tsv
 from axilla_kg.export.table import COLUMNS, ratings_csv
 
 from conftest import Exported, python_cli
@@ -101,7 +101,7 @@ def test_sssom_is_exactly_the_graphs_mapping_triples(source) -> None:  # type: i
     exported = {(_expand(r["subject_id"]), _expand(r["predicate_id"]), _expand(r["object_id"])) for r in rows}
     in_graph = {
         (str(s), str(p), str(o))
-        for p in PREDICATES
+        for p in (rdflib.SKOS[m + "Match"] for m in ("exact", "close", "broad", "narrow", "related"))
         for s, o in g.subject_objects(p)
         if str(s).startswith(AXD) and isinstance(o, rdflib.URIRef)
     }

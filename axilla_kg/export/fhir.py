@@ -24,7 +24,6 @@ from rdflib import RDFS, Literal, URIRef
 
 from axilla_kg import vocab
 from axilla_kg.export.rdf import AX, DCTERMS, SourceGraph
-from axilla_kg.export.table import CATEGORY_TEXT, CONFIDENCE_TEXT, RRL_TEXT, SOE_TEXT
 from axilla_kg.vocab import PREFIXES, local_name
 
 FHIR_BASE = vocab.FHIR
@@ -41,7 +40,6 @@ COPYRIGHT = (
     "radiation levels) is (c) American College of Radiology; see https://acsearch.acr.org for the "
     "authoritative, complete tables. Not a substitute for the ACR documents or clinical judgement."
 )
-_CATEGORY_RANK = {text: i for i, text in enumerate(vocab.CATEGORIES)}
 _SYSTEMS = {
     "http://radlex.org/RID/": "http://radlex.org",
     "http://purl.bioontology.org/ontology/RADLEX/": "http://radlex.org",
@@ -166,19 +164,19 @@ def _action(g: rdflib.Graph, rating: Any) -> tuple[tuple[int, str], dict[str, An
     proc = _one(g, rating, AX.ratedProcedure)
     name = str(_one(g, proc, AX.procedureName) or _label(g, proc))
     category_node = _one(g, rating, AX.category)
-    category = CATEGORY_TEXT.get(category_node, "")
+    category = vocab.text_by_iri("category").get(str(category_node), "")
     record = _one(g, rating, AX.hasSourceRecord)
     parts = [category or "category not stated in the source"]
     rrl = _one(g, rating, AX.listedRRL)
     if rrl is not None:
-        parts.append(f"RRL {RRL_TEXT.get(rrl, _label(g, rrl))}")
+        parts.append(f"RRL {vocab.text_by_iri('rrl').get(str(rrl), _label(g, rrl))}")
     score = _one(g, rating, AX.ratingScore)
     if score is not None:
         parts.append(f"rating {score}")
     soe = _one(g, rating, AX.strengthOfEvidence)
     if soe is not None:
-        parts.append(f"strength of evidence {SOE_TEXT.get(soe, _label(g, soe))}")
-    parts.append(f"confidence {CONFIDENCE_TEXT.get(_one(g, rating, AX.confidence), 'unknown')}")
+        parts.append(f"strength of evidence {vocab.text_by_iri('soe').get(str(soe), _label(g, soe))}")
+    parts.append(f"confidence {vocab.text_by_iri('confidence').get(str(_one(g, rating, AX.confidence)), 'unknown')}")
     file, line = _one(g, record, AX.sourceFile), _one(g, record, AX.sourceRow)
     if file is not None:
         parts.append(f"source {file}:{line}")
@@ -192,7 +190,7 @@ def _action(g: rdflib.Graph, rating: Any) -> tuple[tuple[int, str], dict[str, An
     urls = sorted(str(u) for u in g.objects(record, DCTERMS.source))
     if urls:
         action["documentation"] = [{"type": "citation", "url": u} for u in urls]
-    return (_CATEGORY_RANK.get(category, 99), name), action
+    return (vocab.rank_by_iri("category").get(str(category_node), 99), name), action
 
 
 def _plan(g: rdflib.Graph, key: str, variant: Any, version: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,9 @@ from axilla_kg import vocab
 from axilla_kg.errors import UnknownTopicError
 from axilla_kg.export import rdfxml
 from axilla_kg.export.oxload import canonical_blank_nodes, ox_triple, read_turtle
-from axilla_kg.resources import ontology_dir, ontology_files
+from axilla_kg.graph.engines import OxigraphEngine, load_all
+from axilla_kg.graph.queries import NamedQuery, parse_query_file
+from axilla_kg.resources import ontology_dir, ontology_files, queries_dir
 from axilla_kg.vocab import PREFIXES
 
 AX = Namespace(PREFIXES["ax"])
@@ -127,6 +129,23 @@ class SourceGraph:
         if topic is None:
             return sorted(self._all, key=_triple_key)
         return sorted([*self.topic_triples(topic), *self.shared_triples()], key=_triple_key)
+
+    @cached_property
+    def engine(self) -> OxigraphEngine:
+        """The same files in a pyoxigraph store, for the named queries the exporters read through."""
+        engine = OxigraphEngine()
+        load_all(engine, self.files)
+        return engine
+
+    def read(self, name: str, /, **params: Any) -> list[dict[str, str | None]]:
+        """The rows of the exporters' named query ``queries/internal/<name>.rq`` (parameters bound by
+        the engine), each cell the lexical text of its term, None when unbound."""
+        named = export_query(name)
+        result = self.engine.query(named.text, named.bindings(params))
+        return [
+            {var: None if cell is None else str(cell) for var, cell in zip(result.variables, row, strict=True)}
+            for row in result.rows
+        ]
 
     @cached_property
     def version(self) -> str:
@@ -221,6 +240,12 @@ def _triple_key(triple: Triple) -> tuple[str, str, str]:
 def _canonical(triples: list[Triple]) -> list[Triple]:
     """``triples`` with content-derived blank node labels (RDFC-1.0, see ``oxload``)."""
     return [(s, p, o) for s, p, o, _ in canonical_blank_nodes((s, p, o, None) for s, p, o in triples)]
+
+
+@cache
+def export_query(name: str) -> NamedQuery:
+    """The exporters' named query ``queries/internal/<name>.rq`` (read once per process)."""
+    return parse_query_file(queries_dir() / "internal" / f"{name}.rq")
 
 
 def load_source(*, inferred: bool = False, extra: list[Path] | None = None) -> SourceGraph:

@@ -13,11 +13,7 @@ import csv
 import io
 from typing import Any
 
-import rdflib
-from rdflib import URIRef
-
-from axilla_kg.export.rdf import AX, SourceGraph
-from axilla_kg.vocab import CATEGORIES, CONFIDENCES, RRLS, SOES, text_by_iri
+from axilla_kg.export.rdf import SourceGraph
 
 COLUMNS = [
     "topic",
@@ -36,55 +32,20 @@ COLUMNS = [
 ]
 
 
-def _reverse(table: dict[str, str]) -> dict[URIRef, str]:
-    return {URIRef(iri): text for iri, text in text_by_iri(table).items()}
-
-
-CATEGORY_TEXT = _reverse(CATEGORIES)
-RRL_TEXT = _reverse(RRLS)
-SOE_TEXT = _reverse(SOES)
-CONFIDENCE_TEXT = _reverse(CONFIDENCES)
-
-
-def _one(graph: rdflib.Graph, subject: Any, predicate: URIRef) -> Any:
-    return next(iter(sorted(graph.objects(subject, predicate), key=str)), None)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def rating_rows(source: SourceGraph, *, topic: str | None = None) -> list[dict[str, str]]:
-    """Every rating (of one topic, or all) as a flat row, in topic / variant / source-line order."""
-    g = source.graph
+    """Every rating (of one topic, or all) as a flat row, in topic / variant / source-line order.
+    Read through the named query ``export-ratings``: the texts are terminology.ttl's."""
     keys = [topic] if topic is not None else list(source.topics)
     rows: list[tuple[tuple[Any, ...], dict[str, str]]] = []
     for order, key in enumerate(keys):
-        topic_node = source.topic_node(key)
-        for variant in g.subjects(AX.inTopic, topic_node):
-            number = _one(g, variant, AX.variantNumber)
-            title = _one(g, variant, AX.officialTitle)
-            for rating in g.subjects(AX.ratedVariant, variant):
-                record = _one(g, rating, AX.hasSourceRecord)
-                file, line = _one(g, record, AX.sourceFile), _one(g, record, AX.sourceRow)
-                median = _one(g, rating, AX.medianRating) or _one(g, rating, AX.medianAsPrinted)
-                row = {
-                    "topic": key,
-                    "variant": _text(number),
-                    "title": _text(title),
-                    "procedure": _text(_one(g, _one(g, rating, AX.ratedProcedure), AX.procedureName)),
-                    "category": CATEGORY_TEXT.get(_one(g, rating, AX.category), ""),
-                    "rrl": RRL_TEXT.get(_one(g, rating, AX.listedRRL), ""),
-                    "rating": _text(_one(g, rating, AX.ratingScore)),
-                    "median": _text(median),
-                    "soe": SOE_TEXT.get(_one(g, rating, AX.strengthOfEvidence), ""),
-                    "source": f"{file}:{line}" if file is not None and line is not None else "",
-                    "citation": _text(_one(g, record, AX.sourceCitation)),
-                    "confidence": CONFIDENCE_TEXT.get(_one(g, rating, AX.confidence), ""),
-                    "notes": _text(_one(g, record, AX.curatorNote)),
-                }
-                sort = (order, int(number or 0), _text(file), int(line or 0), row["procedure"])
-                rows.append((sort, row))
+        source.topic_node(key)
+        for found in source.read("export-ratings", topic=key):
+            row = {name: found.get(name) or "" for name in COLUMNS if name != "source"}
+            file, line = found["file"], found["line"]
+            row["topic"] = key
+            row["source"] = f"{file}:{line}" if file is not None and line is not None else ""
+            sort = (order, int(found["variant"] or 0), file or "", int(line or 0), row["procedure"])
+            rows.append((sort, {name: row[name] for name in COLUMNS}))
     return [row for _, row in sorted(rows, key=lambda item: item[0])]
 
 
