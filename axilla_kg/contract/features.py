@@ -53,6 +53,10 @@ class Feature:
     maximum: Decimal | None = None
     positive: bool = False
     unit: str = ""
+    #: the value the check command's gap search holds the feature at (``ax:gapNeutralValue``)
+    neutral: Any = None
+    #: a value no variant of a topic accepts is reported alone (``ax:gapReportedAlone``)
+    reported_alone: bool = False
 
     @property
     def flag(self) -> str:
@@ -189,6 +193,7 @@ class Registry:
         for feat, iri, text, order in run(_VALUES):
             assert feat is not None and iri is not None and text is not None
             values.setdefault(feat, []).append((int(order or 0), text, iri))
+        gap = {feat: (neutral, alone == "true") for feat, neutral, alone in run(gap_values_query())}
         features: list[Feature] = []
         for row in run(_FEATURES):
             iri, name, prop, label, help_text, order, ptype, rng, default, dflt_dt, required = row[:11]
@@ -205,6 +210,7 @@ class Registry:
             if kind == "enum" and not mine:
                 raise DataError(f"{where}: no values (individuals with ax:valueOfFeature and ax:caseValue)")
             value_iris = {text: value_iri for _, text, value_iri in mine}
+            neutral, alone = gap.get(iri, (None, False))
             features.append(
                 Feature(
                     name=name,
@@ -222,6 +228,8 @@ class Registry:
                     maximum=Decimal(maximum) if maximum is not None else None,
                     positive=positive == "true",
                     unit=unit or "",
+                    neutral=_default(kind, neutral, None, value_iris, f"{where} (gap-search value)"),
+                    reported_alone=alone,
                 )
             )
         features.sort(key=lambda f: (f.order, f.name))
@@ -458,6 +466,18 @@ _EXCEPTIONS = (
   OPTIONAL { ?e ax:ruleField ?field } OPTIONAL { ?e ax:ruleWhen ?value }
 } ORDER BY ?e"""
 )
+
+
+#: the read of the gap-search values, a named query of the read layer (``queries/internal/``)
+GAP_VALUES_QUERY = "internal/vocab-feature-gap-values.rq"
+
+
+@cache
+def gap_values_query() -> str:
+    """The text of the gap-search values query (rows: feature IRI, neutral value, reported alone)."""
+    from axilla_kg.resources import queries_dir
+
+    return (queries_dir() / GAP_VALUES_QUERY).read_text(encoding="utf-8")
 
 
 @cache
