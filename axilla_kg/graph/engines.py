@@ -113,6 +113,14 @@ class OxigraphEngine:
             "xml": pyoxigraph.RdfFormat.RDF_XML,
         }
 
+    @classmethod
+    def over(cls, store: Any) -> OxigraphEngine:
+        """An engine over an existing ``pyoxigraph.Store`` (a registry or definitions file loaded
+        on its own), so the named queries of :mod:`axilla_kg.graph.reads` run on it too."""
+        engine = cls()
+        engine._store = store
+        return engine
+
     @property
     def store(self) -> Any:
         return self._store
