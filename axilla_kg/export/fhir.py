@@ -11,7 +11,7 @@ R4 (checked in the tests with fhir.resources' R4B models, the closest it ships) 
 validated against the CPG profiles, which also want CQL libraries we do not have.
 
 The output is plain JSON built from the graph, so the package needs no FHIR library at runtime.
-The graph is read through the named queries ``queries/internal/export-fhir-*.rq``; what a variant
+The graph is read through the named queries ``queries/internal/export-*.rq``; what a variant
 accepts is mapped by the feature registry's own data (``ax:constrainsFeature``, ``ax:boundFacet``,
 ``ax:fhirUsageContext``, ``ax:ucumUnit``, ``ax:caseValue``), so a new feature needs no code here;
 actions are ordered by ``ax:categoryRank``.
@@ -262,7 +262,7 @@ def fhir_bundle(source: SourceGraph, *, topic: str | None = None) -> dict[str, A
     procedures = _group(source.read("export-fhir-procedures"), "procedure")
     entries = [_activity(proc, rows, version) for proc, rows in sorted(procedures.items())]
     for key in keys:
-        variants = _group(source.read("export-fhir-variants", topic=key), "variant")
+        variants = _group(source.read("export-variants", topic=key), "variant")
         actions = _group(source.read("export-fhir-actions", topic=key), "variant")
         contexts = _group(source.read("export-fhir-contexts", topic=key), "variant")
         ordered = sorted(variants.items(), key=lambda item: int(_first(item[1], "number") or 0))

@@ -82,7 +82,7 @@ class SourceGraph:
         return OxigraphEngine.over(self.store)
 
     def read_terms(self, name: str, /, **params: Any) -> list[dict[str, Node | None]]:
-        """The rows of the exporters' named query ``queries/internal/<name>.rq`` (parameters bound by
+        """The rows of one of the exporters' named queries (:func:`export_query`; parameters bound by
         the engine), each cell as an rdflib term (blank nodes keep the statements' labels)."""
         named = export_query(name)
         result = self.engine.query(named.text, named.bindings(params))
@@ -296,8 +296,10 @@ def _canonical(triples: list[Triple]) -> list[Triple]:
 
 @cache
 def export_query(name: str) -> NamedQuery:
-    """The exporters' named query ``queries/internal/<name>.rq`` (read once per process)."""
-    return parse_query_file(queries_dir() / "internal" / f"{name}.rq")
+    """The exporters' named query: ``queries/internal/<name>.rq``, else the public ``queries/<name>.rq``
+    (read once per process)."""
+    internal = queries_dir() / "internal" / f"{name}.rq"
+    return parse_query_file(internal if internal.is_file() else queries_dir() / f"{name}.rq")
 
 
 def load_source(*, inferred: bool = False, extra: list[Path] | None = None) -> SourceGraph:

@@ -34,18 +34,36 @@ COLUMNS = [
 
 def rating_rows(source: SourceGraph, *, topic: str | None = None) -> list[dict[str, str]]:
     """Every rating (of one topic, or all) as a flat row, in topic / variant / source-line order.
-    Read through the named query ``export-ratings``: the texts are terminology.ttl's."""
+
+    The rows are those of the public named query ``variant-ratings`` (one definition of a rating
+    row: its texts are terminology.ttl's), one variant at a time, with the variant's title."""
     keys = [topic] if topic is not None else list(source.topics)
     rows: list[tuple[tuple[Any, ...], dict[str, str]]] = []
     for order, key in enumerate(keys):
         source.topic_node(key)
-        for found in source.read("export-ratings", topic=key):
-            row = {name: found.get(name) or "" for name in COLUMNS if name != "source"}
-            file, line = found["file"], found["line"]
-            row["topic"] = key
-            row["source"] = f"{file}:{line}" if file is not None and line is not None else ""
-            sort = (order, int(found["variant"] or 0), file or "", int(line or 0), row["procedure"])
-            rows.append((sort, {name: row[name] for name in COLUMNS}))
+        titles = {row["number"]: row["title"] or "" for row in source.read("export-variants", topic=key)}
+        for number, title in titles.items():
+            if number is None:
+                continue
+            for found in source.read("variant-ratings", topic=key, variant=number):
+                file, line = found["source_file"], found["source_line"]
+                row = {
+                    "topic": key,
+                    "variant": number,
+                    "title": title,
+                    "procedure": found["procedure"] or "",
+                    "category": found["category"] or "",
+                    "rrl": found["rrl"] or "",
+                    "rating": found["rating"] or "",
+                    "median": found["median"] or "",
+                    "soe": found["soe"] or "",
+                    "source": f"{file}:{line}" if file is not None and line is not None else "",
+                    "citation": found["source"] or "",
+                    "confidence": found["confidence"] or "",
+                    "notes": found["notes"] or "",
+                }
+                sort = (order, int(number), file or "", int(line or 0), row["procedure"])
+                rows.append((sort, row))
     return [row for _, row in sorted(rows, key=lambda item: item[0])]
 
 
