@@ -54,6 +54,10 @@ class Feature:
     maximum: Decimal | None = None
     positive: bool = False
     unit: str = ""
+    #: the value the check command's gap search holds the feature at (``ax:gapNeutralValue``)
+    neutral: Any = None
+    #: a value no variant of a topic accepts is reported alone (``ax:gapReportedAlone``)
+    reported_alone: bool = False
 
     @property
     def flag(self) -> str:
@@ -191,6 +195,7 @@ class Registry:
         for feat, iri, text, order in run("registry-values"):
             assert feat is not None and iri is not None and text is not None
             values.setdefault(feat, []).append((int(order or 0), text, iri))
+        gap = {feat: (neutral, alone == "true") for feat, neutral, alone in run("vocab-feature-gap-values")}
         features: list[Feature] = []
         for row in run("registry-features"):
             iri, name, prop, label, help_text, order, ptype, rng, default, dflt_dt, required = row[:11]
@@ -207,6 +212,7 @@ class Registry:
             if kind == "enum" and not mine:
                 raise DataError(f"{where}: no values (individuals with ax:valueOfFeature and ax:caseValue)")
             value_iris = {text: value_iri for _, text, value_iri in mine}
+            neutral, alone = gap.get(iri, (None, False))
             features.append(
                 Feature(
                     name=name,
@@ -224,6 +230,8 @@ class Registry:
                     maximum=Decimal(maximum) if maximum is not None else None,
                     positive=positive == "true",
                     unit=unit or "",
+                    neutral=_default(kind, neutral, None, value_iris, f"{where} (gap-search value)"),
+                    reported_alone=alone,
                 )
             )
         features.sort(key=lambda f: (f.order, f.name))
