@@ -259,3 +259,56 @@ def test_unknown_internal_query_and_bad_parameters() -> None:
         read(OxigraphEngine(), "topic-record")  # its topic is required
     with pytest.raises(ParameterError):
         read(OxigraphEngine(), "procedure-identifying-matches", match="not an iri")
+
+
+def test_confidence_ranks_cover_the_reference_confidences(kg) -> None:  # type: ignore[no-untyped-def]
+    ranks = dict(values(kg.read("confidence-ranks")))
+    assert {r["confidence"] for r in read_csv("acr286_ratings.csv")} <= set(ranks)
+    # best first: a curated high-confidence fact outranks the seed article, which outranks medium and low
+    assert sorted(ranks, key=ranks.__getitem__) == ["high", "seed", "medium", "low"]
+
+
+def test_current_variants_of_286_carry_the_reference_titles(kg) -> None:  # type: ignore[no-untyped-def]
+    rows = [r for r in kg.read("current-variants").records() if str(r["t"]).endswith("/topic-286")]
+    titles = {int(str(r["n"])): str(r["title"]) for r in rows}
+    assert titles == {int(r["variant_number"]): r["variant_title"] for r in read_csv("acr286_variants.csv")}
+
+
+def test_rating_reads_count_what_the_turtle_states(kg, source: rdflib.Graph) -> None:  # type: ignore[no-untyped-def]
+    owl_deprecated = rdflib.URIRef("http://www.w3.org/2002/07/owl#deprecated")
+    ratings = set(source.subjects(AX.ratedVariant))
+    current = {r for r in ratings if (r, owl_deprecated, rdflib.Literal(True)) not in source}
+    assert len(kg.read("current-ratings").rows) == len(current)
+    stated = {r for r in ratings for c in source.objects(r, AX.category) if (c, AX.categoryText, None) in source}
+    assert len(kg.read("stated-ratings").rows) == len(stated)
+    # the reference table of topic 286: every row with a stated category is a stated rating
+    rows_286 = [r for r in kg.read("stated-ratings").records() if "/topic-286-variant-" in str(r["v"])]
+    assert len(rows_286) == sum(1 for r in read_csv("acr286_ratings.csv") if r["appropriateness_category"])
+
+
+def test_criterion_notes_and_variant_classes_match_the_turtle(kg, source: rdflib.Graph) -> None:  # type: ignore[no-untyped-def]
+    assert len(kg.read("criterion-notes").rows) == len(list(source.subject_objects(AX.criterionNote)))
+    classes = kg.read("variant-classes").records()
+    assert {(str(r["v"]), str(r["cls"])) for r in classes} == {
+        (str(v), str(c)) for v, c in source.subject_objects(AX.patientClass)
+    }
+    equivalent = rdflib.URIRef("http://www.w3.org/2002/07/owl#equivalentClass")
+    assert all(r["expr"] is not None for r in classes)
+    assert len(classes) == sum(
+        1 for _v, c in source.subject_objects(AX.patientClass) if (c, equivalent, None) in source
+    )
+
+
+def test_definition_statements_are_the_ax_statements_about_variants(kg, source: rdflib.Graph) -> None:  # type: ignore[no-untyped-def]
+    variants = {v for v in source.subjects(AX.inTopic) if (v, AX.variantNumber, None) in source}
+    expected = sum(1 for v in variants for p, _o in source.predicate_objects(v) if str(p).startswith(str(AX)))
+    rows = kg.read("definition-statements").records()
+    assert len(rows) == expected and all(str(r["p"]).startswith(str(AX)) for r in rows)
+
+
+def test_registry_values_are_the_case_values(kg, source: rdflib.Graph) -> None:  # type: ignore[no-untyped-def]
+    expected = {
+        (str(f), str(v)) for v, f in source.subject_objects(AX.valueOfFeature) if (v, AX.caseValue, None) in source
+    }
+    assert {(str(r[0]), str(r[1])) for r in kg.read("registry-values").rows} == expected
+    assert len(kg.read("topic-labels").rows) == len(set(source.subjects(AX.topicKey)))
