@@ -266,9 +266,9 @@ def order_cards(
     alt = verdict.alternative
     if alt is not None:
         suggestion = make_card(
-            summary(f"Consider {alt['procedure']}", f": Usually Appropriate, lower radiation ({alt['rrl']})"),
+            summary(f"Consider {alt['procedure']}", f": {alt['category']}, lower radiation ({alt['rrl']})"),
             "info",
-            f"In ACR {alt['topic']} V{alt['variant']}, **{alt['procedure']}** is Usually Appropriate with relative "
+            f"In ACR {alt['topic']} V{alt['variant']}, **{alt['procedure']}** is {alt['category']} with relative "
             f"radiation level {alt['rrl']}, lower than the ordered {name} ({verdict.rrl}).",
             base,
             _variant_links(base, [(alt["topic"], alt["variant"])]),

@@ -270,6 +270,7 @@ def _alternative(
     _, rating, match = best
     return {
         "procedure": rating["procedure"],
+        "category": rating["category"],
         "rrl": rating["rrl"],
         "topic": match["topic"],
         "variant": match["variant"],
