@@ -24,12 +24,13 @@ import difflib
 import itertools
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from axilla_kg.contract.cases import CaseError
+from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.features import Feature
 from axilla_kg.errors import DataError
 from axilla_kg.formats.atomic import write_atomically
@@ -38,6 +39,8 @@ from axilla_kg.formats.output import records_table, text_table
 from axilla_kg.inputs.arrowfile import BATCH_ROWS, is_columnar, read_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
+from axilla_kg.recommend.classify import CompiledVariant
+from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.partition import ABSENT, Partition
 from axilla_kg.recommend.recommender import Recommender, topic_order
 
@@ -64,6 +67,10 @@ _BY_CATEGORY = {
     "May Be Appropriate (Disagreement)": "may be appropriate",
     "Usually Not Appropriate": "not appropriate",
 }
+#: in the answer memo: the verdict of these statuses rests on the next question (a finer key)
+_ASKS: Any = object()
+#: matching variants, and candidates with their unknown tests (indices into the classifier's lists)
+Statuses = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
 ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "confidence", "message"]
 
 
@@ -191,6 +198,13 @@ class OrderJudge:
         self._absent = absent
         self._codes: dict[str, dict[str, int]] = {name: {} for name in self._position}
         self._memo: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
+        self._procedure_set = frozenset(self.procedures)
+        self._variants = recommender.classifier.variants
+        self._evaluate = CompiledVariant.evaluate
+        self.answer_hits = 0  # rows of a new class answered from the answer memo
+        self._answers: dict[tuple[Any, ...], Any] = {}  # -> the verdict, or _ASKS
+        self._results: dict[Statuses, dict[str, Any]] = {}
+        self._field_order = {name: i for i, name in enumerate(recommender.registry.fields)}
 
     def check_header(self, header: list[str], label: str) -> None:
         """Refuse, for the whole run, a header without ``procedure`` or with an unknown column."""
@@ -241,8 +255,10 @@ class OrderJudge:
             if known is not None:
                 self.hits += 1
                 return {"line": line, "order_id": order_id, **known}
-        order = _judge(self.recommender, self.features, self.procedures, self.source, line, row, extra)
-        if order["verdict"] != "invalid" and not extra and self.memo:
+        if extra or not self.memo:
+            return _judge(self.recommender, self.features, self.procedures, self.source, line, row, extra)
+        order = self._answered(line, row)
+        if order["verdict"] != "invalid":
             self._learn(row)
             key = self._class(row)
             if key is not None:
@@ -251,10 +267,142 @@ class OrderJudge:
                 self._memo[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
         return order
 
+    def _answered(self, line: int, row: dict[str, str]) -> dict[str, Any]:
+        """A row whose class was not met with this procedure: validated by the contract, then judged
+        from the variants' statuses as batch mode's class answers see them
+        (:mod:`axilla_kg.recommend.classanswers`). The matching variants and the candidates with their
+        unknown tests decide ``decided``, ``conflicts`` and every rating named, so a verdict is
+        remembered per (procedure, statuses); a verdict that rests on the next question also depends
+        on what the contract's rules see of the case (:meth:`Partition.ruled_of`) and on the facts
+        assumed or derived, and is remembered per those too. The next question is asked only then."""
+        order = _blank(line, row)
+        try:
+            case = _case_of(self.recommender, self.features, self._procedure_set, row)
+        except CaseError as exc:
+            order["message"] = f"{self.source}:{line}: {exc}"
+            return order
+        statuses = self._statuses(case)
+        procedure = order["procedure"]
+        key: tuple[Any, ...] = (procedure, statuses)
+        known = self._answers.get(key)
+        if known is _ASKS:
+            key = (*key, *self._asking(case))
+            known = self._answers.get(key)
+        if known is not None:
+            self.answer_hits += 1
+            return {**order, **known}
+        asked = False
+
+        def question() -> dict[str, Any] | None:
+            nonlocal asked
+            asked = True
+            return self.recommender.decider.next_question(case, self._open(statuses), procedure)
+
+        order = _verdict(self.recommender, order, self._result(statuses), question)
+        if len(self._answers) >= self.MEMO_LIMIT:
+            self._answers.clear()
+        if asked:
+            self._answers[(procedure, statuses)] = _ASKS
+            key = (procedure, statuses, *self._asking(case))
+        self._answers[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
+        return order
+
+    def _asking(self, case: PatientCase) -> tuple[Any, ...]:
+        """What the next question looks at besides the variants' statuses (as in batch mode's class
+        answers): what the contract's rules see of the case, the facts assumed and derived."""
+        ruled = self.partition.ruled_of(self.partition.key_of(case))
+        return ruled, tuple(sorted(case.assumed)), tuple(case.derived_json().items())
+
+    def _statuses(self, case: PatientCase) -> Statuses:
+        """The matching variants and the candidates with their unknown tests (indices, classifier order)."""
+        matched: list[int] = []
+        open_: list[tuple[int, tuple[int, ...]]] = []
+        for i, results in enumerate(map(self._evaluate, self._variants, repeat(case))):
+            if False in results:
+                continue
+            if None in results:
+                open_.append((i, tuple([j for j, r in enumerate(results) if r is None])))
+            else:
+                matched.append(i)
+        return tuple(matched), tuple(open_)
+
+    def _open(self, statuses: Statuses) -> list[Open]:
+        """The variants that could still apply, as the recommender hands them to the decider:
+        matches, then candidates with their unknown tests (superseded editions left out)."""
+        variants, superseded = self._variants, self.recommender.superseded
+        matched, candidates = statuses
+        out = [Open(variants[i], "match") for i in matched]
+        for i, unknown in candidates:
+            out.append(Open(variants[i], "candidate", tuple(variants[i].tests[j] for j in unknown)))
+        return [o for o in out if o.variant.topic_iri not in superseded]
+
+    def _result(self, statuses: Statuses) -> dict[str, Any]:
+        """The parts of the recommender's answer a verdict reads, per statuses (remembered)."""
+        found = self._results.get(statuses)
+        if found is not None:
+            return found
+        rec, variants, order = self.recommender, self._variants, self._field_order
+        matched, candidates = statuses
+        ordered = sorted((variants[i] for i in matched), key=lambda v: (topic_order(v.topic), v.number))
+        found = {
+            "matches": [rec.info(v).payload for v in ordered],
+            "conflicts": rec.conflicts(ordered),
+            "decided": rec.decider.decided(self._open(statuses))[0],
+            "candidates": [
+                {
+                    "topic": variants[i].topic,
+                    "variant": variants[i].number,
+                    "needs": sorted({variants[i].tests[j].field for j in unknown}, key=order.__getitem__),
+                }
+                for i, unknown in candidates
+            ],
+        }
+        if len(self._results) >= self.MEMO_LIMIT:
+            self._results.clear()
+        self._results[statuses] = found
+        return found
+
 
 def _procedure_names(recommender: Recommender) -> list[str]:
     rows = recommender.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
     return sorted(str(r[0]) for r in rows)
+
+
+def _blank(line: int, row: dict[str, str]) -> dict[str, Any]:
+    """An order's output before it is judged (an invalid one until shown otherwise)."""
+    return {
+        "line": line,
+        "order_id": (row.get("order_id") or "").strip() or None,
+        "procedure": (row.get("procedure") or "").strip(),
+        "verdict": "invalid",
+        "variants": [],
+        "acr_category": None,
+        "rrl": None,
+        "confidence": None,
+        "message": None,
+    }
+
+
+def _case_of(
+    recommender: Recommender,
+    features: dict[str, Feature],
+    procedures: list[str] | frozenset[str],
+    row: dict[str, str],
+    extra: int = 0,
+) -> PatientCase:
+    """The row's case, validated by the contract, once its procedure is known (else CaseError)."""
+    if extra:  # more cells than header columns
+        raise CaseError("", "more cells than the header has columns")
+    data = {
+        k: _cell_value(features[k], v.strip()) for k, v in row.items() if k in features and v is not None and v.strip()
+    }
+    case = recommender.reader.parse(data)
+    procedure = (row.get("procedure") or "").strip()
+    if procedure not in procedures:
+        close = difflib.get_close_matches(procedure, sorted(procedures), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
+    return case
 
 
 def _judge(
@@ -266,35 +414,26 @@ def _judge(
     row: dict[str, str],
     extra: int = 0,
 ) -> dict[str, Any]:
-    procedure = (row.get("procedure") or "").strip()
-    order: dict[str, Any] = {
-        "line": line,
-        "order_id": (row.get("order_id") or "").strip() or None,
-        "procedure": procedure,
-        "verdict": "invalid",
-        "variants": [],
-        "acr_category": None,
-        "rrl": None,
-        "confidence": None,
-        "message": None,
-    }
+    order = _blank(line, row)
     try:
-        if extra:  # more cells than header columns
-            raise CaseError("", "more cells than the header has columns")
-        data = {
-            k: _cell_value(features[k], v.strip())
-            for k, v in row.items()
-            if k in features and v is not None and v.strip()
-        }
-        case = recommender.reader.parse(data)
-        if procedure not in procedures:
-            close = difflib.get_close_matches(procedure, procedures, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
+        case = _case_of(recommender, features, procedures, row, extra)
     except CaseError as exc:
         order["message"] = f"{source}:{line}: {exc}"
         return order
-    result = recommender.recommend(case, detail="brief", procedure=procedure)
+    result = recommender.recommend(case, detail="brief", procedure=order["procedure"])
+    return _verdict(recommender, order, result, lambda: result["next_question"])
+
+
+def _verdict(
+    recommender: Recommender,
+    order: dict[str, Any],
+    result: dict[str, Any],
+    next_question: Callable[[], dict[str, Any] | None],
+) -> dict[str, Any]:
+    """Fill in the verdict of a valid order from the answer for its case (``matches`` with their
+    ratings, ``decided``, ``conflicts``, ``candidates``); the next question, focused on the order's
+    procedure, is asked for only when the verdict depends on it."""
+    procedure = order["procedure"]
     matches = sorted(result["matches"], key=lambda m: (topic_order(m["topic"]), m["variant"]))
     order["variants"] = [f"{m['topic']} V{m['variant']}" for m in matches]
     decided = next((d for d in result["decided"] if d["procedure"] == procedure), None)
@@ -304,7 +443,6 @@ def _judge(
         (m, r) for m in matches for r in m["ratings"] if r["procedure"] == procedure and r["category"] in _BY_CATEGORY
     ]
     conflict = next((c for c in result["conflicts"] if c["procedure"] == procedure), None)
-    question = result["next_question"]
     if conflict is not None:
         order["verdict"] = "conflicting criteria"
         _describe(order, rated)
@@ -323,7 +461,8 @@ def _judge(
         for r in info.payload["ratings"]:
             if r["procedure"] == procedure and r["category"] in _BY_CATEGORY:
                 hopeful.append((c, r))
-    if question is not None and (rated or hopeful):
+    question = next_question() if rated or hopeful else None
+    if question is not None:
         order["verdict"] = "needs more information"
         shown = [f"{r['category']} in {m['topic']} V{m['variant']}" for m, r in rated]
         shown += [f"{r['category']} in {c['topic']} V{c['variant']} (candidate)" for c, r in hopeful]
