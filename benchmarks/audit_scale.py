@@ -9,7 +9,9 @@ The orders are realistic, not kind: ages and tumour sizes vary continuously, a f
 unknown (null), the facts follow the patient (no tumour size without a known cancer, most of the
 time), a share of rows is invalid as real extracts are (negative sizes, impossible ages, facts that
 contradict each other, misspelt procedures), and the procedure mix is an axillary/breast imaging
-department's. ``generate`` is also what ``tests/test_spark.py`` audits.
+department's (every procedure name of the graph, and the misspellings order catalogues have), with
+the rarer case fields (BI-RADS as whole numbers, risk, presentation, N category...) mostly not
+recorded, as in an extract. ``generate`` is also what ``tests/test_spark.py`` audits.
 
 On a cluster the same job runs with ``spark-submit`` (see README "Audits on Spark"): every
 executor needs Python with ``axilla-kg[spark]`` of the driver's version installed.
@@ -32,19 +34,37 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-PROCEDURES = [  # (ACR procedure name in the graph, share of orders)
-    ("US axilla", 0.30),
-    ("Mammography diagnostic", 0.14),
-    ("Digital breast tomosynthesis diagnostic", 0.08),
-    ("US breast", 0.10),
-    ("MRI breast without and with IV contrast", 0.12),
-    ("FDG-PET/CT skull base to mid-thigh", 0.08),
+PROCEDURES = [  # (procedure as the order extract spells it, share of orders): every ACR name of the graph
+    ("US axilla", 0.22),
+    ("Mammography diagnostic", 0.12),
+    ("Digital breast tomosynthesis diagnostic", 0.07),
+    ("US breast", 0.09),
+    ("MRI breast without and with IV contrast", 0.09),
+    ("FDG-PET/CT skull base to mid-thigh", 0.06),
     ("CT chest abdomen pelvis with IV contrast", 0.04),
-    ("Bone scan whole body", 0.04),
-    ("US-guided core biopsy axillary node", 0.05),
-    ("MRI breast without IV contrast", 0.02),
-    ("Ultrasound axila", 0.01),  # misspelt, as order catalogues have them: invalid
-    ("US axila ", 0.02),  # likewise
+    ("Bone scan whole body", 0.03),
+    ("US-guided core biopsy axillary node", 0.04),
+    ("MRI breast without IV contrast", 0.015),
+    ("US-guided fine needle aspiration biopsy axillary node", 0.02),
+    ("Image-guided core biopsy breast", 0.03),
+    ("Image-guided fine needle aspiration breast", 0.01),
+    ("Mammography screening", 0.03),
+    ("Digital breast tomosynthesis screening", 0.02),
+    ("CT chest abdomen pelvis without IV contrast", 0.005),
+    ("CT chest abdomen pelvis without and with IV contrast", 0.005),
+    ("FDG-PET/CT whole body", 0.01),
+    ("FDG-PET breast dedicated", 0.003),
+    ("FDG-PEM", 0.002),
+    ("Mammography with IV contrast", 0.005),
+    ("Sestamibi MBI", 0.004),
+    ("Tc-99m sestamibi MBI", 0.001),  # the older edition's name
+    # as order catalogues also spell them: invalid, each named in its row's message
+    ("Ultrasound axila", 0.01),
+    ("US axila ", 0.01),
+    ("us axilla", 0.01),
+    ("PET/CT", 0.01),
+    (" Mammography diagnostic", 0.005),  # stray space: the audit strips it, a valid name
+    ("MRI breast w/wo contrast", 0.005),
 ]
 
 
@@ -89,17 +109,56 @@ def _chunk(rng: np.random.Generator, start: int, n: int) -> pa.Table:
         "suspicious_node_on": _choice(
             rng,
             n,
-            [None, "none", "ultrasound", "mammography", "mri", "ct", "pet_ct"],
-            [0.8, 0.05, 0.06, 0.03, 0.03, 0.02, 0.01],
+            [None, "none", "ultrasound", "mammography", "mri", "ct", "pet_ct", "other"],
+            [0.78, 0.05, 0.06, 0.03, 0.03, 0.02, 0.01, 0.02],
         ).tolist(),
         "imaging_step": _choice(rng, n, ["initial", "next", None], [0.5, 0.15, 0.35]).tolist(),
         "question": _choice(
-            rng, n, [None, "axilla", "breast_extent", "systemic_staging"], [0.86, 0.1, 0.02, 0.02]
+            rng,
+            n,
+            [
+                None,
+                "axilla",
+                "breast_extent",
+                "systemic_staging",
+                "nac_response",
+                "locoregional_staging",
+                "breast_presentation",
+                "screening",
+            ],
+            [0.80, 0.08, 0.02, 0.02, 0.01, 0.02, 0.03, 0.02],
         ).tolist(),
+        "recurrence_site": [
+            v if c == "recurrent" else None
+            for v, c in zip(_choice(rng, n, ["local", "other", None], [0.5, 0.2, 0.3]).tolist(), cancer, strict=True)
+        ],
+        "breast_presentation": _choice(
+            rng, n, [None, "none", "palpable_mass", "gynecomastia"], [0.75, 0.1, 0.13, 0.02]
+        ).tolist(),
+        # BI-RADS as the extract holds it: a whole number, mostly not recorded
+        "mammography_birads": pa.array(
+            masked(rng.choice(7, n, p=[0.1, 0.25, 0.2, 0.1, 0.2, 0.1, 0.05]), rng.random(n) < 0.25), pa.int64()
+        ),
+        "us_birads": pa.array(
+            masked(rng.choice(7, n, p=[0.05, 0.2, 0.2, 0.15, 0.25, 0.1, 0.05]), rng.random(n) < 0.15), pa.int64()
+        ),
+        "breast_cancer_risk": _choice(
+            rng, n, [None, "average", "intermediate", "high"], [0.8, 0.12, 0.05, 0.03]
+        ).tolist(),
+        "invasive": cancer_only([True, False, None], [0.5, 0.1, 0.4]),
+        "clinical_n_category": cancer_only(["N1", "N2", "N3", None], [0.05, 0.02, 0.01, 0.92]),
+        "chest_wall_or_skin": cancer_only([True, False, None], [0.02, 0.2, 0.78]),
+        "distant_metastases": cancer_only([True, False, None], [0.02, 0.15, 0.83]),
+        "axilla_previously_evaluated": _choice(rng, n, [True, False, None], [0.05, 0.1, 0.85]).tolist(),
+        "clinical_stage": cancer_only(["I-IIA", "other", None], [0.05, 0.03, 0.92]),  # sometimes contradicts
         "procedure": _choice(rng, n, [p for p, _ in PROCEDURES], [s for _, s in PROCEDURES]).tolist(),
     }
     types = {"nac_planned": pa.bool_(), "surgery_done": pa.bool_(), "metastatic_suspicion": pa.bool_()}
-    types["diagnostic_breast_imaging_done"] = pa.bool_()
+    for name in (
+        "diagnostic_breast_imaging_done", "invasive", "chest_wall_or_skin", "distant_metastases",
+        "axilla_previously_evaluated",
+    ):  # fmt: skip
+        types[name] = pa.bool_()
     return pa.table(
         {k: v if isinstance(v, pa.Array) else pa.array(v, types.get(k, pa.string())) for k, v in columns.items()}
     )

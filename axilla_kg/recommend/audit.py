@@ -24,7 +24,7 @@ import difflib
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -34,9 +34,9 @@ from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.features import Feature
 from axilla_kg.errors import DataError
 from axilla_kg.formats.atomic import write_atomically
-from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, to_batch, write_batches
+from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, write_batches
 from axilla_kg.formats.output import records_table, text_table
-from axilla_kg.inputs.arrowfile import BATCH_ROWS, is_columnar, read_batches
+from axilla_kg.inputs.arrowfile import BATCH_ROWS, distinct_texts, is_columnar, record_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.recommend.classify import CompiledVariant
@@ -141,23 +141,38 @@ def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
 
 
 def audit_batches(recommender: Recommender, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
-    """The verdicts of a file's orders, a batch at a time, in file order.
+    """The verdicts of a file's orders, a batch at a time, in file order (each order as a dict).
 
     The file and its header are checked before this returns (one error for the whole run), so a
     caller can open its output only once the input is known to be readable.
     """
+    return (verdicts.orders() for verdicts in audit_verdicts(recommender, path, batch_rows))
+
+
+def audit_verdicts(recommender: Recommender, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[Verdicts]:
+    """The verdicts of a file's orders as :class:`Verdicts`, a batch at a time, in file order (a
+    Parquet or Arrow file is judged column-wise, :meth:`OrderJudge.judge_batch`); the file and its
+    header are checked before this returns."""
     judge = OrderJudge(recommender, path.name)
     if is_columnar(path):
-        header, batches = read_batches(path, batch_rows)
+        header, raw = record_batches(path, batch_rows)
         judge.check_header(header, str(path))
-        return ([judge.judge(line, cells) for line, cells in batch.rows()] for batch in batches)
+
+        def columnar() -> Iterator[Verdicts]:
+            first = 1
+            for batch in raw:
+                yield judge.judge_batch(batch, first)
+                first += batch.num_rows
+
+        return columnar()
     table = read_table(path)  # strict UTF-8 (BOM accepted), size cap, distinct column names
     judge.check_header(table.header, str(path))
     rows = table.rows
 
-    def chunks() -> Iterator[list[dict[str, Any]]]:
+    def chunks() -> Iterator[Verdicts]:
         while batch := list(itertools.islice(rows, batch_rows)):
-            yield [judge.judge(row.line, row.cells, row.extra) for row in batch]
+            orders = [judge.judge(row.line, row.cells, row.extra) for row in batch]
+            yield Verdicts([o["line"] for o in orders], [o["order_id"] for o in orders], orders)
 
     return chunks()
 
@@ -216,6 +231,48 @@ class OrderJudge:
             close = difflib.get_close_matches(unknown[0], fields, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise DataError(f"{label}:1: unknown column '{unknown[0]}'{hint}")
+
+    def judge_batch(self, batch: Any, first: int = 1, lines: Sequence[int] | None = None) -> Verdicts:
+        """The verdicts of an Arrow record batch of orders (columns named as in :meth:`check_header`),
+        its rows numbered from ``first`` (or by ``lines``).
+
+        Each column is turned into text once per distinct value (:func:`distinct_texts`) and into
+        class codes by the table the judge has learnt, so a row of a class met before costs a tuple
+        and a dict lookup; any other row is judged as :meth:`judge` judges it (and teaches the table)."""
+        import numpy as np
+
+        count = batch.num_rows
+        numbers: Sequence[int] = range(first, first + count) if lines is None else lines
+        names = list(batch.schema.names)
+        texts: dict[str, tuple[Any, list[str]]] = {n: distinct_texts(batch.column(i)) for i, n in enumerate(names)}
+        order_ids = _per_row(texts.get("order_id"), count, lambda t: t.strip() or None)
+        procedures = _per_row(texts.get("procedure"), count, str.strip)
+        answers: list[Any] = [None] * count
+        if self.memo:
+            keys = np.tile(np.asarray(self._absent, dtype=np.int64), (count, 1))
+            for name, (indices, values) in texts.items():
+                where = self._position.get(name)
+                if where is None:
+                    continue
+                codes = self._codes[name]
+                table = [codes.get(t.strip(), -1) if t.strip() else self._absent[where] for t in values]
+                table.append(self._absent[where])  # a null cell: not known
+                keys[:, where] = np.asarray(table, dtype=np.int64)[indices]
+            known = ~(keys < 0).any(axis=1)
+            memo = self._memo
+            for i, key in zip(np.flatnonzero(known).tolist(), map(tuple, keys[known].tolist()), strict=True):
+                answers[i] = memo.get((procedures[i], key))
+        hits = 0
+        cells: dict[str, list[str]] | None = None
+        for i in range(count):
+            if answers[i] is not None:
+                hits += 1
+                continue
+            if cells is None:  # the batch's cells as text, for the rows judged one by one
+                cells = {name: _per_row(column, count, str) for name, column in texts.items()}
+            answers[i] = self.judge(numbers[i], {name: column[i] for name, column in cells.items()})
+        self.hits += hits
+        return Verdicts(numbers, order_ids, answers)
 
     def _class(self, row: dict[str, str]) -> tuple[str, tuple[int, ...]] | None:
         """(procedure, the case's class key), or None when a cell has not been checked yet."""
@@ -361,6 +418,59 @@ class OrderJudge:
             self._results.clear()
         self._results[statuses] = found
         return found
+
+
+def _per_row(column: tuple[Any, list[str]] | None, count: int, transform: Callable[[str], Any]) -> list[Any]:
+    """Each row's cell of a column given as :func:`distinct_texts` gives it, transformed once per
+    distinct value (a missing column: every cell empty)."""
+    if column is None:
+        return [transform("")] * count
+    indices, values = column
+    table = [transform(v) for v in values]
+    table.append(transform(""))
+    return list(map(table.__getitem__, indices.tolist()))
+
+
+@dataclass
+class Verdicts:
+    """A batch of judged orders, as columns: the rows' line numbers and order ids, and each row's
+    verdict (without ``line`` and ``order_id``; one object shared by the rows of a class)."""
+
+    lines: Sequence[int]
+    order_ids: list[str | None]
+    answers: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.answers)
+
+    def orders(self) -> list[dict[str, Any]]:
+        return [
+            {"line": line, "order_id": order_id, **answer}
+            for line, order_id, answer in zip(self.lines, self.order_ids, self.answers, strict=True)
+        ]
+
+    def count(self, summary: AuditSummary) -> None:
+        """Add the batch's verdicts to ``summary``."""
+        for (procedure, verdict), orders in Counter((a["procedure"], a["verdict"]) for a in self.answers).items():
+            summary.add_count(procedure, verdict, orders)
+
+    def arrow(self, table_schema: Any) -> Any:
+        """The batch as an Arrow record batch of :data:`ORDER_COLUMNS` (``variants`` as one text), each
+        distinct verdict turned into cells once."""
+        import pyarrow as pa
+
+        position: dict[int, int] = {}
+        distinct: list[dict[str, Any]] = []
+        for answer in self.answers:
+            if id(answer) not in position:
+                position[id(answer)] = len(distinct)
+                distinct.append(answer)
+        indices = pa.array([position[id(a)] for a in self.answers], pa.int32())
+        arrays = [pa.array(self.lines, pa.int64()), pa.array(self.order_ids, pa.string())]
+        for name in ORDER_COLUMNS[2:]:
+            cells = [" ".join(a[name]) if name == "variants" else a[name] for a in distinct]
+            arrays.append(pa.array(cells, pa.string()).take(indices))
+        return pa.RecordBatch.from_arrays(arrays, schema=table_schema)
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
@@ -542,20 +652,19 @@ def _category_order(category: str) -> int:
 def write_audit(recommender: Recommender, path: Path, output: Path, fmt: str) -> AuditSummary:
     """Judge a file's orders and stream the verdicts to ``output`` (Parquet, Arrow IPC, or the CSV,
     TSV, JSON or table text), batch by batch for the columnar formats; returns the counts."""
-    batches = audit_batches(recommender, path)  # the input is checked before the output is opened
+    batches = audit_verdicts(recommender, path)  # the input is checked before the output is opened
     summary = AuditSummary()
     if fmt in COLUMNAR_FORMATS:
         table_schema = schema(ORDER_COLUMNS)
 
         def arrow_batches() -> Iterator[Any]:
-            for batch in batches:
-                for order in batch:
-                    summary.add(order)
-                yield to_batch([flat_order(o) for o in batch], table_schema)
+            for verdicts in batches:
+                verdicts.count(summary)
+                yield verdicts.arrow(table_schema)
 
         write_batches(output, fmt, table_schema, arrow_batches())
         return summary
-    report = AuditReport([order for batch in batches for order in batch])
+    report = AuditReport([order for verdicts in batches for order in verdicts.orders()])
     write_atomically(output, render_audit(report, fmt))
     return report.summary()
 
