@@ -171,6 +171,18 @@ class ClassAnswers:
             case = self.reader.parse(self.partition.member(key))
         return self._recommended(case)
 
+    def answer_of(self, key: Key) -> dict[str, Any]:
+        """The recommender's answer for any case of a *valid* class, without the ``case`` echo
+        (``assumed``, ``derived``, ``decided``, ``next_question``, ``matches``, ``conflicts``,
+        ``needs``, ``candidates``, ``nearest``), from the compiled parts: what the audit grades an
+        order from. ``key``: :meth:`Partition.key_of` of a validated case. A stable public entry."""
+        tail = self.tail(key)
+        if tail is not None:
+            return json.loads(b"{" + tail[2:])  # the tail closes the echo: '},' + the members
+        result = self.result(self.reader.parse(self.partition.member(key)))
+        result.pop("case", None)
+        return result
+
     def result(self, case: PatientCase) -> dict[str, Any]:
         """The recommender's own answer for one case, at this detail level (``ref``: matches as references)."""
         if self.detail != REF:
