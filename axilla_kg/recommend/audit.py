@@ -67,7 +67,8 @@ _BY_CATEGORY = {
     "May Be Appropriate (Disagreement)": "may be appropriate",
     "Usually Not Appropriate": "not appropriate",
 }
-#: in the answer memo: the verdict of these statuses rests on the next question (a finer key)
+#: in the answer memo: the verdict of these statuses rests on the next question (a finer key);
+#: in the score memo: not scored yet
 _ASKS: Any = object()
 #: matching variants, and candidates with their unknown tests (indices into the classifier's lists)
 Statuses = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
@@ -219,6 +220,9 @@ class OrderJudge:
         self.answer_hits = 0  # rows of a new class answered from the answer memo
         self._answers: dict[tuple[Any, ...], Any] = {}  # -> the verdict, or _ASKS
         self._results: dict[Statuses, dict[str, Any]] = {}
+        self._plans: dict[tuple[str, Statuses], list[tuple[str, tuple[int, ...]]]] = {}
+        self._scores: dict[tuple[Any, ...], Any] = {}
+        self._derived = frozenset(d.feature for d in recommender.registry.derivations)
         self._field_order = {name: i for i, name in enumerate(recommender.registry.fields)}
 
     def check_header(self, header: list[str], label: str) -> None:
@@ -329,9 +333,8 @@ class OrderJudge:
         from the variants' statuses as batch mode's class answers see them
         (:mod:`axilla_kg.recommend.classanswers`). The matching variants and the candidates with their
         unknown tests decide ``decided``, ``conflicts`` and every rating named, so a verdict is
-        remembered per (procedure, statuses); a verdict that rests on the next question also depends
-        on what the contract's rules see of the case (:meth:`Partition.ruled_of`) and on the facts
-        assumed or derived, and is remembered per those too. The next question is asked only then."""
+        remembered per (procedure, statuses); a verdict that rests on the next question is
+        remembered per the question too, which is asked only then (:meth:`_question`)."""
         order = _blank(line, row)
         try:
             case = _case_of(self.recommender, self.features, self._procedure_set, row)
@@ -342,33 +345,66 @@ class OrderJudge:
         procedure = order["procedure"]
         key: tuple[Any, ...] = (procedure, statuses)
         known = self._answers.get(key)
+        asked: dict[str, Any] | None = None
         if known is _ASKS:
-            key = (*key, *self._asking(case))
+            asked = self._question(statuses, case, procedure)
+            key = (procedure, statuses, None if asked is None else (asked["field"], asked["label"]))
             known = self._answers.get(key)
         if known is not None:
             self.answer_hits += 1
             return {**order, **known}
-        asked = False
+        needed = False
 
         def question() -> dict[str, Any] | None:
-            nonlocal asked
-            asked = True
-            return self.recommender.decider.next_question(case, self._open(statuses), procedure)
+            nonlocal needed, asked
+            needed = True
+            if asked is None:
+                asked = self._question(statuses, case, procedure)
+            return asked
 
         order = _verdict(self.recommender, order, self._result(statuses), question)
         if len(self._answers) >= self.MEMO_LIMIT:
             self._answers.clear()
-        if asked:
+        if needed:
             self._answers[(procedure, statuses)] = _ASKS
-            key = (procedure, statuses, *self._asking(case))
+            key = (procedure, statuses, None if asked is None else (asked["field"], asked["label"]))
         self._answers[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
         return order
 
-    def _asking(self, case: PatientCase) -> tuple[Any, ...]:
-        """What the next question looks at besides the variants' statuses (as in batch mode's class
-        answers): what the contract's rules see of the case, the facts assumed and derived."""
-        ruled = self.partition.ruled_of(self.partition.key_of(case))
-        return ruled, tuple(sorted(case.assumed)), tuple(case.derived_json().items())
+    def _question(self, statuses: Statuses, case: PatientCase, procedure: str) -> dict[str, Any] | None:
+        """The next question focused on ``procedure``, as :meth:`Decider.next_question` asks it: the
+        askable field with the highest score, each field's score remembered per (procedure, statuses,
+        field, the classes of the fields its scoring reads — :attr:`Decider.reads`), as batch mode's
+        class answers remember the unfocused ones."""
+        decider = self.recommender.decider
+        plan = self._plans.get((procedure, statuses))
+        if plan is None:
+            opened = self._open(statuses)
+            plan = []
+            if decider.wanted(opened, procedure):
+                prior = any(t.field in self._derived for o in opened for t in o.unknown)
+                for name in decider.asked_fields(case, opened):
+                    names = decider.reads[name] | (decider.prior_reads if prior else frozenset())
+                    plan.append((name, tuple(sorted(self._field_order[n] for n in names))))
+            if len(self._plans) >= self.MEMO_LIMIT:
+                self._plans.clear()
+            self._plans[(procedure, statuses)] = plan
+        if not plan:
+            return None
+        key = self.partition.key_of(case)
+        best: tuple[Any, dict[str, Any]] | None = None
+        for name, positions in plan:
+            asked = (procedure, statuses, name, tuple([key[p] for p in positions]))
+            found = self._scores.get(asked, _ASKS)
+            if found is _ASKS:
+                opened = self._open(statuses)
+                found = decider.field_question(case, opened, name, decider.wanted(opened, procedure))
+                if len(self._scores) >= self.MEMO_LIMIT:
+                    self._scores.clear()
+                self._scores[asked] = found
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best[1] if best is not None else None
 
     def _statuses(self, case: PatientCase) -> Statuses:
         """The matching variants and the candidates with their unknown tests (indices, classifier order)."""
