@@ -21,6 +21,7 @@ A bad row is reported in place and does not stop the review of the others.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import json
 from collections import Counter
@@ -545,10 +546,17 @@ def _case_of(
     case = recommender.reader.parse(data)
     procedure = (row.get("procedure") or "").strip()
     if procedure not in procedures:
-        close = difflib.get_close_matches(procedure, sorted(procedures), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = _hint(procedure, tuple(sorted(procedures)))
         raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
     return case
+
+
+@functools.lru_cache(maxsize=4096)
+def _hint(procedure: str, procedures: tuple[str, ...]) -> str:
+    """The "did you mean" of an unknown procedure name (an extract repeats its misspellings:
+    difflib's search is made once per spelling)."""
+    close = difflib.get_close_matches(procedure, procedures, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _judge(
