@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,8 @@ from axilla_kg.recommend.classanswers import ClassAnswers
 from axilla_kg.recommend.decide import Decider, Open
 from axilla_kg.recommend.partition import Partition
 from axilla_kg.recommend.recommender import Recommender
+
+from conftest import cli_command, cli_env
 
 ABSENT = object()
 
@@ -149,3 +153,29 @@ def test_the_compiled_next_question_is_the_recommenders_after_many_classes(
         assert line["next_question"] == fresh.recommend(case)["next_question"]
         checked += 1
     assert checked > 200
+
+
+#: A staging case (from the benchmark's varied mix) whose next question's ``why`` rounds an expected
+#: count near a half: a product of shares taken in a set's order gave "5.2" under some string hash
+#: seeds and "5.3" under others.
+NEAR_A_HALF = (
+    '{"imaging_step":"next","sex":"female","nac_planned":false,"question":null,'
+    '"diagnostic_breast_imaging_done":true,"age":24,"mammography_birads":"5","clinical_nodes":"positive",'
+    '"node_side":"ipsilateral","chest_wall_or_skin":null,"invasive":true,"tumor_size_cm":1.0,'
+    '"clinical_n_category":"N1","metastatic_suspicion":null,"breast_cancer":"new"}\n'
+)
+
+
+def test_the_answer_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(NEAR_A_HALF, encoding="utf-8")
+    outputs = set()
+    for seed in ("1", "2", "3", "5"):  # under the old order: 5.3, 5.2, 5.3, 5.2
+        done = subprocess.run(
+            [*cli_command(), "recommend", "--cases", str(cases)],
+            capture_output=True,
+            env=cli_env(PYTHONHASHSEED=seed),
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

@@ -370,7 +370,9 @@ class Decider:
 
     def _share(self, o: Open, case: PatientCase) -> float:
         share = 1.0
-        for name in {t.field for t in o.unknown}:
+        # in registry order: a product taken in a set's order (which moves with the process's string
+        # hash seed) could round differently and flip a rounded figure of ``why`` between runs
+        for name in sorted({t.field for t in o.unknown}, key=self.order.__getitem__):
             feature = self.registry[name]
             tests = [t for t in o.unknown if t.field == name]
             if feature.kind in ("integer", "decimal"):
