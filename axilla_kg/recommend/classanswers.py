@@ -49,7 +49,6 @@ _CASE_MARK = "\x00axilla-kg:case\x00"
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 Status = tuple[Any, ...]
 Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the candidates' statuses
-_UNSEEN = object()
 
 
 @dataclass
@@ -259,7 +258,8 @@ class ClassAnswers:
         if assumed is None:
             if case is None:
                 case = self._case(key)
-            assumed = self._part(0, facts, lambda _, case=case: self._assumed(case))
+            reading: PatientCase = case
+            assumed = self._part(0, facts, lambda _: self._assumed(reading))
         question = self._next_question(variants, key, case)
         return b"".join(
             (
@@ -396,8 +396,9 @@ class ClassAnswers:
         scores = self.scores
         for name, reads in plan:
             asked = (variants, name, reads(key))
-            found = scores.get(asked, _UNSEEN)
-            if found is _UNSEEN:
+            if asked in scores:
+                found = scores[asked]
+            else:
                 if len(scores) >= MAX_PARTS:
                     scores.clear()
                 if case is None:
