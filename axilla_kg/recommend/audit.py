@@ -40,6 +40,7 @@ from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.recommend.partition import ABSENT, Partition
 from axilla_kg.recommend.recommender import Recommender, topic_order
+from axilla_kg.vocab import by_category_text
 
 #: confidence levels that are not a plain ACR answer
 LOW_CONFIDENCE = frozenset({"low"})
@@ -58,12 +59,15 @@ VERDICTS = (
     "not rated in our data",
     "invalid",
 )
-_BY_CATEGORY = {
-    "Usually Appropriate": "appropriate",
-    "May Be Appropriate": "may be appropriate",
-    "May Be Appropriate (Disagreement)": "may be appropriate",
-    "Usually Not Appropriate": "not appropriate",
-}
+#: the verdict a decided category gives, keyed by the category individual (its text is terminology.ttl's)
+_BY_CATEGORY = by_category_text(
+    {
+        "ax:UsuallyAppropriate": "appropriate",
+        "ax:MayBeAppropriate": "may be appropriate",
+        "ax:MayBeAppropriateDisagreement": "may be appropriate",
+        "ax:UsuallyNotAppropriate": "not appropriate",
+    }
+)
 ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "confidence", "message"]
 
 
@@ -253,7 +257,7 @@ class OrderJudge:
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
-    rows = recommender.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
+    rows = recommender.kg.read("procedure-names").rows
     return sorted(str(r[0]) for r in rows)
 
 
