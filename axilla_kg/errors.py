@@ -193,6 +193,11 @@ class ResultTooLarge(Exception):
     """A serialised answer would exceed the server's byte cap."""
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (raised by the server's handler, :func:`axilla_kg.server.listener.stopped_by_sigterm`).
+    A BaseException, like KeyboardInterrupt: no ``except Exception`` on the way may swallow it."""
+
+
 class Busy(Exception):
     """More calls are running or waiting than the pool admits."""
 

@@ -5,15 +5,19 @@ prefixes, or builds an IRI of ours (export graph names, FHIR canonicals, case in
 the base from here, so moving the vocabulary is a one-line change and no module can drift.
 
 The ACR's printed vocabularies (appropriateness categories, relative radiation levels, strength of
-evidence) and our confidence levels map the text of the curated tables to the individuals of
-``ontology/core.ttl``; ``ingest`` reads a table's text through them, ``export`` writes the text
-back, so both read this one table.
+evidence) and our confidence levels, with their ranks, are read from ``ontology/terminology.ttl``
+(:func:`terminology`, once per process): ``ingest`` reads a table's text through them, ``export``
+writes the text back, the recommender, audit, web pages and CDS Hooks cards key their own tables
+by the individuals, so no module spells a category text or a radiation symbol.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TypeVar
 
 #: everything we mint lives under this base
 BASE = "https://w3id.org/axilla-kg/"
@@ -56,6 +60,7 @@ PREFIXES: dict[str, str] = {
     "dcterms": DCTERMS,
     "prov": PROV,
 }
+T = TypeVar("T")
 
 
 def sparql_prefixes(*names: str) -> str:
@@ -65,55 +70,108 @@ def sparql_prefixes(*names: str) -> str:
     return "".join(f"PREFIX {name}: <{known[name]}>\n" for name in names)
 
 
-# --- the ACR's printed vocabularies: table text -> individual ----------------------------------
-CATEGORIES = {
-    "Usually Appropriate": "ax:UsuallyAppropriate",
-    "May Be Appropriate": "ax:MayBeAppropriate",
-    "May Be Appropriate (Disagreement)": "ax:MayBeAppropriateDisagreement",
-    "Usually Not Appropriate": "ax:UsuallyNotAppropriate",
-    "": "ax:CategoryNotStated",
-}
-RRLS = {
-    "O": "ax:RRL-O",
-    "☢": "ax:RRL-1",
-    "☢☢": "ax:RRL-2",
-    "☢☢☢": "ax:RRL-3",
-    "☢☢☢☢": "ax:RRL-4",
-    "☢☢☢☢☢": "ax:RRL-5",
-    "Varies": "ax:RRL-Varies",
-}
-SOES = {
-    "Strong": "ax:SOE-Strong",
-    "Limited": "ax:SOE-Limited",
-    "Expert Consensus": "ax:SOE-ExpertConsensus",
-}
-CONFIDENCES = {
-    "high": "ax:ConfidenceHigh",
-    "seed": "ax:ConfidenceSeed",
-    "medium": "ax:ConfidenceMedium",
-    "low": "ax:ConfidenceLow",
-}
+# --- the ACR's printed vocabularies: read from ontology/terminology.ttl ---------------------------
+#: the file the printed vocabularies are read from, and the query that reads them
+TERMINOLOGY_FILE = "terminology.ttl"
+TERMINOLOGY_QUERY = "internal/vocab-terminology.rq"
 
 
-def text_by_iri(table: dict[str, str]) -> dict[str, str]:
-    """One of the tables above turned round: full individual IRI -> the text the ACR prints."""
-    return {AX + curie.split(":", 1)[1]: text for text, curie in table.items()}
+@dataclass(frozen=True)
+class VocabTerm:
+    """One value of a printed vocabulary: its individual, the text the ACR prints (an empty text
+    for the category placeholder of a row that states none) and its rank (``ax:categoryRank``,
+    ``ax:rrlOrder``, ``ax:confidenceRank``; 0 for the strengths of evidence, which have none)."""
+
+    iri: str
+    text: str
+    rank: int
+
+    @property
+    def curie(self) -> str:
+        return "ax:" + self.iri[len(AX) :]
+
+
+@cache
+def terminology() -> dict[str, tuple[VocabTerm, ...]]:
+    """Scheme (``category``, ``rrl``, ``soe``, ``confidence``) -> its values in rank order, read once
+    from ``ontology/terminology.ttl``: the one home of category texts, RRL symbols and ranks."""
+    import pyoxigraph as ox
+
+    from axilla_kg.resources import ontology_dir, queries_dir
+
+    store = ox.Store()
+    store.bulk_load(path=str(ontology_dir() / TERMINOLOGY_FILE), format=ox.RdfFormat.TURTLE)
+    query = (queries_dir() / TERMINOLOGY_QUERY).read_text(encoding="utf-8")
+    out: dict[str, list[VocabTerm]] = {}
+    for row in store.query(query):  # type: ignore[union-attr]
+        scheme, term, text, rank = (row[name].value for name in ("scheme", "term", "text", "rank"))
+        out.setdefault(scheme, []).append(VocabTerm(term, text, int(rank)))
+    return {scheme: tuple(terms) for scheme, terms in out.items()}
+
+
+def _table(scheme: str) -> dict[str, str]:
+    return {term.text: term.curie for term in terminology()[scheme]}
+
+
+def categories() -> dict[str, str]:
+    """Category text as printed -> individual (``""``: a row whose source states no category)."""
+    return _table("category")
+
+
+def rrls() -> dict[str, str]:
+    """Relative radiation level symbol as printed -> individual."""
+    return _table("rrl")
+
+
+def soes() -> dict[str, str]:
+    """Strength of evidence as printed -> individual."""
+    return _table("soe")
+
+
+def confidences() -> dict[str, str]:
+    """Our confidence level names -> individual."""
+    return _table("confidence")
+
+
+def text_by_iri(scheme: str) -> dict[str, str]:
+    """Full individual IRI -> the text the ACR prints, for one scheme of :func:`terminology`."""
+    return {term.iri: term.text for term in terminology()[scheme]}
+
+
+def rank_by_iri(scheme: str) -> dict[str, int]:
+    """Full individual IRI -> its rank (``ax:categoryRank`` for the categories: best first)."""
+    return {term.iri: term.rank for term in terminology()[scheme]}
+
+
+def by_category_text(table: dict[str, T]) -> dict[str, T]:
+    """A table keyed by category individual (``ax:UsuallyAppropriate``...) keyed instead by the
+    category text terminology.ttl gives it, so a module that meets category texts (the answers of
+    the named queries) never spells one: the text has one home, the ontology."""
+    return {category_text(curie): value for curie, value in table.items()}
+
+
+def category_text(curie: str) -> str:
+    """The text terminology.ttl gives a category individual (``ax:UsuallyAppropriate``)."""
+    return text_by_iri("category")[AX + curie.split(":", 1)[1]]
 
 
 # --- short names ------------------------------------------------------------------------------
 _PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?<!\.)")
 
 
-def curie(iri: str, names: Iterable[str] = PREFIXES, *, plain: bool = False) -> str | None:
-    """``prefix:local`` for an IRI under one of the named prefixes (first match; default all of
-    ``PREFIXES``), or None. ``plain`` asks for a local part a Turtle writer can emit as it is
+def curie(iri: str, names: Iterable[str] | Mapping[str, str] = PREFIXES, *, plain: bool = False) -> str | None:
+    """``prefix:local`` for an IRI under one of the named prefixes of ``PREFIXES`` (default all), or
+    under one of a prefix map's bases (``{prefix: base}``, as an SSSOM ``curie_map``), or None. The
+    longest base that fits wins. ``plain`` asks for a local part a Turtle writer can emit as it is
     (letters, digits, ``_``, ``-`` and inner dots); display needs no such care."""
-    for name in names:
-        base = PREFIXES[name]
+    table = names if isinstance(names, Mapping) else {name: PREFIXES[name] for name in names}
+    best: str | None = None
+    for name, base in table.items():
         local = iri[len(base) :]
-        if iri.startswith(base) and local and (not plain or _PLAIN_LOCAL.fullmatch(local)):
-            return f"{name}:{local}"
-    return None
+        fits = iri.startswith(base) and local and (not plain or _PLAIN_LOCAL.fullmatch(local))
+        if fits and (best is None or len(base) > len(table[best])):
+            best = name
+    return None if best is None else f"{best}:{iri[len(table[best]) :]}"
 
 
 def local_name(iri: str) -> str:

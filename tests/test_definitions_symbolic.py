@@ -21,7 +21,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from axilla_kg.checks import run_checks
 from axilla_kg.checks.context import CheckContext
-from axilla_kg.checks.definitions import NEUTRAL, Compiled, Gap, reference_overlaps, topic_gaps
+from axilla_kg.checks.definitions import Compiled, Gap, neutral_values, reference_overlaps, topic_gaps
 from axilla_kg.checks.regions import Constraint, Interval, Region, admits, domain
 from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.contract.features import Feature
@@ -110,13 +110,13 @@ def _restriction(g: rdflib.Graph, feature: Feature, c: Constraint) -> BNode | No
     return node
 
 
-def _gap_class(g: rdflib.Graph, iri: str, box: Region, features: dict[str, Feature]) -> None:
+def _gap_class(g: rdflib.Graph, iri: str, box: Region, features: dict[str, Feature], neutral: dict[str, Any]) -> None:
     members: list[Any] = [URIRef(AX + "PatientCase")]
     fixed: Region = {
         k: frozenset([v])
         if not isinstance(v, int) or isinstance(v, bool)
         else Interval(Decimal(v), False, Decimal(v), False, True)
-        for k, v in NEUTRAL.items()
+        for k, v in neutral.items()
     }
     for name, c in {**fixed, **box}.items():
         node = _restriction(g, features[name], c)
@@ -145,7 +145,7 @@ def test_every_gap_is_disjoint_from_its_topic_for_hermit(data: str, sample: Path
             variants = list(mine)
             for k, gap in enumerate(x for x in topic_gaps(compiled, variants) if x.excluded is None):
                 iri = f"urn:axilla-kg:test-gap:{len(asked)}:{k}"
-                _gap_class(g, iri, gap.box, features)
+                _gap_class(g, iri, gap.box, features, neutral_values(compiled.registry))
                 asked[iri] = [v.class_iri for v in variants]
         assert asked, "no gap to hold against the reasoner"
         path = tmp_path / "gaps.ttl"
@@ -159,9 +159,9 @@ def test_every_gap_is_disjoint_from_its_topic_for_hermit(data: str, sample: Path
         ctx.close()
 
 
-def _random_case(rng: random.Random, fields: list[Feature], scope: Region) -> dict[str, Any]:
+def _random_case(rng: random.Random, fields: list[Feature], scope: Region, neutral: dict[str, Any]) -> dict[str, Any]:
     """A case over ``fields``, inside the topic's scope (what every variant requires alike)."""
-    case: dict[str, Any] = dict(NEUTRAL)
+    case: dict[str, Any] = dict(neutral)
     for f in fields:
         dom = scope.get(f.name, domain(f))
         if isinstance(dom, frozenset):
@@ -189,17 +189,18 @@ def test_every_case_a_whole_topic_refutes_is_in_a_reported_gap(data: str, sample
         compiled = _compiled(ctx)
         rng = random.Random(7)
         features = {f.name: f for f in compiled.registry.features}
+        neutral = neutral_values(compiled.registry)
         checked = refuted = 0
         for _topic, mine in itertools.groupby(compiled.classifier.variants, key=lambda v: v.topic_iri):
             variants = [v for v in mine if compiled.region(v) is not None]
             found = topic_gaps(compiled, variants)
-            names = sorted({t.field for v in variants for t in v.tests if t.field not in NEUTRAL})
+            names = sorted({t.field for v in variants for t in v.tests if t.field not in neutral})
             fields = sorted((features[name] for name in names), key=lambda f: f.order)
             regions = [compiled.region(v) or {} for v in variants]
             scope = {k: c for k, c in regions[0].items() if all(r.get(k) == c for r in regions)}
             for _ in range(300):
                 try:
-                    case = parse_case(_random_case(rng, fields, scope), compiled.registry)
+                    case = parse_case(_random_case(rng, fields, scope, neutral), compiled.registry)
                 except CaseError:
                     continue
                 checked += 1

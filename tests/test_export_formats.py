@@ -16,12 +16,14 @@ from axilla_kg.authoring.importing import import_ratings
 from axilla_kg.export import SourceGraph
 from axilla_kg.export.fhir import fhir_bundle
 from axilla_kg.export.rdf import AX
-from axilla_kg.export.sssom import CURIE_MAP, PREDICATES, sssom_tsv
+from axilla_kg.export.sssom import CURIE_MAP, sssom_tsv
 from axilla_kg.export.table import COLUMNS, ratings_csv
 
-from conftest import Exported, python_cli
+from conftest import TTL_PREFIXES, Exported, python_cli
 
 AXD = "https://w3id.org/axilla-kg/id/"
+UCUM = "http://unitsofmeasure.org"
+USAGE_CONTEXT = "http://terminology.hl7.org/CodeSystem/usage-context-type"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,55 @@ def test_fhir_one_plan_per_variant_one_action_per_rating(source) -> None:  # typ
     assert {"gender", "focus"} <= contexts
 
 
+def _plan(bundle: dict, plan_id: str) -> dict:  # type: ignore[type-arg]
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == plan_id)
+
+
+def test_fhir_age_bounds_are_exact_quantities_in_years(source) -> None:  # type: ignore[no-untyped-def]
+    """Every ``ax:ageBelowYears`` bound of the graph (read here with rdflib) is an exact FHIR age
+    Quantity in UCUM years with the strict comparator, not a yes/no concept."""
+    g = source.graph
+    bounds = list(g.subject_objects(AX.ageBelowYears))
+    assert bounds, "the graph has an age bound to check"
+    bundle = fhir_bundle(source)
+    for variant, limit in bounds:
+        key = str(next(g.objects(next(g.objects(variant, AX.inTopic)), AX.topicKey)))
+        number = int(next(g.objects(variant, AX.variantNumber)))
+        contexts = _plan(bundle, f"acr-{key}-variant-{number}")["useContext"]
+        ages = [c for c in contexts if c["code"]["code"] == "age"]
+        assert {"value": int(limit), "comparator": "<", "unit": "a", "system": UCUM, "code": "a"} in [
+            c.get("valueQuantity") for c in ages
+        ]
+        assert not any("ageBelowYears" in json.dumps(c) for c in contexts)
+
+
+def test_fhir_maps_a_new_feature_from_the_ontology_alone(tmp_path: Path) -> None:
+    """Adding a feature is an ontology edit: a bound on a feature the code has never heard of,
+    with its UCUM unit, becomes an exact Quantity; an accepted value becomes a focus concept."""
+    from axilla_kg.export import load_source
+
+    extra = tmp_path / "weight.ttl"
+    extra.write_text(
+        TTL_PREFIXES
+        + """@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ax:featTestWeight a ax:PatientFeature ; rdfs:label "body weight"@en ; ax:ucumUnit "kg" .
+ax:testWeightBelowKg ax:constrainsFeature ax:featTestWeight ; ax:boundFacet "maxExclusive" ;
+    rdfs:label "body weight below (kg)"@en .
+ax:testAcceptsColour ax:constrainsFeature ax:featTestWeight ; rdfs:label "colour"@en .
+ax:TestBlue rdfs:label "blue"@en .
+axd:topic-286-variant-1 ax:testWeightBelowKg 80.5 ; ax:testAcceptsColour ax:TestBlue .
+""",
+        encoding="utf-8",
+    )
+    contexts = _plan(fhir_bundle(load_source(extra=[extra]), topic="286"), "acr-286-variant-1")["useContext"]
+    assert {
+        "code": {"system": USAGE_CONTEXT, "code": "focus"},
+        "valueQuantity": {"value": 80.5, "comparator": "<", "unit": "kg", "system": UCUM, "code": "kg"},
+    } in contexts
+    blue = [c for c in contexts if c.get("valueCodeableConcept", {}).get("text") == "colour: blue"]
+    assert blue and blue[0]["valueCodeableConcept"]["coding"][0]["code"] == "TestBlue"
+
+
 def test_cli_export_fhir_to_file(tmp_path: Path) -> None:
     out = tmp_path / "bundle.json"
     done = python_cli("export", "--format", "fhir", "--topic", "286", "--output", str(out))
@@ -101,7 +152,7 @@ def test_sssom_is_exactly_the_graphs_mapping_triples(source) -> None:  # type: i
     exported = {(_expand(r["subject_id"]), _expand(r["predicate_id"]), _expand(r["object_id"])) for r in rows}
     in_graph = {
         (str(s), str(p), str(o))
-        for p in PREDICATES
+        for p in (rdflib.SKOS[m + "Match"] for m in ("exact", "close", "broad", "narrow", "related"))
         for s, o in g.subject_objects(p)
         if str(s).startswith(AXD) and isinstance(o, rdflib.URIRef)
     }

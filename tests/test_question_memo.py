@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from axilla_kg.contract.cases import CaseError, PatientCase
@@ -26,6 +28,8 @@ from axilla_kg.recommend.classanswers import ClassAnswers
 from axilla_kg.recommend.decide import Decider, Open
 from axilla_kg.recommend.partition import Partition
 from axilla_kg.recommend.recommender import Recommender
+
+from conftest import cli_command, cli_env
 
 ABSENT = object()
 
@@ -106,30 +110,32 @@ def _memo_key(rec: Recommender, partition: Partition, case: PatientCase, opened:
     return variants, name, tuple(key[order.index(n)] for n in sorted(reads, key=order.index))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
 def test_cases_with_one_memo_key_get_one_score(
-    rec: Recommender, partition: Partition, values: dict[str, list[Any]], data: st.DataObject
+    rec: Recommender, partition: Partition, values: dict[str, list[Any]]
 ) -> None:
-    first = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
-    redrawn = data.draw(st.sets(st.sampled_from(sorted(values)), min_size=1, max_size=6), label="redrawn")
-    second = {**first, **{name: data.draw(st.sampled_from(values[name]), label=f"again {name}") for name in redrawn}}
-    a, b = _parse(rec, first), _parse(rec, second)
-    assume(a is not None and b is not None)
-    assert a is not None and b is not None
-    opened_a, opened_b = _opened(rec, a), _opened(rec, b)
-    decider = rec.decider
-    asked = decider.asked_fields(a, opened_a)
-    compared = 0
-    for name in asked:
-        if _memo_key(rec, partition, a, opened_a, name) != _memo_key(rec, partition, b, opened_b, name):
-            continue
-        one, other = _fresh(rec), _fresh(rec)
-        score_a = one.field_question(a, opened_a, name, one.wanted(opened_a))
-        score_b = other.field_question(b, opened_b, name, other.wanted(opened_b))
-        assert score_a == score_b, name
-        compared += 1
-    assume(compared > 0)
+    compared: list[str] = []
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        first = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
+        redrawn = data.draw(st.sets(st.sampled_from(sorted(values)), min_size=1, max_size=6), label="redrawn")
+        again = {name: data.draw(st.sampled_from(values[name]), label=f"again {name}") for name in redrawn}
+        a, b = _parse(rec, first), _parse(rec, {**first, **again})
+        if a is None or b is None:
+            return
+        opened_a, opened_b = _opened(rec, a), _opened(rec, b)
+        for name in rec.decider.asked_fields(a, opened_a):
+            if _memo_key(rec, partition, a, opened_a, name) != _memo_key(rec, partition, b, opened_b, name):
+                continue
+            one, other = _fresh(rec), _fresh(rec)
+            score_a = one.field_question(a, opened_a, name, one.wanted(opened_a))
+            score_b = other.field_question(b, opened_b, name, other.wanted(opened_b))
+            assert score_a == score_b, name
+            compared.append(name)
+
+    check()
+    assert len(compared) >= 50  # the draws do make keys coincide (else this test would prove nothing)
 
 
 def test_the_compiled_next_question_is_the_recommenders_after_many_classes(
@@ -149,3 +155,29 @@ def test_the_compiled_next_question_is_the_recommenders_after_many_classes(
         assert line["next_question"] == fresh.recommend(case)["next_question"]
         checked += 1
     assert checked > 200
+
+
+#: A staging case (from the benchmark's varied mix) whose next question's ``why`` rounds an expected
+#: count near a half: a product of shares taken in a set's order gave "5.2" under some string hash
+#: seeds and "5.3" under others.
+NEAR_A_HALF = (
+    '{"imaging_step":"next","sex":"female","nac_planned":false,"question":null,'
+    '"diagnostic_breast_imaging_done":true,"age":24,"mammography_birads":"5","clinical_nodes":"positive",'
+    '"node_side":"ipsilateral","chest_wall_or_skin":null,"invasive":true,"tumor_size_cm":1.0,'
+    '"clinical_n_category":"N1","metastatic_suspicion":null,"breast_cancer":"new"}\n'
+)
+
+
+def test_the_answer_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(NEAR_A_HALF, encoding="utf-8")
+    outputs = set()
+    for seed in ("1", "2", "3", "5"):  # under the old order: 5.3, 5.2, 5.3, 5.2
+        done = subprocess.run(
+            [*cli_command(), "recommend", "--cases", str(cases)],
+            capture_output=True,
+            env=cli_env(PYTHONHASHSEED=seed),
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

@@ -27,6 +27,7 @@ import pyoxigraph
 from axilla_kg.contract.features import FACET_OPS, REGISTRY_FILES, Condition, Registry
 from axilla_kg.errors import DataError
 from axilla_kg.formats.turtle import Blank, Collection, Lang, Ref, Resource, Typed, Value, document
+from axilla_kg.graph.reads import read_store, texts
 from axilla_kg.vocab import AX, XSD, curie, local_name
 
 
@@ -61,27 +62,21 @@ def read_definitions(
             store.bulk_load(text, format=pyoxigraph.RdfFormat.TURTLE)
     except (SyntaxError, OSError) as exc:
         raise DataError(f"{path}: {exc}") from exc
-    rows = store.query(
-        f"""PREFIX ax: <{AX}>
-        SELECT ?v ?key ?n ?p ?o ?newer WHERE {{
-          ?v ?p ?o . ?v ax:inTopic ?t ; ax:variantNumber ?n . ?t ax:topicKey ?key .
-          OPTIONAL {{ ?t ax:supersededBy ?newer }}
-          FILTER(STRSTARTS(STR(?p), "{AX}"))
-        }}"""
-    )
+    result = read_store(store, "definition-statements")
+    rows = [dict(zip(result.variables, row, strict=True)) for row in texts(result)]
     ignored = {AX + "inTopic", AX + "variantNumber", AX + "criterionNote"}
     found: dict[str, VariantDefinition] = {}
-    for row in rows:  # type: ignore[union-attr]
-        iri, pred, obj = row["v"].value, row["p"].value, row["o"]
+    for row in rows:
+        iri, pred, obj = str(row["v"]), str(row["p"]), str(row["o"])
         if pred in ignored or (pred not in registry.definition_props and not _is_definition_like(pred)):
             continue
         if row["newer"] is not None:
             # a superseded edition is history: shown, never matched (so it gets no patient class)
             raise DataError(
-                f"{path}: {iri}: topic {row['key'].value} is superseded by <{row['newer'].value}>; "
+                f"{path}: {iri}: topic {row['key']} is superseded by <{row['newer']}>; "
                 "a superseded edition gets no definition"
             )
-        d = found.setdefault(iri, VariantDefinition(iri, row["key"].value, int(row["n"].value), {}, [], {}))
+        d = found.setdefault(iri, VariantDefinition(iri, str(row["key"]), int(str(row["n"])), {}, [], {}))
         if pred not in registry.definition_props:
             raise DataError(
                 f"{path}: {iri}: unknown definition predicate ax:{local_name(pred)} (no ax:constrainsFeature)"
@@ -91,16 +86,16 @@ def read_definitions(
         if facet:
             if feature.kind not in ("decimal", "integer"):
                 raise DataError(f"{path}: {iri}: ax:{local_name(pred)} bounds the non-numeric feature '{name}'")
-            lexical = str(Decimal(obj.value)) if feature.kind == "decimal" else str(int(obj.value))
+            lexical = str(Decimal(obj)) if feature.kind == "decimal" else str(int(obj))
             d.bounds.append((feature.prop, feature.kind, facet, lexical))
         elif feature.kind == "boolean":
             if feature.prop in d.booleans:
                 raise DataError(f"{path}: {iri}: two values for the boolean feature '{name}'")
-            d.booleans[feature.prop] = obj.value in ("true", "1")
+            d.booleans[feature.prop] = obj in ("true", "1")
         elif feature.kind == "enum":
-            if feature.value_of(obj.value) is None:
-                raise DataError(f"{path}: {iri}: <{obj.value}> is not a case value of '{name}'")
-            d.accepts.setdefault(feature.prop, []).append(obj.value)
+            if feature.value_of(obj) is None:
+                raise DataError(f"{path}: {iri}: <{obj}> is not a case value of '{name}'")
+            d.accepts.setdefault(feature.prop, []).append(obj)
         else:
             raise DataError(f"{path}: {iri}: ax:{local_name(pred)} gives a value, not a bound, for numeric '{name}'")
     for d in found.values():

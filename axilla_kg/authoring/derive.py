@@ -85,7 +85,7 @@ def _vid(v: CompiledVariant) -> str:
 def definition_sources(kg: KnowledgeGraph) -> dict[str, list[str]]:
     """Variant IRI → the source records of its definition (what a derived relation rests on)."""
     out: dict[str, list[str]] = {}
-    rows = kg.sparql("SELECT ?v ?s WHERE { ?v ax:definitionSource ?s }")
+    rows = kg.read("definition-sources")
     for v, src in rows.rows:
         out.setdefault(str(v), []).append(str(src))
     return {k: sorted(v) for k, v in out.items()}

@@ -57,25 +57,26 @@ class ExistingTopic:
 
 
 def existing_topic(key: str) -> ExistingTopic | None:
-    """Topic metadata and variant definition sources from the shipped graph (None if absent)."""
-    from axilla_kg.export.rdf import AX, load_source
+    """Topic metadata and variant definition sources from the shipped graph (None if absent);
+    the reasoner-derived triples are not read."""
+    from axilla_kg.graph.knowledge import KnowledgeGraph
 
-    source = load_source()  # named nodes only are read
-    if key not in source.topics:
+    kg = KnowledgeGraph.load(include_inferred=False)
+    records = kg.read("topic-record", topic=key).records()
+    if not records:
         return None
-    g, node = source.graph, source.topics[key]
-    number = int(next(iter(g.objects(node, AX.topicNumber))))  # type: ignore[call-overload]
-    title = str(next(iter(g.objects(node, AX.topicTitle))))
-    edition = str(next(iter(g.objects(node, AX.edition))))
-    superseded = next(iter(g.objects(node, AX.supersededBy)), None)
-    superseded_key = str(next(iter(g.objects(superseded, AX.topicKey)))) if superseded is not None else None
+    row = records[0]
+    superseded = row["superseded_key"]
+    info = TopicInfo(key, int(str(row["number"])), str(row["title"]), str(row["edition"]), _text(superseded))
     sources: dict[int, str] = {}
-    for variant in g.subjects(AX.inTopic, node):
-        definition = next(iter(g.objects(variant, AX.definitionSource)), None)
-        number_value = next(iter(g.objects(variant, AX.variantNumber)), None)
-        if definition is not None and number_value is not None:
-            sources[int(number_value)] = curie(str(definition), plain=True) or str(definition)  # type: ignore[call-overload]
-    return ExistingTopic(TopicInfo(key, number, title, edition, superseded_key), sources)
+    for _topic, number, definition in kg.read("topic-definition-sources", topic=key).rows:
+        if number is not None and definition is not None:
+            sources[int(str(number))] = curie(str(definition), plain=True) or str(definition)
+    return ExistingTopic(info, sources)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def import_ratings(table: Path, topic: str, *, topic_title: str | None = None) -> str:

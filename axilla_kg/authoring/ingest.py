@@ -18,13 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from axilla_kg import vocab
 from axilla_kg.authoring import definitions
 from axilla_kg.errors import DataError, RowError
 from axilla_kg.formats.atomic import write_all_atomically
 from axilla_kg.formats.turtle import Lang, Ref, Resource, document
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.resources import ontology_dir
-from axilla_kg.vocab import AX, CATEGORIES, CONFIDENCES, RRLS, SOES
 
 AXILLA_TOPIC = 286
 AXILLA_TITLE = "Imaging of the Axilla"
@@ -92,10 +92,12 @@ def known_procedures(path: Path | None = None) -> set[str]:
     """Exact ACR procedure names declared in ``procedures.ttl`` (parsed as RDF, not scraped)."""
     import pyoxigraph
 
+    from axilla_kg.graph.reads import read_store
+
     source = path or ontology_dir() / "procedures.ttl"
-    name = pyoxigraph.NamedNode(AX + "procedureName")
-    triples = pyoxigraph.parse(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
-    return {t.object.value for t in triples if t.predicate == name}
+    store = pyoxigraph.Store()
+    store.bulk_load(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
+    return {str(name) for (name,) in read_store(store, "procedure-names").rows}
 
 
 def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
@@ -164,8 +166,8 @@ def rating_resources(
             f"(first on line {seen[key]})",
         )
     seen[key] = line
-    category = _lookup(path, line, "appropriateness_category", row["appropriateness_category"], CATEGORIES)
-    confidence = _lookup(path, line, "confidence", row["confidence"], CONFIDENCES)
+    category = _lookup(path, line, "appropriateness_category", row["appropriateness_category"], vocab.categories())
+    confidence = _lookup(path, line, "confidence", row["confidence"], vocab.confidences())
     iri = source_record_iri(path.stem, topic_key, variant, procedure)
     source = _source_record(iri, path, line, row["source_url"], row.get("notes", ""), confidence)
     rating = Resource(f"axd:rating-{topic_key}-{variant}-{slug(procedure)}")
@@ -176,7 +178,7 @@ def rating_resources(
     rating.add("ax:category", Ref(category))
     rrl = row["relative_radiation_level"]
     if rrl:
-        rating.add("ax:listedRRL", Ref(_lookup(path, line, "relative_radiation_level", rrl, RRLS)))
+        rating.add("ax:listedRRL", Ref(_lookup(path, line, "relative_radiation_level", rrl, vocab.rrls())))
     rating.add("ax:ratingScore", int_cell(path, line, "rating_1_to_9", row["rating_1_to_9"], 1, 9))
     median = row["median"]
     if median.isdigit():
@@ -186,7 +188,7 @@ def rating_resources(
             raise RowError(path.name, line, f"must be 1-9, 'n/a' or empty, got '{median}'", "median")
         rating.add("ax:medianAsPrinted", median)
     if row["soe"]:
-        rating.add("ax:strengthOfEvidence", Ref(_lookup(path, line, "soe", row["soe"], SOES)))
+        rating.add("ax:strengthOfEvidence", Ref(_lookup(path, line, "soe", row["soe"], vocab.soes())))
     tabulation = _TABULATION.search(row.get("notes", ""))
     if tabulation:
         rating.add("ax:finalTabulation", re.sub(r"\s+", "", tabulation.group(1)))

@@ -125,28 +125,36 @@ def _decided_lines(result: dict[str, Any] | None, first: str | None) -> str:
     return f"Decided for this patient by the facts given:{lines}\n\n"
 
 
+def _unrated_card(
+    base: str, order: dict[str, Any], found: Identified, summary: str, indicator: str, why: str
+) -> dict[str, Any]:
+    """A card for an order that is not rated: what the order says, why it is not rated, how it was read."""
+    detail = f"The order '{md_escape(_display(order))}' {why}" + _reading(found)
+    return make_card(summary, indicator, detail, base, [])
+
+
 def ambiguous_card(base: str, order: dict[str, Any], found: Identified) -> dict[str, Any]:
     """Issue 19: codings and text naming different studies (or a text naming several) are never rated."""
-    return make_card(
+    return _unrated_card(
+        base,
+        order,
+        found,
         "Ambiguous order: its codes and text name different studies - not rated",
         "warning",
-        f"The order '{md_escape(_display(order))}' does not name one study: its parts disagree or name several. "
-        "No rating and no PAMA stamp are given; correct the order so that its codes and text name the same study."
-        + _reading(found),
-        base,
-        [],
+        "does not name one study: its parts disagree or name several. "
+        "No rating and no PAMA stamp are given; correct the order so that its codes and text name the same study.",
     )
 
 
 def unknown_card(base: str, order: dict[str, Any], found: Identified) -> dict[str, Any]:
-    return make_card(
+    return _unrated_card(
+        base,
+        order,
+        found,
         "Order not recognised as a study these criteria rate - no rating",
         "info",
-        f"The order '{md_escape(_display(order))}' maps to none of the ACR procedures of this graph (by a code in "
-        "the order mapping, the exact ACR procedure name or a catalogue name), so no rating and no PAMA stamp "
-        "are given." + _reading(found),
-        base,
-        [],
+        "maps to none of the ACR procedures of this graph (by a code in the order mapping, the exact ACR "
+        "procedure name or a catalogue name), so no rating and no PAMA stamp are given.",
     )
 
 
@@ -258,9 +266,9 @@ def order_cards(
     alt = verdict.alternative
     if alt is not None:
         suggestion = make_card(
-            summary(f"Consider {alt['procedure']}", f": Usually Appropriate, lower radiation ({alt['rrl']})"),
+            summary(f"Consider {alt['procedure']}", f": {alt['category']}, lower radiation ({alt['rrl']})"),
             "info",
-            f"In ACR {alt['topic']} V{alt['variant']}, **{alt['procedure']}** is Usually Appropriate with relative "
+            f"In ACR {alt['topic']} V{alt['variant']}, **{alt['procedure']}** is {alt['category']} with relative "
             f"radiation level {alt['rrl']}, lower than the ordered {name} ({verdict.rrl}).",
             base,
             _variant_links(base, [(alt["topic"], alt["variant"])]),

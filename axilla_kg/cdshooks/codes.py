@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import simple_icd_10_cm as icd10cm
 
+from axilla_kg.vocab import by_category_text
+
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -60,12 +62,15 @@ PAMA_CODES = ("appropriate", "not-appropriate", "no-criteria-apply")
 #: ACR category -> PAMA rating. "May Be Appropriate" adheres to the criteria (it is a rating in
 #: the appropriate range, not a contra-indication); the exact ACR category always travels as a
 #: translation Coding next to the PAMA code, as the profile allows.
-PAMA_BY_CATEGORY = {
-    "Usually Appropriate": "appropriate",
-    "May Be Appropriate": "appropriate",
-    "May Be Appropriate (Disagreement)": "appropriate",
-    "Usually Not Appropriate": "not-appropriate",
-}
+#: Keyed by the category individual; the category texts are terminology.ttl's.
+PAMA_BY_CATEGORY = by_category_text(
+    {
+        "ax:UsuallyAppropriate": "appropriate",
+        "ax:MayBeAppropriate": "appropriate",
+        "ax:MayBeAppropriateDisagreement": "appropriate",
+        "ax:UsuallyNotAppropriate": "not-appropriate",
+    }
+)
 
 
 def is_breast_cancer(code: str) -> bool:

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from axilla_kg.errors import MappingFileError as MappingFileError  # re-exported: moved to errors.py
+from axilla_kg.formats.sssom import columns
 from axilla_kg.resources import ontology_dir
 
 FILE_NAME = "order-codes.sssom.tsv"
@@ -32,17 +33,7 @@ FHIR_SYSTEMS = {
 }
 SYSTEM_NAMES = {uri: prefix for prefix, uri in FHIR_SYSTEMS.items()}
 CATALOGUE = "axcat"
-COLUMNS = (
-    "subject_id",
-    "subject_label",
-    "predicate_id",
-    "object_id",
-    "object_label",
-    "mapping_justification",
-    "confidence",
-    "see_also",
-    "comment",
-)
+COLUMNS = columns("confidence", "see_also")
 
 
 @dataclass(frozen=True)

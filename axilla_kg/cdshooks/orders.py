@@ -34,6 +34,7 @@ from axilla_kg.cdshooks.markdown import md_escape
 from axilla_kg.contract.fields import field_names
 from axilla_kg.recommend.lookup import Lookup
 from axilla_kg.recommend.recommender import PRIMARY_TOPIC
+from axilla_kg.vocab import category_text
 
 
 @dataclass
@@ -256,10 +257,11 @@ def _alternative(
     if mine is None:
         return None
     best: tuple[int, dict[str, Any], dict[str, Any]] | None = None
+    best_category = category_text("ax:UsuallyAppropriate")
     for m in deciding:
         for r in m["ratings"]:
             level = order.get(r["rrl"] or "")
-            if r["category"] != "Usually Appropriate" or r["procedure"] == procedure or level is None:
+            if r["category"] != best_category or r["procedure"] == procedure or level is None:
                 continue
             if level < mine and (best is None or level < best[0]):
                 best = (level, r, m)
@@ -268,6 +270,7 @@ def _alternative(
     _, rating, match = best
     return {
         "procedure": rating["procedure"],
+        "category": rating["category"],
         "rrl": rating["rrl"],
         "topic": match["topic"],
         "variant": match["variant"],

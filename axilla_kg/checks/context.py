@@ -92,7 +92,7 @@ class CheckContext:
         """The rdfs:label of an IRI ('' when it has none), for findings people can read."""
         with self._lock:
             if self._labels is None:
-                rows = self.kg.sparql("SELECT ?s (SAMPLE(?l) AS ?label) WHERE { ?s rdfs:label ?l } GROUP BY ?s")
+                rows = self.kg.read("labels")
                 self._labels = {str(r[0]): str(r[1]) for r in rows.rows if r[0] is not None and r[1] is not None}
         return self._labels.get(iri, "")
 

@@ -47,17 +47,59 @@ from axilla_kg.contract.cases import CaseError, parse_case
 from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
 
-#: Fields held at a neutral value in a gap search (no lump, no suspicious node, diagnostic
-#: imaging done, an adult age) so that each gap reads as one clinical situation.
-NEUTRAL: dict[str, Any] = {
-    "age": 50,
-    "diagnostic_breast_imaging_done": True,
-    "axillary_lump": "none",
-    "suspicious_node_on": "none",
-}
-#: Fields for which a value that no variant of a topic accepts is reported once, by itself.
-EXCLUDED_VALUE_FIELDS = ("sex", "breast_cancer")
-NEUTRAL_TEXT = "with no lump, no suspicious node, diagnostic imaging done, age 50; other facts unknown"
+
+def neutral_values(registry: Registry) -> dict[str, Any]:
+    """Fields held at a neutral value in a gap search (no lump, no suspicious node, diagnostic
+    imaging done, an adult age: each feature's ``ax:gapNeutralValue`` in the registry) so that
+    each gap reads as one clinical situation."""
+    return {f.name: f.neutral for f in registry.features if f.neutral is not None}
+
+
+def excluded_value_fields(registry: Registry) -> tuple[str, ...]:
+    """Fields for which a value that no variant of a topic accepts is reported once, by itself
+    (``ax:gapReportedAlone``)."""
+    return tuple(f.name for f in registry.features if f.reported_alone)
+
+
+def neutral_text(registry: Registry) -> str:
+    """What a gap finding says about the fields it holds fixed."""
+    held = ", ".join(f"{name}={_shown(value)}" for name, value in neutral_values(registry).items())
+    return f"with {held}; other facts unknown" if held else "other facts unknown"
+
+
+def _shown(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def required_values(registry: Registry) -> dict[str, Any]:
+    """A value for every required field (its first value): what every shown example case gives."""
+    return {f.name: f.values[0] for f in registry.features if f.required and f.values}
+
+
+def example_case(case: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    """``case`` completed as an overlap's example: every required field given (its first value),
+    and the field a case rule presupposes (a tumour size presupposes a known cancer) given its
+    first allowed value, until no rule asks for more."""
+    out = {**required_values(registry), **case}
+    for _ in range(len(registry.rules) + 1):
+        added = False
+        for rule in registry.rules:
+            given = out.get(rule.field)
+            if (
+                given is None
+                or rule.other in out
+                or not rule.presupposes
+                or (rule.when is not None and given not in rule.when)
+                or not all(c.holds(out.get(c.field)) for c in rule.conditions)
+            ):
+                continue
+            allowed = [v for v in registry[rule.other].values if v in rule.allows]
+            if allowed:
+                out[rule.other] = allowed[0]
+                added = True
+        if not added:
+            break
+    return out
 
 
 @dataclass
@@ -100,10 +142,7 @@ def witness(variants: Sequence[CompiledVariant], compiled: Compiled, region: Reg
     """A case inside ``region`` that every one of ``variants`` matches, or None when the values
     picked contradict a case rule (the overlap is real but has no valid single case here)."""
     features = {f.name: f for f in compiled.registry.features}
-    case = {name: pick(c, features.get(name)) for name, c in region.items()}
-    case.setdefault("sex", "female")
-    if any(k in case for k in ("tumor_size_cm", "clinical_nodes")) or case.get("neoadjuvant", "none") != "none":
-        case.setdefault("breast_cancer", "new")
+    case = example_case({name: pick(c, features.get(name)) for name, c in region.items()}, compiled.registry)
     try:
         parsed = parse_case(case, compiled.registry)
     except CaseError:
@@ -258,13 +297,7 @@ def conflicts(ctx: CheckContext, compiled: Compiled, ratings: dict[str, dict[str
 
 def _ratings(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
     """Variant IRI → procedure → (category, source file:line) for ratings with a stated category."""
-    rows = ctx.kg.sparql(
-        """SELECT ?v ?procedure ?category ?file ?line WHERE {
-          ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p ; ax:category ?c .
-          ?p ax:procedureName ?procedure . ?c ax:categoryText ?category .
-          OPTIONAL { ?r ax:hasSourceRecord ?s . ?s ax:sourceFile ?file . OPTIONAL { ?s ax:sourceRow ?line } }
-        }"""
-    ).records()
+    rows = ctx.kg.read("stated-ratings").records()
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for r in rows:
         where = f"{r['file']}:{r['line']}" if r.get("line") else str(r.get("file") or "no source")
@@ -290,7 +323,7 @@ def topic_gaps(compiled: Compiled, mine: list[CompiledVariant]) -> list[Gap]:
     The case space searched: the fields some variant of the topic constrains, each over its
     valid values, except the topic's scope (a field every variant constrains in the same way,
     e.g. the clinical question of a topic that is about one question; the search stays inside it)
-    and the ``NEUTRAL`` fields, held fixed. A field that a case rule makes inapplicable (a tumour
+    and the neutral fields (:func:`neutral_values`), held fixed. A field that a case rule makes inapplicable (a tumour
     size without a known cancer) stays unknown, and a variant's test on an unknown field does not
     refute it (open world). The space is split field by field into the pieces the variants
     distinguish; a piece no variant can still match is a gap.
@@ -303,14 +336,14 @@ def topic_gaps(compiled: Compiled, mine: list[CompiledVariant]) -> list[Gap]:
         return []
     out: list[Gap] = []
     excluded: dict[str, set[Any]] = {}
-    for name in EXCLUDED_VALUE_FIELDS:
+    for name in excluded_value_fields(registry):
         if name not in features or not all(name in b for b in boxes):
             continue
         for value in sorted(domain(features[name]), key=str):  # type: ignore[arg-type]
             if not any(admits(b[name], value) for b in boxes):
                 excluded.setdefault(name, set()).add(value)
                 out.append(Gap(topic_iri, {}, (name, value)))
-    neutral = {k: v for k, v in NEUTRAL.items() if k in features}
+    neutral = neutral_values(registry)
     alive = [b for b in boxes if all(admits(b[k], v) for k, v in neutral.items() if k in b)]
     scope: Region = {}
     for name in sorted({k for b in boxes for k in b}):
@@ -401,33 +434,33 @@ def _merge(boxes: list[Region]) -> list[Region]:
 
 def gaps(ctx: CheckContext, compiled: Compiled) -> list[Finding]:
     findings = []
-    features = {f.name: f for f in compiled.registry.features}
+    registry = compiled.registry
+    features = {f.name: f for f in registry.features}
+    neutral, required, held = neutral_values(registry), required_values(registry), neutral_text(registry)
     for topic_iri, mine in sorted(_by_topic(compiled.classifier.variants).items()):
         label = ctx.label(topic_iri) or f"topic {mine[0].topic}"
         for gap in topic_gaps(compiled, mine):
             if gap.excluded is not None:
                 name, value = gap.excluded
-                example = {"sex": value} if name == "sex" else {"sex": "female", name: value}
                 findings.append(
                     Finding(
                         "variant-gap",
                         Level.INFO,
                         f"{label}: no variant accepts {name} '{value}'",
                         (ctx.entity(topic_iri),),
-                        witness=_case({**NEUTRAL, **example}, compiled),
+                        witness=_case({**neutral, **required, name: value}, compiled),
                     )
                 )
                 continue
-            case = {k: v for k, v in NEUTRAL.items() if k in features}
+            case = {**required, **neutral}
             case.update({name: pick(c, features.get(name)) for name, c in gap.box.items()})
-            case.setdefault("sex", "female")
             shown = [(k, c) for k, c in gap.box.items() if c != domain(features[k])]  # a whole domain says nothing
             described = ", ".join(describe(k, c) for k, c in sorted(shown, key=lambda kv: features[kv[0]].order))
             findings.append(
                 Finding(
                     "variant-gap",
                     Level.INFO,
-                    f"{label}: no variant covers {described or 'any case'} ({NEUTRAL_TEXT})",
+                    f"{label}: no variant covers {described or 'any case'} ({held})",
                     (ctx.entity(topic_iri),),
                     witness=_refuted(case, compiled, mine),
                 )

@@ -57,43 +57,24 @@ def _title_score(a: str, b: str) -> tuple[float, int, int]:
 def load_edition(kg: KnowledgeGraph, key: str) -> Edition:
     """The topic with ``ax:topicKey`` ``key`` as an :class:`Edition`."""
     # the queries take no parameter: the topic is picked in Python, nothing is pasted into SPARQL
-    topics = {
-        str(r["key"]): (str(r["t"]), str(r.get("label") or r["key"]))
-        for r in kg.sparql(
-            "SELECT ?t ?key ?label WHERE { ?t a ax:Topic ; ax:topicKey ?key . OPTIONAL { ?t rdfs:label ?label } }"
-        ).records()
-    }
+    topics = {str(r["key"]): (str(r["t"]), str(r.get("label") or r["key"])) for r in kg.read("topic-labels").records()}
     if key not in topics:
         raise UsageError(f"no topic '{key[:40]}' in the graph (give a topic key such as 235-2017, or an RDF file)")
     topic, label = topics[key]
-    rows = [
-        r
-        for r in kg.sparql(
-            """SELECT ?v ?t ?n ?title WHERE { ?v ax:inTopic ?t ; ax:variantNumber ?n .
-               OPTIONAL { ?v ax:officialTitle ?title } FILTER NOT EXISTS { ?v owl:deprecated true } }"""
-        ).records()
-        if str(r["t"]) == topic
-    ]
+    rows = [r for r in kg.read("current-variants").records() if str(r["t"]) == topic]
     definitions = _definitions(kg)
     variants = {
         str(r["v"]): Variant(int(str(r["n"])), str(r["v"]), str(r.get("title") or ""), definitions.get(str(r["v"])))
         for r in rows
     }
-    ratings = kg.sparql(
-        """SELECT ?v ?p ?name ?text WHERE {
-             ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p .
-             FILTER NOT EXISTS { ?r owl:deprecated true }
-             OPTIONAL { ?p ax:procedureName ?name }
-             OPTIONAL { ?r ax:category ?c . OPTIONAL { ?c ax:categoryText ?text } }
-           }"""
-    ).records()
+    ratings = kg.read("current-ratings").records()
     for r in ratings:
         v = variants.get(str(r["v"]))
         if v is not None:
             name = str(r.get("name") or r["p"])
             v.ratings[str(r["p"])] = (name, str(r.get("text") or NOT_STATED))
     aliases: dict[str, set[str]] = {}
-    for a, b in kg.sparql("SELECT ?a ?b WHERE { ?a ax:alsoKnownAs ?b }").rows:
+    for a, b in kg.read("aliases").rows:
         aliases.setdefault(str(a), set()).add(str(b))
         aliases.setdefault(str(b), set()).add(str(a))
     return Edition(key, label, sorted(variants.values(), key=lambda v: v.number), aliases)
@@ -119,7 +100,7 @@ def load(spec: str) -> Edition:
     from axilla_kg.resources import ontology_dir
 
     kg = KnowledgeGraph.load([*(ontology_dir() / name for name in SUPPORT_FILES), path], include_shipped=False)
-    keys = [str(row[0]) for row in kg.sparql("SELECT DISTINCT ?k WHERE { ?t a ax:Topic ; ax:topicKey ?k }").rows]
+    keys = [str(row[0]) for row in kg.read("topic-keys").rows]
     if len(keys) != 1:
         raise UsageError(f"{path}: holds {len(keys)} topics ({', '.join(sorted(keys)[:5])}); a file must hold one")
     return load_edition(kg, keys[0])

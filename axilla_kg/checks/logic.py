@@ -217,7 +217,7 @@ def _inconsistent(ctx: CheckContext, nt: Path) -> Finding:
         )
     # Pellet cannot explain an individual typed owl:Nothing ("No explanation computed"); that
     # case is a plain assertion in the data, so name it from the graph itself.
-    rows = ctx.kg.sparql("SELECT DISTINCT ?x WHERE { ?x a owl:Nothing } ORDER BY STR(?x) LIMIT 20").rows
+    rows = ctx.kg.read("owl-nothing-members").rows
     members = [str(row[0]) for row in rows if row[0] is not None]
     if members:
         message += "; asserted members of owl:Nothing (the empty class): " + ", ".join(f"<{m}>" for m in members)
@@ -283,9 +283,9 @@ def _entities(ctx: CheckContext, explanation: str, first: str | None = None) -> 
 
 
 def _local_names(ctx: CheckContext) -> dict[str, str]:
-    rows = ctx.kg.sparql(f'SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{BASE}")) }}')
+    rows = ctx.kg.read("subjects-under", base=BASE)
     out: dict[str, str] = {}
-    for (term,) in rows.rows:
+    for _base, term in rows.rows:
         iri = str(term)
         out.setdefault(local_name(iri), iri)
     return out

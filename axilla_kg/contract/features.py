@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from axilla_kg.errors import DataError
-from axilla_kg.vocab import OWL, XSD, sparql_prefixes
+from axilla_kg.graph.reads import read_store, texts
+from axilla_kg.vocab import OWL, XSD
 
 KINDS = {XSD + "decimal": "decimal", XSD + "integer": "integer", XSD + "boolean": "boolean"}
 FACETS = ("minInclusive", "minExclusive", "maxInclusive", "maxExclusive")
@@ -53,6 +54,10 @@ class Feature:
     maximum: Decimal | None = None
     positive: bool = False
     unit: str = ""
+    #: the value the check command's gap search holds the feature at (``ax:gapNeutralValue``)
+    neutral: Any = None
+    #: a value no variant of a topic accepts is reported alone (``ax:gapReportedAlone``)
+    reported_alone: bool = False
 
     @property
     def flag(self) -> str:
@@ -184,13 +189,15 @@ class Registry:
     # --- building ----------------------------------------------------------------------------
     @classmethod
     def from_runner(cls, run: Runner) -> Registry:
-        """Build from any SPARQL runner that returns rows of plain strings (``None`` unbound)."""
+        """Build from a runner of the read layer's internal queries (``queries/internal/registry-*.rq``,
+        :mod:`axilla_kg.graph.reads`) that returns rows of plain strings (``None`` unbound)."""
         values: dict[str, list[tuple[int, str, str]]] = {}
-        for feat, iri, text, order in run(_VALUES):
+        for feat, iri, text, order in run("registry-values"):
             assert feat is not None and iri is not None and text is not None
             values.setdefault(feat, []).append((int(order or 0), text, iri))
+        gap = {feat: (neutral, alone == "true") for feat, neutral, alone in run("vocab-feature-gap-values")}
         features: list[Feature] = []
-        for row in run(_FEATURES):
+        for row in run("registry-features"):
             iri, name, prop, label, help_text, order, ptype, rng, default, dflt_dt, required = row[:11]
             minimum, maximum, positive, unit = row[11:]
             assert iri is not None and name is not None and prop is not None
@@ -205,6 +212,7 @@ class Registry:
             if kind == "enum" and not mine:
                 raise DataError(f"{where}: no values (individuals with ax:valueOfFeature and ax:caseValue)")
             value_iris = {text: value_iri for _, text, value_iri in mine}
+            neutral, alone = gap.get(iri, (None, False))
             features.append(
                 Feature(
                     name=name,
@@ -222,6 +230,8 @@ class Registry:
                     maximum=Decimal(maximum) if maximum is not None else None,
                     positive=positive == "true",
                     unit=unit or "",
+                    neutral=_default(kind, neutral, None, value_iris, f"{where} (gap-search value)"),
+                    reported_alone=alone,
                 )
             )
         features.sort(key=lambda f: (f.order, f.name))
@@ -230,7 +240,7 @@ class Registry:
             raise DataError(f"two patient features share a case field name: {sorted(names)}")
         by_iri = {f.iri: f for f in features}
         definition_props: dict[str, tuple[str, str]] = {}
-        for pred, feat, facet in run(_DEFINITION_PROPS):
+        for pred, feat, facet in run("registry-definition-properties"):
             assert pred is not None and feat is not None
             if feat not in by_iri:
                 raise DataError(f"<{pred}> constrains <{feat}>, which is not a case feature")
@@ -250,8 +260,8 @@ class Registry:
     def from_graph(cls, kg: Any) -> Registry:
         """From a :class:`~axilla_kg.graph.knowledge.KnowledgeGraph` (shipped graph plus any ``--data``)."""
 
-        def run(text: str) -> list[Row]:
-            return [tuple(None if c is None else str(c.value) for c in row) for row in kg.sparql(text).rows]
+        def run(name: str) -> list[Row]:
+            return texts(kg.read(name))
 
         return cls.from_runner(run)
 
@@ -266,11 +276,8 @@ class Registry:
             except (SyntaxError, OSError) as exc:
                 raise DataError(f"{path}: {exc}") from exc
 
-        def run(text: str) -> list[Row]:
-            return [
-                tuple(None if c is None else str(c.value) for c in row)
-                for row in store.query(text)  # type: ignore[union-attr]
-            ]
+        def run(name: str) -> list[Row]:
+            return texts(read_store(store, name))
 
         return cls.from_runner(run)
 
@@ -293,7 +300,7 @@ def _default(kind: str, text: str | None, datatype: str | None, value_iris: dict
 def _conditions(run: Runner, by_iri: dict[str, Feature]) -> dict[str, list[Condition]]:
     """The ``ax:ruleCondition`` nodes of every case rule and derivation rule, by rule IRI."""
     nodes: dict[tuple[str, str], dict[str, Any]] = {}
-    for iri, node, cfield, value, facet, limit in run(_CONDITIONS):
+    for iri, node, cfield, value, facet, limit in run("registry-conditions"):
         assert iri is not None and node is not None
         where = f"rule <{iri}>"
         if cfield not in by_iri:
@@ -319,7 +326,7 @@ def _conditions(run: Runner, by_iri: dict[str, Feature]) -> dict[str, list[Condi
 
 def _rules(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, list[Condition]]) -> list[Rule]:
     found: dict[str, dict[str, Any]] = {}
-    for iri, label, fld, other, needs, presupposes, pred, value in run(_RULES):
+    for iri, label, fld, other, needs, presupposes, pred, value in run("registry-rules"):
         assert iri is not None and fld is not None and other is not None
         if fld not in by_iri or other not in by_iri:
             raise DataError(f"case rule <{iri}>: ax:ruleField and ax:ruleOtherField must be case features")
@@ -359,7 +366,7 @@ def _rules(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, list[C
 
 def _derivations(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, list[Condition]]) -> list[Derivation]:
     out = []
-    for iri, label, feat, value in run(_DERIVATIONS):
+    for iri, label, feat, value in run("registry-derivations"):
         assert iri is not None
         where = f"derivation rule <{iri}>"
         if feat not in by_iri or value is None or not conditions.get(iri):
@@ -380,7 +387,7 @@ def _derivations(run: Runner, by_iri: dict[str, Feature], conditions: dict[str, 
 
 def _exceptions(run: Runner, by_iri: dict[str, Feature]) -> list[DefaultException]:
     found: dict[str, tuple[str, Feature, Feature, set[Any]]] = {}
-    for iri, label, feat, fld, value in run(_EXCEPTIONS):
+    for iri, label, feat, fld, value in run("registry-exceptions"):
         assert iri is not None
         where = f"default exception <{iri}>"
         if feat not in by_iri or fld not in by_iri or value is None:
@@ -404,60 +411,6 @@ def _case_value(feature: Feature, value: str, where: str) -> Any:
     if feature.kind == "boolean":
         return value in ("true", "1")
     return Decimal(value)
-
-
-_PREFIX = sparql_prefixes("ax", "rdfs", "skos", "rdf")  # the store is read directly, not through an engine
-_FEATURES = (
-    _PREFIX
-    + """SELECT ?f ?name ?prop ?label ?help ?order ?ptype ?range ?default ?ddt ?required ?min ?max ?positive ?unit
-WHERE {
-  ?f ax:caseField ?name ; ax:caseProperty ?prop .
-  OPTIONAL { ?f rdfs:label ?label } OPTIONAL { ?f skos:definition ?help } OPTIONAL { ?f ax:caseOrder ?order }
-  OPTIONAL { ?prop rdf:type ?ptype FILTER(?ptype IN (<http://www.w3.org/2002/07/owl#ObjectProperty>,
-                                                      <http://www.w3.org/2002/07/owl#DatatypeProperty>)) }
-  OPTIONAL { ?prop rdfs:range ?range FILTER(isIRI(?range)) }
-  OPTIONAL { ?f ax:caseDefault ?default BIND(IF(isLiteral(?default), DATATYPE(?default), ?unbound) AS ?ddt) }
-  OPTIONAL { ?f ax:caseRequired ?required } OPTIONAL { ?f ax:caseMinimum ?min } OPTIONAL { ?f ax:caseMaximum ?max }
-  OPTIONAL { ?f ax:casePositive ?positive } OPTIONAL { ?f ax:caseUnit ?unit }
-} ORDER BY ?order ?name"""
-)
-_VALUES = _PREFIX + "SELECT ?f ?v ?text ?order WHERE { ?v ax:valueOfFeature ?f ; ax:caseValue ?text . "
-_VALUES += "OPTIONAL { ?v ax:caseOrder ?order } } ORDER BY ?f ?order ?text"
-_DEFINITION_PROPS = (
-    _PREFIX + "SELECT ?p ?f ?facet WHERE { ?p ax:constrainsFeature ?f OPTIONAL { ?p ax:boundFacet ?facet } }"
-)
-_RULES = (
-    _PREFIX
-    + """SELECT ?r ?label ?field ?other ?needs ?presupposes ?p ?value WHERE {
-  ?r a ax:CaseRule ; ax:ruleField ?field ; ax:ruleOtherField ?other .
-  OPTIONAL { ?r rdfs:label ?label } OPTIONAL { ?r ax:ruleNeedsOther ?needs }
-  OPTIONAL { ?r ax:rulePresupposes ?presupposes }
-  OPTIONAL { ?r ?p ?value FILTER(?p IN (ax:ruleWhen, ax:ruleAllows)) }
-} ORDER BY ?r"""
-)
-
-_CONDITIONS = (
-    _PREFIX
-    + """SELECT ?r ?c ?field ?value ?facet ?limit WHERE {
-  ?r ax:ruleCondition ?c .
-  OPTIONAL { ?c ax:conditionField ?field } OPTIONAL { ?c ax:conditionValue ?value }
-  OPTIONAL { ?c ax:conditionFacet ?facet } OPTIONAL { ?c ax:conditionLimit ?limit }
-} ORDER BY ?r"""
-)
-_DERIVATIONS = (
-    _PREFIX
-    + """SELECT ?r ?label ?feature ?value WHERE {
-  ?r a ax:DerivationRule . OPTIONAL { ?r rdfs:label ?label }
-  OPTIONAL { ?r ax:derivesFeature ?feature } OPTIONAL { ?r ax:derivesValue ?value }
-} ORDER BY ?r"""
-)
-_EXCEPTIONS = (
-    _PREFIX
-    + """SELECT ?e ?label ?feature ?field ?value WHERE {
-  ?e a ax:DefaultException . OPTIONAL { ?e rdfs:label ?label } OPTIONAL { ?e ax:suspendsDefaultOf ?feature }
-  OPTIONAL { ?e ax:ruleField ?field } OPTIONAL { ?e ax:ruleWhen ?value }
-} ORDER BY ?e"""
-)
 
 
 @cache

@@ -67,11 +67,16 @@ class _Converter:
         return found
 
 
-def read_turtle(path: Path) -> Iterator[tuple[Node, Node, Node]]:
-    """The triples of one Turtle file as rdflib terms, blank nodes freshly labelled (so two files
-    never share one by accident of their labels)."""
+def read_turtle(path: Path) -> list[ox.Quad]:
+    """The statements of one Turtle file, blank nodes freshly labelled (so two files never share
+    one by accident of their labels)."""
+    return list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE, rename_blank_nodes=True))
+
+
+def rdflib_triples(quads: Iterable[ox.Quad]) -> Iterator[tuple[Node, Node, Node]]:
+    """The statements as rdflib terms (the same blank node labels), for rdflib's writers."""
     convert = _Converter()
-    for quad in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE, rename_blank_nodes=True):
+    for quad in quads:
         yield convert(quad.subject), convert(quad.predicate), convert(quad.object)
 
 

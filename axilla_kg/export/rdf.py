@@ -20,14 +20,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 import rdflib
-from rdflib import RDF, BNode, Literal, Namespace, URIRef
+from rdflib import RDF, Literal, Namespace, URIRef
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import TurtleSerializer
 from rdflib.term import Node
@@ -35,8 +35,10 @@ from rdflib.term import Node
 from axilla_kg import vocab
 from axilla_kg.errors import UnknownTopicError
 from axilla_kg.export import rdfxml
-from axilla_kg.export.oxload import canonical_blank_nodes, ox_triple, read_turtle
-from axilla_kg.resources import ontology_dir, ontology_files
+from axilla_kg.export.oxload import canonical_blank_nodes, ox_triple, rdflib_triples, read_turtle
+from axilla_kg.graph.engines import OxigraphEngine, to_rdflib
+from axilla_kg.graph.queries import NamedQuery, parse_query_file
+from axilla_kg.resources import ontology_dir, ontology_files, queries_dir
 from axilla_kg.vocab import PREFIXES
 
 AX = Namespace(PREFIXES["ax"])
@@ -55,20 +57,55 @@ Triple = tuple[Node, Node, Node]
 
 @dataclass
 class SourceGraph:
-    """The shipped graph as rdflib triples (blank nodes as parsed), plus what it was read from."""
+    """The shipped graph as the exporters read it: the parsed statements (rdflib terms, blank
+    nodes as parsed) that the RDF writers serialise, and the same statements in a pyoxigraph store
+    (the same blank node labels) that every content read goes through, as named queries
+    (``queries/internal/export-*.rq``); plus what it was read from."""
 
-    graph: rdflib.Graph
+    statements: list[Triple]
+    store: ox.Store
     files: list[Path]
     shared_iris: set[Node] = field(default_factory=set)
     inferred: bool = False
 
     @cached_property
+    def graph(self) -> rdflib.Graph:
+        """The statements as an rdflib graph, for callers outside the exporters (the CSV import
+        and the tests); the exporters read through :meth:`read` and serialise ``statements``."""
+        graph = rdflib.Graph()
+        for triple in self.statements:
+            graph.add(triple)
+        return graph
+
+    @cached_property
+    def engine(self) -> OxigraphEngine:
+        return OxigraphEngine.over(self.store)
+
+    def read_terms(self, name: str, /, **params: Any) -> list[dict[str, Node | None]]:
+        """The rows of one of the exporters' named queries (:func:`export_query`; parameters bound by
+        the engine), each cell as an rdflib term (blank nodes keep the statements' labels)."""
+        named = export_query(name)
+        result = self.engine.query(named.text, named.bindings(params))
+        return [
+            {var: None if cell is None else to_rdflib(cell) for var, cell in zip(result.variables, row, strict=True)}
+            for row in result.rows
+        ]
+
+    def read(self, name: str, /, **params: Any) -> list[dict[str, str | None]]:
+        """The rows of a named query as :meth:`read_terms`, each cell its lexical text (None: unbound)."""
+        return [
+            {var: None if cell is None else str(cell) for var, cell in row.items()}
+            for row in self.read_terms(name, **params)
+        ]
+
+    @cached_property
+    def _topic_rows(self) -> list[dict[str, Node | None]]:
+        return self.read_terms("export-topics")
+
+    @cached_property
     def topics(self) -> dict[str, URIRef]:
         """Topic key -> topic node."""
-        out: dict[str, URIRef] = {}
-        for topic, key in self.graph.subject_objects(AX.topicKey):
-            if isinstance(topic, URIRef):
-                out[str(key)] = topic
+        out = {str(row["key"]): row["topic"] for row in self._topic_rows if isinstance(row["topic"], URIRef)}
         return dict(sorted(out.items(), key=lambda kv: _topic_sort_key(kv[0])))
 
     def topic_node(self, key: str) -> URIRef:
@@ -78,70 +115,88 @@ class SourceGraph:
 
     @cached_property
     def _anchors(self) -> dict[str, set[Node]]:
-        return {key: {node, *self.graph.subjects(AX.inTopic, node)} for key, node in self.topics.items()}
+        members: dict[Node, set[Node]] = {}
+        for row in self._topic_rows:
+            if row["member"] is not None and row["topic"] is not None:
+                members.setdefault(row["topic"], set()).add(row["member"])
+        return {key: {node, *members.get(node, set())} for key, node in self.topics.items()}
+
+    @cached_property
+    def _links(self) -> tuple[dict[Node, set[Node]], dict[Node, set[Node]]]:
+        """(subject -> the nodes it points at, node -> the subjects pointing at it), read once."""
+        forward: dict[Node, set[Node]] = {}
+        backward: dict[Node, set[Node]] = {}
+        for row in self.read_terms("export-links"):
+            subject, obj = row["subject"], row["object"]
+            if subject is not None and obj is not None:
+                forward.setdefault(subject, set()).add(obj)
+                backward.setdefault(obj, set()).add(subject)
+        return forward, backward
+
+    @cached_property
+    def _subjects(self) -> set[Node]:
+        return {s for s, _, _ in self.statements}
 
     @cached_property
     def owned(self) -> dict[str, set[Node]]:
         """Topic key -> the subjects whose triples make up that topic's content."""
+        forward, backward = self._links
         all_anchors = set().union(*self._anchors.values()) if self._anchors else set()
         out: dict[str, set[Node]] = {}
         for key, anchors in self._anchors.items():
             owned = set(anchors)
             for anchor in anchors:
-                for subject in self.graph.subjects(None, anchor):
+                for subject in backward.get(anchor, ()):
                     if subject not in all_anchors and subject not in self.shared_iris:
                         owned.add(subject)
             stack = list(owned)
             while stack:
-                for obj in self.graph.objects(stack.pop()):
+                for obj in forward.get(stack.pop(), ()):
                     if (
-                        isinstance(obj, URIRef | BNode)
-                        and obj not in owned
+                        obj not in owned
                         and obj not in all_anchors
                         and obj not in self.shared_iris
-                        and (obj, None, None) in self.graph
+                        and obj in self._subjects
                     ):
                         owned.add(obj)
                         stack.append(obj)
             out[key] = owned
         return out
 
-    @cached_property
-    def _all(self) -> list[Triple]:
-        """Every triple, read out of the store once (walking rdflib's store is the slow part)."""
-        return list(self.graph)
-
     def topic_triples(self, key: str) -> list[Triple]:
         """The triples of one topic's own content (without the shared part)."""
         self.topic_node(key)
         owned = self.owned[key]
-        return sorted((t for t in self._all if t[0] in owned), key=_triple_key)
+        return sorted((t for t in self.statements if t[0] in owned), key=_triple_key)
 
     def shared_triples(self) -> list[Triple]:
         """The triples no topic owns: T-box, terminology, procedures, mappings and the like."""
         owned = set().union(*self.owned.values()) if self.owned else set()
-        return sorted((t for t in self._all if t[0] not in owned), key=_triple_key)
+        return sorted((t for t in self.statements if t[0] not in owned), key=_triple_key)
 
     def triples(self, topic: str | None = None) -> list[Triple]:
         """All triples, or one topic's content plus the shared part, sorted."""
         if topic is None:
-            return sorted(self._all, key=_triple_key)
+            return sorted(self.statements, key=_triple_key)
         return sorted([*self.topic_triples(topic), *self.shared_triples()], key=_triple_key)
 
     @cached_property
+    def _ontology(self) -> list[dict[str, str | None]]:
+        return self.read("export-ontology")
+
+    @cached_property
     def version(self) -> str:
-        for info in self.graph.objects(None, rdflib.OWL.versionInfo):
-            return str(info)
+        versions = sorted(v for row in self._ontology if (v := row["version"]) is not None)
+        if versions:
+            return versions[0]
         from axilla_kg import __version__
 
         return __version__
 
     @cached_property
     def ontology_iri(self) -> URIRef | None:
-        for node in self.graph.subjects(RDF.type, rdflib.OWL.Ontology):
-            if isinstance(node, URIRef):
-                return node
-        return None
+        iris = sorted(o for row in self._ontology if (o := row["ontology"]) is not None)
+        return URIRef(iris[0]) if iris else None
 
     def generation_time(self) -> datetime:
         """A stable "generated at": ``SOURCE_DATE_EPOCH`` when set (the reproducible-builds
@@ -151,12 +206,28 @@ class SourceGraph:
         epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
         if epoch.isdigit():
             return datetime.fromtimestamp(int(epoch), tz=UTC)
-        for prop in (DCTERMS.modified, DCTERMS.created):
-            values = sorted(str(v) for s in [self.ontology_iri] if s for v in self.graph.objects(s, prop))
+        mine = [row for row in self._ontology if row["ontology"] == str(self.ontology_iri)]
+        for prop in ("modified", "created"):
+            values = sorted(v for row in mine if (v := row[prop]) is not None)
             if values:
                 day = date.fromisoformat(values[-1][:10])
                 return datetime(day.year, day.month, day.day, tzinfo=UTC)
         return datetime(1970, 1, 1, tzinfo=UTC)
+
+    @cached_property
+    def citations(self) -> dict[Node, tuple[set[URIRef], set[str]]]:
+        """Subject -> (the pages it cites, the curated files it cites)."""
+        out: dict[Node, tuple[set[URIRef], set[str]]] = {}
+        for row in self.read_terms("export-sources"):
+            subject, url, file = row["subject"], row["url"], row["file"]
+            if subject is None:
+                continue
+            pages, files = out.setdefault(subject, (set(), set()))
+            if isinstance(url, URIRef):
+                pages.add(url)
+            if file is not None:
+                files.add(str(file))
+        return out
 
 
 class _FaithfulLiterals:
@@ -223,22 +294,35 @@ def _canonical(triples: list[Triple]) -> list[Triple]:
     return [(s, p, o) for s, p, o, _ in canonical_blank_nodes((s, p, o, None) for s, p, o in triples)]
 
 
+@cache
+def export_query(name: str) -> NamedQuery:
+    """The exporters' named query: ``queries/internal/<name>.rq``, else the public ``queries/<name>.rq``
+    (read once per process)."""
+    internal = queries_dir() / "internal" / f"{name}.rq"
+    return parse_query_file(internal if internal.is_file() else queries_dir() / f"{name}.rq")
+
+
 def load_source(*, inferred: bool = False, extra: list[Path] | None = None) -> SourceGraph:
     """Read the shipped Turtle files (with ``ontology/inferred/`` only when ``inferred``).
 
-    The blank nodes keep the parser's random labels: only the RDF serialisations print them, and
-    they relabel what they write (``rdf_export``)."""
+    pyoxigraph parses each file once; its statements go into the store the named queries read and,
+    as rdflib terms with the same blank node labels, into the list the RDF writers serialise. The
+    labels are the parser's random ones: only the RDF serialisations print them, and they relabel
+    what they write (``rdf_export``)."""
     files = list(ontology_files(include_inferred=inferred)) + list(extra or [])
-    graph = rdflib.Graph()
+    store = ox.Store()
+    statements: list[Triple] = []
     shared: set[Node] = set()
     root = ontology_dir().resolve()
     for path in files:
         is_shared = path.resolve().parent == root and path.name in SHARED_FILES
-        for triple in read_turtle(path):
-            graph.add(triple)
+        parsed = read_turtle(path)
+        store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in parsed)
+        for triple in rdflib_triples(parsed):
+            statements.append(triple)
             if is_shared and isinstance(triple[0], URIRef):
                 shared.add(triple[0])
-    return SourceGraph(graph, files, shared, inferred)
+    return SourceGraph(list(dict.fromkeys(statements)), store, files, shared, inferred)
 
 
 def context() -> dict[str, Any]:
@@ -314,8 +398,9 @@ def provenance(source: SourceGraph, named: dict[URIRef, list[Triple]]) -> list[T
     if source.ontology_iri is not None:
         out.append((activity, PROV.used, source.ontology_iri))
     for name, triples in named.items():
-        urls = {o for s, p, o in triples if p == DCTERMS.source and isinstance(o, URIRef)}
-        files = {str(o) for s, p, o in triples if p == AX.sourceFile}
+        cited = [source.citations[s] for s in {t[0] for t in triples} if s in source.citations]
+        urls = set().union(*(pages for pages, _ in cited))
+        files = set().union(*(names for _, names in cited))
         out += [
             (name, RDF.type, PROV.Entity),
             (name, PROV.wasGeneratedBy, activity),

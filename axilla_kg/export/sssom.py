@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
-
-import rdflib
-from rdflib import OWL, RDF, RDFS, URIRef
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from axilla_kg import vocab
-from axilla_kg.export.rdf import DCTERMS, SourceGraph
+from axilla_kg.export.rdf import SourceGraph
+from axilla_kg.formats.sssom import columns
 from axilla_kg.vocab import PREFIXES
 
-SKOS = rdflib.Namespace(PREFIXES["skos"])
-PREDICATES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch, SKOS.relatedMatch)
 CURIE_MAP = {
     "AXD": PREFIXES["axd"],
     "AX": PREFIXES["ax"],
@@ -30,16 +27,7 @@ CURIE_MAP = {
     "semapv": "https://w3id.org/semapv/vocab/",
     "skos": PREFIXES["skos"],
 }
-COLUMNS = [
-    "subject_id",
-    "subject_label",
-    "predicate_id",
-    "object_id",
-    "object_label",
-    "mapping_justification",
-    "object_source",
-    "comment",
-]
+COLUMNS = columns("object_source")
 OBJECT_SOURCES = {
     "LOINC": "https://loinc.org/",
     "NCIT": "http://purl.obolibrary.org/obo/ncit.owl",
@@ -49,56 +37,65 @@ OBJECT_SOURCES = {
 
 
 def curie(iri: str) -> str:
-    """The shortest CURIE for ``iri`` from ``CURIE_MAP``; the IRI itself when none fits."""
-    best = ""
-    for prefix, base in CURIE_MAP.items():
-        if iri.startswith(base) and len(base) > len(CURIE_MAP.get(best, "")):
-            best = prefix
-    return f"{best}:{iri[len(CURIE_MAP[best]) :]}" if best else iri
+    """The CURIE for ``iri`` from ``CURIE_MAP`` (the longest base that fits); the IRI itself when none fits."""
+    return vocab.curie(iri, CURIE_MAP) or iri
 
 
-def _label(g: rdflib.Graph, node: Any) -> str:
-    labels = sorted(str(v) for v in g.objects(node, RDFS.label))
-    return labels[0] if labels else ""
+@dataclass
+class _Found:
+    subject_labels: set[str] = field(default_factory=set)
+    object_labels: set[str] = field(default_factory=set)
+    pages: set[str] = field(default_factory=set)
+    comments: set[str] = field(default_factory=set)
+
+
+def _in_scope(source: SourceGraph, topic: str | None) -> Callable[[str], bool]:
+    """Whether a subject belongs to the export: all of them, or (one topic) the topic's own and the shared ones."""
+    if topic is None:
+        return lambda subject: True
+    source.topic_node(topic)
+    others = set().union(*(owned for key, owned in source.owned.items() if key != topic)) - source.owned[topic]
+    foreign = {str(node) for node in others}
+    return lambda subject: subject not in foreign
 
 
 def mappings(source: SourceGraph, *, topic: str | None = None) -> list[dict[str, str]]:
-    """Every mapping triple to an external terminology, with its verification page and comment."""
-    g = source.graph
-    in_scope = {t[0] for t in source.triples(topic)} if topic is not None else None
+    """Every mapping of one of our entities to an external terminology, with its verification
+    page and comment, read through the named query ``export-mappings``."""
+    in_scope = _in_scope(source, topic)
+    found: dict[tuple[str, str, str], _Found] = {}
+    for row in source.read("export-mappings"):
+        subject, predicate, obj = row["subject"] or "", row["predicate"] or "", row["object"] or ""
+        if not subject.startswith((PREFIXES["axd"], PREFIXES["ax"])) or not in_scope(subject):
+            continue
+        entry = found.setdefault((subject, predicate, obj), _Found())
+        for cell, bucket in (
+            ("subjectLabel", entry.subject_labels),
+            ("objectLabel", entry.object_labels),
+            ("page", entry.pages),
+            ("comment", entry.comments),
+        ):
+            value = row[cell]
+            if value is not None:
+                bucket.add(value)
     rows = []
-    for predicate in PREDICATES:
-        for subject, obj in g.subject_objects(predicate):
-            if not isinstance(obj, URIRef) or not str(subject).startswith((PREFIXES["axd"], PREFIXES["ax"])):
-                continue
-            if in_scope is not None and subject not in in_scope:
-                continue
-            axioms = [
-                a
-                for a in g.subjects(OWL.annotatedSource, subject)
-                if (a, RDF.type, OWL.Axiom) in g
-                and (a, OWL.annotatedProperty, predicate) in g
-                and (a, OWL.annotatedTarget, obj) in g
-            ]
-            pages = sorted(str(p) for a in axioms for p in g.objects(a, DCTERMS.source))
-            comments = sorted(str(c) for a in axioms for c in g.objects(a, RDFS.comment))
-            object_id = curie(str(obj))
-            prefix = object_id.split(":", 1)[0]
-            note = " ".join(comments)
-            if pages:
-                note += " Verified at: " + " ; ".join(pages)
-            rows.append(
-                {
-                    "subject_id": curie(str(subject)),
-                    "subject_label": _label(g, subject),
-                    "predicate_id": curie(str(predicate)),
-                    "object_id": object_id,
-                    "object_label": _label(g, obj),
-                    "mapping_justification": "semapv:ManualMappingCuration",
-                    "object_source": OBJECT_SOURCES.get(prefix, ""),
-                    "comment": note.strip(),
-                }
-            )
+    for (subject, predicate, obj), entry in found.items():
+        object_id = curie(obj)
+        note = " ".join(sorted(entry.comments))
+        if entry.pages:
+            note += " Verified at: " + " ; ".join(sorted(entry.pages))
+        rows.append(
+            {
+                "subject_id": curie(subject),
+                "subject_label": min(entry.subject_labels, default=""),
+                "predicate_id": curie(predicate),
+                "object_id": object_id,
+                "object_label": min(entry.object_labels, default=""),
+                "mapping_justification": "semapv:ManualMappingCuration",
+                "object_source": OBJECT_SOURCES.get(object_id.split(":", 1)[0], ""),
+                "comment": note.strip(),
+            }
+        )
     return sorted(rows, key=lambda r: (r["subject_id"], r["predicate_id"], r["object_id"]))
 
 

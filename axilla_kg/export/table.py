@@ -13,11 +13,7 @@ import csv
 import io
 from typing import Any
 
-import rdflib
-from rdflib import URIRef
-
-from axilla_kg.export.rdf import AX, SourceGraph
-from axilla_kg.vocab import CATEGORIES, CONFIDENCES, RRLS, SOES, text_by_iri
+from axilla_kg.export.rdf import SourceGraph
 
 COLUMNS = [
     "topic",
@@ -36,54 +32,37 @@ COLUMNS = [
 ]
 
 
-def _reverse(table: dict[str, str]) -> dict[URIRef, str]:
-    return {URIRef(iri): text for iri, text in text_by_iri(table).items()}
-
-
-CATEGORY_TEXT = _reverse(CATEGORIES)
-RRL_TEXT = _reverse(RRLS)
-SOE_TEXT = _reverse(SOES)
-CONFIDENCE_TEXT = _reverse(CONFIDENCES)
-
-
-def _one(graph: rdflib.Graph, subject: Any, predicate: URIRef) -> Any:
-    return next(iter(sorted(graph.objects(subject, predicate), key=str)), None)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def rating_rows(source: SourceGraph, *, topic: str | None = None) -> list[dict[str, str]]:
-    """Every rating (of one topic, or all) as a flat row, in topic / variant / source-line order."""
-    g = source.graph
+    """Every rating (of one topic, or all) as a flat row, in topic / variant / source-line order.
+
+    The rows are those of the public named query ``variant-ratings`` (one definition of a rating
+    row: its texts are terminology.ttl's), one variant at a time, with the variant's title."""
     keys = [topic] if topic is not None else list(source.topics)
     rows: list[tuple[tuple[Any, ...], dict[str, str]]] = []
     for order, key in enumerate(keys):
-        topic_node = source.topic_node(key)
-        for variant in g.subjects(AX.inTopic, topic_node):
-            number = _one(g, variant, AX.variantNumber)
-            title = _one(g, variant, AX.officialTitle)
-            for rating in g.subjects(AX.ratedVariant, variant):
-                record = _one(g, rating, AX.hasSourceRecord)
-                file, line = _one(g, record, AX.sourceFile), _one(g, record, AX.sourceRow)
-                median = _one(g, rating, AX.medianRating) or _one(g, rating, AX.medianAsPrinted)
+        source.topic_node(key)
+        titles = {row["number"]: row["title"] or "" for row in source.read("export-variants", topic=key)}
+        for number, title in titles.items():
+            if number is None:
+                continue
+            for found in source.read("variant-ratings", topic=key, variant=number):
+                file, line = found["source_file"], found["source_line"]
                 row = {
                     "topic": key,
-                    "variant": _text(number),
-                    "title": _text(title),
-                    "procedure": _text(_one(g, _one(g, rating, AX.ratedProcedure), AX.procedureName)),
-                    "category": CATEGORY_TEXT.get(_one(g, rating, AX.category), ""),
-                    "rrl": RRL_TEXT.get(_one(g, rating, AX.listedRRL), ""),
-                    "rating": _text(_one(g, rating, AX.ratingScore)),
-                    "median": _text(median),
-                    "soe": SOE_TEXT.get(_one(g, rating, AX.strengthOfEvidence), ""),
+                    "variant": number,
+                    "title": title,
+                    "procedure": found["procedure"] or "",
+                    "category": found["category"] or "",
+                    "rrl": found["rrl"] or "",
+                    "rating": found["rating"] or "",
+                    "median": found["median"] or "",
+                    "soe": found["soe"] or "",
                     "source": f"{file}:{line}" if file is not None and line is not None else "",
-                    "citation": _text(_one(g, record, AX.sourceCitation)),
-                    "confidence": CONFIDENCE_TEXT.get(_one(g, rating, AX.confidence), ""),
-                    "notes": _text(_one(g, record, AX.curatorNote)),
+                    "citation": found["source"] or "",
+                    "confidence": found["confidence"] or "",
+                    "notes": found["notes"] or "",
                 }
-                sort = (order, int(number or 0), _text(file), int(line or 0), row["procedure"])
+                sort = (order, int(number), file or "", int(line or 0), row["procedure"])
                 rows.append((sort, row))
     return [row for _, row in sorted(rows, key=lambda item: item[0])]
 

@@ -100,11 +100,11 @@ def described() -> list[EngineInfo]:
 class OxigraphEngine:
     name = "oxigraph"
 
-    def __init__(self) -> None:
+    def __init__(self, store: Any = None) -> None:
         import pyoxigraph
 
         self._ox = pyoxigraph
-        self._store = pyoxigraph.Store()
+        self._store = pyoxigraph.Store() if store is None else store
         self._formats = {
             "turtle": pyoxigraph.RdfFormat.TURTLE,
             "ntriples": pyoxigraph.RdfFormat.N_TRIPLES,
@@ -112,6 +112,12 @@ class OxigraphEngine:
             "trig": pyoxigraph.RdfFormat.TRIG,
             "xml": pyoxigraph.RdfFormat.RDF_XML,
         }
+
+    @classmethod
+    def over(cls, store: Any) -> OxigraphEngine:
+        """An engine over an existing ``pyoxigraph.Store`` (a registry or definitions file loaded
+        on its own), so the named queries of :mod:`axilla_kg.graph.reads` run on it too."""
+        return cls(store)
 
     @property
     def store(self) -> Any:

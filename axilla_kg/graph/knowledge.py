@@ -22,10 +22,18 @@ from axilla_kg.resources import ontology_files
 class KnowledgeGraph:
     """The ACR axilla knowledge graph, loaded into one SPARQL engine."""
 
-    def __init__(self, engine: Engine, files: Sequence[Path], library: QueryLibrary) -> None:
+    def __init__(self, engine: Engine, files: Sequence[Path], library: QueryLibrary | None = None) -> None:
         self.engine = engine
         self.files = list(files)
-        self.library = library
+        self._library = library
+
+    @property
+    def library(self) -> QueryLibrary:
+        """The named queries of ``queries/*.rq``, read when first asked for (``recommend`` and
+        ``show`` read through the internal ones only, and need not parse these)."""
+        if self._library is None:
+            self._library = QueryLibrary.load()
+        return self._library
 
     @classmethod
     def load(
@@ -47,7 +55,7 @@ class KnowledgeGraph:
             paths.append(path)
         backend = engines.create(engine)
         engines.load_all(backend, paths)
-        return cls(backend, paths, QueryLibrary.load())
+        return cls(backend, paths)
 
     def __len__(self) -> int:
         return len(self.engine)
@@ -60,6 +68,12 @@ class KnowledgeGraph:
         """Run a named query from ``queries/``; keyword arguments are its parameters."""
         named = self.library.get(name)
         return self.engine.query(named.text, named.bindings(params))
+
+    def read(self, name: str, /, **params: Any) -> QueryResult:
+        """Run one of the library's internal queries (``queries/internal/``): see :mod:`axilla_kg.graph.reads`."""
+        from axilla_kg.graph.reads import read
+
+        return read(self.engine, name, **params)
 
     def sparql(self, text: str) -> QueryResult:
         """Run any SELECT, ASK, CONSTRUCT or DESCRIBE query. The one screen every query passes

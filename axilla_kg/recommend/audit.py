@@ -44,6 +44,7 @@ from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.partition import ABSENT, Partition
 from axilla_kg.recommend.recommender import Recommender, topic_order
+from axilla_kg.vocab import by_category_text
 
 #: confidence levels that are not a plain ACR answer
 LOW_CONFIDENCE = frozenset({"low"})
@@ -62,12 +63,15 @@ VERDICTS = (
     "not rated in our data",
     "invalid",
 )
-_BY_CATEGORY = {
-    "Usually Appropriate": "appropriate",
-    "May Be Appropriate": "may be appropriate",
-    "May Be Appropriate (Disagreement)": "may be appropriate",
-    "Usually Not Appropriate": "not appropriate",
-}
+#: the verdict a decided category gives, keyed by the category individual (its text is terminology.ttl's)
+_BY_CATEGORY = by_category_text(
+    {
+        "ax:UsuallyAppropriate": "appropriate",
+        "ax:MayBeAppropriate": "may be appropriate",
+        "ax:MayBeAppropriateDisagreement": "may be appropriate",
+        "ax:UsuallyNotAppropriate": "not appropriate",
+    }
+)
 #: in the answer memo: the verdict of these statuses rests on the next question (a finer key);
 #: in the score memo: not scored yet
 _ASKS: Any = object()
@@ -511,7 +515,7 @@ class Verdicts:
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
-    rows = recommender.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
+    rows = recommender.kg.read("procedure-names").rows
     return sorted(str(r[0]) for r in rows)
 
 

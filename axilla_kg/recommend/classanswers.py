@@ -49,7 +49,6 @@ _CASE_MARK = "\x00axilla-kg:case\x00"
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 Status = tuple[Any, ...]
 Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the candidates' statuses
-_UNSEEN = object()
 
 
 @dataclass
@@ -78,8 +77,9 @@ class _TopicAnswer:
 class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
-    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants test
-    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)
+    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants' tests see
+    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)  # test results -> share
+    by_class: dict[Any, _TopicAnswer] = field(default_factory=dict)  # classes(key) -> share
 
 
 class ClassAnswers:
@@ -104,10 +104,24 @@ class ClassAnswers:
             groups.setdefault(compiled.variant.topic, []).append(j)
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
-            tested = sorted({p for j in members for p in self.variants[j].positions})
-            self.topics.append(_Topic(topic, tuple(members), itemgetter(*tested) if tested else _nothing))
+            # what its variants' tests see: the fields they test and the facts their derivation
+            # rules read, each as the contract reads it (defaults, exceptions, derived values)
+            seen = {t.field for j in members for t in self.variants[j].variant.tests}
+            seen |= {
+                name
+                for j in members
+                for d in self.variants[j].variant.derivations
+                for name in (d.feature, *(c.field for c in d.conditions))
+            }
+            self.topics.append(_Topic(topic, tuple(members), _getter(list(partition.reading(seen)))))
+        #: what the assumed and derived facts depend on
+        defaulted = [f.name for f in partition.registry.features if f.default is not None]
+        self.assumed_classes = _getter(
+            list(partition.reading([*defaulted, *(d.feature for d in partition.registry.derivations)]))
+        )
         self.getters = [t.classes for t in self.topics]
-        self.memos = [t.answers for t in self.topics]
+        self.memos: list[dict[Any, _TopicAnswer]] = [t.answers for t in self.topics]
+        self.memos += [t.by_class for t in self.topics]
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
         self.order = {name: i for i, name in enumerate(self.names)}
@@ -208,17 +222,28 @@ class ClassAnswers:
         self.details.setdefault(ref, details)
         return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
 
+    def _case(self, key: Key) -> PatientCase:
+        """One case of the class, as the contract reads it (defaults, their exceptions, derived facts)."""
+        return self.reader.parse(self.partition.member(key))
+
     def _compiled(self, key: Key) -> bytes:
-        # one case of the class, as the contract reads it (defaults, their exceptions, derived facts)
-        case = self.reader.parse(self.partition.member(key))
+        case: PatientCase | None = None  # read only when a part is not remembered
         topics: list[_TopicAnswer] = []
         for topic in self.topics:
-            outcomes = tuple([tuple(self.variants[j].variant.evaluate(case)) for j in topic.variants])
-            found = topic.answers.get(outcomes)
+            seen = topic.classes(key)
+            found = topic.by_class.get(seen)
             if found is None:
-                if len(topic.answers) >= MAX_PARTS:
-                    topic.answers.clear()
-                found = topic.answers[outcomes] = self._topic(topic, outcomes)
+                if case is None:
+                    case = self._case(key)
+                outcomes = tuple([tuple(self.variants[j].variant.evaluate(case)) for j in topic.variants])
+                found = topic.answers.get(outcomes)
+                if found is None:
+                    if len(topic.answers) >= MAX_PARTS:
+                        topic.answers.clear()
+                    found = topic.answers[outcomes] = self._topic(topic, outcomes)
+                if len(topic.by_class) >= MAX_PARTS:
+                    topic.by_class.clear()
+                topic.by_class[seen] = found
             topics.append(found)
         matched: tuple[int, ...] = ()
         candidates: tuple[Status, ...] = ()
@@ -228,12 +253,18 @@ class ClassAnswers:
             candidates += answer.open
             needs |= answer.needs
         variants, parts = (matched, candidates), self.parts
-        assumed = (tuple(case.assumed), tuple(case.derived_json().items()))
+        facts = self.assumed_classes(key)
+        assumed = parts[0].get(facts)
+        if assumed is None:
+            if case is None:
+                case = self._case(key)
+            reading: PatientCase = case
+            assumed = self._part(0, facts, lambda _: self._assumed(reading))
         question = self._next_question(variants, key, case)
         return b"".join(
             (
                 b"},",
-                parts[0].get(assumed) or self._part(0, assumed, lambda _: self._assumed(case)),
+                assumed,
                 b',"decided":',
                 parts[3].get(variants) or self._part(3, variants, self._decided),
                 b',"next_question":',
@@ -350,7 +381,7 @@ class ClassAnswers:
         decided, _ = self.recommender.decider.decided(self._open(variants))
         return _encode(decided).encode()
 
-    def _next_question(self, variants: Variants, key: Key, case: PatientCase) -> bytes:
+    def _next_question(self, variants: Variants, key: Key, case: PatientCase | None) -> bytes:
         """The next question (JSON) as :meth:`Decider.next_question` asks it, from each askable
         field's score remembered per open variants and the classes of the fields that scoring reads
         (:attr:`Decider.reads`): a new class of case mostly finds every score known."""
@@ -358,15 +389,20 @@ class ClassAnswers:
         if plan is None:
             if len(self.plans) >= MAX_PARTS:
                 self.plans.clear()
+            if case is None:
+                case = self._case(key)
             plan = self.plans[variants] = self._plan(variants, case)
         best: tuple[Any, bytes] | None = None
         scores = self.scores
         for name, reads in plan:
             asked = (variants, name, reads(key))
-            found = scores.get(asked, _UNSEEN)
-            if found is _UNSEEN:
+            if asked in scores:
+                found = scores[asked]
+            else:
                 if len(scores) >= MAX_PARTS:
                     scores.clear()
+                if case is None:
+                    case = self._case(key)
                 decider = self.recommender.decider
                 opened = self._open(variants)
                 scored = decider.field_question(case, opened, name, decider.wanted(opened))

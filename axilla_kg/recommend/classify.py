@@ -137,26 +137,6 @@ class CompiledVariant:
         return sorted(f for f in set(mine) | set(theirs) if mine.get(f, frozenset()) != theirs.get(f, frozenset()))
 
 
-_CLASSES = f"""PREFIX ax: <{AX}>
-PREFIX owl: <{OWL}>
-SELECT ?v ?cls ?expr ?topic ?number ?t WHERE {{
-  ?v ax:patientClass ?cls ; ax:inTopic ?t ; ax:variantNumber ?number .
-  ?t ax:topicKey ?topic .
-  OPTIONAL {{ ?cls owl:equivalentClass ?expr }}
-}} ORDER BY ?topic ?number"""
-
-_STRUCTURE = f"""PREFIX ax: <{AX}>
-PREFIX owl: <{OWL}>
-PREFIX rdf: <{RDF}>
-CONSTRUCT {{ ?n ?p ?o }} WHERE {{
-  ?v ax:patientClass ?cls . ?cls owl:equivalentClass ?e .
-  ?e (owl:intersectionOf|owl:unionOf|owl:complementOf|rdf:first|rdf:rest|owl:someValuesFrom|owl:allValuesFrom
-      |owl:oneOf|owl:withRestrictions|owl:onDatatype|owl:datatypeComplementOf|owl:intersectionOf)* ?n .
-  ?n ?p ?o .
-  FILTER(!isIRI(?n) || ?n = ?e)
-}}"""
-
-
 class _Walker:
     """Reads one class expression from the CONSTRUCTed triples; anything unexpected is an error."""
 
@@ -255,9 +235,9 @@ class Classifier:
     @classmethod
     def from_graph(cls, kg: KnowledgeGraph, registry: Registry | None = None) -> Classifier:
         registry = registry if registry is not None else Registry.from_graph(kg)
-        walker = _Walker(kg.sparql(_STRUCTURE).triples, registry)
+        walker = _Walker(kg.read("variant-class-structure").triples, registry)
         variants: list[CompiledVariant] = []
-        for v, cls_iri, expr, topic, number, topic_iri in _rows(kg, _CLASSES):
+        for v, cls_iri, expr, topic, number, topic_iri in _rows(kg, "variant-classes"):
             where = f"variant class <{cls_iri}>"
             if expr is None:
                 raise CompileError(f"{where}: no owl:equivalentClass definition")
@@ -298,5 +278,5 @@ def _implies(test: Test, condition: Condition) -> bool:
     return test.op in ("<", ">") or condition.op in ("<=", ">=")
 
 
-def _rows(kg: KnowledgeGraph, text: str) -> list[tuple[Any, ...]]:
-    return [tuple(row) for row in kg.sparql(text).rows]
+def _rows(kg: KnowledgeGraph, name: str) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in kg.read(name).rows]

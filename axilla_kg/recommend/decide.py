@@ -136,6 +136,7 @@ class Decider:
         )
         self.reads, self.prior_reads = self._reading()
         self._last_shares_key: tuple[PatientCase, tuple[Any, ...]] | None = None
+        self._accepted: dict[tuple[Any, ...], bool] = {}
         self._read_order = {name: sorted(names, key=self.order.__getitem__) for name, names in self.reads.items()}
         #: per number field, the conditions of the case rules and derivations that bound it
         conditions = [c for r in registry.rules for c in r.conditions]
@@ -370,7 +371,9 @@ class Decider:
 
     def _share(self, o: Open, case: PatientCase) -> float:
         share = 1.0
-        for name in {t.field for t in o.unknown}:
+        # in registry order: a product taken in a set's order (which moves with the process's string
+        # hash seed) could round differently and flip a rounded figure of ``why`` between runs
+        for name in sorted({t.field for t in o.unknown}, key=self.order.__getitem__):
             feature = self.registry[name]
             tests = [t for t in o.unknown if t.field == name]
             if feature.kind in ("integer", "decimal"):
@@ -560,11 +563,9 @@ class Decider:
             values = [v for v in values if v not in presupposed]
             if len(values) < 2:
                 return []  # only the answer "no" is left: the field is about a fact not known yet
-        given = {k: v for k, v in case.values.items() if k not in case.derived}  # derived again by the check
+        view = self._view(name, case)
         for value in values:
-            try:
-                self.check({**given, name: value})
-            except CaseError:
+            if not self._accepts(name, value, case, view):
                 continue
             kept = [o for o in variants if all(t.evaluate(value) for t in tests[o.variant.variant_iri])]
             ids = {id(o) for o in kept}
@@ -574,6 +575,24 @@ class Decider:
             return []  # every accepted answer keeps every variant: asking changes nothing
         limits = {t.limit for ts in tests.values() for t in ts if t.kind == "bound"}
         return [(self._shown(feature, values, limits), kept) for values, kept in groups.values()]
+
+    def _accepts(self, name: str, value: Any, case: PatientCase, view: tuple[Any, ...]) -> bool:
+        """Whether the contract accepts the case's facts with ``name`` answered ``value``;
+        remembered per field, value and :meth:`_view` of the case (all the check can then see
+        change: the case held every rule, and only those naming the field can fail)."""
+        key = (name, value, view)
+        found = self._accepted.get(key)
+        if found is None:
+            if len(self._accepted) >= _MAX_REMEMBERED:
+                self._accepted.clear()
+            given = {k: v for k, v in case.values.items() if k not in case.derived}  # derived again by the check
+            try:
+                self.check({**given, name: value})
+                found = True
+            except CaseError:
+                found = False
+            self._accepted[key] = found
+        return found
 
     def _values(self, feature: Feature, tests: dict[str, list[Test]]) -> list[Any]:
         if feature.kind == "enum":

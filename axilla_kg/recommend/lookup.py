@@ -110,10 +110,9 @@ class Lookup:
 
 def _procedure_codes(kg: KnowledgeGraph) -> dict[tuple[str, str], str]:
     """(FHIR system, code) -> our procedure name, from the verified mappings in mappings.ttl."""
-    values = " ".join(f"<{p}>" for p in IDENTIFYING_MATCHES)
-    rows = kg.sparql(
-        f"SELECT ?name ?target WHERE {{ VALUES ?match {{ {values} }} ?proc ax:procedureName ?name ; ?match ?target . }}"
-    ).records()
+    rows = [
+        row for match in IDENTIFYING_MATCHES for row in kg.read("procedure-identifying-matches", match=match).records()
+    ]
     out: dict[tuple[str, str], str] = {}
     for row in rows:
         target = str(row["target"])

@@ -17,6 +17,7 @@ from typing import Any
 from axilla_kg.contract.cases import CaseReader, PatientCase, reader
 from axilla_kg.contract.features import Registry
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.reads import values
 from axilla_kg.graph.summary import list_variants, variant_summary
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
 from axilla_kg.recommend.decide import Decider, Open, Row, Table
@@ -64,38 +65,15 @@ class Recommender:
     def load(cls, kg: KnowledgeGraph) -> Recommender:
         registry = Registry.from_graph(kg)
         labels = {f.name: f.label for f in registry.features}
-        levels = {
-            name: (symbol, int(order))
-            for name, symbol, order in _rows(
-                kg,
-                "SELECT ?name ?symbol ?order WHERE { ?p ax:procedureName ?name ; ax:adultRRL ?l . "
-                "OPTIONAL { ?l ax:rrlSymbol ?symbol } OPTIONAL { ?l ax:rrlOrder ?o } "
-                "BIND(COALESCE(?o, 99) AS ?order) }",
-            )
-        }
-        ranks = _lookup(kg, "SELECT ?text ?rank WHERE { ?c ax:categoryText ?text ; ax:categoryRank ?rank }")
-        orders = _lookup(kg, "SELECT ?s ?o WHERE { ?l ax:rrlSymbol ?s ; ax:rrlOrder ?o }")
+        levels = {name: (symbol, int(order)) for name, symbol, order in _rows(kg, "procedure-levels")}
+        ranks = _lookup(kg, "category-ranks")
+        orders = _lookup(kg, "rrl-orders")
         notes = {
-            (str(v), str(name)): (str(conf), str(source))
-            for v, name, conf, source in _rows(
-                kg,
-                "SELECT ?v ?field ?conf ?source WHERE { ?v ax:criterionNote ?n . ?n ax:onFeature ?f ; "
-                "ax:confidence ?c ; prov:wasDerivedFrom ?s . ?f ax:caseField ?field . ?c rdfs:label ?conf . "
-                "OPTIONAL { ?s rdfs:label ?sl } BIND(COALESCE(?sl, STR(?s)) AS ?source) }",
-            )
+            (str(v), str(name)): (str(conf), str(source)) for v, name, conf, source in _rows(kg, "criterion-notes")
         }
-        superseded = frozenset(str(t) for (t,) in _rows(kg, "SELECT ?t WHERE { ?t ax:supersededBy ?newer }"))
-        confidence = _lookup(
-            kg, "SELECT ?label ?rank WHERE { ?c a ax:ConfidenceLevel ; rdfs:label ?label ; ax:confidenceRank ?rank }"
-        )
-        contained = {
-            (str(a), str(b))
-            for a, b in _rows(
-                kg,
-                "SELECT ?a ?b WHERE { ?a ax:patientClass ?ca . ?b ax:patientClass ?cb . "
-                "?ca ax:patientClassContainedIn ?cb FILTER(?a != ?b) }",
-            )
-        }
+        superseded = frozenset(str(t) for (t,) in _rows(kg, "superseded-topics"))
+        confidence = _lookup(kg, "confidence-ranks")
+        contained = {(str(a), str(b)) for a, b in _rows(kg, "patient-class-containment")}
         return cls(
             kg,
             Classifier.from_graph(kg, registry),
@@ -131,11 +109,11 @@ class Recommender:
         case of a batch worker does not pay a query per candidate."""
         if self._tables is None:
             found: dict[str, list[dict[str, Any]]] = {}
-            for variant, procedure, category, rrl, confidence in _rows(self.kg, _ALL_RATINGS):
+            for variant, procedure, category, rrl, confidence in _rows(self.kg, "all-ratings"):
                 found.setdefault(str(variant), []).append(
                     {"procedure": procedure, "category": category, "rrl": rrl, "confidence": confidence}
                 )
-            complete = {str(v): bool(c) for v, c in _rows(self.kg, _COMPLETE)}
+            complete = {str(v): bool(c) for v, c in _rows(self.kg, "rating-table-completeness")}
             self._tables = {}
             for c in self.classifier.variants:
                 rows: dict[str, list[Row]] = {}
@@ -391,7 +369,7 @@ class Recommender:
     def procedures(self) -> list[str]:
         """Every procedure name of the graph (what ``--procedure`` and ``audit`` accept)."""
         if self._procedures is None:
-            rows = self.kg.sparql("SELECT ?name WHERE { ?p ax:procedureName ?name }").rows
+            rows = self.kg.read("procedure-names").rows
             self._procedures = sorted(str(r[0]) for r in rows)
         return self._procedures
 
@@ -400,26 +378,14 @@ class Recommender:
         return [f for f in self.registry.fields if f in wanted]
 
 
-#: every rating row of every variant, as ``variant-ratings`` selects them (category stated or not)
-_ALL_RATINGS = """SELECT ?v ?procedure ?category ?rrl ?confidence WHERE {
-  ?r ax:ratedVariant ?v ; ax:ratedProcedure ?p ; ax:category ?c ; ax:confidence ?conf ; ax:hasSourceRecord ?src .
-  ?p ax:procedureName ?procedure . ?c ax:categoryRank ?rank . ?conf rdfs:label ?label .
-  ?src ax:sourceCitation ?citation ; ax:sourceFile ?file .
-  OPTIONAL { ?c ax:categoryText ?category }
-  OPTIONAL { ?r ax:listedRRL ?level . ?level ax:rrlSymbol ?rrl }
-  BIND(STR(?label) AS ?confidence)
-}"""
-_COMPLETE = "SELECT ?v ?complete WHERE { ?v ax:patientClass ?cls ; ax:ratingTableComplete ?complete }"
+def _rows(kg: KnowledgeGraph, name: str) -> list[tuple[Any, ...]]:
+    """Rows of an internal lookup query (``queries/internal/``) as plain Python values (strings, numbers, None)."""
+    return values(kg.read(name))
 
 
-def _rows(kg: KnowledgeGraph, select: str) -> list[tuple[Any, ...]]:
-    """Rows of a small lookup query as plain Python values (strings, numbers, None)."""
-    return [tuple(cell.python() if cell is not None else None for cell in row) for row in kg.sparql(select).rows]
-
-
-def _lookup(kg: KnowledgeGraph, select: str) -> dict[str, Any]:
-    """A two-column lookup query as a dict from the first column to the second."""
-    return {str(key): value for key, value in _rows(kg, select)}
+def _lookup(kg: KnowledgeGraph, name: str) -> dict[str, Any]:
+    """A two-column internal lookup query as a dict from the first column to the second."""
+    return {str(key): value for key, value in _rows(kg, name)}
 
 
 def topic_order(topic: str) -> tuple[int, str]:

@@ -1,8 +1,9 @@
 """A read-only, screened SPARQL 1.1 endpoint over the knowledge graph (``axilla-kg serve``).
 
 The server is a Starlette ASGI application under uvicorn. Layout: ``app`` is the application
-(routes, request parsing, answers; :func:`build_app`), ``listener`` the uvicorn protocol with the
-request-head deadline, ``worker`` the self-healing pool of query processes, ``formats`` content
+(routes, request parsing, answers; :func:`build_app`; :func:`assemble` puts any routes under the
+same middleware), ``listener`` uvicorn with the request-head deadline (:func:`listener.run`, which
+every way of starting a server uses), ``worker`` the self-healing pool of query processes, ``formats`` content
 negotiation and pyoxigraph's writers under a byte cap, ``protocol`` the configuration and the
 service description, ``page`` the HTML query page (at ``/query``); screening lives in
 :mod:`axilla_kg.graph.sparql_text` and the network barrier in :mod:`axilla_kg.sandbox`.
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
     from axilla_kg.server.worker import WorkerPool
 
-__all__ = ["ServerConfig", "build_app", "serve"]
+__all__ = ["ServerConfig", "assemble", "build_app", "listen", "serve"]
 
 
 def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
@@ -43,6 +44,13 @@ def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[Bas
     from axilla_kg.server.app import build_app as build
 
     return build(config, pool, extra_routes)
+
+
+def assemble(routes: Sequence[BaseRoute], config: ServerConfig) -> Starlette:
+    """Routes under the middleware every server of this project runs (see :mod:`axilla_kg.server.app`)."""
+    from axilla_kg.server.app import assemble as assembled
+
+    return assembled(routes, config)
 
 
 def _is_loopback(host: str) -> bool:
@@ -65,7 +73,8 @@ def graph_ntriples(data: Sequence[str]) -> bytes:
     return bytes(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free one); UsageError names the reason it failed."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         family = infos[0][0]
@@ -85,52 +94,38 @@ def serve(
     extra_routes: Sequence[Any] = (),
     front_door: Callable[[ServerConfig], Sequence[Any]] | None = None,
 ) -> None:
-    """Run the endpoint until interrupted (Ctrl+C or SIGTERM); announce the URL once listening.
+    """Run the endpoint until interrupted (Ctrl+C, or SIGTERM: then it returns after a graceful
+    stop); announce the URL once listening.
 
     ``extra_routes`` are served beside the endpoint, and so are ``front_door(config)``'s."""
-    import uvicorn
-
-    from axilla_kg.server.listener import HEAD_LIMIT, protocol_class
+    from axilla_kg.server.listener import run, stopped_by_sigterm
     from axilla_kg.server.worker import WorkerPool
 
-    graph = graph_ntriples(config.data)
-    sock = _listen(config.host, config.port)
-    host, port = sock.getsockname()[:2]
-    config = dataclasses.replace(config, port=int(port))
-    try:
-        pool = WorkerPool(config.workers, graph, config.memory_mb)
-    except RuntimeError as exc:
-        sock.close()
-        raise DataError(str(exc)) from None
-    try:
-        routes = [*extra_routes, *(front_door(config) if front_door is not None else ())]
-        app = build_app(config, pool, routes)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                http=protocol_class(config.header_timeout),
-                lifespan="off",
-                timeout_keep_alive=max(1, round(config.idle_timeout)),
-                limit_concurrency=config.max_connections,
-                h11_max_incomplete_event_size=HEAD_LIMIT,
-                server_header=False,
-                access_log=config.access_log,
-                log_level="info" if config.access_log else "warning",
-                timeout_graceful_shutdown=5,
+    with stopped_by_sigterm():
+        graph = graph_ntriples(config.data)
+        sock = listen(config.host, config.port)
+        host, port = sock.getsockname()[:2]
+        config = dataclasses.replace(config, port=int(port))
+        try:
+            pool = WorkerPool(config.workers, graph, config.memory_mb)
+        except RuntimeError as exc:
+            sock.close()
+            raise DataError(str(exc)) from None
+        try:
+            routes = [*extra_routes, *(front_door(config) if front_door is not None else ())]
+            app = build_app(config, pool, routes)
+            shown = f"[{host}]" if ":" in str(host) else str(host)
+            if not _is_loopback(str(host)):
+                print(f"axilla-kg serve: warning: listening on {host}, reachable from other machines", file=sys.stderr)
+            (announce or _print)(
+                f"axilla-kg: serving {pool.triples} triples at http://{shown}:{port}/sparql "
+                f"(query page http://{shown}:{port}/query; {pool.size} workers, time limit {config.timeout:g} s, "
+                f"answers up to {config.max_answer_mb} MiB)"
             )
-        )
-        shown = f"[{host}]" if ":" in str(host) else str(host)
-        if not _is_loopback(str(host)):
-            print(f"axilla-kg serve: warning: listening on {host}, reachable from other machines", file=sys.stderr)
-        (announce or _print)(
-            f"axilla-kg: serving {pool.triples} triples at http://{shown}:{port}/sparql "
-            f"(query page http://{shown}:{port}/query; {pool.size} workers, time limit {config.timeout:g} s, "
-            f"answers up to {config.max_answer_mb} MiB)"
-        )
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
-        pool.close()
+            run(app, sock, config)
+        finally:
+            sock.close()
+            pool.close()
 
 
 def _print(line: str) -> None:

@@ -352,6 +352,15 @@ def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[Bas
         # tried after the front door's own "/" (the lookup home): without it, "/" leads to the query page
         Route("/", lambda request: RedirectResponse("/query"), methods=["GET"]),
     ]
+    app = assemble(routes, config)
+    app.state.endpoint = endpoint
+    return app
+
+
+def assemble(routes: Sequence[BaseRoute], config: ServerConfig) -> Starlette:
+    """``routes`` under the middleware every server of this project runs (``axilla-kg serve`` and
+    ``python -m axilla_kg.web`` alike): error answers and security headers, the request limits of
+    ``config`` (:mod:`.limits`), and CORS when ``config.cors``."""
     middleware = [
         Middleware(_Guard),
         Middleware(RequestLimits, max_body=config.max_body, body_timeout=config.body_timeout),
@@ -365,6 +374,4 @@ def build_app(config: ServerConfig, pool: WorkerPool, extra_routes: Sequence[Bas
                 allow_headers=["Content-Type", "Accept"],
             )
         )
-    app = Starlette(routes=routes, middleware=middleware)
-    app.state.endpoint = endpoint
-    return app
+    return Starlette(routes=list(routes), middleware=middleware)

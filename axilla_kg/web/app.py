@@ -1,7 +1,8 @@
 """The front door as one ASGI app: the lookup home and pages, CDS Hooks and the SPARQL query page.
 
 ``front_routes(lookup, base_url)`` is what a host app mounts (``axilla-kg serve`` does);
-``create_app`` wraps them in a Starlette app of their own for the standalone runner
+``create_app`` puts them, with a query page and ``/health``, under the server's own middleware
+(:func:`axilla_kg.server.assemble`: error answers, request limits) for the standalone runner
 (``python -m axilla_kg.web``) that the tests and benchmarks start as a real uvicorn process.
 """
 
@@ -18,6 +19,7 @@ from axilla_kg.cdshooks.service import HookService
 from axilla_kg.cdshooks.trust import Trust
 from axilla_kg.graph.queries import QueryLibrary
 from axilla_kg.recommend.lookup import Lookup
+from axilla_kg.server import ServerConfig, assemble
 from axilla_kg.server.page import render_page
 from axilla_kg.web.routes import SECURITY_HEADERS
 from axilla_kg.web.routes import routes as page_routes
@@ -34,9 +36,10 @@ def front_routes(
     return [*page_routes(lookup, store), *cds_routes(service, trust=trust, feedback=store)]
 
 
-def create_app(lookup: Lookup, base_url: str) -> Starlette:
+def create_app(lookup: Lookup, base_url: str, config: ServerConfig) -> Starlette:
     """The standalone app: the front door (its home at ``/``) plus the SPARQL page at ``/query``
-    (its queries need the ``/sparql`` endpoint of ``axilla-kg serve``) and ``/health``."""
+    (its queries need the ``/sparql`` endpoint of ``axilla-kg serve``) and ``/health``, under the
+    middleware and request limits of ``config`` that ``axilla-kg serve`` runs too."""
     page = render_page(QueryLibrary.load())
     page_csp = {
         **SECURITY_HEADERS,
@@ -50,4 +53,4 @@ def create_app(lookup: Lookup, base_url: str) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "triples": len(lookup.kg)})
 
-    return Starlette(routes=[Route("/query", query_page), Route("/health", health), *front_routes(lookup, base_url)])
+    return assemble([Route("/query", query_page), Route("/health", health), *front_routes(lookup, base_url)], config)

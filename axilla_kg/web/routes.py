@@ -26,6 +26,7 @@ from axilla_kg.contract.fields import CaseField
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.recommend.dose import dose_report
 from axilla_kg.recommend.lookup import Lookup
+from axilla_kg.vocab import by_category_text
 from axilla_kg.web import convertors  # noqa: F401  (registers {number:variant_number})
 from axilla_kg.web.forms import form_fields, read_form
 from axilla_kg.web.present import group_related
@@ -42,12 +43,15 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-CATEGORY_CLASS = {
-    "Usually Appropriate": "cat-ua",
-    "May Be Appropriate": "cat-mba",
-    "May Be Appropriate (Disagreement)": "cat-mba",
-    "Usually Not Appropriate": "cat-una",
-}
+#: the style of a category, keyed by the category individual (its text is terminology.ttl's)
+CATEGORY_CLASS = by_category_text(
+    {
+        "ax:UsuallyAppropriate": "cat-ua",
+        "ax:MayBeAppropriate": "cat-mba",
+        "ax:MayBeAppropriateDisagreement": "cat-mba",
+        "ax:UsuallyNotAppropriate": "cat-una",
+    }
+)
 _URL = re.compile(r"https?://[^\s()<>\"']+")
 DOSE_SLOTS = 4
 MAX_DOSE_STUDIES = 20
