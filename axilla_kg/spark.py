@@ -8,7 +8,9 @@ a row gets the same verdict here as from ``axilla-kg audit`` on one machine. Wha
   rebuilds the graph and the compiled classifier from them the first time it sees the broadcast
   and keeps them (and the verdict memo) for every later batch;
 * the orders, as Arrow record batches (``DataFrame.mapInArrow``): no row is ever turned into a
-  Python object by Spark; cells become text exactly as in :mod:`axilla_kg.inputs.arrowfile`.
+  Python object by Spark; each batch is judged column-wise as the single-process audit judges a
+  Parquet file (:meth:`OrderJudge.judge_batch`: cells become text once per distinct value, exactly
+  as in :mod:`axilla_kg.inputs.arrowfile`, and a row of a class met before is a dict lookup).
 
 On a cluster every executor needs Python with ``axilla-kg`` of the driver's version installed
 (``pip install axilla-kg[spark]`` in the executors' image, or ``--py-files`` of a wheel); a
@@ -26,10 +28,10 @@ from typing import Any
 
 from axilla_kg import __version__
 from axilla_kg.errors import DataError, UsageError
-from axilla_kg.formats.columnar import schema, to_batch
+from axilla_kg.formats.columnar import schema
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.inputs.arrowfile import check_types, column_batch
-from axilla_kg.recommend.audit import ORDER_COLUMNS, OrderJudge, flat_order
+from axilla_kg.inputs.arrowfile import check_types
+from axilla_kg.recommend.audit import ORDER_COLUMNS, OrderJudge
 from axilla_kg.recommend.recommender import Recommender
 
 ROW_INDEX = "_axilla_row_index"
@@ -110,11 +112,8 @@ def audit_dataframe(
     def judge_batches(batches: Iterator[Any]) -> Iterator[Any]:
         judge = _judge_for(token, broadcast.value, source)
         for batch in batches:
-            lines = batch.column(line_name).to_pylist()
-            cells = column_batch(batch.select(header), 0, header)
-            rows = zip(lines, cells.rows(), strict=True)
-            verdicts = [flat_order(judge.judge(int(line), row)) for line, (_, row) in rows]
-            yield to_batch(verdicts, out_schema)
+            lines = [int(line) for line in batch.column(line_name).to_pylist()]
+            yield judge.judge_batch(batch.select(header), lines=lines).arrow(out_schema)
 
     return orders.select(*header, line_column).mapInArrow(judge_batches, ddl)
 

@@ -11,9 +11,11 @@ Run from the repository root (the CLI runs as ``python -m axilla_kg`` from this 
 Two mixes (``--mix``). *varied* (issue 24): every contract field occurs, ages (14-96) and tumour
 sizes (0.1-8 cm, one to three decimals) vary continuously, optional fields are left out or sent as
 null, and each line is written by one of three programs (registry order with ``", "`` separators, or
-its own key order per line, compact or spaced); six clinical situations (work-up of a new cancer,
-NAC response, recurrence, palpable lump, suspicious node, staging) set which fields a line carries;
-about 0.5 % of lines break the contract (no sex). *few-kinds* (issue 14's mix): 70 % new cancers,
+its own key order per line, compact or spaced); eight clinical situations (work-up of a new cancer,
+NAC response, recurrence, palpable lump, suspicious node, staging, a breast mass or gynecomastia,
+screening) set which fields a line carries, all 26 contract fields among them (BI-RADS, risk,
+clinical stage and its AJCC facts too); about 0.5 % of lines break the contract (no sex).
+*few-kinds* (issue 14's mix): 70 % new cancers,
 20 % palpable lumps, 10 % suspicious nodes, about 30 kinds of case. Each mix reports its distinct
 lines, cases, classes (the batch cache key) and answers.
 
@@ -123,7 +125,9 @@ def random_case(rng: random.Random) -> dict[str, Any]:
 PROGRAMS: list[tuple[list[str] | None, tuple[str, str]]] = [
     (["sex", "age", "question", "breast_cancer", "recurrence_site", "tumor_size_cm", "clinical_nodes", "node_side",
       "metastatic_suspicion", "nac_planned", "neoadjuvant", "surgery_done", "axillary_lump", "suspicious_node_on",
-      "diagnostic_breast_imaging_done", "axilla_previously_evaluated", "imaging_step"], (", ", ": ")),
+      "diagnostic_breast_imaging_done", "axilla_previously_evaluated", "imaging_step", "breast_presentation",
+      "mammography_birads", "us_birads", "breast_cancer_risk", "clinical_stage", "invasive", "chest_wall_or_skin",
+      "clinical_n_category", "distant_metastases"], (", ", ": ")),
     (None, (",", ":")),  # a dict built from a form, in whatever order the form was filled
     (None, (", ", ": ")),
 ]  # fmt: skip
@@ -140,25 +144,40 @@ def _maybe(rng: random.Random, case: dict[str, Any], name: str, value: Any, pres
 
 def varied_case(rng: random.Random) -> dict[str, Any]:
     """One case of the *varied* mix (issue 24): every contract field occurs, ages and tumour sizes
-    vary continuously, optional fields are missing or explicitly null. Each line is one of six
+    vary continuously, optional fields are missing or explicitly null. Each line is one of eight
     clinical situations and carries the fields that situation makes a program send (each present,
     left out, or null at random); values respect the contract's rules between fields (a clinic's
     system sends consistent cases), so nearly every line is answered."""
     case: dict[str, Any] = {}
-    _maybe(rng, case, "sex", "male" if rng.random() < 0.04 else "female", 0.995)
+    male = rng.random() < 0.04
+    _maybe(rng, case, "sex", "male" if male else "female", 0.995)
     _maybe(rng, case, "age", rng.randint(14, 96), 0.85)
-    situation = rng.choices(["work-up", "nac", "recurrence", "lump", "node", "staging"], [45, 10, 8, 20, 12, 5])[0]
+    situation = rng.choices(
+        ["work-up", "nac", "recurrence", "lump", "node", "staging", "breast", "screening"], [40, 9, 7, 15, 10, 7, 8, 4]
+    )[0]
     size = round(rng.uniform(0.1, 8.0), rng.choice([1, 1, 2, 2, 3])) or 0.1
+    birads = ["0", "1", "2", "3", "4", "5"]
     if situation in ("work-up", "nac", "staging"):
         case["breast_cancer"] = "new"
-        question = {"work-up": rng.choice(["axilla", "breast_extent", "systemic_staging"]),
-                    "nac": "nac_response", "staging": "systemic_staging"}[situation]  # fmt: skip
+        question = {
+            "work-up": rng.choice(["axilla", "breast_extent", "systemic_staging", "locoregional_staging"]),
+            "nac": "nac_response",
+            "staging": rng.choice(["systemic_staging", "locoregional_staging"]),
+        }[situation]
         _maybe(rng, case, "question", question, {"work-up": 0.5, "nac": 0.7, "staging": 0.8}[situation])
         _maybe(rng, case, "tumor_size_cm", size, 0.85 if situation == "work-up" else 0.6)
         _maybe(rng, case, "clinical_nodes", rng.choice(["negative", "positive"]), 0.7)
         if case.get("clinical_nodes") == "positive":
             _maybe(rng, case, "node_side", rng.choice(["ipsilateral", "ipsilateral", "contralateral"]), 0.3)
+            _maybe(rng, case, "clinical_n_category", rng.choice(["N1", "N1", "N2", "N3"]), 0.3)
         _maybe(rng, case, "metastatic_suspicion", rng.random() < 0.3, 0.6 if situation == "staging" else 0.15)
+        _maybe(rng, case, "invasive", rng.random() < 0.85, 0.4)
+        _maybe(rng, case, "chest_wall_or_skin", rng.random() < 0.1, 0.3)
+        _maybe(rng, case, "distant_metastases", rng.random() < 0.1, 0.25)
+        if situation == "staging" and not {"tumor_size_cm", "invasive", "clinical_n_category"} & set(case):
+            _maybe(rng, case, "clinical_stage", rng.choice(["I-IIA", "other"]), 0.5)  # read off a report
+        _maybe(rng, case, "mammography_birads", rng.choice(["4", "5", "6"]), 0.2)
+        _maybe(rng, case, "us_birads", rng.choice(["4", "5", "6"]), 0.15)
         if situation == "nac":
             _maybe(rng, case, "nac_planned", True, 0.5)
             _maybe(rng, case, "neoadjuvant", rng.choice(["mid_treatment", "completed"]), 0.9)
@@ -177,16 +196,38 @@ def varied_case(rng: random.Random) -> dict[str, Any]:
         _maybe(rng, case, "clinical_nodes", rng.choice(["negative", "positive"]), 0.4)
         _maybe(rng, case, "surgery_done", rng.random() < 0.5, 0.5)
         _maybe(rng, case, "metastatic_suspicion", rng.random() < 0.3, 0.3)
+        _maybe(rng, case, "distant_metastases", rng.random() < 0.3, 0.3)
+        _maybe(rng, case, "invasive", rng.random() < 0.9, 0.2)
+    elif situation == "breast":  # a palpable breast mass, or gynecomastia in a man
+        _maybe(rng, case, "breast_cancer", "none", 0.4)
+        presentation = "gynecomastia" if case.get("sex") == "male" and rng.random() < 0.7 else "palpable_mass"
+        _maybe(rng, case, "breast_presentation", presentation, 0.9)
+        if case.get("breast_presentation") is not None:
+            _maybe(rng, case, "question", "breast_presentation", 0.5)
+        _maybe(rng, case, "mammography_birads", rng.choice(birads), 0.35)
+        _maybe(rng, case, "us_birads", rng.choice(birads), 0.35)
+        _maybe(rng, case, "imaging_step", rng.choice(["initial", "next"]), 0.3)
+        _maybe(rng, case, "breast_cancer_risk", rng.choice(["average", "intermediate", "high"]), 0.2)
+    elif situation == "screening":  # no symptoms: a screening question and the patient's risk
+        _maybe(rng, case, "breast_cancer", "none", 0.6)
+        _maybe(rng, case, "question", "screening", 0.8)
+        _maybe(rng, case, "breast_cancer_risk", rng.choice(["average", "average", "intermediate", "high"]), 0.8)
+        _maybe(rng, case, "breast_presentation", "none", 0.4)
+        _maybe(rng, case, "axillary_lump", "none", 0.3)
+        _maybe(rng, case, "mammography_birads", rng.choice(["1", "2", "3", "0"]), 0.2)
     else:  # a palpable lump or a suspicious node, cancer not known
         _maybe(rng, case, "breast_cancer", "none", 0.5)
         if situation == "lump":
             _maybe(rng, case, "axillary_lump", rng.choice(["unilateral", "unilateral", "bilateral"]), 0.95)
             _maybe(rng, case, "diagnostic_breast_imaging_done", rng.random() < 0.5, 0.3)
+            _maybe(rng, case, "breast_presentation", rng.choice(["none", "none", "palpable_mass"]), 0.2)
         else:
             _maybe(rng, case, "suspicious_node_on", rng.choice(MODALITIES), 0.95)
             _maybe(rng, case, "axillary_lump", "none", 0.2)
+            _maybe(rng, case, "us_birads", rng.choice(birads), 0.15)
         _maybe(rng, case, "axilla_previously_evaluated", rng.random() < 0.3, 0.35)
         _maybe(rng, case, "imaging_step", rng.choice(["initial", "next"]), 0.35)
+        _maybe(rng, case, "breast_cancer_risk", rng.choice(["average", "intermediate", "high"]), 0.1)
     return case
 
 
@@ -482,8 +523,8 @@ def big_run(lines: int) -> dict[str, Any]:
 def print_batch(results: dict[str, Any]) -> None:
     d = results["distinct"]
     print(f"\nbatch, {results['mix']} mix: {results['runs'][0]['cases']:,} cases, output to a file; every 500th line "
-          f"checked; distinct: {d['lines']:,} lines, {d['cases']:,} cases, {d['classes']:,} classes (cache keys), "
-          f"{d['answers']:,} answers")  # fmt: skip
+          f"checked; distinct: {d['lines']:,} lines, {d['cases']:,} keys (cases as echoed), {d['classes']:,} classes "
+          f"(the batch cache key), {d['answers']:,} answers")  # fmt: skip
     if "identical_to_baseline" in results:
         same = "yes" if results["identical_to_baseline"] else "no"
         print(f"output byte-identical to the baseline's: {same}; equal on every member the baseline's lines have: "
@@ -506,6 +547,9 @@ def print_batch(results: dict[str, Any]) -> None:
             f"without loading its answers) (load {run['load_avg_1m']:.2f} / {limit['load_avg_1m']:.2f}); "
             f"CPU time {run['cpu_s'] / limit['cpu_s']:.2f}x the limit's"
         )
+    if not any(r["run"].endswith("--jobs 1") for r in results["runs"]):
+        print("--jobs 1 vs default: not measured: batch mode runs in one process since issue 24 (the fork ring and "
+              "its --jobs flag are gone, so the default is the only configuration)")  # fmt: skip
     before = {r["run"]: r for r in results["runs"] if r["run"].startswith("before: ")}
     if before:
         old, jobs1 = before["before: default (full detail)"], before.get("before: --jobs 1")

@@ -1,19 +1,25 @@
 """The audit's class memo never changes a verdict: a judge that memoises rows on their class
-(numbers reduced to the sides of the definitions' thresholds) gives, row for row, what a judge that
-evaluates every row in full gives — for rows drawn from every field's values, numbers on and near
-every threshold, unknown cells, contradictions and invalid values."""
+(numbers reduced to the sides of the definitions' thresholds), a new class's verdict on the
+variants' statuses (and the focused next question on field scores remembered per the classes of
+what scoring reads), gives, row for row, what a judge that evaluates every row in full through
+``Recommender.recommend`` gives — for rows drawn from every field's values, numbers on and near
+every threshold, unknown cells, contradictions and invalid values; and so does the column-wise
+judging of an Arrow record batch of the same rows (typed columns, nulls, dictionary-encoded text)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 from cases_gold import GOLD
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from axilla_kg.formats.columnar import schema, to_batch
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.recommend.audit import OrderJudge
+from axilla_kg.inputs.arrowfile import column_batch
+from axilla_kg.recommend.audit import ORDER_COLUMNS, OrderJudge, flat_order
 from axilla_kg.recommend.recommender import Recommender
 
 
@@ -111,6 +117,55 @@ def test_the_class_memo_gives_the_verdicts_of_full_evaluation(recommender: Recom
         # the memo across different numbers, categories and gaps
         for line, row in enumerate([*family, *reversed(family)], start=2):
             assert memo.judge(line, row) == full.judge(line, row), row
+
+    check()
+    assert memo.hits > 100, "the memo was hardly used: the comparison proves little"
+    assert memo.answer_hits > 10, "new classes were never answered from the statuses memo: it proves little"
+
+
+def arrow_column(cells: list[str], typed: bool) -> pa.Array:
+    """A column as an extract holds it: text (dictionary-encoded now and then) or, when every cell
+    reads as one, typed (whole numbers, floats, booleans); an empty cell is a null."""
+    values = [c if c.strip() else None for c in cells]
+    if typed:
+        try:
+            return pa.array([None if v is None else int(v) for v in values], pa.int64())
+        except ValueError:
+            pass
+        try:
+            floats = [None if v is None else float(v) for v in values]
+            if all(f is None or repr(f) == v for f, v in zip(floats, values, strict=True)):
+                return pa.array(floats, pa.float64())
+        except ValueError:
+            pass
+        if all(v in (None, "true", "false") for v in values):
+            return pa.array([None if v is None else v == "true" for v in values], pa.bool_())
+    column = pa.array(values, pa.string())
+    return column.dictionary_encode() if len(cells) % 2 else column
+
+
+def test_a_batch_judged_column_wise_gives_the_verdicts_of_full_evaluation(recommender: Recommender) -> None:
+    memo = OrderJudge(recommender, "t")
+    full = OrderJudge(recommender, "t", memo=False)
+    table_schema = schema(ORDER_COLUMNS)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(families(recommender), min_size=1, max_size=4), st.booleans())
+    def check(groups: list[list[dict[str, str]]], typed: bool) -> None:
+        rows = [row for family in groups for row in family]
+        rows += list(reversed(rows))  # the second time every class is known: answered column-wise
+        names = list(rows[0])
+        for i, row in enumerate(rows):
+            row["order_id"] = f" O-{i} " if i % 3 else ""
+        names.append("order_id")
+        columns = [arrow_column([r[n] for r in rows], typed and n != "order_id") for n in names]
+        batch = pa.RecordBatch.from_arrays(columns, names=names)
+        verdicts = memo.judge_batch(batch, first=2)
+        # the single-process reading of a Parquet row: each cell as text, then judged in full
+        expected = [full.judge(line, row) for line, row in column_batch(batch, 2).rows()]
+        assert verdicts.orders() == expected
+        flat = to_batch([flat_order(o) for o in expected], table_schema)
+        assert verdicts.arrow(table_schema).to_pylist() == flat.to_pylist()
 
     check()
     assert memo.hits > 100, "the memo was hardly used: the comparison proves little"

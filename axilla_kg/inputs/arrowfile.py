@@ -213,3 +213,25 @@ def json_lines(path: Path | str, batch_rows: int = BATCH_ROWS) -> IO[bytes]:
     header is checked before this returns."""
     header, raw = _raw_batches(Path(path), batch_rows)
     return io.BufferedReader(_JsonLines(header, raw), buffer_size=1 << 20)
+
+
+def record_batches(path: Path | str, batch_rows: int = BATCH_ROWS) -> tuple[list[str], Iterator[Any]]:
+    """The checked header and the Arrow record batches themselves of a Parquet or Arrow IPC file, for
+    a reader that turns cells into text only once per distinct value (:func:`distinct_texts`)."""
+    return _raw_batches(Path(path), batch_rows)
+
+
+def distinct_texts(array: Any) -> tuple[Any, list[str]]:
+    """A column as each row's index into its distinct cells' text (the text :func:`column_batch`
+    gives a cell; the index of a null cell is ``len(texts)``), as a numpy array: a column of
+    millions of rows is turned into text once per distinct value."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(array.type):
+        return np.zeros(len(array), dtype=np.int64), []
+    encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
+    texts = [_text(v) for v in encoded.dictionary.to_pylist()]
+    indices = encoded.indices.fill_null(len(texts)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return indices, texts

@@ -21,23 +21,27 @@ A bad row is reported in place and does not stop the review of the others.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from axilla_kg.contract.cases import CaseError
+from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.features import Feature
 from axilla_kg.errors import DataError
 from axilla_kg.formats.atomic import write_atomically
-from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, to_batch, write_batches
+from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, write_batches
 from axilla_kg.formats.output import records_table, text_table
-from axilla_kg.inputs.arrowfile import BATCH_ROWS, is_columnar, read_batches
+from axilla_kg.inputs.arrowfile import BATCH_ROWS, distinct_texts, is_columnar, record_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
+from axilla_kg.recommend.classify import CompiledVariant
+from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.partition import ABSENT, Partition
 from axilla_kg.recommend.recommender import Recommender, topic_order
 from axilla_kg.vocab import by_category_text
@@ -68,6 +72,11 @@ _BY_CATEGORY = by_category_text(
         "ax:UsuallyNotAppropriate": "not appropriate",
     }
 )
+#: in the answer memo: the verdict of these statuses rests on the next question (a finer key);
+#: in the score memo: not scored yet
+_ASKS: Any = object()
+#: matching variants, and candidates with their unknown tests (indices into the classifier's lists)
+Statuses = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
 ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "confidence", "message"]
 
 
@@ -138,23 +147,38 @@ def audit_orders(recommender: Recommender, path: Path) -> AuditReport:
 
 
 def audit_batches(recommender: Recommender, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
-    """The verdicts of a file's orders, a batch at a time, in file order.
+    """The verdicts of a file's orders, a batch at a time, in file order (each order as a dict).
 
     The file and its header are checked before this returns (one error for the whole run), so a
     caller can open its output only once the input is known to be readable.
     """
+    return (verdicts.orders() for verdicts in audit_verdicts(recommender, path, batch_rows))
+
+
+def audit_verdicts(recommender: Recommender, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[Verdicts]:
+    """The verdicts of a file's orders as :class:`Verdicts`, a batch at a time, in file order (a
+    Parquet or Arrow file is judged column-wise, :meth:`OrderJudge.judge_batch`); the file and its
+    header are checked before this returns."""
     judge = OrderJudge(recommender, path.name)
     if is_columnar(path):
-        header, batches = read_batches(path, batch_rows)
+        header, raw = record_batches(path, batch_rows)
         judge.check_header(header, str(path))
-        return ([judge.judge(line, cells) for line, cells in batch.rows()] for batch in batches)
+
+        def columnar() -> Iterator[Verdicts]:
+            first = 1
+            for batch in raw:
+                yield judge.judge_batch(batch, first)
+                first += batch.num_rows
+
+        return columnar()
     table = read_table(path)  # strict UTF-8 (BOM accepted), size cap, distinct column names
     judge.check_header(table.header, str(path))
     rows = table.rows
 
-    def chunks() -> Iterator[list[dict[str, Any]]]:
+    def chunks() -> Iterator[Verdicts]:
         while batch := list(itertools.islice(rows, batch_rows)):
-            yield [judge.judge(row.line, row.cells, row.extra) for row in batch]
+            orders = [judge.judge(row.line, row.cells, row.extra) for row in batch]
+            yield Verdicts([o["line"] for o in orders], [o["order_id"] for o in orders], orders)
 
     return chunks()
 
@@ -195,6 +219,16 @@ class OrderJudge:
         self._absent = absent
         self._codes: dict[str, dict[str, int]] = {name: {} for name in self._position}
         self._memo: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
+        self._procedure_set = frozenset(self.procedures)
+        self._variants = recommender.classifier.variants
+        self._evaluate = CompiledVariant.evaluate
+        self.answer_hits = 0  # rows of a new class answered from the answer memo
+        self._answers: dict[tuple[Any, ...], Any] = {}  # -> the verdict, or _ASKS
+        self._results: dict[Statuses, dict[str, Any]] = {}
+        self._plans: dict[tuple[str, Statuses], list[tuple[str, tuple[int, ...]]]] = {}
+        self._scores: dict[tuple[Any, ...], Any] = {}
+        self._derived = frozenset(d.feature for d in recommender.registry.derivations)
+        self._field_order = {name: i for i, name in enumerate(recommender.registry.fields)}
 
     def check_header(self, header: list[str], label: str) -> None:
         """Refuse, for the whole run, a header without ``procedure`` or with an unknown column."""
@@ -206,6 +240,48 @@ class OrderJudge:
             close = difflib.get_close_matches(unknown[0], fields, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise DataError(f"{label}:1: unknown column '{unknown[0]}'{hint}")
+
+    def judge_batch(self, batch: Any, first: int = 1, lines: Sequence[int] | None = None) -> Verdicts:
+        """The verdicts of an Arrow record batch of orders (columns named as in :meth:`check_header`),
+        its rows numbered from ``first`` (or by ``lines``).
+
+        Each column is turned into text once per distinct value (:func:`distinct_texts`) and into
+        class codes by the table the judge has learnt, so a row of a class met before costs a tuple
+        and a dict lookup; any other row is judged as :meth:`judge` judges it (and teaches the table)."""
+        import numpy as np
+
+        count = batch.num_rows
+        numbers: Sequence[int] = range(first, first + count) if lines is None else lines
+        names = list(batch.schema.names)
+        texts: dict[str, tuple[Any, list[str]]] = {n: distinct_texts(batch.column(i)) for i, n in enumerate(names)}
+        order_ids = _per_row(texts.get("order_id"), count, lambda t: t.strip() or None)
+        procedures = _per_row(texts.get("procedure"), count, str.strip)
+        answers: list[Any] = [None] * count
+        if self.memo:
+            keys = np.tile(np.asarray(self._absent, dtype=np.int64), (count, 1))
+            for name, (indices, values) in texts.items():
+                where = self._position.get(name)
+                if where is None:
+                    continue
+                codes = self._codes[name]
+                table = [codes.get(t.strip(), -1) if t.strip() else self._absent[where] for t in values]
+                table.append(self._absent[where])  # a null cell: not known
+                keys[:, where] = np.asarray(table, dtype=np.int64)[indices]
+            known = ~(keys < 0).any(axis=1)
+            memo = self._memo
+            for i, key in zip(np.flatnonzero(known).tolist(), map(tuple, keys[known].tolist()), strict=True):
+                answers[i] = memo.get((procedures[i], key))
+        hits = 0
+        cells: dict[str, list[str]] | None = None
+        for i in range(count):
+            if answers[i] is not None:
+                hits += 1
+                continue
+            if cells is None:  # the batch's cells as text, for the rows judged one by one
+                cells = {name: _per_row(column, count, str) for name, column in texts.items()}
+            answers[i] = self.judge(numbers[i], {name: column[i] for name, column in cells.items()})
+        self.hits += hits
+        return Verdicts(numbers, order_ids, answers)
 
     def _class(self, row: dict[str, str]) -> tuple[str, tuple[int, ...]] | None:
         """(procedure, the case's class key), or None when a cell has not been checked yet."""
@@ -245,8 +321,10 @@ class OrderJudge:
             if known is not None:
                 self.hits += 1
                 return {"line": line, "order_id": order_id, **known}
-        order = _judge(self.recommender, self.features, self.procedures, self.source, line, row, extra)
-        if order["verdict"] != "invalid" and not extra and self.memo:
+        if extra or not self.memo:
+            return _judge(self.recommender, self.features, self.procedures, self.source, line, row, extra)
+        order = self._answered(line, row)
+        if order["verdict"] != "invalid":
             self._learn(row)
             key = self._class(row)
             if key is not None:
@@ -255,10 +333,234 @@ class OrderJudge:
                 self._memo[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
         return order
 
+    def _answered(self, line: int, row: dict[str, str]) -> dict[str, Any]:
+        """A row whose class was not met with this procedure: validated by the contract, then judged
+        from the variants' statuses as batch mode's class answers see them
+        (:mod:`axilla_kg.recommend.classanswers`). The matching variants and the candidates with their
+        unknown tests decide ``decided``, ``conflicts`` and every rating named, so a verdict is
+        remembered per (procedure, statuses); a verdict that rests on the next question is
+        remembered per the question too, which is asked only then (:meth:`_question`)."""
+        order = _blank(line, row)
+        try:
+            case = _case_of(self.recommender, self.features, self._procedure_set, row)
+        except CaseError as exc:
+            order["message"] = f"{self.source}:{line}: {exc}"
+            return order
+        statuses = self._statuses(case)
+        procedure = order["procedure"]
+        key: tuple[Any, ...] = (procedure, statuses)
+        known = self._answers.get(key)
+        asked: dict[str, Any] | None = None
+        if known is _ASKS:
+            asked = self._question(statuses, case, procedure)
+            key = (procedure, statuses, None if asked is None else (asked["field"], asked["label"]))
+            known = self._answers.get(key)
+        if known is not None:
+            self.answer_hits += 1
+            return {**order, **known}
+        needed = False
+
+        def question() -> dict[str, Any] | None:
+            nonlocal needed, asked
+            needed = True
+            if asked is None:
+                asked = self._question(statuses, case, procedure)
+            return asked
+
+        order = _verdict(self.recommender, order, self._result(statuses), question)
+        if len(self._answers) >= self.MEMO_LIMIT:
+            self._answers.clear()
+        if needed:
+            self._answers[(procedure, statuses)] = _ASKS
+            key = (procedure, statuses, None if asked is None else (asked["field"], asked["label"]))
+        self._answers[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
+        return order
+
+    def _question(self, statuses: Statuses, case: PatientCase, procedure: str) -> dict[str, Any] | None:
+        """The next question focused on ``procedure``, as :meth:`Decider.next_question` asks it: the
+        askable field with the highest score, each field's score remembered per (procedure, statuses,
+        field, the classes of the fields its scoring reads — :attr:`Decider.reads`), as batch mode's
+        class answers remember the unfocused ones."""
+        decider = self.recommender.decider
+        plan = self._plans.get((procedure, statuses))
+        if plan is None:
+            opened = self._open(statuses)
+            plan = []
+            if decider.wanted(opened, procedure):
+                prior = any(t.field in self._derived for o in opened for t in o.unknown)
+                for name in decider.asked_fields(case, opened):
+                    names = decider.reads[name] | (decider.prior_reads if prior else frozenset())
+                    plan.append((name, tuple(sorted(self._field_order[n] for n in names))))
+            if len(self._plans) >= self.MEMO_LIMIT:
+                self._plans.clear()
+            self._plans[(procedure, statuses)] = plan
+        if not plan:
+            return None
+        key = self.partition.key_of(case)
+        best: tuple[Any, dict[str, Any]] | None = None
+        for name, positions in plan:
+            asked = (procedure, statuses, name, tuple([key[p] for p in positions]))
+            found = self._scores.get(asked, _ASKS)
+            if found is _ASKS:
+                opened = self._open(statuses)
+                found = decider.field_question(case, opened, name, decider.wanted(opened, procedure))
+                if len(self._scores) >= self.MEMO_LIMIT:
+                    self._scores.clear()
+                self._scores[asked] = found
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best[1] if best is not None else None
+
+    def _statuses(self, case: PatientCase) -> Statuses:
+        """The matching variants and the candidates with their unknown tests (indices, classifier order)."""
+        matched: list[int] = []
+        open_: list[tuple[int, tuple[int, ...]]] = []
+        for i, results in enumerate(map(self._evaluate, self._variants, repeat(case))):
+            if False in results:
+                continue
+            if None in results:
+                open_.append((i, tuple([j for j, r in enumerate(results) if r is None])))
+            else:
+                matched.append(i)
+        return tuple(matched), tuple(open_)
+
+    def _open(self, statuses: Statuses) -> list[Open]:
+        """The variants that could still apply, as the recommender hands them to the decider:
+        matches, then candidates with their unknown tests (superseded editions left out)."""
+        variants, superseded = self._variants, self.recommender.superseded
+        matched, candidates = statuses
+        out = [Open(variants[i], "match") for i in matched]
+        for i, unknown in candidates:
+            out.append(Open(variants[i], "candidate", tuple(variants[i].tests[j] for j in unknown)))
+        return [o for o in out if o.variant.topic_iri not in superseded]
+
+    def _result(self, statuses: Statuses) -> dict[str, Any]:
+        """The parts of the recommender's answer a verdict reads, per statuses (remembered)."""
+        found = self._results.get(statuses)
+        if found is not None:
+            return found
+        rec, variants, order = self.recommender, self._variants, self._field_order
+        matched, candidates = statuses
+        ordered = sorted((variants[i] for i in matched), key=lambda v: (topic_order(v.topic), v.number))
+        found = {
+            "matches": [rec.info(v).payload for v in ordered],
+            "conflicts": rec.conflicts(ordered),
+            "decided": rec.decider.decided(self._open(statuses))[0],
+            "candidates": [
+                {
+                    "topic": variants[i].topic,
+                    "variant": variants[i].number,
+                    "needs": sorted({variants[i].tests[j].field for j in unknown}, key=order.__getitem__),
+                }
+                for i, unknown in candidates
+            ],
+        }
+        if len(self._results) >= self.MEMO_LIMIT:
+            self._results.clear()
+        self._results[statuses] = found
+        return found
+
+
+def _per_row(column: tuple[Any, list[str]] | None, count: int, transform: Callable[[str], Any]) -> list[Any]:
+    """Each row's cell of a column given as :func:`distinct_texts` gives it, transformed once per
+    distinct value (a missing column: every cell empty)."""
+    if column is None:
+        return [transform("")] * count
+    indices, values = column
+    table = [transform(v) for v in values]
+    table.append(transform(""))
+    return list(map(table.__getitem__, indices.tolist()))
+
+
+@dataclass
+class Verdicts:
+    """A batch of judged orders, as columns: the rows' line numbers and order ids, and each row's
+    verdict (without ``line`` and ``order_id``; one object shared by the rows of a class)."""
+
+    lines: Sequence[int]
+    order_ids: list[str | None]
+    answers: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.answers)
+
+    def orders(self) -> list[dict[str, Any]]:
+        return [
+            {"line": line, "order_id": order_id, **answer}
+            for line, order_id, answer in zip(self.lines, self.order_ids, self.answers, strict=True)
+        ]
+
+    def count(self, summary: AuditSummary) -> None:
+        """Add the batch's verdicts to ``summary``."""
+        for (procedure, verdict), orders in Counter((a["procedure"], a["verdict"]) for a in self.answers).items():
+            summary.add_count(procedure, verdict, orders)
+
+    def arrow(self, table_schema: Any) -> Any:
+        """The batch as an Arrow record batch of :data:`ORDER_COLUMNS` (``variants`` as one text), each
+        distinct verdict turned into cells once."""
+        import pyarrow as pa
+
+        position: dict[int, int] = {}
+        distinct: list[dict[str, Any]] = []
+        for answer in self.answers:
+            if id(answer) not in position:
+                position[id(answer)] = len(distinct)
+                distinct.append(answer)
+        indices = pa.array([position[id(a)] for a in self.answers], pa.int32())
+        arrays = [pa.array(self.lines, pa.int64()), pa.array(self.order_ids, pa.string())]
+        for name in ORDER_COLUMNS[2:]:
+            cells = [" ".join(a[name]) if name == "variants" else a[name] for a in distinct]
+            arrays.append(pa.array(cells, pa.string()).take(indices))
+        return pa.RecordBatch.from_arrays(arrays, schema=table_schema)
+
 
 def _procedure_names(recommender: Recommender) -> list[str]:
     rows = recommender.kg.read("procedure-names").rows
     return sorted(str(r[0]) for r in rows)
+
+
+def _blank(line: int, row: dict[str, str]) -> dict[str, Any]:
+    """An order's output before it is judged (an invalid one until shown otherwise)."""
+    return {
+        "line": line,
+        "order_id": (row.get("order_id") or "").strip() or None,
+        "procedure": (row.get("procedure") or "").strip(),
+        "verdict": "invalid",
+        "variants": [],
+        "acr_category": None,
+        "rrl": None,
+        "confidence": None,
+        "message": None,
+    }
+
+
+def _case_of(
+    recommender: Recommender,
+    features: dict[str, Feature],
+    procedures: list[str] | frozenset[str],
+    row: dict[str, str],
+    extra: int = 0,
+) -> PatientCase:
+    """The row's case, validated by the contract, once its procedure is known (else CaseError)."""
+    if extra:  # more cells than header columns
+        raise CaseError("", "more cells than the header has columns")
+    data = {
+        k: _cell_value(features[k], v.strip()) for k, v in row.items() if k in features and v is not None and v.strip()
+    }
+    case = recommender.reader.parse(data)
+    procedure = (row.get("procedure") or "").strip()
+    if procedure not in procedures:
+        hint = _hint(procedure, tuple(sorted(procedures)))
+        raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
+    return case
+
+
+@functools.lru_cache(maxsize=4096)
+def _hint(procedure: str, procedures: tuple[str, ...]) -> str:
+    """The "did you mean" of an unknown procedure name (an extract repeats its misspellings:
+    difflib's search is made once per spelling)."""
+    close = difflib.get_close_matches(procedure, procedures, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _judge(
@@ -270,35 +572,26 @@ def _judge(
     row: dict[str, str],
     extra: int = 0,
 ) -> dict[str, Any]:
-    procedure = (row.get("procedure") or "").strip()
-    order: dict[str, Any] = {
-        "line": line,
-        "order_id": (row.get("order_id") or "").strip() or None,
-        "procedure": procedure,
-        "verdict": "invalid",
-        "variants": [],
-        "acr_category": None,
-        "rrl": None,
-        "confidence": None,
-        "message": None,
-    }
+    order = _blank(line, row)
     try:
-        if extra:  # more cells than header columns
-            raise CaseError("", "more cells than the header has columns")
-        data = {
-            k: _cell_value(features[k], v.strip())
-            for k, v in row.items()
-            if k in features and v is not None and v.strip()
-        }
-        case = recommender.reader.parse(data)
-        if procedure not in procedures:
-            close = difflib.get_close_matches(procedure, procedures, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise CaseError("procedure", f"'{procedure}' is not an ACR procedure name in the graph{hint}")
+        case = _case_of(recommender, features, procedures, row, extra)
     except CaseError as exc:
         order["message"] = f"{source}:{line}: {exc}"
         return order
-    result = recommender.recommend(case, detail="brief", procedure=procedure)
+    result = recommender.recommend(case, detail="brief", procedure=order["procedure"])
+    return _verdict(recommender, order, result, lambda: result["next_question"])
+
+
+def _verdict(
+    recommender: Recommender,
+    order: dict[str, Any],
+    result: dict[str, Any],
+    next_question: Callable[[], dict[str, Any] | None],
+) -> dict[str, Any]:
+    """Fill in the verdict of a valid order from the answer for its case (``matches`` with their
+    ratings, ``decided``, ``conflicts``, ``candidates``); the next question, focused on the order's
+    procedure, is asked for only when the verdict depends on it."""
+    procedure = order["procedure"]
     matches = sorted(result["matches"], key=lambda m: (topic_order(m["topic"]), m["variant"]))
     order["variants"] = [f"{m['topic']} V{m['variant']}" for m in matches]
     decided = next((d for d in result["decided"] if d["procedure"] == procedure), None)
@@ -308,7 +601,6 @@ def _judge(
         (m, r) for m in matches for r in m["ratings"] if r["procedure"] == procedure and r["category"] in _BY_CATEGORY
     ]
     conflict = next((c for c in result["conflicts"] if c["procedure"] == procedure), None)
-    question = result["next_question"]
     if conflict is not None:
         order["verdict"] = "conflicting criteria"
         _describe(order, rated)
@@ -327,7 +619,8 @@ def _judge(
         for r in info.payload["ratings"]:
             if r["procedure"] == procedure and r["category"] in _BY_CATEGORY:
                 hopeful.append((c, r))
-    if question is not None and (rated or hopeful):
+    question = next_question() if rated or hopeful else None
+    if question is not None:
         order["verdict"] = "needs more information"
         shown = [f"{r['category']} in {m['topic']} V{m['variant']}" for m, r in rated]
         shown += [f"{r['category']} in {c['topic']} V{c['variant']} (candidate)" for c, r in hopeful]
@@ -407,20 +700,19 @@ def _category_order(category: str) -> int:
 def write_audit(recommender: Recommender, path: Path, output: Path, fmt: str) -> AuditSummary:
     """Judge a file's orders and stream the verdicts to ``output`` (Parquet, Arrow IPC, or the CSV,
     TSV, JSON or table text), batch by batch for the columnar formats; returns the counts."""
-    batches = audit_batches(recommender, path)  # the input is checked before the output is opened
+    batches = audit_verdicts(recommender, path)  # the input is checked before the output is opened
     summary = AuditSummary()
     if fmt in COLUMNAR_FORMATS:
         table_schema = schema(ORDER_COLUMNS)
 
         def arrow_batches() -> Iterator[Any]:
-            for batch in batches:
-                for order in batch:
-                    summary.add(order)
-                yield to_batch([flat_order(o) for o in batch], table_schema)
+            for verdicts in batches:
+                verdicts.count(summary)
+                yield verdicts.arrow(table_schema)
 
         write_batches(output, fmt, table_schema, arrow_batches())
         return summary
-    report = AuditReport([order for batch in batches for order in batch])
+    report = AuditReport([order for verdicts in batches for order in verdicts.orders()])
     write_atomically(output, render_audit(report, fmt))
     return report.summary()
 

@@ -163,9 +163,8 @@ class BatchRecommender:
         if key in self.cells:
             return self.cells[key]
         if self.cell_bytes >= MAX_CELL_BYTES:  # keep memory flat whatever the input
-            self.cells.clear()
+            self.cells.clear()  # (the answers' parts are bounded by their own memos, and kept)
             self.seen.clear()
-            self.answers.clear()
             self.cell_bytes = 0
         if case is None:
             ruled = self.partition.ruled_of(key)

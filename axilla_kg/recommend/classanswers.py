@@ -48,6 +48,7 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=st
 _CASE_MARK = "\x00axilla-kg:case\x00"
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 Status = tuple[Any, ...]
+Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the candidates' statuses
 
 
 @dataclass
@@ -76,8 +77,9 @@ class _TopicAnswer:
 class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
-    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants test
-    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)
+    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants' tests see
+    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)  # test results -> share
+    by_class: dict[Any, _TopicAnswer] = field(default_factory=dict)  # classes(key) -> share
 
 
 class ClassAnswers:
@@ -102,10 +104,24 @@ class ClassAnswers:
             groups.setdefault(compiled.variant.topic, []).append(j)
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
-            tested = sorted({p for j in members for p in self.variants[j].positions})
-            self.topics.append(_Topic(topic, tuple(members), itemgetter(*tested) if tested else _nothing))
+            # what its variants' tests see: the fields they test and the facts their derivation
+            # rules read, each as the contract reads it (defaults, exceptions, derived values)
+            seen = {t.field for j in members for t in self.variants[j].variant.tests}
+            seen |= {
+                name
+                for j in members
+                for d in self.variants[j].variant.derivations
+                for name in (d.feature, *(c.field for c in d.conditions))
+            }
+            self.topics.append(_Topic(topic, tuple(members), _getter(list(partition.reading(seen)))))
+        #: what the assumed and derived facts depend on
+        defaulted = [f.name for f in partition.registry.features if f.default is not None]
+        self.assumed_classes = _getter(
+            list(partition.reading([*defaulted, *(d.feature for d in partition.registry.derivations)]))
+        )
         self.getters = [t.classes for t in self.topics]
-        self.memos = [t.answers for t in self.topics]
+        self.memos: list[dict[Any, _TopicAnswer]] = [t.answers for t in self.topics]
+        self.memos += [t.by_class for t in self.topics]
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
         self.order = {name: i for i, name in enumerate(self.names)}
@@ -114,7 +130,10 @@ class ClassAnswers:
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
         self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
-        self.questions: dict[tuple[Any, ...], bytes] = {}  # -> the next question (JSON)
+        #: open variants -> the fields a next question may ask, each with what its score reads
+        self.plans: dict[Variants, list[tuple[str, Callable[[Key], Any]]]] = {}
+        #: (open variants, field, classes its score reads) -> (score, question JSON), None: not asked
+        self.scores: dict[tuple[Any, ...], tuple[Any, bytes] | None] = {}
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True
         self.compiled = self.check(PROBES)
@@ -145,7 +164,14 @@ class ClassAnswers:
         return True
 
     def clear(self) -> None:
-        caches: list[dict[Any, Any]] = [*self.parts, self.items, self.combinations, self.questions, *self.memos]
+        caches: list[dict[Any, Any]] = [
+            *self.parts,
+            self.items,
+            self.combinations,
+            self.plans,
+            self.scores,
+            *self.memos,
+        ]
         for cache in caches:
             cache.clear()
 
@@ -158,6 +184,18 @@ class ClassAnswers:
         if case is None:
             case = self.reader.parse(self.partition.member(key))
         return self._recommended(case)
+
+    def answer_of(self, key: Key) -> dict[str, Any]:
+        """The recommender's answer for any case of a *valid* class, without the ``case`` echo
+        (``assumed``, ``derived``, ``decided``, ``next_question``, ``matches``, ``conflicts``,
+        ``needs``, ``candidates``, ``nearest``), from the compiled parts: what the audit grades an
+        order from. ``key``: :meth:`Partition.key_of` of a validated case. A stable public entry."""
+        tail = self.tail(key)
+        if tail is not None:
+            return json.loads(b"{" + tail[2:])  # the tail closes the echo: '},' + the members
+        result = self.result(self.reader.parse(self.partition.member(key)))
+        result.pop("case", None)
+        return result
 
     def result(self, case: PatientCase) -> dict[str, Any]:
         """The recommender's own answer for one case, at this detail level (``ref``: matches as references)."""
@@ -184,17 +222,28 @@ class ClassAnswers:
         self.details.setdefault(ref, details)
         return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
 
+    def _case(self, key: Key) -> PatientCase:
+        """One case of the class, as the contract reads it (defaults, their exceptions, derived facts)."""
+        return self.reader.parse(self.partition.member(key))
+
     def _compiled(self, key: Key) -> bytes:
-        # one case of the class, as the contract reads it (defaults, their exceptions, derived facts)
-        case = self.reader.parse(self.partition.member(key))
+        case: PatientCase | None = None  # read only when a part is not remembered
         topics: list[_TopicAnswer] = []
         for topic in self.topics:
-            outcomes = tuple([tuple(self.variants[j].variant.evaluate(case)) for j in topic.variants])
-            found = topic.answers.get(outcomes)
+            seen = topic.classes(key)
+            found = topic.by_class.get(seen)
             if found is None:
-                if len(topic.answers) >= MAX_PARTS:
-                    topic.answers.clear()
-                found = topic.answers[outcomes] = self._topic(topic, outcomes)
+                if case is None:
+                    case = self._case(key)
+                outcomes = tuple([tuple(self.variants[j].variant.evaluate(case)) for j in topic.variants])
+                found = topic.answers.get(outcomes)
+                if found is None:
+                    if len(topic.answers) >= MAX_PARTS:
+                        topic.answers.clear()
+                    found = topic.answers[outcomes] = self._topic(topic, outcomes)
+                if len(topic.by_class) >= MAX_PARTS:
+                    topic.by_class.clear()
+                topic.by_class[seen] = found
             topics.append(found)
         matched: tuple[int, ...] = ()
         candidates: tuple[Status, ...] = ()
@@ -204,21 +253,18 @@ class ClassAnswers:
             candidates += answer.open
             needs |= answer.needs
         variants, parts = (matched, candidates), self.parts
-        assumed = (tuple(case.assumed), tuple(case.derived_json().items()))
-        # the next question looks at the case only through its open variants, what the contract's
-        # rules (their conditions, derivations and exceptions) see of it, and its assumed and
-        # derived facts
-        asked = (variants, self.partition.ruled_of(key), assumed)
-        question = self.questions.get(asked)
-        if question is None:
-            if len(self.questions) >= MAX_PARTS:
-                self.questions.clear()
-            asking = self.recommender.decider.next_question(case, self._open(variants))
-            question = self.questions[asked] = _encode(asking).encode()
+        facts = self.assumed_classes(key)
+        assumed = parts[0].get(facts)
+        if assumed is None:
+            if case is None:
+                case = self._case(key)
+            reading: PatientCase = case
+            assumed = self._part(0, facts, lambda _: self._assumed(reading))
+        question = self._next_question(variants, key, case)
         return b"".join(
             (
                 b"},",
-                parts[0].get(assumed) or self._part(0, assumed, lambda _: self._assumed(case)),
+                assumed,
                 b',"decided":',
                 parts[3].get(variants) or self._part(3, variants, self._decided),
                 b',"next_question":',
@@ -335,9 +381,51 @@ class ClassAnswers:
         decided, _ = self.recommender.decider.decided(self._open(variants))
         return _encode(decided).encode()
 
-    def _next_question(self, variants: tuple[tuple[int, ...], tuple[Status, ...]], key: Key) -> bytes:
-        case = self.reader.parse(self.partition.member(key))  # any case of the class asks the same
-        return _encode(self.recommender.decider.next_question(case, self._open(variants))).encode()
+    def _next_question(self, variants: Variants, key: Key, case: PatientCase | None) -> bytes:
+        """The next question (JSON) as :meth:`Decider.next_question` asks it, from each askable
+        field's score remembered per open variants and the classes of the fields that scoring reads
+        (:attr:`Decider.reads`): a new class of case mostly finds every score known."""
+        plan = self.plans.get(variants)
+        if plan is None:
+            if len(self.plans) >= MAX_PARTS:
+                self.plans.clear()
+            if case is None:
+                case = self._case(key)
+            plan = self.plans[variants] = self._plan(variants, case)
+        best: tuple[Any, bytes] | None = None
+        scores = self.scores
+        for name, reads in plan:
+            asked = (variants, name, reads(key))
+            if asked in scores:
+                found = scores[asked]
+            else:
+                if len(scores) >= MAX_PARTS:
+                    scores.clear()
+                if case is None:
+                    case = self._case(key)
+                decider = self.recommender.decider
+                opened = self._open(variants)
+                scored = decider.field_question(case, opened, name, decider.wanted(opened))
+                found = scores[asked] = None if scored is None else (scored[0], _encode(scored[1]).encode())
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best[1] if best is not None else b"null"
+
+    def _plan(self, variants: Variants, case: PatientCase) -> list[tuple[str, Callable[[Key], Any]]]:
+        """The fields a next question may ask for these open variants, each with a getter of the
+        classes its score reads (none when nothing is left undecided)."""
+        decider = self.recommender.decider
+        opened = self._open(variants)
+        if not decider.wanted(opened):
+            return []
+        derived = {d.feature for d in self.partition.registry.derivations}
+        prior = any(t.field in derived for o in opened for t in o.unknown)
+        out = []
+        for name in decider.asked_fields(case, opened):
+            names = decider.reads[name] | (decider.prior_reads if prior else frozenset())
+            positions = sorted(self.order[n] for n in names)
+            out.append((name, _getter(positions)))
+        return out
 
     def _needs(self, mask: int) -> bytes:
         return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()
@@ -352,3 +440,13 @@ class ClassAnswers:
 
 def _nothing(key: Key) -> tuple[()]:
     return ()
+
+
+def _getter(positions: list[int]) -> Callable[[Key], Any]:
+    """``key -> the classes at positions`` (a tuple even for one position)."""
+    if not positions:
+        return _nothing
+    if len(positions) == 1:
+        (only,) = positions
+        return lambda key: (key[only],)
+    return itemgetter(*positions)

@@ -134,6 +134,67 @@ class Decider:
         self._input_rules = tuple(
             r for r in registry.rules if {r.field, r.other, *(c.field for c in r.conditions)} & inputs
         )
+        self.reads, self.prior_reads = self._reading()
+        self._last_shares_key: tuple[PatientCase, tuple[Any, ...]] | None = None
+        self._accepted: dict[tuple[Any, ...], bool] = {}
+        self._read_order = {name: sorted(names, key=self.order.__getitem__) for name, names in self.reads.items()}
+        #: per number field, the conditions of the case rules and derivations that bound it
+        conditions = [c for r in registry.rules for c in r.conditions]
+        conditions += [c for d in registry.derivations for c in d.conditions]
+        self._bounds: dict[str, tuple[Condition, ...]] = {}
+        for c in conditions:
+            if c.op:
+                self._bounds[c.field] = (*self._bounds.get(c.field, ()), c)
+
+    def _reading(self) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+        """What scoring a field as the next question reads of a case, besides its open variants:
+        per field, the fields whose given (or assumed) values it looks at; and what the weights of
+        variants with an unknown derived field add (:meth:`_shares_key`). Batch mode keys its memo
+        of :meth:`field_question` on the classes of just these fields.
+
+        Scoring field F checks the case with each answer to F added: only a rule that names F can
+        then fail (the case held every other rule), and only a derivation can when F is one of its
+        facts or the derived field; a rule on a defaulted field can see the assumed value (which
+        the check passes as given). It reads the other fields of F's presupposing rules
+        (:meth:`_applies`, :meth:`_presupposed`) and, for a derived field, what :meth:`_shares`
+        reads. An assumed or derived value depends on the exceptions to its default or on its
+        derivation's facts, so those fields join the set too."""
+        registry = self.registry
+        derivations = registry.derivations
+        fields_of = [{r.field, r.other, *(c.field for c in r.conditions)} for r in registry.rules]
+        derived = {d.feature for d in derivations}
+        inputs = {c.field for d in derivations for c in d.conditions}
+        shares = inputs | {
+            name for r in self._input_rules for name in (r.field, r.other, *(c.field for c in r.conditions))
+        }
+        defaulted = {f.name: f.default for f in registry.features if f.default is not None}
+        base: set[str] = set()
+        for rule, names in zip(registry.rules, fields_of, strict=True):
+            on_default = rule.field in defaulted and (rule.when is None or defaulted[rule.field] in rule.when)
+            if on_default or rule.other in defaulted or {c.field for c in rule.conditions} & defaulted.keys():
+                base |= names
+
+        def closed(names: set[str]) -> frozenset[str]:
+            todo = list(names)
+            while todo:
+                name = todo.pop()
+                more = {e.field for e in registry.default_exceptions if e.feature == name}
+                more |= {c.field for d in derivations if d.feature == name for c in d.conditions}
+                for extra in more - names:
+                    names.add(extra)
+                    todo.append(extra)
+            return frozenset(names)
+
+        reads: dict[str, frozenset[str]] = {}
+        for name in registry.fields:
+            names = {name, *base}
+            for ruled in fields_of:
+                if name in ruled:
+                    names |= ruled
+            if name in derived or name in inputs:
+                names |= derived | shares
+            reads[name] = closed(names)
+        return reads, closed(set(shares) | derived)
 
     def table(self, v: CompiledVariant) -> Table:
         found = self._tables.get(v.variant_iri)
@@ -215,38 +276,58 @@ class Decider:
     def _ask(
         self, case: PatientCase, variants: Sequence[Open], procedure: str | None, skip: frozenset[str]
     ) -> dict[str, Any] | None:
-        _, undecided = self.decided(variants)
-        wanted = undecided & {procedure} if procedure is not None else undecided
+        wanted = self.wanted(variants, procedure)
         if not wanted:
             return None
-        fields = sorted(
+        best: tuple[tuple[float, float, int], dict[str, Any]] | None = None
+        for name in self.asked_fields(case, variants, skip):
+            found = self.field_question(case, variants, name, wanted)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best[1] if best is not None else None
+
+    def wanted(self, variants: Sequence[Open], procedure: str | None = None) -> frozenset[str]:
+        """The procedures a next question should decide: the undecided ones (or the ordered one)."""
+        _, undecided = self.decided(variants)
+        return undecided & {procedure} if procedure is not None else undecided
+
+    def asked_fields(
+        self, case: PatientCase, variants: Sequence[Open], skip: frozenset[str] = frozenset()
+    ) -> list[str]:
+        """The fields a next question may ask, in registry order: those the candidates' unknown
+        tests look at (so never a given or assumed one), less ``skip``."""
+        return sorted(
             {t.field for o in variants for t in o.unknown if t.field not in case.values and t.field not in skip},
             key=self.order.__getitem__,
         )
-        best: tuple[tuple[float, float, int], dict[str, Any]] | None = None
-        for name in fields:
-            feature = self.registry[name]
-            if not self._applies(feature, case):
-                continue
-            answers = self._answers(feature, case, variants)
-            if not answers:
-                continue
-            weights = self._weights(feature, answers, variants, case)
-            if not any(weights):
-                continue
-            gains: list[tuple[Any, list[str], int]] = []
-            for shown, kept in answers:
-                decided, _ = self.decided(kept)
-                now = [d["procedure"] for d in decided if d["procedure"] in wanted]
-                gains.append((shown, now, len(variants) - len(kept)))
-            decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
-            rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
-            if decides == 0 and rules_out == 0:
-                continue
-            score = (round(decides, 9), round(rules_out, 9), -self.order[name])  # ties: not float noise
-            if best is None or score > best[0]:
-                best = (score, self._question(feature, len(variants), gains, decides, rules_out))
-        return best[1] if best is not None else None
+
+    def field_question(
+        self, case: PatientCase, variants: Sequence[Open], name: str, wanted: frozenset[str]
+    ) -> tuple[tuple[float, float, int], dict[str, Any]] | None:
+        """One field's score as the next question and the question object, or None when it is not
+        to be asked. The next question is the field with the highest score. Reads of the case only
+        the fields in ``reads[name]`` (and ``prior_reads`` when a variant's unknown tests look at a
+        derived field): batch mode remembers it per class of those."""
+        feature = self.registry[name]
+        if not self._applies(feature, case):
+            return None
+        answers = self._answers(feature, case, variants)
+        if not answers:
+            return None
+        weights = self._weights(feature, answers, variants, case)
+        if not any(weights):
+            return None
+        gains: list[tuple[Any, list[str], int]] = []
+        for shown, kept in answers:
+            decided, _ = self.decided(kept)
+            now = [d["procedure"] for d in decided if d["procedure"] in wanted]
+            gains.append((shown, now, len(variants) - len(kept)))
+        decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
+        rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
+        if decides == 0 and rules_out == 0:
+            return None
+        score = (round(decides, 9), round(rules_out, 9), -self.order[name])  # ties: not float noise
+        return score, self._question(feature, len(variants), gains, decides, rules_out)
 
     def _weights(
         self,
@@ -265,8 +346,9 @@ class Decider:
         numeric = feature.kind in ("integer", "decimal")
         units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _ in answers]
         mass = [0.0] * len(answers)
+        keeps = [{id(k) for k in kept} for _, kept in answers]
         for o in variants:
-            mine = [i for i, (_, kept) in enumerate(answers) if o in kept]
+            mine = [i for i, kept in enumerate(keeps) if id(o) in kept]
             total = sum(units[i] for i in mine)
             if not total:
                 continue
@@ -289,7 +371,9 @@ class Decider:
 
     def _share(self, o: Open, case: PatientCase) -> float:
         share = 1.0
-        for name in {t.field for t in o.unknown}:
+        # in registry order: a product taken in a set's order (which moves with the process's string
+        # hash seed) could round differently and flip a rounded figure of ``why`` between runs
+        for name in sorted({t.field for t in o.unknown}, key=self.order.__getitem__):
             feature = self.registry[name]
             tests = [t for t in o.unknown if t.field == name]
             if feature.kind in ("integer", "decimal"):
@@ -303,7 +387,16 @@ class Decider:
         """All that :meth:`_shares` reads of a case: for each derivation condition, whether the
         given facts hold it (None: the fact is not given), and for each case rule, what it tests
         of the given facts (the contract check of a completion depends on nothing else, and a
-        tumour size of 1.2 or 1.3 cm shares an entry). Part of the memo keys."""
+        tumour size of 1.2 or 1.3 cm shares an entry). Part of the memo keys; remembered for the
+        last case (scoring a question asks for it once per open variant)."""
+        last = self._last_shares_key
+        if last is not None and last[0] is case:
+            return last[1]
+        found = self._compute_shares_key(case)
+        self._last_shares_key = (case, found)
+        return found
+
+    def _compute_shares_key(self, case: PatientCase) -> tuple[Any, ...]:
         given = self._given(case)
         derivations = tuple(
             None if c.field not in given else c.holds(given[c.field])
@@ -430,7 +523,7 @@ class Decider:
         key = (
             name,
             tuple((o.variant.variant_iri, tuple(t for t in o.unknown if t.field == name)) for o in variants),
-            tuple((rule, case.values.get(rule)) for rule in self._ruled),
+            self._view(name, case),
         )
         found = self._grouped_answers.get(key)
         if found is None:
@@ -438,10 +531,25 @@ class Decider:
                 self._grouped_answers.clear()
             answers = self._grouped(feature, case, variants)
             found = self._grouped_answers[key] = [
-                (shown, tuple(i for i, o in enumerate(variants) if any(o is k for k in kept)))
+                (shown, tuple(i for i, o in enumerate(variants) if id(o) in ids))
                 for shown, kept in answers
+                for ids in ({id(k) for k in kept},)
             ]
         return [(shown, [variants[i] for i in kept]) for shown, kept in found]
+
+    def _view(self, name: str, case: PatientCase) -> tuple[Any, ...]:
+        """What :meth:`_grouped` reads of a case for field ``name``: each field of ``reads[name]``
+        as given, assumed or derived, with a number only as the sides of the bounds that the
+        contract's conditions put on it (a tumour size of 1.2 or 1.3 cm shares an entry)."""
+        values, derived = case.values, case.derived
+        out = []
+        for field in self._read_order[name]:
+            value = values.get(field)
+            bounds = self._bounds.get(field)
+            if bounds is not None and value is not None:
+                value = tuple(c.holds(value) for c in bounds)
+            out.append((value, field in derived))
+        return tuple(out)
 
     def _grouped(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
         """The field's distinct answers (grouped by their effect on the open variants) that the
@@ -455,19 +563,36 @@ class Decider:
             values = [v for v in values if v not in presupposed]
             if len(values) < 2:
                 return []  # only the answer "no" is left: the field is about a fact not known yet
-        given = {k: v for k, v in case.values.items() if k not in case.derived}  # derived again by the check
+        view = self._view(name, case)
         for value in values:
-            try:
-                self.check({**given, name: value})
-            except CaseError:
+            if not self._accepts(name, value, case, view):
                 continue
             kept = [o for o in variants if all(t.evaluate(value) for t in tests[o.variant.variant_iri])]
-            signature = tuple(o in kept for o in variants)
+            ids = {id(o) for o in kept}
+            signature = tuple(id(o) in ids for o in variants)
             groups.setdefault(signature, ([], kept))[0].append(value)
         if all(len(kept) == len(variants) for _, kept in groups.values()):
             return []  # every accepted answer keeps every variant: asking changes nothing
         limits = {t.limit for ts in tests.values() for t in ts if t.kind == "bound"}
         return [(self._shown(feature, values, limits), kept) for values, kept in groups.values()]
+
+    def _accepts(self, name: str, value: Any, case: PatientCase, view: tuple[Any, ...]) -> bool:
+        """Whether the contract accepts the case's facts with ``name`` answered ``value``;
+        remembered per field, value and :meth:`_view` of the case (all the check can then see
+        change: the case held every rule, and only those naming the field can fail)."""
+        key = (name, value, view)
+        found = self._accepted.get(key)
+        if found is None:
+            if len(self._accepted) >= _MAX_REMEMBERED:
+                self._accepted.clear()
+            given = {k: v for k, v in case.values.items() if k not in case.derived}  # derived again by the check
+            try:
+                self.check({**given, name: value})
+                found = True
+            except CaseError:
+                found = False
+            self._accepted[key] = found
+        return found
 
     def _values(self, feature: Feature, tests: dict[str, list[Test]]) -> list[Any]:
         if feature.kind == "enum":

@@ -132,6 +132,23 @@ class Partition:
         ruled |= {e.field for e in registry.default_exceptions} | {e.feature for e in registry.default_exceptions}
         self.ruled = tuple(c.position for c in self.fields if c.feature.name in ruled)
 
+    def reading(self, names: Iterable[str]) -> tuple[int, ...]:
+        """The positions (sorted) of the fields whose classes decide how the contract reads the
+        fields ``names``: the fields themselves, the fields whose values suspend their defaults,
+        and the facts they are derived from (transitively). What a variant's tests see of a case
+        is a function of the classes at these positions of the fields it tests."""
+        registry = self.registry
+        found = set(names)
+        todo = list(found)
+        while todo:
+            name = todo.pop()
+            more = {e.field for e in registry.default_exceptions if e.feature == name}
+            more |= {c.field for d in registry.derivations if d.feature == name for c in d.conditions}
+            for extra in more - found:
+                found.add(extra)
+                todo.append(extra)
+        return tuple(sorted(registry.fields.index(name) for name in found))
+
     def key_of(self, case: PatientCase) -> Key:
         """The class key of a validated case (the strict path's)."""
         values, absent = case.values, case.assumed | case.derived  # assumed or derived: not given
