@@ -238,17 +238,18 @@ def cli_in_process(*args: str, stdin: str | None = None) -> CliResult:
 
 
 def run_cli_subprocess(
-    *args: str, stdin: str | None = None, cwd: Path | None = None
+    *args: str, stdin: str | None = None, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """``python -m axilla_kg`` in a fresh interpreter: for what only a process shows (another
-    working directory, the module entry point, a cold start)."""
+    working directory, the module entry point, a cold start). ``timeout`` is a guard against a
+    hung process, not a speed limit: callers that start Spark or a JVM pass a longer one."""
     return subprocess.run(
         [*cli_command(), *args],
         input=stdin,
         capture_output=True,
         text=True,
         cwd=cwd,
-        timeout=120,
+        timeout=timeout,
         env=cli_env(),
     )
 

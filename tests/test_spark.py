@@ -14,11 +14,14 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import cli_env, run_cli
+from conftest import cli_env, run_cli, run_cli_subprocess
 
 pytestmark = pytest.mark.slow
 
 ROWS = 6_000
+# A guard against a hung Spark process, not a speed limit: a cold Spark start under CI load took
+# more than the default 120 s of run_cli_subprocess once.
+SPARK_GUARD = 900
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "audit_scale.py"
 
 
@@ -52,14 +55,27 @@ def test_the_cli_spark_path_gives_the_single_process_verdicts(
 ) -> None:
     pytest.importorskip("pyspark", reason="pip install '.[test]' installs PySpark")
     out = tmp_path / "spark-verdicts"
-    result = run_cli("audit", str(orders), "--spark", "local[2]", "--output", str(out), "--format", "parquet", cwd=".")
+    result = run_cli_subprocess(
+        "audit",
+        str(orders),
+        "--spark",
+        "local[2]",
+        "--output",
+        str(out),
+        "--format",
+        "parquet",
+        cwd=Path("."),
+        timeout=SPARK_GUARD,
+    )
     assert result.returncode == 0, result.stderr
     spark_rows = sorted(ds.dataset(out, format="parquet").to_table().to_pylist(), key=lambda r: r["line"])
     assert len(spark_rows) == len(single) == ROWS
     assert spark_rows == single
     verdicts = {r["verdict"] for r in single}
     assert {"appropriate", "invalid", "needs more information"} <= verdicts  # a mix, not one kind
-    summary = run_cli("audit", str(orders), "--spark", "local[2]", "--format", "json", cwd=".")
+    summary = run_cli_subprocess(
+        "audit", str(orders), "--spark", "local[2]", "--format", "json", cwd=Path("."), timeout=SPARK_GUARD
+    )
     assert summary.returncode == 0, summary.stderr
     counts = {r["verdict"]: r["orders"] for r in json.loads(summary.stdout)["by_verdict"]}
     assert sum(counts.values()) == ROWS
