@@ -115,7 +115,9 @@ def test_cases_with_one_memo_key_get_one_score(
 ) -> None:
     compared: list[str] = []
 
-    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         first = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
