@@ -82,7 +82,14 @@ Statuses = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
 #: older half is dropped when full), from the measured size of an entry (benchmarks/README.md, "Flat
 #: memory"): a verdict per (procedure, class of row), per (procedure, statuses[, question]), the
 #: recommender's answer parts per statuses, question plans and field scores, a cell's class per field
-MEMO_ENTRIES = {"rows": 32_000, "answers": 24_000, "results": 8_000, "plans": 16_000, "scores": 24_000, "codes": 4_096}
+MEMO_ENTRIES = {
+    "rows": 64_000,
+    "answers": 64_000,
+    "results": 12_000,
+    "plans": 32_000,
+    "scores": 128_000,
+    "codes": 4_096,
+}
 ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "confidence", "message"]
 
 

@@ -124,8 +124,8 @@ class Decider:
         # bounded memos (axilla_kg.recommend.memo; entries from the measured size of one, issue 23)
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = Memo(8_000)
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-        self._priors: dict[tuple[str, tuple[Test, ...], tuple[Any, ...] | None], float] = Memo(20_000)
-        self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = Memo(10_000)
+        self._priors: dict[tuple[str, tuple[Test, ...], tuple[Any, ...] | None], float] = Memo(32_000)
+        self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = Memo(32_000)
         self._derivations = {
             d.feature: tuple(r for r in registry.derivations if r.feature == d.feature) for d in registry.derivations
         }
@@ -138,7 +138,7 @@ class Decider:
         )
         self.reads, self.prior_reads = self._reading()
         self._last_shares_key: tuple[PatientCase, tuple[Any, ...]] | None = None
-        self._accepted: dict[tuple[Any, ...], bool] = Memo(20_000)
+        self._accepted: dict[tuple[Any, ...], bool] = Memo(32_000)
         self._read_order = {name: sorted(names, key=self.order.__getitem__) for name, names in self.reads.items()}
         #: per number field, the conditions of the case rules and derivations that bound it
         conditions = [c for r in registry.rules for c in r.conditions]
