@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from axilla_kg.errors import ParameterError, UnknownQueryError
-from axilla_kg.graph.terms import IRI, XSD, Literal, Term
+from axilla_kg.graph.results import XSD, Term
 from axilla_kg.resources import queries_dir
 
 _PARAM = re.compile(
@@ -30,6 +32,7 @@ _PARAM = re.compile(
     r"\s*,\s*(?:(?P<required>required)|(?P<optional>optional)|default\s+(?P<default>\S+))\s*\.\s*(?P<doc>.*)$"
 )
 _MAX_VALUE_CHARS = 2048  # a parameter value is a number, a key or an IRI: never longer than this
+_INTEGER, _DECIMAL, _BOOLEAN = (ox.NamedNode(XSD + t) for t in ("integer", "decimal", "boolean"))
 _FIELD = re.compile(r"^#\s*([A-Za-z]+)\s*:\s*(.*?)\s*$")  # "# title: ..." (not "# param name: ...")
 
 
@@ -51,7 +54,7 @@ class Parameter:
             # ASCII digits only (\d would take other scripts' digits), at most 18 of them
             if isinstance(raw, bool) or not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
                 raise ParameterError(f"parameter '{self.name}' must be a whole number (up to 18 digits), got '{shown}'")
-            return Literal(str(int(text)), XSD + "integer")
+            return ox.Literal(str(int(text)), datatype=_INTEGER)
         if self.type == "decimal":
             # plain decimal notation: an exponent such as 1e999999999 would expand to a billion digits
             if not re.fullmatch(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})", text):
@@ -60,16 +63,19 @@ class Parameter:
                 value = Decimal(text)
             except InvalidOperation:
                 raise ParameterError(f"parameter '{self.name}' must be a number, got '{shown}'") from None
-            return Literal(format(value, "f"), XSD + "decimal")
+            return ox.Literal(format(value, "f"), datatype=_DECIMAL)
         if self.type == "boolean":
             if text.lower() not in ("true", "false"):
                 raise ParameterError(f"parameter '{self.name}' must be true or false, got '{raw}'")
-            return Literal(text.lower(), XSD + "boolean")
+            return ox.Literal(text.lower(), datatype=_BOOLEAN)
         if self.type == "iri":
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*", text):
                 raise ParameterError(f"parameter '{self.name}' must be an absolute IRI, got '{raw}'")
-            return IRI(text)
-        return Literal(text)
+            try:
+                return ox.NamedNode(text)
+            except ValueError:  # RFC 3987 is stricter than the pattern above (a bad percent escape, say)
+                raise ParameterError(f"parameter '{self.name}' must be an absolute IRI, got '{raw}'") from None
+        return ox.Literal(text)
 
 
 @dataclass(frozen=True)
