@@ -20,15 +20,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import pyoxigraph as ox
+from typing import TYPE_CHECKING, Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
 from axilla_kg.graph.results import XSD_STRING, QueryResult, Row, Term
 from axilla_kg.graph.sparql_text import QueryRefused, screen
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.vocab import PREFIXES
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 FORMATS_BY_SUFFIX = {
     ".ttl": "turtle",
@@ -103,6 +104,9 @@ class OxigraphEngine:
     name = "oxigraph"
 
     def __init__(self, store: Any = None) -> None:
+        import pyoxigraph as ox  # here, not at module level: the CLI's parser and --version never load it
+
+        self._ox = ox
         self._store = ox.Store() if store is None else store
         self._formats = {
             "turtle": ox.RdfFormat.TURTLE,
@@ -126,7 +130,7 @@ class OxigraphEngine:
         fmt = self._formats[rdf_format(path)]
         try:
             # quads of named-graph formats are merged into the default graph: one graph to query
-            self._store.bulk_load(path=str(path), format=fmt, to_graph=ox.DefaultGraph())
+            self._store.bulk_load(path=str(path), format=fmt, to_graph=self._ox.DefaultGraph())
         except MemoryError as exc:  # the parser's buffer cap: one token (a literal, an IRI) over 16 MiB
             if "buffer maximal size" not in str(exc):
                 raise
@@ -138,6 +142,8 @@ class OxigraphEngine:
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         """Run a query; the answer's pyoxigraph terms are kept as they come (no conversion)."""
+        import pyoxigraph as ox
+
         screen(text)
         substitutions: dict[ox.Variable, Term | ox.Triple] = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         answer: Any
@@ -160,6 +166,7 @@ def to_rdflib(term: Term) -> Any:
     """The rdflib term for a pyoxigraph term, as rdflib's own parsers build it (a plain
     ``xsd:string`` literal has no datatype, a language-tagged one no ``rdf:langString``): the rdflib
     engine's bindings, rdflib's writers (CONSTRUCT answers, the exports)."""
+    import pyoxigraph as ox
     import rdflib
 
     if isinstance(term, ox.NamedNode):
@@ -176,6 +183,7 @@ def from_rdflib(term: Any) -> Term:
     """The pyoxigraph term for an rdflib IRI, blank node or literal (the rdflib engine's answers,
     rdflib-built statements the exports canonicalise). pyoxigraph validates as it builds: an IRI or
     language tag rdflib let through but RDF does not allow raises ``ValueError``."""
+    import pyoxigraph as ox
     import rdflib
 
     if isinstance(term, rdflib.URIRef):

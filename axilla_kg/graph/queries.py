@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import pyoxigraph as ox
-
 from axilla_kg.errors import ParameterError, UnknownQueryError
 from axilla_kg.graph.results import XSD, Term
 from axilla_kg.resources import queries_dir
@@ -32,7 +30,6 @@ _PARAM = re.compile(
     r"\s*,\s*(?:(?P<required>required)|(?P<optional>optional)|default\s+(?P<default>\S+))\s*\.\s*(?P<doc>.*)$"
 )
 _MAX_VALUE_CHARS = 2048  # a parameter value is a number, a key or an IRI: never longer than this
-_INTEGER, _DECIMAL, _BOOLEAN = (ox.NamedNode(XSD + t) for t in ("integer", "decimal", "boolean"))
 _FIELD = re.compile(r"^#\s*([A-Za-z]+)\s*:\s*(.*?)\s*$")  # "# title: ..." (not "# param name: ...")
 
 
@@ -46,6 +43,8 @@ class Parameter:
 
     def term(self, raw: object) -> Term:
         """Convert a user value (a CLI string or a Python value) to a typed RDF term."""
+        import pyoxigraph as ox
+
         text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
         if len(text) > _MAX_VALUE_CHARS:
             raise ParameterError(f"parameter '{self.name}': value of {len(text)} characters is too long")
@@ -54,7 +53,7 @@ class Parameter:
             # ASCII digits only (\d would take other scripts' digits), at most 18 of them
             if isinstance(raw, bool) or not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
                 raise ParameterError(f"parameter '{self.name}' must be a whole number (up to 18 digits), got '{shown}'")
-            return ox.Literal(str(int(text)), datatype=_INTEGER)
+            return ox.Literal(str(int(text)), datatype=ox.NamedNode(XSD + "integer"))
         if self.type == "decimal":
             # plain decimal notation: an exponent such as 1e999999999 would expand to a billion digits
             if not re.fullmatch(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})", text):
@@ -63,11 +62,11 @@ class Parameter:
                 value = Decimal(text)
             except InvalidOperation:
                 raise ParameterError(f"parameter '{self.name}' must be a number, got '{shown}'") from None
-            return ox.Literal(format(value, "f"), datatype=_DECIMAL)
+            return ox.Literal(format(value, "f"), datatype=ox.NamedNode(XSD + "decimal"))
         if self.type == "boolean":
             if text.lower() not in ("true", "false"):
                 raise ParameterError(f"parameter '{self.name}' must be true or false, got '{raw}'")
-            return ox.Literal(text.lower(), datatype=_BOOLEAN)
+            return ox.Literal(text.lower(), datatype=ox.NamedNode(XSD + "boolean"))
         if self.type == "iri":
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*", text):
                 raise ParameterError(f"parameter '{self.name}' must be an absolute IRI, got '{raw}'")

@@ -17,31 +17,38 @@ Python value (:func:`python_value`: ``int``, ``Decimal``, ``float``, ``bool``, `
 lexical variants apart that stores print differently (:func:`canonical`, for comparing answers of
 two stores); and ``str()`` of its terms is their N-Triples form, where callers want the bare text
 (:func:`lexical`). Language tags need no helper: pyoxigraph lower-cases them when a literal is made.
+
+pyoxigraph is imported where a term is first looked at, not when this module is: ``axilla-kg
+--version`` and the argument parser, which import the package, load no RDF library.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, TypeAlias
 
-import pyoxigraph as ox
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
 _INTEGER_TYPES = {XSD + t for t in ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")}
-_BOOLEAN = ox.NamedNode(XSD + "boolean")
-_DECIMAL = ox.NamedNode(XSD + "decimal")
+_BOOLEAN = XSD + "boolean"
+_DECIMAL = XSD + "decimal"
 
-#: an RDF term as the engines answer it
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
+#: an RDF term as the engines answer it (for annotations only: pyoxigraph's classes are the terms)
+Term: TypeAlias = "ox.NamedNode | ox.BlankNode | ox.Literal"
 #: a SELECT row: one term per variable, ``None`` when unbound
-Row = tuple[Term | None, ...]
+Row: TypeAlias = "tuple[Term | None, ...]"
 
 
 def python_value(term: Term | None) -> str | int | bool | Decimal | float | None:
     """The natural Python value of a term: an IRI's text, ``_:label`` for a blank node, a literal as
     ``int``, ``Decimal``, ``float`` or ``bool`` by its datatype (its lexical form when that does not
     parse, or for any other datatype); ``None`` for an unbound cell."""
+    import pyoxigraph as ox
+
     if term is None:
         return None
     if isinstance(term, ox.NamedNode):
@@ -52,13 +59,13 @@ def python_value(term: Term | None) -> str | int | bool | Decimal | float | None
     try:
         if datatype in _INTEGER_TYPES:
             return int(term.value)
-        if datatype == _DECIMAL.value:
+        if datatype == _DECIMAL:
             return Decimal(term.value)
         if datatype in (XSD + "double", XSD + "float"):
             return float(term.value)
     except (ValueError, InvalidOperation):
         return term.value
-    if datatype == _BOOLEAN.value:
+    if datatype == _BOOLEAN:
         return term.value in ("true", "1")
     return term.value
 
@@ -72,19 +79,22 @@ def lexical(term: Term | None) -> str | None:
 def canonical(term: Term | None) -> Term | None:
     """Normalise lexical variants that engines and stores may print differently ('2.0' vs '2' for a
     decimal, '1' vs 'true' for a boolean): the same RDF value, compared as one term."""
+    import pyoxigraph as ox
+
     if not isinstance(term, ox.Literal):
         return term
-    if term.datatype == _DECIMAL:
+    datatype = term.datatype
+    if datatype.value == _DECIMAL:
         try:
             number = Decimal(term.value)
         except InvalidOperation:
             return term
         form = format(number.normalize(), "f")
-        return ox.Literal(form if "." in form else form + ".0", datatype=_DECIMAL)
-    if term.datatype == _BOOLEAN and term.value in ("0", "1"):
+        return ox.Literal(form if "." in form else form + ".0", datatype=datatype)
+    if datatype.value == _BOOLEAN and term.value in ("0", "1"):
         # "1" and "0" are valid lexical forms of xsd:boolean (Virtuoso writes them); XSD's canonical
         # forms are "true" and "false"
-        return ox.Literal("true" if term.value == "1" else "false", datatype=_BOOLEAN)
+        return ox.Literal("true" if term.value == "1" else "false", datatype=datatype)
     return term
 
 

@@ -34,11 +34,13 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-
-import pyoxigraph as ox
+from typing import TYPE_CHECKING
 
 from axilla_kg.errors import QueryRefused, QueryRejected, QueryTooLarge, UsageError
 from axilla_kg.graph.results import XSD_STRING, Term
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 # --- the terminals of the SPARQL 1.1 grammar (section 19.8) ------------------------------------
 _PN_CHARS_BASE = (
@@ -301,6 +303,8 @@ _LANG_OK = re.compile(r"[A-Za-z]+(?:-[A-Za-z0-9]+)*")
 
 def query_iri(text: str) -> ox.NamedNode:
     """``text`` as an IRI a query may hold (a graph name, a public URL), or a one-line usage error."""
+    import pyoxigraph as ox
+
     try:
         iri = ox.NamedNode(text)
     except ValueError:
@@ -317,6 +321,8 @@ def sparql_term(term: Term) -> str:
     already refuses to build such terms; the check keeps this function safe on its own). So a user
     value can never end the token early and add syntax of its own.
     """
+    import pyoxigraph as ox
+
     if isinstance(term, ox.NamedNode):
         if not _IRI_OK.fullmatch(term.value):
             raise UsageError(f"not a valid IRI for a query: {term.value!r}")
