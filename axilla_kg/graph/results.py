@@ -24,6 +24,7 @@ pyoxigraph is imported where a term is first looked at, not when this module is:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, TypeAlias
@@ -33,9 +34,23 @@ if TYPE_CHECKING:
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
-_INTEGER_TYPES = {XSD + t for t in ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")}
 _BOOLEAN = XSD + "boolean"
 _DECIMAL = XSD + "decimal"
+_INTEGER_TYPES = ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")
+
+
+def _boolean(text: str) -> bool:
+    return text in ("true", "1")
+
+
+#: datatype IRI -> the Python value of a lexical form (ValueError/InvalidOperation when it is none)
+_CONVERT: dict[str, Callable[[str], int | Decimal | float | bool]] = {
+    **{XSD + name: int for name in _INTEGER_TYPES},
+    _DECIMAL: Decimal,
+    XSD + "double": float,
+    XSD + "float": float,
+    _BOOLEAN: _boolean,
+}
 
 #: an RDF term as the engines answer it (for annotations only: pyoxigraph's classes are the terms)
 Term: TypeAlias = "ox.NamedNode | ox.BlankNode | ox.Literal"
@@ -51,23 +66,18 @@ def python_value(term: Term | None) -> str | int | bool | Decimal | float | None
 
     if term is None:
         return None
+    if isinstance(term, ox.Literal):
+        text = term.value
+        convert = _CONVERT.get(term.datatype.value)
+        if convert is None:
+            return text
+        try:
+            return convert(text)
+        except (ValueError, InvalidOperation):
+            return text
     if isinstance(term, ox.NamedNode):
         return term.value
-    if isinstance(term, ox.BlankNode):
-        return "_:" + term.value
-    datatype = term.datatype.value
-    try:
-        if datatype in _INTEGER_TYPES:
-            return int(term.value)
-        if datatype == _DECIMAL:
-            return Decimal(term.value)
-        if datatype in (XSD + "double", XSD + "float"):
-            return float(term.value)
-    except (ValueError, InvalidOperation):
-        return term.value
-    if datatype == _BOOLEAN:
-        return term.value in ("true", "1")
-    return term.value
+    return "_:" + term.value
 
 
 def lexical(term: Term | None) -> str | None:
