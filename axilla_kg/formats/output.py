@@ -7,8 +7,9 @@ why (one writer per syntax; the server, ``server/formats.py``, uses pyoxigraph's
 - CSV and TSV of a SELECT: pyoxigraph's writers. The CLI renders answers from three engines
   (Oxigraph, rdflib, a remote endpoint) as :class:`QueryResult` rows of pyoxigraph terms, and
   pyoxigraph cannot build its results object (``QuerySolutions``) from terms; so the answer goes to
-  pyoxigraph as SPARQL JSON (below) and pyoxigraph writes the CSV or TSV. (Our own TSV writer, replaced by it,
-  left tabs in literals unescaped and wrote a decimal without a point as a bare integer.)
+  pyoxigraph as SPARQL JSON (below) and pyoxigraph writes the CSV or TSV. (Our own TSV writer,
+  replaced by it, left tabs in literals unescaped and wrote a decimal without a point as a bare
+  integer.)
 - SPARQL JSON: ours, because it is only ``json.dumps`` of the W3C structure, indented for people
   reading a terminal (pyoxigraph writes it on one line); pyoxigraph reads it back in the tests.
 - ASK as CSV/TSV: ours. The W3C CSV/TSV formats define SELECT results only; we print the
