@@ -25,7 +25,7 @@ from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.reads import read
 from axilla_kg.reasoning import jvm
-from axilla_kg.reasoning.hermit import HermitError, HermitSession
+from axilla_kg.reasoning.hermit import HermitError, HermitSession, Term
 from axilla_kg.reasoning.jvm import java_available
 from axilla_kg.resources import ontology_dir, ontology_files
 
@@ -252,6 +252,47 @@ def realise_cases(
     return results
 
 
+def entailed_case_types(cases: Sequence[PatientCase], *, extra: Sequence[str | Path] = ()) -> list[CaseTypes]:
+    """The entailments :func:`realise_cases` reads off a realisation, asked directly: the cases as
+    individuals (:func:`case_ntriples`, one ABox over the case module, as there), and for each
+    case individual *a* and variant class V whether HermiT entails V(a) (matched) and ¬V(a)
+    (refuted), an instance check each in the process's JVM.
+
+    The same entailments as realising against the complement classes (*a* is an instance of a
+    class ≡ ¬V exactly when ¬V(a) is entailed) without what makes that slow: a helper class ≡ ¬V
+    is a disjunction on every individual of the module, and the realisation classifies every one
+    of them against every helper (minutes for a handful of cases)."""
+    _require("hermit")
+    paths = [ontology_dir() / name for name in CASE_MODULE] + [Path(p) for p in extra]
+    registry = Registry.from_graph(KnowledgeGraph.load(extra))
+    variants = dict(sorted(_variant_classes(list(ontology_files()) + [Path(p) for p in extra]).items()))
+    iris = [f"{CASE_NS}{k}" for k in range(len(cases))]
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        nt = Path(tmp) / "cases.nt"
+        merged_ntriples(paths, nt)
+        lines = [line for case, iri in zip(cases, iris, strict=True) for line in case_ntriples(case, iri, registry)]
+        with nt.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        try:
+            session = HermitSession(nt)
+        except jvm.JavaUnavailable as exc:
+            raise ReasonerUnavailable(f"the case entailments: {exc}") from None
+        try:
+            if not session.consistent():
+                raise InconsistentGraphError(f"the graph with cases 0-{len(cases) - 1} is inconsistent")
+            return [
+                CaseTypes(
+                    {v for cls, v in variants.items() if session.entailed(iri, cls)},
+                    {v for cls, v in variants.items() if session.entailed(iri, "!" + cls)},
+                )
+                for iri in iris
+            ]
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        finally:
+            session.close()
+
+
 def classify_cases(
     cases: Sequence[PatientCase],
     *,
@@ -267,6 +308,17 @@ def classify_cases(
 
 #: the case classes CaseQuestions defines, one namespace per definitions batch
 CASE_CLASS_NS = "urn:axilla-kg:case-class:"
+#: claims confirmed together (two reasoner calls); a larger group costs more than linearly
+CONFIRM_GROUP = 250
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A claimed verdict on one case, with the IRI of the case's class in the current batch."""
+
+    case: PatientCase
+    iri: str
+    types: CaseTypes
 
 
 class CaseQuestions:
@@ -296,6 +348,22 @@ class CaseQuestions:
     loads the case module once and is asked ``isSatisfiable`` directly: about 21 questions per
     distinct case (C itself, C ⊓ V per variant, and C ⊓ ¬V only where V is not refuted), a
     millisecond or two each.
+
+    Given a claimed verdict per case (the fast path's answers, in the tests), HermiT is asked to
+    confirm the claims of up to :data:`CONFIRM_GROUP` cases in two calls instead of answering ~30
+    questions per case (:meth:`_confirmed` lists the questions): every question that must be
+    unsatisfiable goes into one union (unsatisfiable exactly when each is), and every question
+    that must be satisfiable gets a fresh individual in one ABox (consistent only if each is
+    satisfiable). A confirmation is a proof by HermiT, by logic alone; a claim it does not confirm
+    is never taken: its case is asked question by question. So the verdict returned does not
+    depend on the claim, only the time does (``tests/test_fast_path_reference.py`` plants wrong
+    claims). The witnesses of different cases share no names but the ontology's value individuals
+    (hasValue and oneOf name them), so in principle they could meet there; the case module has no
+    inverse properties, no universal or cardinality restrictions other than the functionality of
+    the case's own properties, and its value individuals are pairwise different, so nothing flows
+    from one witness through a value back to another, and in practice every group of right claims
+    is confirmed at once (the tests count it). Were that to fail, the group is split in halves
+    down to single cases: slower, never a different answer.
     """
 
     def __init__(self, extra: Sequence[str | Path] = ()) -> None:
@@ -305,6 +373,9 @@ class CaseQuestions:
         self._folder = Path(self._tmp.name)
         self._session: HermitSession | None = None
         self._batches = 0
+        #: distinct cases so far whose claimed verdict HermiT confirmed / that were asked question by question
+        self.confirmed = 0
+        self.asked = 0
         try:
             self.registry = Registry.from_graph(KnowledgeGraph.load(extra))
             # variant class IRI -> variant IRI, in a fixed order
@@ -338,8 +409,13 @@ class CaseQuestions:
             session.close()
         self._tmp.cleanup()
 
-    def verdicts(self, cases: Sequence[PatientCase]) -> list[CaseTypes]:
-        """Per case, the variants HermiT entails it is in (matched) and not in (refuted)."""
+    def verdicts(self, cases: Sequence[PatientCase], claimed: Sequence[CaseTypes] | None = None) -> list[CaseTypes]:
+        """Per case, the variants HermiT entails it is in (matched) and not in (refuted).
+
+        ``claimed`` (one per case, e.g. the fast path's answers) changes which questions are asked,
+        never the answer: HermiT confirms the claims of many cases at once (:meth:`_confirmed`),
+        and a case whose claim it does not confirm is asked its questions one by one, as without
+        a claim."""
         unique = list(dict.fromkeys(cases))
         self._batches += 1
         iris = {case: f"{CASE_CLASS_NS}{self._batches}:{k}" for k, case in enumerate(unique)}
@@ -349,18 +425,96 @@ class CaseQuestions:
         if defined != len(unique):
             raise AxillaKGError(f"HermiT read {defined} case classes, expected {len(unique)}")
         found: dict[PatientCase, CaseTypes] = {}
+        if claimed is not None:
+            claims = self._claims(cases, claimed, iris)
+            for start in range(0, len(claims), CONFIRM_GROUP):
+                for claim in self._confirmed(claims[start : start + CONFIRM_GROUP]):
+                    found[claim.case] = claim.types
+                    self.confirmed += 1
         for case, iri in iris.items():
-            if not self._satisfiable(iri):
-                raise InconsistentGraphError(f"the case {json.dumps(case.to_json())} contradicts the graph")
-            matched: set[str] = set()
-            refuted: set[str] = set()
-            for cls, variant in self.variants.items():
-                if not self._satisfiable(iri, cls):
-                    refuted.add(variant)
-                elif not self._satisfiable(iri, "!" + cls):
-                    matched.add(variant)
-            found[case] = CaseTypes(matched, refuted)
+            if case not in found:
+                found[case] = self._asked(case, iri)
+                self.asked += 1
         return [CaseTypes(set(found[c].matched), set(found[c].refuted)) for c in cases]
+
+    def _asked(self, case: PatientCase, iri: str) -> CaseTypes:
+        """HermiT's verdict on one case, a question at a time: C, then C ⊓ V per variant, and
+        C ⊓ ¬V where V is not refuted."""
+        if not self._satisfiable(iri):
+            raise InconsistentGraphError(f"the case {json.dumps(case.to_json())} contradicts the graph")
+        matched: set[str] = set()
+        refuted: set[str] = set()
+        for cls, variant in self.variants.items():
+            if not self._satisfiable(iri, cls):
+                refuted.add(variant)
+            elif not self._satisfiable(iri, "!" + cls):
+                matched.add(variant)
+        return CaseTypes(matched, refuted)
+
+    def _claims(
+        self, cases: Sequence[PatientCase], claimed: Sequence[CaseTypes], iris: dict[PatientCase, str]
+    ) -> list[_Claim]:
+        """The claims worth confirming: about known variants, none both matched and refuted, and
+        one claim per case (a case claimed two ways is asked its questions)."""
+        if len(claimed) != len(cases):
+            raise AxillaKGError(f"{len(claimed)} claimed verdicts for {len(cases)} cases")
+        known = set(self.variants.values())
+        by_case: dict[PatientCase, CaseTypes | None] = {}
+        for case, claim in zip(cases, claimed, strict=True):
+            usable = claim.matched | claim.refuted <= known and not claim.matched & claim.refuted
+            seen = by_case.get(case, claim)
+            same = seen is not None and (seen.matched, seen.refuted) == (claim.matched, claim.refuted)
+            by_case[case] = claim if usable and same else None
+        return [_Claim(case, iris[case], claim) for case, claim in by_case.items() if claim is not None]
+
+    def _confirmed(self, claims: list[_Claim]) -> list[_Claim]:
+        """The claims HermiT confirms, asked together and, where a group is not
+        confirmed, in halves down to single cases.
+
+        A claim (M matched, R refuted, the other variants candidates) is HermiT's verdict on case
+        class C exactly when C ⊓ ⊔R, and C ⊓ ⊔{¬V | V ∈ M}, are unsatisfiable (every V in R
+        refuted, every V in M matched), and C ⊓ V and C ⊓ ¬V are satisfiable for every candidate
+        V (neither), or C itself when there is no candidate (C satisfiable, so nothing is both
+        matched and refuted). A group is confirmed by two reasoner calls: the union of all its
+        unsatisfiable questions is unsatisfiable (:meth:`HermitSession.none_satisfiable`), and
+        one model holds a witness of every satisfiable question
+        (:meth:`HermitSession.all_satisfiable`). Both are proofs of every claim of the group; a
+        failure proves nothing, so the group is split."""
+        if not claims:
+            return []
+        satisfiable: list[list[Term]] = []
+        unsatisfiable: list[list[Term]] = []
+        for claim in claims:
+            yes, no = self._claim_questions(claim)
+            satisfiable += yes
+            unsatisfiable += no
+        session = self._hermit()
+        try:
+            confirmed = session.none_satisfiable(unsatisfiable) and session.all_satisfiable(satisfiable)
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        if confirmed:
+            return claims
+        if len(claims) == 1:
+            return []
+        half = len(claims) // 2
+        return self._confirmed(claims[:half]) + self._confirmed(claims[half:])
+
+    def _claim_questions(self, claim: _Claim) -> tuple[list[list[Term]], list[list[Term]]]:
+        """(the questions that must be satisfiable, those that must not) for ``claim`` to be
+        HermiT's verdict (see :meth:`_confirmed`)."""
+        matched, refuted = claim.types.matched, claim.types.refuted
+        candidates = [cls for cls, v in self.variants.items() if v not in matched and v not in refuted]
+        satisfiable: list[list[Term]] = [[claim.iri, cls] for cls in candidates]
+        satisfiable += [[claim.iri, "!" + cls] for cls in candidates]
+        if not candidates:
+            satisfiable.append([claim.iri])
+        unsatisfiable: list[list[Term]] = []
+        if refuted:
+            unsatisfiable.append([claim.iri, tuple(cls for cls, v in self.variants.items() if v in refuted)])
+        if matched:
+            unsatisfiable.append([claim.iri, tuple("!" + cls for cls, v in self.variants.items() if v in matched)])
+        return satisfiable, unsatisfiable
 
     def _write_definitions(self, iris: dict[PatientCase, str], target: Path) -> None:
         """One ``owl:equivalentClass`` per case: its case class (see the class docstring)."""
