@@ -12,7 +12,7 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -641,6 +641,48 @@ def class_relations(
     unsatisfiable = {pair for pair, iri in both.items() if iri in unsat_iris}
     subsumptions = {pair for pair, iri in only_first.items() if iri in unsat_iris and pair[0] not in unsat_iris}
     return ClassRelations(unsatisfiable, subsumptions, time.perf_counter() - started)
+
+
+def satisfiable_pairs(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    extra: Sequence[str | Path] = (),
+    claimed: Collection[tuple[str, str]] | None = None,
+) -> set[tuple[str, str]]:
+    """The pairs (A, B) of ``pairs`` whose intersection A ⊓ B HermiT finds satisfiable, over the
+    graph :func:`class_relations` reads (asserted triples plus ``extra``), asked in the process's
+    JVM instead of classifying a helper class per pair in a reasoner process.
+
+    ``claimed`` (the pairs expected to be satisfiable) changes the questions, never the answer:
+    HermiT confirms the whole claim in two calls, one model holding an element of every claimed
+    intersection (:meth:`HermitSession.all_satisfiable`) and the union of the other
+    intersections unsatisfiable (:meth:`HermitSession.none_satisfiable`), a proof of every
+    pair's answer; otherwise every pair is asked on its own."""
+    _require("hermit")
+    for pair in pairs:
+        for iri in pair:
+            _plain_iri(iri)
+    paths = list(ontology_files(include_inferred=False)) + [Path(p) for p in extra]
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        nt = Path(tmp) / "graph.nt"
+        merged_ntriples(paths, nt)
+        try:
+            session = HermitSession(nt)
+        except jvm.JavaUnavailable as exc:
+            raise ReasonerUnavailable(f"the class questions: {exc}") from None
+        try:
+            if not session.consistent():
+                raise InconsistentGraphError("the graph is inconsistent")
+            if claimed is not None:
+                yes = [p for p in pairs if p in claimed]
+                no = [p for p in pairs if p not in claimed]
+                if session.all_satisfiable([list(p) for p in yes]) and session.none_satisfiable([list(p) for p in no]):
+                    return set(yes)
+            return {p for p in pairs if session.satisfiable(list(p))}
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        finally:
+            session.close()
 
 
 def _helper_class(lines: list[str], iri: str, a: str, b: str, *, negate_second: bool) -> str:
