@@ -605,21 +605,26 @@ class ClassRelations:
 def class_relations(
     classes: Sequence[str], extra: Sequence[str | Path] = (), reasoner: str = "hermit", *, subsumption: bool = True
 ) -> ClassRelations:
-    """Test every pair of ``classes`` for overlap and containment, in one reasoner call.
+    """Test every pair of ``classes`` for overlap and containment.
 
-    Both questions become satisfiability of helper classes, read back from owl:Nothing only:
-    a pair is disjoint when A ⊓ B is unsatisfiable, and A ⊑ B when A ⊓ ¬B is. (Reading the
-    class hierarchy owlready2 rebuilds from HermiT's output missed subsumptions whenever a
-    helper class was equivalent to one of the pair.)
+    Both questions are satisfiability: a pair is disjoint when A ⊓ B is unsatisfiable, and A ⊑ B
+    when A ⊓ ¬B is (A itself satisfiable). HermiT answers in the process's JVM
+    (:func:`_hermit_relations`); Pellet through owlready2, in one reasoner call that classifies a
+    helper class per question and reads back which are owl:Nothing. (Reading the class hierarchy
+    owlready2 rebuilds missed subsumptions whenever a helper class was equivalent to one of the
+    pair.)
     """
     _require(reasoner)
-    import owlready2
-
     started = time.perf_counter()
     # derived triples are left out: they must not feed back into their own derivation
     paths = list(ontology_files(include_inferred=False)) + [Path(p) for p in extra]
     ordered = sorted(classes)
     pairs = [(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :]]
+    if reasoner == "hermit":
+        unsatisfiable, subsumptions = _hermit_relations(paths, ordered, pairs, subsumption=subsumption)
+        return ClassRelations(unsatisfiable, subsumptions, time.perf_counter() - started)
+    import owlready2
+
     lines: list[str] = []
     both: dict[tuple[str, str], str] = {}
     only_first: dict[tuple[str, str], str] = {}  # a and not b: unsatisfiable exactly when a is under b
@@ -641,6 +646,56 @@ def class_relations(
     unsatisfiable = {pair for pair, iri in both.items() if iri in unsat_iris}
     subsumptions = {pair for pair, iri in only_first.items() if iri in unsat_iris and pair[0] not in unsat_iris}
     return ClassRelations(unsatisfiable, subsumptions, time.perf_counter() - started)
+
+
+def _hermit_relations(
+    paths: Sequence[Path], classes: Sequence[str], pairs: Sequence[tuple[str, str]], *, subsumption: bool
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(the disjoint pairs, the subsumptions (A, B) for A ⊑ B) as HermiT answers them in the
+    process's JVM, with few reasoner calls where most answers are alike:
+
+    - the unsatisfiable classes: one call when there is none (one model with an element of each),
+      else one question per class;
+    - the disjoint pairs (most pairs, here): the union of a group's intersections is
+      unsatisfiable exactly when each is, so a group is asked at once and split in halves where
+      some pair overlaps, down to the single pairs;
+    - containment only where the pair overlaps: A ⊑ B with A satisfiable means A ⊓ B = A is
+      satisfiable, so a disjoint pair has none (A ⊓ ¬B and B ⊓ ¬A asked for the others)."""
+    for iri in classes:
+        _plain_iri(iri)
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        nt = Path(tmp) / "graph.nt"
+        merged_ntriples(paths, nt)
+        try:
+            session = HermitSession(nt)
+        except jvm.JavaUnavailable as exc:
+            raise ReasonerUnavailable(f"the class questions: {exc}") from None
+        try:
+            if not session.consistent():
+                raise InconsistentGraphError("the graph is inconsistent")
+            empty: set[str] = set()
+            if not session.all_satisfiable([[c] for c in classes]):
+                empty = {c for c in classes if not session.satisfiable([c])}
+
+            def disjoint(group: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+                if not group or session.none_satisfiable([list(p) for p in group]):
+                    return list(group)
+                if len(group) == 1:
+                    return []
+                half = len(group) // 2
+                return disjoint(group[:half]) + disjoint(group[half:])
+
+            unsatisfiable = set(disjoint(pairs))
+            subsumptions: set[tuple[str, str]] = set()
+            for a, b in (p for p in pairs if p not in unsatisfiable) if subsumption else ():
+                for x, y in ((a, b), (b, a)):
+                    if x not in empty and not session.satisfiable([x, "!" + y]):
+                        subsumptions.add((x, y))
+            return unsatisfiable, subsumptions
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        finally:
+            session.close()
 
 
 def satisfiable_pairs(
