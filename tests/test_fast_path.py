@@ -23,6 +23,7 @@ quick local run; CI runs the default.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 from collections.abc import Callable, Iterator
@@ -59,20 +60,32 @@ sizes = st.one_of(
 ages = st.one_of(st.none(), st.sampled_from([17, 18, 24, 25, 39, 40]), st.integers(min_value=0, max_value=120))
 
 
+@functools.cache
+def field_strategies() -> tuple[tuple[str, st.SearchStrategy[Any]], ...]:
+    """(field, the strategy of its values) for every registry field, built once: hypothesis
+    validates a strategy object the first time it draws from it, which cost more than the draw
+    when :func:`cases` built them anew for every case."""
+    out: list[tuple[str, st.SearchStrategy[Any]]] = []
+    for feature in shipped_registry().features:
+        if feature.kind == "enum":
+            out.append((feature.name, st.sampled_from([None, *feature.values])))
+        elif feature.kind == "boolean":
+            out.append((feature.name, st.sampled_from([None, True, False])))
+        elif feature.kind == "decimal":
+            out.append((feature.name, sizes))
+        else:
+            out.append((feature.name, ages))
+    return tuple(out)
+
+
+SEXES = st.sampled_from(["female", "male"])
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> PatientCase:
     """Every registry field, each possibly unknown; contradictory fields are dropped (unknown)."""
-    data: dict[str, Any] = {}
-    for feature in shipped_registry().features:
-        if feature.kind == "enum":
-            data[feature.name] = draw(st.sampled_from([None, *feature.values]))
-        elif feature.kind == "boolean":
-            data[feature.name] = draw(st.sampled_from([None, True, False]))
-        elif feature.kind == "decimal":
-            data[feature.name] = draw(sizes)
-        else:
-            data[feature.name] = draw(ages)
-    data["sex"] = data["sex"] or draw(st.sampled_from(["female", "male"]))
+    data: dict[str, Any] = {name: draw(values) for name, values in field_strategies()}
+    data["sex"] = data["sex"] or draw(SEXES)
     return repaired(data)
 
 
