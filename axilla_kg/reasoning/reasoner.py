@@ -339,7 +339,8 @@ class CaseQuestions:
     names, so each gets the entailments it would get alone as long as that ABox is consistent —
     it raises otherwise, and so does this class for a case whose class is unsatisfiable. Its
     helper classes ≡ ¬V only name new classes, which changes no entailment about the others.
-    ``tests/test_fast_path_reference.py`` checks the two agree on a fixed set of cases.
+    ``tests/test_fast_path_reference.py`` checks this class against those entailments
+    (:func:`entailed_case_types`, the same ABox asked by instance checks) on a fixed set of cases.
 
     Why not the realisation: HermiT realises individuals against complement classes slowly (¬V
     becomes a disjunction on every individual: about 4-9 s per case here), and classifying
