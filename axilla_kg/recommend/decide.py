@@ -49,7 +49,7 @@ question can change anything.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import product
 from typing import Any
@@ -91,6 +91,27 @@ class Open:
     variant: CompiledVariant
     status: str  # "match" | "candidate"
     unknown: tuple[Test, ...] = ()
+    #: what the memos key on, computed once (hashing tests is slow): the status letter and IRI;
+    #: per field, its unknown tests as their positions in ``variant.tests`` (the variant's own test
+    #: objects; any other test as itself: equal keys always mean equal tests)
+    tag: str = field(init=False, compare=False, repr=False)
+    unknown_at: dict[str, tuple[Any, ...]] = field(init=False, compare=False, repr=False)
+    #: the variant and its unknown tests, as :meth:`Decider._prior` remembers them
+    prior_key: tuple[Any, ...] = field(init=False, compare=False, repr=False)
+    #: per field, its unknown tests on it
+    unknown_on: dict[str, tuple[Test, ...]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", f"{self.status[0]}{self.variant.variant_iri}")
+        at: dict[str, tuple[Any, ...]] = {}
+        on: dict[str, tuple[Test, ...]] = {}
+        position = {id(t): i for i, t in enumerate(self.variant.tests)}  # (the variant holds its tests)
+        for t in self.unknown:
+            at[t.field] = (*at.get(t.field, ()), position.get(id(t), t))  # a test of its own: as itself
+            on[t.field] = (*on.get(t.field, ()), t)
+        object.__setattr__(self, "unknown_at", at)
+        object.__setattr__(self, "prior_key", (self.variant.variant_iri, tuple(at.items())))
+        object.__setattr__(self, "unknown_on", on)
 
 
 class Decider:
@@ -135,6 +156,21 @@ class Decider:
             r for r in registry.rules if {r.field, r.other, *(c.field for c in r.conditions)} & inputs
         )
         self.reads, self.prior_reads = self._reading()
+        #: per field, the case rules that make it presuppose another field, (other, allowed values,
+        #: values of the field it concerns): on the field as a whole (:meth:`_applies`), and on some of
+        #: its values (:meth:`_presupposed`; one triggered by "false" is a consistency rule, checked by
+        #: the contract instead); rules marked ``ax:rulePresupposes false`` or with conditions only
+        #: check given values
+        self._presupposing: dict[str, tuple[list[tuple[str, Any, Any]], list[tuple[str, Any, Any]]]] = {
+            name: ([], []) for name in registry.fields
+        }
+        for rule in registry.rules:
+            if rule.presupposes and not rule.conditions and rule.field in self._presupposing:
+                whole, some = self._presupposing[rule.field]
+                if rule.when is None:
+                    whole.append((rule.other, rule.allows, None))
+                elif False not in rule.when:
+                    some.append((rule.other, rule.allows, rule.when))
         self._last_shares_key: tuple[PatientCase, tuple[Any, ...]] | None = None
         self._accepted: dict[tuple[Any, ...], bool] = {}
         self._read_order = {name: sorted(names, key=self.order.__getitem__) for name, names in self.reads.items()}
@@ -205,7 +241,7 @@ class Decider:
     # --- decided ------------------------------------------------------------------------------
     def decided(self, variants: Sequence[Open]) -> tuple[list[dict[str, Any]], frozenset[str]]:
         """(decided answers, undecided procedures) for a set of open variants; memoised per set."""
-        key = tuple(f"{o.status[0]}{o.variant.variant_iri}" for o in variants)
+        key = tuple([o.tag for o in variants])
         found = self._decided.get(key)
         if found is None:
             if len(self._decided) >= MEMO_LIMIT:
@@ -319,7 +355,7 @@ class Decider:
             return None
         gains: list[tuple[Any, list[str], int]] = []
         for shown, kept in answers:
-            decided, _ = self.decided(kept)
+            decided, _ = self.decided([variants[i] for i in kept])
             now = [d["procedure"] for d in decided if d["procedure"] in wanted]
             gains.append((shown, now, len(variants) - len(kept)))
         decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
@@ -332,7 +368,7 @@ class Decider:
     def _weights(
         self,
         feature: Feature,
-        answers: list[tuple[list[Any], list[Open]]],
+        answers: list[tuple[list[Any], tuple[int, ...]]],
         variants: Sequence[Open],
         case: PatientCase,
     ) -> list[float]:
@@ -341,14 +377,16 @@ class Decider:
         completions it accepts (the product, over its unknown fields, of the share of values its
         criterion accepts; a number bound counts one half), spread over the answers it accepts in
         proportion to their values' shares (:meth:`_shares`; a number range counts once). An answer
-        no open variant accepts weighs nothing."""
+        no open variant accepts weighs nothing. ``answers``: each with its kept variants' positions."""
         shares = self._shares(feature, case)
         numeric = feature.kind in ("integer", "decimal")
         units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _ in answers]
         mass = [0.0] * len(answers)
-        keeps = [{id(k) for k in kept} for _, kept in answers]
-        for o in variants:
-            mine = [i for i, kept in enumerate(keeps) if id(o) in kept]
+        mine_of: list[list[int]] = [[] for _ in variants]
+        for i, (_, kept) in enumerate(answers):
+            for j in kept:
+                mine_of[j].append(i)
+        for o, mine in zip(variants, mine_of, strict=True):
             total = sum(units[i] for i in mine)
             if not total:
                 continue
@@ -362,10 +400,12 @@ class Decider:
         """The share of the completions of the case that a variant accepts (its unknown criteria
         taken as independent, each value equally likely); remembered per variant, unknown tests and
         what the given facts say of the derivations of derived fields."""
-        derived = any(t.field in self._derivations for t in o.unknown)
-        key = (o.variant.variant_iri, o.unknown, self._shares_key(case) if derived else None)
+        derived = not self._derivations.keys().isdisjoint(o.unknown_at)
+        key = (o.prior_key, self._shares_key(case) if derived else None)
         found = self._priors.get(key)
         if found is None:
+            if len(self._priors) >= MEMO_LIMIT:
+                self._priors.clear()
             found = self._priors[key] = self._share(o, case)
         return found
 
@@ -492,14 +532,8 @@ class Decider:
         """A field that presupposes another (a case rule on the field as a whole, e.g. a tumour
         size needs a known cancer) applies only when the case gives that other field an allowed
         value."""
-        for rule in self.registry.rules:
-            if rule.field != feature.name or rule.when is not None:
-                continue
-            if not rule.presupposes or rule.conditions:
-                continue  # marked in the ontology as a consistency check of given values only
-            if case.values.get(rule.other) not in rule.allows:
-                return False
-        return True
+        values = case.values
+        return all(values.get(other) in allows for other, allows, _ in self._presupposing[feature.name][0])
 
     def _presupposed(self, feature: Feature, case: PatientCase) -> frozenset[Any]:
         """Values of the field that presuppose a fact the case does not give (a case rule on those
@@ -507,22 +541,22 @@ class Decider:
         NAC response needs NAC started): not offered. A rule triggered by "false" is a consistency
         rule (NAC not planned implies none given), checked by the contract instead."""
         out: set[Any] = set()
-        for rule in self.registry.rules:
-            if rule.field != feature.name or rule.when is None or False in rule.when:
-                continue
-            if not rule.presupposes or rule.conditions:
-                continue  # a consistency check of given values: the contract checks the answer
-            if case.values.get(rule.other) not in rule.allows:
-                out |= rule.when
+        values = case.values
+        for other, allows, when in self._presupposing[feature.name][1]:
+            if values.get(other) not in allows:
+                out |= when
         return frozenset(out)
 
-    def _answers(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
-        """:meth:`_grouped`, remembered per field, the open variants' unknown tests on it and what the
-        case rules see of the case (all it depends on): batch mode asks for thousands of classes."""
+    def _answers(
+        self, feature: Feature, case: PatientCase, variants: Sequence[Open]
+    ) -> list[tuple[Any, tuple[int, ...]]]:
+        """:meth:`_grouped` (each answer's kept variants as their positions in ``variants``),
+        remembered per field, the open variants' unknown tests on it and what the case rules see of
+        the case (all it depends on): batch mode asks for thousands of classes."""
         name = feature.name
         key = (
             name,
-            tuple((o.variant.variant_iri, tuple(t for t in o.unknown if t.field == name)) for o in variants),
+            tuple([(o.variant.variant_iri, o.unknown_at.get(name)) for o in variants]),
             self._view(name, case),
         )
         found = self._grouped_answers.get(key)
@@ -535,7 +569,7 @@ class Decider:
                 for shown, kept in answers
                 for ids in ({id(k) for k in kept},)
             ]
-        return [(shown, [variants[i] for i in kept]) for shown, kept in found]
+        return found
 
     def _view(self, name: str, case: PatientCase) -> tuple[Any, ...]:
         """What :meth:`_grouped` reads of a case for field ``name``: each field of ``reads[name]``
@@ -543,12 +577,12 @@ class Decider:
         contract's conditions put on it (a tumour size of 1.2 or 1.3 cm shares an entry)."""
         values, derived = case.values, case.derived
         out = []
-        for field in self._read_order[name]:
-            value = values.get(field)
-            bounds = self._bounds.get(field)
+        for read in self._read_order[name]:
+            value = values.get(read)
+            bounds = self._bounds.get(read)
             if bounds is not None and value is not None:
                 value = tuple(c.holds(value) for c in bounds)
-            out.append((value, field in derived))
+            out.append((value, read in derived))
         return tuple(out)
 
     def _grouped(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
