@@ -90,8 +90,9 @@ class _OpenSet:
     decided: bytes = b""
     wanted: frozenset[str] = frozenset()
     plan: list[tuple[str, Callable[[Key], Any]]] | None = None  # None: not planned yet
-    #: (field, classes its score reads) -> (score, question JSON), None: not asked
-    scores: dict[tuple[Any, ...], tuple[Any, bytes] | None] = field(default_factory=dict)
+    #: (field, classes its score reads) -> [score, question JSON (or the function that builds it)],
+    #: None: not asked
+    scores: dict[tuple[Any, ...], list[Any] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -438,7 +439,7 @@ class ClassAnswers:
             if case is None:
                 case = self._case(key)
             plan = opens.plan = self._plan(opens, case)
-        best: tuple[Any, bytes] | None = None
+        best: list[Any] | None = None
         scores = opens.scores
         for name, reads in plan:
             asked = (name, reads(key))
@@ -447,12 +448,16 @@ class ClassAnswers:
             else:
                 if case is None:
                     case = self._case(key)
-                scored = self.recommender.decider.field_question(case, opens.opened, name, opens.wanted)
-                found = scores[asked] = None if scored is None else (scored[0], _encode(scored[1]).encode())
+                scored = self.recommender.decider.field_score(case, opens.opened, name, opens.wanted)
+                found = scores[asked] = None if scored is None else [scored[0], scored[1]]
                 self.scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
-        return best[1] if best is not None else b"null"
+        if best is None:
+            return b"null"
+        if not isinstance(best[1], bytes):  # the question of the best field, rendered once
+            best[1] = _encode(best[1]()).encode()
+        return best[1]
 
     def _plan(self, opens: _OpenSet, case: PatientCase) -> list[tuple[str, Callable[[Key], Any]]]:
         """The fields a next question may ask for these open variants, each with a getter of the

@@ -105,9 +105,11 @@ class Open:
         object.__setattr__(self, "tag", f"{self.status[0]}{self.variant.variant_iri}")
         at: dict[str, tuple[Any, ...]] = {}
         on: dict[str, tuple[Test, ...]] = {}
-        position = {id(t): i for i, t in enumerate(self.variant.tests)}  # (the variant holds its tests)
+        tests = self.variant.tests
         for t in self.unknown:
-            at[t.field] = (*at.get(t.field, ()), position.get(id(t), t))  # a test of its own: as itself
+            # the variant's own test object by its position; any other test as itself
+            place = next((i for i, u in enumerate(tests) if u is t), t)
+            at[t.field] = (*at.get(t.field, ()), place)
             on[t.field] = (*on.get(t.field, ()), t)
         object.__setattr__(self, "unknown_at", at)
         object.__setattr__(self, "prior_key", (self.variant.variant_iri, tuple(at.items())))
@@ -149,6 +151,7 @@ class Decider:
             d.feature: tuple(r for r in registry.derivations if r.feature == d.feature) for d in registry.derivations
         }
         self._value_shares: dict[tuple[Any, ...], dict[Any, float]] = {}
+        self._uniform: dict[str, dict[Any, float]] = {}  # a field of its own: each value equally often
         inputs = {c.field for d in registry.derivations for c in d.conditions}
         #: the case rules a completion of the derivations' inputs can break (the others held when
         #: the case was read, and a completion changes none of the facts they read)
@@ -344,6 +347,14 @@ class Decider:
         to be asked. The next question is the field with the highest score. Reads of the case only
         the fields in ``reads[name]`` (and ``prior_reads`` when a variant's unknown tests look at a
         derived field): batch mode remembers it per class of those."""
+        scored = self.field_score(case, variants, name, wanted)
+        return None if scored is None else (scored[0], scored[1]())
+
+    def field_score(
+        self, case: PatientCase, variants: Sequence[Open], name: str, wanted: frozenset[str]
+    ) -> tuple[tuple[float, float, int], Callable[[], dict[str, Any]]] | None:
+        """:meth:`field_question` with the question object built only when asked for (batch mode
+        scores about eight fields per new set of open variants and shows one)."""
         feature = self.registry[name]
         if not self._applies(feature, case):
             return None
@@ -363,7 +374,8 @@ class Decider:
         if decides == 0 and rules_out == 0:
             return None
         score = (round(decides, 9), round(rules_out, 9), -self.order[name])  # ties: not float noise
-        return score, self._question(feature, len(variants), gains, decides, rules_out)
+        total = len(variants)
+        return score, lambda: self._question(feature, total, gains, decides, rules_out)
 
     def _weights(
         self,
@@ -472,10 +484,14 @@ class Decider:
         the rare value, and the answer "other" that refutes the early-stage variants weighs what
         it is worth (counted as one value in two, it made the question look worse than fields
         that decide less)."""
-        values = list(feature.values) if feature.kind == "enum" else [True, False]
         rules = self._derivations.get(feature.name) if feature.kind == "enum" else None
         if not rules:
-            return {v: 1 / len(values) for v in values}
+            uniform = self._uniform.get(feature.name)
+            if uniform is None:
+                values = list(feature.values) if feature.kind == "enum" else [True, False]
+                uniform = self._uniform[feature.name] = {v: 1 / len(values) for v in values}
+            return uniform  # (callers only read it)
+        values = list(feature.values)
         key = (feature.name, self._shares_key(case))
         found = self._value_shares.get(key)
         if found is not None:
