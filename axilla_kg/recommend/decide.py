@@ -570,21 +570,13 @@ class Decider:
         remembered per field, the open variants' unknown tests on it and what the case rules see of
         the case (all it depends on): batch mode asks for thousands of classes."""
         name = feature.name
-        key = (
-            name,
-            tuple([(o.variant.variant_iri, o.unknown_at.get(name)) for o in variants]),
-            self._view(name, case),
-        )
+        view = self._view(name, case)
+        key = (name, tuple([(o.variant.variant_iri, o.unknown_at.get(name)) for o in variants]), view)
         found = self._grouped_answers.get(key)
         if found is None:
             if len(self._grouped_answers) >= _MAX_REMEMBERED:
                 self._grouped_answers.clear()
-            answers = self._grouped(feature, case, variants)
-            found = self._grouped_answers[key] = [
-                (shown, tuple(i for i, o in enumerate(variants) if id(o) in ids))
-                for shown, kept in answers
-                for ids in ({id(k) for k in kept},)
-            ]
+            found = self._grouped_answers[key] = self._grouped(feature, case, variants, view)
         return found
 
     def _view(self, name: str, case: PatientCase) -> tuple[Any, ...]:
@@ -601,30 +593,35 @@ class Decider:
             out.append((value, read in derived))
         return tuple(out)
 
-    def _grouped(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
+    def _grouped(
+        self, feature: Feature, case: PatientCase, variants: Sequence[Open], view: tuple[Any, ...]
+    ) -> list[tuple[Any, tuple[int, ...]]]:
         """The field's distinct answers (grouped by their effect on the open variants) that the
-        contract accepts with the given facts, each with the open variants it keeps."""
+        contract accepts with the given facts, each with the open variants it keeps (their
+        positions in ``variants``). ``view``: :meth:`_view` of the case for the field."""
         name = feature.name
-        tests = {o.variant.variant_iri: [t for t in o.unknown if t.field == name] for o in variants}
-        groups: dict[tuple[bool, ...], tuple[list[Any], list[Open]]] = {}
+        tests = {o.variant.variant_iri: list(o.unknown_on.get(name, ())) for o in variants}
         values = self._values(feature, tests)
         presupposed = self._presupposed(feature, case)
         if presupposed:
             values = [v for v in values if v not in presupposed]
             if len(values) < 2:
                 return []  # only the answer "no" is left: the field is about a fact not known yet
-        view = self._view(name, case)
+        testing = [(i, o.unknown_on[name]) for i, o in enumerate(variants) if name in o.unknown_on]
+        everyone = range(len(variants))
+        groups: dict[frozenset[int], tuple[list[Any], tuple[int, ...]]] = {}  # the variants it drops -> group
         for value in values:
             if not self._accepts(name, value, case, view):
                 continue
-            kept = [o for o in variants if all(t.evaluate(value) for t in tests[o.variant.variant_iri])]
-            ids = {id(o) for o in kept}
-            signature = tuple(id(o) in ids for o in variants)
-            groups.setdefault(signature, ([], kept))[0].append(value)
-        if all(len(kept) == len(variants) for _, kept in groups.values()):
+            dropped = frozenset([i for i, ts in testing if not all(t.evaluate(value) for t in ts)])
+            group = groups.get(dropped)
+            if group is None:
+                group = groups[dropped] = ([], tuple(i for i in everyone if i not in dropped))
+            group[0].append(value)
+        if not any(groups):
             return []  # every accepted answer keeps every variant: asking changes nothing
-        limits = {t.limit for ts in tests.values() for t in ts if t.kind == "bound"}
-        return [(self._shown(feature, values, limits), kept) for values, kept in groups.values()]
+        limits = {t.limit for _, ts in testing for t in ts if t.kind == "bound"}
+        return [(self._shown(feature, kept_values, limits), kept) for kept_values, kept in groups.values()]
 
     def _accepts(self, name: str, value: Any, case: PatientCase, view: tuple[Any, ...]) -> bool:
         """Whether the contract accepts the case's facts with ``name`` answered ``value``;
