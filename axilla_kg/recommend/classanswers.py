@@ -43,7 +43,7 @@ CASE_HEAD = b'"case":{'
 #: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
 MAX_PARTS = 20_000
 #: next-question scores remembered (over all open sets) before they are cleared with the open sets
-MAX_SCORES = 100_000
+MAX_SCORES = 50_000
 PROBES = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
@@ -156,6 +156,9 @@ class ClassAnswers:
         self.open_sets: dict[tuple[int, ...], _OpenSet] = {}
         self.by_variants: dict[Variants, _OpenSet] = {}
         self.uids: dict[Variants, int] = {}  # a topic's (matched, open) -> its uid
+        #: the :class:`Open` of a matching variant, and of a candidate's status (by the status's id)
+        self.matched_opens: dict[int, Open] = {}
+        self.candidate_opens: dict[int, tuple[Status, Open]] = {}
         self.uid_count = itertools.count()
         self.scored = 0  # scores remembered in all open sets (bounded by MAX_SCORES)
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
@@ -401,10 +404,20 @@ class ClassAnswers:
         left out), as :mod:`axilla_kg.recommend.decide` takes them."""
         superseded = self.recommender.superseded
         matched, candidates = variants
-        out = [Open(self.variants[j].variant, "match") for j in matched]
+        out = []
+        for j in matched:
+            found = self.matched_opens.get(j)
+            if found is None:
+                found = self.matched_opens[j] = Open(self.variants[j].variant, "match")
+            out.append(found)
+        opens = self.candidate_opens
         for status in candidates:
-            v = self.variants[status[1]].variant
-            out.append(Open(v, "candidate", status[4]))
+            known = opens.get(id(status))
+            if known is None or known[0] is not status:  # (the status is kept with it: its id stays its own)
+                if len(opens) >= MAX_PARTS:
+                    opens.clear()
+                known = opens[id(status)] = (status, Open(self.variants[status[1]].variant, "candidate", status[4]))
+            out.append(known[1])
         return [o for o in out if o.variant.topic_iri not in superseded]
 
     def _open_set(self, topics: list[_TopicAnswer]) -> _OpenSet:
