@@ -101,7 +101,19 @@ class Open:
     #: per field, its unknown tests on it
     unknown_on: dict[str, tuple[Test, ...]] = field(init=False, compare=False, repr=False)
 
+    #: (field, value) -> whether its unknown tests on the field accept the value (batch mode reuses
+    #: an Open in every set of open variants it is part of)
+    verdicts: dict[tuple[str, Any], bool] = field(init=False, compare=False, repr=False)
+
+    def keeps(self, name: str, value: Any) -> bool:
+        """Whether the variant stays open when field ``name`` is answered ``value``."""
+        found = self.verdicts.get((name, value))
+        if found is None:
+            found = self.verdicts[(name, value)] = all(t.evaluate(value) for t in self.unknown_on.get(name, ()))
+        return found
+
     def __post_init__(self) -> None:
+        object.__setattr__(self, "verdicts", {})
         object.__setattr__(self, "tag", f"{self.status[0]}{self.variant.variant_iri}")
         at: dict[str, tuple[Any, ...]] = {}
         on: dict[str, tuple[Test, ...]] = {}
@@ -607,20 +619,20 @@ class Decider:
             values = [v for v in values if v not in presupposed]
             if len(values) < 2:
                 return []  # only the answer "no" is left: the field is about a fact not known yet
-        testing = [(i, o.unknown_on[name]) for i, o in enumerate(variants) if name in o.unknown_on]
+        testing = [(i, o) for i, o in enumerate(variants) if name in o.unknown_on]
         everyone = range(len(variants))
         groups: dict[frozenset[int], tuple[list[Any], tuple[int, ...]]] = {}  # the variants it drops -> group
         for value in values:
             if not self._accepts(name, value, case, view):
                 continue
-            dropped = frozenset([i for i, ts in testing if not all(t.evaluate(value) for t in ts)])
+            dropped = frozenset([i for i, o in testing if not o.keeps(name, value)])
             group = groups.get(dropped)
             if group is None:
                 group = groups[dropped] = ([], tuple(i for i in everyone if i not in dropped))
             group[0].append(value)
         if not any(groups):
             return []  # every accepted answer keeps every variant: asking changes nothing
-        limits = {t.limit for _, ts in testing for t in ts if t.kind == "bound"}
+        limits = {t.limit for _, o in testing for t in o.unknown_on[name] if t.kind == "bound"}
         return [(self._shown(feature, kept_values, limits), kept) for kept_values, kept in groups.values()]
 
     def _accepts(self, name: str, value: Any, case: PatientCase, view: tuple[Any, ...]) -> bool:
