@@ -41,6 +41,18 @@ def test_sizes_beyond_double_precision_are_refused() -> None:
         loads_case('{"sex": "female", "breast_cancer": "new", "tumor_size_cm": 2.00000000000000000001}')
 
 
+def test_tumour_sizes_beyond_the_plausible_are_refused_naming_the_field() -> None:
+    # the bound is the CDS route's plausible length (100 cm), now also the case contract's, read
+    # from the registry; 10^29 cm used to pass `recommend --case` and reach the reasoner
+    from axilla_kg.cdshooks.request import MAX_LENGTH_CM
+
+    assert shipped_registry()["tumor_size_cm"].maximum == Decimal(100) == MAX_LENGTH_CM
+    assert parse_case({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 100}).tumor_size_cm == 100
+    for size in ("100.01", "100000000000000000000000000000"):
+        with pytest.raises(CaseError, match=r"tumor_size_cm.*at most 100"):
+            loads_case('{"sex": "female", "breast_cancer": "new", "tumor_size_cm": ' + size + "}")
+
+
 def test_round_trip_through_to_json() -> None:
     data = {
         "sex": "female",
