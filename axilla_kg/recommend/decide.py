@@ -157,7 +157,7 @@ class Decider:
         )
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-        self._priors: dict[tuple[str, tuple[Test, ...], tuple[Any, ...] | None], float] = {}
+        self._priors: dict[tuple[tuple[Any, ...], tuple[Any, ...] | None], float] = {}
         self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = {}
         self._derivations = {
             d.feature: tuple(r for r in registry.derivations if r.feature == d.feature) for d in registry.derivations
