@@ -57,6 +57,7 @@ from typing import Any
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.features import Condition, Feature, Registry
 from axilla_kg.recommend.classify import CompiledVariant, Test
+from axilla_kg.recommend.memo import Memo
 
 #: memo entries kept per cache before it starts afresh (a server answering hostile cases for days
 #: must not grow without bound; a batch of realistic cases has a few thousand open sets)
@@ -155,10 +156,11 @@ class Decider:
             {name for r in registry.rules for name in (r.field, r.other)}
             | {c.field for d in registry.derivations for c in d.conditions}
         )
-        self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
+        # bounded memos (axilla_kg.recommend.memo; entries from the measured size of one, issue 23)
+        self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = Memo(8_000)
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-        self._priors: dict[tuple[tuple[Any, ...], tuple[Any, ...] | None], float] = {}
-        self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = {}
+        self._priors: dict[tuple[tuple[Any, ...], tuple[Any, ...] | None], float] = Memo(32_000)
+        self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = Memo(32_000)
         self._derivations = {
             d.feature: tuple(r for r in registry.derivations if r.feature == d.feature) for d in registry.derivations
         }
@@ -187,7 +189,7 @@ class Decider:
                 elif False not in rule.when:
                     some.append((rule.other, rule.allows, rule.when))
         self._last_shares_key: tuple[PatientCase, tuple[Any, ...]] | None = None
-        self._accepted: dict[tuple[Any, ...], bool] = {}
+        self._accepted: dict[tuple[Any, ...], bool] = Memo(32_000)
         self._read_order = {name: sorted(names, key=self.order.__getitem__) for name, names in self.reads.items()}
         #: per number field, the conditions of the case rules and derivations that bound it
         conditions = [c for r in registry.rules for c in r.conditions]
@@ -428,8 +430,6 @@ class Decider:
         key = (o.prior_key, self._shares_key(case) if derived else None)
         found = self._priors.get(key)
         if found is None:
-            if len(self._priors) >= MEMO_LIMIT:
-                self._priors.clear()
             found = self._priors[key] = self._share(o, case)
         return found
 
