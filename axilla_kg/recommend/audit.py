@@ -37,6 +37,7 @@ from axilla_kg.errors import DataError
 from axilla_kg.formats.atomic import write_atomically
 from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, write_batches
 from axilla_kg.formats.output import records_table, text_table
+from axilla_kg.graph.reads import texts
 from axilla_kg.inputs.arrowfile import BATCH_ROWS, distinct_texts, is_columnar, record_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
@@ -529,7 +530,7 @@ class Verdicts:
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
-    rows = recommender.kg.read("procedure-names").rows
+    rows = texts(recommender.kg.read("procedure-names"))
     return sorted(str(r[0]) for r in rows)
 
 
