@@ -12,8 +12,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "axilla_kg"
 # lowest first; a top-level module or subpackage of axilla_kg belongs to exactly one layer
 LAYERS: list[set[str]] = [
     {"errors", "resources", "vocab", "inputs", "sandbox"},  # foundation: exceptions, files, prefixes, safe input
-    {"graph", "contract"},  # the read side (terms, engines, queries, KnowledgeGraph) and the patient-case contract
-    {"formats", "reasoning"},  # writers over the term model; the OWL reasoner (JVM)
+    {"graph", "contract"},  # the read side (results, engines, queries, KnowledgeGraph) and the patient-case contract
+    {"formats", "reasoning"},  # writers over query results; the OWL reasoner (JVM)
     {"recommend"},  # answers: the compiled classifier, recommendations, batches, audits, dose, front-door views
     {"authoring", "checks", "export", "server", "web", "cdshooks", "spark"},  # tools
     {"cli", "__main__", "__init__"},  # entry points and the package's public facade

@@ -8,9 +8,13 @@ judging of an Arrow record batch of the same rows (typed columns, nulls, diction
 
 from __future__ import annotations
 
+import importlib.util
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from cases_gold import GOLD
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +23,8 @@ from hypothesis import strategies as st
 from axilla_kg.formats.columnar import schema, to_batch
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.inputs.arrowfile import column_batch
-from axilla_kg.recommend.audit import ORDER_COLUMNS, OrderJudge, flat_order
+from axilla_kg.recommend.audit import MEMO_ENTRIES, ORDER_COLUMNS, OrderJudge, flat_order
+from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.recommender import Recommender
 
 
@@ -169,3 +174,65 @@ def test_a_batch_judged_column_wise_gives_the_verdicts_of_full_evaluation(recomm
 
     check()
     assert memo.hits > 100, "the memo was hardly used: the comparison proves little"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=9), st.lists(st.integers(min_value=0, max_value=30), max_size=200))
+def test_a_bounded_memo_never_holds_more_than_its_limit_and_forgets_the_oldest_first(
+    limit: int, keys: list[int]
+) -> None:
+    memo: Memo[int, int] = Memo(limit)
+    order: list[int] = []  # a model: the keys held, oldest first
+    for key in keys:
+        memo[key] = key * 2
+        if key not in order:
+            if len(order) >= limit:
+                del order[: max(1, len(order) // 2)]
+            order.append(key)
+        assert len(memo) <= limit
+        assert list(memo) == order
+        assert memo[key] == key * 2  # the newest entry is always kept
+
+
+def test_a_memo_needs_room_for_one_entry() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Memo(0)
+
+
+def test_tiny_memo_bounds_give_the_verdicts_of_unbounded_memos(
+    recommender: Recommender, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The bounds are a cache's: a judge whose memos (and its decider's) hold two or three entries,
+    forgetting all the time, gives row for row the verdicts of a judge that never forgets, on realistic generated
+    orders (the benchmark's generator: continuous numbers, unknown cells, invalid rows) judged
+    column-wise in record batches."""
+    path = tmp_path_factory.mktemp("orders") / "orders.parquet"
+    _generator().generate(path, 1_500, seed=23, row_group_size=500)
+    forgetful = Recommender.load(KnowledgeGraph.load())  # its decider's memos shrunk too
+    shrunk = [memo for memo in vars(forgetful.decider).values() if isinstance(memo, Memo)]
+    assert len(shrunk) >= 4, "the decider's memos are not bounded memos"
+    for memo in shrunk:
+        memo.limit = 2
+    tiny = OrderJudge(forgetful, "t", limits=dict.fromkeys(MEMO_ENTRIES, 3))
+    unbounded = OrderJudge(recommender, "t", limits=dict.fromkeys(MEMO_ENTRIES, 10**9))
+    first = 1
+    for _ in range(2):  # the second time round, every class is known to the judge that never forgets
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=500):
+            assert tiny.judge_batch(batch, first).orders() == unbounded.judge_batch(batch, first).orders()
+            first += batch.num_rows
+    sizes, grown = tiny.memo_sizes(), unbounded.memo_sizes()
+    fields = len(recommender.registry.features)
+    assert all(sizes[name] <= 3 for name in sizes if name != "codes") and sizes["codes"] <= 3 * fields
+    # the unbounded judge remembered far more: the tiny one forgot (and worked out again) all along
+    assert all(grown[name] > 10 * max(sizes[name], 1) for name in ("rows", "answers", "scores")), grown
+    assert unbounded.hits > 1_000 > 10 * tiny.hits, (unbounded.hits, tiny.hits)
+
+
+def _generator() -> Any:
+    """benchmarks/audit_scale.py (its realistic order generator)."""
+    bench = Path(__file__).resolve().parent.parent / "benchmarks" / "audit_scale.py"
+    spec = importlib.util.spec_from_file_location("audit_scale", bench)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -13,8 +13,8 @@ from conftest import cli_in_process
 
 
 def _count_topics(ctx: CheckContext) -> list[Finding]:
-    rows = ctx.kg.sparql("SELECT (COUNT(?t) AS ?n) WHERE { ?t a ax:Topic }").rows
-    return [Finding("topic-count", Level.INFO, f"{int(str(rows[0][0]))} topics")]
+    (row,) = ctx.kg.sparql("SELECT (COUNT(?t) AS ?n) WHERE { ?t a ax:Topic }").records()
+    return [Finding("topic-count", Level.INFO, f"{row['n']} topics")]
 
 
 @pytest.fixture

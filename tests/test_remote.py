@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from serving_helpers import axilla_server, oxigraph_server
 from test_named_queries import PARAMS
@@ -16,8 +17,8 @@ from test_named_queries import PARAMS
 from axilla_kg.errors import UsageError
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.remote import RemoteEngine, push, remote_graph
+from axilla_kg.graph.results import XSD
 from axilla_kg.graph.sparql_text import bind_parameters
-from axilla_kg.graph.terms import XSD, Literal
 
 from conftest import run_cli
 
@@ -107,7 +108,8 @@ def test_ad_hoc_sparql_remotely_with_the_project_prefixes(store: str, local: Kno
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1:] == [r["key"] for r in local.sparql(query).records()]
     construct = "CONSTRUCT { ?t ax:topicKey ?key } WHERE { ?t a ax:Topic ; ax:topicKey ?key }"
-    assert sorted(remote_graph(store + "/query").sparql(construct).triples) == sorted(local.sparql(construct).triples)
+    there = remote_graph(store + "/query").sparql(construct).triples
+    assert set(there) == set(local.sparql(construct).triples) and len(there) >= 7
 
 
 def test_remote_errors_are_one_line_messages(store: str, tmp_path: Path) -> None:
@@ -139,7 +141,8 @@ def test_named_queries_through_serve_match_local_and_oxigraph(store: str, local:
 
 def test_bound_text_is_what_the_engine_would_bind() -> None:
     text = "SELECT ?v ?x WHERE { ?s ?p ?v . BIND(STR(?s) AS ?x) }"
-    bound = bind_parameters(text, {"v": Literal("4", XSD + "integer"), "x": Literal('a"b')})
+    four = ox.Literal("4", datatype=ox.NamedNode(XSD + "integer"))
+    bound = bind_parameters(text, {"v": four, "x": ox.Literal('a"b')})
     assert 'VALUES (?v) { ("4"^^<http://www.w3.org/2001/XMLSchema#integer>) }' in bound
     assert 'FILTER(sameTerm(?x, "a\\"b"))' in bound
 

@@ -7,9 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.errors import UsageError
-from axilla_kg.graph.sparql_text import QueryRefused, bind_parameters, decode_codepoint_escapes, screen, sparql_term
-from axilla_kg.graph.terms import IRI, XSD, Literal
+from axilla_kg.errors import ParameterError, UsageError
+from axilla_kg.graph.queries import Parameter
+from axilla_kg.graph.results import XSD
+from axilla_kg.graph.sparql_text import (
+    QueryRefused,
+    bind_parameters,
+    decode_codepoint_escapes,
+    query_iri,
+    screen,
+    sparql_term,
+)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +63,7 @@ def test_screen_refuses(query: str) -> None:
 def _roundtrip(value: str) -> str:
     """Bind a value into a query as text, then ask Oxigraph what it was bound to; a parser that
     decodes codepoint escapes over the whole text first must read the same value."""
-    text = bind_parameters("SELECT ?v WHERE { }", {"v": Literal(value)})
+    text = bind_parameters("SELECT ?v WHERE { }", {"v": ox.Literal(value)})
     assert screen(text).form == "SELECT"
     (solution,) = list(ox.Store().query(text))
     (predecoded,) = list(ox.Store().query(decode_codepoint_escapes(text)))
@@ -77,18 +85,31 @@ def test_hostile_strings_stay_strings(value: str) -> None:
 
 
 def test_typed_terms_and_bad_iris() -> None:
-    assert sparql_term(Literal("4", XSD + "integer")) == '"4"^^<http://www.w3.org/2001/XMLSchema#integer>'
-    assert sparql_term(IRI("urn:x")) == "<urn:x>"
+    integer = ox.NamedNode(XSD + "integer")
+    assert sparql_term(ox.Literal("4", datatype=integer)) == '"4"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    assert sparql_term(ox.Literal("x", language="EN-gb")) == '"x"@en-gb'
+    assert sparql_term(query_iri("urn:x")) == "<urn:x>"
+    for bad in ("urn:x> } SERVICE <http://h/", "http://a/%zz", "a:b c", "no-scheme"):
+        with pytest.raises(UsageError, match="not a valid IRI"):
+            query_iri(bad)
     with pytest.raises(UsageError):
-        sparql_term(IRI("urn:x> } SERVICE <http://h/"))
+        sparql_term(ox.BlankNode("b1"))
     with pytest.raises(UsageError):
-        bind_parameters("ASK { }", {"bad name": Literal("x")})
+        bind_parameters("ASK { }", {"bad name": ox.Literal("x")})
+
+
+def test_an_iri_parameter_pyoxigraph_refuses_is_a_parameter_error() -> None:
+    """The parameter pattern lets '%zz' through; pyoxigraph's RFC 3987 check does not: one clear line."""
+    iri = Parameter("type", "iri", True, None, "")
+    assert iri.term("urn:a") == ox.NamedNode("urn:a")
+    with pytest.raises(ParameterError, match="parameter 'type' must be an absolute IRI"):
+        iri.term("http://a/%zz")
 
 
 def test_binding_goes_into_the_outer_group_not_a_subquery() -> None:
     text = "SELECT ?k { { SELECT ?k WHERE { ?t <urn:key> ?k } } }"
-    bound = bind_parameters(text, {"k": Literal("286")})
+    bound = bind_parameters(text, {"k": ox.Literal("286")})
     assert bound.index("VALUES") < bound.index("{ SELECT")
     construct = "CONSTRUCT { ?s <urn:p> ?k } WHERE { ?s <urn:key> ?k }"
-    bound = bind_parameters(construct, {"k": Literal("286")})
+    bound = bind_parameters(construct, {"k": ox.Literal("286")})
     assert bound.index("VALUES") > bound.index("WHERE")

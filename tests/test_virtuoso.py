@@ -2,7 +2,7 @@
 Virtuoso's Graph Store endpoint, and every named query, run through SPARQLWrapper with the named
 graph as the default graph, gives the same rows as the embedded engine and as an Oxigraph server.
 
-Values are compared as RDF terms after the one normalisation ``graph.terms.canonical`` documents:
+Values are compared as RDF terms after the one normalisation ``graph.results.canonical`` documents:
 Virtuoso writes ``xsd:boolean`` values as ``"1"``/``"0"`` (valid lexical forms of the same
 values), where Oxigraph writes ``"true"``/``"false"``. Nothing else is normalised: a row that
 differs in any other way fails the test.
@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
+import pyoxigraph as ox
 import pytest
 from serving_helpers import oxigraph_server
 from store_helpers import virtuoso_server
@@ -22,7 +23,7 @@ from test_named_queries import PARAMS
 
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.remote import push, remote_graph
-from axilla_kg.graph.terms import XSD, Literal, canonical
+from axilla_kg.graph.results import XSD, canonical
 
 from conftest import run_cli
 
@@ -92,5 +93,7 @@ def test_virtuoso_booleans_differ_only_in_lexical_form(virtuoso: str) -> None:
     to be only lexical: Virtuoso's "1" is the same value as "true"."""
     rows = remote_graph(virtuoso + "/sparql", GRAPH).query("table-completeness").rows
     flags = {row[2] for row in rows}
-    assert flags <= {Literal("1", XSD + "boolean"), Literal("0", XSD + "boolean")}, flags
-    assert {canonical(flag) for flag in flags} <= {Literal("true", XSD + "boolean"), Literal("false", XSD + "boolean")}
+    boolean = ox.NamedNode(XSD + "boolean")
+    assert flags <= {ox.Literal("1", datatype=boolean), ox.Literal("0", datatype=boolean)}, flags
+    canonical_forms = {ox.Literal("true", datatype=boolean), ox.Literal("false", datatype=boolean)}
+    assert {canonical(flag) for flag in flags} <= canonical_forms

@@ -31,6 +31,7 @@ from axilla_kg.errors import AxillaKGError
 from axilla_kg.formats.atomic import write_atomically
 from axilla_kg.formats.turtle import Lang, Ref, Resource, document
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.reads import texts
 from axilla_kg.reasoning.reasoner import class_relations
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
 from axilla_kg.resources import ontology_dir
@@ -86,7 +87,7 @@ def definition_sources(kg: KnowledgeGraph) -> dict[str, list[str]]:
     """Variant IRI → the source records of its definition (what a derived relation rests on)."""
     out: dict[str, list[str]] = {}
     rows = kg.read("definition-sources")
-    for v, src in rows.rows:
+    for v, src in texts(rows):
         out.setdefault(str(v), []).append(str(src))
     return {k: sorted(v) for k, v in out.items()}
 

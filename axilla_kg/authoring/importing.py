@@ -60,6 +60,7 @@ def existing_topic(key: str) -> ExistingTopic | None:
     """Topic metadata and variant definition sources from the shipped graph (None if absent);
     the reasoner-derived triples are not read."""
     from axilla_kg.graph.knowledge import KnowledgeGraph
+    from axilla_kg.graph.reads import texts
 
     kg = KnowledgeGraph.load(include_inferred=False)
     records = kg.read("topic-record", topic=key).records()
@@ -69,7 +70,7 @@ def existing_topic(key: str) -> ExistingTopic | None:
     superseded = row["superseded_key"]
     info = TopicInfo(key, int(str(row["number"])), str(row["title"]), str(row["edition"]), _text(superseded))
     sources: dict[int, str] = {}
-    for _topic, number, definition in kg.read("topic-definition-sources", topic=key).rows:
+    for _topic, number, definition in texts(kg.read("topic-definition-sources", topic=key)):
         if number is not None and definition is not None:
             sources[int(str(number))] = curie(str(definition), plain=True) or str(definition)
     return ExistingTopic(info, sources)

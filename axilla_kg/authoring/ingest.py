@@ -92,12 +92,12 @@ def known_procedures(path: Path | None = None) -> set[str]:
     """Exact ACR procedure names declared in ``procedures.ttl`` (parsed as RDF, not scraped)."""
     import pyoxigraph
 
-    from axilla_kg.graph.reads import read_store
+    from axilla_kg.graph.reads import read_store, texts
 
     source = path or ontology_dir() / "procedures.ttl"
     store = pyoxigraph.Store()
     store.bulk_load(path=str(source), format=pyoxigraph.RdfFormat.TURTLE)
-    return {str(name) for (name,) in read_store(store, "procedure-names").rows}
+    return {str(name) for (name,) in texts(read_store(store, "procedure-names"))}
 
 
 def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:

@@ -18,6 +18,7 @@ from axilla_kg.checks.findings import Finding
 from axilla_kg.checks.untrusted import without_imports
 from axilla_kg.errors import UsageError
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.reads import texts
 from axilla_kg.reasoning.reasoner import REASONERS
 
 
@@ -93,7 +94,7 @@ class CheckContext:
         with self._lock:
             if self._labels is None:
                 rows = self.kg.read("labels")
-                self._labels = {str(r[0]): str(r[1]) for r in rows.rows if r[0] is not None and r[1] is not None}
+                self._labels = {str(r[0]): str(r[1]) for r in texts(rows) if r[0] is not None and r[1] is not None}
         return self._labels.get(iri, "")
 
     def entity(self, iri: str) -> tuple[str, str]:

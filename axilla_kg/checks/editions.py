@@ -19,6 +19,7 @@ from typing import Any
 
 from axilla_kg.errors import UsageError
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.graph.reads import texts
 
 TITLE_MATCH = 0.75  # share of the shorter title's words the longer one must contain
 SUPPORT_FILES = ("core.ttl", "terminology.ttl", "procedures.ttl")  # names of what a topic file cites
@@ -74,7 +75,7 @@ def load_edition(kg: KnowledgeGraph, key: str) -> Edition:
             name = str(r.get("name") or r["p"])
             v.ratings[str(r["p"])] = (name, str(r.get("text") or NOT_STATED))
     aliases: dict[str, set[str]] = {}
-    for a, b in kg.read("aliases").rows:
+    for a, b in texts(kg.read("aliases")):
         aliases.setdefault(str(a), set()).add(str(b))
         aliases.setdefault(str(b), set()).add(str(a))
     return Edition(key, label, sorted(variants.values(), key=lambda v: v.number), aliases)
@@ -100,7 +101,7 @@ def load(spec: str) -> Edition:
     from axilla_kg.resources import ontology_dir
 
     kg = KnowledgeGraph.load([*(ontology_dir() / name for name in SUPPORT_FILES), path], include_shipped=False)
-    keys = [str(row[0]) for row in kg.read("topic-keys").rows]
+    keys = [str(row[0]) for row in texts(kg.read("topic-keys"))]
     if len(keys) != 1:
         raise UsageError(f"{path}: holds {len(keys)} topics ({', '.join(sorted(keys)[:5])}); a file must hold one")
     return load_edition(kg, keys[0])

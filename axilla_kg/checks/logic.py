@@ -35,6 +35,7 @@ from pathlib import Path
 
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
+from axilla_kg.graph.reads import texts
 from axilla_kg.reasoning.jvm import hermit_classpath, java_available, pellet_classpath, run_java
 from axilla_kg.reasoning.reasoner import ReasonerUnavailable
 from axilla_kg.vocab import BASE, local_name
@@ -217,7 +218,7 @@ def _inconsistent(ctx: CheckContext, nt: Path) -> Finding:
         )
     # Pellet cannot explain an individual typed owl:Nothing ("No explanation computed"); that
     # case is a plain assertion in the data, so name it from the graph itself.
-    rows = ctx.kg.read("owl-nothing-members").rows
+    rows = texts(ctx.kg.read("owl-nothing-members"))
     members = [str(row[0]) for row in rows if row[0] is not None]
     if members:
         message += "; asserted members of owl:Nothing (the empty class): " + ", ".join(f"<{m}>" for m in members)
@@ -285,7 +286,7 @@ def _entities(ctx: CheckContext, explanation: str, first: str | None = None) -> 
 def _local_names(ctx: CheckContext) -> dict[str, str]:
     rows = ctx.kg.read("subjects-under", base=BASE)
     out: dict[str, str] = {}
-    for _base, term in rows.rows:
+    for _base, term in texts(rows):
         iri = str(term)
         out.setdefault(local_name(iri), iri)
     return out

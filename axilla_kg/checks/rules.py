@@ -17,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from axilla_kg.checks.context import CheckContext
 from axilla_kg.checks.findings import Finding, Level
 from axilla_kg.errors import DataError
 from axilla_kg.graph.queries import read_header
-from axilla_kg.graph.terms import IRI
+from axilla_kg.graph.results import Term, lexical
 from axilla_kg.resources import queries_dir
 
 STAGE = "rules"
@@ -70,15 +72,13 @@ def run_rule(ctx: CheckContext, rule: Rule) -> list[Finding]:
         focus = row[index["focus"]]
         if focus is None:
             continue
-        entities = [ctx.entity(str(focus)) if isinstance(focus, IRI) else (str(focus), "")]
+        entities = [_entity(ctx, focus)]
         other = row[index["other"]] if "other" in index else None
         if other is not None:
-            entities.append(ctx.entity(str(other)) if isinstance(other, IRI) else (str(other), ""))
-        message = row[index["message"]] if "message" in index else None
+            entities.append(_entity(ctx, other))
+        message = lexical(row[index["message"]]) if "message" in index else None
         findings.append(
-            Finding(
-                rule.id, rule.level, str(message) if message is not None else rule.description, tuple(entities), STAGE
-            )
+            Finding(rule.id, rule.level, message if message is not None else rule.description, tuple(entities), STAGE)
         )
     return findings
 
@@ -89,3 +89,10 @@ def check_rules(ctx: CheckContext) -> list[Finding]:
     for rule in load_rules():
         findings.extend(run_rule(ctx, rule))
     return sorted(findings, key=lambda f: (f.rule, f.entities))
+
+
+def _entity(ctx: CheckContext, term: Term) -> tuple[str, str]:
+    """An IRI with its label; a blank node (``_:label``) or a literal as its text, with no label."""
+    if isinstance(term, ox.NamedNode):
+        return ctx.entity(term.value)
+    return (str(term) if isinstance(term, ox.BlankNode) else term.value, "")

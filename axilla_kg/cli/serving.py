@@ -180,13 +180,12 @@ def run_serve(args: argparse.Namespace) -> None:
 
     public_url = args.public_url
     if public_url is not None:
-        from axilla_kg.graph.sparql_text import sparql_term
-        from axilla_kg.graph.terms import IRI
+        from axilla_kg.graph.sparql_text import query_iri
 
         parts = urllib.parse.urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"--public-url must be an http(s) URL, got '{public_url[:100]}'")
-        sparql_term(IRI(public_url))  # a valid IRI, or a one-line error
+        query_iri(public_url)  # a valid IRI, or a one-line error
     if args.cds_trust:
         if public_url is None:
             raise UsageError("--cds-trust needs --public-url: the JWT audience is built from it, never from Host")

@@ -4,7 +4,8 @@ pyoxigraph parses the ~9,400 shipped triples in ~15 ms where rdflib's Turtle par
 and its RDF Dataset Canonicalization (RDFC-1.0, the W3C standard) labels blank nodes in
 milliseconds where ``rdflib.compare.to_canonical_graph`` took ~24 s on the whole graph. The
 exporters still walk an rdflib graph and serialise with rdflib's writers (their layout is what the
-golden files hold), so the parsed terms are converted once, term by term, to rdflib terms.
+golden files hold), so the parsed terms are converted once, term by term, to rdflib terms (by the
+converters of :mod:`axilla_kg.graph.engines`, the one place pyoxigraph's terms meet rdflib's).
 
 Blank node labels: the parser gives every blank node a fresh random label (files never share one).
 Only an RDF serialisation prints labels; it asks :func:`canonical_blank_nodes` for content-derived
@@ -19,39 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode
 from rdflib.term import Node
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+from axilla_kg.graph.engines import from_rdflib, to_rdflib
 
 #: subject, predicate, object and graph name (``None``: the default graph)
 Quad = tuple[Node, Node, Node, Node | None]
-
-
-def to_rdflib(term: Any) -> Node:
-    """The rdflib term for a pyoxigraph term, as rdflib's own Turtle parser would build it
-    (a plain ``xsd:string`` literal has no datatype, a language-tagged one no ``rdf:langString``)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    datatype = term.datatype.value
-    return Literal(term.value, datatype=None if datatype == XSD_STRING else URIRef(datatype))
-
-
-def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """The pyoxigraph term for an rdflib IRI, blank node or literal."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD_STRING)))
-    raise TypeError(f"not an RDF term: {term!r}")
 
 
 class _Converter:
@@ -90,8 +65,8 @@ def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
     dataset = ox.Dataset()
     for s, p, o, g in quads:
         if isinstance(s, BNode) or isinstance(o, BNode) or isinstance(g, BNode):
-            graph = ox.DefaultGraph() if g is None else to_oxigraph(g)
-            dataset.add(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph))  # type: ignore[arg-type]
+            graph = ox.DefaultGraph() if g is None else from_rdflib(g)
+            dataset.add(ox.Quad(from_rdflib(s), from_rdflib(p), from_rdflib(o), graph))  # type: ignore[arg-type]
         else:
             plain.append((s, p, o, g))
     if not len(dataset):
@@ -107,4 +82,4 @@ def canonical_blank_nodes(quads: Iterable[Quad]) -> list[Quad]:
 def ox_triple(triple: tuple[Node, Node, Node]) -> ox.Triple:
     """The pyoxigraph triple for an rdflib one."""
     s, p, o = triple
-    return ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
+    return ox.Triple(from_rdflib(s), from_rdflib(p), from_rdflib(o))  # type: ignore[arg-type]

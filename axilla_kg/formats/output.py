@@ -5,10 +5,11 @@ SPARQL tool can read what ``axilla-kg query --format json|csv|tsv`` prints. Who 
 why (one writer per syntax; the server, ``server/formats.py``, uses pyoxigraph's writers too):
 
 - CSV and TSV of a SELECT: pyoxigraph's writers. The CLI renders answers from three engines
-  (Oxigraph, rdflib, a remote endpoint) as engine-neutral :class:`QueryResult` values, and
-  pyoxigraph cannot build its results object from values; so the answer goes to pyoxigraph as
-  SPARQL JSON (below) and pyoxigraph writes the CSV or TSV. (Our own TSV writer, replaced by it,
-  left tabs in literals unescaped and wrote a decimal without a point as a bare integer.)
+  (Oxigraph, rdflib, a remote endpoint) as :class:`QueryResult` rows of pyoxigraph terms, and
+  pyoxigraph cannot build its results object (``QuerySolutions``) from terms; so the answer goes to
+  pyoxigraph as SPARQL JSON (below) and pyoxigraph writes the CSV or TSV. (Our own TSV writer,
+  replaced by it, left tabs in literals unescaped and wrote a decimal without a point as a bare
+  integer.)
 - SPARQL JSON: ours, because it is only ``json.dumps`` of the W3C structure, indented for people
   reading a terminal (pyoxigraph writes it on one line); pyoxigraph reads it back in the tests.
 - ASK as CSV/TSV: ours. The W3C CSV/TSV formats define SELECT results only; we print the
@@ -28,9 +29,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pyoxigraph as ox
+
 from axilla_kg.errors import DataError
 from axilla_kg.graph.engines import to_rdflib
-from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, QueryResult, Term
+from axilla_kg.graph.results import XSD_STRING, QueryResult, Term
 from axilla_kg.vocab import PREFIXES, curie
 
 FORMATS = ("table", "csv", "tsv", "json")
@@ -122,15 +125,15 @@ def records_table(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt
 
 # --- SPARQL results ----------------------------------------------------------------------------
 def _json_term(term: Term) -> dict[str, str]:
-    if isinstance(term, IRI):
+    if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
-    if isinstance(term, BNode):
+    if isinstance(term, ox.BlankNode):
         return {"type": "bnode", "value": term.value}
     out = {"type": "literal", "value": term.value}
-    if term.lang:
-        out["xml:lang"] = term.lang
-    elif term.datatype != XSD_STRING:
-        out["datatype"] = term.datatype
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != XSD_STRING:
+        out["datatype"] = term.datatype.value
     return out
 
 
@@ -184,9 +187,9 @@ def _short(term: Term | None) -> str:
     """Human form of a term: prefixed IRIs, bare literal values."""
     if term is None:
         return ""
-    if isinstance(term, IRI):
+    if isinstance(term, ox.NamedNode):
         return curie(term.value) or f"<{term.value}>"
-    if isinstance(term, BNode):
+    if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     return term.value
 

@@ -20,13 +20,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from axilla_kg.errors import DataError, QuerySyntaxError
+from axilla_kg.graph.results import XSD_STRING, QueryResult, Row, Term
 from axilla_kg.graph.sparql_text import QueryRefused, screen
-from axilla_kg.graph.terms import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, QueryResult, Term
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.vocab import PREFIXES
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 FORMATS_BY_SUFFIX = {
     ".ttl": "turtle",
@@ -101,16 +104,16 @@ class OxigraphEngine:
     name = "oxigraph"
 
     def __init__(self, store: Any = None) -> None:
-        import pyoxigraph
+        import pyoxigraph as ox  # here, not at module level: the CLI's parser and --version never load it
 
-        self._ox = pyoxigraph
-        self._store = pyoxigraph.Store() if store is None else store
+        self._ox = ox
+        self._store = ox.Store() if store is None else store
         self._formats = {
-            "turtle": pyoxigraph.RdfFormat.TURTLE,
-            "ntriples": pyoxigraph.RdfFormat.N_TRIPLES,
-            "nquads": pyoxigraph.RdfFormat.N_QUADS,
-            "trig": pyoxigraph.RdfFormat.TRIG,
-            "xml": pyoxigraph.RdfFormat.RDF_XML,
+            "turtle": ox.RdfFormat.TURTLE,
+            "ntriples": ox.RdfFormat.N_TRIPLES,
+            "nquads": ox.RdfFormat.N_QUADS,
+            "trig": ox.RdfFormat.TRIG,
+            "xml": ox.RdfFormat.RDF_XML,
         }
 
     @classmethod
@@ -137,16 +140,12 @@ class OxigraphEngine:
         except OSError as exc:
             raise DataError(f"{path}: cannot read ({exc})") from None
 
-    def _to_ox(self, term: Term) -> Any:
-        return to_oxigraph(term)
-
-    def _from_ox(self, term: object) -> Term | None:
-        return None if term is None else from_oxigraph(term)
-
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
-        ox = self._ox
+        """Run a query; the answer's pyoxigraph terms are kept as they come (no conversion)."""
+        import pyoxigraph as ox
+
         screen(text)
-        substitutions = {ox.Variable(k): self._to_ox(v) for k, v in (bindings or {}).items()}
+        substitutions: dict[ox.Variable, Term | ox.Triple] = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         answer: Any
         try:
             answer = self._store.query(text, prefixes=PREFIXES, substitutions=substitutions or None)
@@ -155,73 +154,47 @@ class OxigraphEngine:
         if isinstance(answer, ox.QueryBoolean):
             return QueryResult("ask", boolean=bool(answer))
         if isinstance(answer, ox.QuerySolutions):
-            names = [v.value for v in answer.variables]
-            rows = [tuple(self._from_ox(solution[name]) for name in names) for solution in answer]
-            return QueryResult("select", variables=names, rows=rows)
-        triples = [(self._from_ox(t.subject), self._from_ox(t.predicate), self._from_ox(t.object)) for t in answer]
-        return QueryResult("graph", triples=triples)  # type: ignore[arg-type]
+            return QueryResult("select", variables=[v.value for v in answer.variables], rows=[tuple(s) for s in answer])
+        return QueryResult("graph", triples=[tuple(t) for t in answer])
 
     def __len__(self) -> int:
         return len(self._store)
 
 
-# --- term conversion: the one place our terms meet pyoxigraph's and rdflib's ---------------------
-def to_oxigraph(term: Term) -> Any:
-    """One of our terms as a pyoxigraph term (query substitutions, pyoxigraph's writers)."""
-    import pyoxigraph as ox
-
-    if isinstance(term, IRI):
-        return ox.NamedNode(term.value)
-    if isinstance(term, BNode):
-        return ox.BlankNode(term.value)
-    if term.lang:
-        return ox.Literal(term.value, language=term.lang)
-    return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
-
-
-def from_oxigraph(term: Any) -> Term:
-    """A pyoxigraph term (an answer of the Oxigraph engine, or a parsed remote answer) as ours."""
-    import pyoxigraph as ox
-
-    if isinstance(term, ox.NamedNode):
-        return IRI(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, RDF_LANGSTRING, term.language)
-        return Literal(term.value, term.datatype.value)
-    raise TypeError(f"unsupported term {term!r}")
-
-
+# --- term conversion: the one place pyoxigraph's terms meet rdflib's ------------------------------
 def to_rdflib(term: Term) -> Any:
-    """One of our terms as an rdflib term (query bindings of the rdflib engine, rdflib's writers)."""
+    """The rdflib term for a pyoxigraph term, as rdflib's own parsers build it (a plain
+    ``xsd:string`` literal has no datatype, a language-tagged one no ``rdf:langString``): the rdflib
+    engine's bindings, rdflib's writers (CONSTRUCT answers, the exports)."""
+    import pyoxigraph as ox
     import rdflib
 
-    if isinstance(term, IRI):
+    if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
-    if isinstance(term, BNode):
+    if isinstance(term, ox.BlankNode):
         return rdflib.BNode(term.value)
-    if term.lang:
-        return rdflib.Literal(term.value, lang=term.lang)
-    if term.datatype == XSD_STRING:
-        return rdflib.Literal(term.value)  # rdflib keeps plain and xsd:string literals apart
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype))
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    return rdflib.Literal(term.value, datatype=None if datatype == XSD_STRING else rdflib.URIRef(datatype))
 
 
 def from_rdflib(term: Any) -> Term:
-    """An rdflib term (an answer of the rdflib engine) as ours."""
+    """The pyoxigraph term for an rdflib IRI, blank node or literal (the rdflib engine's answers,
+    rdflib-built statements the exports canonicalise). pyoxigraph validates as it builds: an IRI or
+    language tag rdflib let through but RDF does not allow raises ``ValueError``."""
+    import pyoxigraph as ox
     import rdflib
 
     if isinstance(term, rdflib.URIRef):
-        return IRI(str(term))
+        return ox.NamedNode(str(term))
     if isinstance(term, rdflib.BNode):
-        return BNode(str(term))
+        return ox.BlankNode(str(term))
     if isinstance(term, rdflib.Literal):
         if term.language:
-            return Literal(str(term), RDF_LANGSTRING, term.language)
-        return Literal(str(term), str(term.datatype) if term.datatype else XSD_STRING)
-    raise TypeError(f"unsupported term {term!r}")
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD_STRING)))
+    raise TypeError(f"not an RDF term: {term!r}")
 
 
 def _oneline(text: str) -> str:
@@ -270,34 +243,30 @@ class RdflibEngine:
         except Exception as exc:  # rdflib raises many parser-specific types
             raise DataError(f"{path}: {_oneline(str(exc))}") from None
 
-    def _to_rdflib(self, term: Term) -> Any:
-        return to_rdflib(term)
-
-    def _from_rdflib(self, term: object) -> Term | None:
-        return None if term is None else from_rdflib(term)
-
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryResult:
         screen(text)
-        init: Any = {self._rdflib.Variable(k): self._to_rdflib(v) for k, v in (bindings or {}).items()}
+        init: Any = {self._rdflib.Variable(k): to_rdflib(v) for k, v in (bindings or {}).items()}
         try:
             result: Any = self._graph.query(text, initNs=PREFIXES, initBindings=init)
             kind = result.type
             if kind == "ASK":
                 return QueryResult("ask", boolean=bool(result.askAnswer))
-            if kind == "SELECT":
-                names = [str(v) for v in result.vars or []]
-                rows: list[tuple[Term | None, ...]] = [
-                    tuple(self._from_rdflib(row[i]) for i in range(len(names))) for row in result
-                ]
-                return QueryResult("select", variables=names, rows=rows)
-            triples = [tuple(self._from_rdflib(t) for t in triple) for triple in result]
-            return QueryResult("graph", triples=triples)  # type: ignore[arg-type]
+            names = [str(v) for v in result.vars or []] if kind == "SELECT" else []
+            answered = list(result)  # rdflib evaluates lazily: errors of evaluation surface here
         except QueryRefused:
             raise
         except Exception as exc:  # pyparsing.ParseException and friends
             if type(exc).__name__ in ("ParseException", "ParseSyntaxException"):
                 raise QuerySyntaxError(f"malformed SPARQL: {_oneline(str(exc))}") from None
             raise
+        try:
+            if kind == "SELECT":
+                rows: list[Row] = [tuple(None if c is None else from_rdflib(c) for c in row) for row in answered]
+                return QueryResult("select", variables=names, rows=rows)
+            triples = [(from_rdflib(s), from_rdflib(p), from_rdflib(o)) for s, p, o in answered]
+            return QueryResult("graph", triples=triples)
+        except ValueError as exc:  # pyoxigraph refused a term rdflib let through
+            raise DataError(f"the rdflib engine answered a term that is not valid RDF: {_oneline(str(exc))}") from None
 
     def __len__(self) -> int:
         return len(self._graph)

@@ -13,8 +13,8 @@ from typing import Any
 from axilla_kg.graph import engines
 from axilla_kg.graph.engines import Engine
 from axilla_kg.graph.queries import NamedQuery, QueryLibrary
+from axilla_kg.graph.results import QueryResult
 from axilla_kg.graph.sparql_text import screen
-from axilla_kg.graph.terms import QueryResult
 from axilla_kg.inputs.rdfscreen import screen_rdf_file
 from axilla_kg.resources import ontology_files
 

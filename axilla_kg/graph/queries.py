@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from axilla_kg.errors import ParameterError, UnknownQueryError
-from axilla_kg.graph.terms import IRI, XSD, Literal, Term
+from axilla_kg.graph.results import XSD, Term
 from axilla_kg.resources import queries_dir
 
 _PARAM = re.compile(
@@ -43,6 +43,8 @@ class Parameter:
 
     def term(self, raw: object) -> Term:
         """Convert a user value (a CLI string or a Python value) to a typed RDF term."""
+        import pyoxigraph as ox
+
         text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
         if len(text) > _MAX_VALUE_CHARS:
             raise ParameterError(f"parameter '{self.name}': value of {len(text)} characters is too long")
@@ -51,7 +53,7 @@ class Parameter:
             # ASCII digits only (\d would take other scripts' digits), at most 18 of them
             if isinstance(raw, bool) or not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
                 raise ParameterError(f"parameter '{self.name}' must be a whole number (up to 18 digits), got '{shown}'")
-            return Literal(str(int(text)), XSD + "integer")
+            return ox.Literal(str(int(text)), datatype=ox.NamedNode(XSD + "integer"))
         if self.type == "decimal":
             # plain decimal notation: an exponent such as 1e999999999 would expand to a billion digits
             if not re.fullmatch(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})", text):
@@ -60,16 +62,19 @@ class Parameter:
                 value = Decimal(text)
             except InvalidOperation:
                 raise ParameterError(f"parameter '{self.name}' must be a number, got '{shown}'") from None
-            return Literal(format(value, "f"), XSD + "decimal")
+            return ox.Literal(format(value, "f"), datatype=ox.NamedNode(XSD + "decimal"))
         if self.type == "boolean":
             if text.lower() not in ("true", "false"):
                 raise ParameterError(f"parameter '{self.name}' must be true or false, got '{raw}'")
-            return Literal(text.lower(), XSD + "boolean")
+            return ox.Literal(text.lower(), datatype=ox.NamedNode(XSD + "boolean"))
         if self.type == "iri":
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*", text):
                 raise ParameterError(f"parameter '{self.name}' must be an absolute IRI, got '{raw}'")
-            return IRI(text)
-        return Literal(text)
+            try:
+                return ox.NamedNode(text)
+            except ValueError:  # RFC 3987 is stricter than the pattern above (a bad percent escape, say)
+                raise ParameterError(f"parameter '{self.name}' must be an absolute IRI, got '{raw}'") from None
+        return ox.Literal(text)
 
 
 @dataclass(frozen=True)

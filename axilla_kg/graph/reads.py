@@ -25,7 +25,7 @@ from typing import Any
 from axilla_kg.errors import UnknownQueryError
 from axilla_kg.graph.engines import Engine, OxigraphEngine
 from axilla_kg.graph.queries import NamedQuery, parse_query_file
-from axilla_kg.graph.terms import QueryResult
+from axilla_kg.graph.results import QueryResult, lexical, python_value
 from axilla_kg.resources import queries_dir
 
 INTERNAL = "internal"  # the subfolder of ``queries/`` holding the library's own queries
@@ -69,9 +69,9 @@ def read_store(store: Any, name: str, /, **params: Any) -> QueryResult:
 
 def values(result: QueryResult) -> list[tuple[Any, ...]]:
     """SELECT rows as tuples of plain Python values (str, int, Decimal, bool; None when unbound)."""
-    return [tuple(cell.python() if cell is not None else None for cell in row) for row in result.rows]
+    return [tuple(python_value(cell) for cell in row) for row in result.rows]
 
 
 def texts(result: QueryResult) -> list[tuple[str | None, ...]]:
     """SELECT rows as tuples of lexical strings (an IRI's text, a literal's lexical form; None when unbound)."""
-    return [tuple(None if cell is None else str(cell.value) for cell in row) for row in result.rows]
+    return [tuple(lexical(cell) for cell in row) for row in result.rows]

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
+
 from axilla_kg.errors import QuerySyntaxError, RemoteError, UsageError
 from axilla_kg.graph.queries import QueryLibrary
-from axilla_kg.graph.sparql_text import bind_parameters, sparql_term, tokens
-from axilla_kg.graph.terms import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, QueryResult, Term
+from axilla_kg.graph.results import XSD_STRING, QueryResult, Row, Term
+from axilla_kg.graph.sparql_text import bind_parameters, query_iri, sparql_term, tokens
 from axilla_kg.vocab import PREFIXES
 
 USER_AGENT = "axilla-kg (SPARQLWrapper)"
@@ -59,7 +61,7 @@ class RemoteEngine:
         self.graph = graph
         self.timeout = timeout
         if graph is not None:
-            sparql_term(IRI(graph))  # refuse a graph IRI that is not one
+            query_iri(graph)  # refuse a graph IRI that is not one
 
     def load(self, path: Path) -> None:
         raise UsageError(f"{path}: extra data cannot be added to a remote endpoint here; push it with 'axilla-kg push'")
@@ -114,13 +116,24 @@ class RemoteEngine:
         if "boolean" in data:
             return QueryResult("ask", boolean=bool(data["boolean"]))
         names = list(data.get("head", {}).get("vars", []))
-        rows = [tuple(_json_term(row.get(n)) for n in names) for row in data.get("results", {}).get("bindings", [])]
-        return QueryResult("select", variables=names, rows=rows)
+        return QueryResult("select", variables=names, rows=self._rows(data, names))
+
+    def _rows(self, data: dict[str, Any], names: list[str]) -> list[Row]:
+        """The SPARQL JSON bindings as rows of pyoxigraph terms (a term RDF does not allow, such as
+        an IRI with a space, is the store's error, reported in one line)."""
+        blanks: dict[str, ox.BlankNode] = {}
+        try:
+            return [
+                tuple(_json_term(row.get(n), blanks) for n in names)
+                for row in data.get("results", {}).get("bindings", [])
+            ]
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise RemoteError(f"{self.endpoint} answered a term that is not valid RDF: {_detail(exc)}") from None
 
     def __len__(self) -> int:
         result = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         cell = result.rows[0][0] if result.rows else None
-        return int(cell.value) if isinstance(cell, Literal) else 0
+        return int(cell.value) if isinstance(cell, ox.Literal) else 0
 
 
 def _form(text: str) -> str:
@@ -143,23 +156,31 @@ def _body(exc: urllib.error.HTTPError) -> str:
         return exc.reason or ""
 
 
-def _json_term(cell: dict[str, str] | None) -> Term | None:
+def _json_term(cell: dict[str, str] | None, blanks: dict[str, ox.BlankNode]) -> Term | None:
+    """One SPARQL JSON term as a pyoxigraph term: the one place a remote answer becomes terms.
+    pyoxigraph validates IRIs and language tags as it builds them (ValueError). A blank node label
+    is local to one answer and some stores write labels RDF syntax does not allow (Virtuoso's
+    ``nodeID://b10007``): such a label gets a fresh blank node, the same one wherever it recurs in
+    ``blanks``, the answer's labels so far."""
     if cell is None:
         return None
     kind = cell.get("type")
     value = cell.get("value", "")
     if kind == "uri":
-        return IRI(value)
+        return ox.NamedNode(value)
     if kind == "bnode":
-        return BNode(value)
+        if value not in blanks:
+            try:
+                blanks[value] = ox.BlankNode(value)
+            except ValueError:
+                blanks[value] = ox.BlankNode()
+        return blanks[value]
     if "xml:lang" in cell:
-        return Literal(value, RDF_LANGSTRING, cell["xml:lang"])
-    return Literal(value, cell.get("datatype", XSD_STRING))
+        return ox.Literal(value, language=cell["xml:lang"])
+    return ox.Literal(value, datatype=ox.NamedNode(cell.get("datatype", XSD_STRING)))
 
 
 def _parse_graph(body: bytes, content_type: str) -> list[tuple[Term, Term, Term]]:
-    import pyoxigraph as ox
-
     media = content_type.split(";")[0].strip().lower()
     fmt = {
         "application/n-triples": ox.RdfFormat.N_TRIPLES,
@@ -168,10 +189,8 @@ def _parse_graph(body: bytes, content_type: str) -> list[tuple[Term, Term, Term]
         "application/ld+json": ox.RdfFormat.JSON_LD,
     }.get(media, ox.RdfFormat.TURTLE)
 
-    from axilla_kg.graph.engines import from_oxigraph as conv
-
     try:
-        return [(conv(q.subject), conv(q.predicate), conv(q.object)) for q in ox.parse(body, format=fmt)]
+        return [(q.subject, q.predicate, q.object) for q in ox.parse(body, format=fmt)]
     except SyntaxError as exc:
         raise RemoteError(f"the endpoint's {media} answer does not parse: {_detail(exc)}") from None
 
@@ -198,8 +217,6 @@ def _graph_ntriples(data: Sequence[str | Path], include_inferred: bool) -> tuple
     ``"2.0"^^xsd:decimal`` would come back as ``"2"`` and the pushed graph would not be isomorphic
     to the export. Quads of named-graph files join the default graph, as in ``KnowledgeGraph``.
     """
-    import pyoxigraph as ox
-
     from axilla_kg.graph.engines import rdf_format
     from axilla_kg.graph.knowledge import KnowledgeGraph
 
@@ -250,7 +267,7 @@ def push(
     """
     if endpoint is None and update_endpoint is None:
         raise UsageError("give --endpoint (Graph Store Protocol URL) or --update-endpoint (SPARQL Update URL)")
-    target = sparql_term(IRI(graph)) if graph else None
+    target = sparql_term(query_iri(graph)) if graph else None
     body, count = _graph_ntriples(data, include_inferred)
     where = f"graph <{graph}>" if graph else "default graph"
     if endpoint is not None:

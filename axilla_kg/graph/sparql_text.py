@@ -34,9 +34,13 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from axilla_kg.errors import QueryRefused, QueryRejected, QueryTooLarge, UsageError
-from axilla_kg.graph.terms import IRI, XSD_STRING, BNode, Term
+from axilla_kg.graph.results import XSD_STRING, Term
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 # --- the terminals of the SPARQL 1.1 grammar (section 19.8) ------------------------------------
 _PN_CHARS_BASE = (
@@ -297,30 +301,45 @@ _IRI_OK = re.compile(r"[^<>\"{}|^`\\\x00-\x20]*")
 _LANG_OK = re.compile(r"[A-Za-z]+(?:-[A-Za-z0-9]+)*")
 
 
+def query_iri(text: str) -> ox.NamedNode:
+    """``text`` as an IRI a query may hold (a graph name, a public URL), or a one-line usage error."""
+    import pyoxigraph as ox
+
+    try:
+        iri = ox.NamedNode(text)
+    except ValueError:
+        raise UsageError(f"not a valid IRI for a query: {text!r}") from None
+    sparql_term(iri)
+    return iri
+
+
 def sparql_term(term: Term) -> str:
     """A term as SPARQL syntax that can only ever be read back as that one term.
 
     Strings are written as one double-quoted token with every quote, backslash and line break
-    escaped; IRIs and language tags are checked against the grammar and refused otherwise. So a
-    user value can never end the token early and add syntax of its own.
+    escaped; IRIs and language tags are checked against the grammar and refused otherwise (pyoxigraph
+    already refuses to build such terms; the check keeps this function safe on its own). So a user
+    value can never end the token early and add syntax of its own.
     """
-    if isinstance(term, IRI):
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
         if not _IRI_OK.fullmatch(term.value):
             raise UsageError(f"not a valid IRI for a query: {term.value!r}")
         return f"<{term.value}>"
-    if isinstance(term, BNode):
+    if isinstance(term, ox.BlankNode):
         raise UsageError("a blank node cannot be a query parameter")
     body = "".join(_ECHAR.get(ch, ch) for ch in term.value)
     # a 'u' after an escaped backslash is written as \u0075, so that parsers which decode codepoint
     # escapes over the whole text first (SPARQL 1.1 §19.2) and parsers which do not read the same value
     body = body.replace("\\\\u", "\\\\\\u0075").replace("\\\\U", "\\\\\\u0055")
-    if term.lang:
-        if not _LANG_OK.fullmatch(term.lang):
-            raise UsageError(f"not a valid language tag: {term.lang!r}")
-        return f'"{body}"@{term.lang}'
-    if term.datatype == XSD_STRING:
+    if term.language:
+        if not _LANG_OK.fullmatch(term.language):
+            raise UsageError(f"not a valid language tag: {term.language!r}")
+        return f'"{body}"@{term.language}'
+    if term.datatype.value == XSD_STRING:
         return f'"{body}"'
-    return f'"{body}"^^{sparql_term(IRI(term.datatype))}'
+    return f'"{body}"^^{sparql_term(term.datatype)}'
 
 
 def bind_parameters(text: str, bindings: Mapping[str, Term]) -> str:

@@ -23,7 +23,7 @@ from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.errors import AxillaKGError, InconsistentGraphError, ReasonerUnavailable
 from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.graph.reads import read
+from axilla_kg.graph.reads import read, texts
 from axilla_kg.reasoning import jvm
 from axilla_kg.reasoning.hermit import HermitError, HermitSession, Term
 from axilla_kg.reasoning.jvm import java_available
@@ -177,7 +177,7 @@ def _variant_classes(paths: Sequence[Path]) -> dict[str, str]:
     """Variant class IRI -> variant IRI, from the graph."""
     engine = engines.OxigraphEngine()
     engines.load_all(engine, paths)
-    return {str(cls): str(v) for v, cls in read(engine, "patient-classes").rows}
+    return {str(cls): str(v) for v, cls in texts(read(engine, "patient-classes"))}
 
 
 def realise_cases(

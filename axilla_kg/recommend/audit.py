@@ -25,7 +25,7 @@ import functools
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -37,11 +37,13 @@ from axilla_kg.errors import DataError
 from axilla_kg.formats.atomic import write_atomically
 from axilla_kg.formats.columnar import COLUMNAR_FORMATS, schema, write_batches
 from axilla_kg.formats.output import records_table, text_table
+from axilla_kg.graph.reads import texts
 from axilla_kg.inputs.arrowfile import BATCH_ROWS, distinct_texts, is_columnar, record_batches
 from axilla_kg.inputs.csvfile import read_table
 from axilla_kg.inputs.numbers import NumberSyntaxError, parse_decimal, parse_whole
 from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
+from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import ABSENT, Partition
 from axilla_kg.recommend.recommender import Recommender, topic_order
 from axilla_kg.vocab import by_category_text
@@ -77,6 +79,18 @@ _BY_CATEGORY = by_category_text(
 _ASKS: Any = object()
 #: matching variants, and candidates with their unknown tests (indices into the classifier's lists)
 Statuses = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
+#: entries each memo of an :class:`OrderJudge` keeps (:class:`~axilla_kg.recommend.memo.Memo`: the
+#: older half is dropped when full), from the measured size of an entry (benchmarks/README.md, "Flat
+#: memory"): a verdict per (procedure, class of row), per (procedure, statuses[, question]), the
+#: recommender's answer parts per statuses, question plans and field scores, a cell's class per field
+MEMO_ENTRIES = {
+    "rows": 64_000,
+    "answers": 64_000,
+    "results": 12_000,
+    "plans": 32_000,
+    "scores": 128_000,
+    "codes": 4_096,
+}
 ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "confidence", "message"]
 
 
@@ -204,9 +218,9 @@ class OrderJudge:
     its own message. Millions of orders are judged at the cost of their distinct classes.
     """
 
-    MEMO_LIMIT = 200_000
-
-    def __init__(self, recommender: Recommender, source: str, *, memo: bool = True) -> None:
+    def __init__(
+        self, recommender: Recommender, source: str, *, memo: bool = True, limits: Mapping[str, int] | None = None
+    ) -> None:
         self.recommender = recommender
         self.source = source
         self.memo = memo
@@ -217,18 +231,31 @@ class OrderJudge:
         self._position = {c.feature.name: c.position for c in self.partition.fields}
         absent = [c.code(ABSENT) for c in self.partition.fields]
         self._absent = absent
-        self._codes: dict[str, dict[str, int]] = {name: {} for name in self._position}
-        self._memo: dict[tuple[str, tuple[int, ...]], dict[str, Any]] = {}
+        limit = {**MEMO_ENTRIES, **(limits or {})}
+        self._codes: dict[str, Memo[str, int]] = {name: Memo(limit["codes"]) for name in self._position}
+        self._memo: Memo[tuple[str, tuple[int, ...]], dict[str, Any]] = Memo(limit["rows"])
         self._procedure_set = frozenset(self.procedures)
         self._variants = recommender.classifier.variants
         self._evaluate = CompiledVariant.evaluate
         self.answer_hits = 0  # rows of a new class answered from the answer memo
-        self._answers: dict[tuple[Any, ...], Any] = {}  # -> the verdict, or _ASKS
-        self._results: dict[Statuses, dict[str, Any]] = {}
-        self._plans: dict[tuple[str, Statuses], list[tuple[str, tuple[int, ...]]]] = {}
-        self._scores: dict[tuple[Any, ...], Any] = {}
+        self._answers: Memo[tuple[Any, ...], Any] = Memo(limit["answers"])  # -> the verdict, or _ASKS
+        self._results: Memo[Statuses, dict[str, Any]] = Memo(limit["results"])
+        self._plans: Memo[tuple[str, Statuses], list[tuple[str, tuple[int, ...]]]] = Memo(limit["plans"])
+        self._scores: Memo[tuple[Any, ...], Any] = Memo(limit["scores"])
         self._derived = frozenset(d.feature for d in recommender.registry.derivations)
         self._field_order = {name: i for i, name in enumerate(recommender.registry.fields)}
+
+    def memo_sizes(self) -> dict[str, int]:
+        """The entries each memo holds now (``codes``: summed over the fields), as
+        :data:`MEMO_ENTRIES` names them: what a benchmark reports, what the bounds cap."""
+        return {
+            "rows": len(self._memo),
+            "answers": len(self._answers),
+            "results": len(self._results),
+            "plans": len(self._plans),
+            "scores": len(self._scores),
+            "codes": sum(len(codes) for codes in self._codes.values()),
+        }
 
     def check_header(self, header: list[str], label: str) -> None:
         """Refuse, for the whole run, a header without ``procedure`` or with an unknown column."""
@@ -308,8 +335,6 @@ class OrderJudge:
             text = (cell or "").strip()
             if where is None or not text or text in self._codes[name]:
                 continue
-            if len(self._codes[name]) >= self.MEMO_LIMIT:
-                self._codes[name].clear()
             self._codes[name][text] = fields[where].code(_cell_value(self.features[name], text))
 
     def judge(self, line: int, row: dict[str, str], extra: int = 0) -> dict[str, Any]:
@@ -328,8 +353,6 @@ class OrderJudge:
             self._learn(row)
             key = self._class(row)
             if key is not None:
-                if len(self._memo) >= self.MEMO_LIMIT:
-                    self._memo.clear()
                 self._memo[key] = {k: v for k, v in order.items() if k not in ("line", "order_id")}
         return order
 
@@ -368,8 +391,6 @@ class OrderJudge:
             return asked
 
         order = _verdict(self.recommender, order, self._result(statuses), question)
-        if len(self._answers) >= self.MEMO_LIMIT:
-            self._answers.clear()
         if needed:
             self._answers[(procedure, statuses)] = _ASKS
             key = (procedure, statuses, None if asked is None else (asked["field"], asked["label"]))
@@ -391,8 +412,6 @@ class OrderJudge:
                 for name in decider.asked_fields(case, opened):
                     names = decider.reads[name] | (decider.prior_reads if prior else frozenset())
                     plan.append((name, tuple(sorted(self._field_order[n] for n in names))))
-            if len(self._plans) >= self.MEMO_LIMIT:
-                self._plans.clear()
             self._plans[(procedure, statuses)] = plan
         if not plan:
             return None
@@ -404,8 +423,6 @@ class OrderJudge:
             if found is _ASKS:
                 opened = self._open(statuses)
                 found = decider.field_question(case, opened, name, decider.wanted(opened, procedure))
-                if len(self._scores) >= self.MEMO_LIMIT:
-                    self._scores.clear()
                 self._scores[asked] = found
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
@@ -455,8 +472,6 @@ class OrderJudge:
                 for i, unknown in candidates
             ],
         }
-        if len(self._results) >= self.MEMO_LIMIT:
-            self._results.clear()
         self._results[statuses] = found
         return found
 
@@ -515,7 +530,7 @@ class Verdicts:
 
 
 def _procedure_names(recommender: Recommender) -> list[str]:
-    rows = recommender.kg.read("procedure-names").rows
+    rows = texts(recommender.kg.read("procedure-names"))
     return sorted(str(r[0]) for r in rows)
 
 

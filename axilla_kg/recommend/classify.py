@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pyoxigraph as ox
+
 from axilla_kg.contract.cases import PatientCase
 from axilla_kg.contract.features import Condition, Derivation, Feature, Registry
 from axilla_kg.errors import CompileError
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.graph.terms import IRI, Literal, Term
+from axilla_kg.graph.results import Term
 from axilla_kg.vocab import AX, OWL, RDF, RDFS, XSD
 
 PATIENT_CASE = AX + "PatientCase"
@@ -143,7 +145,7 @@ class _Walker:
     def __init__(self, triples: Sequence[tuple[Term, Term, Term]], registry: Registry):
         self.out: dict[Term, dict[str, list[Term]]] = {}
         for s, p, o in triples:
-            self.out.setdefault(s, {}).setdefault(str(p), []).append(o)
+            self.out.setdefault(s, {}).setdefault(p.value, []).append(o)
         self.features = registry.by_prop()
 
     def _one(self, node: Term, pred: str, where: str) -> Term:
@@ -154,7 +156,7 @@ class _Walker:
 
     def _list(self, node: Term, where: str) -> list[Term]:
         items: list[Term] = []
-        while not (isinstance(node, IRI) and node.value == RDF + "nil"):
+        while not (isinstance(node, ox.NamedNode) and node.value == RDF + "nil"):
             items.append(self._one(node, RDF + "first", where))
             node = self._one(node, RDF + "rest", where)
             if len(items) > 10_000:
@@ -168,7 +170,7 @@ class _Walker:
             raise CompileError(f"{where}: unsupported OWL construct ({names}); the fast path cannot evaluate it")
 
     def tests(self, expr: Term, where: str) -> list[Test]:
-        if isinstance(expr, IRI):
+        if isinstance(expr, ox.NamedNode):
             raise CompileError(
                 f"{where}: equivalent to a named class; only an intersection of restrictions is supported"
             )
@@ -176,7 +178,7 @@ class _Walker:
         members = self._list(self._one(expr, OWL + "intersectionOf", where), where)
         tests: list[Test] = []
         for member in members:
-            if isinstance(member, IRI):
+            if isinstance(member, ox.NamedNode):
                 if member.value != PATIENT_CASE:
                     raise CompileError(f"{where}: named class <{member.value}> in the intersection is not supported")
                 continue
@@ -186,19 +188,20 @@ class _Walker:
     def _restriction(self, node: Term, where: str) -> Test:
         self._check_keys(node, {RDF + "type", OWL + "onProperty", OWL + "hasValue", OWL + "someValuesFrom"}, where)
         prop = self._one(node, OWL + "onProperty", where)
-        feature = self.features.get(str(prop))
+        feature = self.features.get(prop.value)
         if feature is None:
-            raise CompileError(f"{where}: property <{prop}> is not a patient-case feature (no ax:caseProperty)")
+            raise CompileError(f"{where}: property <{prop.value}> is not a patient-case feature (no ax:caseProperty)")
         name = feature.name
         preds = self.out.get(node, {})
         if OWL + "hasValue" in preds:
             value = self._one(node, OWL + "hasValue", where)
-            if isinstance(value, Literal):
-                if feature.kind != "boolean" or value.datatype != XSD + "boolean":
-                    raise CompileError(f"{where}: hasValue {value} on {name}: only a boolean on a boolean feature")
-                if value.value not in ("true", "1", "false", "0"):
-                    raise CompileError(f"{where}: hasValue {value} on {name}: not a boolean")
-                return Test(name, "in", frozenset([value.value in ("true", "1")]))
+            if isinstance(value, ox.Literal):
+                lexical = value.value
+                if feature.kind != "boolean" or value.datatype.value != XSD + "boolean":
+                    raise CompileError(f"{where}: hasValue {lexical} on {name}: only a boolean on a boolean feature")
+                if lexical not in ("true", "1", "false", "0"):
+                    raise CompileError(f"{where}: hasValue {lexical} on {name}: not a boolean")
+                return Test(name, "in", frozenset([lexical in ("true", "1")]))
             return Test(name, "in", frozenset([self._case_value(feature, value, where)]))
         filler = self._one(node, OWL + "someValuesFrom", where)
         fpreds = self.out.get(filler, {})
@@ -213,15 +216,16 @@ class _Walker:
                 raise CompileError(f"{where}: {name}: exactly one facet per restriction is supported")
             (pred, objs), *rest = self.out.get(facets[0], {}).items()
             facet = pred.replace(XSD, "")
-            if rest or len(objs) != 1 or facet not in FACETS or not isinstance(objs[0], Literal):
+            if rest or len(objs) != 1 or facet not in FACETS or not isinstance(objs[0], ox.Literal):
                 raise CompileError(f"{where}: {name}: unsupported datatype facet <{pred}>")
             return Test(name, "bound", op=FACETS[facet], limit=Decimal(objs[0].value))
         raise CompileError(f"{where}: {name}: someValuesFrom must be a oneOf or a datatype restriction")
 
     def _case_value(self, feature: Feature, value: Term, where: str) -> str:
-        text = feature.value_of(str(value)) if isinstance(value, IRI) else None
+        text = feature.value_of(value.value) if isinstance(value, ox.NamedNode) else None
         if text is None:
-            raise CompileError(f"{where}: <{value}> is not a case value of '{feature.name}', so no case can carry it")
+            shown = value.value
+            raise CompileError(f"{where}: <{shown}> is not a case value of '{feature.name}', so no case can carry it")
         return str(text)
 
 
@@ -238,18 +242,18 @@ class Classifier:
         walker = _Walker(kg.read("variant-class-structure").triples, registry)
         variants: list[CompiledVariant] = []
         for v, cls_iri, expr, topic, number, topic_iri in _rows(kg, "variant-classes"):
-            where = f"variant class <{cls_iri}>"
+            where = f"variant class <{cls_iri.value}>"
             if expr is None:
                 raise CompileError(f"{where}: no owl:equivalentClass definition")
             tests = walker.tests(expr, where)
             tested = {t.field for t in tests}
             compiled = CompiledVariant(
-                str(topic.value),
+                topic.value,
                 int(number.value),
-                str(v),
-                str(cls_iri),
+                v.value,
+                cls_iri.value,
                 tests,
-                str(topic_iri),
+                topic_iri.value,
                 tuple(
                     r
                     for r in registry.derivations

@@ -17,7 +17,7 @@ from typing import Any
 from axilla_kg.contract.cases import CaseReader, PatientCase, reader
 from axilla_kg.contract.features import Registry
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.graph.reads import values
+from axilla_kg.graph.reads import texts, values
 from axilla_kg.graph.summary import list_variants, variant_summary
 from axilla_kg.recommend.classify import Classifier, CompiledVariant
 from axilla_kg.recommend.decide import Decider, Open, Row, Table
@@ -369,7 +369,7 @@ class Recommender:
     def procedures(self) -> list[str]:
         """Every procedure name of the graph (what ``--procedure`` and ``audit`` accept)."""
         if self._procedures is None:
-            rows = self.kg.read("procedure-names").rows
+            rows = texts(self.kg.read("procedure-names"))
             self._procedures = sorted(str(r[0]) for r in rows)
         return self._procedures
 

@@ -40,8 +40,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from axilla_kg.errors import AxillaKGError
 from axilla_kg.graph.queries import QueryLibrary
+from axilla_kg.graph.results import Term
 from axilla_kg.graph.sparql_text import QueryRefused, screen
-from axilla_kg.graph.terms import Term
 from axilla_kg.server.fairness import CostBook, query_key
 from axilla_kg.server.formats import Limits, NotAcceptable, negotiate
 from axilla_kg.server.limits import RequestLimits

@@ -26,8 +26,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
+from axilla_kg.graph.results import Term
 from axilla_kg.graph.sparql_text import tokens
-from axilla_kg.graph.terms import Term
 
 #: Seconds on a worker from which a query counts as costly.
 COSTLY_AFTER = 0.2
@@ -48,7 +48,8 @@ def query_key(text: str, bindings: Mapping[str, Term] | None = None) -> str:
             parts.append(token.keyword)
         else:
             parts.append(token.text)
-    bound = sorted((names.get("?" + name, "?" + name), repr(value)) for name, value in (bindings or {}).items())
+    # a term's N-Triples text (str of a pyoxigraph term): escaped, so two terms never share one
+    bound = sorted((names.get("?" + name, "?" + name), str(value)) for name, value in (bindings or {}).items())
     return hashlib.sha256(repr((parts, bound)).encode()).hexdigest()
 
 

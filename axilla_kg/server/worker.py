@@ -48,8 +48,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from axilla_kg.errors import PoolBusy, QueryTimeout, WorkerLost
-from axilla_kg.graph.engines import to_oxigraph
-from axilla_kg.graph.terms import Term
+from axilla_kg.graph.results import Term
 from axilla_kg.sandbox import SandboxUnavailable, forbid_network
 from axilla_kg.server.formats import Limits, serialize_answer
 
@@ -58,7 +57,8 @@ _PING_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Job:
-    """One query for a worker: text, parameter bindings, the negotiated output format, the caps."""
+    """One query for a worker: text, parameter bindings, the negotiated output format, the caps.
+    Pickled to the worker: the bindings are pyoxigraph terms, which pickle as their text and datatype."""
 
     text: str
     bindings: dict[str, Term]
@@ -82,7 +82,7 @@ def answer(store: Any, job: Job) -> Reply:
 
     from axilla_kg.vocab import PREFIXES
 
-    substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in job.bindings.items()} or None
+    substitutions = {ox.Variable(k): v for k, v in job.bindings.items()} or None
     try:
         result = store.query(job.text, prefixes=PREFIXES, substitutions=substitutions, base_iri=job.base_iri)
         return serialize_answer(result, job.fmt, job.limits)
