@@ -5,10 +5,12 @@ the fast-path-equals-HermiT test.
 working tree. For each side a fresh interpreter with that tree first on ``PYTHONPATH`` opens
 :class:`axilla_kg.reasoning.reasoner.CaseQuestions` (*warm-up*: the JVM, loading the case module,
 HermiT's consistency check) and asks the verdicts of ``--cases`` distinct patient cases, one
-``verdicts([case])`` call each, as ``tests/test_fast_path.py`` did, then all of them in one
-``verdicts(cases)`` call (*batched*, as the test now asks them). A case costs 1 + V + (V -
-refuted) satisfiability questions for V variants, so *per question* is the case time divided by
-the questions it asked. The two sides must give the same verdicts (the run fails otherwise).
+``verdicts([case])`` call each, as ``tests/test_fast_path.py`` once did, then all of them in one
+``verdicts(cases)`` call (*batched*, question by question), then once more with those verdicts as
+claims, ``verdicts(cases, claimed)`` (*confirmed*: two reasoner calls per group of cases, as the
+test asks them now; 0 for a tree without claims). A case costs 1 + V + (V - refuted)
+satisfiability questions for V variants, so *per question* is the case time divided by the
+questions it asked. The two sides must give the same verdicts (the run fails otherwise).
 ``--pytest`` also times ``python -m pytest -m slow tests/test_fast_path*.py`` in each tree (the file
 is now split in two), with ``AXILLA_KG_REASONER_CASES`` = ``--pytest-cases``. A measuring tool: it
 asserts no timing.
@@ -35,7 +37,7 @@ from bench_export import REPO, extract
 # Runs inside each tree: prints one JSON object. Cases: every combination of a few fields, then
 # the gold-like values; the same list on both sides (sorted JSON), none contradictory.
 PROBE = r"""
-import json, random, sys, time
+import inspect, json, random, sys, time
 t0 = time.perf_counter()
 from axilla_kg.contract.cases import parse_case
 from axilla_kg.contract.features import shipped_registry
@@ -81,9 +83,15 @@ s = time.perf_counter()
 batched = questions.verdicts(good)
 batched_s = time.perf_counter() - s
 assert [[sorted(t.matched), sorted(t.refuted)] for t in batched] == [v[:2] for v in verdicts if v is not None]
+confirmed_s = None
+if "claimed" in inspect.signature(questions.verdicts).parameters:  # the tree confirms claimed verdicts
+    s = time.perf_counter()
+    confirmed = questions.verdicts(good, batched)
+    confirmed_s = time.perf_counter() - s
+    assert [(t.matched, t.refuted) for t in confirmed] == [(t.matched, t.refuted) for t in batched]
 questions.close()
 print(json.dumps({"import_s": t1 - t0, "warmup_s": t2 - t1, "per_case": per_case, "verdicts": verdicts,
-                  "batched_s": batched_s}))
+                  "batched_s": batched_s, "confirmed_s": confirmed_s}))
 """
 
 
@@ -123,6 +131,8 @@ def summary(result: dict[str, object]) -> dict[str, float]:
         "ms_per_question": round(1000 * total / asked, 3),
         "batched_ms_per_case": round(1000 * float(result["batched_s"]) / len(per_case), 2),  # type: ignore[arg-type]
         "batched_ms_per_question": round(1000 * float(result["batched_s"]) / asked, 3),  # type: ignore[arg-type]
+        # the same cases with their verdicts as claims, confirmed at once (0: the tree cannot)
+        "confirmed_ms_per_case": round(1000 * float(result["confirmed_s"] or 0) / len(per_case), 2),  # type: ignore[arg-type]
         "process_s": round(float(result["process_s"]), 2),  # type: ignore[arg-type]
     }
 
@@ -150,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     for side, row in rows.items():
         print(f"{side:8} " + " ".join(f"{row[k]:>16}" for k in keys))
     ratios = {
-        k: round(rows["before"][k] / rows["after"][k], 1) for k in keys if (rows["after"][k] and "_s" in k) or "ms" in k
+        k: round(rows["before"][k] / rows["after"][k], 1)
+        for k in keys
+        if rows["before"][k] and rows["after"][k] and ("_s" in k or "ms" in k)
     }
     print(f"{'ratio':8} " + " ".join(f"{ratios.get(k, ''):>16}" for k in keys))
     print(f"same verdicts: {'yes' if same else 'NO'}")

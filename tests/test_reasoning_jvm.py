@@ -118,6 +118,74 @@ def test_defined_classes_stand_for_their_expression(tmp_path: Path) -> None:
         session.close()
 
 
+@pytest.mark.slow
+def test_many_questions_at_once(tmp_path: Path) -> None:
+    """A union term, and the two ways of asking many questions in one call: each answer agrees
+    with the questions asked one at a time."""
+    session = HermitSession(_tiny(tmp_path))
+    try:
+        assert session.satisfiable([("urn:t:B", "urn:t:C"), "!urn:t:A"])  # B ⊓ ¬A
+        assert not session.satisfiable(["urn:t:C", ("urn:t:B", "!urn:t:A")])  # C ⊑ A, A ⊓ B = ∅
+        unsatisfiable = [["urn:t:A", "urn:t:B"], ["urn:t:C", "!urn:t:A"], ["urn:t:C", ("urn:t:B", "!urn:t:A")]]
+        assert not any(session.satisfiable(q) for q in unsatisfiable)
+        assert session.none_satisfiable(unsatisfiable)
+        assert not session.none_satisfiable([*unsatisfiable, ["urn:t:A", "!urn:t:B"]])
+        satisfiable = [["urn:t:A", "!urn:t:B"], ["urn:t:C"], ["urn:t:B"], ["!urn:t:A", "!urn:t:B"]]
+        assert all(session.satisfiable(q) for q in satisfiable)
+        assert session.all_satisfiable(satisfiable)
+        assert not session.all_satisfiable([*satisfiable, ["urn:t:C", "urn:t:B"]])
+        assert session.none_satisfiable([]) and session.all_satisfiable([])
+        with pytest.raises(HermitError, match="not a class: urn:t:Fresh"):
+            session.none_satisfiable([["urn:t:A"], ["urn:t:Fresh"]])
+    finally:
+        session.close()
+
+
+#: o is the only thing p points to from one element at most (p is inverse-functional), and X is
+#: "p to o": X ⊓ A and X ⊓ ¬A are each satisfiable, but not by two elements of one model
+SHARED_VALUE = f"""\
+{TINY}<urn:t:o> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#NamedIndividual> .
+<urn:t:p> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#ObjectProperty> .
+<urn:t:p> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#InverseFunctionalProperty> .
+<urn:t:X> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Class> .
+<urn:t:X> <http://www.w3.org/2002/07/owl#equivalentClass> _:r .
+_:r <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Restriction> .
+_:r <http://www.w3.org/2002/07/owl#onProperty> <urn:t:p> .
+_:r <http://www.w3.org/2002/07/owl#hasValue> <urn:t:o> .
+"""
+
+
+@pytest.mark.slow
+def test_all_satisfiable_says_no_when_witnesses_meet_at_a_named_individual(tmp_path: Path) -> None:
+    """Why a "no" from ``all_satisfiable`` proves nothing about a single question (and callers
+    split the group): two witnesses that must both point to the one named individual o."""
+    path = tmp_path / "shared.nt"
+    path.write_text(SHARED_VALUE, encoding="utf-8")
+    session = HermitSession(path)
+    try:
+        assert session.satisfiable(["urn:t:X", "urn:t:A"]) and session.satisfiable(["urn:t:X", "!urn:t:A"])
+        assert session.all_satisfiable([["urn:t:X", "urn:t:A"]])
+        assert not session.all_satisfiable([["urn:t:X", "urn:t:A"], ["urn:t:X", "!urn:t:A"]])
+    finally:
+        session.close()
+
+
+@pytest.mark.slow
+def test_entailed_types_of_a_named_individual(tmp_path: Path) -> None:
+    """i : C entails i : A and i : ¬B; neither B nor ¬A."""
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    path = tmp_path / "abox.nt"
+    path.write_text(TINY + f"<urn:t:i> {rdf_type} <urn:t:C> .\n", encoding="utf-8")
+    session = HermitSession(path)
+    try:
+        assert session.entailed("urn:t:i", "urn:t:A") and session.entailed("urn:t:i", "!urn:t:B")
+        assert not session.entailed("urn:t:i", "urn:t:B") and not session.entailed("urn:t:i", "!urn:t:A")
+        with pytest.raises(HermitError, match="not an individual"):
+            session.entailed("urn:t:j", "urn:t:A")
+    finally:
+        session.close()
+
+
 _UNDER_BARRIER = """
 import socket, sys
 from pathlib import Path

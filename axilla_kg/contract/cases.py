@@ -257,12 +257,12 @@ class CaseReader:
         for rule in self.derivations:
             if not all(c.holds(given.get(c.field)) for c in rule.conditions):
                 continue
-            reasons = ", ".join(f"{c.field} {_shown(_plain(given[c.field]))}" for c in rule.conditions)
             stated = given.get(rule.feature)
             if stated is not None and stated != rule.value:
-                raise CaseError(rule.feature, f"{_shown(stated)} contradicts {reasons} ({rule.label})")
+                raise CaseError(rule.feature, f"{_shown(stated)} contradicts {_reasons(rule, given)} ({rule.label})")
             earlier = derived.get(rule.feature)
             if earlier is not None and earlier[0] != rule.value:  # pragma: no cover - the shipped rules exclude it
+                reasons = _reasons(rule, given)
                 raise CaseError(rule.feature, f"the facts {reasons} and those of '{earlier[1].label}' contradict")
             derived[rule.feature] = (rule.value, rule)
         out = []
@@ -305,3 +305,9 @@ def parse_case(data: Any, registry: Registry | None = None) -> PatientCase:
 def loads_case(text: str | bytes, registry: Registry | None = None) -> PatientCase:
     """Decode and validate one case from JSON text (numbers decoded exactly, as Decimal)."""
     return reader(registry).loads(text)
+
+
+def _reasons(rule: Derivation, given: dict[str, Any]) -> str:
+    """The facts a derivation rule read, as an error message names them (built only for an error:
+    batch mode reads a case per new class of case)."""
+    return ", ".join(f"{c.field} {_shown(_plain(given[c.field]))}" for c in rule.conditions)

@@ -7,18 +7,29 @@ OWL API and HermiT classes of owlready2's HermiT jar, in the process's one JVM
 then a question is a ``Reasoner.isSatisfiable`` call (milliseconds), not a process.
 
 A *term* of a question is a class IRI (a class of the ontology, or one defined by :meth:`define`)
-or ``"!"`` + IRI for its complement. An IRI that is neither is an error: a fresh class would make
-every question "satisfiable".
+or ``"!"`` + IRI for its complement, or a tuple of such terms for their union. An IRI that is
+neither is an error: a fresh class would make every question "satisfiable". A *question* is a
+list of terms, standing for their intersection.
+
+Many questions can be asked at once where only "all of them" is wanted
+(:meth:`HermitSession.none_satisfiable`, :meth:`HermitSession.all_satisfiable`): a yes proves the
+answer of every question, by logic alone; a no says only that some question differs, and the
+caller asks again in smaller groups.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from axilla_kg.errors import HermitError
 from axilla_kg.reasoning import jvm
+
+#: a class IRI, ``"!"`` + a class IRI (its complement), or a tuple of those (their union)
+Term: TypeAlias = str | tuple[str, ...]
+#: the individuals :meth:`HermitSession.all_satisfiable` asserts (never a name of the ontology)
+WITNESS_NS = "urn:axilla-kg:witness:"
 
 
 def load_ontology(path: Path) -> tuple[Any, Any]:
@@ -75,21 +86,56 @@ class HermitSession:
         self.defined = found
         return len(found)
 
-    def satisfiable(self, terms: Sequence[str]) -> bool:
+    def satisfiable(self, terms: Sequence[Term]) -> bool:
         """Whether the intersection of ``terms`` is satisfiable with respect to the ontology."""
-        import java.util
+        return bool(self.reasoner.isSatisfiable(self._question(terms)))
 
-        if not terms:
-            raise HermitError("a satisfiability question needs at least one term")
-        expressions = java.util.HashSet()
-        for token in terms:
-            expressions.add(self._term(token))
-        question = (
-            expressions.iterator().next()
-            if expressions.size() == 1
-            else self.factory.getOWLObjectIntersectionOf(expressions)
-        )
-        return bool(self.reasoner.isSatisfiable(question))
+    def none_satisfiable(self, questions: Sequence[Sequence[Term]]) -> bool:
+        """Whether every question is unsatisfiable, asked as one: their union is unsatisfiable
+        exactly when each of them is. (HermiT refutes the branches of one union in one tableau,
+        many times faster than one question each.)"""
+        if not questions:
+            return True
+        return not self.reasoner.isSatisfiable(self._union([self._question(q) for q in questions]))
+
+    def all_satisfiable(self, questions: Sequence[Sequence[Term]]) -> bool:
+        """True only if every question is satisfiable, checked at once: the ontology plus one fresh
+        individual asserted into each question's class is consistent, and a model of that puts an
+        element into each class. False when a question is unsatisfiable, or when the classes,
+        each satisfiable, cannot all have elements in one model (fresh individuals can still meet
+        through the ontology's named individuals): the caller then asks in smaller groups."""
+        if not questions:
+            return True
+        import java.util
+        from org.semanticweb.HermiT import Configuration, Reasoner
+        from org.semanticweb.owlapi.model import IRI
+
+        manager = self.ontology.getOWLOntologyManager()
+        copy = manager.createOntology(self.ontology.getAxioms())
+        try:
+            assertions = java.util.HashSet()
+            for k, question in enumerate(questions):
+                witness = IRI.create(f"{WITNESS_NS}{k}")
+                if self.ontology.containsIndividualInSignature(witness):
+                    raise HermitError(f"the ontology already names the individual {WITNESS_NS}{k}")
+                individual = self.factory.getOWLNamedIndividual(witness)
+                assertions.add(self.factory.getOWLClassAssertionAxiom(self._question(question), individual))
+            manager.addAxioms(copy, assertions)
+            reasoner = Reasoner(Configuration(), copy)
+            try:
+                return bool(reasoner.isConsistent())
+            finally:
+                reasoner.dispose()
+        finally:
+            manager.removeOntology(copy)
+
+    def entailed(self, individual: str, term: Term) -> bool:
+        """Whether the ontology entails that its named ``individual`` is in ``term``'s class."""
+        java_iri = self._iri(individual)
+        if not self.ontology.containsIndividualInSignature(java_iri):
+            raise HermitError(f"not an individual of the ontology: {individual}")
+        named = self.factory.getOWLNamedIndividual(java_iri)
+        return bool(self.reasoner.isEntailed(self.factory.getOWLClassAssertionAxiom(self._term(term), named)))
 
     def close(self) -> None:
         """Free HermiT's structures (the JVM stays up for the next question)."""
@@ -101,7 +147,32 @@ class HermitSession:
 
         return IRI.create(iri)
 
-    def _term(self, token: str) -> Any:
+    def _question(self, terms: Sequence[Term]) -> Any:
+        """The intersection of ``terms`` as one class expression."""
+        if not terms:
+            raise HermitError("a satisfiability question needs at least one term")
+        import java.util
+
+        expressions = java.util.HashSet()
+        for token in terms:
+            expressions.add(self._term(token))
+        if expressions.size() == 1:
+            return expressions.iterator().next()
+        return self.factory.getOWLObjectIntersectionOf(expressions)
+
+    def _union(self, expressions: Sequence[Any]) -> Any:
+        import java.util
+
+        members = java.util.HashSet()
+        for expression in expressions:
+            members.add(expression)
+        return members.iterator().next() if members.size() == 1 else self.factory.getOWLObjectUnionOf(members)
+
+    def _term(self, token: Term) -> Any:
+        if isinstance(token, tuple):
+            if not token:
+                raise HermitError("an empty union is not a term")
+            return self._union([self._term(member) for member in token])
         negated = token.startswith("!")
         iri = token[1:] if negated else token
         expression = self.defined.get(iri)

@@ -12,7 +12,7 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from axilla_kg.graph import engines
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.reads import read, texts
 from axilla_kg.reasoning import jvm
-from axilla_kg.reasoning.hermit import HermitError, HermitSession
+from axilla_kg.reasoning.hermit import HermitError, HermitSession, Term
 from axilla_kg.reasoning.jvm import java_available
 from axilla_kg.resources import ontology_dir, ontology_files
 
@@ -252,6 +252,47 @@ def realise_cases(
     return results
 
 
+def entailed_case_types(cases: Sequence[PatientCase], *, extra: Sequence[str | Path] = ()) -> list[CaseTypes]:
+    """The entailments :func:`realise_cases` reads off a realisation, asked directly: the cases as
+    individuals (:func:`case_ntriples`, one ABox over the case module, as there), and for each
+    case individual *a* and variant class V whether HermiT entails V(a) (matched) and ¬V(a)
+    (refuted), an instance check each in the process's JVM.
+
+    The same entailments as realising against the complement classes (*a* is an instance of a
+    class ≡ ¬V exactly when ¬V(a) is entailed) without what makes that slow: a helper class ≡ ¬V
+    is a disjunction on every individual of the module, and the realisation classifies every one
+    of them against every helper (minutes for a handful of cases)."""
+    _require("hermit")
+    paths = [ontology_dir() / name for name in CASE_MODULE] + [Path(p) for p in extra]
+    registry = Registry.from_graph(KnowledgeGraph.load(extra))
+    variants = dict(sorted(_variant_classes(list(ontology_files()) + [Path(p) for p in extra]).items()))
+    iris = [f"{CASE_NS}{k}" for k in range(len(cases))]
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        nt = Path(tmp) / "cases.nt"
+        merged_ntriples(paths, nt)
+        lines = [line for case, iri in zip(cases, iris, strict=True) for line in case_ntriples(case, iri, registry)]
+        with nt.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        try:
+            session = HermitSession(nt)
+        except jvm.JavaUnavailable as exc:
+            raise ReasonerUnavailable(f"the case entailments: {exc}") from None
+        try:
+            if not session.consistent():
+                raise InconsistentGraphError(f"the graph with cases 0-{len(cases) - 1} is inconsistent")
+            return [
+                CaseTypes(
+                    {v for cls, v in variants.items() if session.entailed(iri, cls)},
+                    {v for cls, v in variants.items() if session.entailed(iri, "!" + cls)},
+                )
+                for iri in iris
+            ]
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        finally:
+            session.close()
+
+
 def classify_cases(
     cases: Sequence[PatientCase],
     *,
@@ -267,6 +308,17 @@ def classify_cases(
 
 #: the case classes CaseQuestions defines, one namespace per definitions batch
 CASE_CLASS_NS = "urn:axilla-kg:case-class:"
+#: claims confirmed together (two reasoner calls); a larger group costs more than linearly
+CONFIRM_GROUP = 250
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A claimed verdict on one case, with the IRI of the case's class in the current batch."""
+
+    case: PatientCase
+    iri: str
+    types: CaseTypes
 
 
 class CaseQuestions:
@@ -287,7 +339,8 @@ class CaseQuestions:
     names, so each gets the entailments it would get alone as long as that ABox is consistent —
     it raises otherwise, and so does this class for a case whose class is unsatisfiable. Its
     helper classes ≡ ¬V only name new classes, which changes no entailment about the others.
-    ``tests/test_fast_path_reference.py`` checks the two agree on a fixed set of cases.
+    ``tests/test_fast_path_reference.py`` checks this class against those entailments
+    (:func:`entailed_case_types`, the same ABox asked by instance checks) on a fixed set of cases.
 
     Why not the realisation: HermiT realises individuals against complement classes slowly (¬V
     becomes a disjunction on every individual: about 4-9 s per case here), and classifying
@@ -296,6 +349,22 @@ class CaseQuestions:
     loads the case module once and is asked ``isSatisfiable`` directly: about 21 questions per
     distinct case (C itself, C ⊓ V per variant, and C ⊓ ¬V only where V is not refuted), a
     millisecond or two each.
+
+    Given a claimed verdict per case (the fast path's answers, in the tests), HermiT is asked to
+    confirm the claims of up to :data:`CONFIRM_GROUP` cases in two calls instead of answering ~30
+    questions per case (:meth:`_confirmed` lists the questions): every question that must be
+    unsatisfiable goes into one union (unsatisfiable exactly when each is), and every question
+    that must be satisfiable gets a fresh individual in one ABox (consistent only if each is
+    satisfiable). A confirmation is a proof by HermiT, by logic alone; a claim it does not confirm
+    is never taken: its case is asked question by question. So the verdict returned does not
+    depend on the claim, only the time does (``tests/test_fast_path_reference.py`` plants wrong
+    claims). The witnesses of different cases share no names but the ontology's value individuals
+    (hasValue and oneOf name them), so in principle they could meet there; the case module has no
+    inverse properties, no universal or cardinality restrictions other than the functionality of
+    the case's own properties, and its value individuals are pairwise different, so nothing flows
+    from one witness through a value back to another, and in practice every group of right claims
+    is confirmed at once (the tests count it). Were that to fail, the group is split in halves
+    down to single cases: slower, never a different answer.
     """
 
     def __init__(self, extra: Sequence[str | Path] = ()) -> None:
@@ -305,6 +374,9 @@ class CaseQuestions:
         self._folder = Path(self._tmp.name)
         self._session: HermitSession | None = None
         self._batches = 0
+        #: distinct cases so far whose claimed verdict HermiT confirmed / that were asked question by question
+        self.confirmed = 0
+        self.asked = 0
         try:
             self.registry = Registry.from_graph(KnowledgeGraph.load(extra))
             # variant class IRI -> variant IRI, in a fixed order
@@ -338,8 +410,13 @@ class CaseQuestions:
             session.close()
         self._tmp.cleanup()
 
-    def verdicts(self, cases: Sequence[PatientCase]) -> list[CaseTypes]:
-        """Per case, the variants HermiT entails it is in (matched) and not in (refuted)."""
+    def verdicts(self, cases: Sequence[PatientCase], claimed: Sequence[CaseTypes] | None = None) -> list[CaseTypes]:
+        """Per case, the variants HermiT entails it is in (matched) and not in (refuted).
+
+        ``claimed`` (one per case, e.g. the fast path's answers) changes which questions are asked,
+        never the answer: HermiT confirms the claims of many cases at once (:meth:`_confirmed`),
+        and a case whose claim it does not confirm is asked its questions one by one, as without
+        a claim."""
         unique = list(dict.fromkeys(cases))
         self._batches += 1
         iris = {case: f"{CASE_CLASS_NS}{self._batches}:{k}" for k, case in enumerate(unique)}
@@ -349,18 +426,96 @@ class CaseQuestions:
         if defined != len(unique):
             raise AxillaKGError(f"HermiT read {defined} case classes, expected {len(unique)}")
         found: dict[PatientCase, CaseTypes] = {}
+        if claimed is not None:
+            claims = self._claims(cases, claimed, iris)
+            for start in range(0, len(claims), CONFIRM_GROUP):
+                for claim in self._confirmed(claims[start : start + CONFIRM_GROUP]):
+                    found[claim.case] = claim.types
+                    self.confirmed += 1
         for case, iri in iris.items():
-            if not self._satisfiable(iri):
-                raise InconsistentGraphError(f"the case {json.dumps(case.to_json())} contradicts the graph")
-            matched: set[str] = set()
-            refuted: set[str] = set()
-            for cls, variant in self.variants.items():
-                if not self._satisfiable(iri, cls):
-                    refuted.add(variant)
-                elif not self._satisfiable(iri, "!" + cls):
-                    matched.add(variant)
-            found[case] = CaseTypes(matched, refuted)
+            if case not in found:
+                found[case] = self._asked(case, iri)
+                self.asked += 1
         return [CaseTypes(set(found[c].matched), set(found[c].refuted)) for c in cases]
+
+    def _asked(self, case: PatientCase, iri: str) -> CaseTypes:
+        """HermiT's verdict on one case, a question at a time: C, then C ⊓ V per variant, and
+        C ⊓ ¬V where V is not refuted."""
+        if not self._satisfiable(iri):
+            raise InconsistentGraphError(f"the case {json.dumps(case.to_json())} contradicts the graph")
+        matched: set[str] = set()
+        refuted: set[str] = set()
+        for cls, variant in self.variants.items():
+            if not self._satisfiable(iri, cls):
+                refuted.add(variant)
+            elif not self._satisfiable(iri, "!" + cls):
+                matched.add(variant)
+        return CaseTypes(matched, refuted)
+
+    def _claims(
+        self, cases: Sequence[PatientCase], claimed: Sequence[CaseTypes], iris: dict[PatientCase, str]
+    ) -> list[_Claim]:
+        """The claims worth confirming: about known variants, none both matched and refuted, and
+        one claim per case (a case claimed two ways is asked its questions)."""
+        if len(claimed) != len(cases):
+            raise AxillaKGError(f"{len(claimed)} claimed verdicts for {len(cases)} cases")
+        known = set(self.variants.values())
+        by_case: dict[PatientCase, CaseTypes | None] = {}
+        for case, claim in zip(cases, claimed, strict=True):
+            usable = claim.matched | claim.refuted <= known and not claim.matched & claim.refuted
+            seen = by_case.get(case, claim)
+            same = seen is not None and (seen.matched, seen.refuted) == (claim.matched, claim.refuted)
+            by_case[case] = claim if usable and same else None
+        return [_Claim(case, iris[case], claim) for case, claim in by_case.items() if claim is not None]
+
+    def _confirmed(self, claims: list[_Claim]) -> list[_Claim]:
+        """The claims HermiT confirms, asked together and, where a group is not
+        confirmed, in halves down to single cases.
+
+        A claim (M matched, R refuted, the other variants candidates) is HermiT's verdict on case
+        class C exactly when C ⊓ ⊔R, and C ⊓ ⊔{¬V | V ∈ M}, are unsatisfiable (every V in R
+        refuted, every V in M matched), and C ⊓ V and C ⊓ ¬V are satisfiable for every candidate
+        V (neither), or C itself when there is no candidate (C satisfiable, so nothing is both
+        matched and refuted). A group is confirmed by two reasoner calls: the union of all its
+        unsatisfiable questions is unsatisfiable (:meth:`HermitSession.none_satisfiable`), and
+        one model holds a witness of every satisfiable question
+        (:meth:`HermitSession.all_satisfiable`). Both are proofs of every claim of the group; a
+        failure proves nothing, so the group is split."""
+        if not claims:
+            return []
+        satisfiable: list[list[Term]] = []
+        unsatisfiable: list[list[Term]] = []
+        for claim in claims:
+            yes, no = self._claim_questions(claim)
+            satisfiable += yes
+            unsatisfiable += no
+        session = self._hermit()
+        try:
+            confirmed = session.none_satisfiable(unsatisfiable) and session.all_satisfiable(satisfiable)
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        if confirmed:
+            return claims
+        if len(claims) == 1:
+            return []
+        half = len(claims) // 2
+        return self._confirmed(claims[:half]) + self._confirmed(claims[half:])
+
+    def _claim_questions(self, claim: _Claim) -> tuple[list[list[Term]], list[list[Term]]]:
+        """(the questions that must be satisfiable, those that must not) for ``claim`` to be
+        HermiT's verdict (see :meth:`_confirmed`)."""
+        matched, refuted = claim.types.matched, claim.types.refuted
+        candidates = [cls for cls, v in self.variants.items() if v not in matched and v not in refuted]
+        satisfiable: list[list[Term]] = [[claim.iri, cls] for cls in candidates]
+        satisfiable += [[claim.iri, "!" + cls] for cls in candidates]
+        if not candidates:
+            satisfiable.append([claim.iri])
+        unsatisfiable: list[list[Term]] = []
+        if refuted:
+            unsatisfiable.append([claim.iri, tuple(cls for cls, v in self.variants.items() if v in refuted)])
+        if matched:
+            unsatisfiable.append([claim.iri, tuple("!" + cls for cls, v in self.variants.items() if v in matched)])
+        return satisfiable, unsatisfiable
 
     def _write_definitions(self, iris: dict[PatientCase, str], target: Path) -> None:
         """One ``owl:equivalentClass`` per case: its case class (see the class docstring)."""
@@ -451,21 +606,26 @@ class ClassRelations:
 def class_relations(
     classes: Sequence[str], extra: Sequence[str | Path] = (), reasoner: str = "hermit", *, subsumption: bool = True
 ) -> ClassRelations:
-    """Test every pair of ``classes`` for overlap and containment, in one reasoner call.
+    """Test every pair of ``classes`` for overlap and containment.
 
-    Both questions become satisfiability of helper classes, read back from owl:Nothing only:
-    a pair is disjoint when A ⊓ B is unsatisfiable, and A ⊑ B when A ⊓ ¬B is. (Reading the
-    class hierarchy owlready2 rebuilds from HermiT's output missed subsumptions whenever a
-    helper class was equivalent to one of the pair.)
+    Both questions are satisfiability: a pair is disjoint when A ⊓ B is unsatisfiable, and A ⊑ B
+    when A ⊓ ¬B is (A itself satisfiable). HermiT answers in the process's JVM
+    (:func:`_hermit_relations`); Pellet through owlready2, in one reasoner call that classifies a
+    helper class per question and reads back which are owl:Nothing. (Reading the class hierarchy
+    owlready2 rebuilds missed subsumptions whenever a helper class was equivalent to one of the
+    pair.)
     """
     _require(reasoner)
-    import owlready2
-
     started = time.perf_counter()
     # derived triples are left out: they must not feed back into their own derivation
     paths = list(ontology_files(include_inferred=False)) + [Path(p) for p in extra]
     ordered = sorted(classes)
     pairs = [(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :]]
+    if reasoner == "hermit":
+        unsatisfiable, subsumptions = _hermit_relations(paths, ordered, pairs, subsumption=subsumption)
+        return ClassRelations(unsatisfiable, subsumptions, time.perf_counter() - started)
+    import owlready2
+
     lines: list[str] = []
     both: dict[tuple[str, str], str] = {}
     only_first: dict[tuple[str, str], str] = {}  # a and not b: unsatisfiable exactly when a is under b
@@ -487,6 +647,98 @@ def class_relations(
     unsatisfiable = {pair for pair, iri in both.items() if iri in unsat_iris}
     subsumptions = {pair for pair, iri in only_first.items() if iri in unsat_iris and pair[0] not in unsat_iris}
     return ClassRelations(unsatisfiable, subsumptions, time.perf_counter() - started)
+
+
+def _hermit_relations(
+    paths: Sequence[Path], classes: Sequence[str], pairs: Sequence[tuple[str, str]], *, subsumption: bool
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(the disjoint pairs, the subsumptions (A, B) for A ⊑ B) as HermiT answers them in the
+    process's JVM, with few reasoner calls where most answers are alike:
+
+    - the unsatisfiable classes: one call when there is none (one model with an element of each),
+      else one question per class;
+    - the disjoint pairs (most pairs, here): the union of a group's intersections is
+      unsatisfiable exactly when each is, so a group is asked at once and split in halves where
+      some pair overlaps, down to the single pairs;
+    - containment only where the pair overlaps: A ⊑ B with A satisfiable means A ⊓ B = A is
+      satisfiable, so a disjoint pair has none (A ⊓ ¬B and B ⊓ ¬A asked for the others)."""
+    for iri in classes:
+        _plain_iri(iri)
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        nt = Path(tmp) / "graph.nt"
+        merged_ntriples(paths, nt)
+        try:
+            session = HermitSession(nt)
+        except jvm.JavaUnavailable as exc:
+            raise ReasonerUnavailable(f"the class questions: {exc}") from None
+        try:
+            if not session.consistent():
+                raise InconsistentGraphError("the graph is inconsistent")
+            empty: set[str] = set()
+            if not session.all_satisfiable([[c] for c in classes]):
+                empty = {c for c in classes if not session.satisfiable([c])}
+
+            def disjoint(group: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+                if not group or session.none_satisfiable([list(p) for p in group]):
+                    return list(group)
+                if len(group) == 1:
+                    return []
+                half = len(group) // 2
+                return disjoint(group[:half]) + disjoint(group[half:])
+
+            unsatisfiable = set(disjoint(pairs))
+            subsumptions: set[tuple[str, str]] = set()
+            for a, b in (p for p in pairs if p not in unsatisfiable) if subsumption else ():
+                for x, y in ((a, b), (b, a)):
+                    if x not in empty and not session.satisfiable([x, "!" + y]):
+                        subsumptions.add((x, y))
+            return unsatisfiable, subsumptions
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        finally:
+            session.close()
+
+
+def satisfiable_pairs(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    extra: Sequence[str | Path] = (),
+    claimed: Collection[tuple[str, str]] | None = None,
+) -> set[tuple[str, str]]:
+    """The pairs (A, B) of ``pairs`` whose intersection A ⊓ B HermiT finds satisfiable, over the
+    graph :func:`class_relations` reads (asserted triples plus ``extra``), asked in the process's
+    JVM instead of classifying a helper class per pair in a reasoner process.
+
+    ``claimed`` (the pairs expected to be satisfiable) changes the questions, never the answer:
+    HermiT confirms the whole claim in two calls, one model holding an element of every claimed
+    intersection (:meth:`HermitSession.all_satisfiable`) and the union of the other
+    intersections unsatisfiable (:meth:`HermitSession.none_satisfiable`), a proof of every
+    pair's answer; otherwise every pair is asked on its own."""
+    _require("hermit")
+    for pair in pairs:
+        for iri in pair:
+            _plain_iri(iri)
+    paths = list(ontology_files(include_inferred=False)) + [Path(p) for p in extra]
+    with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
+        nt = Path(tmp) / "graph.nt"
+        merged_ntriples(paths, nt)
+        try:
+            session = HermitSession(nt)
+        except jvm.JavaUnavailable as exc:
+            raise ReasonerUnavailable(f"the class questions: {exc}") from None
+        try:
+            if not session.consistent():
+                raise InconsistentGraphError("the graph is inconsistent")
+            if claimed is not None:
+                yes = [p for p in pairs if p in claimed]
+                no = [p for p in pairs if p not in claimed]
+                if session.all_satisfiable([list(p) for p in yes]) and session.none_satisfiable([list(p) for p in no]):
+                    return set(yes)
+            return {p for p in pairs if session.satisfiable(list(p))}
+        except HermitError as exc:
+            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+        finally:
+            session.close()
 
 
 def _helper_class(lines: list[str], iri: str, a: str, b: str, *, negate_second: bool) -> str:

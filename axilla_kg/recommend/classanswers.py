@@ -21,6 +21,7 @@ know), every class is answered through :meth:`Recommender.recommend` instead, sl
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 from collections.abc import Callable
@@ -41,6 +42,8 @@ REF = "ref"
 CASE_HEAD = b'"case":{'
 #: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
 MAX_PARTS = 20_000
+#: next-question scores remembered (over all open sets) before they are cleared with the open sets
+MAX_SCORES = 50_000
 PROBES = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
@@ -71,6 +74,25 @@ class _TopicAnswer:
     candidates: bytes  # its candidates' JSON entries, comma-separated
     nearest: bytes  # its nearest variants' JSON entries (none when it has a match or a candidate)
     open: tuple[Status, ...]  # its candidates' statuses (what decided answers and the next question need)
+    #: a number per (matched, open) (shares that open the same variants have the same one): a class's
+    #: open variants are interned per tuple of these
+    uid: int = 0
+
+
+@dataclass
+class _OpenSet:
+    """One set of open variants (matches and candidates), with all that does not depend on the
+    class beyond it, computed once: the :class:`Open` list the decider takes, the decided answers'
+    JSON, the fields a next question may ask and their remembered scores."""
+
+    variants: Variants
+    opened: list[Open]
+    decided: bytes = b""
+    wanted: frozenset[str] = frozenset()
+    plan: list[tuple[str, Callable[[Key], Any]]] | None = None  # None: not planned yet
+    #: (field, classes its score reads) -> [score, question JSON (or the function that builds it)],
+    #: None: not asked
+    scores: dict[tuple[Any, ...], list[Any] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,14 +148,19 @@ class ClassAnswers:
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
         self.order = {name: i for i, name in enumerate(self.names)}
         self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
-        #: assumed, matches (and conflicts), needs, decided, next question
-        self.parts: list[dict[Any, bytes]] = [{}, {}, {}, {}, {}]
+        #: assumed, matches (and conflicts), needs
+        self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
         self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
-        #: open variants -> the fields a next question may ask, each with what its score reads
-        self.plans: dict[Variants, list[tuple[str, Callable[[Key], Any]]]] = {}
-        #: (open variants, field, classes its score reads) -> (score, question JSON), None: not asked
-        self.scores: dict[tuple[Any, ...], tuple[Any, bytes] | None] = {}
+        #: the topics' shares (their ``uid``) -> the open variants they make; and by the variants
+        self.open_sets: dict[tuple[int, ...], _OpenSet] = {}
+        self.by_variants: dict[Variants, _OpenSet] = {}
+        self.uids: dict[Variants, int] = {}  # a topic's (matched, open) -> its uid
+        #: the :class:`Open` of a matching variant, and of a candidate's status (by the status's id)
+        self.matched_opens: dict[int, Open] = {}
+        self.candidate_opens: dict[int, tuple[Status, Open]] = {}
+        self.uid_count = itertools.count()
+        self.scored = 0  # scores remembered in all open sets (bounded by MAX_SCORES)
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True
         self.compiled = self.check(PROBES)
@@ -168,8 +195,8 @@ class ClassAnswers:
             *self.parts,
             self.items,
             self.combinations,
-            self.plans,
-            self.scores,
+            self.open_sets,
+            self.by_variants,
             *self.memos,
         ]
         for cache in caches:
@@ -245,14 +272,14 @@ class ClassAnswers:
                     topic.by_class.clear()
                 topic.by_class[seen] = found
             topics.append(found)
-        matched: tuple[int, ...] = ()
-        candidates: tuple[Status, ...] = ()
         needs = 0
         for answer in topics:
-            matched += answer.matched
-            candidates += answer.open
             needs |= answer.needs
-        variants, parts = (matched, candidates), self.parts
+        parts = self.parts
+        opens = self.open_sets.get(tuple([answer.uid for answer in topics]))
+        if opens is None:
+            opens = self._open_set(topics)
+        matched = opens.variants[0]
         facts = self.assumed_classes(key)
         assumed = parts[0].get(facts)
         if assumed is None:
@@ -260,13 +287,13 @@ class ClassAnswers:
                 case = self._case(key)
             reading: PatientCase = case
             assumed = self._part(0, facts, lambda _: self._assumed(reading))
-        question = self._next_question(variants, key, case)
+        question = self._next_question(opens, key, case)
         return b"".join(
             (
                 b"},",
                 assumed,
                 b',"decided":',
-                parts[3].get(variants) or self._part(3, variants, self._decided),
+                opens.decided,
                 b',"next_question":',
                 question,
                 b',"matches":',
@@ -310,7 +337,13 @@ class ClassAnswers:
         entries = ",".join(self._item("candidate", status[1], (status[3],)) for status in candidates)
         # nearest: only for a topic where nothing matches and nothing could match with more facts
         nearest = self._nearest_in(tuple(misses)) if misses and not matched and not candidates else ""
-        return _TopicAnswer(matched, needs, entries.encode(), nearest.encode(), tuple(candidates))
+        opened = (matched, tuple(candidates))
+        uid = self.uids.get(opened)
+        if uid is None:
+            if len(self.uids) >= MAX_PARTS:  # (a cleared uid is never given again: the count goes on)
+                self.uids.clear()
+            uid = self.uids[opened] = next(self.uid_count)
+        return _TopicAnswer(matched, needs, entries.encode(), nearest.encode(), opened[1], uid)
 
     def _part(self, kind: int, key: Any, render: Callable[[Any], bytes]) -> bytes:
         part = self.parts[kind]
@@ -371,52 +404,80 @@ class ClassAnswers:
         left out), as :mod:`axilla_kg.recommend.decide` takes them."""
         superseded = self.recommender.superseded
         matched, candidates = variants
-        out = [Open(self.variants[j].variant, "match") for j in matched]
+        out = []
+        for j in matched:
+            found = self.matched_opens.get(j)
+            if found is None:
+                found = self.matched_opens[j] = Open(self.variants[j].variant, "match")
+            out.append(found)
+        opens = self.candidate_opens
         for status in candidates:
-            v = self.variants[status[1]].variant
-            out.append(Open(v, "candidate", status[4]))
+            known = opens.get(id(status))
+            if known is None or known[0] is not status:  # (the status is kept with it: its id stays its own)
+                if len(opens) >= MAX_PARTS:
+                    opens.clear()
+                known = opens[id(status)] = (status, Open(self.variants[status[1]].variant, "candidate", status[4]))
+            out.append(known[1])
         return [o for o in out if o.variant.topic_iri not in superseded]
 
-    def _decided(self, variants: tuple[tuple[int, ...], tuple[Status, ...]]) -> bytes:
-        decided, _ = self.recommender.decider.decided(self._open(variants))
-        return _encode(decided).encode()
+    def _open_set(self, topics: list[_TopicAnswer]) -> _OpenSet:
+        """The open variants of the topics' shares, interned: a new tuple of shares that makes open
+        variants met before finds their :class:`_OpenSet` (and its scores) again."""
+        matched: tuple[int, ...] = ()
+        candidates: tuple[Status, ...] = ()
+        for answer in topics:
+            matched += answer.matched
+            candidates += answer.open
+        variants = (matched, candidates)
+        if len(self.open_sets) >= MAX_PARTS or self.scored >= MAX_SCORES:
+            self.open_sets.clear()
+            self.by_variants.clear()
+            self.scored = 0
+        by_variants = self.by_variants.get(variants)
+        if by_variants is None:
+            decider = self.recommender.decider
+            opened = self._open(variants)
+            decided, _ = decider.decided(opened)
+            by_variants = _OpenSet(variants, opened, _encode(decided).encode(), decider.wanted(opened))
+            self.by_variants[variants] = by_variants
+        self.open_sets[tuple([answer.uid for answer in topics])] = by_variants
+        return by_variants
 
-    def _next_question(self, variants: Variants, key: Key, case: PatientCase | None) -> bytes:
+    def _next_question(self, opens: _OpenSet, key: Key, case: PatientCase | None) -> bytes:
         """The next question (JSON) as :meth:`Decider.next_question` asks it, from each askable
         field's score remembered per open variants and the classes of the fields that scoring reads
         (:attr:`Decider.reads`): a new class of case mostly finds every score known."""
-        plan = self.plans.get(variants)
+        plan = opens.plan
         if plan is None:
-            if len(self.plans) >= MAX_PARTS:
-                self.plans.clear()
             if case is None:
                 case = self._case(key)
-            plan = self.plans[variants] = self._plan(variants, case)
-        best: tuple[Any, bytes] | None = None
-        scores = self.scores
+            plan = opens.plan = self._plan(opens, case)
+        best: list[Any] | None = None
+        scores = opens.scores
         for name, reads in plan:
-            asked = (variants, name, reads(key))
+            asked = (name, reads(key))
             if asked in scores:
                 found = scores[asked]
             else:
-                if len(scores) >= MAX_PARTS:
-                    scores.clear()
                 if case is None:
                     case = self._case(key)
-                decider = self.recommender.decider
-                opened = self._open(variants)
-                scored = decider.field_question(case, opened, name, decider.wanted(opened))
-                found = scores[asked] = None if scored is None else (scored[0], _encode(scored[1]).encode())
+                scored = self.recommender.decider.field_score(case, opens.opened, name, opens.wanted)
+                found = scores[asked] = None if scored is None else [scored[0], scored[1]]
+                self.scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
-        return best[1] if best is not None else b"null"
+        if best is None:
+            return b"null"
+        if not isinstance(best[1], bytes):  # the question of the best field, rendered once
+            best[1] = _encode(best[1]()).encode()
+        return best[1]
 
-    def _plan(self, variants: Variants, case: PatientCase) -> list[tuple[str, Callable[[Key], Any]]]:
+    def _plan(self, opens: _OpenSet, case: PatientCase) -> list[tuple[str, Callable[[Key], Any]]]:
         """The fields a next question may ask for these open variants, each with a getter of the
         classes its score reads (none when nothing is left undecided)."""
         decider = self.recommender.decider
-        opened = self._open(variants)
-        if not decider.wanted(opened):
+        opened = opens.opened
+        if not opens.wanted:
             return []
         derived = {d.feature for d in self.partition.registry.derivations}
         prior = any(t.field in derived for o in opened for t in o.unknown)

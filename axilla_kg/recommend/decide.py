@@ -49,7 +49,7 @@ question can change anything.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import product
 from typing import Any
@@ -92,6 +92,41 @@ class Open:
     variant: CompiledVariant
     status: str  # "match" | "candidate"
     unknown: tuple[Test, ...] = ()
+    #: what the memos key on, computed once (hashing tests is slow): the status letter and IRI;
+    #: per field, its unknown tests as their positions in ``variant.tests`` (the variant's own test
+    #: objects; any other test as itself: equal keys always mean equal tests)
+    tag: str = field(init=False, compare=False, repr=False)
+    unknown_at: dict[str, tuple[Any, ...]] = field(init=False, compare=False, repr=False)
+    #: the variant and its unknown tests, as :meth:`Decider._prior` remembers them
+    prior_key: tuple[Any, ...] = field(init=False, compare=False, repr=False)
+    #: per field, its unknown tests on it
+    unknown_on: dict[str, tuple[Test, ...]] = field(init=False, compare=False, repr=False)
+
+    #: (field, value) -> whether its unknown tests on the field accept the value (batch mode reuses
+    #: an Open in every set of open variants it is part of)
+    verdicts: dict[tuple[str, Any], bool] = field(init=False, compare=False, repr=False)
+
+    def keeps(self, name: str, value: Any) -> bool:
+        """Whether the variant stays open when field ``name`` is answered ``value``."""
+        found = self.verdicts.get((name, value))
+        if found is None:
+            found = self.verdicts[(name, value)] = all(t.evaluate(value) for t in self.unknown_on.get(name, ()))
+        return found
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdicts", {})
+        object.__setattr__(self, "tag", f"{self.status[0]}{self.variant.variant_iri}")
+        at: dict[str, tuple[Any, ...]] = {}
+        on: dict[str, tuple[Test, ...]] = {}
+        tests = self.variant.tests
+        for t in self.unknown:
+            # the variant's own test object by its position; any other test as itself
+            place = next((i for i, u in enumerate(tests) if u is t), t)
+            at[t.field] = (*at.get(t.field, ()), place)
+            on[t.field] = (*on.get(t.field, ()), t)
+        object.__setattr__(self, "unknown_at", at)
+        object.__setattr__(self, "prior_key", (self.variant.variant_iri, tuple(at.items())))
+        object.__setattr__(self, "unknown_on", on)
 
 
 class Decider:
@@ -124,12 +159,13 @@ class Decider:
         # bounded memos (axilla_kg.recommend.memo; entries from the measured size of one, issue 23)
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = Memo(8_000)
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-        self._priors: dict[tuple[str, tuple[Test, ...], tuple[Any, ...] | None], float] = Memo(32_000)
+        self._priors: dict[tuple[tuple[Any, ...], tuple[Any, ...] | None], float] = Memo(32_000)
         self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = Memo(32_000)
         self._derivations = {
             d.feature: tuple(r for r in registry.derivations if r.feature == d.feature) for d in registry.derivations
         }
         self._value_shares: dict[tuple[Any, ...], dict[Any, float]] = {}
+        self._uniform: dict[str, dict[Any, float]] = {}  # a field of its own: each value equally often
         inputs = {c.field for d in registry.derivations for c in d.conditions}
         #: the case rules a completion of the derivations' inputs can break (the others held when
         #: the case was read, and a completion changes none of the facts they read)
@@ -137,6 +173,21 @@ class Decider:
             r for r in registry.rules if {r.field, r.other, *(c.field for c in r.conditions)} & inputs
         )
         self.reads, self.prior_reads = self._reading()
+        #: per field, the case rules that make it presuppose another field, (other, allowed values,
+        #: values of the field it concerns): on the field as a whole (:meth:`_applies`), and on some of
+        #: its values (:meth:`_presupposed`; one triggered by "false" is a consistency rule, checked by
+        #: the contract instead); rules marked ``ax:rulePresupposes false`` or with conditions only
+        #: check given values
+        self._presupposing: dict[str, tuple[list[tuple[str, Any, Any]], list[tuple[str, Any, Any]]]] = {
+            name: ([], []) for name in registry.fields
+        }
+        for rule in registry.rules:
+            if rule.presupposes and not rule.conditions and rule.field in self._presupposing:
+                whole, some = self._presupposing[rule.field]
+                if rule.when is None:
+                    whole.append((rule.other, rule.allows, None))
+                elif False not in rule.when:
+                    some.append((rule.other, rule.allows, rule.when))
         self._last_shares_key: tuple[PatientCase, tuple[Any, ...]] | None = None
         self._accepted: dict[tuple[Any, ...], bool] = Memo(32_000)
         self._read_order = {name: sorted(names, key=self.order.__getitem__) for name, names in self.reads.items()}
@@ -207,7 +258,7 @@ class Decider:
     # --- decided ------------------------------------------------------------------------------
     def decided(self, variants: Sequence[Open]) -> tuple[list[dict[str, Any]], frozenset[str]]:
         """(decided answers, undecided procedures) for a set of open variants; memoised per set."""
-        key = tuple(f"{o.status[0]}{o.variant.variant_iri}" for o in variants)
+        key = tuple([o.tag for o in variants])
         found = self._decided.get(key)
         if found is None:
             if len(self._decided) >= MEMO_LIMIT:
@@ -310,6 +361,14 @@ class Decider:
         to be asked. The next question is the field with the highest score. Reads of the case only
         the fields in ``reads[name]`` (and ``prior_reads`` when a variant's unknown tests look at a
         derived field): batch mode remembers it per class of those."""
+        scored = self.field_score(case, variants, name, wanted)
+        return None if scored is None else (scored[0], scored[1]())
+
+    def field_score(
+        self, case: PatientCase, variants: Sequence[Open], name: str, wanted: frozenset[str]
+    ) -> tuple[tuple[float, float, int], Callable[[], dict[str, Any]]] | None:
+        """:meth:`field_question` with the question object built only when asked for (batch mode
+        scores about eight fields per new set of open variants and shows one)."""
         feature = self.registry[name]
         if not self._applies(feature, case):
             return None
@@ -321,7 +380,7 @@ class Decider:
             return None
         gains: list[tuple[Any, list[str], int]] = []
         for shown, kept in answers:
-            decided, _ = self.decided(kept)
+            decided, _ = self.decided([variants[i] for i in kept])
             now = [d["procedure"] for d in decided if d["procedure"] in wanted]
             gains.append((shown, now, len(variants) - len(kept)))
         decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
@@ -329,12 +388,13 @@ class Decider:
         if decides == 0 and rules_out == 0:
             return None
         score = (round(decides, 9), round(rules_out, 9), -self.order[name])  # ties: not float noise
-        return score, self._question(feature, len(variants), gains, decides, rules_out)
+        total = len(variants)
+        return score, lambda: self._question(feature, total, gains, decides, rules_out)
 
     def _weights(
         self,
         feature: Feature,
-        answers: list[tuple[list[Any], list[Open]]],
+        answers: list[tuple[list[Any], tuple[int, ...]]],
         variants: Sequence[Open],
         case: PatientCase,
     ) -> list[float]:
@@ -343,14 +403,16 @@ class Decider:
         completions it accepts (the product, over its unknown fields, of the share of values its
         criterion accepts; a number bound counts one half), spread over the answers it accepts in
         proportion to their values' shares (:meth:`_shares`; a number range counts once). An answer
-        no open variant accepts weighs nothing."""
+        no open variant accepts weighs nothing. ``answers``: each with its kept variants' positions."""
         shares = self._shares(feature, case)
         numeric = feature.kind in ("integer", "decimal")
         units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _ in answers]
         mass = [0.0] * len(answers)
-        keeps = [{id(k) for k in kept} for _, kept in answers]
-        for o in variants:
-            mine = [i for i, kept in enumerate(keeps) if id(o) in kept]
+        mine_of: list[list[int]] = [[] for _ in variants]
+        for i, (_, kept) in enumerate(answers):
+            for j in kept:
+                mine_of[j].append(i)
+        for o, mine in zip(variants, mine_of, strict=True):
             total = sum(units[i] for i in mine)
             if not total:
                 continue
@@ -364,8 +426,8 @@ class Decider:
         """The share of the completions of the case that a variant accepts (its unknown criteria
         taken as independent, each value equally likely); remembered per variant, unknown tests and
         what the given facts say of the derivations of derived fields."""
-        derived = any(t.field in self._derivations for t in o.unknown)
-        key = (o.variant.variant_iri, o.unknown, self._shares_key(case) if derived else None)
+        derived = not self._derivations.keys().isdisjoint(o.unknown_at)
+        key = (o.prior_key, self._shares_key(case) if derived else None)
         found = self._priors.get(key)
         if found is None:
             found = self._priors[key] = self._share(o, case)
@@ -434,10 +496,14 @@ class Decider:
         the rare value, and the answer "other" that refutes the early-stage variants weighs what
         it is worth (counted as one value in two, it made the question look worse than fields
         that decide less)."""
-        values = list(feature.values) if feature.kind == "enum" else [True, False]
         rules = self._derivations.get(feature.name) if feature.kind == "enum" else None
         if not rules:
-            return {v: 1 / len(values) for v in values}
+            uniform = self._uniform.get(feature.name)
+            if uniform is None:
+                values = list(feature.values) if feature.kind == "enum" else [True, False]
+                uniform = self._uniform[feature.name] = {v: 1 / len(values) for v in values}
+            return uniform  # (callers only read it)
+        values = list(feature.values)
         key = (feature.name, self._shares_key(case))
         found = self._value_shares.get(key)
         if found is not None:
@@ -494,14 +560,8 @@ class Decider:
         """A field that presupposes another (a case rule on the field as a whole, e.g. a tumour
         size needs a known cancer) applies only when the case gives that other field an allowed
         value."""
-        for rule in self.registry.rules:
-            if rule.field != feature.name or rule.when is not None:
-                continue
-            if not rule.presupposes or rule.conditions:
-                continue  # marked in the ontology as a consistency check of given values only
-            if case.values.get(rule.other) not in rule.allows:
-                return False
-        return True
+        values = case.values
+        return all(values.get(other) in allows for other, allows, _ in self._presupposing[feature.name][0])
 
     def _presupposed(self, feature: Feature, case: PatientCase) -> frozenset[Any]:
         """Values of the field that presuppose a fact the case does not give (a case rule on those
@@ -509,35 +569,27 @@ class Decider:
         NAC response needs NAC started): not offered. A rule triggered by "false" is a consistency
         rule (NAC not planned implies none given), checked by the contract instead."""
         out: set[Any] = set()
-        for rule in self.registry.rules:
-            if rule.field != feature.name or rule.when is None or False in rule.when:
-                continue
-            if not rule.presupposes or rule.conditions:
-                continue  # a consistency check of given values: the contract checks the answer
-            if case.values.get(rule.other) not in rule.allows:
-                out |= rule.when
+        values = case.values
+        for other, allows, when in self._presupposing[feature.name][1]:
+            if values.get(other) not in allows:
+                out |= when
         return frozenset(out)
 
-    def _answers(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
-        """:meth:`_grouped`, remembered per field, the open variants' unknown tests on it and what the
-        case rules see of the case (all it depends on): batch mode asks for thousands of classes."""
+    def _answers(
+        self, feature: Feature, case: PatientCase, variants: Sequence[Open]
+    ) -> list[tuple[Any, tuple[int, ...]]]:
+        """:meth:`_grouped` (each answer's kept variants as their positions in ``variants``),
+        remembered per field, the open variants' unknown tests on it and what the case rules see of
+        the case (all it depends on): batch mode asks for thousands of classes."""
         name = feature.name
-        key = (
-            name,
-            tuple((o.variant.variant_iri, tuple(t for t in o.unknown if t.field == name)) for o in variants),
-            self._view(name, case),
-        )
+        view = self._view(name, case)
+        key = (name, tuple([(o.variant.variant_iri, o.unknown_at.get(name)) for o in variants]), view)
         found = self._grouped_answers.get(key)
         if found is None:
             if len(self._grouped_answers) >= _MAX_REMEMBERED:
                 self._grouped_answers.clear()
-            answers = self._grouped(feature, case, variants)
-            found = self._grouped_answers[key] = [
-                (shown, tuple(i for i, o in enumerate(variants) if id(o) in ids))
-                for shown, kept in answers
-                for ids in ({id(k) for k in kept},)
-            ]
-        return [(shown, [variants[i] for i in kept]) for shown, kept in found]
+            found = self._grouped_answers[key] = self._grouped(feature, case, variants, view)
+        return found
 
     def _view(self, name: str, case: PatientCase) -> tuple[Any, ...]:
         """What :meth:`_grouped` reads of a case for field ``name``: each field of ``reads[name]``
@@ -545,38 +597,43 @@ class Decider:
         contract's conditions put on it (a tumour size of 1.2 or 1.3 cm shares an entry)."""
         values, derived = case.values, case.derived
         out = []
-        for field in self._read_order[name]:
-            value = values.get(field)
-            bounds = self._bounds.get(field)
+        for read in self._read_order[name]:
+            value = values.get(read)
+            bounds = self._bounds.get(read)
             if bounds is not None and value is not None:
                 value = tuple(c.holds(value) for c in bounds)
-            out.append((value, field in derived))
+            out.append((value, read in derived))
         return tuple(out)
 
-    def _grouped(self, feature: Feature, case: PatientCase, variants: Sequence[Open]) -> list[tuple[Any, list[Open]]]:
+    def _grouped(
+        self, feature: Feature, case: PatientCase, variants: Sequence[Open], view: tuple[Any, ...]
+    ) -> list[tuple[Any, tuple[int, ...]]]:
         """The field's distinct answers (grouped by their effect on the open variants) that the
-        contract accepts with the given facts, each with the open variants it keeps."""
+        contract accepts with the given facts, each with the open variants it keeps (their
+        positions in ``variants``). ``view``: :meth:`_view` of the case for the field."""
         name = feature.name
-        tests = {o.variant.variant_iri: [t for t in o.unknown if t.field == name] for o in variants}
-        groups: dict[tuple[bool, ...], tuple[list[Any], list[Open]]] = {}
+        tests = {o.variant.variant_iri: list(o.unknown_on.get(name, ())) for o in variants}
         values = self._values(feature, tests)
         presupposed = self._presupposed(feature, case)
         if presupposed:
             values = [v for v in values if v not in presupposed]
             if len(values) < 2:
                 return []  # only the answer "no" is left: the field is about a fact not known yet
-        view = self._view(name, case)
+        testing = [(i, o) for i, o in enumerate(variants) if name in o.unknown_on]
+        everyone = range(len(variants))
+        groups: dict[frozenset[int], tuple[list[Any], tuple[int, ...]]] = {}  # the variants it drops -> group
         for value in values:
             if not self._accepts(name, value, case, view):
                 continue
-            kept = [o for o in variants if all(t.evaluate(value) for t in tests[o.variant.variant_iri])]
-            ids = {id(o) for o in kept}
-            signature = tuple(id(o) in ids for o in variants)
-            groups.setdefault(signature, ([], kept))[0].append(value)
-        if all(len(kept) == len(variants) for _, kept in groups.values()):
+            dropped = frozenset([i for i, o in testing if not o.keeps(name, value)])
+            group = groups.get(dropped)
+            if group is None:
+                group = groups[dropped] = ([], tuple(i for i in everyone if i not in dropped))
+            group[0].append(value)
+        if not any(groups):
             return []  # every accepted answer keeps every variant: asking changes nothing
-        limits = {t.limit for ts in tests.values() for t in ts if t.kind == "bound"}
-        return [(self._shown(feature, values, limits), kept) for values, kept in groups.values()]
+        limits = {t.limit for _, o in testing for t in o.unknown_on[name] if t.kind == "bound"}
+        return [(self._shown(feature, kept_values, limits), kept) for kept_values, kept in groups.values()]
 
     def _accepts(self, name: str, value: Any, case: PatientCase, view: tuple[Any, ...]) -> bool:
         """Whether the contract accepts the case's facts with ``name`` answered ``value``;
