@@ -14,9 +14,10 @@ order would need — and a class met again since the last drop is kept. A memo i
 function of its key, so what it forgets is worked out again, identically: a bound changes time,
 never an answer (``tests/test_audit_memo.py`` holds a tiny bound equal to an unbounded run).
 
-The limits are entry counts chosen from the measured size of an entry of each memo (see
-``benchmarks/README.md``, "Flat memory"), so each memo holds a few tens of megabytes at most and
-the process reaches its ceiling within the first few hundred thousand rows.
+The limits are entry counts chosen from the measured size of an entry of each memo and from what
+a miss costs (see ``benchmarks/README.md``, "Flat memory"): each memo holds a few tens of
+megabytes at most (the field scores, whose misses cost most, about a hundred), and an audit's
+peak stops growing within its first million rows.
 """
 
 from __future__ import annotations
