@@ -9,10 +9,12 @@ moves its jars."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -245,10 +247,27 @@ except KeyboardInterrupt:
 """
 
 
+_THREAD_MASKS = """
+import json, os
+from axilla_kg.reasoning import jvm
+jvm.start()
+masks = {"main": os.getpid()}
+for tid in os.listdir("/proc/self/task"):
+    with open(f"/proc/self/task/{tid}/status") as status:
+        blk = next(line for line in status if line.startswith("SigBlk:"))
+    masks[tid] = int(blk.split()[1], 16)
+print(json.dumps(masks))
+"""
+
+
 @pytest.mark.slow
 def test_ctrl_c_reaches_python_once_the_jvm_runs() -> None:
     """The JVM must not take SIGINT for itself (halting the process): Python gets it, so the CLI
-    can print its one line. Readiness is the child's "ready" line, not a sleep."""
+    can print its one line. Readiness is the child's "ready" line, not a sleep. The answer must
+    come while the child's input is still open: a SIGINT taken by one of the JVM's threads left the
+    main thread in its read until end of input, and the interrupt was then lost (once in CI, when
+    this test closed the input at once); so the JVM's threads block it. The timer only ends a
+    child that never answers."""
     process = subprocess.Popen(
         [sys.executable, "-c", _WAIT_AFTER_START],
         stdin=subprocess.PIPE,
@@ -257,14 +276,38 @@ def test_ctrl_c_reaches_python_once_the_jvm_runs() -> None:
         text=True,
         env=cli_env(),
     )
+    guard = threading.Timer(60, process.kill)
     try:
         assert process.stdout is not None
         assert process.stdout.readline() == "ready\n"
         process.send_signal(signal.SIGINT)
+        guard.start()
+        answer = process.stdout.readline()  # the input is still open
         out, err = process.communicate(timeout=60)
     finally:
+        guard.cancel()
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert out == "KeyboardInterrupt in Python\n", err
+    assert answer + out == "KeyboardInterrupt in Python\n", err
     assert process.returncode == 130
+
+
+def test_the_jvm_threads_leave_sigint_to_the_main_thread() -> None:
+    """Every thread the JVM started blocks SIGINT and SIGTERM (read from /proc: SigBlk of each
+    thread), so the kernel can only hand them to Python's main thread."""
+    done = subprocess.run(
+        [sys.executable, "-c", _THREAD_MASKS],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    masks = json.loads(done.stdout)
+    bits = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    main = masks.pop(str(masks["main"]))
+    masks.pop("main")
+    assert main & bits == 0  # Python's own thread still takes them
+    assert len(masks) >= 5  # the JVM started its threads (GC, compiler, reference handler...)
+    assert all(mask & bits == bits for mask in masks.values()), masks

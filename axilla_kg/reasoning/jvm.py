@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -92,8 +93,23 @@ def start() -> None:
     ``interrupt=False`` leaves Ctrl-C to Python (a KeyboardInterrupt, which the CLI turns into one
     line and exit 130) instead of letting the JVM halt the process, and ``-Xrs`` keeps the JVM from
     installing its own SIGINT handler over Python's (without it a Ctrl-C during a blocking read
-    went unseen until the process exited). Java strings stay Java strings
-    (``convertStrings=False``, JPype's advice); callers convert with ``str()``."""
+    went unseen until the process exited). The JVM's threads, and the thread JPype's import starts,
+    begin with SIGINT and SIGTERM blocked (they inherit the mask of the starting thread, restored
+    afterwards): Linux hands a signal sent to the process to any thread that does not block it,
+    and one taken by a JVM thread left the main thread in its blocking read, so the
+    KeyboardInterrupt came only at end of input, or was lost if the process ended then (seen once
+    in CI). Java strings stay Java strings (``convertStrings=False``, JPype's advice); callers
+    convert with ``str()``."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        _start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _start() -> None:
+    """``start``'s work, run with SIGINT and SIGTERM blocked: importing JPype imports numpy, whose
+    BLAS starts a worker thread, and those threads inherit the mask as the JVM's do."""
     import jpype
     import jpype.imports
 
