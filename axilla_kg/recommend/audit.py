@@ -82,7 +82,8 @@ Statuses = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
 #: entries each memo of an :class:`OrderJudge` keeps (:class:`~axilla_kg.recommend.memo.Memo`: the
 #: older half is dropped when full), from the measured size of an entry (benchmarks/README.md, "Flat
 #: memory"): a verdict per (procedure, class of row), per (procedure, statuses[, question]), the
-#: recommender's answer parts per statuses, question plans and field scores, a cell's class per field
+#: recommender's answer parts per statuses, question plans and field scores, a cell's class per field,
+#: a variant as a match or a candidate with its unknown tests
 MEMO_ENTRIES = {
     "rows": 64_000,
     "answers": 64_000,
@@ -90,6 +91,7 @@ MEMO_ENTRIES = {
     "plans": 32_000,
     "scores": 128_000,
     "codes": 4_096,
+    "opens": 8_192,
 }
 ORDER_COLUMNS = ["line", "order_id", "procedure", "verdict", "variants", "acr_category", "rrl", "confidence", "message"]
 
@@ -242,6 +244,7 @@ class OrderJudge:
         self._results: Memo[Statuses, dict[str, Any]] = Memo(limit["results"])
         self._plans: Memo[tuple[str, Statuses], list[tuple[str, tuple[int, ...]]]] = Memo(limit["plans"])
         self._scores: Memo[tuple[Any, ...], Any] = Memo(limit["scores"])
+        self._opens: Memo[tuple[int, tuple[int, ...] | None], Open] = Memo(limit["opens"])
         self._derived = frozenset(d.feature for d in recommender.registry.derivations)
         self._field_order = {name: i for i, name in enumerate(recommender.registry.fields)}
 
@@ -255,6 +258,7 @@ class OrderJudge:
             "plans": len(self._plans),
             "scores": len(self._scores),
             "codes": sum(len(codes) for codes in self._codes.values()),
+            "opens": len(self._opens),
         }
 
     def check_header(self, header: list[str], label: str) -> None:
@@ -444,12 +448,25 @@ class OrderJudge:
     def _open(self, statuses: Statuses) -> list[Open]:
         """The variants that could still apply, as the recommender hands them to the decider:
         matches, then candidates with their unknown tests (superseded editions left out)."""
-        variants, superseded = self._variants, self.recommender.superseded
         matched, candidates = statuses
-        out = [Open(variants[i], "match") for i in matched]
-        for i, unknown in candidates:
-            out.append(Open(variants[i], "candidate", tuple(variants[i].tests[j] for j in unknown)))
-        return [o for o in out if o.variant.topic_iri not in superseded]
+        out = [self._opened(i, None) for i in matched]
+        out.extend(self._opened(i, unknown) for i, unknown in candidates)
+        return [o for o in out if o.variant.topic_iri not in self.recommender.superseded]
+
+    def _opened(self, i: int, unknown: tuple[int, ...] | None) -> Open:
+        """Variant ``i`` as a match (``unknown`` None) or a candidate with those unknown tests: one
+        :class:`Open` per status, reused in every set of open variants it is part of (as batch mode's
+        class answers reuse theirs), so its per-answer verdicts are learnt once, not per new class."""
+        found = self._opens.get((i, unknown))
+        if found is None:
+            variant = self._variants[i]
+            found = (
+                Open(variant, "match")
+                if unknown is None
+                else Open(variant, "candidate", tuple(variant.tests[j] for j in unknown))
+            )
+            self._opens[(i, unknown)] = found
+        return found
 
     def _result(self, statuses: Statuses) -> dict[str, Any]:
         """The parts of the recommender's answer a verdict reads, per statuses (remembered)."""
