@@ -9,14 +9,16 @@ A test that needs a system tool (Java, rapper, Graphviz, Chromium, libseccomp: t
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import ctypes.util
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -209,6 +211,22 @@ class CliResult:
 def _decoded(raw: bytes) -> str:
     """Decode as ``subprocess.run(text=True)`` does: UTF-8 with universal newlines."""
     return io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()
+
+
+@contextlib.contextmanager
+def terminal_sigint() -> Iterator[None]:
+    """Start children (inside this block) the way a terminal would: SIGINT handled, not blocked.
+
+    A child inherits through fork and exec an ignored SIGINT (and a blocked one), and a child
+    Python keeps it ignored, so a Ctrl-C test depends on what earlier code in this test worker left
+    behind: twice a CI run's Ctrl-C tests timed out that way. The worker's state is put back after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, previous)
 
 
 def cli_in_process(*args: str, stdin: str | None = None) -> CliResult:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_command, cli_env, python_cli
+from conftest import cli_command, cli_env, python_cli, terminal_sigint
 
 INTERRUPTED = 130
 
@@ -24,9 +24,10 @@ INTERRUPTED = 130
 def _interrupt_while_reading(fifo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Start the CLI with ``args`` (one of which is ``fifo``), wait until it opened the FIFO, SIGINT it."""
     os.mkfifo(fifo)
-    process = subprocess.Popen(
-        [*cli_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()
-    )
+    with terminal_sigint():
+        process = subprocess.Popen(
+            [*cli_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env()
+        )
 
     def unblock_if_it_ends() -> None:
         """A CLI that ends without opening the FIFO (a usage error) would leave the test's open

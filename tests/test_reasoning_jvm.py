@@ -23,7 +23,7 @@ from owlready2 import reasoning
 from axilla_kg.reasoning import jvm
 from axilla_kg.reasoning.hermit import HermitError, HermitSession
 
-from conftest import cli_env
+from conftest import cli_env, terminal_sigint
 
 
 def _entries(classpath: str) -> list[str]:
@@ -235,13 +235,9 @@ def test_the_in_process_jvm_runs_under_the_network_barrier(tmp_path: Path) -> No
 
 
 _WAIT_AFTER_START = """
-import signal, sys
+import sys
 # what this child inherited through exec (an ignored or blocked SIGINT passes on): shown if it fails
 print(*(line.strip() for line in open("/proc/self/status") if line.startswith(("SigBlk", "SigIgn"))), file=sys.stderr)
-# a Ctrl-C from a terminal reaches a process that handles SIGINT and does not block it; start from
-# that state whatever the test runner's worker passed on, so the test is about the JVM alone
-signal.signal(signal.SIGINT, signal.default_int_handler)
-signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 from axilla_kg.reasoning import jvm
 try:
     jvm.start()
@@ -271,17 +267,19 @@ def test_ctrl_c_reaches_python_once_the_jvm_runs() -> None:
     """The JVM must not take SIGINT for itself (halting the process): Python gets it, so the CLI
     can print its one line. Readiness is the child's "ready" line, not a sleep. The answer must
     come while the child's input is still open: a SIGINT taken by one of the JVM's threads left the
-    main thread in its read until end of input, and the interrupt was then lost (once in CI, when
-    this test closed the input at once); so the JVM's threads block it. The timer only ends a
-    child that never answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _WAIT_AFTER_START],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(),
-    )
+    main thread in its read until end of input, and the interrupt was then lost; so the JVM's
+    threads block it. The child starts as from a terminal (``terminal_sigint``: an ignored SIGINT
+    left in this worker would pass on through exec). The timer only ends a child that never
+    answers."""
+    with terminal_sigint():
+        process = subprocess.Popen(
+            [sys.executable, "-c", _WAIT_AFTER_START],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
     guard = threading.Timer(60, process.kill)
     try:
         assert process.stdout is not None
