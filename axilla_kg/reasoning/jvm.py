@@ -96,10 +96,9 @@ def start() -> None:
     went unseen until the process exited). The JVM's threads, and the thread JPype's import starts,
     begin with SIGINT and SIGTERM blocked (they inherit the mask of the starting thread, restored
     afterwards): Linux hands a signal sent to the process to any thread that does not block it,
-    and one taken by a JVM thread left the main thread in its blocking read, so the
-    KeyboardInterrupt came only at end of input, or was lost if the process ended then (seen once
-    in CI). Java strings stay Java strings (``convertStrings=False``, JPype's advice); callers
-    convert with ``str()``."""
+    and one taken by a JVM thread would leave the main thread in its blocking read, so the
+    KeyboardInterrupt would come only at end of input. Java strings stay Java strings
+    (``convertStrings=False``, JPype's advice); callers convert with ``str()``."""
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         _start()
