@@ -62,6 +62,24 @@ class ReasonerReport:
     triples: int = 0
 
 
+@contextlib.contextmanager
+def _hermit(nt: Path, what: str, inconsistent: str) -> Iterator[HermitSession]:
+    """HermiT over ``nt`` in the process's JVM, checked consistent (else ``inconsistent`` as the
+    error), its errors as ours, closed afterwards: the frame every in-process question shares."""
+    try:
+        session = HermitSession(nt)
+    except jvm.JavaUnavailable as exc:
+        raise ReasonerUnavailable(f"{what}: {exc}") from None
+    try:
+        if not session.consistent():
+            raise InconsistentGraphError(inconsistent)
+        yield session
+    except HermitError as exc:
+        raise AxillaKGError(f"HermiT could not answer: {exc}") from None
+    finally:
+        session.close()
+
+
 def merged_ntriples(paths: Sequence[Path], target: Path) -> int:
     """Write the union of ``paths`` as one N-Triples file; returns the triple count.
 
@@ -273,13 +291,8 @@ def entailed_case_types(cases: Sequence[PatientCase], *, extra: Sequence[str | P
         lines = [line for case, iri in zip(cases, iris, strict=True) for line in case_ntriples(case, iri, registry)]
         with nt.open("a", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
-        try:
-            session = HermitSession(nt)
-        except jvm.JavaUnavailable as exc:
-            raise ReasonerUnavailable(f"the case entailments: {exc}") from None
-        try:
-            if not session.consistent():
-                raise InconsistentGraphError(f"the graph with cases 0-{len(cases) - 1} is inconsistent")
+        inconsistent = f"the graph with cases 0-{len(cases) - 1} is inconsistent"
+        with _hermit(nt, "the case entailments", inconsistent) as session:
             return [
                 CaseTypes(
                     {v for cls, v in variants.items() if session.entailed(iri, cls)},
@@ -287,10 +300,6 @@ def entailed_case_types(cases: Sequence[PatientCase], *, extra: Sequence[str | P
                 )
                 for iri in iris
             ]
-        except HermitError as exc:
-            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
-        finally:
-            session.close()
 
 
 def classify_cases(
@@ -667,13 +676,7 @@ def _hermit_relations(
     with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
         nt = Path(tmp) / "graph.nt"
         merged_ntriples(paths, nt)
-        try:
-            session = HermitSession(nt)
-        except jvm.JavaUnavailable as exc:
-            raise ReasonerUnavailable(f"the class questions: {exc}") from None
-        try:
-            if not session.consistent():
-                raise InconsistentGraphError("the graph is inconsistent")
+        with _hermit(nt, "the class questions", "the graph is inconsistent") as session:
             empty: set[str] = set()
             if not session.all_satisfiable([[c] for c in classes]):
                 empty = {c for c in classes if not session.satisfiable([c])}
@@ -693,10 +696,6 @@ def _hermit_relations(
                     if x not in empty and not session.satisfiable([x, "!" + y]):
                         subsumptions.add((x, y))
             return unsatisfiable, subsumptions
-        except HermitError as exc:
-            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
-        finally:
-            session.close()
 
 
 def satisfiable_pairs(
@@ -722,23 +721,13 @@ def satisfiable_pairs(
     with tempfile.TemporaryDirectory(prefix="axilla-kg-") as tmp:
         nt = Path(tmp) / "graph.nt"
         merged_ntriples(paths, nt)
-        try:
-            session = HermitSession(nt)
-        except jvm.JavaUnavailable as exc:
-            raise ReasonerUnavailable(f"the class questions: {exc}") from None
-        try:
-            if not session.consistent():
-                raise InconsistentGraphError("the graph is inconsistent")
+        with _hermit(nt, "the class questions", "the graph is inconsistent") as session:
             if claimed is not None:
                 yes = [p for p in pairs if p in claimed]
                 no = [p for p in pairs if p not in claimed]
                 if session.all_satisfiable([list(p) for p in yes]) and session.none_satisfiable([list(p) for p in no]):
                     return set(yes)
             return {p for p in pairs if session.satisfiable(list(p))}
-        except HermitError as exc:
-            raise AxillaKGError(f"HermiT could not answer: {exc}") from None
-        finally:
-            session.close()
 
 
 def _helper_class(lines: list[str], iri: str, a: str, b: str, *, negate_second: bool) -> str:
