@@ -58,6 +58,15 @@ def child(orders: Path, output: Path, every: int) -> None:
     judge_batch = audit.OrderJudge.judge_batch
     next_at = [every]
 
+    def figures() -> dict[str, float]:
+        """CPU and wall seconds so far, resident memory now and the kernel's peak so far."""
+        return {
+            "cpu_s": round(time.process_time() - cpu, 1),
+            "wall_s": round(time.perf_counter() - started, 1),
+            "rss_mb": round(_status("VmRSS")),
+            "hwm_mb": round(_status("VmHWM")),
+        }
+
     def sampled(self: Any, batch: Any, first: int = 1, lines: Any = None) -> Any:
         verdicts = judge_batch(self, batch, first, lines)
         done = first + batch.num_rows - 1
@@ -66,10 +75,7 @@ def child(orders: Path, output: Path, every: int) -> None:
             sizes = self.memo_sizes() if hasattr(self, "memo_sizes") else {}
             sample = {
                 "rows": done,
-                "cpu_s": round(time.process_time() - cpu, 1),
-                "wall_s": round(time.perf_counter() - started, 1),
-                "rss_mb": round(_status("VmRSS")),
-                "hwm_mb": round(_status("VmHWM")),
+                **figures(),
                 "arrow_mb": round(pa.total_allocated_bytes() / 2**20, 1),
                 "memos": sizes,
             }
@@ -80,10 +86,7 @@ def child(orders: Path, output: Path, every: int) -> None:
     summary = audit.write_audit(recommender, orders, output, "parquet")
     end = {
         "done": True,
-        "cpu_s": round(time.process_time() - cpu, 1),
-        "wall_s": round(time.perf_counter() - started, 1),
-        "rss_mb": round(_status("VmRSS")),
-        "hwm_mb": round(_status("VmHWM")),
+        **figures(),
         "rows": sum(summary.verdicts.values()),
         "counts": {k: v for k, v in sorted(summary.verdicts.items()) if v},
     }
