@@ -34,6 +34,7 @@ from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
+from axilla_kg.recommend.scoring import OpenScoring, Scorer
 
 #: ``--detail`` value: each match as a reference into a separate details document.
 REF = "ref"
@@ -93,6 +94,8 @@ class _OpenSet:
     #: (field, classes its score reads) -> [score, question JSON (or the function that builds it)],
     #: None: not asked
     scores: dict[tuple[Any, ...], list[Any] | None] = field(default_factory=dict)
+    #: what compiled scoring remembers for these open variants (:mod:`axilla_kg.recommend.scoring`)
+    scoring: OpenScoring | None = None
 
 
 @dataclass
@@ -161,6 +164,7 @@ class ClassAnswers:
         self.candidate_opens: dict[int, tuple[Status, Open]] = {}
         self.uid_count = itertools.count()
         self.scored = 0  # scores remembered in all open sets (bounded by MAX_SCORES)
+        self.scorer = Scorer(recommender.decider, self.names)
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True
         self.compiled = self.check(PROBES)
@@ -454,15 +458,23 @@ class ClassAnswers:
             plan = opens.plan = self._plan(opens, case)
         best: list[Any] | None = None
         scores = opens.scores
+        read: list[PatientCase | None] = [case]
+
+        def case_of() -> PatientCase:  # the class's case, read at most once
+            found = read[0]
+            if found is None:
+                found = read[0] = self._case(key)
+            return found
+
         for name, reads in plan:
             asked = (name, reads(key))
             if asked in scores:
                 found = scores[asked]
             else:
-                if case is None:
-                    case = self._case(key)
-                scored = self.recommender.decider.field_score(case, opens.opened, name, opens.wanted)
-                found = scores[asked] = None if scored is None else [scored[0], scored[1]]
+                state = opens.scoring
+                if state is None:
+                    state = opens.scoring = self.scorer.open_scoring(opens.opened, opens.wanted)
+                found = scores[asked] = self.scorer.score(state, name, key, case_of)
                 self.scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
