@@ -50,6 +50,7 @@ _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
+_UNSEEN: Any = object()
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 Status = tuple[Any, ...]
 Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the candidates' statuses
@@ -90,10 +91,12 @@ class _OpenSet:
     opened: list[Open]
     decided: bytes = b""
     wanted: frozenset[str] = frozenset()
-    plan: list[tuple[str, Callable[[Key], Any]]] | None = None  # None: not planned yet
-    #: (field, classes its score reads) -> [score, question JSON (or the function that builds it)],
-    #: None: not asked
-    scores: dict[tuple[Any, ...], list[Any] | None] = field(default_factory=dict)
+    #: per field a next question may ask: its name, the getter of the classes its score reads, and
+    #: those classes -> [score, question JSON (or the function that builds it)], None: not asked
+    plan: list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]] | None = None  # None: not planned yet
+    #: the classes all the plan's scores read -> the next question (JSON)
+    questions: dict[Any, bytes] = field(default_factory=dict)
+    reads: Callable[[Key], Any] | None = None  # the getter of those classes
     #: what compiled scoring remembers for these open variants (:mod:`axilla_kg.recommend.scoring`)
     scoring: OpenScoring | None = None
 
@@ -456,8 +459,11 @@ class ClassAnswers:
             if case is None:
                 case = self._case(key)
             plan = opens.plan = self._plan(opens, case)
+        seen = opens.reads(key) if opens.reads is not None else ()
+        question = opens.questions.get(seen)
+        if question is not None:
+            return question
         best: list[Any] | None = None
-        scores = opens.scores
         read: list[PatientCase | None] = [case]
 
         def case_of() -> PatientCase:  # the class's case, read at most once
@@ -466,39 +472,49 @@ class ClassAnswers:
                 found = read[0] = self._case(key)
             return found
 
-        for name, reads in plan:
-            asked = (name, reads(key))
-            if asked in scores:
-                found = scores[asked]
-            else:
+        for name, reads, scores in plan:
+            classes = reads(key)
+            found = scores.get(classes, _UNSEEN)
+            if found is _UNSEEN:
                 state = opens.scoring
                 if state is None:
                     state = opens.scoring = self.scorer.open_scoring(opens.opened, opens.wanted)
-                found = scores[asked] = self.scorer.score(state, name, key, case_of)
+                found = scores[classes] = self.scorer.score(state, name, key, case_of)
                 self.scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
         if best is None:
-            return b"null"
-        if not isinstance(best[1], bytes):  # the question of the best field, rendered once
-            best[1] = _encode(best[1]()).encode()
-        return best[1]
+            question = b"null"
+        else:
+            if not isinstance(best[1], bytes):  # the question of the best field, rendered once
+                best[1] = _encode(best[1]()).encode()
+            question = best[1]
+        opens.questions[seen] = question
+        self.scored += 1
+        return question
 
-    def _plan(self, opens: _OpenSet, case: PatientCase) -> list[tuple[str, Callable[[Key], Any]]]:
+    def _plan(
+        self, opens: _OpenSet, case: PatientCase
+    ) -> list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]]:
         """The fields a next question may ask for these open variants, each with a getter of the
-        classes its score reads (none when nothing is left undecided)."""
+        classes its score reads and its scores by those classes (none when nothing is left undecided);
+        sets :attr:`_OpenSet.reads`, the getter of the classes all of them read."""
+        fields = self._reads(opens, case)
+        opens.reads = _getter(sorted({self.order[n] for _, names in fields for n in names}))
+        return [(name, _getter(sorted(self.order[n] for n in names)), {}) for name, names in fields]
+
+    def _reads(self, opens: _OpenSet, case: PatientCase) -> list[tuple[str, frozenset[str]]]:
+        """The fields a next question may ask, each with the fields its score reads."""
         decider = self.recommender.decider
         opened = opens.opened
         if not opens.wanted:
             return []
         derived = {d.feature for d in self.partition.registry.derivations}
         prior = any(t.field in derived for o in opened for t in o.unknown)
-        out = []
-        for name in decider.asked_fields(case, opened):
-            names = decider.reads[name] | (decider.prior_reads if prior else frozenset())
-            positions = sorted(self.order[n] for n in names)
-            out.append((name, _getter(positions)))
-        return out
+        return [
+            (name, decider.reads[name] | (decider.prior_reads if prior else frozenset()))
+            for name in decider.asked_fields(case, opened)
+        ]
 
     def _needs(self, mask: int) -> bytes:
         return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()

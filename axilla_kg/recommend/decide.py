@@ -452,12 +452,13 @@ class Decider:
         return found if found is not None else self._shares(feature, case())
 
     def prior_at(self, o: Open, shares_key: tuple[Any, ...] | None, case: Callable[[], PatientCase]) -> float:
-        """:meth:`_prior` for a case whose :meth:`shares_key` is ``shares_key`` (read only when the
-        prior depends on it); ``case`` is called only when the prior is not remembered."""
-        key = (o.prior_key, shares_key if self.prior_depends(o) else None)
+        """:meth:`_prior` for a case whose :meth:`shares_key` is ``shares_key``, to be given (not
+        None) exactly when :meth:`prior_depends`; ``case`` is called only when the prior is not
+        remembered and depends on the case."""
+        key = (o.prior_key, shares_key)
         found = self._priors.get(key)
         if found is None:
-            found = self._priors[key] = self._share(o, case() if key[1] is not None else None)
+            found = self._priors[key] = self._share(o, case() if shares_key is not None else None)
         return found
 
     def _weights(

@@ -75,11 +75,16 @@ class OpenScoring:
 
     opened: Sequence[Open]
     wanted: frozenset[str]
-    depends: bool  # some variant's prior depends on the shares key (it tests a derived field)
+    depending: list[bool]  # per variant: whether its prior depends on the shares key (it tests a derived field)
+    testing: dict[str, list[tuple[int, Open]]]  # per field: the variants with unknown tests on it (positions)
+    depends: bool = field(init=False)  # some variant's prior depends on the shares key
     patterns: dict[str, Pattern] = field(default_factory=dict)
     priors: dict[Any, list[float]] = field(default_factory=dict)  # shares key (or None) -> per variant
     decides: dict[int, list[str]] = field(default_factory=dict)  # ruled-out mask -> wanted procedures decided
     scores: dict[tuple[Any, ...], Scored | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.depends = any(self.depending)
 
 
 class Scorer:
@@ -98,7 +103,11 @@ class Scorer:
         self.computed = 0  # scores computed (not found remembered): what the benchmark counts
 
     def open_scoring(self, opened: Sequence[Open], wanted: frozenset[str]) -> OpenScoring:
-        return OpenScoring(opened, wanted, any(self.decider.prior_depends(o) for o in opened))
+        testing: dict[str, list[tuple[int, Open]]] = {}
+        for j, o in enumerate(opened):
+            for name in o.unknown_on:
+                testing.setdefault(name, []).append((j, o))
+        return OpenScoring(opened, wanted, [self.decider.prior_depends(o) for o in opened], testing)
 
     def score(self, state: OpenScoring, name: str, key: Key, case: Callable[[], PatientCase]) -> Scored | None:
         """Field ``name``'s score and question for the class ``key`` (``case``: a case of it, read
@@ -111,7 +120,7 @@ class Scorer:
             return None
         pattern = state.patterns.get(name)
         if pattern is None:
-            pattern = state.patterns[name] = self._pattern(name, state.opened)
+            pattern = state.patterns[name] = self._pattern(name, len(state.opened), state.testing[name])
         chosen = admitted.admitted.get(pattern.values, _UNSEEN)
         if chosen is _UNSEEN:
             if len(admitted.admitted) >= _SMALL:
@@ -132,19 +141,20 @@ class Scorer:
             self.computed += 1
         return found
 
-    def _pattern(self, name: str, opened: Sequence[Open]) -> Pattern:
-        key = (name, tuple([(o.variant.variant_iri, o.unknown_at.get(name)) for o in opened]))
+    def _pattern(self, name: str, n: int, testing: list[tuple[int, Open]]) -> Pattern:
+        """The field's values and what each rules out, for ``n`` open variants of which ``testing``
+        (with their positions) have unknown tests on the field (the others are kept by every answer)."""
+        key = (name, n, tuple([(j, o.variant.variant_iri, o.unknown_at[name]) for j, o in testing]))
         found = self.patterns.get(key)
         if found is None:
             feature = self.decider.registry[name]
-            values = self.decider.field_values(feature, opened)
-            testing = [(1 << j, o) for j, o in enumerate(opened) if name in o.unknown_on]
+            values = self.decider.field_values(feature, [o for _, o in testing])
             drops = []
             for value in values:
                 mask = 0
-                for bit, o in testing:
+                for j, o in testing:
                     if not o.keeps(name, value):
-                        mask |= bit
+                        mask |= 1 << j
                 drops.append(mask)
             limits = {t.limit for _, o in testing for t in o.unknown_on[name] if t.kind == "bound"}
             found = self.patterns[key] = Pattern(tuple(values), tuple(drops), limits)
@@ -196,7 +206,10 @@ class Scorer:
         mass = [0.0] * len(answers)
         priors = state.priors.get(shares_key)
         if priors is None:
-            priors = state.priors[shares_key] = [decider.prior_at(o, shares_key, case) for o in opened]
+            priors = state.priors[shares_key] = [
+                decider.prior_at(o, shares_key if depends else None, case)
+                for o, depends in zip(opened, state.depending, strict=True)
+            ]
         for prior, mine in zip(priors, grouped.mine, strict=True):
             total = sum(units[i] for i in mine)
             if not total:
