@@ -58,7 +58,10 @@ class Answers:
     """A field's distinct answers for some admitted values (:meth:`Decider._grouped`)."""
 
     answers: list[tuple[list[Any], int, tuple[int, ...]]]  # (shown values, ruled-out mask, kept positions)
-    mine: list[list[int]]  # per open variant: the answers that keep it
+    keeping: list[tuple[int, ...]]  # the distinct sets of answers that keep a variant
+    mine: list[int]  # per open variant: its set of answers that keep it (an index into ``keeping``)
+    #: the last shares the answers were weighed with: (shares, each answer's unit, each set's units summed)
+    units: list[Any] = field(default_factory=lambda: [None, [], []])
 
 
 @dataclass
@@ -176,7 +179,9 @@ class Scorer:
         for i, (_, _, kept) in enumerate(answers):
             for j in kept:
                 mine[j].append(i)
-        return Answers(answers, mine)
+        keeping: dict[tuple[int, ...], int] = {}
+        at = [keeping.setdefault(tuple(m), len(keeping)) for m in mine]
+        return Answers(answers, list(keeping), at)
 
     def _score(
         self,
@@ -201,8 +206,15 @@ class Scorer:
         feature = decider.registry[name]
         # the weights: Decider._weights, the same expressions in the same order
         shares = decider.shares_at(feature, shares_key, case)
-        numeric = feature.kind in ("integer", "decimal")
-        units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _, _ in answers]
+        last = grouped.units
+        if last[0] is shares:
+            units, totals = last[1], last[2]
+        else:
+            numeric = feature.kind in ("integer", "decimal")
+            units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _, _ in answers]
+            # a variant's units summed (the same sum for every variant kept by the same answers)
+            totals = [sum(units[i] for i in mine) for mine in grouped.keeping]
+            last[:] = [shares, units, totals]
         mass = [0.0] * len(answers)
         priors = state.priors.get(shares_key)
         if priors is None:
@@ -210,11 +222,12 @@ class Scorer:
                 decider.prior_at(o, shares_key if depends else None, case)
                 for o, depends in zip(opened, state.depending, strict=True)
             ]
-        for prior, mine in zip(priors, grouped.mine, strict=True):
-            total = sum(units[i] for i in mine)
+        keeping = grouped.keeping
+        for prior, at in zip(priors, grouped.mine, strict=True):
+            total = totals[at]
             if not total:
                 continue
-            for i in mine:
+            for i in keeping[at]:
                 mass[i] += prior * units[i] / total
         whole = sum(mass)
         weights = [m / whole for m in mass] if whole else mass
