@@ -456,9 +456,7 @@ class ClassAnswers:
         (:attr:`Decider.reads`): a new class of case mostly finds every score known."""
         plan = opens.plan
         if plan is None:
-            if case is None:
-                case = self._case(key)
-            plan = opens.plan = self._plan(opens, case)
+            plan = opens.plan = self._plan(opens)
         seen = opens.reads(key) if opens.reads is not None else ()
         question = opens.questions.get(seen)
         if question is not None:
@@ -476,10 +474,8 @@ class ClassAnswers:
             classes = reads(key)
             found = scores.get(classes, _UNSEEN)
             if found is _UNSEEN:
-                state = opens.scoring
-                if state is None:
-                    state = opens.scoring = self.scorer.open_scoring(opens.opened, opens.wanted)
-                found = scores[classes] = self.scorer.score(state, name, key, case_of)
+                assert opens.scoring is not None
+                found = scores[classes] = self.scorer.score(opens.scoring, name, key, case_of)
                 self.scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
@@ -493,28 +489,21 @@ class ClassAnswers:
         self.scored += 1
         return question
 
-    def _plan(
-        self, opens: _OpenSet, case: PatientCase
-    ) -> list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]]:
-        """The fields a next question may ask for these open variants, each with a getter of the
-        classes its score reads and its scores by those classes (none when nothing is left undecided);
-        sets :attr:`_OpenSet.reads`, the getter of the classes all of them read."""
-        fields = self._reads(opens, case)
-        opens.reads = _getter(sorted({self.order[n] for _, names in fields for n in names}))
-        return [(name, _getter(sorted(self.order[n] for n in names)), {}) for name, names in fields]
-
-    def _reads(self, opens: _OpenSet, case: PatientCase) -> list[tuple[str, frozenset[str]]]:
-        """The fields a next question may ask, each with the fields its score reads."""
+    def _plan(self, opens: _OpenSet) -> list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]]:
+        """The fields a next question may ask for these open variants (:meth:`Decider.asked_fields`:
+        those their unknown tests look at, which a case of theirs never gives), each with a getter of
+        the classes its score reads and its scores by those classes (none when nothing is left
+        undecided); sets :attr:`_OpenSet.scoring` and :attr:`_OpenSet.reads`, the getter of the
+        classes all of them read."""
+        state = opens.scoring = self.scorer.open_scoring(opens.opened, opens.wanted)
         decider = self.recommender.decider
-        opened = opens.opened
-        if not opens.wanted:
-            return []
-        derived = {d.feature for d in self.partition.registry.derivations}
-        prior = any(t.field in derived for o in opened for t in o.unknown)
-        return [
-            (name, decider.reads[name] | (decider.prior_reads if prior else frozenset()))
-            for name in decider.asked_fields(case, opened)
-        ]
+        fields = []
+        if opens.wanted:
+            prior = decider.prior_reads if state.depends else frozenset()
+            fields = [(name, decider.reads[name] | prior) for name in sorted(state.testing, key=self.order.__getitem__)]
+        classes_of = self.scorer.classes_of
+        opens.reads = classes_of(frozenset().union(*[names for _, names in fields]))
+        return [(name, classes_of(names), {}) for name, names in fields]
 
     def _needs(self, mask: int) -> bytes:
         return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()

@@ -96,7 +96,8 @@ class Scorer:
 
     def __init__(self, decider: Decider, names: Sequence[str], limit: int = 20_000) -> None:
         self.decider = decider
-        order = {name: i for i, name in enumerate(names)}
+        self.order = order = {name: i for i, name in enumerate(names)}
+        self.getters: dict[frozenset[str], Callable[[Key], Any]] = Memo(1_000)
         self.reads = {name: _getter(sorted(order[n] for n in decider.reads[name])) for name in names}
         self.prior_reads = _getter(sorted(order[n] for n in decider.prior_reads))
         self.derived = decider.derived_fields
@@ -104,6 +105,14 @@ class Scorer:
         self.patterns: dict[tuple[Any, ...], Pattern] = Memo(limit)
         self.shares_keys: dict[tuple[Any, ...], tuple[Any, ...]] = Memo(limit)
         self.computed = 0  # scores computed (not found remembered): what the benchmark counts
+
+    def classes_of(self, names: frozenset[str]) -> Callable[[Key], Any]:
+        """``key -> the classes of the fields names`` (remembered: a few sets of fields recur)."""
+        found = self.getters.get(names)
+        if found is None:
+            order = self.order
+            found = self.getters[names] = _getter(sorted(order[n] for n in names))
+        return found
 
     def open_scoring(self, opened: Sequence[Open], wanted: frozenset[str]) -> OpenScoring:
         testing: dict[str, list[tuple[int, Open]]] = {}
