@@ -19,6 +19,10 @@ The figures are computed by the same expressions, in the same order, as :meth:`D
 and :meth:`Decider._weights` (so every float, and every rounded figure of ``why``, is the same);
 ``tests/test_question_scoring.py`` holds the compiled next question equal to
 :meth:`Decider.next_question` on random cases over the whole contract.
+
+Memory stays flat: the shared tables are :class:`~axilla_kg.recommend.memo.Memo` s, the small
+tables inside an entry are cleared past ``_SMALL`` entries, and what is kept per set of open
+variants goes with that set (batch mode counts it in ``MAX_SCORES`` and forgets the sets together).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ Key = tuple[int, ...]
 #: a score and its question (JSON bytes once rendered, else the function that builds the object)
 Scored = list[Any]
 #: entries of a small per-entry table (admitted subsets of a pattern or an admission) before it is cleared
-_SMALL = 256
+_SMALL = 32
 _UNSEEN: Any = object()
 
 
@@ -104,7 +108,7 @@ class Scorer:
         self.admissions: dict[tuple[Any, ...], _Admitted] = Memo(limit)
         self.patterns: dict[tuple[Any, ...], Pattern] = Memo(limit)
         self.shares_keys: dict[tuple[Any, ...], tuple[Any, ...]] = Memo(limit)
-        self.computed = 0  # scores computed (not found remembered): what the benchmark counts
+        self.computed = 0  # scores computed (not found remembered), for measurements
 
     def classes_of(self, names: frozenset[str]) -> Callable[[Key], Any]:
         """``key -> the classes of the fields names`` (remembered: a few sets of fields recur)."""
