@@ -496,14 +496,9 @@ class ClassAnswers:
         undecided); sets :attr:`_OpenSet.scoring` and :attr:`_OpenSet.reads`, the getter of the
         classes all of them read."""
         state = opens.scoring = self.scorer.open_scoring(opens.opened, opens.wanted)
-        decider = self.recommender.decider
-        fields = []
-        if opens.wanted:
-            prior = decider.prior_reads if state.depends else frozenset()
-            fields = [(name, decider.reads[name] | prior) for name in sorted(state.testing, key=self.order.__getitem__)]
-        classes_of = self.scorer.classes_of
-        opens.reads = classes_of(frozenset().union(*[names for _, names in fields]))
-        return [(name, classes_of(names), {}) for name, names in fields]
+        asked = sorted(state.testing, key=self.order.__getitem__) if opens.wanted else []
+        opens.reads, getters = self.scorer.getters_of(tuple(asked), state.depends)
+        return [(name, reads, {}) for name, reads in getters]
 
     def _needs(self, mask: int) -> bytes:
         return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()

@@ -288,7 +288,8 @@ class Decider:
                 if rows:
                     deciding += [(o, r) for r in rows]
                 elif not t.complete:
-                    open_ = True
+                    open_ = True  # undecided whatever the other tables say
+                    break
             categories = {r.category for _, r in deciding}
             if open_ or len(categories) != 1 or None in categories:
                 undecided.add(p)

@@ -101,7 +101,7 @@ class Scorer:
     def __init__(self, decider: Decider, names: Sequence[str], limit: int = 20_000) -> None:
         self.decider = decider
         self.order = order = {name: i for i, name in enumerate(names)}
-        self.getters: dict[frozenset[str], Callable[[Key], Any]] = Memo(1_000)
+        self.getters: dict[tuple[Any, ...], Any] = Memo(1_000)
         self.reads = {name: _getter(sorted(order[n] for n in decider.reads[name])) for name in names}
         self.prior_reads = _getter(sorted(order[n] for n in decider.prior_reads))
         self.derived = decider.derived_fields
@@ -110,12 +110,24 @@ class Scorer:
         self.shares_keys: dict[tuple[Any, ...], tuple[Any, ...]] = Memo(limit)
         self.computed = 0  # scores computed (not found remembered), for measurements
 
-    def classes_of(self, names: frozenset[str]) -> Callable[[Key], Any]:
-        """``key -> the classes of the fields names`` (remembered: a few sets of fields recur)."""
-        found = self.getters.get(names)
+    def getters_of(
+        self, asked: tuple[str, ...], depends: bool
+    ) -> tuple[Callable[[Key], Any], list[tuple[str, Callable[[Key], Any]]]]:
+        """For the fields a next question may ask: the getter of the classes all their scores read,
+        and each field with the getter of the classes its score reads (:attr:`Decider.reads`, and
+        :attr:`Decider.prior_reads` when ``depends``: a variant tests a derived field). Remembered:
+        few such sets of fields recur."""
+        key = (asked, depends)
+        found = self.getters.get(key)
         if found is None:
-            order = self.order
-            found = self.getters[names] = _getter(sorted(order[n] for n in names))
+            decider, order = self.decider, self.order
+            prior = decider.prior_reads if depends else frozenset()
+            fields = [(name, decider.reads[name] | prior) for name in asked]
+            every = frozenset().union(*[names for _, names in fields])
+            found = self.getters[key] = (
+                _getter(sorted(order[n] for n in every)),
+                [(name, _getter(sorted(order[n] for n in names))) for name, names in fields],
+            )
         return found
 
     def open_scoring(self, opened: Sequence[Open], wanted: frozenset[str]) -> OpenScoring:
