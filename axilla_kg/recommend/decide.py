@@ -584,21 +584,34 @@ class Decider:
         choices = [
             self._representatives(self.registry[name], [c for c in conditions if c.field == name]) for name in unknown
         ]
-        accepted: dict[tuple[Any, ...], Any] = {}
-        for combo in product(*[[*c, None] for c in choices]):
-            try:
-                known = {n: v for n, v in zip(unknown, combo, strict=True) if v is not None}
-                completed = self.check({**given, **known})
-            except CaseError:
-                continue  # facts that contradict each other: no patient
-            accepted[combo] = completed.values[feature.name] if feature.name in completed.derived else None
+        # each combination checked at most once, and only when needed: one that leaves a fact out is
+        # first tested for a value of that fact the contract accepts (then it is no completion,
+        # whatever its own check says), so most of the combinations with gaps are never checked
+        checked: dict[tuple[Any, ...], tuple[bool, Any]] = {}
+
+        def outcome(combo: tuple[Any, ...]) -> tuple[bool, Any]:
+            """(whether the contract accepts the combination, the value it derives or None)"""
+            found = checked.get(combo)
+            if found is None:
+                try:
+                    known = {n: v for n, v in zip(unknown, combo, strict=True) if v is not None}
+                    completed = self.check({**given, **known})
+                    found = (True, completed.values[feature.name] if feature.name in completed.derived else None)
+                except CaseError:
+                    found = (False, None)  # facts that contradict each other: no patient
+                checked[combo] = found
+            return found
+
         counts = dict.fromkeys(values, 0.0)
-        for combo, value in accepted.items():
+        for combo in product(*[[*c, None] for c in choices]):  # (the counts are summed in this order)
             if any(
-                v is None and any((*combo[:i], w, *combo[i + 1 :]) in accepted for w in choices[i])
+                v is None and any(outcome((*combo[:i], w, *combo[i + 1 :]))[0] for w in choices[i])
                 for i, v in enumerate(combo)
             ):
                 continue  # a fact left out that could be known: not a completion
+            accepted, value = outcome(combo)
+            if not accepted:
+                continue
             if value is not None:
                 counts[value] += 1
             else:
