@@ -32,6 +32,8 @@ from typing import Any
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
+from axilla_kg.recommend.facts import ASSUMED, DERIVED, ClassFacts, Filled
+from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
 
@@ -46,6 +48,8 @@ MAX_PARTS = 20_000
 MAX_SCORES = 50_000
 PROBES = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
+#: a memo's mark: the status (or a topic's share) depends on more than the tested fields' outcomes
+_REFUTABLE: Any = ("refutable",)
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
@@ -56,13 +60,16 @@ Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the can
 
 @dataclass
 class _Variant:
-    """A compiled variant with its status per class of the fields it tests."""
+    """A compiled variant with its status per outcome of the probes it reads (:mod:`.facts`): per
+    outcome of its tests' fields, or (when a derivation rule may refute it, :data:`_REFUTABLE`) per
+    outcome of those and of the fields its derivation rules read."""
 
     variant: CompiledVariant
-    positions: tuple[int, ...]  # registry positions of the fields it tests
-    refs: tuple[tuple[int, int], ...]  # per test: (index into positions, index into that field's tests)
-    classes: Callable[[Key], Any]  # key -> the classes of its fields
-    statuses: dict[Any, Status] = field(default_factory=dict)
+    tested: Callable[[Key], Any]  # outcome key -> the outcomes of the fields it tests
+    reads: Callable[[Key], Any]  # outcome key -> those and the outcomes of the fields its derivations read
+    statuses: dict[Any, Status] = field(default_factory=dict)  # its tests' results -> status
+    by_tested: Memo[Any, Status] = field(default_factory=lambda: Memo(MAX_PARTS))  # tested(outcomes) -> status
+    by_reads: Memo[Any, Status] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(outcomes) -> status
 
 
 @dataclass(frozen=True)
@@ -99,9 +106,9 @@ class _OpenSet:
 class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
-    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants' tests see
-    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)  # test results -> share
-    by_class: dict[Any, _TopicAnswer] = field(default_factory=dict)  # classes(key) -> share
+    tested: Callable[[Key], Any]  # outcome key -> the outcomes of the fields its variants test
+    #: tested(outcomes) -> share (:data:`_REFUTABLE`: a variant's status needs more, see :class:`_Variant`)
+    shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
 
 
 class ClassAnswers:
@@ -111,43 +118,22 @@ class ClassAnswers:
         self.recommender, self.partition, self.detail = recommender, partition, detail
         self.reader: CaseReader = recommender.reader
         self.names = partition.registry.fields
+        self.order = {name: i for i, name in enumerate(self.names)}
+        #: what a class shows the definitions (its effective and outcome keys), without a case
+        self.facts = ClassFacts(partition, self.reader, recommender.classifier)
         self.variants: list[_Variant] = []
         for variant in recommender.classifier.variants:
-            positions = tuple(sorted({self.names.index(t.field) for t in variant.tests}))
-            refs = tuple(
-                (positions.index(p), partition.fields[p].tests.index(t))
-                for t in variant.tests
-                for p in (self.names.index(t.field),)
-            )
-            classes: Callable[[Key], Any] = itemgetter(*positions) if positions else _nothing
-            self.variants.append(_Variant(variant, positions, refs, classes))
+            tested = sorted({self.order[t.field] for t in variant.tests})
+            self.variants.append(_Variant(variant, _getter(tested), _getter(self._reads(variant))))
         groups: dict[str, list[int]] = {}
         for j, compiled in enumerate(self.variants):
             groups.setdefault(compiled.variant.topic, []).append(j)
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
-            # what its variants' tests see: the fields they test and the facts their derivation
-            # rules read, each as the contract reads it (defaults, exceptions, derived values)
-            seen = {t.field for j in members for t in self.variants[j].variant.tests}
-            seen |= {
-                name
-                for j in members
-                for d in self.variants[j].variant.derivations
-                for name in (d.feature, *(c.field for c in d.conditions))
-            }
-            self.topics.append(_Topic(topic, tuple(members), _getter(list(partition.reading(seen)))))
-        #: what the assumed and derived facts depend on
-        defaulted = [f.name for f in partition.registry.features if f.default is not None]
-        self.assumed_classes = _getter(
-            list(partition.reading([*defaulted, *(d.feature for d in partition.registry.derivations)]))
-        )
-        self.getters = [t.classes for t in self.topics]
-        self.memos: list[dict[Any, _TopicAnswer]] = [t.answers for t in self.topics]
-        self.memos += [t.by_class for t in self.topics]
+            tested = sorted({self.order[t.field] for j in members for t in self.variants[j].variant.tests})
+            self.topics.append(_Topic(topic, tuple(members), _getter(tested)))
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
-        self.order = {name: i for i, name in enumerate(self.names)}
-        self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
         #: assumed, matches (and conflicts), needs
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
@@ -197,7 +183,10 @@ class ClassAnswers:
             self.combinations,
             self.open_sets,
             self.by_variants,
-            *self.memos,
+            *(t.shares for t in self.topics),
+            *(v.by_tested for v in self.variants),
+            *(v.by_reads for v in self.variants),
+            *(memo for *_, memo in self.facts.filled),
         ]
         for cache in caches:
             cache.clear()
@@ -207,7 +196,7 @@ class ClassAnswers:
         """The tail of the class's answer lines; ``None`` when the recommender does not echo the
         case as given (then each line is rendered whole). ``case`` is any case of the class."""
         if self.compiled:
-            return self._compiled(key)
+            return self._compiled(key, case)
         if case is None:
             case = self.reader.parse(self.partition.member(key))
         return self._recommended(case)
@@ -253,24 +242,25 @@ class ClassAnswers:
         """One case of the class, as the contract reads it (defaults, their exceptions, derived facts)."""
         return self.reader.parse(self.partition.member(key))
 
-    def _compiled(self, key: Key) -> bytes:
-        case: PatientCase | None = None  # read only when a part is not remembered
+    def _reads(self, variant: CompiledVariant) -> list[int]:
+        """The positions of the fields whose probes a variant's evaluation reads: those it tests, and
+        those its derivation rules derive and read (sorted)."""
+        names = {t.field for t in variant.tests}
+        names |= {name for d in variant.derivations for name in (d.feature, *(c.field for c in d.conditions))}
+        return sorted(self.order[name] for name in names)
+
+    def _compiled(self, key: Key, case: PatientCase | None = None) -> bytes:
+        """The class's tail. ``case``: one of its cases if the caller has read one (else a case is
+        read only if a filled field's reading or the next question's plan is new)."""
+        effective, outcomes, filled, read = self.facts.of(key)
+        if case is None:
+            case = read
         topics: list[_TopicAnswer] = []
         for topic in self.topics:
-            seen = topic.classes(key)
-            found = topic.by_class.get(seen)
-            if found is None:
-                if case is None:
-                    case = self._case(key)
-                outcomes = tuple([tuple(self.variants[j].variant.evaluate(case)) for j in topic.variants])
-                found = topic.answers.get(outcomes)
-                if found is None:
-                    if len(topic.answers) >= MAX_PARTS:
-                        topic.answers.clear()
-                    found = topic.answers[outcomes] = self._topic(topic, outcomes)
-                if len(topic.by_class) >= MAX_PARTS:
-                    topic.by_class.clear()
-                topic.by_class[seen] = found
+            seen = topic.tested(outcomes)
+            found = topic.shares.get(seen)
+            if found is None or found is _REFUTABLE:
+                found = self._topic(topic, effective, outcomes, seen, found)
             topics.append(found)
         needs = 0
         for answer in topics:
@@ -280,18 +270,11 @@ class ClassAnswers:
         if opens is None:
             opens = self._open_set(topics)
         matched = opens.variants[0]
-        facts = self.assumed_classes(key)
-        assumed = parts[0].get(facts)
-        if assumed is None:
-            if case is None:
-                case = self._case(key)
-            reading: PatientCase = case
-            assumed = self._part(0, facts, lambda _: self._assumed(reading))
         question = self._next_question(opens, key, case)
         return b"".join(
             (
                 b"},",
-                assumed,
+                parts[0].get(filled) or self._part(0, filled, self._assumed),
                 b',"decided":',
                 opens.decided,
                 b',"next_question":',
@@ -308,15 +291,37 @@ class ClassAnswers:
             )
         )
 
-    def _topic(self, topic: _Topic, outcomes: tuple[tuple[bool | None, ...], ...]) -> _TopicAnswer:
-        """A topic's share of the answer from its variants' test results, rendered once per
-        combination of its variants' statuses."""
+    def _topic(self, topic: _Topic, effective: Key, outcomes: tuple[int, ...], seen: Any, known: Any) -> _TopicAnswer:
+        """A topic's share of the answer from its variants' statuses, rendered once per combination
+        of statuses; remembered per outcomes of the fields its variants test unless one of their
+        statuses needs more (``known``: :data:`_REFUTABLE` if so, learnt at an earlier class)."""
         statuses = []
-        for j, results in zip(topic.variants, outcomes, strict=True):
-            memo = self.variants[j].statuses
-            status = memo.get(results)
-            if status is None:
-                status = memo[results] = self._status(j, results)
+        values: PatientCase | None = None
+        refutable = False
+        for j in topic.variants:
+            compiled = self.variants[j]
+            tested = compiled.tested(outcomes)
+            status = compiled.by_tested.get(tested)
+            if status is _REFUTABLE:
+                refutable = True
+                read = compiled.reads(outcomes)
+                status = compiled.by_reads.get(read)
+                if status is None:
+                    if values is None:
+                        values = self.facts.values(effective)
+                    status = compiled.by_reads[read] = self._status_of(j, compiled.variant.evaluate(values))
+            elif status is None:
+                if values is None:
+                    values = self.facts.values(effective)
+                results = compiled.variant.tested(values)
+                if compiled.variant.refutable(results):
+                    compiled.by_tested[tested] = _REFUTABLE
+                    refutable = True
+                    status = compiled.by_reads[compiled.reads(outcomes)] = self._status_of(
+                        j, compiled.variant.evaluate(values)
+                    )
+                else:
+                    status = compiled.by_tested[tested] = self._status_of(j, results)
             statuses.append(status)
         combination = tuple(statuses)
         found = self.combinations.get(combination)
@@ -324,7 +329,19 @@ class ClassAnswers:
             if len(self.combinations) >= MAX_PARTS:
                 self.combinations.clear()
             found = self.combinations[combination] = self._render_topic(statuses)
+        if known is None:
+            topic.shares[seen] = _REFUTABLE if refutable else found
         return found
+
+    def _status_of(self, j: int, results: list[bool | None]) -> Status:
+        """Variant ``j``'s status for its tests' results, interned (one object per status: the
+        :class:`Open` of a candidate is remembered by the status's id)."""
+        memo = self.variants[j].statuses  # (bounded: at most three results per test)
+        key = tuple(results)
+        status = memo.get(key)
+        if status is None:
+            status = memo[key] = self._status(j, key)
+        return status
 
     def _render_topic(self, statuses: list[Status]) -> _TopicAnswer:
         matched = tuple(status[1] for status in statuses if status[0] == _MATCHED)
@@ -369,8 +386,11 @@ class ClassAnswers:
         return (_MISSED, j, topic, tuple(violated), tuple(unknown))
 
     # --- the parts ------------------------------------------------------------------------------
-    def _assumed(self, case: PatientCase) -> bytes:
-        return ('"assumed":' + _encode(case.assumed_json()) + ',"derived":' + _encode(case.derived_json())).encode()
+    def _assumed(self, filled: tuple[Filled, ...]) -> bytes:
+        """``assumed`` and ``derived`` (in the contract's field order, as ``PatientCase`` lists them)."""
+        assumed = {f.name: f.value for f in filled if f.how == ASSUMED}
+        derived = {f.name: f.value for f in filled if f.how == DERIVED}
+        return ('"assumed":' + _encode(assumed) + ',"derived":' + _encode(derived)).encode()
 
     def _matches(self, matched: tuple[int, ...]) -> bytes:
         rec = self.recommender
