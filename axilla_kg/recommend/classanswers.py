@@ -60,16 +60,16 @@ Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the can
 
 @dataclass
 class _Variant:
-    """A compiled variant with its status per outcome of the probes it reads (:mod:`.facts`): per
-    outcome of its tests' fields, or (when a derivation rule may refute it, :data:`_REFUTABLE`) per
-    outcome of those and of the fields its derivation rules read."""
+    """A compiled variant with its status per result of its tests (picked from a class's probe
+    results, :mod:`.facts`), or, when a derivation rule may refute it (:data:`_REFUTABLE`), per
+    result of those and of the probes on the fields its derivation rules read."""
 
     variant: CompiledVariant
-    tested: Callable[[Key], Any]  # outcome key -> the outcomes of the fields it tests
-    reads: Callable[[Key], Any]  # outcome key -> those and the outcomes of the fields its derivations read
-    statuses: dict[Any, Status] = field(default_factory=dict)  # its tests' results -> status
-    by_tested: Memo[Any, Status] = field(default_factory=lambda: Memo(MAX_PARTS))  # tested(outcomes) -> status
-    by_reads: Memo[Any, Status] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(outcomes) -> status
+    tested: Callable[[Any], tuple[bool | None, ...]]  # probe results -> its tests' results (in test order)
+    reads: Callable[[Any], Any]  # probe results -> those and the probes on the fields its derivations read
+    by_results: dict[Any, Status] = field(default_factory=dict)  # tested(...) -> status (bounded: 3 per test)
+    by_reads: Memo[Any, Status] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(...) -> status
+    statuses: dict[Any, Status] = field(default_factory=dict)  # its final results -> status (interned)
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,11 @@ class _OpenSet:
 class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
-    tested: Callable[[Key], Any]  # outcome key -> the outcomes of the fields its variants test
-    #: tested(outcomes) -> share (:data:`_REFUTABLE`: a variant's status needs more, see :class:`_Variant`)
+    tested: Callable[[Any], Any]  # probe results -> its variants' tests' results
+    reads: Callable[[Any], Any]  # probe results -> those and the probes on the fields their derivations read
+    #: tested(...) -> share (:data:`_REFUTABLE`: a variant's status needs more, see :class:`_Variant`)
     shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
+    by_reads: Memo[Any, _TopicAnswer] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(...) -> share
 
 
 class ClassAnswers:
@@ -123,21 +125,23 @@ class ClassAnswers:
         self.facts = ClassFacts(partition, self.reader, recommender.classifier)
         self.variants: list[_Variant] = []
         for variant in recommender.classifier.variants:
-            tested = sorted({self.order[t.field] for t in variant.tests})
-            self.variants.append(_Variant(variant, _getter(tested), _getter(self._reads(variant))))
+            tests = [self.facts.test_at(t) for t in variant.tests]
+            self.variants.append(_Variant(variant, _picker(tests), _picker(self._reads(variant))))
         groups: dict[str, list[int]] = {}
         for j, compiled in enumerate(self.variants):
             groups.setdefault(compiled.variant.topic, []).append(j)
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
-            tested = sorted({self.order[t.field] for j in members for t in self.variants[j].variant.tests})
-            self.topics.append(_Topic(topic, tuple(members), _getter(tested)))
+            variants = [self.variants[j].variant for j in members]
+            tested = sorted({self.facts.test_at(t) for v in variants for t in v.tests})
+            reads = sorted({i for v in variants for i in self._reads(v)})
+            self.topics.append(_Topic(topic, tuple(members), _picker(tested), _picker(reads)))
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
         #: assumed, matches (and conflicts), needs
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
-        self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
+        self.combinations: dict[tuple[int, ...], _TopicAnswer] = {}  # a topic's statuses (ids) -> its share
         #: the topics' shares (their ``uid``) -> the open variants they make; and by the variants
         self.open_sets: dict[tuple[int, ...], _OpenSet] = {}
         self.by_variants: dict[Variants, _OpenSet] = {}
@@ -184,7 +188,7 @@ class ClassAnswers:
             self.open_sets,
             self.by_variants,
             *(t.shares for t in self.topics),
-            *(v.by_tested for v in self.variants),
+            *(t.by_reads for t in self.topics),
             *(v.by_reads for v in self.variants),
             *(memo for *_, memo in self.facts.filled),
         ]
@@ -243,24 +247,24 @@ class ClassAnswers:
         return self.reader.parse(self.partition.member(key))
 
     def _reads(self, variant: CompiledVariant) -> list[int]:
-        """The positions of the fields whose probes a variant's evaluation reads: those it tests, and
-        those its derivation rules derive and read (sorted)."""
-        names = {t.field for t in variant.tests}
-        names |= {name for d in variant.derivations for name in (d.feature, *(c.field for c in d.conditions))}
-        return sorted(self.order[name] for name in names)
+        """Where the probe results a variant's evaluation reads are: its tests' results, and every
+        probe on the fields its derivation rules derive and read."""
+        derivations = variant.derivations
+        names = [name for d in derivations for name in (d.feature, *(c.field for c in d.conditions))]
+        return sorted({*(self.facts.test_at(t) for t in variant.tests), *self.facts.probes_at(names)})
 
     def _compiled(self, key: Key, case: PatientCase | None = None) -> bytes:
         """The class's tail. ``case``: one of its cases if the caller has read one (else a case is
         read only if a filled field's reading or the next question's plan is new)."""
-        effective, outcomes, filled, read = self.facts.of(key)
+        effective, results, filled, read = self.facts.of(key)
         if case is None:
             case = read
         topics: list[_TopicAnswer] = []
         for topic in self.topics:
-            seen = topic.tested(outcomes)
+            seen = topic.tested(results)
             found = topic.shares.get(seen)
             if found is None or found is _REFUTABLE:
-                found = self._topic(topic, effective, outcomes, seen, found)
+                found = self._share(topic, effective, results, seen, found)
             topics.append(found)
         needs = 0
         for answer in topics:
@@ -291,51 +295,55 @@ class ClassAnswers:
             )
         )
 
-    def _topic(self, topic: _Topic, effective: Key, outcomes: tuple[int, ...], seen: Any, known: Any) -> _TopicAnswer:
+    def _share(
+        self, topic: _Topic, effective: Key, results: tuple[bool | None, ...], seen: Any, known: Any
+    ) -> _TopicAnswer:
+        """A topic's share not remembered per results of its variants' tests (``known``: None), or
+        remembered as :data:`_REFUTABLE` (then per the results its variants read)."""
+        read = topic.reads(results) if known is _REFUTABLE else None
+        found = topic.by_reads.get(read) if read is not None else None
+        if found is None:
+            found, refutable = self._topic(topic, effective, results)
+            topic.shares[seen] = _REFUTABLE if refutable else found
+            if refutable:
+                topic.by_reads[topic.reads(results)] = found
+        return found
+
+    def _topic(self, topic: _Topic, effective: Key, results: tuple[bool | None, ...]) -> tuple[_TopicAnswer, bool]:
         """A topic's share of the answer from its variants' statuses, rendered once per combination
-        of statuses; remembered per outcomes of the fields its variants test unless one of their
-        statuses needs more (``known``: :data:`_REFUTABLE` if so, learnt at an earlier class)."""
+        of statuses; and whether a status rests on more than its tests' results."""
         statuses = []
         values: PatientCase | None = None
         refutable = False
         for j in topic.variants:
             compiled = self.variants[j]
-            tested = compiled.tested(outcomes)
-            status = compiled.by_tested.get(tested)
-            if status is _REFUTABLE:
+            tested = compiled.tested(results)
+            status = compiled.by_results.get(tested)
+            if status is None:
+                may = compiled.variant.refutable(tested)
+                status = compiled.by_results[tested] = _REFUTABLE if may else self._status_of(j, tested)
+            if status is _REFUTABLE:  # a derivation rule may refute it: evaluated on the class's values
                 refutable = True
-                read = compiled.reads(outcomes)
+                read = compiled.reads(results)
                 status = compiled.by_reads.get(read)
                 if status is None:
                     if values is None:
                         values = self.facts.values(effective)
                     status = compiled.by_reads[read] = self._status_of(j, compiled.variant.evaluate(values))
-            elif status is None:
-                if values is None:
-                    values = self.facts.values(effective)
-                results = compiled.variant.tested(values)
-                if compiled.variant.refutable(results):
-                    compiled.by_tested[tested] = _REFUTABLE
-                    refutable = True
-                    status = compiled.by_reads[compiled.reads(outcomes)] = self._status_of(
-                        j, compiled.variant.evaluate(values)
-                    )
-                else:
-                    status = compiled.by_tested[tested] = self._status_of(j, results)
             statuses.append(status)
-        combination = tuple(statuses)
+        # statuses are interned for good (:meth:`_status_of`): their ids name them
+        combination = tuple(map(id, statuses))
         found = self.combinations.get(combination)
         if found is None:
             if len(self.combinations) >= MAX_PARTS:
                 self.combinations.clear()
             found = self.combinations[combination] = self._render_topic(statuses)
-        if known is None:
-            topic.shares[seen] = _REFUTABLE if refutable else found
-        return found
+        return found, refutable
 
-    def _status_of(self, j: int, results: list[bool | None]) -> Status:
-        """Variant ``j``'s status for its tests' results, interned (one object per status: the
-        :class:`Open` of a candidate is remembered by the status's id)."""
+    def _status_of(self, j: int, results: list[bool | None] | tuple[bool | None, ...]) -> Status:
+        """Variant ``j``'s status for its tests' results, interned for good (one object per status,
+        never dropped: a topic's combination of statuses and the :class:`Open` of a candidate are
+        remembered by the statuses' ids)."""
         memo = self.variants[j].statuses  # (bounded: at most three results per test)
         key = tuple(results)
         status = memo.get(key)
@@ -531,3 +539,11 @@ def _getter(positions: list[int]) -> Callable[[Key], Any]:
         (only,) = positions
         return lambda key: (key[only],)
     return itemgetter(*positions)
+
+
+def _picker(indices: list[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """``sequence -> the items at indices``, always a tuple (``itemgetter`` of one index is not)."""
+    if len(indices) == 1:
+        (only,) = indices
+        return lambda items: (items[only],)
+    return itemgetter(*indices) if indices else _nothing

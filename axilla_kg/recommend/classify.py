@@ -95,7 +95,7 @@ class CompiledVariant:
         values = case.values
         return [t.evaluate(values.get(t.field)) for t in self.tests]
 
-    def refutable(self, tested: list[bool | None]) -> bool:
+    def refutable(self, tested: Sequence[bool | None]) -> bool:
         """Whether a derivation rule may still refute the variant, given its tests' results: only a
         candidate (no test violated, some unknown) of a variant with derivation rules. Otherwise
         :meth:`evaluate` is :meth:`tested` and reads nothing but the tested fields."""

@@ -26,12 +26,14 @@ equal to :meth:`Recommender.recommend` with hypothesis over the whole contract.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
+from itertools import chain
 from operator import getitem, itemgetter
 from typing import Any, NamedTuple
 
 from axilla_kg.contract.cases import CaseReader, PatientCase
-from axilla_kg.recommend.classify import Classifier
+from axilla_kg.recommend.classify import Classifier, Test
 from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import ABSENT, Key, Partition
 
@@ -65,8 +67,9 @@ class ClassFacts:
             for p, name in enumerate(names)
             if name in filled
         ]
-        #: per field, the probes on its value: the variants' tests, the derivations' conditions, and
-        #: (the derived field) whether it has each derivation's value
+        #: per field, the probes on its value: the variants' tests (the partition's distinct tests, in
+        #: its order), the derivations' conditions, and (the derived field) whether it has each
+        #: derivation's value
         probes: list[list[Callable[[Any], bool | None]]] = [[t.evaluate for t in c.tests] for c in partition.fields]
         rules = {id(d): d for d in registry.derivations}
         rules |= {id(d): d for v in classifier.variants for d in v.derivations}  # (the same ones, shipped)
@@ -75,24 +78,33 @@ class ClassFacts:
             for condition in rule.conditions:
                 probes[names.index(condition.field)].append(_known(condition.holds))
         self.probes = probes
-        #: per field: class -> the number of its probes' results (grown as numbers meet new classes)
-        self.tables: list[list[int]] = [[] for _ in partition.fields]
-        self.numbers: list[dict[tuple[bool | None, ...], int]] = [{} for _ in partition.fields]
+        #: where each field's probe results start in a class's results (:meth:`of`)
+        self.starts = list(itertools.accumulate((len(p) for p in probes), initial=0))
+        #: per field: class -> its probes' results (grown as numbers meet new classes)
+        self.tables: list[list[tuple[bool | None, ...]]] = [[] for _ in partition.fields]
         self._grow()
 
+    def test_at(self, test: Test) -> int:
+        """Where a variant test's result is in a class's results."""
+        position = self.partition.registry.fields.index(test.field)
+        return self.starts[position] + self.partition.fields[position].tests.index(test)
+
+    def probes_at(self, names: Iterable[str]) -> list[int]:
+        """Where all probe results of the fields ``names`` are in a class's results."""
+        positions = sorted({self.partition.registry.fields.index(name) for name in names})
+        return [i for p in positions for i in range(self.starts[p], self.starts[p + 1])]
+
     def _grow(self) -> None:
-        for classes, table, numbers, probes in zip(
-            self.partition.fields, self.tables, self.numbers, self.probes, strict=True
-        ):
+        for classes, table, probes in zip(self.partition.fields, self.tables, self.probes, strict=True):
             for code in range(len(table), len(classes.members)):
                 member = classes.members[code]
                 value = None if member is ABSENT else member
-                results = tuple([probe(value) for probe in probes])
-                table.append(numbers.setdefault(results, len(numbers)))
+                table.append(tuple([probe(value) for probe in probes]))
 
-    def of(self, key: Key) -> tuple[Key, tuple[int, ...], tuple[Filled, ...], PatientCase | None]:
-        """The effective key, the outcome key, the filled fields' readings, and the case read for
-        them (``None`` when every reading was remembered). ``key``: a valid class."""
+    def of(self, key: Key) -> tuple[Key, tuple[bool | None, ...], tuple[Filled, ...], PatientCase | None]:
+        """The effective key, the results of every probe (field by field, see :meth:`test_at`), the
+        filled fields' readings, and the case read for them (``None`` when every reading was
+        remembered). ``key``: a valid class."""
         effective = list(key)
         case: PatientCase | None = None
         readings = []
@@ -107,11 +119,11 @@ class ClassFacts:
             readings.append(found)
         effective_key = tuple(effective)
         try:
-            outcomes = tuple(map(getitem, self.tables, effective_key))
+            results = tuple(chain.from_iterable(map(getitem, self.tables, effective_key)))
         except IndexError:  # a number met in a new class since the tables were grown
             self._grow()
-            outcomes = tuple(map(getitem, self.tables, effective_key))
-        return effective_key, outcomes, tuple(readings), case
+            results = tuple(chain.from_iterable(map(getitem, self.tables, effective_key)))
+        return effective_key, results, tuple(readings), case
 
     def _filled(self, case: PatientCase, position: int, name: str) -> Filled:
         value = case.values.get(name)
