@@ -188,6 +188,36 @@ def test_the_fast_path_takes_plain_lines_and_declines_the_lenient_ones(
                                 "tumor_size_cm": 2}  # fmt: skip
 
 
+def test_a_suspended_default_is_read_by_the_fast_path_as_not_known(
+    answerers: tuple[BatchRecommender, BatchRecommender],
+) -> None:
+    """A line whose facts suspend a default (``ax:DefaultException``: a palpable breast mass, a
+    suspicion of metastatic disease) is taken, line by line and in a block: the question is not
+    assumed, so the echo leaves it out and the class is that of an explicit null — as the strict
+    path reads it."""
+    mine = answerers[0]
+    fast = mine.fast
+    assert fast is not None
+    suspended = [
+        b'{"sex":"female","breast_presentation":"palpable_mass"}',
+        b'{"sex":"male","breast_presentation":"gynecomastia","age":40}',
+        b'{"sex":"female","metastatic_suspicion":true,"breast_cancer":"new"}',
+    ]
+    block = fast.read_block([*suspended, b'{"sex":"female"}'])
+    assert block is not None
+    for i, raw in enumerate(suspended):
+        found = fast(raw)
+        assert found is not None, raw
+        key, echo = found
+        assert b"question" not in echo  # independent: the exception's point is that nothing is assumed
+        case = mine.load(raw)
+        assert "question" not in case.values
+        assert key == mine.key(case) == mine.key(mine.load(raw.replace(b"}", b',"question":null}')))
+        assert echo == json.dumps(case.to_json(), separators=(",", ":")).encode()[1:-1]
+        assert (block[0][i], block[1][i]) == (key, echo)
+    assert block[1][-1] == b'"sex":"female","question":"axilla"'  # the default, where nothing suspends it
+
+
 def test_the_memo_stays_bounded_and_answers_stay_equal(
     answerers: tuple[BatchRecommender, BatchRecommender], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -247,11 +247,10 @@ class ClassAnswers:
         return self.reader.parse(self.partition.member(key))
 
     def _reads(self, variant: CompiledVariant) -> list[int]:
-        """Where the probe results a variant's evaluation reads are: its tests' results, and every
-        probe on the fields its derivation rules derive and read."""
-        derivations = variant.derivations
-        names = [name for d in derivations for name in (d.feature, *(c.field for c in d.conditions))]
-        return sorted({*(self.facts.test_at(t) for t in variant.tests), *self.facts.probes_at(names)})
+        """Where the probe results a variant's evaluation reads are: its tests' results, and the
+        probes its derivation rules' refutation reads (:meth:`CompiledVariant.evaluate`)."""
+        tests = [self.facts.test_at(t) for t in variant.tests]
+        return sorted({*tests, *(i for rule in variant.derivations for i in self.facts.rule_at(rule))})
 
     def _compiled(self, key: Key, case: PatientCase | None = None) -> bytes:
         """The class's tail. ``case``: one of its cases if the caller has read one (else a case is

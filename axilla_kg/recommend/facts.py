@@ -27,12 +27,13 @@ equal to :meth:`Recommender.recommend` with hypothesis over the whole contract.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import chain
 from operator import getitem, itemgetter
 from typing import Any, NamedTuple
 
 from axilla_kg.contract.cases import CaseReader, PatientCase
+from axilla_kg.contract.features import Derivation
 from axilla_kg.recommend.classify import Classifier, Test
 from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import ABSENT, Key, Partition
@@ -73,13 +74,18 @@ class ClassFacts:
         probes: list[list[Callable[[Any], bool | None]]] = [[t.evaluate for t in c.tests] for c in partition.fields]
         rules = {id(d): d for d in registry.derivations}
         rules |= {id(d): d for v in classifier.variants for d in v.derivations}  # (the same ones, shipped)
+        placed: dict[int, list[tuple[int, int]]] = {}  # rule (id) -> its probes (field, index in its probes)
         for rule in rules.values():
-            probes[names.index(rule.feature)].append(_equals(rule.value))
-            for condition in rule.conditions:
-                probes[names.index(condition.field)].append(_known(condition.holds))
+            for position, probe in (
+                (names.index(rule.feature), _equals(rule.value)),
+                *((names.index(c.field), _known(c.holds)) for c in rule.conditions),
+            ):
+                placed.setdefault(id(rule), []).append((position, len(probes[position])))
+                probes[position].append(probe)
         self.probes = probes
         #: where each field's probe results start in a class's results (:meth:`of`)
         self.starts = list(itertools.accumulate((len(p) for p in probes), initial=0))
+        self.rule_probes = {rule: [self.starts[p] + i for p, i in at] for rule, at in placed.items()}
         #: per field: class -> its probes' results (grown as numbers meet new classes)
         self.tables: list[list[tuple[bool | None, ...]]] = [[] for _ in partition.fields]
         self._grow()
@@ -89,10 +95,11 @@ class ClassFacts:
         position = self.partition.registry.fields.index(test.field)
         return self.starts[position] + self.partition.fields[position].tests.index(test)
 
-    def probes_at(self, names: Iterable[str]) -> list[int]:
-        """Where all probe results of the fields ``names`` are in a class's results."""
-        positions = sorted({self.partition.registry.fields.index(name) for name in names})
-        return [i for p in positions for i in range(self.starts[p], self.starts[p + 1])]
+    def rule_at(self, rule: Derivation) -> list[int]:
+        """Where the probes a derivation rule's refutation reads are in a class's results: whether
+        the derived field has the rule's value, and whether each of its conditions holds (each
+        ``None`` when the field is not known)."""
+        return self.rule_probes[id(rule)]
 
     def _grow(self) -> None:
         for classes, table, probes in zip(self.partition.fields, self.tables, self.probes, strict=True):
