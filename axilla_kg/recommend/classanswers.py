@@ -6,10 +6,14 @@ hold tens of thousands), so building each one's answer with :meth:`Recommender.r
 work instead:
 
 * each variant's status (match; candidate and what it needs; miss and where it differs) is
-  remembered per class of the fields it tests — a tuple lookup, not a walk over its tests;
+  remembered per result of its tests (and, where a derivation rule may refute it, of the probes its
+  rules read), and each topic's share per results of its variants' tests: the results are picked
+  out of the class's probe results (:mod:`axilla_kg.recommend.facts`), so a new class whose parts
+  are known costs a few lookups and a join, with no case read and no variant evaluated;
 * the answer's parts depend on few things, and each part is rendered to JSON once per value of what
   it depends on: ``matches`` and ``conflicts`` on the set of matches, ``needs`` and ``candidates`` on
-  the candidates, ``nearest`` on the misses that count, ``assumed`` on the defaults assumed.
+  the candidates, ``nearest`` on the misses that count, ``assumed`` and ``derived`` on the filled
+  fields' readings.
 
 The bytes are those of ``dumps(recommend(case))`` with the ``case`` echo left out (the caller splices
 each line's own echo in). That equality is the recommender's to define: it is held by

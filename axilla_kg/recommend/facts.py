@@ -15,10 +15,12 @@ derivations) — except for the fields whose value the contract may fill in: a d
 exception may suspend) or a derived value. Those few *filled* fields are read once per class of
 the fields their value depends on (:meth:`Partition.reading`), from one case of the class, and
 remembered: so a new class's *effective key* (each field's class as the contract reads it) costs a
-few lookups, and its *outcome key* (per field, a number for its probes' results) one C-level
-``map``. A variant's status is a function of the outcome key at the fields it reads, so it is
-evaluated once per value of that (on member values of the effective classes, which give every
-probe the same result as the case's own values), not once per class.
+few lookups, and the results of all its probes (field by field, from per-class tables) one C-level
+pass. A variant's status is a function of the results it reads — its tests', and, only where a
+derivation rule may still refute it, its rules' probes — so batch mode picks those out
+(``itemgetter``) and evaluates a variant once per value of them (on member values of the
+effective classes, which give every probe the same result as the case's own values), not once per
+class; most new classes evaluate nothing and read no case.
 
 Exactness is the recommender's to define: ``tests/test_classanswers.py`` holds the compiled answers
 equal to :meth:`Recommender.recommend` with hypothesis over the whole contract.
@@ -53,8 +55,8 @@ class Filled(NamedTuple):
 
 
 class ClassFacts:
-    """``class key -> (effective key, outcome key, filled fields)``, read from the partition's tables
-    and, for a filled field met in a new combination of the classes deciding it, one case."""
+    """``class key -> (effective key, probe results, filled fields)``, read from the partition's
+    tables and, for a filled field met in a new combination of the classes deciding it, one case."""
 
     def __init__(self, partition: Partition, reader: CaseReader, classifier: Classifier) -> None:
         self.partition, self.reader = partition, reader
