@@ -26,7 +26,10 @@ limit*: a plain script that looks every input line up in a dictionary of precomp
 from the product's own output beforehand and pickled) and writes the same bytes with the same
 ``writev`` calls. The limit is timed like the product, end to end (process start, loading its
 answers, the loop); the loop alone is reported too, as the floor no per-line program can beat. Both
-run with byte code cached, as an installed package has it. Each figure carries the 1-minute load
+run with byte code cached, as an installed package has it. A *floor* measures what the design costs
+with no new class at all (start-up, then a second in-process pass over the same lines with every
+class's answer known and no line remembered): no speed-up of the per-class work can take the
+product below it. Each figure carries the 1-minute load
 average taken just before it; all come from one run, so the ratios are the figures to read on a
 shared machine. Peak memory is the largest sum of RSS over the whole process tree (sampled every 20
 ms). With ``--baseline`` the outputs are compared byte for byte, and, JSON member by member, on
@@ -397,6 +400,42 @@ def check_answers(rec: Recommender, cases: Path, answered: Path, detail: str, ev
     return checked
 
 
+FLOOR_SCRIPT = """
+import os, sys, time
+started = time.perf_counter()
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend import batch
+from axilla_kg.recommend.recommender import Recommender
+answerer = batch.BatchRecommender(Recommender.load(KnowledgeGraph.load()))
+ready = time.perf_counter() - started
+batch.MAX_CELL_BYTES = 1 << 40  # keep every class's answer: the second pass knows them all
+batch.MAX_SEEN_LINES = 1  # but remembers no line: each is decoded and keyed again
+def answer_all():
+    fd = os.open(os.devnull, os.O_WRONLY)
+    with open(sys.argv[1], "rb") as source:
+        for block in batch.read_blocks(source):
+            batch.write_pieces(fd, answerer.answer_block(block)[0])
+    os.close(fd)
+answer_all()
+started = time.perf_counter()
+answer_all()
+print(ready, time.perf_counter() - started)
+"""
+
+
+def floor_run(cases: Path, n: int) -> dict[str, Any]:
+    """What the product's design costs with no new class at all: start-up (imports, the compiled
+    graph) and a second pass over the same lines in one process, every class's answer known and no
+    line remembered (each line decoded, keyed, its echo and tail written). The limit of any speed-up
+    of the per-class work: end to end, the product cannot beat start-up + this pass."""
+    load = os.getloadavg()[0]
+    done = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, str(cases)], check=True, capture_output=True,
+                          text=True, env=cli_env(REPO_ROOT))  # fmt: skip
+    ready, known = map(float, done.stdout.split())
+    return {"run": "every class known (in-process pass)", "cases": n, "startup_s": ready, "pass_s": known,
+            "pass_us_per_line": known / n * 1e6, "load_avg_1m": load}  # fmt: skip
+
+
 def distinct(rec: Recommender, cases: Path, answered: Path) -> dict[str, int]:
     """How varied a mix is: distinct lines, cases (their echo), classes (this checkout's cache key:
     ``batch.CellKey``) and answers (an output line without its line number and case echo)."""
@@ -481,6 +520,8 @@ def batch_section(rec: Recommender, n: int, baseline: Path | None, mix: str) -> 
         print(f"{mix}, after: default, again ...", file=sys.stderr)
         runs.append(product_run(REPO_ROOT, "after: default (full detail), again", cases, full, n, []))
         results["limit_again"] = limit_run(cases, full, tmp / "limit.jsonl", n, tmp)
+        print(f"{mix}, every class known ...", file=sys.stderr)
+        results["floor"] = floor_run(cases, n)
     return results
 
 
@@ -547,6 +588,12 @@ def print_batch(results: dict[str, Any]) -> None:
             f"without loading its answers) (load {run['load_avg_1m']:.2f} / {limit['load_avg_1m']:.2f}); "
             f"CPU time {run['cpu_s'] / limit['cpu_s']:.2f}x the limit's"
         )
+    floor, limit = results["floor"], limits[0]
+    least = floor["startup_s"] + floor["pass_s"]
+    print(f"floor of this design (load {floor['load_avg_1m']:.2f}): start-up {floor['startup_s']:.2f} s + a pass with "
+          f"every class known {floor['pass_s']:.2f} s ({floor['pass_us_per_line']:.1f} us/line) = {least:.2f} s, "
+          f"{least / limit['wall_s']:.2f}x the limit's time; the per-class work is "
+          f"{max(0.0, product['wall_s'] - least) / product['wall_s']:.0%} of the product's time")  # fmt: skip
     if not any(r["run"].endswith("--jobs 1") for r in results["runs"]):
         print("--jobs 1 vs default: not measured: batch mode runs in one process since issue 24 (the fork ring and "
               "its --jobs flag are gone, so the default is the only configuration)")  # fmt: skip

@@ -188,34 +188,28 @@ def test_the_fast_path_takes_plain_lines_and_declines_the_lenient_ones(
                                 "tumor_size_cm": 2}  # fmt: skip
 
 
-def test_a_suspended_default_is_read_by_the_fast_path_as_not_known(
+def test_a_suspended_default_is_read_on_the_fast_path_as_the_contract_reads_it(
     answerers: tuple[BatchRecommender, BatchRecommender],
 ) -> None:
-    """A line whose facts suspend a default (``ax:DefaultException``: a palpable breast mass, a
-    suspicion of metastatic disease) is taken, line by line and in a block: the question is not
-    assumed, so the echo leaves it out and the class is that of an explicit null — as the strict
-    path reads it."""
+    """A palpable breast mass suspends the assumed question (``ax:DefaultException``): the line is
+    taken, the question is neither echoed nor assumed, and the class key is the strict path's (one
+    line in twenty of the varied benchmark mix is such a line; they used to take the strict path)."""
     mine = answerers[0]
     fast = mine.fast
     assert fast is not None
-    suspended = [
-        b'{"sex":"female","breast_presentation":"palpable_mass"}',
-        b'{"sex":"male","breast_presentation":"gynecomastia","age":40}',
-        b'{"sex":"female","metastatic_suspicion":true,"breast_cancer":"new"}',
-    ]
-    block = fast.read_block([*suspended, b'{"sex":"female"}'])
-    assert block is not None
-    for i, raw in enumerate(suspended):
-        found = fast(raw)
-        assert found is not None, raw
-        key, echo = found
-        assert b"question" not in echo  # independent: the exception's point is that nothing is assumed
-        case = mine.load(raw)
-        assert "question" not in case.values
-        assert key == mine.key(case) == mine.key(mine.load(raw.replace(b"}", b',"question":null}')))
-        assert echo == json.dumps(case.to_json(), separators=(",", ":")).encode()[1:-1]
-        assert (block[0][i], block[1][i]) == (key, echo)
-    assert block[1][-1] == b'"sex":"female","question":"axilla"'  # the default, where nothing suspends it
+    for line in (
+        b'{"sex":"female","age":45,"breast_presentation":"palpable_mass"}',
+        b'{"sex":"male","breast_presentation":"gynecomastia","us_birads":"3"}',
+        b'{"sex":"female","breast_cancer":"new","metastatic_suspicion":true,"tumor_size_cm":3.5}',
+    ):
+        found = fast(line)
+        assert found is not None, line
+        case = mine.load(line)
+        assert "question" not in case.values  # the contract assumes no question here
+        assert found[0] == mine.key(case)
+        assert json.loads(b"{" + found[1] + b"}") == case.to_json()
+        read = fast.read_block([line, b'{"sex":"female"}'])
+        assert read is not None and read[0][0] == found[0] and read[1][0] == found[1]
 
 
 def test_the_memo_stays_bounded_and_answers_stay_equal(

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, graph
+from axilla_kg.cli.common import Wanted, add_command, add_data, add_engine, add_format, bulk_collection, graph
 from axilla_kg.errors import AxillaKGError, DataError, UsageError
 
 if TYPE_CHECKING:
@@ -276,11 +276,14 @@ def _run_batch(args: argparse.Namespace) -> None:
         except OSError as exc:
             raise DataError(f"{args.cases}: cannot read: {exc.strerror}") from None
     try:
-        if args.output is not None:
-            counts = _batch_to_file(args, recommender, stream)
-        else:
-            counts = batch.run(recommender, stream, sys.stdout, progress=batch.progress_stream(), detail=args.detail)
-            sys.stdout.flush()
+        with bulk_collection():
+            if args.output is not None:
+                counts = _batch_to_file(args, recommender, stream)
+            else:
+                counts = batch.run(
+                    recommender, stream, sys.stdout, progress=batch.progress_stream(), detail=args.detail
+                )
+                sys.stdout.flush()
     except BrokenPipeError:
         sys.stderr.close()
         return None
@@ -322,9 +325,11 @@ def run_audit(args: argparse.Namespace) -> str:
         raise UsageError(f"--format {args.format} writes a binary file: give --output PATH")
     if args.spark is not None:
         return _audit_on_spark(args, orders)
-    if args.output is None:
-        return audit.render_audit(audit.audit_orders(_recommender(args), orders), args.format)
-    summary = audit.write_audit(_recommender(args), orders, Path(args.output), args.format)
+    recommender = _recommender(args)
+    with bulk_collection():
+        if args.output is None:
+            return audit.render_audit(audit.audit_orders(recommender, orders), args.format)
+        summary = audit.write_audit(recommender, orders, Path(args.output), args.format)
     return audit.render_summary(summary, "table" if args.format in ("parquet", "arrow") else args.format)
 
 

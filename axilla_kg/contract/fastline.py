@@ -127,8 +127,7 @@ class FastLine:
             self.codes.append(codes)
             self.fragments.append(fragments)
         #: a default left out when the line gives a fact that suspends it (``ax:DefaultException``):
-        #: (position of the defaulted field, position of the fact, its values); the contract reads
-        #: such a field as not known, exactly as an explicit null (no default, nothing echoed)
+        #: (position of the defaulted field, position of the fact, its values); such a line reads the field as not known
         position = {f.name: i for i, f in enumerate(reader.registry.features)}
         self.suspensions = [(position[e.feature], position[e.field], e.when) for e in reader.exceptions]
         #: a numeric field's memo entries that are not numbers (restored when the memo is cleared)
@@ -205,8 +204,8 @@ class FastLine:
                         return None
             for feature, fact, when in suspensions:
                 if values[feature] is unset and values[fact] in when:  # the default is suspended:
-                    values = list(values)
-                    values[feature] = None  # not known, as if sent as null (the echo leaves it out)
+                    values = list(values)  # not assumed, so read (class and echo) as not known
+                    values[feature] = None
             return tuple(map(getitem, codes, values)), join(filter(None, map(getitem, fragments, values)))
 
         return read
@@ -247,11 +246,13 @@ class FastLine:
                 self._learn(index, value)
             if not set(column).issubset(codes):  # a value the contract refuses (or not a plain number)
                 keyed = [ok and value in codes for ok, value in zip(keyed, column, strict=True)]
-        for feature, fact, when in self.suspensions:  # a suspended default: not known, as if sent as null
+        for feature, fact, when in self.suspensions:  # a suspended default: not assumed, so not known
             unset = msgspec.UNSET
-            pairs = list(zip(columns[feature], columns[fact], strict=True))
-            if any(f is unset and v in when for f, v in pairs):
-                columns[feature] = [None if f is unset and v in when else f for f, v in pairs]
+            if any(f is unset and v in when for f, v in zip(columns[feature], columns[fact], strict=True)):
+                columns[feature] = [
+                    None if f is unset and v in when else f
+                    for f, v in zip(columns[feature], columns[fact], strict=True)
+                ]
         keys = list(
             zip(*[list(map(table.get, column)) for table, column in zip(self.codes, columns, strict=True)], strict=True)
         )
