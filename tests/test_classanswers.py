@@ -97,7 +97,8 @@ def test_a_class_shows_the_variants_what_its_cases_show(
     """A new class's variant statuses are looked up, not evaluated (recommend/facts.py): each test's
     result is picked from the class's probe results, a variant a derivation rule may refute is
     evaluated on the class's member values, and the assumed and derived facts come from the filled
-    fields' readings. Each of these is what the case itself gives."""
+    fields' readings. Each of these is what the case itself gives; and the case built from them is
+    the contract's reading of the class's member values."""
     drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
     case = _case(rec, {name: value for name, value in drawn.items() if value is not ABSENT})
     compiled = answers["full"]
@@ -108,6 +109,13 @@ def test_a_class_shows_the_variants_what_its_cases_show(
         assert v.variant.evaluate(members) == v.variant.evaluate(case), v.variant.class_iri
     assert {f.name: f.value for f in filled if f.how == facts.ASSUMED} == case.assumed_json()
     assert {f.name: f.value for f in filled if f.how == facts.DERIVED} == case.derived_json()
+    # the case the next question is scored on, built without reading: the contract's case of the
+    # class's member values, values in the same order, the same assumed and derived fields
+    key = compiled.partition.key_of(case)
+    built, read = compiled.facts.case(key), rec.reader.parse(compiled.partition.member(key))
+    assert list(built.values.items()) == list(read.values.items())
+    assert (built.assumed, built.derived) == (read.assumed, read.derived)
+    assert compiled.partition.key_of(built) == key
 
 
 @pytest.fixture(scope="module")

@@ -247,8 +247,9 @@ class ClassAnswers:
         return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
 
     def _case(self, key: Key) -> PatientCase:
-        """One case of the class, as the contract reads it (defaults, their exceptions, derived facts)."""
-        return self.reader.parse(self.partition.member(key))
+        """One case of the class, as the contract reads it (defaults, their exceptions, derived
+        facts): built from the class's member values and filled fields' readings (:meth:`ClassFacts.case`)."""
+        return self.facts.case(key)
 
     def _reads(self, variant: CompiledVariant) -> list[int]:
         """Where the probe results a variant's evaluation reads are: its tests' results, and the

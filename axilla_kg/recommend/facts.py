@@ -114,6 +114,36 @@ class ClassFacts:
         """The effective key, the results of every probe (field by field, see :meth:`test_at`), the
         filled fields' readings, and the case read for them (``None`` when every reading was
         remembered). ``key``: a valid class."""
+        effective_key, readings, case = self.readings(key)
+        try:
+            results = tuple(chain.from_iterable(map(getitem, self.tables, effective_key)))
+        except IndexError:  # a number met in a new class since the tables were grown
+            self._grow()
+            results = tuple(chain.from_iterable(map(getitem, self.tables, effective_key)))
+        return effective_key, results, readings, case
+
+    def case(self, key: Key) -> PatientCase:
+        """One case of the class, as the contract reads it — the case of the class's member values
+        (:meth:`Partition.member`), its values in the contract's field order with the assumed and
+        derived ones marked — from the member values and the filled fields' readings, without
+        reading it again (a case is read only if a reading is new). ``key``: a valid class."""
+        _, readings, case = self.readings(key)
+        if case is not None:
+            return case
+        filled = {reading.name: reading for reading in readings}
+        values = {}
+        for classes, code in zip(self.partition.fields, key, strict=True):
+            name = classes.feature.name
+            reading = filled.get(name)
+            value = classes.members[code] if reading is None else reading.value
+            if value is not ABSENT and value is not None:
+                values[name] = value
+        assumed = frozenset([r.name for r in readings if r.how == ASSUMED])
+        return PatientCase(values, assumed, frozenset([r.name for r in readings if r.how == DERIVED]))
+
+    def readings(self, key: Key) -> tuple[Key, tuple[Filled, ...], PatientCase | None]:
+        """The effective key, the filled fields' readings, and the case read for them (``None``
+        when every reading was remembered)."""
         effective = list(key)
         case: PatientCase | None = None
         readings = []
@@ -126,13 +156,7 @@ class ClassFacts:
                 found = memo[decided] = self._filled(case, position, name)
             effective[position] = found.code
             readings.append(found)
-        effective_key = tuple(effective)
-        try:
-            results = tuple(chain.from_iterable(map(getitem, self.tables, effective_key)))
-        except IndexError:  # a number met in a new class since the tables were grown
-            self._grow()
-            results = tuple(chain.from_iterable(map(getitem, self.tables, effective_key)))
-        return effective_key, results, tuple(readings), case
+        return tuple(effective), tuple(readings), case
 
     def _filled(self, case: PatientCase, position: int, name: str) -> Filled:
         value = case.values.get(name)
