@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.contract.cases import CaseError, PatientCase
+from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.recommend import classanswers, facts, partition
 from axilla_kg.recommend.classanswers import CASE_HEAD, ClassAnswers
@@ -148,6 +148,20 @@ def test_validity_check_by_check_is_the_contracts(
     except CaseError:
         valid = False
     assert validity(key) == valid
+
+
+def test_validity_without_rules_still_requires_the_required_fields(rec: Recommender) -> None:
+    """A registry with no rule between fields and no derivation still has required fields: a class
+    without one is invalid (the contract says ``required``), a class with it valid."""
+    bare = dataclasses.replace(rec.registry, rules=(), derivations=(), default_exceptions=())
+    validity = Validity(Partition(rec.classifier, bare))
+    required = [f.name for f in bare.features if f.required]
+    assert required
+    given_ = {name: bare[name].values[0] for name in required}
+    with pytest.raises(CaseError):
+        CaseReader(bare).parse({})
+    assert not validity(tuple(c.code(partition.ABSENT) for c in validity.partition.fields))
+    assert validity(tuple(c.code(given_.get(c.feature.name, partition.ABSENT)) for c in validity.partition.fields))
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -210,6 +210,8 @@ class Validity:
         if registry.derivations:
             derived = [name for d in registry.derivations for name in (d.feature, *(c.field for c in d.conditions))]
             checks.append((dataclasses.replace(only, derivations=registry.derivations), derived))
+        if not checks and required:  # (each check above reads the required fields too)
+            checks.append((only, []))
         #: per check: ruled classes -> those it reads (and the required fields'), its reader, its verdicts
         self.checks: list[tuple[Callable[[tuple[int, ...]], Any], CaseReader, Memo[Any, bool]]] = [
             (itemgetter(*sorted({at[name] for name in (*names, *required)})), CaseReader(sub), Memo(MAX_VERDICTS))
