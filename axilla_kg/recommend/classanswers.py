@@ -52,7 +52,7 @@ MAX_PARTS = 20_000
 MAX_SCORES = 50_000
 PROBES = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
-#: a memo's mark: the status (or a topic's share) depends on more than the tested fields' outcomes
+#: a memo's mark: the status (or a topic's share) depends on more than its tests' results
 _REFUTABLE: Any = ("refutable",)
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
@@ -66,11 +66,11 @@ Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the can
 class _Variant:
     """A compiled variant with its status per result of its tests (picked from a class's probe
     results, :mod:`.facts`), or, when a derivation rule may refute it (:data:`_REFUTABLE`), per
-    result of those and of the probes on the fields its derivation rules read."""
+    result of those and of the probes its derivation rules read."""
 
     variant: CompiledVariant
     tested: Callable[[Any], tuple[bool | None, ...]]  # probe results -> its tests' results (in test order)
-    reads: Callable[[Any], Any]  # probe results -> those and the probes on the fields its derivations read
+    reads: Callable[[Any], Any]  # probe results -> those and the probes its derivation rules read
     by_results: dict[Any, Status] = field(default_factory=dict)  # tested(...) -> status (bounded: 3 per test)
     by_reads: Memo[Any, Status] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(...) -> status
     statuses: dict[Any, Status] = field(default_factory=dict)  # its final results -> status (interned)
@@ -111,7 +111,7 @@ class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
     tested: Callable[[Any], Any]  # probe results -> its variants' tests' results
-    reads: Callable[[Any], Any]  # probe results -> those and the probes on the fields their derivations read
+    reads: Callable[[Any], Any]  # probe results -> those and the probes their derivation rules read
     #: tested(...) -> share (:data:`_REFUTABLE`: a variant's status needs more, see :class:`_Variant`)
     shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
     by_reads: Memo[Any, _TopicAnswer] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(...) -> share
@@ -125,7 +125,7 @@ class ClassAnswers:
         self.reader: CaseReader = recommender.reader
         self.names = partition.registry.fields
         self.order = {name: i for i, name in enumerate(self.names)}
-        #: what a class shows the definitions (its effective and outcome keys), without a case
+        #: what a class shows the definitions (its effective key, its probes' results), without a case
         self.facts = ClassFacts(partition, self.reader, recommender.classifier)
         self.variants: list[_Variant] = []
         for variant in recommender.classifier.variants:
