@@ -17,12 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from axilla_kg.contract.cases import CaseError, PatientCase
+from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend import classanswers, facts, partition
 from axilla_kg.recommend.classanswers import CASE_HEAD, ClassAnswers
 from axilla_kg.recommend.classify import Classifier
 from axilla_kg.recommend.classify import Test as VariantTest
-from axilla_kg.recommend.partition import Partition
+from axilla_kg.recommend.partition import Partition, Validity
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 ABSENT = object()
@@ -86,6 +87,100 @@ def test_compiled_answers_equal_the_recommenders(
     for detail, compiled in answers.items():
         assert compiled.compiled
         assert _line(compiled, case) == dumps({"line": 1, **rec.recommend(case, detail=detail)}), detail
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_class_shows_the_variants_what_its_cases_show(
+    rec: Recommender, answers: dict[str, ClassAnswers], values: dict[str, list[Any]], data: st.DataObject
+) -> None:
+    """A new class's variant statuses are looked up, not evaluated (recommend/facts.py): each test's
+    result is picked from the class's probe results, a variant a derivation rule may refute is
+    evaluated on the class's member values, and the assumed and derived facts come from the filled
+    fields' readings. Each of these is what the case itself gives; and the case built from them is
+    the contract's reading of the class's member values."""
+    drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
+    case = _case(rec, {name: value for name, value in drawn.items() if value is not ABSENT})
+    compiled = answers["full"]
+    effective, results, filled, _ = compiled.facts.of(compiled.partition.key_of(case))
+    members = compiled.facts.values(effective)
+    for v in compiled.variants:
+        assert v.tested(results) == tuple(v.variant.tested(case)), v.variant.class_iri
+        assert v.variant.evaluate(members) == v.variant.evaluate(case), v.variant.class_iri
+    assert {f.name: f.value for f in filled if f.how == facts.ASSUMED} == case.assumed_json()
+    assert {f.name: f.value for f in filled if f.how == facts.DERIVED} == case.derived_json()
+    # the case the next question is scored on, built without reading: the contract's case of the
+    # class's member values, values in the same order, the same assumed and derived fields
+    key = compiled.partition.key_of(case)
+    built, read = compiled.facts.case(key), rec.reader.parse(compiled.partition.member(key))
+    assert list(built.values.items()) == list(read.values.items())
+    assert (built.assumed, built.derived) == (read.assumed, read.derived)
+    assert compiled.partition.key_of(built) == key
+
+
+@pytest.fixture(scope="module")
+def validity(rec: Recommender) -> Validity:
+    return Validity(Partition(rec.classifier, rec.registry))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_validity_check_by_check_is_the_contracts(
+    rec: Recommender, validity: Validity, values: dict[str, list[Any]], data: st.DataObject
+) -> None:
+    """Batch mode decides whether a class's cases are valid one contract check at a time, each
+    remembered per the classes of the fields it reads: the verdict is the contract's on the case,
+    for valid cases with one field changed (so that one check, any of them, may refuse it)."""
+    drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
+    given_ = {name: value for name, value in drawn.items() if value is not ABSENT}
+    _case(rec, given_)  # a valid case (the fields the contract refuses dropped in turn)...
+    changed = data.draw(st.sampled_from(sorted(values)), label="changed")
+    value = data.draw(st.sampled_from(values[changed]), label="to")  # ... with one field changed
+    if value is ABSENT:
+        given_.pop(changed, None)
+    else:
+        given_[changed] = value
+    fields = validity.partition.fields
+    key = tuple(c.code(given_.get(c.feature.name, partition.ABSENT)) for c in fields)
+    try:
+        rec.reader.parse(dict(given_))
+        valid = True
+    except CaseError:
+        valid = False
+    assert validity(key) == valid
+
+
+def test_validity_without_rules_still_requires_the_required_fields(rec: Recommender) -> None:
+    """A registry with no rule between fields and no derivation still has required fields: a class
+    without one is invalid (the contract says ``required``), a class with it valid."""
+    bare = dataclasses.replace(rec.registry, rules=(), derivations=(), default_exceptions=())
+    validity = Validity(Partition(rec.classifier, bare))
+    required = [f.name for f in bare.features if f.required]
+    assert required
+    given_ = {name: bare[name].values[0] for name in required}
+    with pytest.raises(CaseError):
+        CaseReader(bare).parse({})
+    assert not validity(tuple(c.code(partition.ABSENT) for c in validity.partition.fields))
+    assert validity(tuple(c.code(given_.get(c.feature.name, partition.ABSENT)) for c in validity.partition.fields))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_tiny_memos_change_no_answer(
+    rec: Recommender, values: dict[str, list[Any]], data: st.DataObject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every memo of a class's answer parts is bounded (memory stays flat): with bounds of two
+    entries each, forgetting all the time, the answers are still the recommender's."""
+    with monkeypatch.context() as patched:
+        patched.setattr(classanswers, "MAX_PARTS", 2)
+        patched.setattr(facts, "MAX_FILLED", 2)
+        patched.setattr(partition, "MAX_VERDICTS", 2)
+        compiled = ClassAnswers(rec, Partition(rec.classifier, rec.registry))
+    assert compiled.compiled
+    for _ in range(3):
+        drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
+        case = _case(rec, {name: value for name, value in drawn.items() if value is not ABSENT})
+        assert _line(compiled, case) == dumps({"line": 1, **rec.recommend(case)})
 
 
 def test_the_bounds_are_read_from_the_definitions(rec: Recommender) -> None:

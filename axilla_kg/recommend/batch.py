@@ -35,7 +35,8 @@ from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
 from axilla_kg.errors import BatchOutputError
 from axilla_kg.recommend.classanswers import CASE_HEAD, REF, ClassAnswers
-from axilla_kg.recommend.partition import Key, Partition
+from axilla_kg.recommend.memo import Memo
+from axilla_kg.recommend.partition import Key, Partition, Validity
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 __all__ = ["REF", "BatchOutputError", "BatchRecommender", "CellKey", "details_document", "read_blocks", "run"]
@@ -99,7 +100,9 @@ class BatchRecommender:
         self.load: Callable[[bytes], PatientCase] = recommender.reader.loads
         self.cells: dict[Key, bytes | None] = {}  # class -> answer tail; None: render each line whole; _INVALID
         self.cell_bytes = 0
-        self.valid: dict[tuple[int, ...], bool] = {}  # the classes of the ruled fields -> valid?
+        #: the classes of the ruled fields -> valid? (decided by the contract, one check at a time)
+        self.valid: Memo[tuple[int, ...], bool] = Memo(MAX_SEEN_LINES)
+        self.validity = Validity(partition)
         self.seen: dict[bytes, tuple[bytes, bytes]] = {}  # line bytes -> its head (case echo) and tail
         # the fast path (axilla_kg.contract.fastline) when the class key decides every contract rule
         self.fast: FastLine | None = None
@@ -159,7 +162,8 @@ class BatchRecommender:
 
     def _cell(self, key: Key, case: PatientCase | None = None) -> bytes | None:
         """The answer tail of a class not met before (``_INVALID`` if its cases break a rule; the
-        strict contract decides, once per class of the fields the rules look at)."""
+        strict contract decides, check by check, once per class of the fields each check looks at:
+        :class:`~axilla_kg.recommend.partition.Validity`)."""
         if key in self.cells:
             return self.cells[key]
         if self.cell_bytes >= MAX_CELL_BYTES:  # keep memory flat whatever the input
@@ -170,12 +174,7 @@ class BatchRecommender:
             ruled = self.partition.ruled_of(key)
             valid = self.valid.get(ruled)
             if valid is None:
-                try:
-                    case = self.recommender.reader.parse(self.partition.member(key))
-                    valid = True
-                except CaseError:
-                    valid = False
-                self.valid[ruled] = valid
+                valid = self.valid[ruled] = self.validity(key, ruled)
             if not valid:
                 self.cells[key] = _INVALID
                 return _INVALID

@@ -6,10 +6,14 @@ hold tens of thousands), so building each one's answer with :meth:`Recommender.r
 work instead:
 
 * each variant's status (match; candidate and what it needs; miss and where it differs) is
-  remembered per class of the fields it tests — a tuple lookup, not a walk over its tests;
+  remembered per result of its tests (and, where a derivation rule may refute it, of the probes its
+  rules read), and each topic's share per results of its variants' tests: the results are picked
+  out of the class's probe results (:mod:`axilla_kg.recommend.facts`), so a new class whose parts
+  are known costs a few lookups and a join, with no case read and no variant evaluated;
 * the answer's parts depend on few things, and each part is rendered to JSON once per value of what
   it depends on: ``matches`` and ``conflicts`` on the set of matches, ``needs`` and ``candidates`` on
-  the candidates, ``nearest`` on the misses that count, ``assumed`` on the defaults assumed.
+  the candidates, ``nearest`` on the misses that count, ``assumed`` and ``derived`` on the filled
+  fields' readings.
 
 The bytes are those of ``dumps(recommend(case))`` with the ``case`` echo left out (the caller splices
 each line's own echo in). That equality is the recommender's to define: it is held by
@@ -32,6 +36,8 @@ from typing import Any
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
+from axilla_kg.recommend.facts import ASSUMED, DERIVED, ClassFacts, Filled
+from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
 from axilla_kg.recommend.scoring import OpenScoring, Scorer
@@ -47,6 +53,8 @@ MAX_PARTS = 20_000
 MAX_SCORES = 50_000
 PROBES = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
+#: a memo's mark: the status (or a topic's share) depends on more than its tests' results
+_REFUTABLE: Any = ("refutable",)
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
@@ -58,13 +66,16 @@ Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the can
 
 @dataclass
 class _Variant:
-    """A compiled variant with its status per class of the fields it tests."""
+    """A compiled variant with its status per result of its tests (picked from a class's probe
+    results, :mod:`.facts`), or, when a derivation rule may refute it (:data:`_REFUTABLE`), per
+    result of those and of the probes its derivation rules read."""
 
     variant: CompiledVariant
-    positions: tuple[int, ...]  # registry positions of the fields it tests
-    refs: tuple[tuple[int, int], ...]  # per test: (index into positions, index into that field's tests)
-    classes: Callable[[Key], Any]  # key -> the classes of its fields
-    statuses: dict[Any, Status] = field(default_factory=dict)
+    tested: Callable[[Any], tuple[bool | None, ...]]  # probe results -> its tests' results (in test order)
+    reads: Callable[[Any], Any]  # probe results -> those and the probes its derivation rules read
+    by_results: dict[Any, Status] = field(default_factory=dict)  # tested(...) -> status (bounded: 3 per test)
+    by_reads: Memo[Any, Status] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(...) -> status
+    statuses: dict[Any, Status] = field(default_factory=dict)  # its final results -> status (interned)
 
 
 @dataclass(frozen=True)
@@ -105,9 +116,11 @@ class _OpenSet:
 class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
-    classes: Callable[[Key], Any]  # key -> the classes of the fields its variants' tests see
-    answers: dict[Any, _TopicAnswer] = field(default_factory=dict)  # test results -> share
-    by_class: dict[Any, _TopicAnswer] = field(default_factory=dict)  # classes(key) -> share
+    tested: Callable[[Any], Any]  # probe results -> its variants' tests' results
+    reads: Callable[[Any], Any]  # probe results -> those and the probes their derivation rules read
+    #: tested(...) -> share (:data:`_REFUTABLE`: a variant's status needs more, see :class:`_Variant`)
+    shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
+    by_reads: Memo[Any, _TopicAnswer] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(...) -> share
 
 
 class ClassAnswers:
@@ -117,47 +130,28 @@ class ClassAnswers:
         self.recommender, self.partition, self.detail = recommender, partition, detail
         self.reader: CaseReader = recommender.reader
         self.names = partition.registry.fields
+        self.order = {name: i for i, name in enumerate(self.names)}
+        #: what a class shows the definitions (its effective key, its probes' results), without a case
+        self.facts = ClassFacts(partition, self.reader, recommender.classifier)
         self.variants: list[_Variant] = []
         for variant in recommender.classifier.variants:
-            positions = tuple(sorted({self.names.index(t.field) for t in variant.tests}))
-            refs = tuple(
-                (positions.index(p), partition.fields[p].tests.index(t))
-                for t in variant.tests
-                for p in (self.names.index(t.field),)
-            )
-            classes: Callable[[Key], Any] = itemgetter(*positions) if positions else _nothing
-            self.variants.append(_Variant(variant, positions, refs, classes))
+            tests = [self.facts.test_at(t) for t in variant.tests]
+            self.variants.append(_Variant(variant, _picker(tests), _picker(self._reads(variant))))
         groups: dict[str, list[int]] = {}
         for j, compiled in enumerate(self.variants):
             groups.setdefault(compiled.variant.topic, []).append(j)
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
-            # what its variants' tests see: the fields they test and the facts their derivation
-            # rules read, each as the contract reads it (defaults, exceptions, derived values)
-            seen = {t.field for j in members for t in self.variants[j].variant.tests}
-            seen |= {
-                name
-                for j in members
-                for d in self.variants[j].variant.derivations
-                for name in (d.feature, *(c.field for c in d.conditions))
-            }
-            self.topics.append(_Topic(topic, tuple(members), _getter(list(partition.reading(seen)))))
-        #: what the assumed and derived facts depend on
-        defaulted = [f.name for f in partition.registry.features if f.default is not None]
-        self.assumed_classes = _getter(
-            list(partition.reading([*defaulted, *(d.feature for d in partition.registry.derivations)]))
-        )
-        self.getters = [t.classes for t in self.topics]
-        self.memos: list[dict[Any, _TopicAnswer]] = [t.answers for t in self.topics]
-        self.memos += [t.by_class for t in self.topics]
+            variants = [self.variants[j].variant for j in members]
+            tested = sorted({self.facts.test_at(t) for v in variants for t in v.tests})
+            reads = sorted({i for v in variants for i in self._reads(v)})
+            self.topics.append(_Topic(topic, tuple(members), _picker(tested), _picker(reads)))
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
-        self.order = {name: i for i, name in enumerate(self.names)}
-        self.defaults = [c.position for c in partition.fields if c.feature.default is not None]
         #: assumed, matches (and conflicts), needs
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
-        self.combinations: dict[tuple[Status, ...], _TopicAnswer] = {}  # a topic's statuses -> its share
+        self.combinations: dict[tuple[int, ...], _TopicAnswer] = {}  # a topic's statuses (ids) -> its share
         #: the topics' shares (their ``uid``) -> the open variants they make; and by the variants
         self.open_sets: dict[tuple[int, ...], _OpenSet] = {}
         self.by_variants: dict[Variants, _OpenSet] = {}
@@ -204,7 +198,10 @@ class ClassAnswers:
             self.combinations,
             self.open_sets,
             self.by_variants,
-            *self.memos,
+            *(t.shares for t in self.topics),
+            *(t.by_reads for t in self.topics),
+            *(v.by_reads for v in self.variants),
+            *(memo for *_, memo in self.facts.filled),
         ]
         for cache in caches:
             cache.clear()
@@ -214,7 +211,7 @@ class ClassAnswers:
         """The tail of the class's answer lines; ``None`` when the recommender does not echo the
         case as given (then each line is rendered whole). ``case`` is any case of the class."""
         if self.compiled:
-            return self._compiled(key)
+            return self._compiled(key, case)
         if case is None:
             case = self.reader.parse(self.partition.member(key))
         return self._recommended(case)
@@ -257,27 +254,28 @@ class ClassAnswers:
         return {"topic": match["topic"], "variant": match["variant"], "ref": ref}
 
     def _case(self, key: Key) -> PatientCase:
-        """One case of the class, as the contract reads it (defaults, their exceptions, derived facts)."""
-        return self.reader.parse(self.partition.member(key))
+        """One case of the class, as the contract reads it (defaults, their exceptions, derived
+        facts): built from the class's member values and filled fields' readings (:meth:`ClassFacts.case`)."""
+        return self.facts.case(key)
 
-    def _compiled(self, key: Key) -> bytes:
-        case: PatientCase | None = None  # read only when a part is not remembered
+    def _reads(self, variant: CompiledVariant) -> list[int]:
+        """Where the probe results a variant's evaluation reads are: its tests' results, and the
+        probes its derivation rules' refutation reads (:meth:`CompiledVariant.evaluate`)."""
+        tests = [self.facts.test_at(t) for t in variant.tests]
+        return sorted({*tests, *(i for rule in variant.derivations for i in self.facts.rule_at(rule))})
+
+    def _compiled(self, key: Key, case: PatientCase | None = None) -> bytes:
+        """The class's tail. ``case``: one of its cases if the caller has read one (else a case is
+        read only if a filled field's reading or the next question's plan is new)."""
+        effective, results, filled, read = self.facts.of(key)
+        if case is None:
+            case = read
         topics: list[_TopicAnswer] = []
         for topic in self.topics:
-            seen = topic.classes(key)
-            found = topic.by_class.get(seen)
-            if found is None:
-                if case is None:
-                    case = self._case(key)
-                outcomes = tuple([tuple(self.variants[j].variant.evaluate(case)) for j in topic.variants])
-                found = topic.answers.get(outcomes)
-                if found is None:
-                    if len(topic.answers) >= MAX_PARTS:
-                        topic.answers.clear()
-                    found = topic.answers[outcomes] = self._topic(topic, outcomes)
-                if len(topic.by_class) >= MAX_PARTS:
-                    topic.by_class.clear()
-                topic.by_class[seen] = found
+            seen = topic.tested(results)
+            found = topic.shares.get(seen)
+            if found is None or found is _REFUTABLE:
+                found = self._share(topic, effective, results, seen, found)
             topics.append(found)
         needs = 0
         for answer in topics:
@@ -287,18 +285,11 @@ class ClassAnswers:
         if opens is None:
             opens = self._open_set(topics)
         matched = opens.variants[0]
-        facts = self.assumed_classes(key)
-        assumed = parts[0].get(facts)
-        if assumed is None:
-            if case is None:
-                case = self._case(key)
-            reading: PatientCase = case
-            assumed = self._part(0, facts, lambda _: self._assumed(reading))
         question = self._next_question(opens, key, case)
         return b"".join(
             (
                 b"},",
-                assumed,
+                parts[0].get(filled) or self._part(0, filled, self._assumed),
                 b',"decided":',
                 opens.decided,
                 b',"next_question":',
@@ -315,23 +306,61 @@ class ClassAnswers:
             )
         )
 
-    def _topic(self, topic: _Topic, outcomes: tuple[tuple[bool | None, ...], ...]) -> _TopicAnswer:
-        """A topic's share of the answer from its variants' test results, rendered once per
-        combination of its variants' statuses."""
+    def _share(
+        self, topic: _Topic, effective: Key, results: tuple[bool | None, ...], seen: Any, known: Any
+    ) -> _TopicAnswer:
+        """A topic's share not remembered per results of its variants' tests (``known``: None), or
+        remembered as :data:`_REFUTABLE` (then per the results its variants read)."""
+        read = topic.reads(results) if known is _REFUTABLE else None
+        found = topic.by_reads.get(read) if read is not None else None
+        if found is None:
+            found, refutable = self._topic(topic, effective, results)
+            topic.shares[seen] = _REFUTABLE if refutable else found
+            if refutable:
+                topic.by_reads[topic.reads(results)] = found
+        return found
+
+    def _topic(self, topic: _Topic, effective: Key, results: tuple[bool | None, ...]) -> tuple[_TopicAnswer, bool]:
+        """A topic's share of the answer from its variants' statuses, rendered once per combination
+        of statuses; and whether a status rests on more than its tests' results."""
         statuses = []
-        for j, results in zip(topic.variants, outcomes, strict=True):
-            memo = self.variants[j].statuses
-            status = memo.get(results)
+        values: PatientCase | None = None
+        refutable = False
+        for j in topic.variants:
+            compiled = self.variants[j]
+            tested = compiled.tested(results)
+            status = compiled.by_results.get(tested)
             if status is None:
-                status = memo[results] = self._status(j, results)
+                may = compiled.variant.refutable(tested)
+                status = compiled.by_results[tested] = _REFUTABLE if may else self._status_of(j, tested)
+            if status is _REFUTABLE:  # a derivation rule may refute it: evaluated on the class's values
+                refutable = True
+                read = compiled.reads(results)
+                status = compiled.by_reads.get(read)
+                if status is None:
+                    if values is None:
+                        values = self.facts.values(effective)
+                    status = compiled.by_reads[read] = self._status_of(j, compiled.variant.evaluate(values))
             statuses.append(status)
-        combination = tuple(statuses)
+        # statuses are interned for good (:meth:`_status_of`): their ids name them
+        combination = tuple(map(id, statuses))
         found = self.combinations.get(combination)
         if found is None:
             if len(self.combinations) >= MAX_PARTS:
                 self.combinations.clear()
             found = self.combinations[combination] = self._render_topic(statuses)
-        return found
+        return found, refutable
+
+    def _status_of(self, j: int, results: list[bool | None] | tuple[bool | None, ...]) -> Status:
+        """Variant ``j``'s status for its tests' results, interned for good (one object per status,
+        never dropped: a topic's combination of statuses and the :class:`Open` of a candidate are
+        remembered by the statuses' ids)."""
+        memo = self.variants[j].statuses  # (bounded: at most three results per test)
+        key = tuple(results)
+        status = memo.get(key)
+        if status is None:
+            status = memo[key] = self._status(j, key)
+        return status
 
     def _render_topic(self, statuses: list[Status]) -> _TopicAnswer:
         matched = tuple(status[1] for status in statuses if status[0] == _MATCHED)
@@ -376,8 +405,11 @@ class ClassAnswers:
         return (_MISSED, j, topic, tuple(violated), tuple(unknown))
 
     # --- the parts ------------------------------------------------------------------------------
-    def _assumed(self, case: PatientCase) -> bytes:
-        return ('"assumed":' + _encode(case.assumed_json()) + ',"derived":' + _encode(case.derived_json())).encode()
+    def _assumed(self, filled: tuple[Filled, ...]) -> bytes:
+        """``assumed`` and ``derived`` (in the contract's field order, as ``PatientCase`` lists them)."""
+        assumed = {f.name: f.value for f in filled if f.how == ASSUMED}
+        derived = {f.name: f.value for f in filled if f.how == DERIVED}
+        return ('"assumed":' + _encode(assumed) + ',"derived":' + _encode(derived)).encode()
 
     def _matches(self, matched: tuple[int, ...]) -> bytes:
         rec = self.recommender
@@ -523,3 +555,11 @@ def _getter(positions: list[int]) -> Callable[[Key], Any]:
         (only,) = positions
         return lambda key: (key[only],)
     return itemgetter(*positions)
+
+
+def _picker(indices: list[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """``sequence -> the items at indices``, always a tuple (``itemgetter`` of one index is not)."""
+    if len(indices) == 1:
+        (only,) = indices
+        return lambda items: (items[only],)
+    return itemgetter(*indices) if indices else _nothing

@@ -85,10 +85,21 @@ class CompiledVariant:
 
     def evaluate(self, case: PatientCase) -> list[bool | None]:
         values = case.values
-        results: list[bool | None] = [t.evaluate(values.get(t.field)) for t in self.tests]
-        if self.derivations and None in results and False not in results:
+        results = self.tested(case)
+        if self.refutable(results):
             self._refute_by_derivation(values, results)
         return results
+
+    def tested(self, case: PatientCase) -> list[bool | None]:
+        """Each test's result on the case's own values (before any refutation by derivation)."""
+        values = case.values
+        return [t.evaluate(values.get(t.field)) for t in self.tests]
+
+    def refutable(self, tested: Sequence[bool | None]) -> bool:
+        """Whether a derivation rule may still refute the variant, given its tests' results: only a
+        candidate (no test violated, some unknown) of a variant with derivation rules. Otherwise
+        :meth:`evaluate` is :meth:`tested` and reads nothing but the tested fields."""
+        return bool(self.derivations) and None in tested and False not in tested
 
     def _refute_by_derivation(self, values: dict[str, Any], results: list[bool | None]) -> None:
         """What HermiT concludes from a derivation rule's class axiom read backwards: if the case's

@@ -19,15 +19,18 @@ new topic with new bounds or a new case field changes the key with no code chang
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import getitem, itemgetter
 from typing import Any
 
 import msgspec
 
-from axilla_kg.contract.cases import PatientCase
+from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.contract.features import Feature, Registry
 from axilla_kg.recommend.classify import Classifier, Test
+from axilla_kg.recommend.memo import Memo
 
 #: A field the case leaves out (msgspec's marker, as the batch reader decodes it).
 ABSENT: Any = msgspec.UNSET
@@ -131,6 +134,10 @@ class Partition:
         ruled |= {d.feature for d in registry.derivations}
         ruled |= {e.field for e in registry.default_exceptions} | {e.feature for e in registry.default_exceptions}
         self.ruled = tuple(c.position for c in self.fields if c.feature.name in ruled)
+        #: ``ruled_of`` as two C-level passes: the ruled fields' classes, then their rule classes (the
+        #: fields' own lists, which grow in place as numbers meet new classes)
+        self._ruled_classes = itemgetter(*self.ruled) if len(self.ruled) > 1 else lambda key: (key[self.ruled[0]],)
+        self._rule_tables = [self.fields[p].ruled for p in self.ruled]
 
     def reading(self, names: Iterable[str]) -> tuple[int, ...]:
         """The positions (sorted) of the fields whose classes decide how the contract reads the
@@ -157,8 +164,9 @@ class Partition:
     def ruled_of(self, key: Key) -> tuple[int, ...]:
         """What the contract's rules and required fields see of a class: whether a case of it is
         valid depends on nothing else, so it is decided once per value of this."""
-        fields = self.fields
-        return tuple([fields[p].ruled[key[p]] for p in self.ruled])
+        if not self.ruled:
+            return ()
+        return tuple(map(getitem, self._rule_tables, self._ruled_classes(key)))
 
     def member(self, key: Key) -> dict[str, Any]:
         """One case object of the class (as a program would send it: left-out fields absent)."""
@@ -172,6 +180,62 @@ class Partition:
     def outcomes(self, key: Key) -> list[tuple[bool | None, ...]]:
         """Per field (registry order), the results of its distinct tests for the class."""
         return [classes.outcomes[code] for classes, code in zip(self.fields, key, strict=True)]
+
+
+#: Verdicts remembered per check of the contract (each reads a few fields: tens of combinations).
+MAX_VERDICTS = 20_000
+
+
+class Validity:
+    """Whether the cases of a class are valid, decided by the contract one check at a time.
+
+    The contract refuses a case (whose values each pass their field's check) for a missing required
+    field, for a rule between fields (a contradiction, a missing other field) or for a given value a
+    derivation rule contradicts; each rule looks at a few fields only. So a case is valid exactly
+    when, for every rule, the contract with that rule alone accepts it, and the contract with the
+    derivation rules alone accepts it — and each of those verdicts is a function of what the checks
+    see of the few fields they read (:meth:`Partition.ruled_of`, at those fields): it is remembered
+    per value of that, and a new class's validity is a few lookups, not a case read."""
+
+    def __init__(self, partition: Partition) -> None:
+        self.partition = partition
+        registry = partition.registry
+        at = {partition.fields[p].feature.name: i for i, p in enumerate(partition.ruled)}
+        required = [f.name for f in registry.features if f.required]
+        only = dataclasses.replace(registry, rules=(), derivations=())
+        checks: list[tuple[Registry, list[str]]] = [
+            (dataclasses.replace(only, rules=(rule,)), [rule.field, rule.other, *(c.field for c in rule.conditions)])
+            for rule in registry.rules
+        ]
+        if registry.derivations:
+            derived = [name for d in registry.derivations for name in (d.feature, *(c.field for c in d.conditions))]
+            checks.append((dataclasses.replace(only, derivations=registry.derivations), derived))
+        if not checks and required:  # (each check above reads the required fields too)
+            checks.append((only, []))
+        #: per check: ruled classes -> those it reads (and the required fields'), its reader, its verdicts
+        self.checks: list[tuple[Callable[[tuple[int, ...]], Any], CaseReader, Memo[Any, bool]]] = [
+            (itemgetter(*sorted({at[name] for name in (*names, *required)})), CaseReader(sub), Memo(MAX_VERDICTS))
+            for sub, names in checks
+        ]
+
+    def __call__(self, key: Key, ruled: tuple[int, ...] | None = None) -> bool:
+        """Whether a case of the class is valid. ``key``: a class of valid field values; ``ruled``:
+        its :meth:`Partition.ruled_of`, if the caller has it."""
+        if ruled is None:
+            ruled = self.partition.ruled_of(key)
+        for seen, reader, verdicts in self.checks:
+            read = seen(ruled)
+            verdict = verdicts.get(read)
+            if verdict is None:
+                try:
+                    reader.parse(self.partition.member(key))
+                    verdict = True
+                except CaseError:
+                    verdict = False
+                verdicts[read] = verdict
+            if not verdict:
+                return False
+        return True
 
 
 def _values(feature: Feature) -> Iterable[Any]:
