@@ -27,6 +27,7 @@ variants goes with that set (batch mode counts it in ``MAX_SCORES`` and forgets 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,7 +35,7 @@ from operator import itemgetter
 from typing import Any
 
 from axilla_kg.contract.cases import PatientCase
-from axilla_kg.recommend.decide import Admission, Decider, Open
+from axilla_kg.recommend.decide import Admission, Decider, Open, decided_count
 from axilla_kg.recommend.memo import Memo
 
 Key = tuple[int, ...]
@@ -43,6 +44,8 @@ Scored = list[Any]
 #: entries of a small per-entry table (admitted subsets of a pattern or an admission) before it is cleared
 _SMALL = 32
 _UNSEEN: Any = object()
+#: numbers for shares keys (never given twice in a process, so a remembered number always means one key)
+_SIDS = itertools.count(1)
 
 
 @dataclass
@@ -62,6 +65,8 @@ class Answers:
     """A field's distinct answers for some admitted values (:meth:`Decider._grouped`)."""
 
     answers: list[tuple[list[Any], int, tuple[int, ...]]]  # (shown values, ruled-out mask, kept positions)
+    kept: list[int]  # per answer: the variants it keeps, a bit mask over their positions
+    out: list[int]  # per answer: how many variants it rules out
     keeping: list[tuple[int, ...]]  # the distinct sets of answers that keep a variant
     mine: list[int]  # per open variant: its set of answers that keep it (an index into ``keeping``)
     #: the last shares the answers were weighed with: (shares, each answer's unit, each set's units summed)
@@ -86,8 +91,10 @@ class OpenScoring:
     testing: dict[str, list[tuple[int, Open]]]  # per field: the variants with unknown tests on it (positions)
     depends: bool = field(init=False)  # some variant's prior depends on the shares key
     patterns: dict[str, Pattern] = field(default_factory=dict)
-    priors: dict[Any, list[float]] = field(default_factory=dict)  # shares key (or None) -> per variant
-    decides: dict[int, list[str]] = field(default_factory=dict)  # ruled-out mask -> wanted procedures decided
+    priors: dict[int, list[float]] = field(default_factory=dict)  # shares key's number (or 0) -> per variant
+    decides: dict[int, int] = field(default_factory=dict)  # kept mask -> how many wanted procedures it decides
+    #: :meth:`Decider.deciding` of the wanted procedures (built when first needed)
+    deciding: list[tuple[int, tuple[int, ...]]] | None = None
     scores: dict[tuple[Any, ...], Scored | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,7 +114,10 @@ class Scorer:
         self.derived = decider.derived_fields
         self.admissions: dict[tuple[Any, ...], _Admitted] = Memo(limit)
         self.patterns: dict[tuple[Any, ...], Pattern] = Memo(limit)
-        self.shares_keys: dict[tuple[Any, ...], tuple[Any, ...]] = Memo(limit)
+        #: the classes of :attr:`Decider.prior_reads` -> (the shares key's number, the shares key); the
+        #: number keys the scores (a nested tuple hashes slowly), equal keys get one number
+        self.shares_keys: dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]] = Memo(limit)
+        self.sids: dict[tuple[Any, ...], int] = Memo(limit)
         self.computed = 0  # scores computed (not found remembered), for measurements
 
     def getters_of(
@@ -156,16 +166,22 @@ class Scorer:
             chosen = admitted.admitted[pattern.values] = _admit(admitted.admission, pattern.values)
         if chosen is None:
             return None
+        sid = 0  # no shares key: the field is not derived and no variant tests a derived field
         shares_key = None
         if state.depends or name in self.derived:
             prior = self.prior_reads(key)
-            shares_key = self.shares_keys.get(prior)
-            if shares_key is None:
-                shares_key = self.shares_keys[prior] = self.decider.shares_key(case())
-        signature = (name, chosen, shares_key)
+            known = self.shares_keys.get(prior)
+            if known is None:
+                shares_key = self.decider.shares_key(case())
+                sid = self.sids.get(shares_key, 0)
+                if not sid:
+                    sid = self.sids[shares_key] = next(_SIDS)
+                known = self.shares_keys[prior] = (sid, shares_key)
+            sid, shares_key = known
+        signature = (name, chosen, sid)
         found = state.scores.get(signature, _UNSEEN)
         if found is _UNSEEN:
-            found = state.scores[signature] = self._score(state, name, pattern, chosen, shares_key, case)
+            found = state.scores[signature] = self._score(state, name, pattern, chosen, sid, shares_key, case)
             self.computed += 1
         return found
 
@@ -206,7 +222,9 @@ class Scorer:
                 mine[j].append(i)
         keeping: dict[tuple[int, ...], int] = {}
         at = [keeping.setdefault(tuple(m), len(keeping)) for m in mine]
-        return Answers(answers, list(keeping), at)
+        whole = (1 << n) - 1
+        kept_masks = [whole ^ mask for _, mask, _ in answers]
+        return Answers(answers, kept_masks, [n - len(kept) for _, _, kept in answers], list(keeping), at)
 
     def _score(
         self,
@@ -214,6 +232,7 @@ class Scorer:
         name: str,
         pattern: Pattern,
         chosen: tuple[int, ...],
+        sid: int,
         shares_key: tuple[Any, ...] | None,
         case: Callable[[], PatientCase],
     ) -> Scored | None:
@@ -241,9 +260,9 @@ class Scorer:
             totals = [sum(units[i] for i in mine) for mine in grouped.keeping]
             last[:] = [shares, units, totals]
         mass = [0.0] * len(answers)
-        priors = state.priors.get(shares_key)
+        priors = state.priors.get(sid)
         if priors is None:
-            priors = state.priors[shares_key] = [
+            priors = state.priors[sid] = [
                 decider.prior_at(o, shares_key if depends else None, case)
                 for o, depends in zip(opened, state.depending, strict=True)
             ]
@@ -258,19 +277,33 @@ class Scorer:
         weights = [m / whole for m in mass] if whole else mass
         if not any(weights):
             return None
-        gains: list[tuple[Any, list[str], int]] = []
-        for shown, mask, kept in answers:
-            now = state.decides.get(mask)
+        # what each answer decides: how many wanted procedures its kept variants decide
+        decides_of = state.decides
+        deciding = state.deciding
+        counts = []
+        for kept in grouped.kept:
+            now = decides_of.get(kept)
             if now is None:
-                decided, _ = decider.decided([opened[i] for i in kept])
-                now = state.decides[mask] = [d["procedure"] for d in decided if d["procedure"] in state.wanted]
-            gains.append((shown, now, n - len(kept)))
-        decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
-        rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
+                if deciding is None:
+                    deciding = state.deciding = decider.deciding(opened, state.wanted)
+                now = decides_of[kept] = decided_count(deciding, kept)
+            counts.append(now)
+        decides = sum(w * c for w, c in zip(weights, counts, strict=True))
+        rules_out = sum(w * c for w, c in zip(weights, grouped.out, strict=True))
         if decides == 0 and rules_out == 0:
             return None
         score = (round(decides, 9), round(rules_out, 9), -decider.order[name])
-        return [score, lambda: decider.question(feature, n, gains, decides, rules_out)]
+        wanted = state.wanted
+
+        def question() -> dict[str, Any]:
+            """The question object (the names of what each answer decides, from the decider)."""
+            gains: list[tuple[Any, list[str], int]] = []
+            for shown, _, kept in answers:
+                decided, _ = decider.decided([opened[i] for i in kept])
+                gains.append((shown, [d["procedure"] for d in decided if d["procedure"] in wanted], n - len(kept)))
+            return decider.question(feature, n, gains, decides, rules_out)
+
+        return [score, question]
 
 
 def _admit(admission: Admission, values: tuple[Any, ...]) -> tuple[int, ...] | None:
