@@ -168,6 +168,7 @@ class Decider:
         # bounded memos (axilla_kg.recommend.memo; entries from the measured size of one, issue 23)
         self._decided: dict[tuple[str, ...], tuple[list[dict[str, Any]], frozenset[str]]] = Memo(8_000)
         self._questions: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._deciding: dict[tuple[Any, ...], list[tuple[int, tuple[int, ...]]]] = Memo(8_000)
         self._priors: dict[tuple[tuple[Any, ...], tuple[Any, ...] | None], float] = Memo(32_000)
         self._grouped_answers: dict[tuple[Any, ...], list[tuple[Any, tuple[int, ...]]]] = Memo(32_000)
         self._derivations = {
@@ -319,7 +320,16 @@ class Decider:
         a row without a category) and exactly one category mask meets the subset. Batch mode
         counts, per answer of a field, the procedures its kept variants decide with a few integer
         operations instead of a memo lookup of :meth:`decided` per new subset
-        (:func:`decided_count`)."""
+        (:func:`decided_count`). Remembered per set of open variants (as :meth:`decided`) and procedures."""
+        key = (tuple([o.tag for o in variants]), procedures)
+        found = self._deciding.get(key)
+        if found is None:
+            found = self._deciding[key] = self._deciding_masks(variants, procedures)
+        return found
+
+    def _deciding_masks(
+        self, variants: Sequence[Open], procedures: frozenset[str]
+    ) -> list[tuple[int, tuple[int, ...]]]:
         tables = [self.table(o.variant) for o in variants]
         out = []
         for p in sorted(procedures):

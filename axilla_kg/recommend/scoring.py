@@ -108,7 +108,8 @@ class Scorer:
     def __init__(self, decider: Decider, names: Sequence[str], limit: int = 20_000) -> None:
         self.decider = decider
         self.order = order = {name: i for i, name in enumerate(names)}
-        self.getters: dict[tuple[Any, ...], Any] = Memo(1_000)
+        self.getters: dict[tuple[Any, ...], Any] = Memo(4_000)
+        self.field_reads: dict[tuple[str, bool], tuple[str, frozenset[int], Callable[[Key], Any]]] = {}
         self.reads = {name: _getter(sorted(order[n] for n in decider.reads[name])) for name in names}
         self.prior_reads = _getter(sorted(order[n] for n in decider.prior_reads))
         self.derived = decider.derived_fields
@@ -125,19 +126,27 @@ class Scorer:
     ) -> tuple[Callable[[Key], Any], list[tuple[str, Callable[[Key], Any]]]]:
         """For the fields a next question may ask: the getter of the classes all their scores read,
         and each field with the getter of the classes its score reads (:attr:`Decider.reads`, and
-        :attr:`Decider.prior_reads` when ``depends``: a variant tests a derived field). Remembered:
-        few such sets of fields recur."""
+        :attr:`Decider.prior_reads` when ``depends``: a variant tests a derived field). Remembered
+        (50,000 varied lines meet about 1,800 such sets), and each field's getter on its own."""
         key = (asked, depends)
         found = self.getters.get(key)
         if found is None:
-            decider, order = self.decider, self.order
-            prior = decider.prior_reads if depends else frozenset()
-            fields = [(name, decider.reads[name] | prior) for name in asked]
-            every = frozenset().union(*[names for _, names in fields])
-            found = self.getters[key] = (
-                _getter(sorted(order[n] for n in every)),
-                [(name, _getter(sorted(order[n] for n in names))) for name, names in fields],
-            )
+            fields = [self._field_reads(name, depends) for name in asked]
+            every: set[int] = set()
+            for _, positions, _ in fields:
+                every |= positions
+            found = self.getters[key] = (_getter(sorted(every)), [(name, reads) for name, _, reads in fields])
+        return found
+
+    def _field_reads(self, name: str, depends: bool) -> tuple[str, frozenset[int], Callable[[Key], Any]]:
+        """A field, the positions of the classes its score reads and their getter (remembered)."""
+        key = (name, depends)
+        found = self.field_reads.get(key)
+        if found is None:
+            decider = self.decider
+            names = decider.reads[name] | decider.prior_reads if depends else decider.reads[name]
+            positions = frozenset(self.order[n] for n in names)
+            found = self.field_reads[key] = (name, positions, _getter(sorted(positions)))
         return found
 
     def open_scoring(self, opened: Sequence[Open], wanted: frozenset[str]) -> OpenScoring:
