@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.recommend.classanswers import ClassAnswers
-from axilla_kg.recommend.decide import Decider, Open
+from axilla_kg.recommend.decide import Decider, Open, decided_count
 from axilla_kg.recommend.partition import Partition
 from axilla_kg.recommend.recommender import Recommender
 from axilla_kg.recommend.scoring import Scorer
@@ -228,3 +228,80 @@ def test_the_shares_of_a_derived_field_are_those_of_every_combination(
 
     check()
     assert len(unknowns) >= 100 and max(unknowns) >= 4, unknowns  # cases with many facts left out are met
+
+
+def test_the_shares_with_completions_remembered_across_cases_are_those_of_every_combination(
+    rec: Recommender, choices: dict[str, list[Any]]
+) -> None:
+    """``Decider._shares`` remembers a completion's outcome by what the contract check reads of it
+    (``Decider._fact_view``), across cases, once a completion of the case's facts has passed the
+    check. One decider meets every drawn case (its shares per shares key forgotten before each, so
+    they are computed again from the remembered completions) and gives, bit for bit, the shares of
+    the eager enumeration with a fresh decider."""
+    derived = sorted(rec.decider.derived_fields)
+    shared = _fresh(rec)
+    reused = [0]
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        case = _draw_case(rec, data, choices)
+        if case is None:
+            return
+        # and its neighbours: the case with one field changed (what the check of a completion reads
+        # of them differs in little, so they meet each other's completions)
+        cases = [case]
+        given = {k: v for k, v in case.values.items() if k not in case.derived and k not in case.assumed}
+        for _ in range(3):
+            name = data.draw(st.sampled_from(sorted(choices)), label="changed")
+            value = data.draw(st.sampled_from(choices[name]), label="to")
+            changed = {k: v for k, v in given.items() if k != name}
+            if value is not ABSENT:
+                changed[name] = value
+            try:
+                cases.append(rec.reader.parse(changed))
+            except CaseError:
+                continue
+        for case in cases:
+            for name in derived:
+                if name in case.values and name not in case.derived:
+                    continue  # given: its shares are never asked for
+                shared._value_shares.clear()
+                before = len(shared._completions)
+                found = shared.shares_at(rec.registry[name], shared.shares_key(case), lambda: case)  # noqa: B023
+                assert found == _shares_by_every_combination(_fresh(rec), name, case), name
+                reused[0] += len(shared._completions) == before
+
+    check()
+    assert reused[0] >= 20, reused  # cases whose completions were all remembered from others are met
+
+
+def test_the_procedures_decided_counted_with_bit_masks_are_the_deciders(
+    rec: Recommender, choices: dict[str, list[Any]]
+) -> None:
+    """``decided_count`` over ``Decider.deciding`` of the wanted procedures counts, for every subset
+    of the open variants (every subset of up to 8), the wanted procedures that ``Decider.decided`` of
+    that subset decides."""
+    counted = {"decided": 0, "none": 0}
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        case = _draw_case(rec, data, choices)
+        if case is None:
+            return
+        decider = _fresh(rec)
+        opened = _opened(rec, case)
+        wanted = decider.wanted(opened)
+        if not wanted:
+            return
+        deciding = decider.deciding(opened, wanted)
+        subsets = range(1 << len(opened)) if len(opened) <= 8 else [0, 1, (1 << len(opened)) - 1]
+        for kept in subsets:
+            decided, _ = decider.decided([o for j, o in enumerate(opened) if kept >> j & 1])
+            expected = len([d for d in decided if d["procedure"] in wanted])
+            assert decided_count(deciding, kept) == expected, kept
+            counted["decided" if expected else "none"] += 1
+
+    check()
+    assert counted["decided"] >= 300 and counted["none"] >= 1000, counted

@@ -182,6 +182,20 @@ class Decider:
         self._input_rules = tuple(
             r for r in registry.rules if {r.field, r.other, *(c.field for c in r.conditions)} & inputs
         )
+        #: the fields whose values the contract check of a completion reads and a completion can
+        #: change, in a fixed order (:meth:`_fact_view`), and the outcomes of completions by what
+        #: the check reads of them (:meth:`_shares`)
+        self._completion_fields = tuple(
+            sorted(
+                {c.field for d in registry.derivations for c in d.conditions}
+                | {name for r in self._input_rules for name in (r.field, r.other, *(c.field for c in r.conditions))}
+                | {f.name for f in registry.features if f.required}
+                | set(self._derivations)
+            )
+        )
+        self._numbers = frozenset(f.name for f in registry.features if f.kind in ("integer", "decimal"))
+        self._fact_views: dict[tuple[str, Any], tuple[Any, ...]] = Memo(8_000)
+        self._completions: dict[tuple[Any, ...], tuple[bool, Any]] = Memo(32_000)
         self.reads, self.prior_reads = self._reading()
         #: per field, the case rules that make it presuppose another field, (other, allowed values,
         #: values of the field it concerns): on the field as a whole (:meth:`_applies`), and on some of
@@ -626,16 +640,42 @@ class Decider:
         # whatever its own check says), so most of the combinations with gaps are never checked
         checked: dict[tuple[Any, ...], tuple[bool, Any]] = {}
 
+        # once the contract has accepted one completion of these facts, the facts no completion
+        # changes are known to pass its check, and a completion's outcome is remembered by what the
+        # check reads of it (:meth:`_fact_view`), across cases
+        passes: list[bool] = [False]
+        completions = self._completions
+        fact_view = self._fact_view
+        at = {n: i for i, n in enumerate(unknown)}
+        reading = [(f, at.get(f), fact_view(f, given.get(f))) for f in self._completion_fields]
+        numbers = [i for i, n in enumerate(unknown) if n in self._numbers]
+
+        def view_of(combo: tuple[Any, ...]) -> tuple[Any, ...]:
+            """What the check reads of the completion (numbers filled in as themselves: their range is checked)."""
+            return (
+                feature.name,
+                tuple([view if i is None else fact_view(f, combo[i]) for f, i, view in reading]),
+                tuple([combo[i] for i in numbers]),
+            )
+
         def outcome(combo: tuple[Any, ...]) -> tuple[bool, Any]:
             """(whether the contract accepts the combination, the value it derives or None)"""
             found = checked.get(combo)
             if found is None:
-                try:
-                    known = {n: v for n, v in zip(unknown, combo, strict=True) if v is not None}
-                    completed = self.check({**given, **known})
-                    found = (True, completed.values[feature.name] if feature.name in completed.derived else None)
-                except CaseError:
-                    found = (False, None)  # facts that contradict each other: no patient
+                view = view_of(combo) if passes[0] else None
+                found = completions.get(view) if view is not None else None
+                if found is None:
+                    try:
+                        known = {n: v for n, v in zip(unknown, combo, strict=True) if v is not None}
+                        completed = self.check({**given, **known})
+                        found = (True, completed.values[feature.name] if feature.name in completed.derived else None)
+                    except CaseError:
+                        found = (False, None)  # facts that contradict each other: no patient
+                    if found[0] and not passes[0]:
+                        passes[0] = True
+                        view = view_of(combo)
+                    if view is not None:
+                        completions[view] = found
                 checked[combo] = found
             return found
 
@@ -657,6 +697,31 @@ class Decider:
         whole = sum(counts.values())
         found = {v: (n / whole if whole else 1 / len(values)) for v, n in counts.items()}
         self._value_shares[key] = found
+        return found
+
+    def _fact_view(self, name: str, value: Any) -> tuple[Any, ...]:
+        """All that the contract check of a completion of a derived field's inputs reads of one
+        fact and a completion can change (``value`` None: left out): whether it is there (a
+        required field must be), each condition of a derivation or of a case rule on the inputs
+        on it, whether a rule on the inputs triggered by it or asking it for allowed values sees
+        one, and a derived field's value as stated. The check also reads the facts no completion
+        changes (the other fields' values, the other rules): they passed with the one completion
+        accepted, and pass with every other. So a completion's outcome is a function of these
+        views of the fields of ``_completion_fields`` (and of a number filled in, whose range the
+        check reads), and :meth:`_shares` remembers it across cases: the 188 shares keys of
+        50,000 varied lines checked 14,093 completions, fewer than 6,000 of them unlike."""
+        key = (name, value)
+        found = self._fact_views.get(key)
+        if found is None:
+            rules = self._input_rules
+            found = self._fact_views[key] = (
+                value is None,
+                value if name in self._derivations else None,
+                tuple([c.holds(value) for d in self.registry.derivations for c in d.conditions if c.field == name]),
+                tuple([r.when is not None and value in r.when for r in rules if r.field == name]),
+                tuple([c.holds(value) for r in rules for c in r.conditions if c.field == name]),
+                tuple([value in r.allows for r in rules if r.other == name]),
+            )
         return found
 
     def _uniform_of(self, feature: Feature) -> dict[Any, float]:
