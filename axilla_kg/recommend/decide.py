@@ -472,6 +472,8 @@ class Decider:
 
     def field_values(self, feature: Feature, variants: Sequence[Open]) -> list[Any]:
         """The values :meth:`_grouped` tries for a field over these open variants, in its order."""
+        if feature.kind in ("enum", "boolean"):
+            return self._values(feature, {})  # (the tests' bounds only matter for a number)
         name = feature.name
         return self._values(feature, {o.variant.variant_iri: list(o.unknown_on.get(name, ())) for o in variants})
 
@@ -680,13 +682,22 @@ class Decider:
             return found
 
         counts = dict.fromkeys(values, 0.0)
+        get = checked.get
         for combo in product(*[[*c, None] for c in choices]):  # (the counts are summed in this order)
-            if any(
-                v is None and any(outcome((*combo[:i], w, *combo[i + 1 :]))[0] for w in choices[i])
-                for i, v in enumerate(combo)
-            ):
+            gap = False
+            for i, v in enumerate(combo):
+                if v is None:
+                    head, tail = combo[:i], combo[i + 1 :]
+                    for w in choices[i]:
+                        filled = (*head, w, *tail)
+                        if (get(filled) or outcome(filled))[0]:
+                            gap = True
+                            break
+                    if gap:
+                        break
+            if gap:
                 continue  # a fact left out that could be known: not a completion
-            accepted, value = outcome(combo)
+            accepted, value = get(combo) or outcome(combo)
             if not accepted:
                 continue
             if value is not None:

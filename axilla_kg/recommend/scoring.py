@@ -119,6 +119,8 @@ class Scorer:
         #: number keys the scores (a nested tuple hashes slowly), equal keys get one number
         self.shares_keys: dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]] = Memo(limit)
         self.sids: dict[tuple[Any, ...], int] = Memo(limit)
+        #: (a variant and its unknown tests, the shares key's number or 0) -> its prior (:meth:`Decider.prior_at`)
+        self.priors: dict[tuple[Any, int], float] = Memo(limit)
         self.computed = 0  # scores computed (not found remembered), for measurements
 
     def getters_of(
@@ -151,10 +153,18 @@ class Scorer:
 
     def open_scoring(self, opened: Sequence[Open], wanted: frozenset[str]) -> OpenScoring:
         testing: dict[str, list[tuple[int, Open]]] = {}
+        derived = self.derived
+        depending = []
         for j, o in enumerate(opened):
-            for name in o.unknown_on:
-                testing.setdefault(name, []).append((j, o))
-        return OpenScoring(opened, wanted, [self.decider.prior_depends(o) for o in opened], testing)
+            on = o.unknown_on
+            for name in on:
+                found = testing.get(name)
+                if found is None:
+                    testing[name] = [(j, o)]
+                else:
+                    found.append((j, o))
+            depending.append(not derived.isdisjoint(on))  # (Decider.prior_depends)
+        return OpenScoring(opened, wanted, depending, testing)
 
     def score(self, state: OpenScoring, name: str, key: Key, case: Callable[[], PatientCase]) -> Scored | None:
         """Field ``name``'s score and question for the class ``key`` (``case``: a case of it, read
@@ -271,10 +281,15 @@ class Scorer:
         mass = [0.0] * len(answers)
         priors = state.priors.get(sid)
         if priors is None:
-            priors = state.priors[sid] = [
-                decider.prior_at(o, shares_key if depends else None, case)
-                for o, depends in zip(opened, state.depending, strict=True)
-            ]
+            remembered = self.priors
+            priors = []
+            for o, depends in zip(opened, state.depending, strict=True):
+                at = (o.prior_key, sid if depends else 0)
+                prior = remembered.get(at)
+                if prior is None:
+                    prior = remembered[at] = decider.prior_at(o, shares_key if depends else None, case)
+                priors.append(prior)
+            state.priors[sid] = priors
         keeping = grouped.keeping
         for prior, at in zip(priors, grouped.mine, strict=True):
             total = totals[at]
