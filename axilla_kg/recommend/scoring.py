@@ -121,6 +121,8 @@ class Scorer:
         self.sids: dict[tuple[Any, ...], int] = Memo(limit)
         #: (a variant and its unknown tests, the shares key's number or 0) -> its prior (:meth:`Decider.prior_at`)
         self.priors: dict[tuple[Any, int], float] = Memo(limit)
+        #: (a derived field, the shares key's number) -> the shares of its values (:meth:`Decider.shares_at`)
+        self.shares: dict[tuple[str, int], dict[Any, float]] = Memo(limit)
         self.computed = 0  # scores computed (not found remembered), for measurements
 
     def getters_of(
@@ -268,8 +270,13 @@ class Scorer:
         answers = grouped.answers
         feature = decider.registry[name]
         # the weights: Decider._weights, the same expressions in the same order
-        shares = decider.shares_at(feature, shares_key, case)
         last = grouped.units
+        if not sid or name not in self.derived:  # the shares do not depend on the case
+            shares = last[0] if last[0] is not None else decider.shares_at(feature, None, case)
+        else:
+            shares = self.shares.get((name, sid))
+            if shares is None:
+                shares = self.shares[(name, sid)] = decider.shares_at(feature, shares_key, case)
         if last[0] is shares:
             units, totals = last[1], last[2]
         else:
