@@ -30,7 +30,7 @@ import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
@@ -54,6 +54,7 @@ PROBES = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
 #: a memo's mark: the status (or a topic's share) depends on more than its tests' results
 _REFUTABLE: Any = ("refutable",)
+_CANDIDATES, _NEAREST = attrgetter("candidates"), attrgetter("nearest")  # of a topic's share
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
@@ -147,6 +148,7 @@ class ClassAnswers:
             self.topics.append(_Topic(topic, tuple(members), _picker(tested)))
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
+        self.nearest_pick = _picker(self.nearest_order)  # the topics' shares, in that order
         #: assumed, matches (and conflicts), needs
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
@@ -296,9 +298,9 @@ class ClassAnswers:
                 b',"needs":',
                 parts[2].get(needs) or self._part(2, needs, self._needs),
                 b',"candidates":[',
-                b",".join([answer.candidates for answer in topics if answer.candidates]),
+                b",".join(filter(None, map(_CANDIDATES, topics))),
                 b'],"nearest":[',
-                b",".join([topics[i].nearest for i in self.nearest_order if topics[i].nearest]),
+                b",".join(filter(None, map(_NEAREST, self.nearest_pick(topics)))),
                 b"]}\n",
             )
         )
