@@ -40,6 +40,7 @@ from axilla_kg.recommend.facts import ASSUMED, DERIVED, ClassFacts, Filled
 from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
+from axilla_kg.recommend.scoring import OpenScoring, Scorer
 
 #: ``--detail`` value: each match as a reference into a separate details document.
 REF = "ref"
@@ -58,6 +59,7 @@ _CANDIDATES, _NEAREST = attrgetter("candidates"), attrgetter("nearest")  # of a 
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
+_UNSEEN: Any = object()
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 Status = tuple[Any, ...]
 Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the candidates' statuses
@@ -101,10 +103,14 @@ class _OpenSet:
     opened: list[Open]
     decided: bytes = b""
     wanted: frozenset[str] = frozenset()
-    plan: list[tuple[str, Callable[[Key], Any]]] | None = None  # None: not planned yet
-    #: (field, classes its score reads) -> [score, question JSON (or the function that builds it)],
-    #: None: not asked
-    scores: dict[tuple[Any, ...], list[Any] | None] = field(default_factory=dict)
+    #: per field a next question may ask: its name, the getter of the classes its score reads, and
+    #: those classes -> [score, question JSON (or the function that builds it)], None: not asked
+    plan: list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]] | None = None  # None: not planned yet
+    #: the classes all the plan's scores read -> the next question (JSON)
+    questions: dict[Any, bytes] = field(default_factory=dict)
+    reads: Callable[[Key], Any] | None = None  # the getter of those classes
+    #: what compiled scoring remembers for these open variants (:mod:`axilla_kg.recommend.scoring`)
+    scoring: OpenScoring | None = None
 
 
 @dataclass
@@ -162,6 +168,7 @@ class ClassAnswers:
         self.candidate_opens: dict[int, tuple[Status, Open]] = {}
         self.uid_count = itertools.count()
         self.scored = 0  # scores remembered in all open sets (bounded by MAX_SCORES)
+        self.scorer = Scorer(recommender.decider, self.names)
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True
         self.compiled = self.check(PROBES)
@@ -496,44 +503,49 @@ class ClassAnswers:
         (:attr:`Decider.reads`): a new class of case mostly finds every score known."""
         plan = opens.plan
         if plan is None:
-            if case is None:
-                case = self._case(key)
-            plan = opens.plan = self._plan(opens, case)
+            plan = opens.plan = self._plan(opens)
+        seen = opens.reads(key) if opens.reads is not None else ()
+        question = opens.questions.get(seen)
+        if question is not None:
+            return question
         best: list[Any] | None = None
-        scores = opens.scores
-        for name, reads in plan:
-            asked = (name, reads(key))
-            if asked in scores:
-                found = scores[asked]
-            else:
-                if case is None:
-                    case = self._case(key)
-                scored = self.recommender.decider.field_score(case, opens.opened, name, opens.wanted)
-                found = scores[asked] = None if scored is None else [scored[0], scored[1]]
+        read: list[PatientCase | None] = [case]
+
+        def case_of() -> PatientCase:  # the class's case, read at most once
+            found = read[0]
+            if found is None:
+                found = read[0] = self._case(key)
+            return found
+
+        for name, reads, scores in plan:
+            classes = reads(key)
+            found = scores.get(classes, _UNSEEN)
+            if found is _UNSEEN:
+                assert opens.scoring is not None
+                found = scores[classes] = self.scorer.score(opens.scoring, name, key, case_of)
                 self.scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
         if best is None:
-            return b"null"
-        if not isinstance(best[1], bytes):  # the question of the best field, rendered once
-            best[1] = _encode(best[1]()).encode()
-        return best[1]
+            question = b"null"
+        else:
+            if not isinstance(best[1], bytes):  # the question of the best field, rendered once
+                best[1] = _encode(best[1]()).encode()
+            question = best[1]
+        opens.questions[seen] = question
+        self.scored += 1
+        return question
 
-    def _plan(self, opens: _OpenSet, case: PatientCase) -> list[tuple[str, Callable[[Key], Any]]]:
-        """The fields a next question may ask for these open variants, each with a getter of the
-        classes its score reads (none when nothing is left undecided)."""
-        decider = self.recommender.decider
-        opened = opens.opened
-        if not opens.wanted:
-            return []
-        derived = {d.feature for d in self.partition.registry.derivations}
-        prior = any(t.field in derived for o in opened for t in o.unknown)
-        out = []
-        for name in decider.asked_fields(case, opened):
-            names = decider.reads[name] | (decider.prior_reads if prior else frozenset())
-            positions = sorted(self.order[n] for n in names)
-            out.append((name, _getter(positions)))
-        return out
+    def _plan(self, opens: _OpenSet) -> list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]]:
+        """The fields a next question may ask for these open variants (:meth:`Decider.asked_fields`:
+        those their unknown tests look at, which a case of theirs never gives), each with a getter of
+        the classes its score reads and its scores by those classes (none when nothing is left
+        undecided); sets :attr:`_OpenSet.scoring` and :attr:`_OpenSet.reads`, the getter of the
+        classes all of them read."""
+        state = opens.scoring = self.scorer.open_scoring(opens.opened, opens.wanted)
+        asked = sorted(state.testing, key=self.order.__getitem__) if opens.wanted else []
+        opens.reads, getters = self.scorer.getters_of(tuple(asked), state.depends)
+        return [(name, reads, {}) for name, reads in getters]
 
     def _needs(self, mask: int) -> bytes:
         return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()

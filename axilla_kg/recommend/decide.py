@@ -129,6 +129,15 @@ class Open:
         object.__setattr__(self, "unknown_on", on)
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What a case lets a field ask (:meth:`Decider.admission`)."""
+
+    applies: bool  # the field applies (it presupposes no other field the case leaves out)
+    presupposed: frozenset[Any]  # values not offered (they presuppose a fact the case does not give)
+    accepts: Callable[[Any], bool]  # whether the contract accepts the value with the case's facts
+
+
 class Decider:
     """Decided answers and next questions over one graph's compiled variants (build once)."""
 
@@ -279,7 +288,8 @@ class Decider:
                 if rows:
                     deciding += [(o, r) for r in rows]
                 elif not t.complete:
-                    open_ = True
+                    open_ = True  # undecided whatever the other tables say
+                    break
             categories = {r.category for _, r in deciding}
             if open_ or len(categories) != 1 or None in categories:
                 undecided.add(p)
@@ -391,6 +401,67 @@ class Decider:
         total = len(variants)
         return score, lambda: self._question(feature, total, gains, decides, rules_out)
 
+    # --- the pieces of a field's score, for batch mode's compiled scoring (recommend/scoring.py) ---
+    @property
+    def derived_fields(self) -> frozenset[str]:
+        """The fields a derivation rule derives (their answers' shares depend on the case)."""
+        return frozenset(self._derivations)
+
+    def admission(self, name: str, case: PatientCase) -> Admission:
+        """All that :meth:`field_score` reads of a case for field ``name`` besides the shares of a
+        derived field: whether the field applies, the values presupposing a fact not given, and
+        which values the contract accepts with the given facts (:meth:`_accepts`, asked lazily)."""
+        feature = self.registry[name]
+        view = self._view(name, case)
+        return Admission(
+            self._applies(feature, case),
+            self._presupposed(feature, case),
+            lambda value: self._accepts(name, value, case, view),
+        )
+
+    def field_values(self, feature: Feature, variants: Sequence[Open]) -> list[Any]:
+        """The values :meth:`_grouped` tries for a field over these open variants, in its order."""
+        name = feature.name
+        return self._values(feature, {o.variant.variant_iri: list(o.unknown_on.get(name, ())) for o in variants})
+
+    def shown(self, feature: Feature, values: list[Any], limits: set[Decimal]) -> list[Any]:
+        """:meth:`_shown`: an answer's values as the question shows them."""
+        return self._shown(feature, values, limits)
+
+    def question(
+        self, feature: Feature, total: int, gains: list[tuple[Any, list[str], int]], decides: float, out: float
+    ) -> dict[str, Any]:
+        """:meth:`_question`: the question object of a scored field."""
+        return self._question(feature, total, gains, decides, out)
+
+    def shares_key(self, case: PatientCase) -> tuple[Any, ...]:
+        """:meth:`_shares_key`: all that the shares of a derived field read of a case."""
+        return self._shares_key(case)
+
+    def prior_depends(self, o: Open) -> bool:
+        """Whether the variant's prior depends on the case (an unknown test on a derived field)."""
+        return not self._derivations.keys().isdisjoint(o.unknown_at)
+
+    def shares_at(
+        self, feature: Feature, shares_key: tuple[Any, ...] | None, case: Callable[[], PatientCase]
+    ) -> dict[Any, float]:
+        """:meth:`_shares` for a case whose :meth:`shares_key` is ``shares_key`` (None: the field
+        is not derived); ``case`` is called only when the shares are not remembered."""
+        if feature.kind != "enum" or feature.name not in self._derivations:
+            return self._uniform_of(feature)
+        found = self._value_shares.get((feature.name, shares_key))
+        return found if found is not None else self._shares(feature, case())
+
+    def prior_at(self, o: Open, shares_key: tuple[Any, ...] | None, case: Callable[[], PatientCase]) -> float:
+        """:meth:`_prior` for a case whose :meth:`shares_key` is ``shares_key``, to be given (not
+        None) exactly when :meth:`prior_depends`; ``case`` is called only when the prior is not
+        remembered and depends on the case."""
+        key = (o.prior_key, shares_key)
+        found = self._priors.get(key)
+        if found is None:
+            found = self._priors[key] = self._share(o, case() if shares_key is not None else None)
+        return found
+
     def _weights(
         self,
         feature: Feature,
@@ -433,7 +504,8 @@ class Decider:
             found = self._priors[key] = self._share(o, case)
         return found
 
-    def _share(self, o: Open, case: PatientCase) -> float:
+    def _share(self, o: Open, case: PatientCase | None) -> float:
+        """:meth:`_prior` computed (``case`` None: the variant tests no derived field)."""
         share = 1.0
         # in registry order: a product taken in a set's order (which moves with the process's string
         # hash seed) could round differently and flip a rounded figure of ``why`` between runs
@@ -443,7 +515,7 @@ class Decider:
             if feature.kind in ("integer", "decimal"):
                 share *= 0.5 ** len(tests)
                 continue
-            shares = self._shares(feature, case)
+            shares = self._shares(feature, case) if case is not None else self._uniform_of(feature)
             share *= sum(s for v, s in shares.items() if all(t.evaluate(v) for t in tests))
         return share
 
@@ -498,11 +570,7 @@ class Decider:
         that decide less)."""
         rules = self._derivations.get(feature.name) if feature.kind == "enum" else None
         if not rules:
-            uniform = self._uniform.get(feature.name)
-            if uniform is None:
-                values = list(feature.values) if feature.kind == "enum" else [True, False]
-                uniform = self._uniform[feature.name] = {v: 1 / len(values) for v in values}
-            return uniform  # (callers only read it)
+            return self._uniform_of(feature)
         values = list(feature.values)
         key = (feature.name, self._shares_key(case))
         found = self._value_shares.get(key)
@@ -516,21 +584,34 @@ class Decider:
         choices = [
             self._representatives(self.registry[name], [c for c in conditions if c.field == name]) for name in unknown
         ]
-        accepted: dict[tuple[Any, ...], Any] = {}
-        for combo in product(*[[*c, None] for c in choices]):
-            try:
-                known = {n: v for n, v in zip(unknown, combo, strict=True) if v is not None}
-                completed = self.check({**given, **known})
-            except CaseError:
-                continue  # facts that contradict each other: no patient
-            accepted[combo] = completed.values[feature.name] if feature.name in completed.derived else None
+        # each combination checked at most once, and only when needed: one that leaves a fact out is
+        # first tested for a value of that fact the contract accepts (then it is no completion,
+        # whatever its own check says), so most of the combinations with gaps are never checked
+        checked: dict[tuple[Any, ...], tuple[bool, Any]] = {}
+
+        def outcome(combo: tuple[Any, ...]) -> tuple[bool, Any]:
+            """(whether the contract accepts the combination, the value it derives or None)"""
+            found = checked.get(combo)
+            if found is None:
+                try:
+                    known = {n: v for n, v in zip(unknown, combo, strict=True) if v is not None}
+                    completed = self.check({**given, **known})
+                    found = (True, completed.values[feature.name] if feature.name in completed.derived else None)
+                except CaseError:
+                    found = (False, None)  # facts that contradict each other: no patient
+                checked[combo] = found
+            return found
+
         counts = dict.fromkeys(values, 0.0)
-        for combo, value in accepted.items():
+        for combo in product(*[[*c, None] for c in choices]):  # (the counts are summed in this order)
             if any(
-                v is None and any((*combo[:i], w, *combo[i + 1 :]) in accepted for w in choices[i])
+                v is None and any(outcome((*combo[:i], w, *combo[i + 1 :]))[0] for w in choices[i])
                 for i, v in enumerate(combo)
             ):
                 continue  # a fact left out that could be known: not a completion
+            accepted, value = outcome(combo)
+            if not accepted:
+                continue
             if value is not None:
                 counts[value] += 1
             else:
@@ -540,6 +621,14 @@ class Decider:
         found = {v: (n / whole if whole else 1 / len(values)) for v, n in counts.items()}
         self._value_shares[key] = found
         return found
+
+    def _uniform_of(self, feature: Feature) -> dict[Any, float]:
+        """The shares of a field of its own: each value equally often."""
+        uniform = self._uniform.get(feature.name)
+        if uniform is None:
+            values = list(feature.values) if feature.kind == "enum" else [True, False]
+            uniform = self._uniform[feature.name] = {v: 1 / len(values) for v in values}
+        return uniform  # (callers only read it)
 
     @staticmethod
     def _representatives(feature: Feature, conditions: list[Condition]) -> list[Any]:

@@ -1,0 +1,300 @@
+"""Batch mode's next question, compiled: a field's score from tables shared across classes of case.
+
+:meth:`Decider.field_score` is the definition. It reads the case only through what a case admits
+of the field (:meth:`Decider.admission`: whether the field applies, its presupposed values, which
+values the contract accepts with the given facts) and, when the field is derived or an open
+variant tests a derived field, through :meth:`Decider.shares_key`. Everything else depends on the
+set of open variants and the field alone. A batch meets tens of thousands of new classes of case
+over a few thousand sets of open variants, so here the score is taken apart along those lines:
+
+* per field and classes of the fields :attr:`Decider.reads` names for it (shared by every set of
+  open variants): the :class:`~axilla_kg.recommend.decide.Admission`;
+* per field and pattern of the open variants' unknown tests on it (:class:`Pattern`, shared by the
+  sets with that pattern): the values tried, the variants each rules out (a bit mask over their
+  positions) and, per subset of admitted values, the grouped answers;
+* per set of open variants (:class:`OpenScoring`): the variants' priors, the procedures each kept
+  subset decides, and the score per (field, admitted values, shares key).
+
+The figures are computed by the same expressions, in the same order, as :meth:`Decider.field_score`
+and :meth:`Decider._weights` (so every float, and every rounded figure of ``why``, is the same);
+``tests/test_question_scoring.py`` holds the compiled next question equal to
+:meth:`Decider.next_question` on random cases over the whole contract.
+
+Memory stays flat: the shared tables are :class:`~axilla_kg.recommend.memo.Memo` s, the small
+tables inside an entry are cleared past ``_SMALL`` entries, and what is kept per set of open
+variants goes with that set (batch mode counts it in ``MAX_SCORES`` and forgets the sets together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+
+from axilla_kg.contract.cases import PatientCase
+from axilla_kg.recommend.decide import Admission, Decider, Open
+from axilla_kg.recommend.memo import Memo
+
+Key = tuple[int, ...]
+#: a score and its question (JSON bytes once rendered, else the function that builds the object)
+Scored = list[Any]
+#: entries of a small per-entry table (admitted subsets of a pattern or an admission) before it is cleared
+_SMALL = 32
+_UNSEEN: Any = object()
+
+
+@dataclass
+class Pattern:
+    """One field's values over one pattern of the open variants' unknown tests on it."""
+
+    values: tuple[Any, ...]
+    drops: tuple[int, ...]  # per value: the open variants it rules out, a bit mask over their positions
+    limits: set[Decimal]  # the bounds of the variants' tests on the field (how number answers are shown)
+    #: admitted values (their indices) -> the answers (:class:`Answers`); None when no admitted
+    #: answer rules anything out
+    groups: dict[tuple[int, ...], Answers | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A field's distinct answers for some admitted values (:meth:`Decider._grouped`)."""
+
+    answers: list[tuple[list[Any], int, tuple[int, ...]]]  # (shown values, ruled-out mask, kept positions)
+    keeping: list[tuple[int, ...]]  # the distinct sets of answers that keep a variant
+    mine: list[int]  # per open variant: its set of answers that keep it (an index into ``keeping``)
+    #: the last shares the answers were weighed with: (shares, each answer's unit, each set's units summed)
+    units: list[Any] = field(default_factory=lambda: [None, [], []])
+
+
+@dataclass
+class _Admitted:
+    """An :class:`Admission` with the admitted values remembered per tuple of values tried."""
+
+    admission: Admission
+    admitted: dict[tuple[Any, ...], tuple[int, ...] | None] = field(default_factory=dict)
+
+
+@dataclass
+class OpenScoring:
+    """All that scoring remembers for one set of open variants."""
+
+    opened: Sequence[Open]
+    wanted: frozenset[str]
+    depending: list[bool]  # per variant: whether its prior depends on the shares key (it tests a derived field)
+    testing: dict[str, list[tuple[int, Open]]]  # per field: the variants with unknown tests on it (positions)
+    depends: bool = field(init=False)  # some variant's prior depends on the shares key
+    patterns: dict[str, Pattern] = field(default_factory=dict)
+    priors: dict[Any, list[float]] = field(default_factory=dict)  # shares key (or None) -> per variant
+    decides: dict[int, list[str]] = field(default_factory=dict)  # ruled-out mask -> wanted procedures decided
+    scores: dict[tuple[Any, ...], Scored | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.depends = any(self.depending)
+
+
+class Scorer:
+    """Field scores for batch mode (one per :class:`ClassAnswers`); ``names``: the registry fields
+    in partition order (a class key holds one class per field, in this order)."""
+
+    def __init__(self, decider: Decider, names: Sequence[str], limit: int = 20_000) -> None:
+        self.decider = decider
+        self.order = order = {name: i for i, name in enumerate(names)}
+        self.getters: dict[tuple[Any, ...], Any] = Memo(1_000)
+        self.reads = {name: _getter(sorted(order[n] for n in decider.reads[name])) for name in names}
+        self.prior_reads = _getter(sorted(order[n] for n in decider.prior_reads))
+        self.derived = decider.derived_fields
+        self.admissions: dict[tuple[Any, ...], _Admitted] = Memo(limit)
+        self.patterns: dict[tuple[Any, ...], Pattern] = Memo(limit)
+        self.shares_keys: dict[tuple[Any, ...], tuple[Any, ...]] = Memo(limit)
+        self.computed = 0  # scores computed (not found remembered), for measurements
+
+    def getters_of(
+        self, asked: tuple[str, ...], depends: bool
+    ) -> tuple[Callable[[Key], Any], list[tuple[str, Callable[[Key], Any]]]]:
+        """For the fields a next question may ask: the getter of the classes all their scores read,
+        and each field with the getter of the classes its score reads (:attr:`Decider.reads`, and
+        :attr:`Decider.prior_reads` when ``depends``: a variant tests a derived field). Remembered:
+        few such sets of fields recur."""
+        key = (asked, depends)
+        found = self.getters.get(key)
+        if found is None:
+            decider, order = self.decider, self.order
+            prior = decider.prior_reads if depends else frozenset()
+            fields = [(name, decider.reads[name] | prior) for name in asked]
+            every = frozenset().union(*[names for _, names in fields])
+            found = self.getters[key] = (
+                _getter(sorted(order[n] for n in every)),
+                [(name, _getter(sorted(order[n] for n in names))) for name, names in fields],
+            )
+        return found
+
+    def open_scoring(self, opened: Sequence[Open], wanted: frozenset[str]) -> OpenScoring:
+        testing: dict[str, list[tuple[int, Open]]] = {}
+        for j, o in enumerate(opened):
+            for name in o.unknown_on:
+                testing.setdefault(name, []).append((j, o))
+        return OpenScoring(opened, wanted, [self.decider.prior_depends(o) for o in opened], testing)
+
+    def score(self, state: OpenScoring, name: str, key: Key, case: Callable[[], PatientCase]) -> Scored | None:
+        """Field ``name``'s score and question for the class ``key`` (``case``: a case of it, read
+        only when something is not remembered), as :meth:`Decider.field_score` gives them."""
+        classes = (name, self.reads[name](key))
+        admitted = self.admissions.get(classes)
+        if admitted is None:
+            admitted = self.admissions[classes] = _Admitted(self.decider.admission(name, case()))
+        if not admitted.admission.applies:
+            return None
+        pattern = state.patterns.get(name)
+        if pattern is None:
+            pattern = state.patterns[name] = self._pattern(name, len(state.opened), state.testing[name])
+        chosen = admitted.admitted.get(pattern.values, _UNSEEN)
+        if chosen is _UNSEEN:
+            if len(admitted.admitted) >= _SMALL:
+                admitted.admitted.clear()
+            chosen = admitted.admitted[pattern.values] = _admit(admitted.admission, pattern.values)
+        if chosen is None:
+            return None
+        shares_key = None
+        if state.depends or name in self.derived:
+            prior = self.prior_reads(key)
+            shares_key = self.shares_keys.get(prior)
+            if shares_key is None:
+                shares_key = self.shares_keys[prior] = self.decider.shares_key(case())
+        signature = (name, chosen, shares_key)
+        found = state.scores.get(signature, _UNSEEN)
+        if found is _UNSEEN:
+            found = state.scores[signature] = self._score(state, name, pattern, chosen, shares_key, case)
+            self.computed += 1
+        return found
+
+    def _pattern(self, name: str, n: int, testing: list[tuple[int, Open]]) -> Pattern:
+        """The field's values and what each rules out, for ``n`` open variants of which ``testing``
+        (with their positions) have unknown tests on the field (the others are kept by every answer)."""
+        key = (name, n, tuple([(j, o.variant.variant_iri, o.unknown_at[name]) for j, o in testing]))
+        found = self.patterns.get(key)
+        if found is None:
+            feature = self.decider.registry[name]
+            values = self.decider.field_values(feature, [o for _, o in testing])
+            drops = []
+            for value in values:
+                mask = 0
+                for j, o in testing:
+                    if not o.keeps(name, value):
+                        mask |= 1 << j
+                drops.append(mask)
+            limits = {t.limit for _, o in testing for t in o.unknown_on[name] if t.kind == "bound"}
+            found = self.patterns[key] = Pattern(tuple(values), tuple(drops), limits)
+        return found
+
+    def _answers(self, name: str, pattern: Pattern, chosen: tuple[int, ...], n: int) -> Answers | None:
+        """:meth:`Decider._grouped` for the admitted values: answers grouped by what they rule out."""
+        groups: dict[int, list[Any]] = {}
+        for i in chosen:
+            groups.setdefault(pattern.drops[i], []).append(pattern.values[i])
+        if not any(groups):
+            return None
+        feature = self.decider.registry[name]
+        answers = [
+            (self.decider.shown(feature, kept, pattern.limits), mask, tuple(j for j in range(n) if not mask >> j & 1))
+            for mask, kept in groups.items()
+        ]
+        mine: list[list[int]] = [[] for _ in range(n)]
+        for i, (_, _, kept) in enumerate(answers):
+            for j in kept:
+                mine[j].append(i)
+        keeping: dict[tuple[int, ...], int] = {}
+        at = [keeping.setdefault(tuple(m), len(keeping)) for m in mine]
+        return Answers(answers, list(keeping), at)
+
+    def _score(
+        self,
+        state: OpenScoring,
+        name: str,
+        pattern: Pattern,
+        chosen: tuple[int, ...],
+        shares_key: tuple[Any, ...] | None,
+        case: Callable[[], PatientCase],
+    ) -> Scored | None:
+        decider = self.decider
+        opened = state.opened
+        n = len(opened)
+        grouped = pattern.groups.get(chosen, _UNSEEN)
+        if grouped is _UNSEEN:
+            if len(pattern.groups) >= _SMALL:
+                pattern.groups.clear()
+            grouped = pattern.groups[chosen] = self._answers(name, pattern, chosen, n)
+        if grouped is None:
+            return None
+        answers = grouped.answers
+        feature = decider.registry[name]
+        # the weights: Decider._weights, the same expressions in the same order
+        shares = decider.shares_at(feature, shares_key, case)
+        last = grouped.units
+        if last[0] is shares:
+            units, totals = last[1], last[2]
+        else:
+            numeric = feature.kind in ("integer", "decimal")
+            units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _, _ in answers]
+            # a variant's units summed (the same sum for every variant kept by the same answers)
+            totals = [sum(units[i] for i in mine) for mine in grouped.keeping]
+            last[:] = [shares, units, totals]
+        mass = [0.0] * len(answers)
+        priors = state.priors.get(shares_key)
+        if priors is None:
+            priors = state.priors[shares_key] = [
+                decider.prior_at(o, shares_key if depends else None, case)
+                for o, depends in zip(opened, state.depending, strict=True)
+            ]
+        keeping = grouped.keeping
+        for prior, at in zip(priors, grouped.mine, strict=True):
+            total = totals[at]
+            if not total:
+                continue
+            for i in keeping[at]:
+                mass[i] += prior * units[i] / total
+        whole = sum(mass)
+        weights = [m / whole for m in mass] if whole else mass
+        if not any(weights):
+            return None
+        gains: list[tuple[Any, list[str], int]] = []
+        for shown, mask, kept in answers:
+            now = state.decides.get(mask)
+            if now is None:
+                decided, _ = decider.decided([opened[i] for i in kept])
+                now = state.decides[mask] = [d["procedure"] for d in decided if d["procedure"] in state.wanted]
+            gains.append((shown, now, n - len(kept)))
+        decides = sum(w * len(g[1]) for w, g in zip(weights, gains, strict=True))
+        rules_out = sum(w * g[2] for w, g in zip(weights, gains, strict=True))
+        if decides == 0 and rules_out == 0:
+            return None
+        score = (round(decides, 9), round(rules_out, 9), -decider.order[name])
+        return [score, lambda: decider.question(feature, n, gains, decides, rules_out)]
+
+
+def _admit(admission: Admission, values: tuple[Any, ...]) -> tuple[int, ...] | None:
+    """The indices of the values a case admits (:meth:`Decider._grouped`'s filter), None when only
+    one answer or none is left once the presupposed values are left out."""
+    presupposed = admission.presupposed
+    tried = range(len(values))
+    if presupposed:
+        tried = [i for i in tried if values[i] not in presupposed]  # type: ignore[assignment]
+        if len(tried) < 2:
+            return None
+    accepts = admission.accepts
+    return tuple([i for i in tried if accepts(values[i])])
+
+
+def _nothing(key: Key) -> tuple[()]:
+    return ()
+
+
+def _getter(positions: list[int]) -> Callable[[Key], Any]:
+    """``key -> the classes at positions`` (a tuple even for one position)."""
+    if not positions:
+        return _nothing
+    if len(positions) == 1:
+        (only,) = positions
+        return lambda key: (key[only],)
+    return itemgetter(*positions)
