@@ -28,10 +28,10 @@ import hashlib
 import itertools
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, cast
 
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.recommend.classify import CompiledVariant
@@ -55,6 +55,7 @@ PROBES = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
 #: a memo's mark: the status (or a topic's share) depends on more than its tests' results
 _REFUTABLE: Any = ("refutable",)
+_CANDIDATES, _NEAREST = attrgetter("candidates"), attrgetter("nearest")  # of a topic's share
 #: ``recommend.dumps`` for any JSON value (the same settings, so the same bytes)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _CASE_MARK = "\x00axilla-kg:case\x00"
@@ -113,14 +114,21 @@ class _OpenSet:
 
 
 @dataclass
+class _Partial:
+    """What a topic's share is known of from its variants' tests' results when a derivation rule may
+    still refute some of them: the other variants' statuses, and which to look up per class."""
+
+    statuses: tuple[Status | None, ...]  # per variant of the topic (None: refutable)
+    refutable: tuple[int, ...]  # positions (in the topic's variants) of the refutable ones
+
+
+@dataclass
 class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
     tested: Callable[[Any], Any]  # probe results -> its variants' tests' results
-    reads: Callable[[Any], Any]  # probe results -> those and the probes their derivation rules read
-    #: tested(...) -> share (:data:`_REFUTABLE`: a variant's status needs more, see :class:`_Variant`)
+    #: tested(...) -> share, or :class:`_Partial` (statuses that need more, see :class:`_Variant`)
     shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
-    by_reads: Memo[Any, _TopicAnswer] = field(default_factory=lambda: Memo(MAX_PARTS))  # reads(...) -> share
 
 
 class ClassAnswers:
@@ -142,12 +150,11 @@ class ClassAnswers:
             groups.setdefault(compiled.variant.topic, []).append(j)
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
-            variants = [self.variants[j].variant for j in members]
-            tested = sorted({self.facts.test_at(t) for v in variants for t in v.tests})
-            reads = sorted({i for v in variants for i in self._reads(v)})
-            self.topics.append(_Topic(topic, tuple(members), _picker(tested), _picker(reads)))
+            tested = sorted({self.facts.test_at(t) for j in members for t in self.variants[j].variant.tests})
+            self.topics.append(_Topic(topic, tuple(members), _picker(tested)))
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
+        self.nearest_pick = _picker(self.nearest_order)  # the topics' shares, in that order
         #: assumed, matches (and conflicts), needs
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
@@ -199,7 +206,6 @@ class ClassAnswers:
             self.open_sets,
             self.by_variants,
             *(t.shares for t in self.topics),
-            *(t.by_reads for t in self.topics),
             *(v.by_reads for v in self.variants),
             *(memo for *_, memo in self.facts.filled),
         ]
@@ -274,7 +280,7 @@ class ClassAnswers:
         for topic in self.topics:
             seen = topic.tested(results)
             found = topic.shares.get(seen)
-            if found is None or found is _REFUTABLE:
+            if found is None or found.__class__ is _Partial:
                 found = self._share(topic, effective, results, seen, found)
             topics.append(found)
         needs = 0
@@ -299,57 +305,66 @@ class ClassAnswers:
                 b',"needs":',
                 parts[2].get(needs) or self._part(2, needs, self._needs),
                 b',"candidates":[',
-                b",".join([answer.candidates for answer in topics if answer.candidates]),
+                b",".join(filter(None, map(_CANDIDATES, topics))),
                 b'],"nearest":[',
-                b",".join([topics[i].nearest for i in self.nearest_order if topics[i].nearest]),
+                b",".join(filter(None, map(_NEAREST, self.nearest_pick(topics)))),
                 b"]}\n",
             )
         )
 
     def _share(
-        self, topic: _Topic, effective: Key, results: tuple[bool | None, ...], seen: Any, known: Any
+        self, topic: _Topic, effective: Key, results: tuple[bool | None, ...], seen: Any, known: _Partial | None
     ) -> _TopicAnswer:
         """A topic's share not remembered per results of its variants' tests (``known``: None), or
-        remembered as :data:`_REFUTABLE` (then per the results its variants read)."""
-        read = topic.reads(results) if known is _REFUTABLE else None
-        found = topic.by_reads.get(read) if read is not None else None
-        if found is None:
-            found, refutable = self._topic(topic, effective, results)
-            topic.shares[seen] = _REFUTABLE if refutable else found
-            if refutable:
-                topic.by_reads[topic.reads(results)] = found
-        return found
-
-    def _topic(self, topic: _Topic, effective: Key, results: tuple[bool | None, ...]) -> tuple[_TopicAnswer, bool]:
-        """A topic's share of the answer from its variants' statuses, rendered once per combination
-        of statuses; and whether a status rests on more than its tests' results."""
-        statuses = []
+        known only in part (then its refutable variants' statuses are looked up, per the results
+        each reads), rendered once per combination of statuses."""
+        if known is None:
+            known = self._partial(topic, results)
+            if not known.refutable:
+                found = topic.shares[seen] = self._combined(known.statuses)
+                return found
+            topic.shares[seen] = known
+        statuses = list(known.statuses)
         values: PatientCase | None = None
-        refutable = False
-        for j in topic.variants:
+        for i in known.refutable:  # a derivation rule may refute it: evaluated on the class's values
+            j = topic.variants[i]
+            compiled = self.variants[j]
+            read = compiled.reads(results)
+            status = compiled.by_reads.get(read)
+            if status is None:
+                if values is None:
+                    values = self.facts.values(effective)
+                status = compiled.by_reads[read] = self._status_of(j, compiled.variant.evaluate(values))
+            statuses[i] = status
+        return self._combined(statuses)
+
+    def _partial(self, topic: _Topic, results: tuple[bool | None, ...]) -> _Partial:
+        """The statuses of a topic's variants that its tests' results decide, and which they do not."""
+        statuses: list[Status | None] = []
+        refutable = []
+        for i, j in enumerate(topic.variants):
             compiled = self.variants[j]
             tested = compiled.tested(results)
             status = compiled.by_results.get(tested)
             if status is None:
                 may = compiled.variant.refutable(tested)
                 status = compiled.by_results[tested] = _REFUTABLE if may else self._status_of(j, tested)
-            if status is _REFUTABLE:  # a derivation rule may refute it: evaluated on the class's values
-                refutable = True
-                read = compiled.reads(results)
-                status = compiled.by_reads.get(read)
-                if status is None:
-                    if values is None:
-                        values = self.facts.values(effective)
-                    status = compiled.by_reads[read] = self._status_of(j, compiled.variant.evaluate(values))
+            if status is _REFUTABLE:
+                refutable.append(i)
+                status = None
             statuses.append(status)
+        return _Partial(tuple(statuses), tuple(refutable))
+
+    def _combined(self, statuses: Sequence[Status | None]) -> _TopicAnswer:
+        """A topic's share for its variants' statuses (every one known), rendered once per combination."""
         # statuses are interned for good (:meth:`_status_of`): their ids name them
         combination = tuple(map(id, statuses))
         found = self.combinations.get(combination)
         if found is None:
             if len(self.combinations) >= MAX_PARTS:
                 self.combinations.clear()
-            found = self.combinations[combination] = self._render_topic(statuses)
-        return found, refutable
+            found = self.combinations[combination] = self._render_topic(cast(list[Status], list(statuses)))
+        return found
 
     def _status_of(self, j: int, results: list[bool | None] | tuple[bool | None, ...]) -> Status:
         """Variant ``j``'s status for its tests' results, interned for good (one object per status,
