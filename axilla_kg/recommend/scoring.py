@@ -31,7 +31,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import Any
 
 from axilla_kg.contract.cases import PatientCase
@@ -268,19 +268,20 @@ class Scorer:
         if grouped is None:
             return None
         answers = grouped.answers
-        feature = decider.registry[name]
         # the weights: Decider._weights, the same expressions in the same order
         last = grouped.units
         if not sid or name not in self.derived:  # the shares do not depend on the case
-            shares = last[0] if last[0] is not None else decider.shares_at(feature, None, case)
+            shares = last[0]
+            if shares is None:
+                shares = decider.shares_at(decider.registry[name], None, case)
         else:
             shares = self.shares.get((name, sid))
             if shares is None:
-                shares = self.shares[(name, sid)] = decider.shares_at(feature, shares_key, case)
+                shares = self.shares[(name, sid)] = decider.shares_at(decider.registry[name], shares_key, case)
         if last[0] is shares:
             units, totals = last[1], last[2]
         else:
-            numeric = feature.kind in ("integer", "decimal")
+            numeric = decider.registry[name].kind in ("integer", "decimal")
             units = [1.0 if numeric else sum(shares[v] for v in shown) for shown, _, _ in answers]
             # a variant's units summed (the same sum for every variant kept by the same answers)
             totals = [sum(units[i] for i in mine) for mine in grouped.keeping]
@@ -319,8 +320,9 @@ class Scorer:
                     deciding = state.deciding = decider.deciding(opened, state.wanted)
                 now = decides_of[kept] = decided_count(deciding, kept)
             counts.append(now)
-        decides = sum(w * c for w, c in zip(weights, counts, strict=True))
-        rules_out = sum(w * c for w, c in zip(weights, grouped.out, strict=True))
+        # (the same products summed in the same order as Decider.field_score's generators)
+        decides = sum(map(mul, weights, counts))
+        rules_out = sum(map(mul, weights, grouped.out))
         if decides == 0 and rules_out == 0:
             return None
         score = (round(decides, 9), round(rules_out, 9), -decider.order[name])
@@ -332,7 +334,7 @@ class Scorer:
             for shown, _, kept in answers:
                 decided, _ = decider.decided([opened[i] for i in kept])
                 gains.append((shown, [d["procedure"] for d in decided if d["procedure"] in wanted], n - len(kept)))
-            return decider.question(feature, n, gains, decides, rules_out)
+            return decider.question(decider.registry[name], n, gains, decides, rules_out)
 
         return [score, question]
 
