@@ -13,7 +13,9 @@ over a few thousand sets of open variants, so here the score is taken apart alon
   sets with that pattern): the values tried, the variants each rules out (a bit mask over their
   positions) and, per subset of admitted values, the grouped answers;
 * per set of open variants (:class:`OpenScoring`): the variants' priors, the procedures each kept
-  subset decides, and the score per (field, admitted values, shares key).
+  subset decides, and the score per (field, admitted values, shares). A score reads the shares
+  key only through the shares of the derived fields' values (:meth:`Scorer._number`): the many
+  shares keys of a batch make few distinct shares, and equal shares share the scores.
 
 The figures are computed by the same expressions, in the same order, as :meth:`Decider.field_score`
 and :meth:`Decider._weights` (so every float, and every rounded figure of ``why``, is the same);
@@ -44,7 +46,7 @@ Scored = list[Any]
 #: entries of a small per-entry table (admitted subsets of a pattern or an admission) before it is cleared
 _SMALL = 32
 _UNSEEN: Any = object()
-#: numbers for shares keys (never given twice in a process, so a remembered number always means one key)
+#: numbers for the derived fields' shares (never given twice in a process: a number always means the same shares)
 _SIDS = itertools.count(1)
 
 
@@ -91,7 +93,7 @@ class OpenScoring:
     testing: dict[str, list[tuple[int, Open]]]  # per field: the variants with unknown tests on it (positions)
     depends: bool = field(init=False)  # some variant's prior depends on the shares key
     patterns: dict[str, Pattern] = field(default_factory=dict)
-    priors: dict[int, list[float]] = field(default_factory=dict)  # shares key's number (or 0) -> per variant
+    priors: dict[int, list[float]] = field(default_factory=dict)  # the shares' number (or 0) -> per variant
     decides: dict[int, int] = field(default_factory=dict)  # kept mask -> how many wanted procedures it decides
     #: :meth:`Decider.deciding` of the wanted procedures (built when first needed)
     deciding: list[tuple[int, tuple[int, ...]]] | None = None
@@ -115,9 +117,10 @@ class Scorer:
         self.derived = decider.derived_fields
         self.admissions: dict[tuple[Any, ...], _Admitted] = Memo(limit)
         self.patterns: dict[tuple[Any, ...], Pattern] = Memo(limit)
-        #: the classes of :attr:`Decider.prior_reads` -> (the shares key's number, the shares key); the
-        #: number keys the scores (a nested tuple hashes slowly), equal keys get one number
+        #: the classes of :attr:`Decider.prior_reads` -> (the number of the shares, the shares key), and
+        #: the shares key -> the same; the number keys the scores and priors (:meth:`_number`)
         self.shares_keys: dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]] = Memo(limit)
+        self.numbered: dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]] = Memo(limit)
         self.sids: dict[tuple[Any, ...], int] = Memo(limit)
         #: (a variant and its unknown tests, the shares key's number or 0) -> its prior (:meth:`Decider.prior_at`)
         self.priors: dict[tuple[Any, int], float] = Memo(limit)
@@ -187,17 +190,17 @@ class Scorer:
             chosen = admitted.admitted[pattern.values] = _admit(admitted.admission, pattern.values)
         if chosen is None:
             return None
-        sid = 0  # no shares key: the field is not derived and no variant tests a derived field
+        sid = 0  # no shares: the field is not derived and no variant tests a derived field
         shares_key = None
         if state.depends or name in self.derived:
             prior = self.prior_reads(key)
             known = self.shares_keys.get(prior)
             if known is None:
                 shares_key = self.decider.shares_key(case())
-                sid = self.sids.get(shares_key, 0)
-                if not sid:
-                    sid = self.sids[shares_key] = next(_SIDS)
-                known = self.shares_keys[prior] = (sid, shares_key)
+                known = self.numbered.get(shares_key)
+                if known is None:
+                    known = self.numbered[shares_key] = (self._number(shares_key, case), shares_key)
+                self.shares_keys[prior] = known
             sid, shares_key = known
         signature = (name, chosen, sid)
         found = state.scores.get(signature, _UNSEEN)
@@ -205,6 +208,22 @@ class Scorer:
             found = state.scores[signature] = self._score(state, name, pattern, chosen, sid, shares_key, case)
             self.computed += 1
         return found
+
+    def _number(self, shares_key: tuple[Any, ...], case: Callable[[], PatientCase]) -> int:
+        """The number of the derived fields' shares for a case whose shares key is ``shares_key``:
+        all that a score reads through the shares key (the weights of a derived field's answers,
+        and the priors of the variants with unknown tests on derived fields, :meth:`Decider._share`).
+        Equal shares get one number (the 185 shares keys of 50,000 varied lines make 14 shares),
+        compared bit for bit."""
+        decider = self.decider
+        values = tuple(
+            tuple((v, share.hex()) for v, share in decider.shares_at(decider.registry[name], shares_key, case).items())
+            for name in sorted(self.derived)
+        )
+        sid = self.sids.get(values)
+        if sid is None:
+            sid = self.sids[values] = next(_SIDS)
+        return sid
 
     def _pattern(self, name: str, n: int, testing: list[tuple[int, Open]]) -> Pattern:
         """The field's values and what each rules out, for ``n`` open variants of which ``testing``
