@@ -682,6 +682,8 @@ class Decider:
             return found
 
         counts = dict.fromkeys(values, 0.0)
+        # the given facts alone first: usually accepted, so the completions after it are looked up
+        outcome(tuple([None] * len(unknown)))
         get = checked.get
         for combo in product(*[[*c, None] for c in choices]):  # (the counts are summed in this order)
             gap = False
