@@ -28,7 +28,6 @@ are the ones whose answers matter, and each one checked is exact whatever the co
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from collections.abc import Callable, Sequence
@@ -250,6 +249,8 @@ class ClassAnswers:
         return b"}" + text[at + len(_CASE_MARK_JSON) :].encode() + b"\n"
 
     def _ref(self, match: dict[str, Any]) -> dict[str, Any]:
+        import hashlib  # (here: only --detail ref needs it, and OpenSSL's import is 3 ms of start-up)
+
         details = dumps(match).encode()
         ref = f"{match['topic']}-{match['variant']}-{hashlib.sha256(details).hexdigest()[:10]}"
         self.details.setdefault(ref, details)
