@@ -129,8 +129,10 @@ def test_validity_check_by_check_is_the_contracts(
     rec: Recommender, validity: Validity, values: dict[str, list[Any]], data: st.DataObject
 ) -> None:
     """Batch mode decides whether a class's cases are valid one contract check at a time, each
-    remembered per the classes of the fields it reads: the verdict is the contract's on the case,
-    for valid cases with one field changed (so that one check, any of them, may refuse it)."""
+    remembered per the classes of the fields it reads (and checks grouped, a group's verdict per the
+    classes of the few fields its checks read: one fixture for all draws, so groups' verdicts are
+    met again): the verdict is the contract's on the case, for valid cases with one field changed
+    (so that one check, any of them, may refuse it)."""
     drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
     given_ = {name: value for name, value in drawn.items() if value is not ABSENT}
     _case(rec, given_)  # a valid case (the fields the contract refuses dropped in turn)...
