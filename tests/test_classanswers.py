@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from axilla_kg.contract.cases import CaseError, CaseReader, PatientCase
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.recommend import classanswers, facts, partition
-from axilla_kg.recommend.classanswers import CASE_HEAD, ClassAnswers
+from axilla_kg.recommend.classanswers import CASE_HEAD, CHECKED, ClassAnswers
 from axilla_kg.recommend.classify import Classifier
 from axilla_kg.recommend.classify import Test as VariantTest
 from axilla_kg.recommend.partition import Partition, Validity
@@ -129,8 +129,10 @@ def test_validity_check_by_check_is_the_contracts(
     rec: Recommender, validity: Validity, values: dict[str, list[Any]], data: st.DataObject
 ) -> None:
     """Batch mode decides whether a class's cases are valid one contract check at a time, each
-    remembered per the classes of the fields it reads: the verdict is the contract's on the case,
-    for valid cases with one field changed (so that one check, any of them, may refuse it)."""
+    remembered per the classes of the fields it reads (and checks grouped, a group's verdict per the
+    classes of the few fields its checks read: one fixture for all draws, so groups' verdicts are
+    met again): the verdict is the contract's on the case, for valid cases with one field changed
+    (so that one check, any of them, may refuse it)."""
     drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
     given_ = {name: value for name, value in drawn.items() if value is not ABSENT}
     _case(rec, given_)  # a valid case (the fields the contract refuses dropped in turn)...
@@ -218,7 +220,30 @@ class _ReshapedRecommender(Recommender):
 def test_a_recommender_answering_in_another_shape_is_used_as_it_is(kg: KnowledgeGraph) -> None:
     plain = Recommender.load(kg)
     reshaped = _ReshapedRecommender(**{f.name: getattr(plain, f.name) for f in dataclasses.fields(plain)})
-    compiled = ClassAnswers(reshaped, Partition(reshaped.classifier, reshaped.registry))
-    assert not compiled.compiled
-    case = reshaped.reader.parse({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5})
-    assert json.loads(_line(compiled, case)) == json.loads(dumps({"line": 1, **reshaped.recommend(case)}))
+    compiled = ClassAnswers(reshaped, Partition(reshaped.classifier, reshaped.registry), checked=CHECKED)
+    # the first class met (one with a match, so the reshaped part differs) is checked and turns the
+    # compiled path off; a later class is answered by the recommender too
+    first = reshaped.reader.parse(
+        {"sex": "female", "age": 41, "question": "screening", "breast_cancer_risk": "average"}
+    )
+    later = reshaped.reader.parse({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5})
+    for case in (first, later):
+        assert json.loads(_line(compiled, case)) == json.loads(dumps({"line": 1, **reshaped.recommend(case)}))
+        assert not compiled.compiled
+
+
+def test_the_first_classes_met_are_answered_both_ways(rec: Recommender, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch mode checks the compiled answers against the recommender's on the first classes it
+    meets (not on probes drawn at start-up): a checked class gets the recommender's own bytes, so a
+    compiled part that went wrong is caught there, and the compiled path is left for the whole run."""
+    compiled = ClassAnswers(rec, Partition(rec.classifier, rec.registry), checked=2)
+    case = rec.reader.parse({"sex": "female", "breast_cancer": "new", "tumor_size_cm": 1.5})
+    assert _line(compiled, case) == dumps({"line": 1, **rec.recommend(case)})
+    assert compiled.compiled and compiled.unchecked == 1  # the two ways agreed
+    # a compiled part gone wrong on the next class met (here: every part rendered as a wrong string)
+    compiled.clear()
+    monkeypatch.setattr(compiled, "_part", lambda kind, key, render: b'"wrong"')
+    other = rec.reader.parse({"sex": "male", "age": 70})
+    assert _line(compiled, other) == dumps({"line": 1, **rec.recommend(other)})
+    assert not compiled.compiled and compiled.unchecked == 0
+    assert _line(compiled, case) == dumps({"line": 1, **rec.recommend(case)})  # exact from then on

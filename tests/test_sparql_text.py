@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
@@ -13,6 +15,7 @@ from axilla_kg.graph.results import XSD
 from axilla_kg.graph.sparql_text import (
     QueryRefused,
     bind_parameters,
+    char_class,
     decode_codepoint_escapes,
     query_iri,
     screen,
@@ -113,3 +116,33 @@ def test_binding_goes_into_the_outer_group_not_a_subquery() -> None:
     construct = "CONSTRUCT { ?s <urn:p> ?k } WHERE { ?s <urn:key> ?k }"
     bound = bind_parameters(construct, {"k": ox.Literal("286")})
     assert bound.index("VALUES") > bound.index("WHERE")
+
+
+_EVERY_CHARACTER = "".join(map(chr, range(0x110000)))
+# the SPARQL 1.1 grammar's PN_CHARS_BASE and PN_CHARS (section 19.8, productions 164 and 166)
+_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_CHARS = _BASE + "_\\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        _BASE,
+        _BASE + "_0-9",
+        _BASE + "_0-9\u00b7\u0300-\u036f\u203f-\u2040",
+        _CHARS + ".",
+        _BASE + "_:0-9",
+        _CHARS + ".:",
+        "\\-a-c",  # an escaped hyphen is a character, not a range
+        "a\\-c",
+    ],
+)
+def test_a_name_class_written_as_a_negation_holds_the_same_characters(spec: str) -> None:
+    """The tokenizer's name classes are compiled as the negation of their complement (cheaper to
+    compile): on every code point, the same characters as the class written as the grammar lists them."""
+    listed = re.compile("[" + spec + "]").findall(_EVERY_CHARACTER)
+    assert re.compile(char_class(spec)).findall(_EVERY_CHARACTER) == listed
+    assert len(listed) >= 3

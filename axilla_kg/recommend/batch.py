@@ -34,7 +34,7 @@ from typing import IO, Any
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
 from axilla_kg.errors import BatchOutputError
-from axilla_kg.recommend.classanswers import CASE_HEAD, REF, ClassAnswers
+from axilla_kg.recommend.classanswers import CASE_HEAD, CHECKED, REF, ClassAnswers
 from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import Key, Partition, Validity
 from axilla_kg.recommend.recommender import Recommender, dumps
@@ -94,7 +94,7 @@ class BatchRecommender:
         self.detail = detail
         self.key = CellKey(recommender)
         partition = self.partition = self.key.partition
-        self.answers = ClassAnswers(recommender, partition, detail)
+        self.answers = ClassAnswers(recommender, partition, detail, CHECKED)
         # the graph's own case reader (a --data draft may add case fields): strict UTF-8, JSON
         # limits and plain numbers (axilla_kg.inputs.safejson)
         self.load: Callable[[bytes], PatientCase] = recommender.reader.loads

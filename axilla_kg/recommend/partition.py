@@ -184,6 +184,8 @@ class Partition:
 
 #: Verdicts remembered per check of the contract (each reads a few fields: tens of combinations).
 MAX_VERDICTS = 20_000
+#: the most ruled fields a group of checks reads together (a group's verdicts stay a few hundred)
+GROUP_FIELDS = 5
 
 
 class Validity:
@@ -212,30 +214,56 @@ class Validity:
             checks.append((dataclasses.replace(only, derivations=registry.derivations), derived))
         if not checks and required:  # (each check above reads the required fields too)
             checks.append((only, []))
+        reads = [sorted({at[name] for name in (*names, *required)}) for _, names in checks]
         #: per check: ruled classes -> those it reads (and the required fields'), its reader, its verdicts
         self.checks: list[tuple[Callable[[tuple[int, ...]], Any], CaseReader, Memo[Any, bool]]] = [
-            (itemgetter(*sorted({at[name] for name in (*names, *required)})), CaseReader(sub), Memo(MAX_VERDICTS))
-            for sub, names in checks
+            (itemgetter(*read), CaseReader(sub), Memo(MAX_VERDICTS))
+            for (sub, _), read in zip(checks, reads, strict=True)
         ]
+        # Most checks read the same two fields and one more: grouped (by what they read) while a group
+        # reads at most GROUP_FIELDS fields, a new class looks up one verdict per group (the checks'
+        # verdicts all hold), about a third of the lookups; a group's verdict is its checks' on a miss.
+        #: per group: ruled classes -> those its checks read, its checks (indices), its verdicts
+        self.groups: list[tuple[Callable[[tuple[int, ...]], Any], list[int], Memo[Any, bool]]] = []
+        members: list[int] = []
+        fields: set[int] = set()
+        for i in sorted(range(len(reads)), key=reads.__getitem__):
+            if members and len(fields.union(reads[i])) > GROUP_FIELDS:
+                self.groups.append((itemgetter(*sorted(fields)), members, Memo(MAX_VERDICTS)))
+                members, fields = [], set()
+            members.append(i)
+            fields.update(reads[i])
+        if members:
+            self.groups.append((itemgetter(*sorted(fields)), members, Memo(MAX_VERDICTS)))
 
     def __call__(self, key: Key, ruled: tuple[int, ...] | None = None) -> bool:
         """Whether a case of the class is valid. ``key``: a class of valid field values; ``ruled``:
         its :meth:`Partition.ruled_of`, if the caller has it."""
         if ruled is None:
             ruled = self.partition.ruled_of(key)
-        for seen, reader, verdicts in self.checks:
+        for seen, members, verdicts in self.groups:
             read = seen(ruled)
             verdict = verdicts.get(read)
             if verdict is None:
-                try:
-                    reader.parse(self.partition.member(key))
-                    verdict = True
-                except CaseError:
-                    verdict = False
-                verdicts[read] = verdict
+                verdict = verdicts[read] = all(self._verdict(i, key, ruled) for i in members)
             if not verdict:
                 return False
         return True
+
+    def _verdict(self, check: int, key: Key, ruled: tuple[int, ...]) -> bool:
+        """One check's verdict on the class (the contract with that check alone reads a case of it
+        once per value of what the check reads)."""
+        seen, reader, verdicts = self.checks[check]
+        read = seen(ruled)
+        verdict = verdicts.get(read)
+        if verdict is None:
+            try:
+                reader.parse(self.partition.member(key))
+                verdict = True
+            except CaseError:
+                verdict = False
+            verdicts[read] = verdict
+        return verdict
 
 
 def _values(feature: Feature) -> Iterable[Any]:
