@@ -32,7 +32,7 @@ import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, cast
 
 from axilla_kg.contract.cases import CaseReader, PatientCase
@@ -40,7 +40,7 @@ from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.facts import ASSUMED, DERIVED, ClassFacts, Filled
 from axilla_kg.recommend.memo import Memo
-from axilla_kg.recommend.partition import Key, Partition
+from axilla_kg.recommend.partition import Key, Partition, picker
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
 from axilla_kg.recommend.scoring import OpenScoring, Scorer
 
@@ -150,17 +150,17 @@ class ClassAnswers:
         self.variants: list[_Variant] = []
         for variant in recommender.classifier.variants:
             tests = [self.facts.test_at(t) for t in variant.tests]
-            self.variants.append(_Variant(variant, _picker(tests), _picker(self._reads(variant))))
+            self.variants.append(_Variant(variant, picker(tests), picker(self._reads(variant))))
         groups: dict[str, list[int]] = {}
         for j, compiled in enumerate(self.variants):
             groups.setdefault(compiled.variant.topic, []).append(j)
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
             tested = sorted({self.facts.test_at(t) for j in members for t in self.variants[j].variant.tests})
-            self.topics.append(_Topic(topic, tuple(members), _picker(tested)))
+            self.topics.append(_Topic(topic, tuple(members), picker(tested)))
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
-        self.nearest_pick = _picker(self.nearest_order)  # the topics' shares, in that order
+        self.nearest_pick = picker(self.nearest_order)  # the topics' shares, in that order
         #: assumed, matches (and conflicts), needs
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
@@ -553,25 +553,3 @@ class ClassAnswers:
         closest = [m for m in misses if len(m[3]) == best]
         closest.sort(key=lambda m: (len(m[4]), self.variants[m[1]].variant.number))
         return ",".join(self._item("nearest", m[1], (m[3], m[4])) for m in closest)
-
-
-def _nothing(key: Key) -> tuple[()]:
-    return ()
-
-
-def _getter(positions: list[int]) -> Callable[[Key], Any]:
-    """``key -> the classes at positions`` (a tuple even for one position)."""
-    if not positions:
-        return _nothing
-    if len(positions) == 1:
-        (only,) = positions
-        return lambda key: (key[only],)
-    return itemgetter(*positions)
-
-
-def _picker(indices: list[int]) -> Callable[[Any], tuple[Any, ...]]:
-    """``sequence -> the items at indices``, always a tuple (``itemgetter`` of one index is not)."""
-    if len(indices) == 1:
-        (only,) = indices
-        return lambda items: (items[only],)
-    return itemgetter(*indices) if indices else _nothing

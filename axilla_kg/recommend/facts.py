@@ -31,14 +31,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from itertools import chain
-from operator import getitem, itemgetter
+from operator import getitem
 from typing import Any, NamedTuple
 
 from axilla_kg.contract.cases import CaseReader, PatientCase
 from axilla_kg.contract.features import Derivation
 from axilla_kg.recommend.classify import Classifier, Test
 from axilla_kg.recommend.memo import Memo
-from axilla_kg.recommend.partition import ABSENT, Key, Partition
+from axilla_kg.recommend.partition import ABSENT, Key, Partition, picker
 
 #: Filled fields' readings remembered per field (a few hundred occur in a varied batch).
 MAX_FILLED = 20_000
@@ -66,7 +66,7 @@ class ClassFacts:
         filled |= {d.feature for d in registry.derivations} | {e.feature for e in registry.default_exceptions}
         #: per filled field: its position, name, the classes deciding it and their readings
         self.filled: list[tuple[int, str, Callable[[Key], Any], Memo[Any, Filled]]] = [
-            (p, name, _getter(partition.reading([name])), Memo(MAX_FILLED))
+            (p, name, picker(partition.reading([name])), Memo(MAX_FILLED))
             for p, name in enumerate(names)
             if name in filled
         ]
@@ -180,17 +180,3 @@ def _equals(expected: Any) -> Callable[[Any], bool | None]:
 
 def _known(holds: Callable[[Any], bool]) -> Callable[[Any], bool | None]:
     return lambda value: None if value is None else holds(value)
-
-
-def _nothing(key: Key) -> tuple[()]:
-    return ()
-
-
-def _getter(positions: tuple[int, ...] | list[int]) -> Callable[[Key], Any]:
-    """``key -> the classes at positions`` (a tuple even for one position)."""
-    if not positions:
-        return _nothing
-    if len(positions) == 1:
-        (only,) = positions
-        return lambda key: (key[only],)
-    return itemgetter(*positions)

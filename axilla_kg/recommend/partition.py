@@ -266,6 +266,23 @@ class Validity:
         return verdict
 
 
+def _nothing(items: Any) -> tuple[()]:
+    return ()
+
+
+def picker(positions: Iterable[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """``key -> the classes at positions`` (or any sequence -> its items there), always a tuple:
+    ``itemgetter`` of one position gives the item itself and of none is an error. A C-level
+    ``itemgetter`` for two or more, since batch mode calls these once per new class and part."""
+    chosen = list(positions)
+    if not chosen:
+        return _nothing
+    if len(chosen) == 1:
+        (only,) = chosen
+        return lambda items: (items[only],)
+    return itemgetter(*chosen)
+
+
 def _values(feature: Feature) -> Iterable[Any]:
     if feature.kind == "enum":
         return feature.values

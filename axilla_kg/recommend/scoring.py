@@ -33,12 +33,13 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import itemgetter, mul
+from operator import mul
 from typing import Any
 
 from axilla_kg.contract.cases import PatientCase
 from axilla_kg.recommend.decide import Admission, Decider, Open, decided_count
 from axilla_kg.recommend.memo import Memo
+from axilla_kg.recommend.partition import picker
 
 Key = tuple[int, ...]
 #: a score and its question (JSON bytes once rendered, else the function that builds the object)
@@ -112,8 +113,8 @@ class Scorer:
         self.order = order = {name: i for i, name in enumerate(names)}
         self.getters: dict[tuple[Any, ...], Any] = Memo(4_000)
         self.field_reads: dict[tuple[str, bool], tuple[str, frozenset[int], Callable[[Key], Any]]] = {}
-        self.reads = {name: _getter(sorted(order[n] for n in decider.reads[name])) for name in names}
-        self.prior_reads = _getter(sorted(order[n] for n in decider.prior_reads))
+        self.reads = {name: picker(sorted(order[n] for n in decider.reads[name])) for name in names}
+        self.prior_reads = picker(sorted(order[n] for n in decider.prior_reads))
         self.derived = decider.derived_fields
         self.admissions: dict[tuple[Any, ...], _Admitted] = Memo(limit)
         self.patterns: dict[tuple[Any, ...], Pattern] = Memo(limit)
@@ -142,7 +143,7 @@ class Scorer:
             every: set[int] = set()
             for _, positions, _ in fields:
                 every |= positions
-            found = self.getters[key] = (_getter(sorted(every)), [(name, reads) for name, _, reads in fields])
+            found = self.getters[key] = (picker(sorted(every)), [(name, reads) for name, _, reads in fields])
         return found
 
     def _field_reads(self, name: str, depends: bool) -> tuple[str, frozenset[int], Callable[[Key], Any]]:
@@ -153,7 +154,7 @@ class Scorer:
             decider = self.decider
             names = decider.reads[name] | decider.prior_reads if depends else decider.reads[name]
             positions = frozenset(self.order[n] for n in names)
-            found = self.field_reads[key] = (name, positions, _getter(sorted(positions)))
+            found = self.field_reads[key] = (name, positions, picker(sorted(positions)))
         return found
 
     def open_scoring(self, opened: Sequence[Open], wanted: frozenset[str]) -> OpenScoring:
@@ -369,17 +370,3 @@ def _admit(admission: Admission, values: tuple[Any, ...]) -> tuple[int, ...] | N
             return None
     accepts = admission.accepts
     return tuple([i for i in tried if accepts(values[i])])
-
-
-def _nothing(key: Key) -> tuple[()]:
-    return ()
-
-
-def _getter(positions: list[int]) -> Callable[[Key], Any]:
-    """``key -> the classes at positions`` (a tuple even for one position)."""
-    if not positions:
-        return _nothing
-    if len(positions) == 1:
-        (only,) = positions
-        return lambda key: (key[only],)
-    return itemgetter(*positions)
