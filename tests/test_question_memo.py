@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from decider_helpers import fresh_decider as _fresh
+from decider_helpers import open_variants as _opened
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.recommend.classanswers import ClassAnswers
-from axilla_kg.recommend.decide import Decider, Open
+from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.partition import Partition
 from axilla_kg.recommend.recommender import Recommender
 
@@ -64,25 +66,6 @@ def partition(rec: Recommender) -> Partition:
 @pytest.fixture(scope="module")
 def values(rec: Recommender) -> dict[str, list[Any]]:
     return {name: _values(rec, name) for name in rec.registry.fields}
-
-
-def _fresh(rec: Recommender) -> Decider:
-    """A decider with empty memos (so no answer comes from another case)."""
-    return dataclasses.replace(rec, _decider=None).decider
-
-
-def _opened(rec: Recommender, case: PatientCase) -> list[Open]:
-    """The open variants as the recommender builds them: matches, then candidates with their
-    unknown tests; superseded editions left out."""
-    out: list[Open] = []
-    outcomes = rec.outcomes(case)
-    for v, res in outcomes:
-        if all(r is True for r in res) and v.topic_iri not in rec.superseded:
-            out.append(Open(v, "match"))
-    for v, res in outcomes:
-        if False not in res and None in res and v.topic_iri not in rec.superseded:
-            out.append(Open(v, "candidate", tuple(t for t, r in zip(v.tests, res, strict=True) if r is None)))
-    return out
 
 
 def _parse(rec: Recommender, drawn: dict[str, Any]) -> PatientCase | None:
