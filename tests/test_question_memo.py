@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend import classanswers
 from axilla_kg.recommend.classanswers import ClassAnswers
 from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.partition import Partition
@@ -140,6 +141,37 @@ def test_the_compiled_next_question_is_the_recommenders_after_many_classes(
         assert line["next_question"] == fresh.recommend(case)["next_question"]
         checked += 1
     assert checked > 200
+
+
+def test_open_sets_forgotten_past_a_tiny_bound_give_the_same_answers(
+    rec: Recommender, partition: Partition, values: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``MAX_SCORES`` scores (and ``MAX_PARTS`` open sets) batch mode forgets the least recently
+    asked open sets with their scores, and works them out again when their classes come back. With a
+    bound of a few scores (forgetting on almost every class), 400 random classes, many met again
+    after theirs were forgotten, get the answers of a compiled-answer object that never forgets, and
+    the bound holds throughout."""
+    rng = random.Random(23)
+    keys = []
+    while len(keys) < 260:
+        case = _parse(rec, {name: rng.choice(choices) for name, choices in values.items()})
+        if case is not None:
+            keys.append(partition.key_of(case))
+    keys += [rng.choice(keys) for _ in range(140)]  # classes met again (their open sets mostly forgotten)
+    monkeypatch.setattr(classanswers, "MAX_SCORES", 10**9)
+    unbounded = ClassAnswers(rec, partition)
+    expected = [unbounded.tail(key) for key in keys]
+    monkeypatch.setattr(classanswers, "MAX_SCORES", 12)
+    monkeypatch.setattr(classanswers, "MAX_PARTS", 16)
+    tiny = ClassAnswers(rec, partition)
+    built: dict[int, Any] = {}  # every open set it made (kept alive: their ids stay theirs)
+    for key, tail in zip(keys, expected, strict=True):
+        assert tiny.tail(key) == tail
+        assert tiny.scored < 12 and len(tiny.by_variants) <= 16 and len(tiny.open_sets) <= 16
+        assert tiny.scored == sum(opens.scored for opens in tiny.by_variants.values())
+        built |= {id(opens): opens for opens in tiny.by_variants.values()}
+    # the bound did make it forget open sets and make them again (else this would prove nothing)
+    assert len(built) > len(unbounded.by_variants) + 50 > 100
 
 
 #: A staging case (from the benchmark's varied mix) whose next question's ``why`` rounds an expected

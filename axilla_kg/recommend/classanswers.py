@@ -51,8 +51,11 @@ REF = "ref"
 CASE_HEAD = b'"case":{'
 #: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
 MAX_PARTS = 20_000
-#: next-question scores remembered (over all open sets) before they are cleared with the open sets
+#: next-question scores and questions remembered (over all open sets): past it, the least recently
+#: asked open sets are forgotten (:meth:`ClassAnswers._forget`)
 MAX_SCORES = 50_000
+#: the share of :data:`MAX_SCORES` (and of :data:`MAX_PARTS` open sets) kept when it is reached
+KEEP = 0.75
 #: classes answered both ways (compiled and by the recommender) before the compiled path is trusted
 CHECKED = 48
 _MATCHED, _CANDIDATE, _MISSED = 0, 1, 2
@@ -114,6 +117,13 @@ class _OpenSet:
     reads: Callable[[Key], Any] | None = None  # the getter of those classes
     #: what compiled scoring remembers for these open variants (:mod:`axilla_kg.recommend.scoring`)
     scoring: OpenScoring | None = None
+    #: the scores and questions remembered here (what :data:`MAX_SCORES` counts)
+    scored: int = 0
+    #: when a next question was last asked of it (:attr:`ClassAnswers.asked`: the least recently
+    #: asked are forgotten first, :meth:`ClassAnswers._forget`)
+    used: int = 0
+    #: still remembered (False once forgotten: the classes that name it are forgotten with it)
+    kept: bool = True
 
 
 @dataclass
@@ -132,6 +142,11 @@ class _Topic:
     tested: Callable[[Any], Any]  # probe results -> its variants' tests' results
     #: tested(...) -> share, or :class:`_Partial` (statuses that need more, see :class:`_Variant`)
     shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
+
+
+def _last_asked(entry: tuple[Any, _OpenSet]) -> int:
+    """When an open set (an entry of :attr:`ClassAnswers.by_variants`) was last asked a next question."""
+    return entry[1].used
 
 
 class ClassAnswers:
@@ -165,15 +180,17 @@ class ClassAnswers:
         self.parts: list[dict[Any, bytes]] = [{}, {}, {}]
         self.items: dict[tuple[str, int, tuple[tuple[str, ...], ...]], str] = {}  # candidate/nearest entries
         self.combinations: dict[tuple[int, ...], _TopicAnswer] = {}  # a topic's statuses (ids) -> its share
-        #: the topics' shares (their ``uid``) -> the open variants they make; and by the variants
+        #: the topics' shares (their ``uid``) -> the open variants they make; and by the variants (the
+        #: matches, and the candidates' statuses by their ids: statuses are interned for good)
         self.open_sets: dict[tuple[int, ...], _OpenSet] = {}
-        self.by_variants: dict[Variants, _OpenSet] = {}
+        self.by_variants: dict[tuple[tuple[int, ...], tuple[int, ...]], _OpenSet] = {}
         self.uids: dict[Variants, int] = {}  # a topic's (matched, open) -> its uid
         #: the :class:`Open` of a matching variant, and of a candidate's status (by the status's id)
         self.matched_opens: dict[int, Open] = {}
         self.candidate_opens: dict[int, tuple[Status, Open]] = {}
         self.uid_count = itertools.count()
-        self.scored = 0  # scores remembered in all open sets (bounded by MAX_SCORES)
+        self.scored = 0  # scores and questions remembered in all open sets (bounded by MAX_SCORES)
+        self.asked = 0  # next questions asked (a clock: :attr:`_OpenSet.used`)
         self.scorer = Scorer(recommender.decider, self.names)
         self.details: dict[str, bytes] = {}  # --detail ref: reference -> the variant's details (JSON)
         self.compiled = True  # False once a checked class's compiled answer differed from the recommender's
@@ -479,25 +496,50 @@ class ClassAnswers:
         for answer in topics:
             matched += answer.matched
             candidates += answer.open
-        variants = (matched, candidates)
-        if len(self.open_sets) >= MAX_PARTS or self.scored >= MAX_SCORES:
-            self.open_sets.clear()
-            self.by_variants.clear()
-            self.scored = 0
-        by_variants = self.by_variants.get(variants)
-        if by_variants is None:
+        named = (matched, tuple(map(id, candidates)))  # (hashing the statuses' tests is slow)
+        found = self.by_variants.get(named)
+        if found is None:
+            if len(self.by_variants) >= MAX_PARTS:
+                self._forget()
+            variants = (matched, candidates)
             decider = self.recommender.decider
             opened = self._open(variants)
             decided, _ = decider.decided(opened)
-            by_variants = _OpenSet(variants, opened, _encode(decided).encode(), decider.wanted(opened))
-            self.by_variants[variants] = by_variants
-        self.open_sets[tuple([answer.uid for answer in topics])] = by_variants
-        return by_variants
+            found = _OpenSet(variants, opened, _encode(decided).encode(), decider.wanted(opened))
+            self.by_variants[named] = found
+        open_sets = self.open_sets
+        if len(open_sets) >= MAX_PARTS:
+            for uids in list(itertools.islice(open_sets, len(open_sets) // 2)):  # the older half
+                del open_sets[uids]
+        open_sets[tuple([answer.uid for answer in topics])] = found
+        return found
+
+    def _forget(self) -> None:
+        """Make room in the open sets (memory stays flat): forget the least recently asked until at
+        most :data:`KEEP` of :data:`MAX_SCORES` (and of :data:`MAX_PARTS` sets) is left. A varied
+        batch keeps meeting the open sets of its common classes, and clearing all the sets at once
+        (as this did) made each of their scores again. What is forgotten is worked out again,
+        identically (``tests/test_question_memo.py`` holds a tiny bound equal to an unbounded run)."""
+        by_variants = self.by_variants
+        # (counted afresh: an open set forgotten while a block still holds it may count on a little)
+        scored = sum(opens.scored for opens in by_variants.values())
+        most, sets = int(MAX_SCORES * KEEP), int(MAX_PARTS * KEEP)
+        for named, opens in sorted(by_variants.items(), key=_last_asked):
+            if scored <= most and len(by_variants) <= sets:
+                break
+            del by_variants[named]
+            opens.kept = False
+            scored -= opens.scored
+        self.scored = scored
+        open_sets = self.open_sets
+        for uids in [uids for uids, opens in open_sets.items() if not opens.kept]:
+            del open_sets[uids]
 
     def _next_question(self, opens: _OpenSet, key: Key, case: PatientCase | None) -> bytes:
         """The next question (JSON) as :meth:`Decider.next_question` asks it, from each askable
         field's score remembered per open variants and the classes of the fields that scoring reads
         (:attr:`Decider.reads`): a new class of case mostly finds every score known."""
+        self.asked = opens.used = self.asked + 1
         plan = opens.plan
         if plan is None:
             plan = opens.plan = self._plan(opens)
@@ -514,13 +556,14 @@ class ClassAnswers:
                 found = read[0] = self._case(key)
             return found
 
+        scored = 1
         for name, reads, scores in plan:
             classes = reads(key)
             found = scores.get(classes, _UNSEEN)
             if found is _UNSEEN:
                 assert opens.scoring is not None
                 found = scores[classes] = self.scorer.score(opens.scoring, name, key, case_of)
-                self.scored += 1
+                scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found
         if best is None:
@@ -530,7 +573,10 @@ class ClassAnswers:
                 best[1] = _encode(best[1]()).encode()
             question = best[1]
         opens.questions[seen] = question
-        self.scored += 1
+        opens.scored += scored
+        self.scored += scored
+        if self.scored >= MAX_SCORES:
+            self._forget()
         return question
 
     def _plan(self, opens: _OpenSet) -> list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]]:

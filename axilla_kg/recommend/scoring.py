@@ -33,6 +33,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from operator import mul
 from typing import Any
 
@@ -346,17 +347,28 @@ class Scorer:
         if decides == 0 and rules_out == 0:
             return None
         score = (round(decides, 9), round(rules_out, 9), -decider.order[name])
-        wanted = state.wanted
+        # (a partial, not a closure: a batch keeps tens of thousands of scores, and a closure's cells
+        # made a third of their memory; not of ``state`` either, which holds the score: a cycle would
+        # outlive its open set until a full collection)
+        return [score, partial(self._question, opened, state.wanted, name, answers, decides, rules_out)]
 
-        def question() -> dict[str, Any]:
-            """The question object (the names of what each answer decides, from the decider)."""
-            gains: list[tuple[Any, list[str], int]] = []
-            for shown, _, kept in answers:
-                decided, _ = decider.decided([opened[i] for i in kept])
-                gains.append((shown, [d["procedure"] for d in decided if d["procedure"] in wanted], n - len(kept)))
-            return decider.question(decider.registry[name], n, gains, decides, rules_out)
-
-        return [score, question]
+    def _question(
+        self,
+        opened: Sequence[Open],
+        wanted: frozenset[str],
+        name: str,
+        answers: list[tuple[Any, int, tuple[int, ...]]],
+        decides: float,
+        out: float,
+    ) -> dict[str, Any]:
+        """The question object of a scored field (the names of what each answer decides, from the decider)."""
+        decider = self.decider
+        n = len(opened)
+        gains: list[tuple[Any, list[str], int]] = []
+        for shown, _, kept in answers:
+            decided, _ = decider.decided([opened[i] for i in kept])
+            gains.append((shown, [d["procedure"] for d in decided if d["procedure"] in wanted], n - len(kept)))
+        return decider.question(decider.registry[name], n, gains, decides, out)
 
 
 def _admit(admission: Admission, values: tuple[Any, ...]) -> tuple[int, ...] | None:
