@@ -52,8 +52,9 @@ CASE_HEAD = b'"case":{'
 #: Parts remembered per kind before the kind's cache is cleared (memory stays flat).
 MAX_PARTS = 20_000
 #: next-question scores and questions remembered (over all open sets): past it, the least recently
-#: asked open sets are forgotten (:meth:`ClassAnswers._forget`)
-MAX_SCORES = 50_000
+#: asked open sets are forgotten (:meth:`ClassAnswers._forget`). About 0.5 kB each (keys shared,
+#: :meth:`Scorer.interned`), some 40 MB in all: what 50,000 took before their keys were shared
+MAX_SCORES = 80_000
 #: the share of :data:`MAX_SCORES` (and of :data:`MAX_PARTS` open sets) kept when it is reached
 KEEP = 0.75
 #: classes answered both ways (compiled and by the recommender) before the compiled path is trusted
@@ -562,7 +563,7 @@ class ClassAnswers:
             found = scores.get(classes, _UNSEEN)
             if found is _UNSEEN:
                 assert opens.scoring is not None
-                found = scores[classes] = self.scorer.score(opens.scoring, name, key, case_of)
+                found = scores[self.scorer.interned(classes)] = self.scorer.score(opens.scoring, name, key, case_of)
                 scored += 1
             if found is not None and (best is None or found[0] > best[0]):
                 best = found

@@ -33,7 +33,6 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
 from operator import mul
 from typing import Any
 
@@ -129,6 +128,9 @@ class Scorer:
         #: (a derived field, the shares key's number) -> the shares of its values (:meth:`Decider.shares_at`)
         self.shares: dict[tuple[str, int], dict[Any, float]] = Memo(limit)
         self.computed = 0  # scores computed (not found remembered), for measurements
+        #: one copy of each key the open sets' tables keep (a few thousand distinct keys stand for
+        #: the hundred thousand entries of a batch's open sets; :meth:`interned`)
+        self.keys: dict[Any, Any] = Memo(limit)
 
     def getters_of(
         self, asked: tuple[str, ...], depends: bool
@@ -207,8 +209,16 @@ class Scorer:
         signature = (name, chosen, sid)
         found = state.scores.get(signature, _UNSEEN)
         if found is _UNSEEN:
-            found = state.scores[signature] = self._score(state, name, pattern, chosen, sid, shares_key, case)
+            found = self._score(state, name, pattern, chosen, sid, shares_key, case)
+            state.scores[self.interned(signature)] = found
             self.computed += 1
+        return found
+
+    def interned(self, key: Any) -> Any:
+        """An equal key kept before (so the tables of many open sets share one copy), else ``key``."""
+        found = self.keys.get(key)
+        if found is None:
+            found = self.keys[key] = key
         return found
 
     def _number(self, shares_key: tuple[Any, ...], case: Callable[[], PatientCase]) -> int:
@@ -347,28 +357,39 @@ class Scorer:
         if decides == 0 and rules_out == 0:
             return None
         score = (round(decides, 9), round(rules_out, 9), -decider.order[name])
-        # (a partial, not a closure: a batch keeps tens of thousands of scores, and a closure's cells
-        # made a third of their memory; not of ``state`` either, which holds the score: a cycle would
-        # outlive its open set until a full collection)
-        return [score, partial(self._question, opened, state.wanted, name, answers, decides, rules_out)]
+        return [score, _Question(decider, opened, state.wanted, name, answers, decides, rules_out)]
 
-    def _question(
+
+class _Question:
+    """A scored field's question object, built when called (:meth:`Decider.field_score`'s lambda).
+    Not a closure: a batch keeps tens of thousands of scores, and a closure's cells made a third of
+    their memory; nor does it hold the :class:`OpenScoring` that holds the score (a cycle outlives
+    its open set until a full collection)."""
+
+    __slots__ = ("answers", "decider", "decides", "name", "opened", "out", "wanted")
+
+    def __init__(
         self,
+        decider: Decider,
         opened: Sequence[Open],
         wanted: frozenset[str],
         name: str,
         answers: list[tuple[Any, int, tuple[int, ...]]],
         decides: float,
         out: float,
-    ) -> dict[str, Any]:
-        """The question object of a scored field (the names of what each answer decides, from the decider)."""
-        decider = self.decider
+    ) -> None:
+        self.decider, self.opened, self.wanted, self.name = decider, opened, wanted, name
+        self.answers, self.decides, self.out = answers, decides, out
+
+    def __call__(self) -> dict[str, Any]:
+        """The question object (the names of what each answer decides, from the decider)."""
+        decider, opened, wanted = self.decider, self.opened, self.wanted
         n = len(opened)
         gains: list[tuple[Any, list[str], int]] = []
-        for shown, _, kept in answers:
+        for shown, _, kept in self.answers:
             decided, _ = decider.decided([opened[i] for i in kept])
             gains.append((shown, [d["procedure"] for d in decided if d["procedure"] in wanted], n - len(kept)))
-        return decider.question(decider.registry[name], n, gains, decides, out)
+        return decider.question(decider.registry[self.name], n, gains, self.decides, self.out)
 
 
 def _admit(admission: Admission, values: tuple[Any, ...]) -> tuple[int, ...] | None:
