@@ -497,6 +497,16 @@ class ClassAnswers:
         for answer in topics:
             matched += answer.matched
             candidates += answer.open
+        found = self._open_variants(matched, candidates)
+        open_sets = self.open_sets
+        if len(open_sets) >= MAX_PARTS:
+            for uids in list(itertools.islice(open_sets, len(open_sets) // 2)):  # the older half
+                del open_sets[uids]
+        open_sets[tuple([answer.uid for answer in topics])] = found
+        return found
+
+    def _open_variants(self, matched: tuple[int, ...], candidates: tuple[Status, ...]) -> _OpenSet:
+        """The :class:`_OpenSet` of these matches and candidates (their statuses), made once."""
         named = (matched, tuple(map(id, candidates)))  # (hashing the statuses' tests is slow)
         found = self.by_variants.get(named)
         if found is None:
@@ -508,11 +518,6 @@ class ClassAnswers:
             decided, _ = decider.decided(opened)
             found = _OpenSet(variants, opened, _encode(decided).encode(), decider.wanted(opened))
             self.by_variants[named] = found
-        open_sets = self.open_sets
-        if len(open_sets) >= MAX_PARTS:
-            for uids in list(itertools.islice(open_sets, len(open_sets) // 2)):  # the older half
-                del open_sets[uids]
-        open_sets[tuple([answer.uid for answer in topics])] = found
         return found
 
     def _forget(self) -> None:

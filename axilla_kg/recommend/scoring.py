@@ -24,7 +24,10 @@ and :meth:`Decider._weights` (so every float, and every rounded figure of ``why`
 
 Memory stays flat: the shared tables are :class:`~axilla_kg.recommend.memo.Memo` s, the small
 tables inside an entry are cleared past ``_SMALL`` entries, and what is kept per set of open
-variants goes with that set (batch mode counts it in ``MAX_SCORES`` and forgets the sets together).
+variants goes with that set (batch mode counts it in ``MAX_SCORES`` and forgets the least recently
+asked sets with theirs). A batch keeps about a hundred thousand scores, so each is kept small: its
+question is a slotted :class:`_Question`, not a closure, and the keys of the sets' tables are kept
+once (:meth:`Scorer.interned`: 80,000 scores of 200,000 varied lines have 4,000 distinct keys).
 """
 
 from __future__ import annotations
