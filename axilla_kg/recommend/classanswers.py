@@ -517,6 +517,7 @@ class ClassAnswers:
             opened = self._open(variants)
             decided, _ = decider.decided(opened)
             found = _OpenSet(variants, opened, _encode(decided).encode(), decider.wanted(opened))
+            found.used = self.asked  # (as recent as the last one asked: a block asks its new sets after making them)
             self.by_variants[named] = found
         return found
 
