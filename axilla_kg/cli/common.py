@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,6 +57,28 @@ def bulk_collection() -> Iterator[None]:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+def bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a plain decimal whole number within [low, high] (no '_', no sign games)."""
+
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,12}", text.strip()):
+            raise argparse.ArgumentTypeError(f"expected {what} as a whole number, got '{text[:40]}'")
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what} between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or ``taskset`` sets it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # (not on Linux)
+        return os.cpu_count() or 1
 
 
 def whole_number(text: str) -> int:
