@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -71,14 +70,6 @@ def bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
         return value
 
     return parse
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, as a container or ``taskset`` sets it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # (not on Linux)
-        return os.cpu_count() or 1
 
 
 def whole_number(text: str) -> int:

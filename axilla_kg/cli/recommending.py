@@ -18,7 +18,6 @@ from axilla_kg.cli.common import (
     bounded_int,
     bulk_collection,
     graph,
-    usable_cores,
 )
 from axilla_kg.errors import AxillaKGError, DataError, UsageError
 
@@ -130,7 +129,7 @@ def _recommend_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="with --cases: answer the classes of case met for the first time in N worker processes (default: "
-        "the usable cores; 1: all in this process); the output is the same",
+        "the usable cores, at most 4; 1: all in this process); the output is the same",
     )
     p.add_argument(
         "--details",
@@ -345,8 +344,10 @@ def _batch_to_file(args: argparse.Namespace, recommender: Recommender, stream: I
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    """``--jobs``, or the usable cores: the fastest setting measured (``benchmarks/bench_recommend.py``)."""
-    return int(args.jobs) if args.jobs is not None else usable_cores()
+    """``--jobs``, or the usable cores (at most four): the fastest setting measured."""
+    from axilla_kg.recommend.workers import default_jobs
+
+    return int(args.jobs) if args.jobs is not None else default_jobs()
 
 
 def run_audit(args: argparse.Namespace) -> str:

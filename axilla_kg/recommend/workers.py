@@ -29,6 +29,7 @@ worker, back when a new class cost half a millisecond: it was slower than one pr
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -38,6 +39,19 @@ from axilla_kg.recommend.classanswers import ClassAnswers
 from axilla_kg.recommend.partition import Key
 
 Tails = list[bytes | None]
+#: the most workers started by default: each holds its own compiled parts (a few hundred MB at most),
+#: and more than four were never measured
+MAX_DEFAULT_JOBS = 4
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or ``taskset`` sets it),
+    at most :data:`MAX_DEFAULT_JOBS`: the fastest setting measured (``benchmarks/bench_recommend.py``)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on Linux)
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, MAX_DEFAULT_JOBS))
 
 
 def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
