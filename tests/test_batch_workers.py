@@ -198,3 +198,18 @@ def test_jobs_is_checked_and_needs_cases(tmp_path: Path) -> None:
         )
         assert done.returncode == 2, args
         assert wanted in done.stderr and done.stdout == "", args
+
+
+def test_a_tiny_tail_bound_changes_no_answer(rec: Recommender, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its bound the tail memo forgets everything (memory stays flat), also while a block's new
+    classes are still with the workers: with a bound of one byte it forgets at every block, and
+    every line is still the same bytes, in one process and with workers."""
+    data = _varied(3 * batch.BLOCK_LINES + 100, seed=28)
+    expected = io.BytesIO()
+    batch.run(rec, io.BytesIO(data), expected)
+    monkeypatch.setattr(batch, "MAX_CELL_BYTES", 1)
+    for jobs in (1, 2):
+        out = io.BytesIO()
+        batch.run(rec, io.BytesIO(data), out, jobs=jobs)
+        assert out.getvalue() == expected.getvalue(), jobs
+    assert _sampled_against_the_recommender(rec, data, expected.getvalue()) > 50

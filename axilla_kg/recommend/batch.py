@@ -42,8 +42,11 @@ from axilla_kg.recommend.partition import Key, Partition, Validity
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 __all__ = ["REF", "BatchOutputError", "BatchRecommender", "CellKey", "details_document", "read_blocks", "run"]
-#: Rendered answer tails kept, in bytes, before the memo is cleared (memory stays flat).
-MAX_CELL_BYTES = 96 << 20
+#: Answer tails kept, in bytes (each distinct tail once, and CLASS_BYTES per class), before the memo is
+#: cleared (memory stays flat); 200,000 varied lines (100,598 classes, 43,114 distinct tails) fit.
+MAX_CELL_BYTES = 256 << 20
+#: What a remembered class costs besides its tail (its key, a 26-int tuple, and its entry), in bytes
+CLASS_BYTES = 400
 #: Repeated lines (the same case sent again) skip decoding; bounded so memory stays flat.
 MAX_SEEN_LINES = 50_000
 #: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
@@ -119,6 +122,7 @@ class BatchRecommender:
         # limits and plain numbers (axilla_kg.inputs.safejson)
         self.load: Callable[[bytes], PatientCase] = recommender.reader.loads
         self.cells: dict[Key, bytes | None] = {}  # class -> answer tail; None: render each line whole; _INVALID
+        self.tails: dict[bytes, bytes] = {}  # each distinct tail, once (the cells refer to these)
         self.cell_bytes = 0
         #: the classes of the ruled fields -> valid? (decided by the contract, one check at a time)
         self.valid: Memo[tuple[int, ...], bool] = Memo(MAX_SEEN_LINES)
@@ -188,10 +192,6 @@ class BatchRecommender:
         :class:`~axilla_kg.recommend.partition.Validity`)."""
         if key in self.cells:
             return self.cells[key]
-        if self.cell_bytes >= MAX_CELL_BYTES:  # keep memory flat whatever the input
-            self.cells.clear()  # (the answers' parts are bounded by their own memos, and kept)
-            self.seen.clear()
-            self.cell_bytes = 0
         if case is None:
             ruled = self.partition.ruled_of(key)
             valid = self.valid.get(ruled)
@@ -200,9 +200,32 @@ class BatchRecommender:
             if not valid:
                 self.cells[key] = _INVALID
                 return _INVALID
-        tail = self.cells[key] = self.answers.tail(key, case)
-        self.cell_bytes += len(tail) if tail is not None else 0
-        return tail
+        fresh = {key: self.answers.tail(key, case)}
+        self._store(fresh)
+        return fresh[key]
+
+    def _store(self, fresh: dict[Key, bytes | None]) -> None:
+        """Remember new classes' tails (``fresh`` gets the remembered copies). Many classes share
+        one answer (100,598 classes of 200,000 varied lines have 43,114), so equal tails are kept
+        once: the bound on their bytes then holds about twice the classes, and fewer classes come
+        back to be answered again after a clear. Past :data:`MAX_CELL_BYTES` (the tails' bytes and
+        :data:`CLASS_BYTES` per class) everything is forgotten first: memory stays flat."""
+        if self.cell_bytes >= MAX_CELL_BYTES:
+            self.cells.clear()  # (the answers' parts are bounded by their own memos, and kept)
+            self.tails.clear()
+            self.seen.clear()
+            self.cell_bytes = 0
+        known, added = self.tails, CLASS_BYTES * len(fresh)
+        for key, tail in fresh.items():
+            if tail is not None:
+                same = known.get(tail)
+                if same is None:
+                    known[tail] = tail
+                    added += len(tail)
+                else:
+                    fresh[key] = same
+        self.cells.update(fresh)
+        self.cell_bytes += added
 
     def _valid(self, keys: list[Key]) -> list[Key]:
         """The valid ones of new classes (the others' cells marked ``_INVALID``: the strict path words
@@ -310,12 +333,7 @@ class BatchRecommender:
                 key = keys[k]
                 tails[k] = None if key is None else fresh[key] if key in fresh else cells.get(key)
         if started.new:
-            if self.cell_bytes >= MAX_CELL_BYTES:  # keep memory flat whatever the input
-                self.cells.clear()
-                self.seen.clear()
-                self.cell_bytes = 0
-            self.cells.update(fresh)
-            self.cell_bytes += sum([len(tail) for tail in fresh.values() if tail is not None])
+            self._store(fresh)
             for key in started.new:
                 del self.sent[key]
         pairs = list(zip(started.echoes, tails, strict=True))
