@@ -22,7 +22,7 @@ import pytest
 
 from axilla_kg.contract.cases import loads_case
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.recommend import batch
+from axilla_kg.recommend import batch, workers
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 from conftest import cli_command, cli_env, terminal_sigint
@@ -121,7 +121,7 @@ def test_a_small_input_forks_no_worker(tmp_path: Path) -> None:
     script = """
 import io, os, sys
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.recommend import batch
+from axilla_kg.recommend import batch, workers
 from axilla_kg.recommend.recommender import Recommender
 forks = []
 os.register_at_fork(after_in_parent=lambda: forks.append(1))
@@ -170,8 +170,8 @@ def test_ctrl_c_while_the_workers_run_is_one_line_exit_130_and_no_worker_left(tm
         for _ in range(batch.BLOCK_LINES):  # the first block's answers: the workers are running
             assert process.stdout.readline()
         tasks = Path(f"/proc/{process.pid}/task")
-        workers = [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
-        assert len(workers) == 2
+        children = [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+        assert len(children) == 2
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=120)
     finally:
@@ -182,7 +182,7 @@ def test_ctrl_c_while_the_workers_run_is_one_line_exit_130_and_no_worker_left(tm
         os.close(feed)
     assert process.returncode == INTERRUPTED
     assert err.decode().splitlines() == ["axilla-kg: interrupted"]
-    for pid in workers:
+    for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
 
@@ -202,12 +202,14 @@ def test_jobs_is_checked_and_needs_cases(tmp_path: Path) -> None:
 
 def test_a_tiny_tail_bound_changes_no_answer(rec: Recommender, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past its bound the tail memo forgets everything (memory stays flat), also while a block's new
-    classes are still with the workers: with a bound of one byte it forgets at every block, and
-    every line is still the same bytes, in one process and with workers."""
+    classes are still with the workers, and so does a worker's numbering of the tails it sent:
+    with bounds of one byte they forget at every block, and every line is still the same bytes,
+    in one process and with workers."""
     data = _varied(3 * batch.BLOCK_LINES + 100, seed=28)
     expected = io.BytesIO()
     batch.run(rec, io.BytesIO(data), expected)
     monkeypatch.setattr(batch, "MAX_CELL_BYTES", 1)
+    monkeypatch.setattr(workers, "MAX_SENT_BYTES", 1)
     for jobs in (1, 2):
         out = io.BytesIO()
         batch.run(rec, io.BytesIO(data), out, jobs=jobs)
