@@ -65,6 +65,7 @@ from axilla_kg.contract.cases import CaseError, PatientCase, loads_case, parse_c
 from axilla_kg.graph.knowledge import KnowledgeGraph  # noqa: E402
 from axilla_kg.reasoning.reasoner import classify_cases  # noqa: E402
 from axilla_kg.recommend.recommender import Recommender, dumps  # noqa: E402
+from axilla_kg.recommend.workers import default_jobs  # noqa: E402
 
 CASE_FLAGS = [
     "--sex", "female", "--breast-cancer", "new", "--tumor-size-cm", "1.5",
@@ -259,10 +260,12 @@ def write_cases(path: Path, n: int, seed: int, mix: str = "varied") -> None:
 
 
 class TreeMemory:
-    """Samples the summed RSS of a process and all its descendants until stopped."""
+    """Samples the summed RSS of a process and all its descendants until stopped, and their summed
+    PSS (forked workers share the parent's pages: RSS counts a shared page once per process, PSS
+    splits it between them, so the PSS sum is what the tree takes)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak_kb, self.stop = pid, 0, threading.Event()
+        self.pid, self.peak_kb, self.peak_pss_kb, self.stop = pid, 0, 0, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -284,9 +287,23 @@ class TreeMemory:
             pass
         return 0
 
+    def _pss_kb(self, pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
     def _run(self) -> None:
         while not self.stop.wait(0.02):
-            self.peak_kb = max(self.peak_kb, sum(self._rss_kb(p) for p in self._tree()))
+            tree = self._tree()
+            self.peak_kb = max(self.peak_kb, sum(self._rss_kb(p) for p in tree))
+            if len(tree) > 1:  # (one process: its PSS is about its RSS; reading it walks the page tables)
+                self.peak_pss_kb = max(self.peak_pss_kb, sum(self._pss_kb(p) for p in tree))
+            else:
+                self.peak_pss_kb = max(self.peak_pss_kb, self._rss_kb(self.pid))
 
     def finish(self) -> float:
         self.stop.set()
@@ -325,6 +342,7 @@ def product_run(tree: Path, label: str, cases: Path, out: Path, n: int, extra: l
         "cpu_s": cpu,
         "cases_per_s": n / wall,
         "peak_tree_rss_mb": peak,
+        "peak_tree_pss_mb": memory.peak_pss_kb / 1024,
         "output_mb": size / 2**20,
         "bytes_per_line": size / n,
         "load_avg_1m": load,
@@ -503,9 +521,9 @@ def batch_section(rec: Recommender, n: int, baseline: Path | None, mix: str) -> 
         results["distinct"] = distinct(rec, cases, full)
         print(f"{mix}, dict-lookup limit ...", file=sys.stderr)
         runs.append(limit_run(cases, full, tmp / "limit.jsonl", n, tmp))
-        others = [("after", REPO_ROOT, ["--detail", "brief"])]
+        others = [("after", REPO_ROOT, ["--jobs", "1"]), ("after", REPO_ROOT, ["--detail", "brief"])]
         if baseline:
-            if has_jobs_flag(baseline):  # the fork ring's flag, gone since issue 24
+            if has_jobs_flag(baseline):  # (gone with the fork ring in issue 24, back with sharing workers)
                 others.append(("before", baseline, ["--jobs", "1"]))
             others.append(("before", baseline, ["--detail", "brief"]))
         for label, tree, extra in others:
@@ -558,7 +576,8 @@ def big_run(lines: int) -> dict[str, Any]:
     if proc.returncode != 0:
         sys.exit(f"10M run: exit {proc.returncode}: {err.decode()[-500:]}")
     done = max(1, lines // block) * block
-    return {"lines": done, "wall_s": wall, "cases_per_s": done / wall, "peak_tree_rss_mb": peak, "load_avg_1m": load}
+    return {"lines": done, "wall_s": wall, "cases_per_s": done / wall, "peak_tree_rss_mb": peak,
+            "peak_tree_pss_mb": memory.peak_pss_kb / 1024, "load_avg_1m": load}  # fmt: skip
 
 
 def print_batch(results: dict[str, Any]) -> None:
@@ -571,12 +590,15 @@ def print_batch(results: dict[str, Any]) -> None:
         print(f"output byte-identical to the baseline's: {same}; equal on every member the baseline's lines have: "
               f"{'yes' if results['equal_on_baseline_fields'] else 'NO'} (members added: "
               f"{', '.join(results['fields_added']) or 'none'})")  # fmt: skip
-    print(f"{'run':<40} {'cases/s':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'B/line':>7} {'load':>5}")
+    print(f"{'run':<40} {'cases/s':>9} {'wall s':>7} {'CPU s':>6} {'peak MB':>8} {'PSS MB':>7} {'B/line':>7} "
+          f"{'load':>5}")  # fmt: skip
     for r in results["runs"]:
         peak = f"{r['peak_tree_rss_mb']:.0f}" if "peak_tree_rss_mb" in r else "-"
+        pss = f"{r['peak_tree_pss_mb']:.0f}" if "peak_tree_pss_mb" in r else "-"
         per_line = f"{r['bytes_per_line']:.0f}" if "bytes_per_line" in r else "-"
         rate, wall, load = r["cases_per_s"], r["wall_s"], r["load_avg_1m"]
-        print(f"{r['run']:<40} {rate:>9,.0f} {wall:>7.2f} {r['cpu_s']:>6.2f} {peak:>8} {per_line:>7} {load:>5.2f}")
+        print(f"{r['run']:<40} {rate:>9,.0f} {wall:>7.2f} {r['cpu_s']:>6.2f} {peak:>8} {pss:>7} {per_line:>7} "
+              f"{load:>5.2f}")  # fmt: skip
     product = next(r for r in results["runs"] if r["run"] == "after: default (full detail)")
     again = next(r for r in results["runs"] if r["run"] == "after: default (full detail), again")
     limits = [r for r in results["runs"] if r["run"] == "dict-lookup limit"] + [results["limit_again"]]
@@ -594,9 +616,13 @@ def print_batch(results: dict[str, Any]) -> None:
           f"every class known {floor['pass_s']:.2f} s ({floor['pass_us_per_line']:.1f} us/line) = {least:.2f} s, "
           f"{least / limit['wall_s']:.2f}x the limit's time; the per-class work is "
           f"{max(0.0, product['wall_s'] - least) / product['wall_s']:.0%} of the product's time")  # fmt: skip
-    if not any(r["run"].endswith("--jobs 1") for r in results["runs"]):
-        print("--jobs 1 vs default: not measured: batch mode runs in one process since issue 24 (the fork ring and "
-              "its --jobs flag are gone, so the default is the only configuration)")  # fmt: skip
+    alone = next((r for r in results["runs"] if r["run"] == "after: --jobs 1"), None)
+    if alone is not None:
+        print(f"--jobs 1 vs default ({default_jobs()} worker processes): --jobs 1 takes "
+              f"{alone['wall_s'] / product['wall_s']:.2f}x the default's time, "
+              f"{alone['cpu_s'] / product['cpu_s']:.2f}x its CPU time (load {alone['load_avg_1m']:.2f} / "
+              f"{product['load_avg_1m']:.2f}); --jobs 1 is "
+              f"{alone['wall_s'] / limits[0]['wall_s']:.2f}x the limit's time")  # fmt: skip
     before = {r["run"]: r for r in results["runs"] if r["run"].startswith("before: ")}
     if before:
         old, jobs1 = before["before: default (full detail)"], before.get("before: --jobs 1")
@@ -717,7 +743,8 @@ def main() -> int:
     if args.big:
         b = results["big"]
         print(f"\n{b['lines']:,} lines through a pipe to /dev/null: {b['cases_per_s']:,.0f} cases/s, peak memory "
-              f"{b['peak_tree_rss_mb']:.0f} MB (load {b['load_avg_1m']:.2f})")  # fmt: skip
+              f"{b['peak_tree_rss_mb']:.0f} MB summed RSS of the process tree, {b['peak_tree_pss_mb']:.0f} MB summed "
+              f"PSS (load {b['load_avg_1m']:.2f})")  # fmt: skip
     if args.all:
         c, w, h = results["cold_cli"], results["warm"], results["hermit"]
         cold, bare = c["median_s"] * 1000, c["python_pass_median_s"] * 1000

@@ -12,25 +12,11 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from axilla_kg.cli.common import Wanted, add_command, add_data
+from axilla_kg.cli.common import Wanted, add_command, add_data, bounded_int
 from axilla_kg.errors import UsageError
 
 if TYPE_CHECKING:
     from axilla_kg.graph.knowledge import KnowledgeGraph
-
-
-def _bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
-    """An argparse type: a plain decimal whole number within [low, high] (no '_', no sign games)."""
-
-    def parse(text: str) -> int:
-        if not re.fullmatch(r"[0-9]{1,12}", text.strip()):
-            raise argparse.ArgumentTypeError(f"expected {what} as a whole number, got '{text[:40]}'")
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {what} between {low} and {high}, got {value}")
-        return value
-
-    return parse
 
 
 def _seconds(low: float, high: float) -> Callable[[str], float]:
@@ -46,7 +32,7 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 
 
 def _memory(text: str) -> int:
-    value = _bounded_int(0, 1_048_576, "MiB")(text)
+    value = bounded_int(0, 1_048_576, "MiB")(text)
     if 0 < value < MIN_WORKER_MB:
         raise argparse.ArgumentTypeError(
             f"a worker needs at least {MIN_WORKER_MB} MiB of address space (0 = no limit), got {value}"
@@ -94,12 +80,12 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
 def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument(
-        "--port", type=_bounded_int(0, 65535, "a port"), default=7070, help="port (default 7070; 0 picks a free port)"
+        "--port", type=bounded_int(0, 65535, "a port"), default=7070, help="port (default 7070; 0 picks a free port)"
     )
     add_data(p, "serve with the shipped graph")
     p.add_argument(
         "--workers",
-        type=_bounded_int(1, 64, "a number of workers"),
+        type=bounded_int(1, 64, "a number of workers"),
         default=_DEFAULT_WORKERS,
         help="query worker processes, 1-64 (default: CPU count, 2-4)",
     )
@@ -108,19 +94,19 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-results",
-        type=_bounded_int(1, 10_000_000, "a number of triples"),
+        type=bounded_int(1, 10_000_000, "a number of triples"),
         default=100_000,
         help="most triples in a CONSTRUCT/DESCRIBE answer (default 100000)",
     )
     p.add_argument(
         "--max-answer-mb",
-        type=_bounded_int(1, 1024, "MiB"),
+        type=bounded_int(1, 1024, "MiB"),
         default=16,
         help="largest answer in MiB, any query form and format (default 16)",
     )
     p.add_argument(
         "--max-body",
-        type=_bounded_int(1024, 64 * 1048576, "bytes"),
+        type=bounded_int(1024, 64 * 1048576, "bytes"),
         default=1_048_576,
         help="largest POST body in bytes (default 1 MiB)",
     )
@@ -132,7 +118,7 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-connections",
-        type=_bounded_int(1, 10_000, "a number of connections"),
+        type=bounded_int(1, 10_000, "a number of connections"),
         default=64,
         help="open connections and running requests before new ones get 503 (default 64)",
     )

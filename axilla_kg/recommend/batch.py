@@ -28,20 +28,25 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import IO, Any
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
 from axilla_kg.errors import BatchOutputError
+from axilla_kg.recommend import workers
 from axilla_kg.recommend.classanswers import CASE_HEAD, CHECKED, REF, ClassAnswers
 from axilla_kg.recommend.memo import Memo
 from axilla_kg.recommend.partition import Key, Partition, Validity
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 __all__ = ["REF", "BatchOutputError", "BatchRecommender", "CellKey", "details_document", "read_blocks", "run"]
-#: Rendered answer tails kept, in bytes, before the memo is cleared (memory stays flat).
-MAX_CELL_BYTES = 96 << 20
+#: Answer tails kept, in bytes (each distinct tail once, and CLASS_BYTES per class), before the memo is
+#: cleared (memory stays flat); 200,000 varied lines (100,598 classes, 43,114 distinct tails) fit.
+MAX_CELL_BYTES = 256 << 20
+#: What a remembered class costs besides its tail (its key, a 26-int tuple, and its entry), in bytes
+CLASS_BYTES = 400
 #: Repeated lines (the same case sent again) skip decoding; bounded so memory stays flat.
 MAX_SEEN_LINES = 50_000
 #: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
@@ -86,6 +91,24 @@ class CellKey:
 
 
 # --- answering lines ----------------------------------------------------------------------------
+@dataclass
+class _Started:
+    """A block between :meth:`BatchRecommender.start_block` and :meth:`~BatchRecommender.finish_block`."""
+
+    first: int  # the number of its first line
+    lines: list[bytes | None]
+    found: list[Any]  # per line: (echo, tail), or None until known
+    todo: list[int]  # the lines not sent before (same bytes)
+    part: list[Any] = field(default_factory=list)  # those lines
+    keys: list[Any] = field(default_factory=list)  # their class keys (None: the strict path answers)
+    echoes: list[bytes] = field(default_factory=list)
+    tails: list[Any] = field(default_factory=list)  # their tails, None until known
+    missing: list[int] = field(default_factory=list)  # positions in ``part`` whose tail was not known
+    new: list[Key] = field(default_factory=list)  # the classes sent to be answered with this block
+    fresh: dict[Key, bytes | None] = field(default_factory=dict)  # their tails (answered here)
+    shares: list[list[Key]] | None = None  # or sent to the workers (Workers.submit)
+
+
 class BatchRecommender:
     """Answers JSON-Lines cases, one output line per input line, with one answer per class."""
 
@@ -99,11 +122,14 @@ class BatchRecommender:
         # limits and plain numbers (axilla_kg.inputs.safejson)
         self.load: Callable[[bytes], PatientCase] = recommender.reader.loads
         self.cells: dict[Key, bytes | None] = {}  # class -> answer tail; None: render each line whole; _INVALID
+        self.tails: dict[bytes, bytes] = {}  # each distinct tail, once (the cells refer to these)
         self.cell_bytes = 0
         #: the classes of the ruled fields -> valid? (decided by the contract, one check at a time)
         self.valid: Memo[tuple[int, ...], bool] = Memo(MAX_SEEN_LINES)
         self.validity = Validity(partition)
         self.seen: dict[bytes, tuple[bytes, bytes]] = {}  # line bytes -> its head (case echo) and tail
+        self.sent: dict[Key, None] = {}  # classes sent to be answered, not yet back (a block in flight)
+        self.workers: workers.Workers | None = None  # (start_workers)
         # the fast path (axilla_kg.contract.fastline) when the class key decides every contract rule
         self.fast: FastLine | None = None
         if supported(recommender.registry, {name for name, _ in self.key.bounded}):
@@ -166,10 +192,6 @@ class BatchRecommender:
         :class:`~axilla_kg.recommend.partition.Validity`)."""
         if key in self.cells:
             return self.cells[key]
-        if self.cell_bytes >= MAX_CELL_BYTES:  # keep memory flat whatever the input
-            self.cells.clear()  # (the answers' parts are bounded by their own memos, and kept)
-            self.seen.clear()
-            self.cell_bytes = 0
         if case is None:
             ruled = self.partition.ruled_of(key)
             valid = self.valid.get(ruled)
@@ -178,25 +200,110 @@ class BatchRecommender:
             if not valid:
                 self.cells[key] = _INVALID
                 return _INVALID
-        tail = self.cells[key] = self.answers.tail(key, case)
-        self.cell_bytes += len(tail) if tail is not None else 0
-        return tail
+        fresh = {key: self.answers.tail(key, case)}
+        self._store(fresh)
+        return fresh[key]
+
+    def _store(self, fresh: dict[Key, bytes | None]) -> None:
+        """Remember new classes' tails (``fresh`` gets the remembered copies). Many classes share
+        one answer (100,598 classes of 200,000 varied lines have 43,114), so equal tails are kept
+        once: the bound on their bytes then holds about twice the classes, and fewer classes come
+        back to be answered again after a clear. Past :data:`MAX_CELL_BYTES` (the tails' bytes and
+        :data:`CLASS_BYTES` per class) everything is forgotten first: memory stays flat."""
+        if self.cell_bytes >= MAX_CELL_BYTES:
+            self.cells.clear()  # (the answers' parts are bounded by their own memos, and kept)
+            self.tails.clear()
+            self.seen.clear()
+            self.cell_bytes = 0
+        known, added = self.tails, CLASS_BYTES * len(fresh)
+        for key, tail in fresh.items():
+            if tail is not None:
+                same = known.get(tail)
+                if same is None:
+                    known[tail] = tail
+                    added += len(tail)
+                else:
+                    fresh[key] = same
+        self.cells.update(fresh)
+        self.cell_bytes += added
+
+    def _valid(self, keys: list[Key]) -> list[Key]:
+        """The valid ones of new classes (the others' cells marked ``_INVALID``: the strict path words
+        each line's error), decided per what the contract's checks see of each (:attr:`valid`)."""
+        ruled = list(map(self.partition.ruled_of, keys))
+        verdicts: list[Any] = list(map(self.valid.get, ruled))
+        valid = []
+        for key, seen, verdict in zip(keys, ruled, verdicts, strict=True):
+            if verdict is None:
+                verdict = self.valid.get(seen)
+                if verdict is None:
+                    verdict = self.valid[seen] = self.validity(key, seen)
+            if verdict:
+                valid.append(key)
+            else:
+                self.cells[key] = _INVALID
+        return valid
+
+    # workers -----------------------------------------------------------------------------------
+    def start_workers(self, jobs: int) -> None:
+        """Answer new classes in ``jobs`` forked processes from now on (:mod:`.workers`)."""
+        if self.workers is None and jobs > 1:
+            self.workers = workers.Workers(self.answers, jobs)
+
+    def finish_workers(self) -> None:
+        """Stop the workers after their last answer, keeping the ``--detail ref`` details they learned."""
+        if self.workers is not None:
+            self.answers.details.update(self.workers.finish())
+            self.workers = None
+
+    def stop_workers(self) -> None:
+        """Stop the workers now (an error or Ctrl-C ends the run)."""
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
 
     # a block ----------------------------------------------------------------------------------
     def answer_block(self, block: Block) -> tuple[list[bytes], int]:
-        """The pieces to write for a block of lines, and how many of its lines are errors.
+        """The pieces to write for a block of lines, and how many of its lines are errors."""
+        return self.finish_block(self.start_block(block))
 
-        Lines sent before (same bytes) take their echo and tail from ``seen``; the others are read
-        together (:meth:`FastLine.read_block`), and only a line met with a new class or refused by
-        the fast reader runs Python code of its own."""
+    def start_block(self, block: Block) -> _Started:
+        """A block's first half: lines sent before (same bytes) take their echo and tail from
+        ``seen``; the others are read together (:meth:`FastLine.read_block`) and looked up, and the
+        classes met for the first time are checked and sent to be answered: to the workers, if
+        any (they answer while this process finishes the previous block), else answered here. Only
+        a line met with a new class or refused by the fast reader runs Python code of its own."""
         first, lines = block
-        count = len(lines)
         seen: Callable[[Any], Any] = self.seen.get
         found: list[Any] = list(map(seen, lines))  # (echo, tail), or None
-        todo = [i for i, hit in enumerate(found) if hit is None]
+        started = _Started(first, lines, found, [i for i, hit in enumerate(found) if hit is None])
+        if not started.todo:
+            return started
+        todo = started.todo
+        started.part = part = lines if len(todo) == len(lines) else [lines[i] for i in todo]
+        started.keys, started.echoes = keys, _ = self._keys(part)
+        started.tails = tails = list(map(self.cells.get, keys))
+        if None in tails:  # a class met for the first time (or still being answered), or a declined line
+            started.missing = [k for k, tail in enumerate(tails) if tail is None]
+            distinct = dict.fromkeys([keys[k] for k in started.missing])
+            cells, sent = self.cells, self.sent
+            new = self._valid([key for key in distinct if key is not None and key not in cells and key not in sent])
+            if new:
+                sent.update(dict.fromkeys(new))
+                started.new = new
+                if self.workers is not None:
+                    started.shares = self.workers.submit(new)
+                else:
+                    started.fresh = dict(zip(new, workers.answer_all(self.answers, new), strict=True))
+        return started
+
+    def finish_block(self, started: _Started) -> tuple[list[bytes], int]:
+        """A block's second half: its new classes' tails (from the workers, if any), its lines'
+        echoes and tails, and the pieces to write (with how many lines are errors)."""
+        first, lines, found, todo = started.first, started.lines, started.found, started.todo
         slow: dict[int, bytes] = {}  # line index -> its whole output (error lines, strict-path lines)
         if todo:
-            self._read(lines, found, todo, slow)
+            self._finish_lines(started, slow)
         errors = 0
         if slow:
             for i in slow:
@@ -204,12 +311,45 @@ class BatchRecommender:
                 slow[i] = head + tail
                 errors += failed
                 found[i] = (b"", b"")
+        count = len(lines)
         pieces: list[bytes] = [b""] * (2 * count)
         pieces[0::2] = map(_HEAD.__mod__, zip(range(first, first + count), map(itemgetter(0), found), strict=True))
         pieces[1::2] = map(itemgetter(1), found)
         for i, whole in slow.items():
             pieces[2 * i], pieces[2 * i + 1] = whole, b""
         return pieces, errors
+
+    def _finish_lines(self, started: _Started, slow: dict[int, bytes]) -> None:
+        """Fill ``found`` at ``todo`` with (echo, tail), or mark the line ``slow``."""
+        keys, tails, part, todo = started.keys, started.tails, started.part, started.todo
+        fresh = started.fresh
+        if started.shares is not None:
+            assert self.workers is not None
+            fresh = self.workers.collect(started.shares)
+        if started.missing:
+            # (before the tails are stored: a clear below must not lose a class sent with an earlier block)
+            cells = self.cells
+            for k in started.missing:
+                key = keys[k]
+                tails[k] = None if key is None else fresh[key] if key in fresh else cells.get(key)
+        if started.new:
+            self._store(fresh)
+            for key in started.new:
+                del self.sent[key]
+        pairs = list(zip(started.echoes, tails, strict=True))
+        if len(self.seen) + len(todo) >= MAX_SEEN_LINES:
+            self.seen.clear()
+        self.seen.update(zip(part, pairs, strict=True))
+        if None in tails or _INVALID in tails:  # (only a few lines of a block, if any)
+            for k in [k for k, tail in enumerate(tails) if tail is None or tail is _INVALID]:
+                slow[todo[k]] = b""
+                self.seen.pop(part[k], None)
+        found = started.found
+        if part is started.lines:
+            found[:] = pairs
+        else:
+            for i, pair in zip(todo, pairs, strict=True):
+                found[i] = pair
 
     def _keys(self, part: list[bytes | None]) -> tuple[list[Any], list[bytes]]:
         """Class keys (``None``: the strict path answers the line) and echo members of lines: a block at
@@ -230,28 +370,6 @@ class BatchRecommender:
             return keys, echoes
         each = [self.fast.read(raw) if raw is not None else None for raw in part]
         return [r[0] if r is not None else None for r in each], [r[1] if r is not None else b"" for r in each]
-
-    def _read(self, lines: list[bytes | None], found: list[Any], todo: list[int], slow: dict[int, bytes]) -> None:
-        """Fill ``found`` at ``todo`` with (echo, tail) from the fast reader, or mark the line ``slow``."""
-        part: list[Any] = lines if len(todo) == len(lines) else [lines[i] for i in todo]
-        keys, echoes = self._keys(part)
-        tails: list[Any] = list(map(self.cells.get, keys))
-        if None in tails:  # a class met for the first time, or a line the fast reader declined
-            for k in [k for k, tail in enumerate(tails) if tail is None]:
-                tails[k] = self._cell(keys[k]) if keys[k] is not None else None
-        pairs = list(zip(echoes, tails, strict=True))
-        if len(self.seen) + len(todo) >= MAX_SEEN_LINES:
-            self.seen.clear()
-        self.seen.update(zip(part, pairs, strict=True))
-        if None in tails or _INVALID in tails:  # (only a few lines of a block, if any)
-            for k in [k for k, tail in enumerate(tails) if tail is None or tail is _INVALID]:
-                slow[todo[k]] = b""
-                self.seen.pop(part[k], None)
-        if part is lines:
-            found[:] = pairs
-        else:
-            for i, pair in zip(todo, pairs, strict=True):
-                found[i] = pair
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -368,19 +486,38 @@ def run(
     out: IO[str] | IO[bytes],
     progress: IO[str] | None = None,
     detail: str = "full",
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Answer every line of ``source`` on ``out`` in input order; returns the counts (and, with
-    ``detail="ref"``, the ``details`` document: reference -> variant details)."""
+    ``detail="ref"``, the ``details`` document: reference -> variant details). ``jobs`` > 1: new
+    classes are answered in that many forked processes once a second block of lines comes
+    (:mod:`axilla_kg.recommend.workers`); the output is the same bytes."""
     answerer = BatchRecommender(recommender, detail)
     counts: dict[str, Any] = {"cases": 0, "errors": 0}
     meter = _Progress(progress, time.monotonic())
     sink = _Sink(out)
-    for block in read_blocks(_source_stream(source)):
-        pieces, errors = answerer.answer_block(block)
+
+    def finish(started: _Started) -> None:
+        pieces, errors = answerer.finish_block(started)
         sink.write(pieces)
-        counts["cases"] += len(block[1])
+        counts["cases"] += len(started.lines)
         counts["errors"] += errors
         meter.update(counts)
+
+    previous: _Started | None = None
+    try:
+        for block in read_blocks(_source_stream(source)):
+            if previous is not None:
+                answerer.start_workers(jobs)  # (a second block: worth forking for)
+            started = answerer.start_block(block)  # (the workers answer it while the previous is finished)
+            if previous is not None:
+                finish(previous)
+            previous = started
+        if previous is not None:
+            finish(previous)
+        answerer.finish_workers()
+    finally:
+        answerer.stop_workers()
     sink.flush()
     meter.finish(counts)
     if detail == REF:

@@ -1,0 +1,225 @@
+"""Batch mode's worker processes: the answers of new classes of case computed on every core.
+
+On a realistic batch most of the time goes into classes of case met for the first time (a varied
+200,000-line extract holds about 100,000 of them; :mod:`axilla_kg.recommend.classanswers`), and
+that work is independent from class to class. So with ``jobs`` > 1 the parent process still reads,
+keys, looks up and writes every line, in input order, and holds every class's tail; only the keys
+of the classes it has not met go to the workers, each class to one worker (``hash(key) % jobs``:
+an int tuple's hash is the same in every process and every run), which answers it with its own
+copy of the compiled parts and sends the tail back.
+
+Why workers that learn apart are worth it: what a worker learns that another also needs (topic
+shares, open variants, next-question scores) is a few thousand parts, against a hundred thousand
+classes; measured on the varied mix, two processes on the two halves of the classes (split by the
+key's hash) spend the same CPU time together as one process on all of them (11.3 vs 11.6 CPU-s).
+The parent remembers each class's tail, so a class is answered once per run, as in one process.
+(Issue 14's fork ring gave each worker every block in turn, with every class learned by every
+worker, back when a new class cost half a millisecond: it was slower than one process.)
+
+* Pipelined one block deep: the parent sends block *N*'s new classes, then finishes block *N-1*
+  (its tails back, its lines written) and reads block *N+1* while the workers answer *N*.
+* Forked after the graph is loaded (copy-on-write: a worker starts at once, with what the parent
+  has learned), and only once a second block comes: a small input is answered in this process.
+* A worker that dies (killed, out of memory) is not fatal: the parent answers its classes itself
+  and stops sending it any; the output is the same bytes.
+* Ctrl-C is the parent's: the workers ignore SIGINT, and the parent stops them whatever way it
+  leaves (:meth:`Workers.stop`). A worker whose parent is gone finds its pipe closed and exits.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from axilla_kg.recommend.classanswers import ClassAnswers
+from axilla_kg.recommend.partition import Key
+
+Tails = list[bytes | None]
+#: the most workers started by default: each holds its own compiled parts (a few hundred MB at most),
+#: and more than four were never measured
+MAX_DEFAULT_JOBS = 4
+#: the bytes of distinct tails a worker numbers before it starts again (:class:`_Replies`)
+MAX_SENT_BYTES = 64 << 20
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or ``taskset`` sets it),
+    at most :data:`MAX_DEFAULT_JOBS`: the fastest setting measured (``benchmarks/bench_recommend.py``)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on Linux)
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, MAX_DEFAULT_JOBS))
+
+
+def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
+    """The tails of valid classes; a class whose answer fails (a bug, not a user's mistake) gets
+    ``None``, so its lines take the strict path, which words the failure as each line's error."""
+    tails: Tails = []
+    for key in keys:
+        try:
+            tails.append(answers.tail(key))
+        except Exception:  # the strict path answers this class's lines (or words their error)
+            tails.append(None)
+    return tails
+
+
+def _serve(conn: Connection, answers: ClassAnswers) -> None:
+    """A worker: answer each list of keys the parent sends, until ``None`` (then send back the
+    ``--detail ref`` details learned) or until the parent is gone. See :class:`_Replies`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    replies = _Replies()
+    try:
+        while (keys := conn.recv()) is not None:
+            conn.send(replies.reply(answer_all(answers, keys)))
+        conn.send(answers.details)
+    except (EOFError, OSError):  # the parent is gone (or stopped us): nothing left to do
+        pass
+    finally:
+        conn.close()
+
+
+class _Replies:
+    """A worker's side of the tails it sends: each distinct tail crosses the pipe once. Most new
+    classes repeat an answer met before (43,114 answers for 100,598 classes in 200,000 varied
+    lines), and a tail is kilobytes: a repeat is sent as the number of its first sending. Past
+    :data:`MAX_SENT_BYTES` the numbering starts again (a reply that says so: memory stays flat)."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[bytes, int] = {}
+        self.size = 0
+
+    def reply(self, tails: Tails) -> tuple[bool, list[bytes | int | None]]:
+        """(whether the numbering starts again, each tail or the number of its first sending)."""
+        numbers = self.numbers
+        restart = self.size >= MAX_SENT_BYTES
+        if restart:
+            numbers.clear()
+            self.size = 0
+        items: list[bytes | int | None] = []
+        for tail in tails:
+            if tail is None:
+                items.append(None)
+                continue
+            number = numbers.get(tail)
+            if number is None:
+                numbers[tail] = len(numbers)
+                self.size += len(tail)
+                items.append(tail)
+            else:
+                items.append(number)
+        return restart, items
+
+
+def _received(sent: list[bytes], reply: tuple[bool, list[bytes | int | None]]) -> Tails:
+    """The parent's side of :class:`_Replies`: ``sent`` holds the worker's tails by number."""
+    restart, items = reply
+    if restart:
+        sent.clear()
+    tails: Tails = []
+    for item in items:
+        if isinstance(item, int):
+            tails.append(sent[item])
+        else:
+            if item is not None:
+                sent.append(item)
+            tails.append(item)
+    return tails
+
+
+class Workers:
+    """``jobs`` forked processes answering new classes; :meth:`submit` then :meth:`collect`, in order."""
+
+    def __init__(self, answers: ClassAnswers, jobs: int) -> None:
+        #: the parent's own answers: what a lost worker's classes are answered with
+        self.answers = answers
+        context = multiprocessing.get_context("fork")
+        self.processes: list[Any] = []
+        self.conns: list[Connection | None] = []
+        for number in range(1, jobs + 1):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(
+                target=_serve, args=(child_end, answers), name=f"axilla-kg batch worker {number}", daemon=True
+            )
+            process.start()
+            child_end.close()
+            self.processes.append(process)
+            self.conns.append(parent_end)
+        self.lost = 0  # workers that died; their classes are answered in this process
+        self.sent: list[list[bytes]] = [[] for _ in self.conns]  # per worker: its tails by number (_Replies)
+
+    def submit(self, keys: Sequence[Key]) -> list[list[Key]]:
+        """Send each live worker its share of ``keys`` (valid classes, distinct); returns the shares
+        (by worker) for :meth:`collect`. A worker that cannot be written to is lost."""
+        live = [i for i, conn in enumerate(self.conns) if conn is not None]
+        shares: list[list[Key]] = [[] for _ in self.conns]
+        if not live:
+            shares.append(list(keys))  # (no worker left: the last share is this process's)
+            return shares
+        for key in keys:
+            shares[live[hash(key) % len(live)]].append(key)
+        for i in live:
+            conn = self.conns[i]
+            if shares[i] and conn is not None:
+                try:
+                    conn.send(shares[i])
+                except OSError:
+                    self._lose(i)
+        return shares
+
+    def collect(self, shares: list[list[Key]]) -> dict[Key, bytes | None]:
+        """The tails of a :meth:`submit` (every submit is collected, in the order submitted)."""
+        tails: dict[Key, bytes | None] = {}
+        for i, share in enumerate(shares):
+            if not share:
+                continue
+            conn = self.conns[i] if i < len(self.conns) else None
+            got: Any = None
+            if conn is not None:
+                try:
+                    got = _received(self.sent[i], conn.recv())
+                except (EOFError, OSError):
+                    self._lose(i)
+            if got is None or len(got) != len(share):
+                got = answer_all(self.answers, share)  # this process answers what the worker could not
+            tails.update(zip(share, got, strict=True))
+        return tails
+
+    def _lose(self, i: int) -> None:
+        conn = self.conns[i]
+        if conn is not None:
+            conn.close()
+            self.conns[i] = None
+            self.lost += 1
+            process = self.processes[i]
+            process.kill()
+            process.join()
+
+    def finish(self) -> dict[str, bytes]:
+        """Stop the workers after their last answer; returns the ``--detail ref`` details they learned."""
+        details: dict[str, bytes] = {}
+        for i, conn in enumerate(self.conns):
+            if conn is None:
+                continue
+            try:
+                conn.send(None)
+                details.update(conn.recv())
+            except (EOFError, OSError):
+                self._lose(i)
+        self.stop()
+        return details
+
+    def stop(self) -> None:
+        """Stop every worker now (any way the parent leaves: the end, an error, Ctrl-C)."""
+        for conn in self.conns:
+            if conn is not None:
+                conn.close()
+        self.conns = [None] * len(self.conns)
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+            process.join()

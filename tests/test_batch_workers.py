@@ -1,0 +1,217 @@
+"""Batch mode's worker processes (recommend/workers.py): real forked processes, the same bytes.
+
+Workers only change who computes a new class's answer, so every test compares with what one
+process writes, and samples lines against ``Recommender.recommend`` itself (the reference): a
+varied input (the benchmark's realistic mix: every field, continuous values, missing and null
+values, shuffled key order) with bad lines spread in, a worker killed mid-run, a small input (no
+fork at all), Ctrl-C while the workers run."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from axilla_kg.contract.cases import loads_case
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend import batch, workers
+from axilla_kg.recommend.recommender import Recommender, dumps
+
+from conftest import cli_command, cli_env, terminal_sigint
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from bench_recommend import varied_line
+
+INTERRUPTED = 130
+
+
+@pytest.fixture(scope="module")
+def rec(kg: KnowledgeGraph) -> Recommender:
+    return Recommender.load(kg)
+
+
+def _varied(n: int, seed: int) -> bytes:
+    """``n`` lines of the realistic mix, every 97th a broken one (not JSON, or a field the contract refuses)."""
+    rng = random.Random(seed)
+    lines = []
+    for number in range(1, n + 1):
+        if number % 97 == 0:
+            lines.append(rng.choice(['{"sex": "female", "age": "old"}', "{not json", '{"tumour_size_cm": 2}']))
+        else:
+            lines.append(varied_line(rng))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _sampled_against_the_recommender(rec: Recommender, data: bytes, output: bytes, every: int = 53) -> int:
+    """One output line per input line, numbered; every ``every``-th answer exactly the single-case one."""
+    inputs, outputs = data.splitlines(), output.splitlines()
+    assert len(outputs) == len(inputs)
+    checked = 0
+    for number, (line, answer) in enumerate(zip(inputs, outputs, strict=True), start=1):
+        got = json.loads(answer)
+        assert got["line"] == number
+        if number % every == 0 and "error" not in got:
+            assert answer.decode() == dumps({"line": number, **rec.recommend(loads_case(line.decode()))})
+            checked += 1
+    return checked
+
+
+def test_workers_write_the_bytes_one_process_writes(rec: Recommender, tmp_path: Path) -> None:
+    """Through the CLI as a user runs it (``--jobs 2`` and ``--jobs 1``, to files), with ``--detail
+    ref`` too: the answers and the details document are the same bytes."""
+    cases = tmp_path / "cases.jsonl"
+    data = _varied(3 * batch.BLOCK_LINES + 311, seed=24)
+    cases.write_bytes(data)
+    outputs = {}
+    for jobs in ("2", "1"):
+        for detail in ("full", "ref"):
+            out, details = tmp_path / f"out-{jobs}-{detail}.jsonl", tmp_path / f"details-{jobs}.json"
+            extra = ["--detail", "ref", "--details", str(details)] if detail == "ref" else []
+            done = subprocess.run(
+                [*cli_command(), "recommend", "--cases", str(cases), "-o", str(out), "--jobs", jobs, *extra],
+                capture_output=True,
+                text=True,
+                env=cli_env(),
+                timeout=600,
+            )
+            assert done.returncode == 0, done.stderr
+            outputs[jobs, detail] = out.read_bytes() + (details.read_bytes() if extra else b"")
+    assert outputs["2", "full"] == outputs["1", "full"]
+    assert outputs["2", "ref"] == outputs["1", "ref"]
+    assert _sampled_against_the_recommender(rec, data, outputs["2", "full"]) > 50
+
+
+def test_a_worker_that_dies_changes_no_answer(rec: Recommender) -> None:
+    """A worker killed (as the OOM killer would) before the next block: the parent answers its
+    classes itself and stops sending it any; the lines are the same bytes as one process's."""
+    data = _varied(4 * batch.BLOCK_LINES, seed=25)
+    blocks = list(batch.read_blocks(io.BytesIO(data)))
+    alone = batch.BatchRecommender(rec)
+    expected = [alone.answer_block(block) for block in blocks]
+
+    answerer = batch.BatchRecommender(rec)
+    got = [answerer.answer_block(blocks[0])]
+    answerer.start_workers(2)
+    assert answerer.workers is not None
+    try:
+        victim = answerer.workers.processes[0]
+        got.append(answerer.answer_block(blocks[1]))  # both workers answer
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join()
+        got += [answerer.answer_block(block) for block in blocks[2:]]
+        assert answerer.workers.lost == 1
+        answerer.finish_workers()
+    finally:
+        answerer.stop_workers()
+    assert got == expected
+    assert _sampled_against_the_recommender(rec, data, b"".join(b"".join(p) for p, _ in got)) > 50
+
+
+def test_a_small_input_forks_no_worker(tmp_path: Path) -> None:
+    """One block of lines is answered in the process (a fork would cost more than it saves); a
+    second block starts the workers. Counted with a real fork hook, in a fresh interpreter."""
+    script = """
+import io, os, sys
+from axilla_kg.graph.knowledge import KnowledgeGraph
+from axilla_kg.recommend import batch, workers
+from axilla_kg.recommend.recommender import Recommender
+forks = []
+os.register_at_fork(after_in_parent=lambda: forks.append(1))
+rec = Recommender.load(KnowledgeGraph.load())
+data = open(sys.argv[1], "rb").read()
+for n in (batch.BLOCK_LINES, 3 * batch.BLOCK_LINES):
+    lines = b"".join(data.splitlines(keepends=True)[:n])
+    before = len(forks)
+    counts = batch.run(rec, io.BytesIO(lines), io.BytesIO(), jobs=2)
+    print(counts["cases"], len(list(batch.read_blocks(io.BytesIO(lines)))), len(forks) - before)
+"""
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(_varied(3 * batch.BLOCK_LINES, seed=26))
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(cases)], capture_output=True, text=True, env=cli_env(), timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    small, large = (line.split() for line in done.stdout.splitlines())
+    assert small == [str(batch.BLOCK_LINES), "1", "0"]  # one block: no fork
+    assert large[0] == str(3 * batch.BLOCK_LINES) and int(large[1]) > 1 and large[2] == "2"  # two workers
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX named pipes")
+def test_ctrl_c_while_the_workers_run_is_one_line_exit_130_and_no_worker_left(tmp_path: Path) -> None:
+    """Three blocks' worth of lines go into a named pipe the test holds open: once the first block's
+    answers are out, the workers run (they start with the second block) and the CLI waits for the
+    end of the third. Ctrl-C then ends it with one line and exit 130, and the workers are gone by
+    the time it has exited."""
+    fifo = tmp_path / "cases.jsonl"
+    os.mkfifo(fifo)
+    with terminal_sigint():
+        process = subprocess.Popen(
+            [*cli_command(), "recommend", "--cases", str(fifo), "--jobs", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+        )
+    watchdog = threading.Timer(300, process.kill)  # a hung CLI fails the test instead of hanging it
+    watchdog.start()
+    feed = os.open(fifo, os.O_WRONLY)  # returns once the CLI has opened it to read
+    data = _varied(3 * batch.BLOCK_LINES, seed=27)
+    feeder = threading.Thread(target=os.write, args=(feed, data), daemon=True)  # (the CLI writes as it reads)
+    feeder.start()
+    try:
+        assert process.stdout is not None
+        for _ in range(batch.BLOCK_LINES):  # the first block's answers: the workers are running
+            assert process.stdout.readline()
+        tasks = Path(f"/proc/{process.pid}/task")
+        children = [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+        assert len(children) == 2
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(feed)
+    assert process.returncode == INTERRUPTED
+    assert err.decode().splitlines() == ["axilla-kg: interrupted"]
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_jobs_is_checked_and_needs_cases(tmp_path: Path) -> None:
+    for args, wanted in (
+        (["--cases", str(tmp_path / "x.jsonl"), "--jobs", "0"], "--jobs"),
+        (["--cases", str(tmp_path / "x.jsonl"), "--jobs", "two"], "--jobs"),
+        (["--sex", "female", "--jobs", "2"], "--jobs sets the processes of --cases"),
+    ):
+        done = subprocess.run(
+            [*cli_command(), "recommend", *args], capture_output=True, text=True, env=cli_env(), timeout=120
+        )
+        assert done.returncode == 2, args
+        assert wanted in done.stderr and done.stdout == "", args
+
+
+def test_a_tiny_tail_bound_changes_no_answer(rec: Recommender, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its bound the tail memo forgets everything (memory stays flat), also while a block's new
+    classes are still with the workers, and so does a worker's numbering of the tails it sent:
+    with bounds of one byte they forget at every block, and every line is still the same bytes,
+    in one process and with workers."""
+    data = _varied(3 * batch.BLOCK_LINES + 100, seed=28)
+    expected = io.BytesIO()
+    batch.run(rec, io.BytesIO(data), expected)
+    monkeypatch.setattr(batch, "MAX_CELL_BYTES", 1)
+    monkeypatch.setattr(workers, "MAX_SENT_BYTES", 1)
+    for jobs in (1, 2):
+        out = io.BytesIO()
+        batch.run(rec, io.BytesIO(data), out, jobs=jobs)
+        assert out.getvalue() == expected.getvalue(), jobs
+    assert _sampled_against_the_recommender(rec, data, expected.getvalue()) > 50
