@@ -4,17 +4,21 @@ On a realistic batch most of the time goes into classes of case met for the firs
 200,000-line extract holds about 100,000 of them; :mod:`axilla_kg.recommend.classanswers`), and
 that work is independent from class to class. So with ``jobs`` > 1 the parent process still reads,
 keys, looks up and writes every line, in input order, and holds every class's tail; only the keys
-of the classes it has not met go to the workers, each class to one worker (``hash(key) % jobs``:
-an int tuple's hash is the same in every process and every run), which answers it with its own
-copy of the compiled parts and sends the tail back.
+of the classes it has not met go to the workers, each class to one worker, which answers it with
+its own copy of the compiled parts and sends the tail back. The parent remembers every tail, so a
+class is answered once per run, as in one process.
 
-Why workers that learn apart are worth it: what a worker learns that another also needs (topic
-shares, open variants, next-question scores) is a few thousand parts, against a hundred thousand
-classes; measured on the varied mix, two processes on the two halves of the classes (split by the
-key's hash) spend the same CPU time together as one process on all of them (11.3 vs 11.6 CPU-s).
-The parent remembers each class's tail, so a class is answered once per run, as in one process.
-(Issue 14's fork ring gave each worker every block in turn, with every class learned by every
-worker, back when a new class cost half a millisecond: it was slower than one process.)
+Which worker: what a worker learns once and reuses (topic shares, sets of open variants, the next
+question's scores) depends mostly on the fields the most variants test (the clinical question,
+sex, imaging step, breast cancer: :func:`routing_positions`, read from the definitions), so the
+classes that agree on those go to the same worker, and each worker learns its own part of the
+parts. Measured on the varied mix (two workers, 200,000 lines): 6.8-7.0 CPU-s in the workers
+routed so, 7.9 routed by the whole key's hash (every worker learning nearly every part). A value
+of those fields met for the first time goes to the least loaded worker (the CPU time each reports,
+and what is queued with it); one more than :data:`REBALANCE` times as loaded as the least loaded
+gives up its values as they come again (a run of one kind of case still uses every worker). (Issue
+14's fork ring gave each worker every block in turn, back when a new class cost half a
+millisecond: it was slower than one process.)
 
 * Pipelined one block deep: the parent sends block *N*'s new classes, then finishes block *N-1*
   (its tails back, its lines written) and reads block *N+1* while the workers answer *N*.
@@ -31,12 +35,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
 from axilla_kg.recommend.classanswers import ClassAnswers
-from axilla_kg.recommend.partition import Key
+from axilla_kg.recommend.partition import Key, picker
 
 Tails = list[bytes | None]
 #: the most workers started by default: each holds its own compiled parts (a few hundred MB at most),
@@ -44,6 +49,8 @@ Tails = list[bytes | None]
 MAX_DEFAULT_JOBS = 4
 #: the bytes of distinct tails a worker numbers before it starts again (:class:`_Replies`)
 MAX_SENT_BYTES = 64 << 20
+#: a worker this many times as loaded as the least loaded one gets no more new routes (:meth:`Workers.submit`)
+REBALANCE = 2.0
 
 
 def default_jobs() -> int:
@@ -75,7 +82,9 @@ def _serve(conn: Connection, answers: ClassAnswers) -> None:
     replies = _Replies()
     try:
         while (keys := conn.recv()) is not None:
-            conn.send(replies.reply(answer_all(answers, keys)))
+            started = time.process_time()
+            tails = answer_all(answers, keys)
+            conn.send((*replies.reply(tails), time.process_time() - started))
         conn.send(answers.details)
     except (EOFError, OSError):  # the parent is gone (or stopped us): nothing left to do
         pass
@@ -115,9 +124,9 @@ class _Replies:
         return restart, items
 
 
-def _received(sent: list[bytes], reply: tuple[bool, list[bytes | int | None]]) -> Tails:
+def _received(sent: list[bytes], reply: tuple[bool, list[bytes | int | None], float]) -> Tails:
     """The parent's side of :class:`_Replies`: ``sent`` holds the worker's tails by number."""
-    restart, items = reply
+    restart, items, _ = reply
     if restart:
         sent.clear()
     tails: Tails = []
@@ -131,12 +140,28 @@ def _received(sent: list[bytes], reply: tuple[bool, list[bytes | int | None]]) -
     return tails
 
 
+def routing_positions(answers: ClassAnswers, fields: int = 4) -> list[int]:
+    """The key positions of the fields the most variants test."""
+    counts: dict[str, int] = {}
+    for variant in answers.recommender.classifier.variants:
+        for name in {t.field for t in variant.tests}:
+            counts[name] = counts.get(name, 0) + 1
+    names = answers.names
+    ranked = sorted(counts, key=lambda n: (-counts[n], names.index(n)))[:fields]
+    return sorted(names.index(n) for n in ranked)
+
+
 class Workers:
     """``jobs`` forked processes answering new classes; :meth:`submit` then :meth:`collect`, in order."""
 
     def __init__(self, answers: ClassAnswers, jobs: int) -> None:
         #: the parent's own answers: what a lost worker's classes are answered with
         self.answers = answers
+        self.route: dict[Any, int] = {}
+        self.project = picker(routing_positions(answers))
+        self.spent = [0.0] * jobs  # per worker: CPU seconds it reported
+        self.queued = [0] * jobs  # per worker: classes sent, not collected yet
+        self.spent_total, self.answered = 0.0, 0
         context = multiprocessing.get_context("fork")
         self.processes: list[Any] = []
         self.conns: list[Connection | None] = []
@@ -160,11 +185,20 @@ class Workers:
         if not live:
             shares.append(list(keys))  # (no worker left: the last share is this process's)
             return shares
+        route, project, conns = self.route, self.project, self.conns
+        each = self.spent_total / self.answered if self.answered else 1e-4  # CPU seconds per class, so far
+        load = [spent + queued * each for spent, queued in zip(self.spent, self.queued, strict=True)]
         for key in keys:
-            shares[live[hash(key) % len(live)]].append(key)
+            value = project(key)
+            w = route.get(value)
+            if w is None or conns[w] is None or load[w] > REBALANCE * min([load[i] for i in live]) + 64 * each:
+                w = route[value] = min(live, key=load.__getitem__)
+            load[w] += each
+            shares[w].append(key)
         for i in live:
             conn = self.conns[i]
             if shares[i] and conn is not None:
+                self.queued[i] += len(shares[i])
                 try:
                     conn.send(shares[i])
                 except OSError:
@@ -180,8 +214,13 @@ class Workers:
             conn = self.conns[i] if i < len(self.conns) else None
             got: Any = None
             if conn is not None:
+                self.queued[i] -= len(share)
                 try:
-                    got = _received(self.sent[i], conn.recv())
+                    reply = conn.recv()
+                    got = _received(self.sent[i], reply)
+                    self.spent[i] += reply[2]
+                    self.spent_total += reply[2]
+                    self.answered += len(share)
                 except (EOFError, OSError):
                     self._lose(i)
             if got is None or len(got) != len(share):
