@@ -8,14 +8,17 @@ fork at all), Ctrl-C while the workers run."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -144,12 +147,12 @@ for n in (batch.BLOCK_LINES, 3 * batch.BLOCK_LINES):
     assert large[0] == str(3 * batch.BLOCK_LINES) and int(large[1]) > 1 and large[2] == "2"  # two workers
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX named pipes")
-def test_ctrl_c_while_the_workers_run_is_one_line_exit_130_and_no_worker_left(tmp_path: Path) -> None:
-    """Three blocks' worth of lines go into a named pipe the test holds open: once the first block's
-    answers are out, the workers run (they start with the second block) and the CLI waits for the
-    end of the third. Ctrl-C then ends it with one line and exit 130, and the workers are gone by
-    the time it has exited."""
+@contextlib.contextmanager
+def _workers_running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """A ``recommend --cases FIFO --jobs 2`` with its two workers running: three blocks' worth of
+    lines go into a named pipe the test holds open; once the first block's answers are out, the
+    workers run (they start with the second block) and the CLI waits for the end of the third.
+    Yields the CLI process and its workers' pids; the CLI is killed on the way out if still there."""
     fifo = tmp_path / "cases.jsonl"
     os.mkfifo(fifo)
     with terminal_sigint():
@@ -163,8 +166,7 @@ def test_ctrl_c_while_the_workers_run_is_one_line_exit_130_and_no_worker_left(tm
     watchdog.start()
     feed = os.open(fifo, os.O_WRONLY)  # returns once the CLI has opened it to read
     data = _varied(3 * batch.BLOCK_LINES, seed=27)
-    feeder = threading.Thread(target=os.write, args=(feed, data), daemon=True)  # (the CLI writes as it reads)
-    feeder.start()
+    threading.Thread(target=os.write, args=(feed, data), daemon=True).start()  # (the CLI writes as it reads)
     try:
         assert process.stdout is not None
         for _ in range(batch.BLOCK_LINES):  # the first block's answers: the workers are running
@@ -172,19 +174,51 @@ def test_ctrl_c_while_the_workers_run_is_one_line_exit_130_and_no_worker_left(tm
         tasks = Path(f"/proc/{process.pid}/task")
         children = [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
         assert len(children) == 2
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=120)
+        yield process, children
     finally:
         watchdog.cancel()
         if process.poll() is None:
             process.kill()
             process.wait()
         os.close(feed)
+
+
+def _exits(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` (not a child of this one) ends within ``seconds``: waited for on its
+    pidfd, which becomes readable when it exits."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([handle], [], [], seconds)[0])
+    finally:
+        os.close(handle)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX named pipes")
+def test_ctrl_c_while_the_workers_run_is_one_line_exit_130_and_no_worker_left(tmp_path: Path) -> None:
+    """Ctrl-C ends the run with one line and exit 130, and the workers are gone by the time it has
+    exited (the parent stops them)."""
+    with _workers_running(tmp_path) as (process, children):
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
     assert process.returncode == INTERRUPTED
     assert err.decode().splitlines() == ["axilla-kg: interrupted"]
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs pidfd_open (Linux)")
+def test_a_killed_parent_leaves_no_worker_waiting(tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer) gives the parent no chance to stop its workers: each must then
+    find its pipe ended and exit, not wait for the dead parent for ever (a worker must not hold
+    the parent's ends of the pipes, its own or another worker's)."""
+    with _workers_running(tmp_path) as (process, children):
+        process.kill()
+        process.wait()
+        assert [pid for pid in children if not _exits(pid, 60)] == []
 
 
 def test_jobs_is_checked_and_needs_cases(tmp_path: Path) -> None:

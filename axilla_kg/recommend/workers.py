@@ -75,9 +75,15 @@ def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
     return tails
 
 
-def _serve(conn: Connection, answers: ClassAnswers) -> None:
+def _serve(conn: Connection, answers: ClassAnswers, parents: list[Connection | None]) -> None:
     """A worker: answer each list of keys the parent sends, until ``None`` (then send back the
-    ``--detail ref`` details learned) or until the parent is gone. See :class:`_Replies`."""
+    ``--detail ref`` details learned) or until the parent is gone. See :class:`_Replies`.
+    ``parents``: the parent's ends of the pipes made so far (its own among them), copied by the
+    fork; closed at once, or a parent that dies (SIGKILL, out of memory) would leave its pipes open
+    in its workers, and they would wait for it for ever instead of reading the end of the pipe."""
+    for end in parents:
+        if end is not None:
+            end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     replies = _Replies()
     try:
@@ -168,7 +174,10 @@ class Workers:
         for number in range(1, jobs + 1):
             parent_end, child_end = context.Pipe()
             process = context.Process(
-                target=_serve, args=(child_end, answers), name=f"axilla-kg batch worker {number}", daemon=True
+                target=_serve,
+                args=(child_end, answers, [*self.conns, parent_end]),
+                name=f"axilla-kg batch worker {number}",
+                daemon=True,
             )
             process.start()
             child_end.close()
