@@ -13,11 +13,12 @@ Why it looks like this:
   parts); per line only the line number and the case echo are written. The batch reader
   (:mod:`axilla_kg.contract.fastline`) gives a common line's class key and echo in one msgspec decode
   and two C-level passes over per-field tables; any other line takes the strict path.
-* **One process.** The class memo makes a new line cheap, so a single process answers at about the
-  speed of a dict lookup per line (``benchmarks/bench_recommend.py``); worker processes would each
-  have to learn the classes again. The output goes to the file descriptor with ``os.writev`` (no
-  joining of kilobyte-sized answers). Memory stays flat: one block of lines at a time, and the
-  memos are bounded.
+* **New classes on every core.** The parent process reads, keys, looks up and writes every line,
+  in order, and remembers every class's tail (equal tails once); the classes it meets for the first
+  time are answered in forked worker processes (:mod:`axilla_kg.recommend.workers`, ``jobs``),
+  pipelined one block deep, so each class is still answered once per run. The output goes to the
+  file descriptor with ``os.writev`` (no joining of kilobyte-sized answers). Memory stays flat: one
+  block of lines at a time, and the memos are bounded.
 """
 
 from __future__ import annotations
