@@ -25,10 +25,10 @@ import pytest
 
 from axilla_kg.contract.cases import loads_case
 from axilla_kg.graph.knowledge import KnowledgeGraph
-from axilla_kg.recommend import batch, workers
+from axilla_kg.recommend import batch
 from axilla_kg.recommend.recommender import Recommender, dumps
 
-from conftest import cli_command, cli_env, terminal_sigint
+from conftest import cli_command, cli_env, require_tool, terminal_sigint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_recommend import varied_line
@@ -92,37 +92,10 @@ def test_workers_write_the_bytes_one_process_writes(rec: Recommender, tmp_path: 
     assert _sampled_against_the_recommender(rec, data, outputs["2", "full"]) > 50
 
 
-def test_a_worker_that_dies_changes_no_answer(rec: Recommender) -> None:
-    """A worker killed (as the OOM killer would) before the next block: the parent answers its
-    classes itself and stops sending it any; the lines are the same bytes as one process's."""
-    data = _varied(4 * batch.BLOCK_LINES, seed=25)
-    blocks = list(batch.read_blocks(io.BytesIO(data)))
-    alone = batch.BatchRecommender(rec)
-    expected = [alone.answer_block(block) for block in blocks]
-
-    answerer = batch.BatchRecommender(rec)
-    got = [answerer.answer_block(blocks[0])]
-    answerer.start_workers(2)
-    assert answerer.workers is not None
-    try:
-        victim = answerer.workers.processes[0]
-        got.append(answerer.answer_block(blocks[1]))  # both workers answer
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.join()
-        got += [answerer.answer_block(block) for block in blocks[2:]]
-        assert answerer.workers.lost == 1
-        answerer.finish_workers()
-    finally:
-        answerer.stop_workers()
-    assert got == expected
-    assert _sampled_against_the_recommender(rec, data, b"".join(b"".join(p) for p, _ in got)) > 50
-
-
-def test_a_small_input_forks_no_worker(tmp_path: Path) -> None:
-    """One block of lines is answered in the process (a fork would cost more than it saves); a
-    second block starts the workers. Counted with a real fork hook, in a fresh interpreter."""
-    script = """
-import io, os, sys
+#: The start of every fresh-interpreter script: workers may only be forked by a process without a
+#: JVM (``workers.can_fork``), and a pytest worker may have run the reasoners before.
+PRELUDE = """
+import io, os, signal, sys
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.recommend import batch, workers
 from axilla_kg.recommend.recommender import Recommender
@@ -130,6 +103,72 @@ forks = []
 os.register_at_fork(after_in_parent=lambda: forks.append(1))
 rec = Recommender.load(KnowledgeGraph.load())
 data = open(sys.argv[1], "rb").read()
+"""
+
+
+def _fresh_python(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", PRELUDE + script, *args], capture_output=True, text=True, env=cli_env(), timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _one_process(rec: Recommender, data: bytes) -> bytes:
+    out = io.BytesIO()
+    batch.run(rec, io.BytesIO(data), out)  # (the Python API's default: one process)
+    return out.getvalue()
+
+
+def test_a_worker_that_dies_changes_no_answer(rec: Recommender, tmp_path: Path) -> None:
+    """A worker killed (as the OOM killer would) after a block: the parent answers its classes
+    itself and stops sending it any; the lines are the same bytes as one process's."""
+    cases, out = tmp_path / "cases.jsonl", tmp_path / "out.jsonl"
+    data = _varied(4 * batch.BLOCK_LINES, seed=25)
+    cases.write_bytes(data)
+    script = """
+blocks = list(batch.read_blocks(io.BytesIO(data)))
+answerer = batch.BatchRecommender(rec)
+got = [answerer.answer_block(blocks[0])]
+answerer.start_workers(2)
+victim = answerer.workers.processes[0]
+got.append(answerer.answer_block(blocks[1]))  # both workers answer
+os.kill(victim.pid, signal.SIGKILL)
+victim.join()
+got += [answerer.answer_block(block) for block in blocks[2:]]
+print(len(forks), answerer.workers.lost)
+answerer.finish_workers()
+open(sys.argv[2], "wb").write(b"".join(b"".join(pieces) for pieces, _ in got))
+"""
+    assert _fresh_python(script, str(cases), str(out)).split() == ["2", "1"]  # two forked, one lost
+    assert out.read_bytes() == _one_process(rec, data)
+    assert _sampled_against_the_recommender(rec, data, out.read_bytes()) > 50
+
+
+def test_a_process_running_a_jvm_forks_no_worker(rec: Recommender, tmp_path: Path) -> None:
+    """Once a JVM runs in the process (the reasoners start one), a forked child would hang at its
+    first garbage collection (JPype hooks it to the JVM's, whose threads the child lacks): batch
+    mode then answers in its own process, the same bytes."""
+    require_tool("java")
+    cases, out = tmp_path / "cases.jsonl", tmp_path / "out.jsonl"
+    data = _varied(3 * batch.BLOCK_LINES, seed=29)
+    cases.write_bytes(data)
+    script = """
+from axilla_kg.reasoning import jvm
+jvm.start()
+before = len(forks)
+with open(sys.argv[2], "wb") as out:
+    batch.run(rec, io.BytesIO(data), out, jobs=2)
+print(len(forks) - before, workers.can_fork())
+"""
+    assert _fresh_python(script, str(cases), str(out)).split() == ["0", "False"]
+    assert out.read_bytes() == _one_process(rec, data)
+
+
+def test_a_small_input_forks_no_worker(tmp_path: Path) -> None:
+    """One block of lines is answered in the process (a fork would cost more than it saves); a
+    second block starts the workers. Counted with a real fork hook, in a fresh interpreter."""
+    script = """
 for n in (batch.BLOCK_LINES, 3 * batch.BLOCK_LINES):
     lines = b"".join(data.splitlines(keepends=True)[:n])
     before = len(forks)
@@ -138,11 +177,7 @@ for n in (batch.BLOCK_LINES, 3 * batch.BLOCK_LINES):
 """
     cases = tmp_path / "cases.jsonl"
     cases.write_bytes(_varied(3 * batch.BLOCK_LINES, seed=26))
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(cases)], capture_output=True, text=True, env=cli_env(), timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    small, large = (line.split() for line in done.stdout.splitlines())
+    small, large = (line.split() for line in _fresh_python(script, str(cases)).splitlines())
     assert small == [str(batch.BLOCK_LINES), "1", "0"]  # one block: no fork
     assert large[0] == str(3 * batch.BLOCK_LINES) and int(large[1]) > 1 and large[2] == "2"  # two workers
 
@@ -234,18 +269,25 @@ def test_jobs_is_checked_and_needs_cases(tmp_path: Path) -> None:
         assert wanted in done.stderr and done.stdout == "", args
 
 
-def test_a_tiny_tail_bound_changes_no_answer(rec: Recommender, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tiny_tail_bound_changes_no_answer(rec: Recommender, tmp_path: Path) -> None:
     """Past its bound the tail memo forgets everything (memory stays flat), also while a block's new
     classes are still with the workers, and so does a worker's numbering of the tails it sent:
     with bounds of one byte they forget at every block, and every line is still the same bytes,
     in one process and with workers."""
+    cases, out = tmp_path / "cases.jsonl", tmp_path / "out"
     data = _varied(3 * batch.BLOCK_LINES + 100, seed=28)
-    expected = io.BytesIO()
-    batch.run(rec, io.BytesIO(data), expected)
-    monkeypatch.setattr(batch, "MAX_CELL_BYTES", 1)
-    monkeypatch.setattr(workers, "MAX_SENT_BYTES", 1)
-    for jobs in (1, 2):
-        out = io.BytesIO()
+    cases.write_bytes(data)
+    script = """
+batch.MAX_CELL_BYTES = 1
+workers.MAX_SENT_BYTES = 1
+for jobs in (1, 2):
+    before = len(forks)
+    with open(f"{sys.argv[2]}-{jobs}", "wb") as out:
         batch.run(rec, io.BytesIO(data), out, jobs=jobs)
-        assert out.getvalue() == expected.getvalue(), jobs
-    assert _sampled_against_the_recommender(rec, data, expected.getvalue()) > 50
+    print(len(forks) - before)
+"""
+    assert _fresh_python(script, str(cases), str(out)).split() == ["0", "2"]
+    expected = _one_process(rec, data)
+    assert Path(f"{out}-1").read_bytes() == expected
+    assert Path(f"{out}-2").read_bytes() == expected
+    assert _sampled_against_the_recommender(rec, data, expected) > 50

@@ -247,8 +247,9 @@ class BatchRecommender:
 
     # workers -----------------------------------------------------------------------------------
     def start_workers(self, jobs: int) -> None:
-        """Answer new classes in ``jobs`` forked processes from now on (:mod:`.workers`)."""
-        if self.workers is None and jobs > 1:
+        """Answer new classes in ``jobs`` forked processes from now on (:mod:`.workers`), unless
+        this process cannot fork safely (:func:`workers.can_fork`: it runs a JVM)."""
+        if self.workers is None and jobs > 1 and workers.can_fork():
             self.workers = workers.Workers(self.answers, jobs)
 
     def finish_workers(self) -> None:

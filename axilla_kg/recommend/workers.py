@@ -35,6 +35,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -61,6 +62,16 @@ def default_jobs() -> int:
     except AttributeError:  # (not on Linux)
         usable = os.cpu_count() or 1
     return max(1, min(usable, MAX_DEFAULT_JOBS))
+
+
+def can_fork() -> bool:
+    """Whether this process may fork workers: not once it runs a JVM (JPype; the reasoners start one
+    in-process). A forked child has none of the JVM's threads, and JPype hooks Python's garbage
+    collection to the JVM's, so the child's first collection would wait for the JVM for ever
+    (seen in CI: a test process that had run HermiT hung in a worker). The CLI's batch mode never
+    starts a JVM; a program that does gets its batches answered in its own process."""
+    jpype = sys.modules.get("jpype")
+    return jpype is None or not jpype.isJVMStarted()
 
 
 def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
