@@ -99,3 +99,12 @@ def test_progress_on_request_and_jobs_give_the_same_findings() -> None:
     assert two.stderr == ""
     assert json.loads(one.stdout)["findings"] == json.loads(two.stdout)["findings"]
     assert python_cli("check", "--jobs", "0").returncode == 2
+
+
+@pytest.mark.parametrize("text", ["\u0662", "1_0", "+2", "17"])
+def test_jobs_is_a_plain_ascii_number_from_1_to_16(text: str) -> None:
+    """README: number flags take plain ASCII digits only (``int()`` reads ``1_0`` as 10 and Arabic-Indic
+    ``\u0662`` as 2); one line naming --jobs, exit 2, nothing on stdout."""
+    done = python_cli("check", "--jobs", text, "--stage", "shapes", "--no-progress")
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "--jobs" in done.stderr

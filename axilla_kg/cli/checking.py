@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from axilla_kg.cli.common import Output, Wanted, add_command, add_data, add_format
+from axilla_kg.cli.common import Output, Wanted, add_command, add_data, add_format, bounded_int
 from axilla_kg.errors import UsageError
 
 
@@ -40,7 +40,13 @@ def register(sub: argparse._SubParsersAction, wanted: Wanted) -> None:
         metavar="FILE",
         help="report profile: lines 'LEVEL rule-id' (ERROR, WARN, INFO or IGNORE) that override rule levels",
     )
-    p.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="run up to N stages at once (default 1)")
+    p.add_argument(
+        "--jobs",
+        type=bounded_int(1, 16, "a number of stages"),
+        default=1,
+        metavar="N",
+        help="run up to N stages at once (default 1)",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -80,16 +86,6 @@ def run_diff(args: argparse.Namespace) -> Output:
     from axilla_kg.checks.editions import diff, load, render
 
     return Output(render(diff(load(args.old), load(args.new)), args.format), 0)
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: '{text[:20]}'") from None
-    if not 1 <= value <= 16:
-        raise argparse.ArgumentTypeError("must be from 1 to 16")
-    return value
 
 
 def _progress(stage: str, event: str, seconds: float) -> None:
