@@ -278,19 +278,12 @@ class TreeMemory:
                 todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         return pids
 
-    def _rss_kb(self, pid: int) -> int:
+    @staticmethod
+    def _kb(pid: int, table: str, name: str) -> int:
+        """One ``name: N kB`` figure of a /proc table (``status``: VmRSS; ``smaps_rollup``: Pss); 0 when gone."""
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
-
-    def _pss_kb(self, pid: int) -> int:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
+            for line in Path(f"/proc/{pid}/{table}").read_text().splitlines():
+                if line.startswith(name):
                     return int(line.split()[1])
         except OSError:
             pass
@@ -299,11 +292,11 @@ class TreeMemory:
     def _run(self) -> None:
         while not self.stop.wait(0.02):
             tree = self._tree()
-            self.peak_kb = max(self.peak_kb, sum(self._rss_kb(p) for p in tree))
-            if len(tree) > 1:  # (one process: its PSS is about its RSS; reading it walks the page tables)
-                self.peak_pss_kb = max(self.peak_pss_kb, sum(self._pss_kb(p) for p in tree))
-            else:
-                self.peak_pss_kb = max(self.peak_pss_kb, self._rss_kb(self.pid))
+            rss = sum(self._kb(p, "status", "VmRSS:") for p in tree)
+            self.peak_kb = max(self.peak_kb, rss)
+            # (one process: its PSS is about its RSS; reading PSS walks the page tables)
+            pss = sum(self._kb(p, "smaps_rollup", "Pss:") for p in tree) if len(tree) > 1 else rss
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
 
     def finish(self) -> float:
         self.stop.set()
@@ -633,7 +626,8 @@ def print_batch(results: dict[str, Any]) -> None:
 
 
 def has_jobs_flag(tree: Path) -> bool:
-    """Whether a checkout's ``recommend`` still has ``--jobs`` (removed with the fork ring)."""
+    """Whether a checkout's ``recommend`` has ``--jobs`` (the fork ring's, removed in issue 24; the
+    workers', since its fifth round)."""
     result = subprocess.run(
         [sys.executable, "-m", "axilla_kg", "recommend", "--help"],
         capture_output=True,
