@@ -145,6 +145,35 @@ open(sys.argv[2], "wb").write(b"".join(b"".join(pieces) for pieces, _ in got))
     assert _sampled_against_the_recommender(rec, data, out.read_bytes()) > 50
 
 
+def test_classes_first_met_after_the_fork_are_answered_by_the_workers(rec: Recommender, tmp_path: Path) -> None:
+    """The parent numbers each field's classes as its lines show them, after the workers are forked
+    too (they are, before the first block is read): each key goes with the classes the worker has
+    not seen. A worker that could not read a key would give its class no answer, and the class's
+    lines would take the strict path, one by one (the same bytes, far slower): so the lines
+    answered the strict way are as many with two workers as in one process (the broken lines)."""
+    cases, out = tmp_path / "cases.jsonl", tmp_path / "out.jsonl"
+    data = _varied(3 * batch.BLOCK_LINES, seed=31)
+    cases.write_bytes(data)
+    script = """
+strict = [0]
+answer_line = batch.BatchRecommender.answer_line
+def counted(self, *args):
+    strict[0] += 1
+    return answer_line(self, *args)
+batch.BatchRecommender.answer_line = counted
+for jobs in (1, 2):
+    strict[0], before = 0, len(forks)
+    with open(sys.argv[2], "wb") as out:
+        batch.run(rec, io.BytesIO(data), out, jobs=jobs)
+    print(jobs, len(forks) - before, strict[0])
+"""
+    one, two = (line.split() for line in _fresh_python(script, str(cases), str(out)).splitlines())
+    broken = 3 * batch.BLOCK_LINES // 97
+    assert one[:2] == ["1", "0"] and two[:2] == ["2", "2"]  # two workers forked
+    assert int(one[2]) >= broken and two[2] == one[2]
+    assert out.read_bytes() == _one_process(rec, data)
+
+
 def test_a_process_running_a_jvm_forks_no_worker(rec: Recommender, tmp_path: Path) -> None:
     """Once a JVM runs in the process (the reasoners start one), a forked child would hang at its
     first garbage collection (JPype hooks it to the JVM's, whose threads the child lacks): batch

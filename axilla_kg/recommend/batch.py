@@ -23,10 +23,14 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import contextlib
 import io
+import itertools
 import json
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -52,6 +56,8 @@ CLASS_BYTES = 400
 MAX_SEEN_LINES = 50_000
 #: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
 MAX_LINE_BYTES = 1 << 20
+#: blocks of answers waiting for the writer thread (:class:`_Sink`) before answering waits for it
+WRITES_QUEUED = 2
 #: Lines per block: big enough to amortise a write, small enough to keep memory flat.
 BLOCK_LINES = 2048
 #: Lines read together again when a block as a whole cannot be (see :meth:`BatchRecommender._keys`).
@@ -434,7 +440,14 @@ def write_pieces(fd: int, pieces: list[bytes]) -> None:
 
 
 class _Sink:
-    """Where answers go: a file descriptor (fast path) or any Python stream (tests, wrappers)."""
+    """Where answers go: a file descriptor (fast path) or any Python stream (tests, wrappers).
+
+    On a file descriptor the writes run in a thread of their own (:meth:`_writer`): ``writev``
+    copies a varied batch's gigabyte into the kernel without holding the interpreter's lock, so
+    that second of system time overlaps the answering of the next block instead of adding to it.
+    The order is the order of :meth:`write`; at most :data:`WRITES_QUEUED` blocks wait (memory stays
+    flat); a write's error is raised by the next :meth:`write` or by :meth:`close`, and nothing is
+    written after it."""
 
     def __init__(self, out: IO[str] | IO[bytes]) -> None:
         self.out = out
@@ -444,19 +457,60 @@ class _Sink:
             self.fd = out.fileno()
         except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
             self.fd = None
+        self.queued: queue.Queue[list[bytes] | None] | None = None
+        self.thread: threading.Thread | None = None
+        self.failed: BaseException | None = None  # the writer thread's error (it writes nothing after it)
 
     def write(self, pieces: list[bytes]) -> None:
+        if self.fd is None:
+            self._checked(self._write, pieces)
+            return
+        if self.queued is None:
+            self.queued = queue.Queue(WRITES_QUEUED)
+            self.thread = threading.Thread(target=self._writer, name="axilla-kg batch writer", daemon=True)
+            self.thread.start()
+        if self.failed is None:
+            self.queued.put(pieces)
+        if self.failed is not None:
+            self.close()
+
+    def _writer(self) -> None:
+        """The writer thread: each queued block in order, until ``None`` or an error (kept in
+        :attr:`failed`; the blocks queued after it are dropped)."""
+        assert self.queued is not None and self.fd is not None
+        while (pieces := self.queued.get()) is not None:
+            if self.failed is None:
+                try:
+                    write_pieces(self.fd, pieces)
+                except BaseException as exc:  # (raised again in the main thread)
+                    self.failed = exc
+
+    def close(self) -> None:
+        """Wait for the queued blocks to be written; raise a write's error. (Safe to call twice.)"""
+        if self.queued is not None and self.thread is not None:
+            if self.thread.is_alive():
+                self.queued.put(None)
+                self.thread.join()
+            failed, self.failed = self.failed, None
+            if failed is not None:
+                self._checked(_raise, failed)
+
+    def abandon(self) -> None:
+        """The run ends with an error: let the writer stop after what is queued, without waiting."""
+        if self.queued is not None and self.thread is not None and self.thread.is_alive():
+            with contextlib.suppress(queue.Full):  # (a daemon thread: it does not keep the process alive)
+                self.queued.put_nowait(None)
+
+    @staticmethod
+    def _checked(write: Callable[[Any], None], what: Any) -> None:
         try:
-            self._write(pieces)
+            write(what)
         except BrokenPipeError:
             raise
         except OSError as exc:
             raise BatchOutputError(f"cannot write the answers: {exc.strerror or exc}") from None
 
     def _write(self, pieces: list[bytes]) -> None:
-        if self.fd is not None:
-            write_pieces(self.fd, pieces)
-            return
         data = b"".join(pieces)
         binary = getattr(self.out, "buffer", None)
         if binary is not None:
@@ -467,7 +521,12 @@ class _Sink:
             self.out.write(data)  # type: ignore[arg-type]
 
     def flush(self) -> None:
+        self.close()
         self.out.flush()
+
+
+def _raise(error: BaseException) -> None:
+    raise error
 
 
 # --- running --------------------------------------------------------------------------------------
@@ -492,8 +551,9 @@ def run(
 ) -> dict[str, Any]:
     """Answer every line of ``source`` on ``out`` in input order; returns the counts (and, with
     ``detail="ref"``, the ``details`` document: reference -> variant details). ``jobs`` > 1: new
-    classes are answered in that many forked processes once a second block of lines comes
-    (:mod:`axilla_kg.recommend.workers`); the output is the same bytes."""
+    classes are answered in that many forked processes when a second block of lines comes (read
+    before the first is answered: the workers answer the first block's classes too, a tenth of a
+    varied run's; :mod:`axilla_kg.recommend.workers`); the output is the same bytes."""
     answerer = BatchRecommender(recommender, detail)
     counts: dict[str, Any] = {"cases": 0, "errors": 0}
     meter = _Progress(progress, time.monotonic())
@@ -508,9 +568,11 @@ def run(
 
     previous: _Started | None = None
     try:
-        for block in read_blocks(_source_stream(source)):
-            if previous is not None:
-                answerer.start_workers(jobs)  # (a second block: worth forking for)
+        blocks = read_blocks(_source_stream(source))
+        first = list(itertools.islice(blocks, 2))
+        if len(first) == 2:  # a second block: worth forking for, and the workers answer the first too
+            answerer.start_workers(jobs)
+        for block in itertools.chain(first, blocks):
             started = answerer.start_block(block)  # (the workers answer it while the previous is finished)
             if previous is not None:
                 finish(previous)
@@ -518,9 +580,10 @@ def run(
         if previous is not None:
             finish(previous)
         answerer.finish_workers()
+        sink.flush()
     finally:
         answerer.stop_workers()
-    sink.flush()
+        sink.abandon()
     meter.finish(counts)
     if detail == REF:
         counts["details"] = answerer.details

@@ -141,8 +141,13 @@ class _Topic:
     topic: str
     variants: tuple[int, ...]  # indices of its variants
     tested: Callable[[Any], Any]  # probe results -> its variants' tests' results
+    #: probe results -> its variants' tests' results and the probes its variants' derivation rules
+    #: read: all that its share depends on, when its tests' results leave it :class:`_Partial`
+    full: Callable[[Any], Any]
     #: tested(...) -> share, or :class:`_Partial` (statuses that need more, see :class:`_Variant`)
     shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
+    #: full(...) -> share (one lookup, where the partial share took one per refutable variant)
+    complete: Memo[Any, _TopicAnswer] = field(default_factory=lambda: Memo(MAX_PARTS))
 
 
 def _last_asked(entry: tuple[Any, _OpenSet]) -> int:
@@ -173,7 +178,8 @@ class ClassAnswers:
         self.topics: list[_Topic] = []
         for topic, members in groups.items():  # classifier order (by topic, then number)
             tested = sorted({self.facts.test_at(t) for j in members for t in self.variants[j].variant.tests})
-            self.topics.append(_Topic(topic, tuple(members), picker(tested)))
+            full = sorted({i for j in members for i in self._reads(self.variants[j].variant)})
+            self.topics.append(_Topic(topic, tuple(members), picker(tested), picker(full)))
         #: where each topic's nearest variants go in the answer (the recommender lists topic 286 first)
         self.nearest_order = sorted(range(len(self.topics)), key=lambda i: topic_order(self.topics[i].topic))
         self.nearest_pick = picker(self.nearest_order)  # the topics' shares, in that order
@@ -219,6 +225,7 @@ class ClassAnswers:
             self.open_sets,
             self.by_variants,
             *(t.shares for t in self.topics),
+            *(t.complete for t in self.topics),
             *(v.by_reads for v in self.variants),
             *(memo for *_, memo in self.facts.filled),
         ]
@@ -293,10 +300,11 @@ class ClassAnswers:
             case = read
         topics: list[_TopicAnswer] = []
         for topic in self.topics:
-            seen = topic.tested(results)
-            found = topic.shares.get(seen)
-            if found is None or found.__class__ is _Partial:
-                found = self._share(topic, effective, results, seen, found)
+            found = topic.shares.get(topic.tested(results))
+            if found.__class__ is not _TopicAnswer:  # not known, or known in part (:meth:`_share`)
+                found = (found is not None and topic.complete.get(topic.full(results))) or self._share(
+                    topic, effective, results, found
+                )
             topics.append(found)
         needs = 0
         for answer in topics:
@@ -328,17 +336,23 @@ class ClassAnswers:
         )
 
     def _share(
-        self, topic: _Topic, effective: Key, results: tuple[bool | None, ...], seen: Any, known: _Partial | None
+        self, topic: _Topic, effective: Key, results: tuple[bool | None, ...], known: _Partial | None
     ) -> _TopicAnswer:
         """A topic's share not remembered per results of its variants' tests (``known``: None), or
-        known only in part (then its refutable variants' statuses are looked up, per the results
-        each reads), rendered once per combination of statuses."""
+        known only in part: then it is remembered per all the results its variants read (:attr:`_Topic.full`),
+        and, the first time, its refutable variants' statuses are looked up, per the results each
+        reads, and the share rendered once per combination of statuses."""
         if known is None:
+            seen = topic.tested(results)
             known = self._partial(topic, results)
             if not known.refutable:
                 found = topic.shares[seen] = self._combined(known.statuses)
                 return found
             topic.shares[seen] = known
+        full = topic.full(results)
+        complete = topic.complete.get(full)
+        if complete is not None:
+            return complete
         statuses = list(known.statuses)
         values: PatientCase | None = None
         for i in known.refutable:  # a derivation rule may refute it: evaluated on the class's values
@@ -351,7 +365,8 @@ class ClassAnswers:
                     values = self.facts.values(effective)
                 status = compiled.by_reads[read] = self._status_of(j, compiled.variant.evaluate(values))
             statuses[i] = status
-        return self._combined(statuses)
+        complete = topic.complete[full] = self._combined(statuses)
+        return complete
 
     def _partial(self, topic: _Topic, results: tuple[bool | None, ...]) -> _Partial:
         """The statuses of a topic's variants that its tests' results decide, and which they do not."""

@@ -23,7 +23,10 @@ millisecond: it was slower than one process.)
 * Pipelined one block deep: the parent sends block *N*'s new classes, then finishes block *N-1*
   (its tails back, its lines written) and reads block *N+1* while the workers answer *N*.
 * Forked after the graph is loaded (copy-on-write: a worker starts at once, with what the parent
-  has learned), and only once a second block comes: a small input is answered in this process.
+  has learned), and only when a second block comes (read before the first is answered, so the
+  workers answer the first block's classes too): a small input is answered in this process. The
+  parent numbers the fields' classes as it keys lines, after the fork too: each share of keys
+  goes with the classes the worker has not heard of (:func:`new_members`).
 * A worker that dies (killed, out of memory) is not fatal: the parent answers its classes itself
   and stops sending it any; the output is the same bytes.
 * Ctrl-C is the parent's: the workers ignore SIGINT, and the parent stops them whatever way it
@@ -86,6 +89,35 @@ def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
     return tails
 
 
+Members = list[tuple[int, list[Any]]]  # (a field's position, the values of its classes met since)
+
+
+def new_members(answers: ClassAnswers, known: list[int]) -> Members:
+    """The classes the parent has met since a worker last heard (its counts per field, ``known``,
+    brought up to date): the parent numbers each field's classes as lines show them
+    (:meth:`FieldClasses.code`), after the fork too, so each key it sends comes with the member
+    values of the classes the worker has not seen yet, in the parent's order."""
+    members: Members = []
+    for p, classes in enumerate(answers.partition.fields):
+        count = len(classes.members)
+        if count > known[p]:
+            members.append((p, classes.members[known[p] :]))
+            known[p] = count
+    return members
+
+
+def learn_members(answers: ClassAnswers, members: Members) -> None:
+    """A worker's side of :func:`new_members`: the classes numbered in the parent's order, so
+    a key means the same classes here (a value whose class comes out numbered otherwise would be
+    a bug: its classes' keys then fail, and their lines take the strict path)."""
+    fields = answers.partition.fields
+    for p, values in members:
+        classes = fields[p]
+        for value in values:
+            if classes.code(value) != len(classes.members) - 1:
+                break
+
+
 def _serve(conn: Connection, answers: ClassAnswers, parents: list[Connection | None]) -> None:
     """A worker: answer each list of keys the parent sends, until ``None`` (then send back the
     ``--detail ref`` details learned) or until the parent is gone. See :class:`_Replies`.
@@ -98,8 +130,10 @@ def _serve(conn: Connection, answers: ClassAnswers, parents: list[Connection | N
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     replies = _Replies()
     try:
-        while (keys := conn.recv()) is not None:
+        while (sent := conn.recv()) is not None:
             started = time.process_time()
+            members, keys = sent
+            learn_members(answers, members)
             tails = answer_all(answers, keys)
             conn.send((*replies.reply(tails), time.process_time() - started))
         conn.send(answers.details)
@@ -195,6 +229,8 @@ class Workers:
             self.processes.append(process)
             self.conns.append(parent_end)
         self.lost = 0  # workers that died; their classes are answered in this process
+        #: per worker: how many classes of each field it knows (:func:`new_members`)
+        self.known = [[len(c.members) for c in answers.partition.fields] for _ in self.conns]
         self.sent: list[list[bytes]] = [[] for _ in self.conns]  # per worker: its tails by number (_Replies)
 
     def submit(self, keys: Sequence[Key]) -> list[list[Key]]:
@@ -220,7 +256,7 @@ class Workers:
             if shares[i] and conn is not None:
                 self.queued[i] += len(shares[i])
                 try:
-                    conn.send(shares[i])
+                    conn.send((new_members(self.answers, self.known[i]), shares[i]))
                 except OSError:
                     self._lose(i)
         return shares
