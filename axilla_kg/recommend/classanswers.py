@@ -70,6 +70,9 @@ _UNSEEN: Any = object()
 _CASE_MARK_JSON = dumps({"x": _CASE_MARK})[5:-1]
 Status = tuple[Any, ...]
 Variants = tuple[tuple[int, ...], tuple[Status, ...]]  # the matches and the candidates' statuses
+#: a field a next question may ask: its name, the getter of the classes its score reads, those
+#: classes -> [score, question] (None: not asked), and the bound on its score (:meth:`Scorer.bound`)
+Plan = tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None], tuple[int, int, int]]
 
 
 @dataclass
@@ -112,7 +115,7 @@ class _OpenSet:
     wanted: frozenset[str] = frozenset()
     #: per field a next question may ask: its name, the getter of the classes its score reads, and
     #: those classes -> [score, question JSON (or the function that builds it)], None: not asked
-    plan: list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]] | None = None  # None: not planned yet
+    plan: list[Plan] | None = None  # None: not planned yet
     #: the classes all the plan's scores read -> the next question (JSON)
     questions: dict[Any, bytes] = field(default_factory=dict)
     reads: Callable[[Key], Any] | None = None  # the getter of those classes
@@ -148,6 +151,10 @@ class _Topic:
     shares: Memo[Any, Any] = field(default_factory=lambda: Memo(MAX_PARTS))
     #: full(...) -> share (one lookup, where the partial share took one per refutable variant)
     complete: Memo[Any, _TopicAnswer] = field(default_factory=lambda: Memo(MAX_PARTS))
+
+
+def _bound(entry: Plan) -> tuple[int, int, int]:
+    return entry[3]
 
 
 def _last_asked(entry: tuple[Any, _OpenSet]) -> int:
@@ -579,7 +586,9 @@ class ClassAnswers:
             return found
 
         scored = 1
-        for name, reads, scores in plan:
+        for name, reads, scores, bound in plan:  # (by bound, highest first: Scorer.bound)
+            if best is not None and bound < best[0]:
+                break  # (no field left can score above the best)
             classes = reads(key)
             found = scores.get(classes, _UNSEEN)
             if found is _UNSEEN:
@@ -601,7 +610,7 @@ class ClassAnswers:
             self._forget()
         return question
 
-    def _plan(self, opens: _OpenSet) -> list[tuple[str, Callable[[Key], Any], dict[Any, list[Any] | None]]]:
+    def _plan(self, opens: _OpenSet) -> list[Plan]:
         """The fields a next question may ask for these open variants (:meth:`Decider.asked_fields`:
         those their unknown tests look at, which a case of theirs never gives), each with a getter of
         the classes its score reads and its scores by those classes (none when nothing is left
@@ -610,7 +619,8 @@ class ClassAnswers:
         state = opens.scoring = self.scorer.open_scoring(opens.opened, opens.wanted)
         asked = sorted(state.testing, key=self.order.__getitem__) if opens.wanted else []
         opens.reads, getters = self.scorer.getters_of(tuple(asked), state.depends)
-        return [(name, reads, {}) for name, reads in getters]
+        bound = self.scorer.bound
+        return sorted(((name, reads, {}, bound(state, name)) for name, reads in getters), key=_bound, reverse=True)
 
     def _needs(self, mask: int) -> bytes:
         return _encode([name for p, name in enumerate(self.names) if mask >> p & 1]).encode()

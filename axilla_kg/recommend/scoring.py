@@ -217,6 +217,33 @@ class Scorer:
             self.computed += 1
         return found
 
+    def bound(self, state: OpenScoring, name: str) -> tuple[int, int, int]:
+        """A bound on field ``name``'s score over these open variants, whatever the case: its
+        answers' weights sum to one, so what an answer decides on average (and rules out) is at
+        most the most that any answer of the field decides (rules out) — and an answer keeps the
+        variants that none of its values rules out, so each is one of the values' (a field's
+        answers group values that rule out the same variants). A field whose bound is below a
+        score found is not scored (:meth:`ClassAnswers._next_question`). Compared as the score is:
+        (decides, rules out, minus the field's order); ``decides`` and ``rules_out`` are whole
+        numbers here, so the score's rounding to nine places keeps it within the bound."""
+        pattern = state.patterns.get(name)
+        if pattern is None:
+            pattern = state.patterns[name] = self._pattern(name, len(state.opened), state.testing[name])
+        deciding = state.deciding
+        if deciding is None:
+            deciding = state.deciding = self.decider.deciding(state.opened, state.wanted)
+        whole = (1 << len(state.opened)) - 1
+        decides_of = state.decides
+        most = out = 0
+        for drop in pattern.drops:
+            kept = whole ^ drop
+            now = decides_of.get(kept)
+            if now is None:
+                now = decides_of[kept] = decided_count(deciding, kept)
+            most = max(most, now)
+            out = max(out, drop.bit_count())
+        return (most, out, -self.decider.order[name])
+
     def interned(self, key: Any) -> Any:
         """An equal key kept before (so the tables of many open sets share one copy), else ``key``."""
         found = self.keys.get(key)
