@@ -311,8 +311,19 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def settle() -> None:
+    """Before each timed run that writes a file: the kernel writes back what earlier runs left in
+    the page cache (each left a gigabyte of dirty pages), outside the timing. Without it a run
+    paid for its predecessors' writeback (throttled writes, writeback in its system time): the
+    same product run took 6.85 s and 9.61 s (10.6 and 14.9 CPU-s) in one benchmark, and the limit
+    moved as much. Every run, the limit's too, starts with no dirty pages."""
+    os.sync()
+
+
 def product_run(tree: Path, label: str, cases: Path, out: Path, n: int, extra: list[str]) -> dict[str, Any]:
     """``recommend --cases FILE`` end to end, stdout to a file: wall time and peak tree memory."""
+    out.unlink(missing_ok=True)
+    settle()
     load = os.getloadavg()[0]
     args = [*cli(), "recommend", "--cases", str(cases), *extra]
     with out.open("wb") as sink:
@@ -376,6 +387,8 @@ def limit_run(cases: Path, answered: Path, out: Path, n: int, tmp: Path) -> dict
     with table.open("wb") as handle:
         pickle.dump(answers, handle, protocol=pickle.HIGHEST_PROTOCOL)
     del answers, tails
+    out.unlink(missing_ok=True)
+    settle()
     load = os.getloadavg()[0]
     cpu = children_cpu()
     started = time.perf_counter()
