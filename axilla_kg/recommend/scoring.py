@@ -64,6 +64,14 @@ class Pattern:
     #: admitted values (their indices) -> the answers (:class:`Answers`); None when no admitted
     #: answer rules anything out
     groups: dict[tuple[int, ...], Answers | None] = field(default_factory=dict)
+    #: the most variants a value rules out (:meth:`Scorer.bound`)
+    out: int = field(init=False)
+    #: per :meth:`Decider.deciding` table (by its id, the table kept with it): the most wanted
+    #: procedures the variants a value keeps decide (:meth:`Scorer.bound`)
+    most: dict[int, tuple[Any, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.out = max([drop.bit_count() for drop in self.drops], default=0)
 
 
 @dataclass(frozen=True)
@@ -232,17 +240,23 @@ class Scorer:
         deciding = state.deciding
         if deciding is None:
             deciding = state.deciding = self.decider.deciding(state.opened, state.wanted)
-        whole = (1 << len(state.opened)) - 1
+        known = pattern.most.get(id(deciding))
+        if known is not None and known[0] is deciding:  # (many open sets share both)
+            return (known[1], pattern.out, -self.decider.order[name])
+        whole = (1 << len(state.opened)) - 1  # (the pattern's: its key holds the count)
         decides_of = state.decides
-        most = out = 0
+        most = 0
         for drop in pattern.drops:
             kept = whole ^ drop
             now = decides_of.get(kept)
             if now is None:
                 now = decides_of[kept] = decided_count(deciding, kept)
-            most = max(most, now)
-            out = max(out, drop.bit_count())
-        return (most, out, -self.decider.order[name])
+            if now > most:
+                most = now
+        if len(pattern.most) >= _SMALL:
+            pattern.most.clear()
+        pattern.most[id(deciding)] = (deciding, most)
+        return (most, pattern.out, -self.decider.order[name])
 
     def interned(self, key: Any) -> Any:
         """An equal key kept before (so the tables of many open sets share one copy), else ``key``."""
