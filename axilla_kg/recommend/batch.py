@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from axilla_kg.contract.cases import CaseError, PatientCase
 from axilla_kg.contract.fastline import FastLine, supported
@@ -199,14 +199,8 @@ class BatchRecommender:
         :class:`~axilla_kg.recommend.partition.Validity`)."""
         if key in self.cells:
             return self.cells[key]
-        if case is None:
-            ruled = self.partition.ruled_of(key)
-            valid = self.valid.get(ruled)
-            if valid is None:
-                valid = self.valid[ruled] = self.validity(key, ruled)
-            if not valid:
-                self.cells[key] = _INVALID
-                return _INVALID
+        if case is None and not self._valid([key]):  # (marked _INVALID there)
+            return _INVALID
         fresh = {key: self.answers.tail(key, case)}
         self._store(fresh)
         return fresh[key]
@@ -463,7 +457,10 @@ class _Sink:
 
     def write(self, pieces: list[bytes]) -> None:
         if self.fd is None:
-            self._checked(self._write, pieces)
+            try:
+                self._write(pieces)
+            except OSError as exc:
+                _raise_write_error(exc)
             return
         if self.queued is None:
             self.queued = queue.Queue(WRITES_QUEUED)
@@ -493,22 +490,13 @@ class _Sink:
                 self.thread.join()
             failed, self.failed = self.failed, None
             if failed is not None:
-                self._checked(_raise, failed)
+                _raise_write_error(failed)
 
     def abandon(self) -> None:
         """The run ends with an error: let the writer stop after what is queued, without waiting."""
         if self.queued is not None and self.thread is not None and self.thread.is_alive():
             with contextlib.suppress(queue.Full):  # (a daemon thread: it does not keep the process alive)
                 self.queued.put_nowait(None)
-
-    @staticmethod
-    def _checked(write: Callable[[Any], None], what: Any) -> None:
-        try:
-            write(what)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise BatchOutputError(f"cannot write the answers: {exc.strerror or exc}") from None
 
     def _write(self, pieces: list[bytes]) -> None:
         data = b"".join(pieces)
@@ -525,7 +513,11 @@ class _Sink:
         self.out.flush()
 
 
-def _raise(error: BaseException) -> None:
+def _raise_write_error(error: BaseException) -> NoReturn:
+    """A write's error as the user sees it: a closed pipe as itself (the CLI ends quietly), any other
+    ``OSError`` (a full disk) as one line naming it, anything else as it is."""
+    if isinstance(error, OSError) and not isinstance(error, BrokenPipeError):
+        raise BatchOutputError(f"cannot write the answers: {error.strerror or error}") from None
     raise error
 
 
