@@ -374,11 +374,11 @@ class Scorer:
                 priors.append(prior)
             state.priors[sid] = priors
         keeping = grouped.keeping
-        for prior, at in zip(priors, grouped.mine, strict=True):
-            total = totals[at]
+        for prior, mine in zip(priors, grouped.mine, strict=True):
+            total = totals[mine]
             if not total:
                 continue
-            for i in keeping[at]:
+            for i in keeping[mine]:
                 mass[i] += prior * units[i] / total
         whole = sum(mass)
         weights = [m / whole for m in mass] if whole else mass
@@ -440,9 +440,9 @@ def _admit(admission: Admission, values: tuple[Any, ...]) -> tuple[int, ...] | N
     """The indices of the values a case admits (:meth:`Decider._grouped`'s filter), None when only
     one answer or none is left once the presupposed values are left out."""
     presupposed = admission.presupposed
-    tried = range(len(values))
+    tried: Sequence[int] = range(len(values))
     if presupposed:
-        tried = [i for i in tried if values[i] not in presupposed]  # type: ignore[assignment]
+        tried = [i for i in tried if values[i] not in presupposed]
         if len(tried) < 2:
             return None
     accepts = admission.accepts
