@@ -19,6 +19,9 @@ Why it looks like this:
   pipelined one block deep, so each class is still answered once per run. The output goes to the
   file descriptor with ``os.writev`` (no joining of kilobyte-sized answers). Memory stays flat: one
   block of lines at a time, and the memos are bounded.
+* **A co-process gets its answers.** Blocks are thousands of lines, but a pipe that goes quiet with
+  whole lines read has them answered and written at once (:data:`STALL_SECONDS`): an order system
+  can keep one ``recommend --cases -`` running, write a case and read its answer.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import itertools
 import json
 import os
 import queue
+import select
+import stat
 import sys
 import threading
 import time
@@ -63,6 +68,13 @@ BLOCK_LINES = 2048
 #: Lines read together again when a block as a whole cannot be (see :meth:`BatchRecommender._keys`).
 RUN_LINES = 64
 READ_BYTES = 1 << 16
+#: Seconds a pipe, socket or terminal may stay silent with whole lines read before they are answered
+#: at once (:func:`read_blocks`): a program that sends a case and waits for its answer gets it,
+#: while a file or a fast pipe still goes by blocks of :data:`BLOCK_LINES`.
+STALL_SECONDS = 0.05
+#: What :func:`read_blocks` yields (with ``stall``) after the lines read when the input went quiet:
+#: everything read so far is to be answered and written before the next read waits.
+STALLED: Any = None
 _IOV_MAX = 1024
 #: ``recommend.dumps`` without building an encoder per call (the tests hold the bytes equal)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
@@ -375,15 +387,32 @@ class BatchRecommender:
 
 
 # --- reading ------------------------------------------------------------------------------------
-def read_blocks(source: IO[bytes], block_lines: int = BLOCK_LINES) -> Iterator[Block]:
+def read_blocks(source: IO[bytes], block_lines: int = BLOCK_LINES, stall: float | None = None) -> Iterator[Any]:
     """Split a byte stream into numbered blocks of lines (newline-terminated or the last, unterminated
-    one), never holding more than :data:`MAX_LINE_BYTES` of one line."""
+    one), never holding more than :data:`MAX_LINE_BYTES` of one line.
+
+    ``stall`` (seconds): when the source is a pipe, a socket or a terminal (:func:`_quiet`) and
+    nothing more comes for that long while whole lines are waiting, those lines are yielded as a
+    block at once, followed by :data:`STALLED`: a program that writes one case and waits for its
+    answer before writing the next gets each answer (it got none before 2,048 lines or the end).
+    A file, or a pipe that keeps up, is never quiet that long: its blocks stay :data:`BLOCK_LINES`."""
     read = getattr(source, "read1", source.read)
+    quiet = _quiet(source, stall) if stall is not None else None
     number = 1
     lines: list[bytes | None] = []
     pending = b""  # the start of an unfinished line
     overlong = False  # the unfinished line is over the limit: skip to its end (already answered)
-    while data := read(READ_BYTES):
+    owed = False  # a block was yielded since the last STALLED (the caller may hold it unanswered)
+    while True:
+        if (lines or owed) and quiet is not None and quiet():
+            if lines:
+                yield number, lines
+                number += len(lines)
+                lines = []
+            yield STALLED
+            owed = False
+        if not (data := read(READ_BYTES)):
+            break
         parts = data.split(b"\n")
         if len(parts) == 1:
             if not overlong:
@@ -407,10 +436,34 @@ def read_blocks(source: IO[bytes], block_lines: int = BLOCK_LINES) -> Iterator[B
             yield number, lines
             number += len(lines)
             lines = []
+            owed = True
     if pending:
         lines.append(pending)
     if lines:
         yield number, lines
+
+
+def _quiet(source: IO[bytes], stall: float) -> Callable[[], bool] | None:
+    """For a source that can go quiet (a pipe, a socket, a terminal; not a regular file, nor an
+    object without a file descriptor), whether nothing can be read within ``stall`` seconds; else
+    None. The descriptor is asked directly: reads of :data:`READ_BYTES` (more than a buffered
+    reader's buffer) bypass the buffer and leave nothing in it, so what the descriptor holds is all
+    there is (the CLI hands over ``sys.stdin.buffer`` before anything has read from it)."""
+    try:
+        fd = source.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return None
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
+        return None
+    if getattr(source, "read1", None) is not None and READ_BYTES < io.DEFAULT_BUFFER_SIZE:  # pragma: no cover
+        return None  # (a read could leave bytes in the buffer that the descriptor does not show)
+
+    def quiet() -> bool:
+        ready, _, _ = select.select([fd], [], [], stall)
+        return not ready
+
+    return quiet
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -545,7 +598,10 @@ def run(
     ``detail="ref"``, the ``details`` document: reference -> variant details). ``jobs`` > 1: new
     classes are answered in that many forked processes when a second block of lines comes (read
     before the first is answered: the workers answer the first block's classes too, a tenth of a
-    varied run's; :mod:`axilla_kg.recommend.workers`); the output is the same bytes."""
+    varied run's; :mod:`axilla_kg.recommend.workers`); the output is the same bytes. A pipe or a
+    terminal that goes quiet for :data:`STALL_SECONDS` with whole lines read gets those lines
+    answered and written before the next read waits (:func:`read_blocks`): a program can send a
+    case and wait for its answer."""
     answerer = BatchRecommender(recommender, detail)
     counts: dict[str, Any] = {"cases": 0, "errors": 0}
     meter = _Progress(progress, time.monotonic())
@@ -560,11 +616,18 @@ def run(
 
     previous: _Started | None = None
     try:
-        blocks = read_blocks(_source_stream(source))
+        blocks = read_blocks(_source_stream(source), stall=STALL_SECONDS)
         first = list(itertools.islice(blocks, 2))
-        if len(first) == 2:  # a second block: worth forking for, and the workers answer the first too
-            answerer.start_workers(jobs)
+        if len(first) == 2 and STALLED not in first:  # a second block: worth forking for, and the
+            answerer.start_workers(jobs)  # workers answer the first too
         for block in itertools.chain(first, blocks):
+            if block is STALLED:  # the input went quiet: answer and write all that was read
+                if previous is not None:
+                    finish(previous)
+                    previous = None
+                continue
+            if previous is not None:  # two blocks in a row (a stream that went quiet at first, then not)
+                answerer.start_workers(jobs)
             started = answerer.start_block(block)  # (the workers answer it while the previous is finished)
             if previous is not None:
                 finish(previous)
