@@ -70,8 +70,11 @@ RUN_LINES = 64
 READ_BYTES = 1 << 16
 #: Seconds a pipe, socket or terminal may stay silent with whole lines read before they are answered
 #: at once (:func:`read_blocks`): a program that sends a case and waits for its answer gets it,
-#: while a file or a fast pipe still goes by blocks of :data:`BLOCK_LINES`.
-STALL_SECONDS = 0.05
+#: while a file or a fast pipe still goes by blocks of :data:`BLOCK_LINES`. Measured: a program
+#: sending 200 cases one at a time got 19 answers/s at 50 ms, 133/s at 5 ms, 213/s at 2 ms; a pipe
+#: fed by ``cat`` (200,000 lines, three such runs at once on 2 cores) was never quiet 5 ms, and 1-3
+#: times quiet 2 ms (each time a block cut short): 5 ms.
+STALL_SECONDS = 0.005
 #: What :func:`read_blocks` yields (with ``stall``) after the lines read when the input went quiet:
 #: everything read so far is to be answered and written before the next read waits.
 STALLED: Any = None
