@@ -203,3 +203,31 @@ def test_read_blocks_on_a_file_never_stalls(tmp_path: Path) -> None:
     assert [number for number, _ in blocks] == starts[:-1]
     assert all(len(lines) >= 2048 for _, lines in blocks[:-1])
     assert starts[-1] == 50_001
+
+
+def test_a_quiet_pipe_on_a_descriptor_above_1024_is_read_too() -> None:
+    """An input handed over on a high descriptor number (a server with many connections): what
+    watches it for quiet must take any descriptor (``select.select`` takes none from 1,024 up)."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    high = 1500
+    if soft <= high:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    read_end, write_end = os.pipe()
+    try:
+        os.dup2(read_end, high)
+        os.close(read_end)
+        with os.fdopen(high, "rb") as source:
+            blocks = batch.read_blocks(source, stall=0.05)
+            os.write(write_end, b'{"a": 1}\n')
+            assert next(blocks) == (1, [b'{"a": 1}'])
+            assert next(blocks) is batch.STALLED
+            os.close(write_end)
+            write_end = -1
+            assert list(blocks) == []
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -462,9 +462,12 @@ def _quiet(source: IO[bytes], stall: float) -> Callable[[], bool] | None:
     if getattr(source, "read1", None) is not None and READ_BYTES < io.DEFAULT_BUFFER_SIZE:  # pragma: no cover
         return None  # (a read could leave bytes in the buffer that the descriptor does not show)
 
+    waiting = select.poll()  # (poll, not select: any descriptor number, not only those below 1,024)
+    waiting.register(fd, select.POLLIN)
+    timeout = max(1, round(stall * 1000))
+
     def quiet() -> bool:
-        ready, _, _ = select.select([fd], [], [], stall)
-        return not ready
+        return not waiting.poll(timeout)  # (a closed writer reads as POLLHUP: not quiet, the read ends)
 
     return quiet
 
