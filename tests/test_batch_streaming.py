@@ -19,7 +19,7 @@ import pytest
 
 from axilla_kg.recommend import batch
 
-from conftest import cli_command, cli_env
+from conftest import cli_command, cli_env, terminal_sigint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_recommend import varied_line
@@ -231,3 +231,31 @@ def test_a_quiet_pipe_on_a_descriptor_above_1024_is_read_too() -> None:
         if write_end >= 0:
             os.close(write_end)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_ctrl_c_while_the_co_process_waits_for_the_next_case(tmp_path: Path) -> None:
+    """Ctrl-C after an answer, while the process waits for the next case (watching its input for
+    quiet): one line on stderr and exit 130, as anywhere else, and the answer already written stays."""
+    import signal
+
+    line = _lines(1, seed=65)[0]
+    expected = _file_answers(tmp_path, [line])
+    with terminal_sigint():
+        proc = subprocess.Popen(
+            [*cli_command(), "recommend", "--cases", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+        )
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        proc.stdin.write(line)
+        proc.stdin.flush()
+        assert _Answers(proc).next_line() == expected[0]  # answered: now it waits for more input
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=GUARD) == 130
+        assert proc.stderr.read().decode().strip() == "axilla-kg: interrupted"
+    finally:
+        proc.kill()
+        proc.wait()
