@@ -9,10 +9,14 @@ run that never answers fails instead of hanging the suite)."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import resource
 import select
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,6 +51,19 @@ def _file_answers(tmp_path: Path, lines: list[bytes], *args: str) -> list[bytes]
     return done.stdout.splitlines(keepends=True)
 
 
+def _coprocess(*args: str) -> subprocess.Popen[bytes]:
+    """``recommend --cases -`` with ``args``, its three streams piped (started as from a terminal:
+    Ctrl-C reaches it)."""
+    with terminal_sigint():
+        return subprocess.Popen(
+            [*cli_command(), "recommend", "--cases", "-", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+        )
+
+
 class _Answers:
     """Answer lines read off a process's stdout as they come, never waiting longer than GUARD."""
 
@@ -56,8 +73,6 @@ class _Answers:
         self.buffered = b""
 
     def next_line(self) -> bytes:
-        import os
-
         while b"\n" not in self.buffered:
             ready, _, _ = select.select([self.fd], [], [], GUARD)
             if not ready:
@@ -74,13 +89,7 @@ class _Answers:
 def test_each_case_is_answered_before_the_next_is_sent(tmp_path: Path, jobs: str) -> None:
     lines = _lines(6, seed=61)
     expected = _file_answers(tmp_path, lines, "--jobs", jobs)
-    proc = subprocess.Popen(
-        [*cli_command(), "recommend", "--cases", "-", "--jobs", jobs],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
+    proc = _coprocess("--jobs", jobs)
     assert proc.stdin is not None
     answers = _Answers(proc)
     try:
@@ -103,13 +112,7 @@ def test_a_burst_of_a_block_then_waiting_gets_every_answer(tmp_path: Path) -> No
     their answers: the block read last is answered too, not held back for the block after it."""
     lines = _lines(batch.BLOCK_LINES + 52, seed=64)
     expected = _file_answers(tmp_path, lines)
-    proc = subprocess.Popen(
-        [*cli_command(), "recommend", "--cases", "-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
+    proc = _coprocess()
     assert proc.stdin is not None
     answers = _Answers(proc)
     try:
@@ -129,13 +132,7 @@ def test_a_line_written_in_pieces_is_answered_once_whole(tmp_path: Path) -> None
     line (only whole lines are), and the whole line gets its one answer."""
     line = _lines(1, seed=62)[0]
     expected = _file_answers(tmp_path, [line])
-    proc = subprocess.Popen(
-        [*cli_command(), "recommend", "--cases", "-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
+    proc = _coprocess()
     assert proc.stdin is not None and proc.stdout is not None
     try:
         half = len(line) // 2
@@ -173,9 +170,6 @@ def test_read_blocks_on_a_quiet_pipe_yields_what_it_has_then_stalled() -> None:
     """The reader itself, on a real pipe: two whole lines and half of a third, then silence: a
     block of the two whole lines and :data:`batch.STALLED`; the rest, once it comes, as the next
     block, numbered on."""
-    import os
-    import threading
-
     read_end, write_end = os.pipe()
     with os.fdopen(read_end, "rb") as source:
         blocks = batch.read_blocks(source, stall=0.05)
@@ -208,9 +202,6 @@ def test_read_blocks_on_a_file_never_stalls(tmp_path: Path) -> None:
 def test_a_quiet_pipe_on_a_descriptor_above_1024_is_read_too() -> None:
     """An input handed over on a high descriptor number (a server with many connections): what
     watches it for quiet must take any descriptor (``select.select`` takes none from 1,024 up)."""
-    import os
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     high = 1500
     if soft <= high:
@@ -236,18 +227,9 @@ def test_a_quiet_pipe_on_a_descriptor_above_1024_is_read_too() -> None:
 def test_ctrl_c_while_the_co_process_waits_for_the_next_case(tmp_path: Path) -> None:
     """Ctrl-C after an answer, while the process waits for the next case (watching its input for
     quiet): one line on stderr and exit 130, as anywhere else, and the answer already written stays."""
-    import signal
-
     line = _lines(1, seed=65)[0]
     expected = _file_answers(tmp_path, [line])
-    with terminal_sigint():
-        proc = subprocess.Popen(
-            [*cli_command(), "recommend", "--cases", "-"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=cli_env(),
-        )
+    proc = _coprocess()
     assert proc.stdin is not None and proc.stderr is not None
     try:
         proc.stdin.write(line)
