@@ -451,7 +451,9 @@ def _quiet(source: IO[bytes], stall: float) -> Callable[[], bool] | None:
     object without a file descriptor), whether nothing can be read within ``stall`` seconds; else
     None. The descriptor is asked directly: reads of :data:`READ_BYTES` (more than a buffered
     reader's buffer) bypass the buffer and leave nothing in it, so what the descriptor holds is all
-    there is (the CLI hands over ``sys.stdin.buffer`` before anything has read from it)."""
+    there is (the CLI hands over ``sys.stdin.buffer`` before anything has read from it). Had a
+    caller read from the stream first, bytes left in its buffer would only make one block end early
+    (the next read returns them): the answers and their order never depend on when input is quiet."""
     try:
         fd = source.fileno()
         mode = os.fstat(fd).st_mode
