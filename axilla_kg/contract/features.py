@@ -93,13 +93,7 @@ class Condition:
             return False
         if not self.op:
             return value in self.values
-        if self.op == "<=":
-            return bool(value <= self.limit)
-        if self.op == "<":
-            return bool(value < self.limit)
-        if self.op == ">=":
-            return bool(value >= self.limit)
-        return bool(value > self.limit)
+        return within(value, self.op, self.limit)
 
     def describe(self) -> str:
         if self.op:
@@ -110,6 +104,18 @@ class Condition:
 
 #: facet -> comparison, for conditions on numeric fields
 FACET_OPS = {"minInclusive": ">=", "minExclusive": ">", "maxInclusive": "<=", "maxExclusive": "<"}
+
+
+def within(value: Any, op: str, limit: Decimal) -> bool:
+    """``value op limit`` for one of the four comparisons of :data:`FACET_OPS` (a rule's condition
+    and a variant's datatype-facet test compare a number to a bound the same way)."""
+    if op == "<=":
+        return bool(value <= limit)
+    if op == "<":
+        return bool(value < limit)
+    if op == ">=":
+        return bool(value >= limit)
+    return bool(value > limit)
 
 
 @dataclass(frozen=True)

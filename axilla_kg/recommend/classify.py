@@ -26,7 +26,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from axilla_kg.contract.cases import PatientCase
-from axilla_kg.contract.features import Condition, Derivation, Feature, Registry
+from axilla_kg.contract.features import FACET_OPS, Condition, Derivation, Feature, Registry, within
 from axilla_kg.errors import CompileError
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.graph.results import Term
@@ -35,7 +35,6 @@ from axilla_kg.vocab import AX, OWL, RDF, RDFS, XSD
 PATIENT_CASE = AX + "PatientCase"
 
 SATISFIED, VIOLATED, UNKNOWN = True, False, None
-FACETS = {"minInclusive": ">=", "minExclusive": ">", "maxInclusive": "<=", "maxExclusive": "<"}
 
 
 @dataclass(frozen=True)
@@ -53,13 +52,7 @@ class Test:
             return UNKNOWN
         if self.kind == "in":
             return value in self.values
-        if self.op == "<=":
-            return bool(value <= self.limit)
-        if self.op == "<":
-            return bool(value < self.limit)
-        if self.op == ">=":
-            return bool(value >= self.limit)
-        return bool(value > self.limit)
+        return within(value, self.op, self.limit)
 
     def describe(self) -> str:
         if self.kind == "in":
@@ -227,9 +220,9 @@ class _Walker:
                 raise CompileError(f"{where}: {name}: exactly one facet per restriction is supported")
             (pred, objs), *rest = self.out.get(facets[0], {}).items()
             facet = pred.replace(XSD, "")
-            if rest or len(objs) != 1 or facet not in FACETS or not isinstance(objs[0], ox.Literal):
+            if rest or len(objs) != 1 or facet not in FACET_OPS or not isinstance(objs[0], ox.Literal):
                 raise CompileError(f"{where}: {name}: unsupported datatype facet <{pred}>")
-            return Test(name, "bound", op=FACETS[facet], limit=Decimal(objs[0].value))
+            return Test(name, "bound", op=FACET_OPS[facet], limit=Decimal(objs[0].value))
         raise CompileError(f"{where}: {name}: someValuesFrom must be a oneOf or a datatype restriction")
 
     def _case_value(self, feature: Feature, value: Term, where: str) -> str:
