@@ -127,6 +127,40 @@ def test_a_burst_of_a_block_then_waiting_gets_every_answer(tmp_path: Path) -> No
         proc.wait()
 
 
+def test_a_stream_that_waits_then_bursts_forks_its_workers_then(tmp_path: Path) -> None:
+    """One case answered alone (no workers for a stream that waits), then three blocks' worth at
+    once: the workers are forked then (while the writer thread runs), and every answer is the
+    file's, in order."""
+    lines = _lines(1 + 3 * batch.BLOCK_LINES, seed=66)
+    expected = _file_answers(tmp_path, lines, "--jobs", "2")
+    proc = _coprocess("--jobs", "2")
+    assert proc.stdin is not None
+    answers = _Answers(proc)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    try:
+        proc.stdin.write(lines[0])
+        proc.stdin.flush()
+        assert answers.next_line() == expected[0]
+        assert children.read_text().split() == []  # answered in the process itself
+        stdin = proc.stdin
+
+        def burst() -> None:
+            stdin.write(b"".join(lines[1:]))
+            stdin.flush()
+
+        writer = threading.Thread(target=burst)
+        writer.start()  # (a thread: the answers are read while the burst is written)
+        got = [answers.next_line() for _ in lines[1:]]
+        writer.join()
+        assert len(children.read_text().split()) == 2  # the two workers, forked for the burst
+        assert got == expected[1:]
+        proc.stdin.close()
+        assert proc.wait(timeout=GUARD) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_line_written_in_pieces_is_answered_once_whole(tmp_path: Path) -> None:
     """A case whose bytes come in two writes, with a pause between: nothing is answered for half a
     line (only whole lines are), and the whole line gets its one answer."""
@@ -176,7 +210,12 @@ def test_read_blocks_on_a_quiet_pipe_yields_what_it_has_then_stalled() -> None:
         os.write(write_end, b'{"a": 1}\n{"b": 2}\n{"c"')
         assert next(blocks) == (1, [b'{"a": 1}', b'{"b": 2}'])
         assert next(blocks) is batch.STALLED
-        writer = threading.Thread(target=lambda: (os.write(write_end, b": 3}\n"), os.close(write_end)))
+
+        def rest() -> None:
+            os.write(write_end, b": 3}\n")
+            os.close(write_end)
+
+        writer = threading.Thread(target=rest)
         writer.start()
         assert list(blocks) == [(3, [b'{"c": 3}'])]
         writer.join()
