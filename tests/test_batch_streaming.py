@@ -129,8 +129,8 @@ def test_a_burst_of_a_block_then_waiting_gets_every_answer(tmp_path: Path) -> No
 
 def test_a_stream_that_waits_then_bursts_forks_its_workers_then(tmp_path: Path) -> None:
     """One case answered alone (no workers for a stream that waits), then three blocks' worth at
-    once: the workers are forked then (while the writer thread runs), and every answer is the
-    file's, in order."""
+    once: the workers are forked then (while the writer thread runs: two blocks in a row, or, had
+    the burst come with pauses, two blocks' worth of lines), and every answer is the file's, in order."""
     lines = _lines(1 + 3 * batch.BLOCK_LINES, seed=66)
     expected = _file_answers(tmp_path, lines, "--jobs", "2")
     proc = _coprocess("--jobs", "2")

@@ -609,7 +609,8 @@ def run(
     varied run's; :mod:`axilla_kg.recommend.workers`); the output is the same bytes. A pipe or a
     terminal that goes quiet for :data:`STALL_SECONDS` with whole lines read gets those lines
     answered and written before the next read waits (:func:`read_blocks`): a program can send a
-    case and wait for its answer."""
+    case and wait for its answer. Such a stream gets its workers once two blocks come in a row, or
+    two blocks' worth of lines have come."""
     answerer = BatchRecommender(recommender, detail)
     counts: dict[str, Any] = {"cases": 0, "errors": 0}
     meter = _Progress(progress, time.monotonic())
@@ -623,6 +624,7 @@ def run(
         meter.update(counts)
 
     previous: _Started | None = None
+    read = 0  # lines of the blocks started so far
     try:
         blocks = read_blocks(_source_stream(source), stall=STALL_SECONDS)
         first = list(itertools.islice(blocks, 2))
@@ -634,8 +636,9 @@ def run(
                     finish(previous)
                     previous = None
                 continue
-            if previous is not None:  # two blocks in a row (a stream that went quiet at first, then not)
-                answerer.start_workers(jobs)
+            if previous is not None or read >= 2 * BLOCK_LINES:  # two blocks in a row, or two blocks'
+                answerer.start_workers(jobs)  # worth of lines from a stream that went quiet now and then
+            read += len(block[1])
             started = answerer.start_block(block)  # (the workers answer it while the previous is finished)
             if previous is not None:
                 finish(previous)
