@@ -8,6 +8,7 @@ run that never answers fails instead of hanging the suite)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,17 +53,23 @@ def _file_answers(tmp_path: Path, lines: list[bytes], *args: str) -> list[bytes]
     return done.stdout.splitlines(keepends=True)
 
 
-def _coprocess(*args: str) -> subprocess.Popen[bytes]:
+@contextlib.contextmanager
+def _coprocess(*args: str) -> Iterator[subprocess.Popen[bytes]]:
     """``recommend --cases -`` with ``args``, its three streams piped (started as from a terminal:
-    Ctrl-C reaches it)."""
+    Ctrl-C reaches it); killed on the way out, whatever the test found."""
     with terminal_sigint():
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [*cli_command(), "recommend", "--cases", "-", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=cli_env(),
         )
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 class _Answers:
@@ -89,10 +97,9 @@ class _Answers:
 def test_each_case_is_answered_before_the_next_is_sent(tmp_path: Path, jobs: str) -> None:
     lines = _lines(6, seed=61)
     expected = _file_answers(tmp_path, lines, "--jobs", jobs)
-    proc = _coprocess("--jobs", jobs)
-    assert proc.stdin is not None
-    answers = _Answers(proc)
-    try:
+    with _coprocess("--jobs", jobs) as proc:
+        assert proc.stdin is not None
+        answers = _Answers(proc)
         for number, line in enumerate(lines, start=1):
             proc.stdin.write(line)
             proc.stdin.flush()
@@ -102,9 +109,6 @@ def test_each_case_is_answered_before_the_next_is_sent(tmp_path: Path, jobs: str
         proc.stdin.close()
         assert proc.wait(timeout=GUARD) == 0
         assert answers.buffered == b""
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_burst_of_a_block_then_waiting_gets_every_answer(tmp_path: Path) -> None:
@@ -112,19 +116,15 @@ def test_a_burst_of_a_block_then_waiting_gets_every_answer(tmp_path: Path) -> No
     their answers: the block read last is answered too, not held back for the block after it."""
     lines = _lines(batch.BLOCK_LINES + 52, seed=64)
     expected = _file_answers(tmp_path, lines)
-    proc = _coprocess()
-    assert proc.stdin is not None
-    answers = _Answers(proc)
-    try:
+    with _coprocess() as proc:
+        assert proc.stdin is not None
+        answers = _Answers(proc)
         proc.stdin.write(b"".join(lines))
         proc.stdin.flush()
         got = [answers.next_line() for _ in lines]  # all of them before the input ends
         assert got == expected
         proc.stdin.close()
         assert proc.wait(timeout=GUARD) == 0
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_stream_that_waits_then_bursts_forks_its_workers_then(tmp_path: Path) -> None:
@@ -133,11 +133,10 @@ def test_a_stream_that_waits_then_bursts_forks_its_workers_then(tmp_path: Path) 
     the burst come with pauses, two blocks' worth of lines), and every answer is the file's, in order."""
     lines = _lines(1 + 3 * batch.BLOCK_LINES, seed=66)
     expected = _file_answers(tmp_path, lines, "--jobs", "2")
-    proc = _coprocess("--jobs", "2")
-    assert proc.stdin is not None
-    answers = _Answers(proc)
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    try:
+    with _coprocess("--jobs", "2") as proc:
+        assert proc.stdin is not None
+        answers = _Answers(proc)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
         proc.stdin.write(lines[0])
         proc.stdin.flush()
         assert answers.next_line() == expected[0]
@@ -156,9 +155,6 @@ def test_a_stream_that_waits_then_bursts_forks_its_workers_then(tmp_path: Path) 
         assert got == expected[1:]
         proc.stdin.close()
         assert proc.wait(timeout=GUARD) == 0
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_line_written_in_pieces_is_answered_once_whole(tmp_path: Path) -> None:
@@ -166,9 +162,8 @@ def test_a_line_written_in_pieces_is_answered_once_whole(tmp_path: Path) -> None
     line (only whole lines are), and the whole line gets its one answer."""
     line = _lines(1, seed=62)[0]
     expected = _file_answers(tmp_path, [line])
-    proc = _coprocess()
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
+    with _coprocess() as proc:
+        assert proc.stdin is not None and proc.stdout is not None
         half = len(line) // 2
         proc.stdin.write(line[:half])
         proc.stdin.flush()
@@ -179,9 +174,6 @@ def test_a_line_written_in_pieces_is_answered_once_whole(tmp_path: Path) -> None
         assert _Answers(proc).next_line() == expected[0]
         proc.stdin.close()
         assert proc.wait(timeout=GUARD) == 0
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_pipe_that_keeps_up_is_answered_as_the_file_is(tmp_path: Path) -> None:
@@ -227,8 +219,9 @@ def test_read_blocks_on_a_file_never_stalls(tmp_path: Path) -> None:
     path = tmp_path / "cases.jsonl"
     path.write_bytes(b'{"a": 1}\n' * 50_000)  # (450 kB: several reads)
     with path.open("rb") as source:
-        blocks = list(batch.read_blocks(source, block_lines=2048, stall=0.05))
-    assert batch.STALLED not in blocks
+        items = list(batch.read_blocks(source, block_lines=2048, stall=0.05))
+    assert batch.STALLED not in items
+    blocks = [item for item in items if item is not None]
     assert len(blocks) > 2
     starts = [1]
     for _, lines in blocks:
@@ -268,15 +261,11 @@ def test_ctrl_c_while_the_co_process_waits_for_the_next_case(tmp_path: Path) -> 
     quiet): one line on stderr and exit 130, as anywhere else, and the answer already written stays."""
     line = _lines(1, seed=65)[0]
     expected = _file_answers(tmp_path, [line])
-    proc = _coprocess()
-    assert proc.stdin is not None and proc.stderr is not None
-    try:
+    with _coprocess() as proc:
+        assert proc.stdin is not None and proc.stderr is not None
         proc.stdin.write(line)
         proc.stdin.flush()
         assert _Answers(proc).next_line() == expected[0]  # answered: now it waits for more input
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=GUARD) == 130
         assert proc.stderr.read().decode().strip() == "axilla-kg: interrupted"
-    finally:
-        proc.kill()
-        proc.wait()

@@ -77,7 +77,7 @@ READ_BYTES = 1 << 16
 STALL_SECONDS = 0.005
 #: What :func:`read_blocks` yields (with ``stall``) after the lines read when the input went quiet:
 #: everything read so far is to be answered and written before the next read waits.
-STALLED: Any = None
+STALLED: None = None
 _IOV_MAX = 1024
 #: ``recommend.dumps`` without building an encoder per call (the tests hold the bytes equal)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
@@ -390,7 +390,9 @@ class BatchRecommender:
 
 
 # --- reading ------------------------------------------------------------------------------------
-def read_blocks(source: IO[bytes], block_lines: int = BLOCK_LINES, stall: float | None = None) -> Iterator[Any]:
+def read_blocks(
+    source: IO[bytes], block_lines: int = BLOCK_LINES, stall: float | None = None
+) -> Iterator[Block | None]:
     """Split a byte stream into numbered blocks of lines (newline-terminated or the last, unterminated
     one), never holding more than :data:`MAX_LINE_BYTES` of one line.
 
@@ -461,8 +463,6 @@ def _quiet(source: IO[bytes], stall: float) -> Callable[[], bool] | None:
         return None
     if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
         return None
-    if getattr(source, "read1", None) is not None and READ_BYTES < io.DEFAULT_BUFFER_SIZE:  # pragma: no cover
-        return None  # (a read could leave bytes in the buffer that the descriptor does not show)
 
     waiting = select.poll()  # (poll, not select: any descriptor number, not only those below 1,024)
     waiting.register(fd, select.POLLIN)
@@ -624,7 +624,7 @@ def run(
         meter.update(counts)
 
     previous: _Started | None = None
-    read = 0  # lines of the blocks started so far
+    lines_started = 0  # lines of the blocks started so far
     try:
         blocks = read_blocks(_source_stream(source), stall=STALL_SECONDS)
         first = list(itertools.islice(blocks, 2))
@@ -636,9 +636,9 @@ def run(
                     finish(previous)
                     previous = None
                 continue
-            if previous is not None or read >= 2 * BLOCK_LINES:  # two blocks in a row, or two blocks'
+            if previous is not None or lines_started >= 2 * BLOCK_LINES:  # two blocks in a row, or two blocks'
                 answerer.start_workers(jobs)  # worth of lines from a stream that went quiet now and then
-            read += len(block[1])
+            lines_started += len(block[1])
             started = answerer.start_block(block)  # (the workers answer it while the previous is finished)
             if previous is not None:
                 finish(previous)
