@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -247,3 +248,141 @@ def test_the_first_classes_met_are_answered_both_ways(rec: Recommender, monkeypa
     assert _line(compiled, other) == dumps({"line": 1, **rec.recommend(other)})
     assert not compiled.compiled and compiled.unchecked == 0
     assert _line(compiled, case) == dumps({"line": 1, **rec.recommend(case)})  # exact from then on
+
+
+@pytest.fixture(scope="module")
+def lots(rec: Recommender) -> dict[str, ClassAnswers]:
+    """Compiled answers that only ever answer lots of classes (:meth:`ClassAnswers.tails`), one per
+    detail level: what they learn from one lot is met again by later ones, as in a batch's workers."""
+    partition = Partition(rec.classifier, rec.registry)
+    return {detail: ClassAnswers(rec, partition, detail) for detail in ("full", "brief", classanswers.REF)}
+
+
+def _lot(rec: Recommender, values: dict[str, list[Any]], data: st.DataObject) -> list[PatientCase]:
+    """Up to a dozen drawn cases, some of them drawn again (a lot may repeat a class)."""
+    cases: list[PatientCase] = []
+    for _ in range(data.draw(st.integers(1, 12), label="cases")):
+        if cases and data.draw(st.booleans(), label="again"):
+            cases.append(data.draw(st.sampled_from(cases), label="repeated"))
+            continue
+        drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
+        cases.append(_case(rec, {name: value for name, value in drawn.items() if value is not ABSENT}))
+    return cases
+
+
+def _tail(rec: Recommender, case: PatientCase, detail: str, compiled: ClassAnswers) -> bytes:
+    """The recommender's answer for the case, less its echo: the tail a class's lines end with."""
+    if detail == classanswers.REF:  # matches as references into the details document
+        result = rec.recommend(case, detail="full")
+        result["matches"] = [
+            {"topic": m["topic"], "variant": m["variant"], "ref": ref}
+            for m in result["matches"]
+            for ref in [f"{m['topic']}-{m['variant']}-"]
+        ]
+    else:
+        result = rec.recommend(case, detail=detail)
+    line = dumps({"line": 1, **result}).encode()
+    members = dumps(case.to_json())[1:-1].encode()
+    head = b'{"line":1,' + CASE_HEAD + members
+    assert line.startswith(head)
+    return line[len(head) :] + b"\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_lot_of_classes_gets_each_ones_answer(
+    rec: Recommender, lots: dict[str, ClassAnswers], values: dict[str, list[Any]], data: st.DataObject
+) -> None:
+    """A batch worker answers the new classes of a block together, step by step over all of them
+    (:meth:`ClassAnswers.tails`: each part looked up for the lot, learned where new): each class's
+    tail is byte for byte the recommender's answer, whatever the lot holds (classes met before, new
+    ones, one class twice) and at every detail level."""
+    cases = _lot(rec, values, data)
+    for detail, compiled in lots.items():
+        tails = compiled.tails([compiled.partition.key_of(case) for case in cases])
+        assert len(tails) == len(cases)
+        for case, tail in zip(cases, tails, strict=True):
+            assert tail is not None
+            wanted = _tail(rec, case, detail, compiled)
+            if detail == classanswers.REF:  # each reference ends with a hash of the variant's details
+                assert re.sub(rb'("ref":"[^"]*-)[0-9a-f]{10}"', rb'\1"', tail) == wanted, detail
+                for ref in re.findall(rb'"ref":"([^"]*)"', tail):
+                    assert ref.decode() in compiled.details
+            else:
+                assert tail == wanted, detail
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_lot_of_classes_with_tiny_memos_gets_each_ones_answer(
+    rec: Recommender, values: dict[str, list[Any]], data: st.DataObject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answering a lot, the memos may forget what an earlier class of the same lot learned (bounds
+    of two parts and a dozen scores: forgetting all the time, open sets among them): no answer changes."""
+    with monkeypatch.context() as patched:
+        patched.setattr(classanswers, "MAX_PARTS", 2)
+        patched.setattr(classanswers, "MAX_SCORES", 12)
+        patched.setattr(facts, "MAX_FILLED", 2)
+        compiled = ClassAnswers(rec, Partition(rec.classifier, rec.registry))
+        for _ in range(2):
+            cases = _lot(rec, values, data)
+            tails = compiled.tails([compiled.partition.key_of(case) for case in cases])
+            assert tails == [_tail(rec, case, "full", compiled) for case in cases]
+
+
+def test_a_lot_starts_with_the_classes_still_to_check(rec: Recommender) -> None:
+    """The first classes a run meets are answered both ways (:data:`CHECKED`), in a lot too: those
+    go one by one, the rest of the lot together, and a checked class that differs turns the
+    compiled path off for the rest of the lot."""
+    shared = Partition(rec.classifier, rec.registry)
+    compiled = ClassAnswers(rec, shared, checked=2)
+    cases = [
+        rec.reader.parse({"sex": "female", "breast_cancer": "new", "tumor_size_cm": size}) for size in (1.5, 3.0, None)
+    ] + [rec.reader.parse({"sex": "male", "age": 70})]
+    keys = [compiled.partition.key_of(case) for case in cases]
+    assert compiled.tails(keys) == [_tail(rec, case, "full", compiled) for case in cases]
+    assert compiled.unchecked == 0 and compiled.compiled
+    wrong = ClassAnswers(rec, shared, checked=1)
+    wrong.parts = [_Wrong(), _Wrong(), _Wrong()]  # every part compiled wrong: the check notices
+    assert wrong.tails(keys) == [_tail(rec, case, "full", wrong) for case in cases]
+    assert not wrong.compiled
+
+
+class _Wrong(dict[Any, bytes]):
+    """A part memo that knows every part, wrongly."""
+
+    def get(self, key: Any, default: Any = None) -> bytes:
+        return b'"wrong"'
+
+    def __getitem__(self, key: Any) -> bytes:
+        return b'"wrong"'
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_validity_of_a_lot_is_each_ones(
+    rec: Recommender, validity: Validity, values: dict[str, list[Any]], data: st.DataObject
+) -> None:
+    """The new classes of a block are checked together (:meth:`Validity.many`, one lookup pass per
+    group of checks): each verdict is the contract's on a case of the class, for lots of valid cases
+    with one field changed (so any one check may refuse some of them; one fixture for all draws, so
+    a lot meets groups' verdicts decided before, for and against)."""
+    keys, wanted = [], []
+    for _ in range(data.draw(st.integers(1, 8), label="cases")):
+        drawn = {name: data.draw(st.sampled_from(choices), label=name) for name, choices in values.items()}
+        given_ = {name: value for name, value in drawn.items() if value is not ABSENT}
+        _case(rec, given_)
+        changed = data.draw(st.sampled_from(sorted(values)), label="changed")
+        value = data.draw(st.sampled_from(values[changed]), label="to")
+        if value is ABSENT:
+            given_.pop(changed, None)
+        else:
+            given_[changed] = value
+        keys.append(tuple(c.code(given_.get(c.feature.name, partition.ABSENT)) for c in validity.partition.fields))
+        try:
+            rec.reader.parse(dict(given_))
+            wanted.append(True)
+        except CaseError:
+            wanted.append(False)
+    assert validity.many(keys, validity.partition.ruled_many(keys)) == wanted
+    assert validity.partition.ruled_many(keys) == [validity.partition.ruled_of(key) for key in keys]

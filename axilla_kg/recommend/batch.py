@@ -246,19 +246,17 @@ class BatchRecommender:
     def _valid(self, keys: list[Key]) -> list[Key]:
         """The valid ones of new classes (the others' cells marked ``_INVALID``: the strict path words
         each line's error), decided per what the contract's checks see of each (:attr:`valid`)."""
-        ruled = list(map(self.partition.ruled_of, keys))
+        ruled = self.partition.ruled_many(keys)
         verdicts: list[Any] = list(map(self.valid.get, ruled))
-        valid = []
-        for key, seen, verdict in zip(keys, ruled, verdicts, strict=True):
-            if verdict is None:
-                verdict = self.valid.get(seen)
-                if verdict is None:
-                    verdict = self.valid[seen] = self.validity(key, seen)
-            if verdict:
-                valid.append(key)
-            else:
+        if None in verdicts:  # decided group by group for the lot (Validity.many), then remembered
+            new = [i for i, verdict in enumerate(verdicts) if verdict is None]
+            decided = self.validity.many([keys[i] for i in new], [ruled[i] for i in new])
+            for i, verdict in zip(new, decided, strict=True):
+                verdicts[i] = self.valid[ruled[i]] = verdict
+        if not all(verdicts):
+            for key in itertools.compress(keys, [not verdict for verdict in verdicts]):
                 self.cells[key] = _INVALID
-        return valid
+        return list(itertools.compress(keys, verdicts))
 
     # workers -----------------------------------------------------------------------------------
     def start_workers(self, jobs: int) -> None:

@@ -29,9 +29,9 @@ equal to :meth:`Recommender.recommend` with hypothesis over the whole contract.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import chain
-from operator import getitem
+from operator import getitem, itemgetter
 from typing import Any, NamedTuple
 
 from axilla_kg.contract.cases import CaseReader, PatientCase
@@ -43,6 +43,7 @@ from axilla_kg.recommend.partition import ABSENT, Key, Partition, picker
 #: Filled fields' readings remembered per field (a few hundred occur in a varied batch).
 MAX_FILLED = 20_000
 ASSUMED, DERIVED = "assumed", "derived"
+_CODE = itemgetter(0)  # a Filled's code (its first item)
 
 
 class Filled(NamedTuple):
@@ -121,6 +122,43 @@ class ClassFacts:
             self._grow()
             results = tuple(chain.from_iterable(map(getitem, self.tables, effective_key)))
         return effective_key, results, readings, case
+
+    def of_many(
+        self, keys: Sequence[Key]
+    ) -> tuple[list[Key], list[tuple[bool | None, ...]], list[tuple[Filled, ...]], dict[int, PatientCase]]:
+        """:meth:`of` for many classes at once, column by column: the effective keys, the probe
+        results and the filled fields' readings (each equal to :meth:`of`'s), and the cases read for
+        new readings (by position in ``keys``). Each field is one C-level ``map`` over its table, so
+        a class whose readings are remembered runs no Python code of its own (a worker answers a
+        share of hundreds of new classes at a time: :meth:`ClassAnswers.tails`)."""
+        if not keys:
+            return [], [], [], {}
+        columns: list[Sequence[Any]] = list(zip(*keys, strict=True))
+        cases: dict[int, PatientCase] = {}
+        filled: list[list[Filled]] = []
+        for position, name, deciding, memo in self.filled:
+            decided = list(map(deciding, keys))
+            found: list[Any] = list(map(memo.get, decided))
+            if None in found:  # (a few hundred readings in a varied batch)
+                for i in [i for i, reading in enumerate(found) if reading is None]:
+                    reading = memo.get(decided[i])  # (an earlier class of this call may have read it)
+                    if reading is None:
+                        case = cases.get(i)
+                        if case is None:
+                            case = cases[i] = self.reader.parse(self.partition.member(keys[i]))
+                        reading = memo[decided[i]] = self._filled(case, position, name)
+                    found[i] = reading
+            columns[position] = list(map(_CODE, found))
+            filled.append(found)
+        effective: list[Key] = list(zip(*columns, strict=True))
+        try:
+            probed = [list(map(table.__getitem__, column)) for table, column in zip(self.tables, columns, strict=True)]
+        except IndexError:  # a number met in a new class since the tables were grown
+            self._grow()
+            probed = [list(map(table.__getitem__, column)) for table, column in zip(self.tables, columns, strict=True)]
+        results = list(map(tuple, map(chain.from_iterable, zip(*probed, strict=True))))
+        readings: list[tuple[Filled, ...]] = list(zip(*filled, strict=True)) if filled else [()] * len(keys)
+        return effective, results, readings, cases
 
     def case(self, key: Key) -> PatientCase:
         """One case of the class, as the contract reads it — the case of the class's member values

@@ -20,9 +20,9 @@ new topic with new bounds or a new case field changes the key with no code chang
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import getitem, itemgetter
+from operator import and_, getitem, itemgetter
 from typing import Any
 
 import msgspec
@@ -168,6 +168,16 @@ class Partition:
             return ()
         return tuple(map(getitem, self._rule_tables, self._ruled_classes(key)))
 
+    def ruled_many(self, keys: Sequence[Key]) -> list[tuple[int, ...]]:
+        """:meth:`ruled_of` of many classes, a C-level pass per ruled field (batch mode checks the
+        new classes of a block together: :meth:`Validity.many`)."""
+        if not self.ruled or not keys:
+            return [()] * len(keys)
+        columns = zip(*map(self._ruled_classes, keys), strict=True)
+        tables = self._rule_tables
+        classes = [list(map(table.__getitem__, column)) for table, column in zip(tables, columns, strict=True)]
+        return list(zip(*classes, strict=True))
+
     def member(self, key: Key) -> dict[str, Any]:
         """One case object of the class (as a program would send it: left-out fields absent)."""
         out: dict[str, Any] = {}
@@ -249,6 +259,24 @@ class Validity:
             if not verdict:
                 return False
         return True
+
+    def many(self, keys: Sequence[Key], ruled: Sequence[tuple[int, ...]]) -> list[bool]:
+        """``[self(key, seen) for key, seen in zip(keys, ruled)]``, group by group: each group's
+        verdicts looked up for all the classes in one C-level pass, and worked out only where new."""
+        valid = [True] * len(keys)
+        for seen, members, verdicts in self.groups:
+            reads = list(map(seen, ruled))
+            found: list[Any] = list(map(verdicts.get, reads))
+            for i in [i for i, verdict in enumerate(found) if verdict is None]:
+                if not valid[i]:  # (refused by an earlier group: this one is not asked, as in __call__)
+                    found[i] = False
+                    continue
+                verdict = verdicts.get(reads[i])  # (an earlier class of the lot may have decided it)
+                if verdict is None:
+                    verdict = verdicts[reads[i]] = all(self._verdict(c, keys[i], ruled[i]) for c in members)
+                found[i] = verdict
+            valid = list(map(and_, valid, found))
+        return valid
 
     def _verdict(self, check: int, key: Key, ruled: tuple[int, ...]) -> bool:
         """One check's verdict on the class (the contract with that check alone reads a case of it
