@@ -263,7 +263,6 @@ class BatchRecommender:
         """Answer new classes in ``jobs`` forked processes from now on (:mod:`.workers`), unless
         this process cannot fork safely (:func:`workers.can_fork`: it runs a JVM)."""
         if self.workers is None and jobs > 1 and workers.can_fork():
-            self.recommender.load_details()  # (once here, inherited by the workers)
             self.workers = workers.Workers(self.answers, jobs)
 
     def finish_workers(self) -> None:
