@@ -384,5 +384,4 @@ def test_validity_of_a_lot_is_each_ones(
             wanted.append(True)
         except CaseError:
             wanted.append(False)
-    assert validity.many(keys, validity.partition.ruled_many(keys)) == wanted
-    assert validity.partition.ruled_many(keys) == [validity.partition.ruled_of(key) for key in keys]
+    assert validity.many(keys) == wanted

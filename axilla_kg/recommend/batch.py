@@ -47,8 +47,7 @@ from axilla_kg.contract.fastline import FastLine, supported
 from axilla_kg.errors import BatchOutputError
 from axilla_kg.recommend import workers
 from axilla_kg.recommend.classanswers import CASE_HEAD, CHECKED, REF, ClassAnswers
-from axilla_kg.recommend.memo import Memo
-from axilla_kg.recommend.partition import Key, Partition, Validity
+from axilla_kg.recommend.partition import Key, Partition
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 __all__ = ["REF", "BatchOutputError", "BatchRecommender", "CellKey", "details_document", "read_blocks", "run"]
@@ -83,7 +82,6 @@ _IOV_MAX = 1024
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 #: ``{"line":N,"case":{`` and the case echo's members; the class's tail closes the echo
 _HEAD = b'{"line":%d,' + CASE_HEAD + b"%b"
-_INVALID = b"invalid"  # a class whose cases break a contract rule: the strict path words each line's error
 
 Block = tuple[int, list[bytes | None]]
 """A run of input lines: the number of the first, and each line's bytes (``None``: over-long)."""
@@ -143,12 +141,11 @@ class BatchRecommender:
         # the graph's own case reader (a --data draft may add case fields): strict UTF-8, JSON
         # limits and plain numbers (axilla_kg.inputs.safejson)
         self.load: Callable[[bytes], PatientCase] = recommender.reader.loads
-        self.cells: dict[Key, bytes | None] = {}  # class -> answer tail; None: render each line whole; _INVALID
+        #: class -> answer tail; None: each line takes the strict path (a class whose cases break a
+        #: contract rule, whose lines get their errors there, or an answer rendered line by line)
+        self.cells: dict[Key, bytes | None] = {}
         self.tails: dict[bytes, bytes] = {}  # each distinct tail, once (the cells refer to these)
         self.cell_bytes = 0
-        #: the classes of the ruled fields -> valid? (decided by the contract, one check at a time)
-        self.valid: Memo[tuple[int, ...], bool] = Memo(MAX_SEEN_LINES)
-        self.validity = Validity(partition)
         self.seen: dict[bytes, tuple[bytes, bytes]] = {}  # line bytes -> its head (case echo) and tail
         self.sent: dict[Key, None] = {}  # classes sent to be answered, not yet back (a block in flight)
         self.workers: workers.Workers | None = None  # (start_workers)
@@ -172,7 +169,7 @@ class BatchRecommender:
             fast = self.fast(raw) if self.fast is not None else None
             if fast is not None:
                 tail = self._cell(fast[0])
-                if tail is not None and tail is not _INVALID:
+                if tail is not None:
                     return _HEAD % (number, fast[1]), tail, False
             seen = self.seen.get(raw)
             if seen is not None:  # the same bytes as an earlier line: the same case, the same answer
@@ -181,7 +178,7 @@ class BatchRecommender:
                 return self._error(number, "blank line: expected a patient case (a JSON object)"), b"", True
             case = self.load(raw)  # strict: UTF-8, limits, plain numbers (axilla_kg.inputs.safejson)
             tail = self._cell(self.key(case), case)
-            if tail is None or tail is _INVALID:  # (never _INVALID for a case the contract accepted)
+            if tail is None:  # (a class the contract accepted a case of is valid: rendered whole)
                 return dumps({"line": number, **self.answers.result(case)}).encode() + b"\n", b"", False
             echo = _encode(case.to_json()).encode()[1:-1]  # its members (the head opens the object)
             if len(self.seen) >= MAX_SEEN_LINES:
@@ -209,14 +206,11 @@ class BatchRecommender:
         return dumps(error).encode() + b"\n"
 
     def _cell(self, key: Key, case: PatientCase | None = None) -> bytes | None:
-        """The answer tail of a class not met before (``_INVALID`` if its cases break a rule; the
-        strict contract decides, check by check, once per class of the fields each check looks at:
-        :class:`~axilla_kg.recommend.partition.Validity`)."""
+        """The answer tail of a class not met before (None if its cases break a rule:
+        :func:`workers.answer_all`; ``case``: one the strict contract accepted)."""
         if key in self.cells:
             return self.cells[key]
-        if case is None and not self._valid([key]):  # (marked _INVALID there)
-            return _INVALID
-        fresh = {key: self.answers.tail(key, case)}
+        fresh = {key: self.answers.tail(key, case) if case is not None else workers.answer_all(self.answers, [key])[0]}
         self._store(fresh)
         return fresh[key]
 
@@ -242,21 +236,6 @@ class BatchRecommender:
                     fresh[key] = same
         self.cells.update(fresh)
         self.cell_bytes += added
-
-    def _valid(self, keys: list[Key]) -> list[Key]:
-        """The valid ones of new classes (the others' cells marked ``_INVALID``: the strict path words
-        each line's error), decided per what the contract's checks see of each (:attr:`valid`)."""
-        ruled = self.partition.ruled_many(keys)
-        verdicts: list[Any] = list(map(self.valid.get, ruled))
-        if None in verdicts:  # decided group by group for the lot (Validity.many), then remembered
-            new = [i for i, verdict in enumerate(verdicts) if verdict is None]
-            decided = self.validity.many([keys[i] for i in new], [ruled[i] for i in new])
-            for i, verdict in zip(new, decided, strict=True):
-                verdicts[i] = self.valid[ruled[i]] = verdict
-        if not all(verdicts):
-            for key in itertools.compress(keys, [not verdict for verdict in verdicts]):
-                self.cells[key] = _INVALID
-        return list(itertools.compress(keys, verdicts))
 
     # workers -----------------------------------------------------------------------------------
     def start_workers(self, jobs: int) -> None:
@@ -302,7 +281,7 @@ class BatchRecommender:
             started.missing = [k for k, tail in enumerate(tails) if tail is None]
             distinct = dict.fromkeys([keys[k] for k in started.missing])
             cells, sent = self.cells, self.sent
-            new = self._valid([key for key in distinct if key is not None and key not in cells and key not in sent])
+            new = [key for key in distinct if key is not None and key not in cells and key not in sent]
             if new:
                 sent.update(dict.fromkeys(new))
                 started.new = new
@@ -355,8 +334,8 @@ class BatchRecommender:
         if len(self.seen) + len(todo) >= MAX_SEEN_LINES:
             self.seen.clear()
         self.seen.update(zip(part, pairs, strict=True))
-        if None in tails or _INVALID in tails:  # (only a few lines of a block, if any)
-            for k in [k for k, tail in enumerate(tails) if tail is None or tail is _INVALID]:
+        if None in tails:  # (only a few lines of a block, if any)
+            for k in [k for k, tail in enumerate(tails) if tail is None]:
                 slow[todo[k]] = b""
                 self.seen.pop(part[k], None)
         found = started.found

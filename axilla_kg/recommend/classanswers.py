@@ -42,7 +42,7 @@ from axilla_kg.recommend.classify import CompiledVariant
 from axilla_kg.recommend.decide import Open
 from axilla_kg.recommend.facts import ASSUMED, DERIVED, ClassFacts, Filled
 from axilla_kg.recommend.memo import Memo
-from axilla_kg.recommend.partition import Key, Partition, picker
+from axilla_kg.recommend.partition import Key, Partition, Validity, picker
 from axilla_kg.recommend.recommender import BRIEF_KEYS, Recommender, dumps, topic_order
 from axilla_kg.recommend.scoring import OpenScoring, Scorer
 
@@ -181,6 +181,9 @@ class ClassAnswers:
         self.order = {name: i for i, name in enumerate(self.names)}
         #: what a class shows the definitions (its effective key, its probes' results), without a case
         self.facts = ClassFacts(partition, self.reader, recommender.classifier)
+        #: whether a class's cases are valid at all (the contract's checks, each once per class of the
+        #: fields it reads): batch mode answers only the valid ones (:func:`workers.answer_all`)
+        self.validity = Validity(partition)
         self.variants: list[_Variant] = []
         for variant in recommender.classifier.variants:
             tests = [self.facts.test_at(t) for t in variant.tests]

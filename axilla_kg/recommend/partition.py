@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import and_, getitem, itemgetter
+from operator import and_, itemgetter
 from typing import Any
 
 import msgspec
@@ -49,9 +49,6 @@ class FieldClasses:
     codes: dict[Any, int] = field(default_factory=dict)  # value (None: null, ABSENT: left out) -> class
     members: list[Any] = field(default_factory=list)  # class -> one value of it (None, ABSENT, a value)
     outcomes: list[tuple[bool | None, ...]] = field(default_factory=list)  # class -> results of ``tests``
-    #: class -> what the contract's rules see of it (given or not, and in which of their value sets)
-    ruled: list[int] = field(default_factory=list)
-    rule_signatures: dict[tuple[Any, ...], int] = field(default_factory=dict)
     signatures: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
     @property
@@ -83,9 +80,6 @@ class FieldClasses:
             self.members.append(value)
             evaluated = self.feature.default if value is ABSENT and self.feature.default is not None else value
             self.outcomes.append(tuple(t.evaluate(None if evaluated is ABSENT else evaluated) for t in self.tests))
-            given = value is not None and value is not ABSENT  # a default is not given: no rule looks at it
-            seen = (given, self._seen_by_rules(value)) if given else (False,)
-            self.ruled.append(self.rule_signatures.setdefault(seen, len(self.rule_signatures)))
         if not self.numeric or value is None or value is ABSENT:
             self.codes[value] = code
         return code
@@ -128,16 +122,6 @@ class Partition:
         for classes in self.fields:
             for value in (None, ABSENT, *_values(classes.feature)):
                 classes.code(value)
-        #: the fields whose class decides whether a case is valid (named by a rule, or required)
-        ruled = {r.field for r in registry.rules} | {r.other for r in registry.rules}
-        ruled |= {f.name for f in registry.features if f.required} | {c.field for c in conditions}
-        ruled |= {d.feature for d in registry.derivations}
-        ruled |= {e.field for e in registry.default_exceptions} | {e.feature for e in registry.default_exceptions}
-        self.ruled = tuple(c.position for c in self.fields if c.feature.name in ruled)
-        #: ``ruled_of`` as two C-level passes: the ruled fields' classes, then their rule classes (the
-        #: fields' own lists, which grow in place as numbers meet new classes)
-        self._ruled_classes = itemgetter(*self.ruled) if len(self.ruled) > 1 else lambda key: (key[self.ruled[0]],)
-        self._rule_tables = [self.fields[p].ruled for p in self.ruled]
 
     def reading(self, names: Iterable[str]) -> tuple[int, ...]:
         """The positions (sorted) of the fields whose classes decide how the contract reads the
@@ -161,23 +145,6 @@ class Partition:
         values, absent = case.values, case.assumed | case.derived  # assumed or derived: not given
         return tuple(c.code(ABSENT if c.feature.name in absent else values.get(c.feature.name)) for c in self.fields)
 
-    def ruled_of(self, key: Key) -> tuple[int, ...]:
-        """What the contract's rules and required fields see of a class: whether a case of it is
-        valid depends on nothing else, so it is decided once per value of this."""
-        if not self.ruled:
-            return ()
-        return tuple(map(getitem, self._rule_tables, self._ruled_classes(key)))
-
-    def ruled_many(self, keys: Sequence[Key]) -> list[tuple[int, ...]]:
-        """:meth:`ruled_of` of many classes, a C-level pass per ruled field (batch mode checks the
-        new classes of a block together: :meth:`Validity.many`)."""
-        if not self.ruled or not keys:
-            return [()] * len(keys)
-        columns = zip(*map(self._ruled_classes, keys), strict=True)
-        tables = self._rule_tables
-        classes = [list(map(table.__getitem__, column)) for table, column in zip(tables, columns, strict=True)]
-        return list(zip(*classes, strict=True))
-
     def member(self, key: Key) -> dict[str, Any]:
         """One case object of the class (as a program would send it: left-out fields absent)."""
         out: dict[str, Any] = {}
@@ -194,7 +161,7 @@ class Partition:
 
 #: Verdicts remembered per check of the contract (each reads a few fields: tens of combinations).
 MAX_VERDICTS = 20_000
-#: the most ruled fields a group of checks reads together (a group's verdicts stay a few hundred)
+#: the most fields a group of checks reads together (a group's verdicts stay a few hundred)
 GROUP_FIELDS = 5
 
 
@@ -206,13 +173,13 @@ class Validity:
     derivation rule contradicts; each rule looks at a few fields only. So a case is valid exactly
     when, for every rule, the contract with that rule alone accepts it, and the contract with the
     derivation rules alone accepts it — and each of those verdicts is a function of what the checks
-    see of the few fields they read (:meth:`Partition.ruled_of`, at those fields): it is remembered
-    per value of that, and a new class's validity is a few lookups, not a case read."""
+    see of the few fields they read, so of those fields' classes: it is remembered per value of
+    them, and a new class's validity is a few lookups, not a case read."""
 
     def __init__(self, partition: Partition) -> None:
         self.partition = partition
         registry = partition.registry
-        at = {partition.fields[p].feature.name: i for i, p in enumerate(partition.ruled)}
+        at = {c.feature.name: c.position for c in partition.fields}
         required = [f.name for f in registry.features if f.required]
         only = dataclasses.replace(registry, rules=(), derivations=())
         checks: list[tuple[Registry, list[str]]] = [
@@ -225,7 +192,8 @@ class Validity:
         if not checks and required:  # (each check above reads the required fields too)
             checks.append((only, []))
         reads = [sorted({at[name] for name in (*names, *required)}) for _, names in checks]
-        #: per check: ruled classes -> those it reads (and the required fields'), its reader, its verdicts
+        #: per check: class key -> the classes of the fields it reads (and of the required fields), its
+        #: reader, its verdicts
         self.checks: list[tuple[Callable[[tuple[int, ...]], Any], CaseReader, Memo[Any, bool]]] = [
             (itemgetter(*read), CaseReader(sub), Memo(MAX_VERDICTS))
             for (sub, _), read in zip(checks, reads, strict=True)
@@ -233,7 +201,7 @@ class Validity:
         # Most checks read the same two fields and one more: grouped (by what they read) while a group
         # reads at most GROUP_FIELDS fields, a new class looks up one verdict per group (the checks'
         # verdicts all hold), about a third of the lookups; a group's verdict is its checks' on a miss.
-        #: per group: ruled classes -> those its checks read, its checks (indices), its verdicts
+        #: per group: class key -> the classes of the fields its checks read, its checks (indices), its verdicts
         self.groups: list[tuple[Callable[[tuple[int, ...]], Any], list[int], Memo[Any, bool]]] = []
         members: list[int] = []
         fields: set[int] = set()
@@ -246,26 +214,24 @@ class Validity:
         if members:
             self.groups.append((itemgetter(*sorted(fields)), members, Memo(MAX_VERDICTS)))
 
-    def __call__(self, key: Key, ruled: tuple[int, ...] | None = None) -> bool:
-        """Whether a case of the class is valid. ``key``: a class of valid field values; ``ruled``:
-        its :meth:`Partition.ruled_of`, if the caller has it."""
-        if ruled is None:
-            ruled = self.partition.ruled_of(key)
+    def __call__(self, key: Key) -> bool:
+        """Whether a case of the class is valid. ``key``: a class of valid field values."""
         for seen, members, verdicts in self.groups:
-            read = seen(ruled)
+            read = seen(key)
             verdict = verdicts.get(read)
             if verdict is None:
-                verdict = verdicts[read] = all(self._verdict(i, key, ruled) for i in members)
+                verdict = verdicts[read] = all(self._verdict(i, key) for i in members)
             if not verdict:
                 return False
         return True
 
-    def many(self, keys: Sequence[Key], ruled: Sequence[tuple[int, ...]]) -> list[bool]:
-        """``[self(key, seen) for key, seen in zip(keys, ruled)]``, group by group: each group's
-        verdicts looked up for all the classes in one C-level pass, and worked out only where new."""
+    def many(self, keys: Sequence[Key]) -> list[bool]:
+        """``[self(key) for key in keys]``, group by group: each group's verdicts looked up for all
+        the classes in one C-level pass, and worked out only where new (batch mode checks the new
+        classes of a block together)."""
         valid = [True] * len(keys)
         for seen, members, verdicts in self.groups:
-            reads = list(map(seen, ruled))
+            reads = list(map(seen, keys))
             found: list[Any] = list(map(verdicts.get, reads))
             for i in [i for i, verdict in enumerate(found) if verdict is None]:
                 if not valid[i]:  # (refused by an earlier group: this one is not asked, as in __call__)
@@ -273,16 +239,16 @@ class Validity:
                     continue
                 verdict = verdicts.get(reads[i])  # (an earlier class of the lot may have decided it)
                 if verdict is None:
-                    verdict = verdicts[reads[i]] = all(self._verdict(c, keys[i], ruled[i]) for c in members)
+                    verdict = verdicts[reads[i]] = all(self._verdict(c, keys[i]) for c in members)
                 found[i] = verdict
             valid = list(map(and_, valid, found))
         return valid
 
-    def _verdict(self, check: int, key: Key, ruled: tuple[int, ...]) -> bool:
+    def _verdict(self, check: int, key: Key) -> bool:
         """One check's verdict on the class (the contract with that check alone reads a case of it
         once per value of what the check reads)."""
         seen, reader, verdicts = self.checks[check]
-        read = seen(ruled)
+        read = seen(key)
         verdict = verdicts.get(read)
         if verdict is None:
             try:

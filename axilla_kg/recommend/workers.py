@@ -35,6 +35,7 @@ millisecond: it was slower than one process.)
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
@@ -78,9 +79,23 @@ def can_fork() -> bool:
 
 
 def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
-    """The tails of valid classes, all at once (:meth:`ClassAnswers.tails`); if that fails (a bug,
-    not a user's mistake), class by class, and a class whose answer fails gets ``None``, so its
-    lines take the strict path, which words the failure as each line's error."""
+    """The tails of new classes: ``None`` for a class whose cases break a contract rule (decided
+    for the lot, one check at a time: :attr:`ClassAnswers.validity`), so its lines take the strict
+    path, which words each one's error; the others' all at once (:meth:`ClassAnswers.tails`), or,
+    if that fails (a bug, not a user's mistake), class by class, a class whose answer fails getting
+    ``None`` too (the strict path words the failure as each line's error)."""
+    verdicts = answers.validity.many(keys)
+    if not all(verdicts):
+        valid = _valid_tails(answers, list(itertools.compress(keys, verdicts)))
+        tails: Tails = [None] * len(keys)
+        for i, tail in zip(itertools.compress(range(len(keys)), verdicts), valid, strict=True):
+            tails[i] = tail
+        return tails
+    return _valid_tails(answers, keys)
+
+
+def _valid_tails(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
+    """The tails of valid classes (see :func:`answer_all`)."""
     try:
         return answers.tails(keys)
     except Exception:  # (what was learned before the failure is still right: the parts are cached functions)
