@@ -36,9 +36,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from functools import partial
 from itertools import repeat
-from operator import eq, getitem, sub
+from operator import eq, getitem, itemgetter, methodcaller, sub
 from typing import Any, Literal
 
 import msgspec
@@ -51,6 +50,8 @@ from axilla_kg.inputs.numbers import is_plain_decimal
 MAX_FAST_BYTES = 4096
 #: Numeric values remembered per field; cleared when full, so memory stays flat.
 MAX_MEMO = 50_000
+#: an echo's fragments joined, less the comma before the first
+_AFTER_COMMA = itemgetter(slice(1, None))
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
@@ -86,7 +87,8 @@ class FastLine:
 
     def __init__(self, reader: CaseReader, classes: Sequence[Callable[[Any], int]]) -> None:
         fields: list[tuple[str, Any, Any]] = []
-        #: per field: value -> its class, and value -> its echo fragment (b"" when the echo leaves it out);
+        #: per field: value -> its class, and value -> its echo fragment (``,"name":value``, the comma
+        #: first, so a line's echo is its fragments joined, less the first byte; b"" when the echo leaves it out);
         #: a numeric field's tables are memos, filled as values are met (through the contract's check)
         self.codes: list[dict[Any, int]] = []
         self.fragments: list[dict[Any, bytes]] = []
@@ -107,7 +109,7 @@ class FastLine:
             # a raw value cannot be part of a union: null arrives as the raw text ``null``
             typed = kind if kind is msgspec.Raw else kind | None | msgspec.UnsetType
             fields.append((feature.name, typed, msgspec.UNSET))
-            head = _encode(feature.name) + ":"
+            head = "," + _encode(feature.name) + ":"
             self.heads.append(head.encode())
             default = (head + _encode(feature.default)).encode() if feature.default is not None else b""
             fragments: dict[Any, bytes] = {None: b"", msgspec.UNSET: default}
@@ -182,7 +184,7 @@ class FastLine:
         numeric = [(index, self.codes[index]) for index in self.numeric]
         codes, fragments, suspensions = self.codes, self.fragments, self.suspensions
         errors = (msgspec.MsgspecError, ValueError, RecursionError)  # invalid UTF-8 is a ValueError
-        limit, join = MAX_FAST_BYTES, b",".join
+        limit, join = MAX_FAST_BYTES, b"".join
 
         def read(raw: bytes) -> tuple[tuple[int, ...], bytes] | None:
             if len(raw) > limit:
@@ -206,7 +208,7 @@ class FastLine:
                 if values[feature] is unset and values[fact] in when:  # the default is suspended:
                     values = list(values)  # not assumed, so read (class and echo) as not known
                     values[feature] = None
-            return tuple(map(getitem, codes, values)), join(filter(None, map(getitem, fragments, values)))
+            return tuple(map(getitem, codes, values)), join(map(getitem, fragments, values))[1:]
 
         return read
 
@@ -223,31 +225,38 @@ class FastLine:
         if not lines or max(map(len, lines)) > MAX_FAST_BYTES:
             return None
         try:
-            cases = self.decode_all(b"[" + b",".join(lines) + b"]")
+            joined = b"[" + b",".join(lines) + b"]"
+            cases = self.decode_all(joined)
         except (msgspec.MsgspecError, ValueError, RecursionError):
             return None
         if len(cases) != len(lines):
             return None
         rows = list(map(self.astuple, cases))
         columns: list[Any] = list(zip(*rows, strict=True))
-        keyed: list[bool] = list(
-            map(
-                eq,
-                map(bytes.count, lines, repeat(b":")),
-                map(sub, repeat(len(columns)), map(tuple.count, rows, repeat(msgspec.UNSET))),
+        # one ``:`` per field set, so no repeated key, nested object or colon in a string: a line has at
+        # least one per field it sets, so when the block's count is its lines' fields set, each line's is
+        unset = msgspec.UNSET
+        given = len(columns) * len(lines) - sum(map(methodcaller("count", unset), columns))
+        keyed: list[bool] = [True] * len(lines)
+        if joined.count(b":") != given:
+            keyed = list(
+                map(
+                    eq,
+                    map(bytes.count, lines, repeat(b":")),
+                    map(sub, repeat(len(columns)), map(tuple.count, rows, repeat(unset))),
+                )
             )
-        )  # one ``:`` per field set, so no repeated key, nested object or colon in a string
         for index in self.numeric:
             column: Any = columns[index]
             if self.numeric[index][1]:  # raw JSON text: as bytes (a Raw cannot be a dict key)
                 column = columns[index] = [bytes(v) if type(v) is msgspec.Raw else v for v in column]
             codes = self.codes[index]
-            for value in set(column).difference(codes):
+            values = set(column)
+            for value in values.difference(codes):
                 self._learn(index, value)
-            if not set(column).issubset(codes):  # a value the contract refuses (or not a plain number)
+            if not values.issubset(codes):  # a value the contract refuses (or not a plain number)
                 keyed = [ok and value in codes for ok, value in zip(keyed, column, strict=True)]
         for feature, fact, when in self.suspensions:  # a suspended default: not assumed, so not known
-            unset = msgspec.UNSET
             if any(f is unset and v in when for f, v in zip(columns[feature], columns[fact], strict=True)):
                 columns[feature] = [
                     None if f is unset and v in when else f
@@ -256,8 +265,11 @@ class FastLine:
         keys = list(
             zip(*[list(map(table.get, column)) for table, column in zip(self.codes, columns, strict=True)], strict=True)
         )
-        members = [list(map(table.get, column)) for table, column in zip(self.fragments, columns, strict=True)]
-        echoes = list(map(b",".join, map(partial(filter, None), zip(*members, strict=True))))
+        # (a value with no fragment, one the contract refuses, is on a line read again on its own)
+        members = [
+            list(map(table.get, column, repeat(b""))) for table, column in zip(self.fragments, columns, strict=True)
+        ]
+        echoes = list(map(_AFTER_COMMA, map(b"".join, zip(*members, strict=True))))
         if not all(keyed):
             return [key if ok else None for key, ok in zip(keys, keyed, strict=True)], echoes
         return keys, echoes  # type: ignore[return-value]
