@@ -135,6 +135,34 @@ def test_a_block_read_at_once_answers_like_the_strict_path(
     assert b"".join(fast.answer_block((1, batch))[0]) == _strict_lines(strict, batch)
 
 
+@st.composite
+def repeated_key_lines(draw: st.DrawFn) -> bytes:
+    """A plain line with one of its members given twice (the same value or another): msgspec keeps
+    the last, the contract refuses the line, and a block of plain lines still decodes as one."""
+    line = draw(plain_lines().filter(lambda raw: raw != b"{}"))
+    members = line[1:-1].split(b",")
+    again = draw(st.sampled_from(members)).strip()
+    name = again.split(b":")[0]
+    other = draw(st.sampled_from([again, name + b":null", name + b':"x"']))
+    return b"{" + b",".join([*members, other]) + b"}"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batch=st.lists(plain_lines(), min_size=1, max_size=60),
+    repeated=st.lists(repeated_key_lines(), min_size=1, max_size=3),
+    at=st.integers(0, 60),
+)
+def test_a_block_with_a_repeated_key_answers_like_the_strict_path(
+    answerers: tuple[BatchRecommender, BatchRecommender], batch: list[bytes], repeated: list[bytes], at: int
+) -> None:
+    """A line that repeats a key among plain ones: the block still decodes at once, and that line
+    (only it: every other is read with the block) is answered as the strict path answers it."""
+    fast, strict = answerers
+    batch = batch[:at] + repeated + batch[at:]
+    assert b"".join(fast.answer_block((1, batch))[0]) == _strict_lines(strict, batch)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     batch=st.lists(st.one_of(plain_lines(), plain_lines(), plain_lines(), lines()), min_size=1, max_size=200),
