@@ -264,8 +264,9 @@ class BatchRecommender:
     def start_block(self, block: Block) -> _Started:
         """A block's first half: lines sent before (same bytes) take their echo and tail from
         ``seen``; the others are read together (:meth:`FastLine.read_block`) and looked up, and the
-        classes met for the first time are checked and sent to be answered: to the workers, if
-        any (they answer while this process finishes the previous block), else answered here. Only
+        classes met for the first time are sent to be answered (and checked against the contract's
+        rules: :func:`workers.answer_all`): to the workers, if any (they answer while this process
+        finishes the previous block), else answered here. Only
         a line met with a new class or refused by the fast reader runs Python code of its own."""
         first, lines = block
         seen: Callable[[Any], Any] = self.seen.get

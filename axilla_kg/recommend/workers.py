@@ -4,9 +4,10 @@ On a realistic batch most of the time goes into classes of case met for the firs
 200,000-line extract holds about 100,000 of them; :mod:`axilla_kg.recommend.classanswers`), and
 that work is independent from class to class. So with ``jobs`` > 1 the parent process still reads,
 keys, looks up and writes every line, in input order, and holds every class's tail; only the keys
-of the classes it has not met go to the workers, each class to one worker, which answers it with
-its own copy of the compiled parts and sends the tail back. The parent remembers every tail, so a
-class is answered once per run, as in one process.
+of the classes it has not met go to the workers, each class to one worker, which checks it against
+the contract's rules between fields and answers it with its own copy of the compiled parts (a
+block's share as a lot: :meth:`ClassAnswers.tails`) and sends the tail back. The parent remembers
+every tail, so a class is answered once per run, as in one process.
 
 Which worker: what a worker learns once and reuses (topic shares, sets of open variants, the next
 question's scores) depends mostly on the fields the most variants test (the clinical question,
@@ -254,7 +255,7 @@ class Workers:
         self.sent: list[list[bytes]] = [[] for _ in self.conns]  # per worker: its tails by number (_Replies)
 
     def submit(self, keys: Sequence[Key]) -> list[list[Key]]:
-        """Send each live worker its share of ``keys`` (valid classes, distinct); returns the shares
+        """Send each live worker its share of ``keys`` (new classes, distinct); returns the shares
         (by worker) for :meth:`collect`. A worker that cannot be written to is lost."""
         live = [i for i, conn in enumerate(self.conns) if conn is not None]
         shares: list[list[Key]] = [[] for _ in self.conns]
