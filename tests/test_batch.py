@@ -19,6 +19,7 @@ from axilla_kg.contract.cases import CaseError, loads_case, parse_case
 from axilla_kg.contract.features import Feature
 from axilla_kg.graph.knowledge import KnowledgeGraph
 from axilla_kg.recommend import batch
+from axilla_kg.recommend.partition import Validity
 from axilla_kg.recommend.recommender import Recommender, dumps
 
 from conftest import cli_command, cli_env
@@ -109,6 +110,29 @@ def test_every_bad_line_gets_its_own_error_line(rec: Recommender) -> None:
     counts = batch.run(rec, io.BytesIO(data), out)
     _check(rec, data, bad, out.getvalue())
     assert counts == {"cases": len(data.split(b"\n")) - 1, "errors": len(bad)}
+
+
+@pytest.mark.parametrize("broken", ["tails", "tail", "validity"])
+def test_a_bug_in_the_compiled_answers_costs_speed_not_answers(
+    rec: Recommender, broken: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When answering the new classes as a lot fails (a bug, not a user's mistake), they are answered
+    one by one; when a class's compiled answer or its validity check fails too, its lines take the
+    strict path (the recommender's answer, or the contract's error): every line is still right."""
+    data, bad = _input(len(BAD_LINES) * 101 + 50, seed=11)
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(batch.ClassAnswers, "tails", fails)  # the lot fails...
+    if broken == "tail":
+        monkeypatch.setattr(batch.ClassAnswers, "_compiled", fails)  # ... and each class's compiled answer
+    if broken == "validity":
+        monkeypatch.setattr(Validity, "many", fails)  # ... and the lot's check
+        monkeypatch.setattr(Validity, "__call__", fails)  # ... and each class's
+    out = io.BytesIO()
+    batch.run(rec, io.BytesIO(data), out)
+    _check(rec, data, bad, out.getvalue())
 
 
 def test_a_file_descriptor_gets_the_same_bytes_as_a_stream(rec: Recommender, tmp_path: Path) -> None:

@@ -85,7 +85,10 @@ def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
     path, which words each one's error; the others' all at once (:meth:`ClassAnswers.tails`), or,
     if that fails (a bug, not a user's mistake), class by class, a class whose answer fails getting
     ``None`` too (the strict path words the failure as each line's error)."""
-    verdicts = answers.validity.many(keys)
+    try:
+        verdicts = answers.validity.many(keys)
+    except Exception:  # (a bug: each class checked on its own, one that fails taking the strict path)
+        verdicts = [_checked(answers, key) for key in keys]
     if not all(verdicts):
         valid = _valid_tails(answers, list(itertools.compress(keys, verdicts)))
         tails: Tails = [None] * len(keys)
@@ -93,6 +96,14 @@ def answer_all(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
             tails[i] = tail
         return tails
     return _valid_tails(answers, keys)
+
+
+def _checked(answers: ClassAnswers, key: Key) -> bool:
+    """Whether a class is valid, False if checking it fails (its lines' strict path words why)."""
+    try:
+        return answers.validity(key)
+    except Exception:
+        return False
 
 
 def _valid_tails(answers: ClassAnswers, keys: Sequence[Key]) -> Tails:
