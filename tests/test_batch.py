@@ -135,6 +135,31 @@ def test_a_bug_in_the_compiled_answers_costs_speed_not_answers(
     _check(rec, data, bad, out.getvalue())
 
 
+def test_lines_seen_again_while_the_memo_of_lines_pauses_are_answered_alike(rec: Recommender) -> None:
+    """A block whose lines were hardly ever seen before (a varied extract) pauses the memo of lines
+    seen for the next blocks (:data:`batch.SEEN_PAUSE`): lines sent again then are read and keyed
+    like new ones, and get the same answers; a block that repeats lines keeps the memo on."""
+    rng = random.Random(3)
+    # distinct bytes for every line (the spaces after the brace), cases of few kinds
+    first = [b"{" + b" " * (i % 900) + json.dumps(_good(rng))[1:].encode() for i in range(batch.BLOCK_LINES)]
+    answerer = batch.BatchRecommender(rec)
+    pieces, _ = answerer.answer_block((1, first))
+    assert answerer.seen_paused == batch.SEEN_PAUSE  # no line of the first block was seen before
+    again, _ = answerer.answer_block((1, first[::-1]))  # the same lines, in reverse, while paused
+    assert answerer.seen_paused == batch.SEEN_PAUSE - 1
+    lines = b"".join(pieces).splitlines()
+    assert b"".join(again).splitlines() == [
+        b'{"line":%d,' % (n + 1) + line.split(b",", 1)[1] for n, line in enumerate(reversed(lines))
+    ]
+    for number, line in enumerate(lines[:50], start=1):
+        assert line.decode() == dumps({"line": number, **rec.recommend(loads_case(first[number - 1].decode()))})
+    resumed = batch.BatchRecommender(rec)
+    resumed.answer_block((1, first))
+    resumed.seen_paused = 0  # (the pause over) a block of lines seen before: the memo answers them, stays on
+    resumed.answer_block((1, first[: batch.BLOCK_LINES // 2] * 2))
+    assert resumed.seen_paused == 0
+
+
 def test_a_file_descriptor_gets_the_same_bytes_as_a_stream(rec: Recommender, tmp_path: Path) -> None:
     """Through a real file descriptor (``os.writev``, blocks of lines) and through a Python stream."""
     data, bad = _input(3 * batch.BLOCK_LINES + 77, seed=7)

@@ -58,6 +58,11 @@ MAX_CELL_BYTES = 256 << 20
 CLASS_BYTES = 400
 #: Repeated lines (the same case sent again) skip decoding; bounded so memory stays flat.
 MAX_SEEN_LINES = 50_000
+#: Blocks whose lines are not looked up among the lines seen after a block where fewer than one in
+#: :data:`SEEN_HITS` was (a varied extract repeats 1 % of its lines, a few-kinds one 43 %): looking
+#: up and remembering every line cost the varied mix 2 % of its time for nothing.
+SEEN_PAUSE = 15
+SEEN_HITS = 50
 #: A line longer than this is answered with an error without being kept in memory (a case is ~200 bytes).
 MAX_LINE_BYTES = 1 << 20
 #: blocks of answers waiting for the writer thread (:class:`_Sink`) before answering waits for it
@@ -127,6 +132,7 @@ class _Started:
     new: list[Key] = field(default_factory=list)  # the classes sent to be answered with this block
     fresh: dict[Key, bytes | None] = field(default_factory=dict)  # their tails (answered here)
     shares: list[list[Key]] | None = None  # or sent to the workers (Workers.submit)
+    remember: bool = True  # its lines go into the memo of lines seen (BatchRecommender.seen_paused)
 
 
 class BatchRecommender:
@@ -147,6 +153,7 @@ class BatchRecommender:
         self.tails: dict[bytes, bytes] = {}  # each distinct tail, once (the cells refer to these)
         self.cell_bytes = 0
         self.seen: dict[bytes, tuple[bytes, bytes]] = {}  # line bytes -> its head (case echo) and tail
+        self.seen_paused = 0  # blocks still to read without looking their lines up in ``seen``
         self.sent: dict[Key, None] = {}  # classes sent to be answered, not yet back (a block in flight)
         self.workers: workers.Workers | None = None  # (start_workers)
         # the fast path (axilla_kg.contract.fastline) when the class key decides every contract rule
@@ -269,9 +276,17 @@ class BatchRecommender:
         finishes the previous block), else answered here. Only
         a line met with a new class or refused by the fast reader runs Python code of its own."""
         first, lines = block
-        seen: Callable[[Any], Any] = self.seen.get
-        found: list[Any] = list(map(seen, lines))  # (echo, tail), or None
-        started = _Started(first, lines, found, [i for i, hit in enumerate(found) if hit is None])
+        found: list[Any]  # (echo, tail), or None
+        if self.seen_paused:
+            self.seen_paused -= 1
+            found = [None] * len(lines)
+            started = _Started(first, lines, found, list(range(len(lines))), remember=False)
+        else:
+            seen: Callable[[Any], Any] = self.seen.get  # (lines are bytes here; None is an over-long one)
+            found = list(map(seen, lines))
+            started = _Started(first, lines, found, [i for i, hit in enumerate(found) if hit is None])
+            if len(lines) - len(started.todo) < len(lines) // SEEN_HITS:  # (hardly any line seen before)
+                self.seen_paused = SEEN_PAUSE
         if not started.todo:
             return started
         todo = started.todo
@@ -332,9 +347,10 @@ class BatchRecommender:
             for key in started.new:
                 del self.sent[key]
         pairs = list(zip(started.echoes, tails, strict=True))
-        if len(self.seen) + len(todo) >= MAX_SEEN_LINES:
-            self.seen.clear()
-        self.seen.update(zip(part, pairs, strict=True))
+        if started.remember:
+            if len(self.seen) + len(todo) >= MAX_SEEN_LINES:
+                self.seen.clear()
+            self.seen.update(zip(part, pairs, strict=True))
         if None in tails:  # (only a few lines of a block, if any)
             for k in [k for k, tail in enumerate(tails) if tail is None]:
                 slow[todo[k]] = b""
