@@ -151,11 +151,8 @@ class ClassFacts:
             columns[position] = list(map(_CODE, found))
             filled.append(found)
         effective: list[Key] = list(zip(*columns, strict=True))
-        try:
-            probed = [list(map(table.__getitem__, column)) for table, column in zip(self.tables, columns, strict=True)]
-        except IndexError:  # a number met in a new class since the tables were grown
-            self._grow()
-            probed = [list(map(table.__getitem__, column)) for table, column in zip(self.tables, columns, strict=True)]
+        self._grow()  # (the numbers met in new classes since: once per lot, not a retry per class)
+        probed = [list(map(table.__getitem__, column)) for table, column in zip(self.tables, columns, strict=True)]
         results = list(map(tuple, map(chain.from_iterable, zip(*probed, strict=True))))
         readings: list[tuple[Filled, ...]] = list(zip(*filled, strict=True)) if filled else [()] * len(keys)
         return effective, results, readings, cases

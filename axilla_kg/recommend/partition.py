@@ -216,25 +216,18 @@ class Validity:
 
     def __call__(self, key: Key) -> bool:
         """Whether a case of the class is valid. ``key``: a class of valid field values."""
-        for seen, members, verdicts in self.groups:
-            read = seen(key)
-            verdict = verdicts.get(read)
-            if verdict is None:
-                verdict = verdicts[read] = all(self._verdict(i, key) for i in members)
-            if not verdict:
-                return False
-        return True
+        return self.many([key])[0]
 
     def many(self, keys: Sequence[Key]) -> list[bool]:
-        """``[self(key) for key in keys]``, group by group: each group's verdicts looked up for all
-        the classes in one C-level pass, and worked out only where new (batch mode checks the new
+        """Whether a case of each class is valid, group by group: each group's verdicts looked up for
+        all the classes in one C-level pass, and worked out only where new (batch mode checks the new
         classes of a block together)."""
         valid = [True] * len(keys)
         for seen, members, verdicts in self.groups:
             reads = list(map(seen, keys))
             found: list[Any] = list(map(verdicts.get, reads))
             for i in [i for i, verdict in enumerate(found) if verdict is None]:
-                if not valid[i]:  # (refused by an earlier group: this one is not asked, as in __call__)
+                if not valid[i]:  # (refused by an earlier group: this one's checks are not run)
                     found[i] = False
                     continue
                 verdict = verdicts.get(reads[i])  # (an earlier class of the lot may have decided it)
