@@ -347,13 +347,32 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+#: seconds every timed run that writes a file waits after :func:`settle`'s ``sync`` (``--settle``)
+SETTLE_SECONDS = 4.0
+
+
 def settle() -> None:
     """Before each timed run that writes a file: the kernel writes back what earlier runs left in
-    the page cache (each left a gigabyte of dirty pages), outside the timing. Without it a run
-    paid for its predecessors' writeback (throttled writes, writeback in its system time): the
-    same product run took 6.85 s and 9.61 s (10.6 and 14.9 CPU-s) in one benchmark, and the limit
-    moved as much. Every run, the limit's too, starts with no dirty pages."""
+    the page cache (each left a gigabyte of dirty pages), outside the timing, then the run waits
+    :data:`SETTLE_SECONDS`. Without the ``sync`` a run paid for its predecessors' writeback
+    (throttled writes, writeback in its system time): the same product run took 6.85 s and 9.61 s
+    (10.6 and 14.9 CPU-s) in one benchmark, and the limit moved as much.
+
+    The wait is for the memory the previous run freed (its output file, deleted just before, and
+    the gigabytes the limit's check reads back). On a virtual machine whose balloon device reports
+    free pages to the host (``virtio_balloon`` with free page reporting, as here), Linux reports a
+    freed page after two seconds and the host takes it back; a page the host has taken back costs
+    a fault on the host when it is next written. Writing the same 1.1 GB file (the varied mix's
+    answers) took 0.3-0.5 s of system time when it ran right after the previous copy was deleted
+    and 1.4-2.0 s otherwise, alternating run after run; the dict-lookup limit, which writes its
+    whole output within two seconds of starting, mostly got the cheap pages, and the product,
+    writing for four, mostly not (parsing limit 2.1-2.5 s right after a deletion, 3.4-3.9 s after
+    four seconds; the product 4.7-5.1 and 4.8-6.1 s). Every run, the limit's too, now starts from
+    memory the host has settled, as a run does that does not follow a deletion by a second.
+    ``--settle 0`` times them as before."""
     os.sync()
+    if SETTLE_SECONDS:
+        time.sleep(SETTLE_SECONDS)
 
 
 def product_run(tree: Path, label: str, cases: Path, out: Path, n: int, extra: list[str]) -> dict[str, Any]:
@@ -666,7 +685,8 @@ def print_batch(results: dict[str, Any]) -> None:
     d = results["distinct"]
     print(f"\nbatch, {results['mix']} mix: {results['runs'][0]['cases']:,} cases, output to a file; every 500th line "
           f"checked; distinct: {d['lines']:,} lines, {d['cases']:,} keys (cases as echoed), {d['classes']:,} classes "
-          f"(the batch cache key), {d['answers']:,} answers")  # fmt: skip
+          f"(the batch cache key), {d['answers']:,} answers; each run that writes a file waited "
+          f"{SETTLE_SECONDS:g} s after a sync (settle())")  # fmt: skip
     if "identical_to_baseline" in results:
         same = "yes" if results["identical_to_baseline"] else "no"
         print(f"output byte-identical to the baseline's: {same}; equal on every member the baseline's lines have: "
@@ -807,10 +827,20 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="another checkout to time in the same run (before/after)")
     parser.add_argument("--all", action="store_true", help="also the cold CLI, warm calls and HermiT (500 cases)")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "recommend.json")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE_SECONDS,
+        metavar="SECONDS",
+        help=f"wait before each timed run that writes a file, after a sync (default {SETTLE_SECONDS:g}; see settle())",
+    )
     args = parser.parse_args()
+    global SETTLE_SECONDS
+    SETTLE_SECONDS = args.settle
     rec = Recommender.load(KnowledgeGraph.load())
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        "settle_s": SETTLE_SECONDS,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     mixes = list(MIXES) if args.mix == "both" else [args.mix]
