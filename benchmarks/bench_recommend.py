@@ -818,6 +818,7 @@ def hermit(rec: Recommender, cases: list[PatientCase], batch_size: int) -> dict[
 
 
 def main() -> int:
+    global SETTLE_SECONDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=200_000, help="batch size of each mix")
     parser.add_argument("--mix", choices=[*MIXES, "both"], default="both", help="which mix (default: both)")
@@ -835,7 +836,6 @@ def main() -> int:
         help=f"wait before each timed run that writes a file, after a sync (default {SETTLE_SECONDS:g}; see settle())",
     )
     args = parser.parse_args()
-    global SETTLE_SECONDS
     SETTLE_SECONDS = args.settle
     rec = Recommender.load(KnowledgeGraph.load())
     results: dict[str, Any] = {
