@@ -348,7 +348,7 @@ def children_cpu() -> float:
 
 
 #: seconds every timed run that writes a file waits after :func:`settle`'s ``sync`` (``--settle``)
-SETTLE_SECONDS = 4.0
+SETTLE_SECONDS = 10.0
 
 
 def settle() -> None:
@@ -367,9 +367,12 @@ def settle() -> None:
     and 1.4-2.0 s otherwise, alternating run after run; the dict-lookup limit, which writes its
     whole output within two seconds of starting, mostly got the cheap pages, and the product,
     writing for four, mostly not (parsing limit 2.1-2.5 s right after a deletion, 3.4-3.9 s after
-    four seconds; the product 4.7-5.1 and 4.8-6.1 s). Every run, the limit's too, now starts from
-    memory the host has settled, as a run does that does not follow a deletion by a second.
-    ``--settle 0`` times them as before."""
+    four seconds; the product 4.7-5.1 and 4.8-6.1 s). The host takes the pages back a share at a
+    time: that write, run after another copy was written and deleted, took 0.36 s of system time
+    right away, 1.55 after 4 s, 1.82 after 8, 1.79 after 16 and 1.90 after 30 (and a benchmark
+    round frees more: the limit's check reads 2.2 GB); 4 s left the limit's rounds at 2.1-3.3 s.
+    Every run, the limit's too, now starts from memory the host has settled, as a run does that
+    does not follow a deletion by a second. ``--settle 0`` times them as before."""
     os.sync()
     if SETTLE_SECONDS:
         time.sleep(SETTLE_SECONDS)
