@@ -348,31 +348,28 @@ def children_cpu() -> float:
 
 
 #: seconds every timed run that writes a file waits after :func:`settle`'s ``sync`` (``--settle``)
-SETTLE_SECONDS = 10.0
+SETTLE_SECONDS = 0.0
 
 
 def settle() -> None:
     """Before each timed run that writes a file: the kernel writes back what earlier runs left in
-    the page cache (each left a gigabyte of dirty pages), outside the timing, then the run waits
-    :data:`SETTLE_SECONDS`. Without the ``sync`` a run paid for its predecessors' writeback
-    (throttled writes, writeback in its system time): the same product run took 6.85 s and 9.61 s
-    (10.6 and 14.9 CPU-s) in one benchmark, and the limit moved as much.
+    the page cache (each left a gigabyte of dirty pages), outside the timing. Without it a run
+    paid for its predecessors' writeback (throttled writes, writeback in its system time): the
+    same product run took 6.85 s and 9.61 s (10.6 and 14.9 CPU-s) in one benchmark, and the limit
+    moved as much. Every run, the limit's too, starts with no dirty pages.
 
-    The wait is for the memory the previous run freed (its output file, deleted just before, and
-    the gigabytes the limit's check reads back). On a virtual machine whose balloon device reports
-    free pages to the host (``virtio_balloon`` with free page reporting, as here), Linux reports a
-    freed page after two seconds and the host takes it back; a page the host has taken back costs
-    a fault on the host when it is next written. Writing the same 1.1 GB file (the varied mix's
-    answers) took 0.3-0.5 s of system time when it ran right after the previous copy was deleted
-    and 1.4-2.0 s otherwise, alternating run after run; the dict-lookup limit, which writes its
-    whole output within two seconds of starting, mostly got the cheap pages, and the product,
-    writing for four, mostly not (parsing limit 2.1-2.5 s right after a deletion, 3.4-3.9 s after
-    four seconds; the product 4.7-5.1 and 4.8-6.1 s). The host takes the pages back a share at a
-    time: that write, run after another copy was written and deleted, took 0.36 s of system time
-    right away, 1.55 after 4 s, 1.82 after 8, 1.79 after 16 and 1.90 after 30 (and a benchmark
-    round frees more: the limit's check reads 2.2 GB); 4 s left the limit's rounds at 2.1-3.3 s.
-    Every run, the limit's too, now starts from memory the host has settled, as a run does that
-    does not follow a deletion by a second. ``--settle 0`` times them as before."""
+    ``--settle SECONDS`` then waits, for the memory the previous run freed (its output file,
+    deleted just before). On a virtual machine whose balloon device reports free pages to the host
+    (``virtio_balloon`` with free page reporting, as here), Linux reports a freed page after two
+    seconds and the host takes it back; a page the host has taken back costs a fault on the host
+    when it is next written. Writing one 1.1 GB file (the varied mix's answers) after another copy
+    was written and deleted took 0.36 s of system time right away, 1.55 after 4 s, 1.82 after 8,
+    1.79 after 16 and 1.90 after 30. The dict-lookup limit, which writes its whole output within
+    two seconds, is the run this moves most: its rounds took 2.1-3.3 s (parsing) with a wait of
+    10 s and 1.8-1.9 s without, the product's 4.4-5.2 and 4.7-5.2 s; and the state drifts within
+    a benchmark (the first limit run of one with 10 s waits took 4.1 s, its last 2.4), so no wait
+    makes it steady. The default, no wait, is the one least kind to the product (the limit gets
+    the pages the run before it freed): its ratios are the ones reported in ``benchmarks/README.md``."""
     os.sync()
     if SETTLE_SECONDS:
         time.sleep(SETTLE_SECONDS)
@@ -702,8 +699,9 @@ def print_batch(results: dict[str, Any]) -> None:
     d = results["distinct"]
     print(f"\nbatch, {results['mix']} mix: {results['runs'][0]['cases']:,} cases, output to a file; every 500th line "
           f"checked; distinct: {d['lines']:,} lines, {d['cases']:,} keys (cases as echoed), {d['classes']:,} classes "
-          f"(the batch cache key), {d['answers']:,} answers; each run that writes a file waited "
-          f"{SETTLE_SECONDS:g} s after a sync (settle())")  # fmt: skip
+          f"(the batch cache key), {d['answers']:,} answers"
+          + (f"; each run that writes a file waited {SETTLE_SECONDS:g} s after a sync (--settle)"
+             if SETTLE_SECONDS else ""))  # fmt: skip
     if "identical_to_baseline" in results:
         same = "yes" if results["identical_to_baseline"] else "no"
         print(f"output byte-identical to the baseline's: {same}; equal on every member the baseline's lines have: "
@@ -850,7 +848,7 @@ def main() -> int:
         type=float,
         default=SETTLE_SECONDS,
         metavar="SECONDS",
-        help=f"wait before each timed run that writes a file, after a sync (default {SETTLE_SECONDS:g}; see settle())",
+        help="wait before each timed run that writes a file, after a sync (default 0; see settle())",
     )
     args = parser.parse_args()
     SETTLE_SECONDS = args.settle
