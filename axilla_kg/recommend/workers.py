@@ -150,15 +150,12 @@ def learn_members(answers: ClassAnswers, members: Members) -> None:
                 break
 
 
-def _serve(conn: Connection, answers: ClassAnswers, parents: list[Connection | None], checked: int) -> None:
+def _serve(conn: Connection, answers: ClassAnswers, parents: list[Connection | None]) -> None:
     """A worker: answer each list of keys the parent sends, until ``None`` (then send back the
     ``--detail ref`` details learned) or until the parent is gone. See :class:`_Replies`.
     ``parents``: the parent's ends of the pipes made so far (its own among them), copied by the
     fork; closed at once, or a parent that dies (SIGKILL, out of memory) would leave its pipes open
-    in its workers, and they would wait for it for ever instead of reading the end of the pipe.
-    ``checked``: how many of its first classes this worker answers both ways (its share of the
-    run's: :meth:`ClassAnswers.tail`)."""
-    answers.unchecked = checked
+    in its workers, and they would wait for it for ever instead of reading the end of the pipe."""
     for end in parents:
         if end is not None:
             end.close()
@@ -251,16 +248,11 @@ class Workers:
         context = multiprocessing.get_context("fork")
         self.processes: list[Any] = []
         self.conns: list[Connection | None] = []
-        # the classes still to answer both ways are the run's, shared out: each worker checking as
-        # many as one process would (each check is the recommender's whole answer) cost a second
-        # worker's first lots 0.1 CPU-s for no more certainty than the run's first classes give
-        unchecked = answers.unchecked
         for number in range(1, jobs + 1):
             parent_end, child_end = context.Pipe()
-            checked = unchecked // jobs + (number <= unchecked % jobs)
             process = context.Process(
                 target=_serve,
-                args=(child_end, answers, [*self.conns, parent_end], checked),
+                args=(child_end, answers, [*self.conns, parent_end]),
                 name=f"axilla-kg batch worker {number}",
                 daemon=True,
             )
