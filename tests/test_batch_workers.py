@@ -320,3 +320,32 @@ for jobs in (1, 2):
     assert Path(f"{out}-1").read_bytes() == expected
     assert Path(f"{out}-2").read_bytes() == expected
     assert _sampled_against_the_recommender(rec, data, expected) > 50
+
+
+def test_the_memo_of_tails_counts_each_tail_it_holds_once(rec: Recommender, tmp_path: Path) -> None:
+    """The memo of tails is bounded by the bytes it holds (``batch.MAX_CELL_BYTES``): in one process
+    equal tails are kept once (compared by their bytes), and with workers each tail a worker sends
+    is received once and met again as the same object (no bytes compared in the parent). Either
+    way the bytes counted are those of the distinct tails held (and ``CLASS_BYTES`` per class)."""
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(_varied(3 * batch.BLOCK_LINES + 100, seed=29))
+    script = """
+made = []
+init = batch.BatchRecommender.__init__
+def capture(self, *args, **kwargs):
+    init(self, *args, **kwargs)
+    made.append(self)
+batch.BatchRecommender.__init__ = capture
+for jobs in (1, 2):
+    before = len(forks)
+    batch.run(rec, io.BytesIO(data), io.BytesIO(), jobs=jobs)
+    held = {id(tail): tail for tail in made[-1].cells.values() if tail is not None}
+    counted = made[-1].cell_bytes - batch.CLASS_BYTES * len(made[-1].cells)
+    print(jobs, len(forks) - before, len(held), len(set(held.values())), counted, sum(map(len, held.values())))
+"""
+    rows = [line.split() for line in _fresh_python(script, str(cases)).splitlines()]
+    assert [(row[0], row[1]) for row in rows] == [("1", "0"), ("2", "2")]
+    for _, _, objects, distinct, counted, held in rows:
+        assert int(counted) == int(held) > 0
+        assert int(objects) >= int(distinct) > 100
+    assert rows[0][2] == rows[0][3]  # (one process: equal tails are one object)

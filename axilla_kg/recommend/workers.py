@@ -207,20 +207,23 @@ class _Replies:
         return restart, items
 
 
-def _received(sent: list[bytes], reply: tuple[bool, list[bytes | int | None], float]) -> Tails:
-    """The parent's side of :class:`_Replies`: ``sent`` holds the worker's tails by number."""
+def _received(sent: list[bytes], reply: tuple[bool, list[bytes | int | None], float]) -> tuple[Tails, int]:
+    """The parent's side of :class:`_Replies`: ``sent`` holds the worker's tails by number. Also
+    the bytes of the tails sent for the first time (the others are objects the parent holds)."""
     restart, items, _ = reply
     if restart:
         sent.clear()
     tails: Tails = []
+    size = 0
     for item in items:
         if isinstance(item, int):
             tails.append(sent[item])
         else:
             if item is not None:
                 sent.append(item)
+                size += len(item)
             tails.append(item)
-    return tails
+    return tails, size
 
 
 def routing_positions(answers: ClassAnswers, fields: int = 4) -> list[int]:
@@ -264,6 +267,9 @@ class Workers:
         #: per worker: how many classes of each field it knows (:func:`new_members`)
         self.known = [[len(c.members) for c in answers.partition.fields] for _ in self.conns]
         self.sent: list[list[bytes]] = [[] for _ in self.conns]  # per worker: its tails by number (_Replies)
+        #: the bytes of the tails the last :meth:`collect` got for the first time (from a worker, or
+        #: answered here): what the parent's memo of tails grows by (:meth:`BatchRecommender._store`)
+        self.new_bytes = 0
 
     def submit(self, keys: Sequence[Key]) -> list[list[Key]]:
         """Send each live worker its share of ``keys`` (new classes, distinct); returns the shares
@@ -294,8 +300,10 @@ class Workers:
         return shares
 
     def collect(self, shares: list[list[Key]]) -> dict[Key, bytes | None]:
-        """The tails of a :meth:`submit` (every submit is collected, in the order submitted)."""
+        """The tails of a :meth:`submit` (every submit is collected, in the order submitted): a
+        tail a worker sent before is the object received then (:attr:`new_bytes`: the others')."""
         tails: dict[Key, bytes | None] = {}
+        self.new_bytes = 0
         for i, share in enumerate(shares):
             if not share:
                 continue
@@ -305,7 +313,8 @@ class Workers:
                 self.queued[i] -= len(share)
                 try:
                     reply = conn.recv()
-                    got = _received(self.sent[i], reply)
+                    got, size = _received(self.sent[i], reply)
+                    self.new_bytes += size
                     self.spent[i] += reply[2]
                     self.spent_total += reply[2]
                     self.answered += len(share)
@@ -313,6 +322,7 @@ class Workers:
                     self._lose(i)
             if got is None or len(got) != len(share):
                 got = answer_all(self.answers, share)  # this process answers what the worker could not
+                self.new_bytes += sum(len(tail) for tail in got if tail is not None)
             tails.update(zip(share, got, strict=True))
         return tails
 
