@@ -367,9 +367,10 @@ def settle() -> None:
     1.79 after 16 and 1.90 after 30. The dict-lookup limit, which writes its whole output within
     two seconds, is the run this moves most: its rounds took 2.1-3.3 s (parsing) with a wait of
     10 s and 1.8-1.9 s without, the product's 4.4-5.2 and 4.7-5.2 s; and the state drifts within
-    a benchmark (the first limit run of one with 10 s waits took 4.1 s, its last 2.4), so no wait
-    makes it steady. The default, no wait, is the one least kind to the product (the limit gets
-    the pages the run before it freed): its ratios are the ones reported in ``benchmarks/README.md``."""
+    a benchmark (the first limit run of one with 10 s waits took 4.1 s, its last 2.4), so neither
+    4 s nor 10 s made it steady. The default, no wait, is the one least kind to the product (the
+    limit gets the pages the run before it freed): its ratios are the ones ``benchmarks/README.md``
+    reports."""
     os.sync()
     if SETTLE_SECONDS:
         time.sleep(SETTLE_SECONDS)
