@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import filecmp
 import json
 import multiprocessing
 import os
@@ -432,20 +433,6 @@ print(time.perf_counter() - started)
 """
 
 
-def same_bytes(one: Path, other: Path, chunk: int = 1 << 20) -> bool:
-    """Whether two files hold the same bytes, read a megabyte at a time: reading both gigabyte
-    outputs whole (as this did) freed two gigabytes just before the next timed run (:func:`settle`)."""
-    if one.stat().st_size != other.stat().st_size:
-        return False
-    with one.open("rb") as a, other.open("rb") as b:
-        while True:
-            left, right = a.read(chunk), b.read(chunk)
-            if left != right:
-                return False
-            if not left:
-                return True
-
-
 def limit_table(cases: Path, answered: Path, tmp: Path, parse: bool = False) -> Path:
     """The dict-lookup limit's precomputed answers, pickled (built outside any timing): per input
     line (``parse``: per its decoded members) the product's output line without its number."""
@@ -481,7 +468,7 @@ def limit_run(table: Path, cases: Path, answered: Path, out: Path, n: int, parse
     wall = time.perf_counter() - started
     cpu = children_cpu() - cpu
     loop = float(done.stdout)
-    if not same_bytes(out, answered):
+    if not filecmp.cmp(out, answered, shallow=False):  # (in blocks: no 2.2 GB freed before the next run)
         sys.exit("the dict-lookup limit did not write the same bytes as the product")
     name = "dict-lookup limit, parsing each line" if parse else "dict-lookup limit"
     return {"run": name, "cases": n, "wall_s": wall, "cases_per_s": n / wall, "load_avg_1m": load,
@@ -609,7 +596,7 @@ def batch_section(rec: Recommender, n: int, baseline: Path | None, mix: str) -> 
             runs.append(product_run(tree, f"{label}: default (full detail)", cases, target, n, []))
         results["checked_lines"] = check_answers(rec, cases, full, "full")
         if baseline:  # the baseline may answer differently (another contract): said, not stopped on
-            results["identical_to_baseline"] = same_bytes(full, before)
+            results["identical_to_baseline"] = filecmp.cmp(full, before, shallow=False)
             results["equal_on_baseline_fields"], results["fields_added"] = same_on_old_fields(full, before)
         results["distinct"] = distinct(rec, cases, full)
         raw, parsed = limit_table(cases, full, tmp), limit_table(cases, full, tmp, parse=True)

@@ -342,9 +342,11 @@ class BatchRecommender:
         """Fill ``found`` at ``todo`` with (echo, tail), or mark the line ``slow``."""
         keys, tails, part, todo = started.keys, started.tails, started.part, started.todo
         fresh = started.fresh
+        new_bytes: int | None = None  # (known only for the workers' tails: see _store)
         if started.shares is not None:
             assert self.workers is not None
             fresh = self.workers.collect(started.shares)
+            new_bytes = self.workers.new_bytes
         if started.missing:
             # (before the tails are stored: a clear below must not lose a class sent with an earlier block)
             cells = self.cells
@@ -352,7 +354,7 @@ class BatchRecommender:
                 key = keys[k]
                 tails[k] = None if key is None else fresh[key] if key in fresh else cells.get(key)
         if started.new:
-            self._store(fresh, self.workers.new_bytes if started.shares is not None and self.workers else None)
+            self._store(fresh, new_bytes)
             for key in started.new:
                 del self.sent[key]
         pairs = list(zip(started.echoes, tails, strict=True))
