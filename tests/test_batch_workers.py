@@ -322,6 +322,31 @@ for jobs in (1, 2):
     assert _sampled_against_the_recommender(rec, data, expected) > 50
 
 
+def test_a_small_ring_changes_no_answer(rec: Recommender, tmp_path: Path) -> None:
+    """New tails cross from the workers in a ring of shared memory (``recommend/ring.py``); one too
+    small for any tail sends them all through the pipe, one of two tails takes a few and sends the
+    rest through the pipe, and a default one carries them all: every line is the same bytes (the
+    ring's wrapping round is ``tests/test_ring.py``'s)."""
+    cases, out = tmp_path / "cases.jsonl", tmp_path / "out"
+    data = _varied(3 * batch.BLOCK_LINES + 100, seed=30)
+    cases.write_bytes(data)
+    script = """
+from axilla_kg.recommend import ring
+for size in (1, 12_000, ring.RING_BYTES):
+    ring.RING_BYTES = size
+    before = len(forks)
+    with open(f"{sys.argv[2]}-{size}", "wb") as out:
+        batch.run(rec, io.BytesIO(data), out, jobs=2)
+    print(size, len(forks) - before)
+"""
+    rows = [line.split() for line in _fresh_python(script, str(cases), str(out)).splitlines()]
+    assert [forked for _, forked in rows] == ["2", "2", "2"]
+    expected = _one_process(rec, data)
+    for size, _ in rows:
+        assert Path(f"{out}-{size}").read_bytes() == expected, size
+    assert _sampled_against_the_recommender(rec, data, expected) > 50
+
+
 def test_the_memo_of_tails_counts_each_tail_it_holds_once(rec: Recommender, tmp_path: Path) -> None:
     """The memo of tails is bounded by the bytes it holds (``batch.MAX_CELL_BYTES``): in one process
     equal tails are kept once (compared by their bytes), and with workers each tail a worker sends
