@@ -347,6 +347,43 @@ for size in (1, 12_000, ring.RING_BYTES):
     assert _sampled_against_the_recommender(rec, data, expected) > 50
 
 
+def test_a_reply_naming_a_place_outside_its_ring_loses_that_worker_not_an_answer(
+    rec: Recommender, tmp_path: Path
+) -> None:
+    """A worker whose reply names bytes its ring does not hold (a bug, or memory gone bad) is
+    treated as lost: the parent answers its classes itself and the lines are the same bytes."""
+    cases = tmp_path / "cases.jsonl"
+    data = _varied(3 * batch.BLOCK_LINES + 100, seed=31)
+    cases.write_bytes(data)
+    script = """
+replies = []
+reply = workers._Replies.reply
+def broken(self, tails):
+    restart, items = reply(self, tails)
+    replies.append(1)
+    if len(replies) == 2:  # (the second reply of each worker)
+        items = [(self.ring.size, 10) if isinstance(item, tuple) else item for item in items]
+    return restart, items
+workers._Replies.reply = broken
+out = io.BytesIO()
+lost = []
+lose = workers.Workers._lose
+def counted(self, i):
+    lost.append(i)
+    lose(self, i)
+workers.Workers._lose = counted
+batch.run(rec, io.BytesIO(data), out, jobs=2)
+sys.stdout.buffer.write(out.getvalue())
+sys.stderr.write(f"lost {sorted(set(lost))}")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", PRELUDE + script, str(cases)], capture_output=True, env=cli_env(), timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode().endswith("lost [0, 1]")
+    assert done.stdout == _one_process(rec, data)
+
+
 def test_the_memo_of_tails_counts_each_tail_it_holds_once(rec: Recommender, tmp_path: Path) -> None:
     """The memo of tails is bounded by the bytes it holds (``batch.MAX_CELL_BYTES``): in one process
     equal tails are kept once (compared by their bytes), and with workers each tail a worker sends

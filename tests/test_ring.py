@@ -59,3 +59,14 @@ def test_an_empty_ring_starts_at_its_beginning_and_a_read_reply_frees_its_bytes(
     assert ring.get(60, 30) == b"c" * 30
     assert ring.put(b"e" * 20) is None  # (it would run into the unread second reply)
     ring.close()
+
+
+def test_a_place_outside_the_ring_is_refused() -> None:
+    ring = Ring(100)
+    for at, n in ((-1, 10), (95, 10), (0, 0), (100, 1)):
+        try:
+            ring.get(at, n)
+        except ValueError:
+            continue
+        raise AssertionError((at, n))
+    ring.close()

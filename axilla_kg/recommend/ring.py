@@ -66,7 +66,10 @@ class Ring:
         return at
 
     def get(self, at: int, n: int) -> bytes:
-        """A copy of the ``n`` bytes at ``at`` (the parent's side)."""
+        """A copy of the ``n`` bytes at ``at`` (the parent's side); a place outside the ring is a
+        ValueError (the worker that named it is then treated as lost)."""
+        if at < 0 or n <= 0 or at + n > self.size:
+            raise ValueError(f"no tail of {n} bytes at {at} in a ring of {self.size}")
         return self.memory[at : at + n]
 
     def close(self) -> None:

@@ -353,7 +353,7 @@ class Workers:
                     self.spent[i] += reply[2]
                     self.spent_total += reply[2]
                     self.answered += len(share)
-                except (EOFError, OSError):
+                except (EOFError, OSError, ValueError):  # (ValueError: a reply naming no tail of its ring)
                     self._lose(i)
             if got is None or len(got) != len(share):
                 got = answer_all(self.answers, share)  # this process answers what the worker could not
