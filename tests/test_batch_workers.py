@@ -358,8 +358,8 @@ def test_a_reply_naming_a_place_outside_its_ring_loses_that_worker_not_an_answer
     script = """
 replies = []
 reply = workers._Replies.reply
-def broken(self, tails):
-    restart, items = reply(self, tails)
+def broken(self, tails, read):
+    restart, items = reply(self, tails, read)
     replies.append(1)
     if len(replies) == 2:  # (the second reply of each worker)
         items = [(self.ring.size, 10) if isinstance(item, tuple) else item for item in items]

@@ -35,7 +35,6 @@ class Ring:
         self.replies = 0  # replies started by the writer (the current one is number replies - 1)
         #: (reply number, where its first tail went) of the replies the parent may not have read
         self.unread: deque[tuple[int, int]] = deque()
-        self.first: int | None = None  # where the current reply's first tail went
 
     def start_reply(self, read: int) -> None:
         """A new reply: the parent has read ``read`` of the replies so far (their bytes are free)."""
@@ -43,7 +42,6 @@ class Ring:
         while unread and unread[0][0] < read:
             unread.popleft()
         self.replies += 1
-        self.first = None
 
     def put(self, data: bytes) -> int | None:
         """Copy ``data`` into the ring; its place, or None when the free part has no room for it."""
@@ -60,9 +58,9 @@ class Ring:
             return None
         self.memory[at : at + n] = data
         self.head = at + n
-        if self.first is None:
-            self.first = at
-            self.unread.append((self.replies - 1, at))
+        current = self.replies - 1
+        if not self.unread or self.unread[-1][0] != current:  # the current reply's first tail
+            self.unread.append((current, at))
         return at
 
     def get(self, at: int, n: int) -> bytes:

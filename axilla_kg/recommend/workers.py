@@ -30,8 +30,8 @@ millisecond: it was slower than one process.)
   goes with the classes the worker has not heard of (:func:`new_members`).
 * A new tail crosses once per worker, in a ring of shared memory mapped before the fork
   (:mod:`axilla_kg.recommend.ring`): the pipe carries its place, and a repeat its number. Through
-  the pipe alone every byte was pickled, written, read and unpickled: 0.84 CPU-s of the 200,000
-  varied lines' 285 MB of tails, 0.62 with the ring.
+  the pipe alone every byte was pickled, written, read and unpickled: 0.83 CPU-s of the 200,000
+  varied lines' 285 MB of tails, 0.54 with the ring.
 * A worker that dies (killed, out of memory) is not fatal: the parent answers its classes itself
   and stops sending it any; the output is the same bytes.
 * Ctrl-C is the parent's: the workers ignore SIGINT, and the parent stops them whatever way it
@@ -174,11 +174,9 @@ def _serve(conn: Connection, answers: ClassAnswers, parents: list[Connection | N
         while (sent := conn.recv()) is not None:
             started = time.process_time()
             read, members, keys = sent
-            if ring is not None:
-                ring.start_reply(read)
             learn_members(answers, members)
             tails = answer_all(answers, keys)
-            conn.send((*replies.reply(tails), time.process_time() - started))
+            conn.send((*replies.reply(tails, read), time.process_time() - started))
         conn.send(answers.details)
     except (EOFError, OSError):  # the parent is gone (or stopped us): nothing left to do
         pass
@@ -198,15 +196,19 @@ class _Replies:
         self.size = 0
         self.ring = ring
 
-    def reply(self, tails: Tails) -> tuple[bool, list[Item]]:
+    def reply(self, tails: Tails, read: int = 0) -> tuple[bool, list[Item]]:
         """(whether the numbering starts again, per tail: its place in the ring, itself, or the
-        number of its first sending)."""
+        number of its first sending). ``read``: how many replies the parent has read (the ring's
+        bytes it may overwrite)."""
         numbers = self.numbers
         restart = self.size >= MAX_SENT_BYTES
         if restart:
             numbers.clear()
             self.size = 0
-        put = self.ring.put if self.ring is not None else None
+        put = None
+        if self.ring is not None:
+            self.ring.start_reply(read)
+            put = self.ring.put
         items: list[Item] = []
         for tail in tails:
             if tail is None:
